@@ -1,0 +1,35 @@
+/** A CLI command: one file per command under engine/cli/, listed in main.ts. */
+export interface Command {
+  name: string;
+  /** One line for `atlas --help`. */
+  summary: string;
+  /** Full usage text for `atlas <name> --help`. */
+  usage: string;
+  /** Returns the exit code: 0 success, 1 failure, 2 usage error. */
+  run(args: string[], io: CliIO): Promise<number>;
+}
+
+export interface CliIO {
+  out(line: string): void;
+  err(line: string): void;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+/** A usage error: printed with the command's usage, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** A failure the user can act on: printed as one sentence, exit code 1, no stack trace. */
+export class CliError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 1) {
+    super(message);
+    this.name = 'CliError';
+    this.exitCode = exitCode;
+  }
+}

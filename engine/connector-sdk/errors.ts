@@ -1,0 +1,64 @@
+import type { ConnectorErrorInit, ErrorKind } from './types.ts';
+
+/**
+ * The one error type a connector throws. Connectors only classify what went wrong;
+ * the step's retry policy (engine/runtime/retry.ts) decides what happens next.
+ */
+export class ConnectorError extends Error {
+  readonly code: string;
+  readonly kind: ErrorKind;
+  readonly retryAfterMs: number | undefined;
+  readonly status: number | undefined;
+
+  constructor(init: ConnectorErrorInit) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = 'ConnectorError';
+    this.code = init.code;
+    this.kind = init.kind;
+    this.retryAfterMs = init.retryAfterMs;
+    this.status = init.status;
+  }
+
+  get retryable(): boolean {
+    return this.kind === 'retryable';
+  }
+
+  static retryable(code: string, message: string, extra: Partial<ConnectorErrorInit> = {}): ConnectorError {
+    return new ConnectorError({ code, message, kind: 'retryable', ...extra });
+  }
+
+  static fatal(code: string, message: string, extra: Partial<ConnectorErrorInit> = {}): ConnectorError {
+    return new ConnectorError({ code, message, kind: 'fatal', ...extra });
+  }
+
+  static auth(code: string, message: string, extra: Partial<ConnectorErrorInit> = {}): ConnectorError {
+    return new ConnectorError({ code, message, kind: 'auth', ...extra });
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      kind: this.kind,
+      retryable: this.retryable,
+      ...(this.status === undefined ? {} : { status: this.status }),
+      ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
+    };
+  }
+}
+
+/** Coerces any thrown value into an Error, keeping the original as `cause`. */
+export function toError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  return new Error(typeof value === 'string' ? value : `non-error thrown: ${safeString(value)}`, {
+    cause: value,
+  });
+}
+
+function safeString(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The connector SDK: the only part of the engine a connector may import.
+ *
+ * Glossary (used everywhere in Atlas, and only these words):
+ * - manifest: a YAML/JSON document (Workflow, WebhookRoute, OAuthProvider, Agent).
+ * - connector: a folder under `connectors/` that reaches one provider; it declares actions.
+ * - action: one typed operation of a connector (`telegram.sendMessage`), with an input and
+ *   an output JSON Schema; `uses: <connector>.<action>` in a workflow step.
+ * - trigger: what starts a run (schedule, webhook, manual, event).
+ * - run: one execution of a workflow; step: one entry of a workflow's `steps`;
+ *   attempt: one try of a step; job: one unit of work in the queue and its ledger row.
+ * - delivery: one outbound or inbound webhook transmission.
+ * - tenant: the customer every row and call is scoped to.
+ */
+import type { ConnectorError } from './errors.ts';
+
+/** A JSON Schema (draft 2020-12) as plain data. */
+export type JsonSchema = { [key: string]: unknown };
+
+/** Minimal structured logger handed to connectors (a pino child in production). */
+export interface Logger {
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
+
+/** How a connector authenticates; the engine resolves credentials, never the manifest. */
+export type ConnectorAuth =
+  | { type: 'none' }
+  /** Platform credentials from the environment (e.g. `TELEGRAM_BOT_TOKEN`). */
+  | { type: 'env'; variables: string[] }
+  /** Per-tenant secrets from the encrypted store, with an optional environment fallback. */
+  | { type: 'secret'; secrets: string[]; envFallback?: Record<string, string> }
+  /** A tenant's OAuth integration with the named `OAuthProvider` manifest. */
+  | { type: 'oauth'; provider: string };
+
+/**
+ * A rate limit, enforced across every worker through PostgreSQL. `key` is a template over
+ * the action input (e.g. `chat:{{ chat_id }}`); without it the limit is per provider and
+ * credential. A call over the limit waits or is rescheduled; it never fails for that.
+ */
+export interface RateLimit {
+  /** Calls allowed per window. */
+  limit: number;
+  /** Window length in milliseconds. */
+  windowMs: number;
+  /** Optional per-key scope, rendered from the action input. */
+  key?: string;
+  /** Only these actions (ids); all when absent. */
+  actions?: string[];
+}
+
+export interface HttpRequest {
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
+  /** Absolute URL, or a path joined to the connector's base URL. */
+  url: string;
+  headers?: Record<string, string>;
+  query?: Record<string, string | number | boolean | undefined>;
+  /** Serialised as JSON with `content-type: application/json`. */
+  json?: unknown;
+  /** A raw body (form data, bytes); mutually exclusive with `json`. */
+  body?: string | Uint8Array | URLSearchParams | FormData | Blob;
+  /** Overrides the step timeout for this one call (ms). */
+  timeoutMs?: number;
+  /** Record request/response bodies (redacted) in the audit entry. Off by default. */
+  auditBodies?: boolean;
+  /** Statuses that are returned instead of thrown (e.g. `[404]` for a lookup). */
+  accept?: number[];
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  /** The parsed JSON body, or `undefined` for an empty body. */
+  json<T = unknown>(): T;
+  text(): string;
+  bytes(): Uint8Array;
+}
+
+/**
+ * The connector's door to the network. Every call is timed out by the step's signal,
+ * rate limited, audited (tenant, run, step, connector, method, host, path, status,
+ * duration; secrets redacted) and, for `request`, mapped into a {@link ConnectorError}.
+ */
+export interface HttpClient {
+  /** JSON-friendly request; non-2xx answers throw a classified ConnectorError. */
+  request(req: HttpRequest): Promise<HttpResponse>;
+  /**
+   * A `fetch` with the same timeout, rate limit and audit but no error mapping, for
+   * official SDKs (`stripe`, `openai`, `@googleapis/*`) configured by the engine.
+   */
+  fetch: typeof fetch;
+}
+
+/** Read-only view of the run an action executes in. */
+export interface RunData {
+  workflowId?: string;
+  input: unknown;
+  trigger: unknown;
+  steps: Record<string, { output?: unknown; status?: string }>;
+}
+
+export interface ActionContext {
+  tenantId: string;
+  connectorId: string;
+  actionId: string;
+  /** Present when the action runs as a workflow step or a job. */
+  runId?: string;
+  stepId?: string;
+  jobId?: string;
+  /** 1-based attempt number, and the most attempts the policy allows. */
+  attempt: number;
+  maxAttempts: number;
+  /** `run id + step id` (or the job id): stable across attempts; pass it to providers. */
+  idempotencyKey: string;
+  /** Fires on the step's timeout or when the run is cancelled. */
+  signal: AbortSignal;
+  log: Logger;
+  http: HttpClient;
+  /** The connector's configuration: base URL and platform settings from the environment. */
+  config: ConnectorConfig;
+  /** Tenant secrets by name (decrypted on demand); `undefined` when not set. */
+  secret(name: string): Promise<string | undefined>;
+  /** A valid access token for the tenant's integration with an OAuth provider. */
+  accessToken(provider: string, opts?: { forceRefresh?: boolean }): Promise<string>;
+  run: RunData;
+  /** Call another action in the same tenant context (used by `agent.run` and `email`). */
+  callAction?(uses: string, input: unknown): Promise<unknown>;
+}
+
+export interface ConnectorConfig {
+  /** Base URL for this connector's provider (overridable per connector from the env). */
+  baseUrl?: string;
+  /** Other settings, from `ATLAS_CONNECTOR_<ID>_<NAME>` or connector-declared variables. */
+  settings: Record<string, string | undefined>;
+}
+
+export interface ActionDefinition<I = unknown, O = unknown> {
+  /** Stable id within the connector, camelCase or dotted (`outlook.sendMail`). */
+  id: string;
+  description: string;
+  input: JsonSchema;
+  output: JsonSchema;
+  /** An example output, used by dry runs when no fixture is recorded. */
+  example?: O;
+  /** The ledger job type this action serves, if any (`EMAIL_SEND`, ...). */
+  jobType?: JobType;
+  /** True when the action changes nothing outside (safe to call in a dry run). */
+  readOnly?: boolean;
+  run(ctx: ActionContext, input: I): Promise<O>;
+}
+
+export interface ConnectorDefinition {
+  id: string;
+  description: string;
+  auth: ConnectorAuth;
+  /** Default base URL; `ATLAS_CONNECTOR_<ID>_BASE_URL` overrides it. */
+  baseUrl?: string;
+  /** Environment variables this connector reads into `config.settings`. */
+  settings?: string[];
+  rateLimits?: RateLimit[];
+  /**
+   * Refines the HTTP error mapping with a provider's error body (e.g. Telegram's
+   * `parameters.retry_after`). Return fields to override on the mapped error.
+   */
+  mapError?(status: number, body: unknown, headers: Headers): Partial<ConnectorErrorInit> | undefined;
+  actions: ActionDefinition[];
+}
+
+export const JOB_TYPES = ['EMAIL_SEND', 'SOCIAL_PUBLISH', 'WEBHOOK_SEND', 'KB_INGEST', 'AGENT_TASK'] as const;
+export type JobType = (typeof JOB_TYPES)[number];
+
+export type ErrorKind = 'retryable' | 'fatal' | 'auth';
+
+export interface ConnectorErrorInit {
+  code: string;
+  message: string;
+  kind: ErrorKind;
+  /** Provider-requested delay before the next attempt (from `Retry-After` or a body). */
+  retryAfterMs?: number;
+  /** HTTP status from the provider, if any. */
+  status?: number;
+  cause?: unknown;
+}
+
+export type { ConnectorError };
