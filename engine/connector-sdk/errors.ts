@@ -35,6 +35,26 @@ export class ConnectorError extends Error {
     return new ConnectorError({ code, message, kind: 'auth', ...extra });
   }
 
+  /** A provider answered with a body that does not have the documented shape. */
+  static invalidResponse(message: string, extra: Partial<ConnectorErrorInit> = {}): ConnectorError {
+    return new ConnectorError({ code: 'invalid_response', message, kind: 'fatal', ...extra });
+  }
+
+  /**
+   * The first ConnectorError in a value's `cause` chain. Official SDKs wrap what
+   * `ctx.http.fetch` threw (a timeout, an oversized body) in their own error classes.
+   */
+  static find(value: unknown, depth = 0): ConnectorError | undefined {
+    if (value instanceof ConnectorError) return value;
+    if (depth > 8 || value === null || typeof value !== 'object') return undefined;
+    const record = value as { cause?: unknown; error?: unknown; detail?: unknown };
+    return (
+      ConnectorError.find(record.cause, depth + 1) ??
+      ConnectorError.find(record.detail, depth + 1) ??
+      ConnectorError.find(record.error, depth + 1)
+    );
+  }
+
   toJSON(): Record<string, unknown> {
     return {
       code: this.code,

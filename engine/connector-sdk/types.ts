@@ -165,6 +165,11 @@ export interface ConnectorDefinition {
    * `parameters.retry_after`). Return fields to override on the mapped error.
    */
   mapError?(status: number, body: unknown, headers: Headers): Partial<ConnectorErrorInit> | undefined;
+  /**
+   * Set when request targets come from tenants (outbound webhooks): the engine then applies
+   * the SSRF guard to `ctx.http` and does not follow redirects.
+   */
+  ssrfGuard?: boolean;
   actions: ActionDefinition[];
 }
 

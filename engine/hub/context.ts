@@ -1,0 +1,125 @@
+/**
+ * Builds the ActionContext an action runs with: the hub's HTTP client wired to the
+ * connector's base URL, error mapper, rate limits and SSRF policy, with every credential the
+ * context hands out remembered by the redactor so no audit entry or error message shows it.
+ * The runtime supplies the stores (secrets, OAuth tokens, audit, limiter); tests supply maps.
+ */
+import type {
+  ActionContext,
+  ConnectorConfig,
+  ConnectorDefinition,
+  Logger,
+  RunData,
+} from '../connector-sdk/index.ts';
+import type { AuditSink } from './audit.ts';
+import { makeHttpClient } from './http.ts';
+import { credentialFingerprint, type RateLimiter, resolveRateLimits } from './rate-limit.ts';
+import { isSecretKey, makeRedactor, type Redactor } from './redact.ts';
+import type { SsrfPolicy } from './ssrf.ts';
+
+export interface ActionContextDeps {
+  connector: ConnectorDefinition;
+  actionId: string;
+  input: unknown;
+  tenantId: string;
+  runId?: string;
+  stepId?: string;
+  jobId?: string;
+  attempt: number;
+  maxAttempts: number;
+  idempotencyKey: string;
+  signal: AbortSignal;
+  log: Logger;
+  config: ConnectorConfig;
+  audit: AuditSink;
+  rateLimiter: RateLimiter;
+  /** Reads a tenant secret (decrypted); `undefined` when not set. */
+  secret(name: string): Promise<string | undefined>;
+  /** A valid access token for the tenant's integration with `provider`. */
+  accessToken(provider: string, opts?: { forceRefresh?: boolean }): Promise<string>;
+  /** Applied when the connector declares `ssrfGuard`. */
+  ssrf?: SsrfPolicy;
+  run?: RunData;
+  callAction?(uses: string, input: unknown): Promise<unknown>;
+  redactor?: Redactor;
+  maxResponseBytes?: number;
+  fetchImpl?: typeof fetch;
+}
+
+/**
+ * Whose quota a call spends, for rate-limit keys: platform credentials are shared by every
+ * tenant (fingerprint of the configured values), tenant credentials are per tenant.
+ */
+export function credentialScope(
+  connector: ConnectorDefinition,
+  tenantId: string,
+  config: ConnectorConfig,
+): string {
+  const auth = connector.auth;
+  if (auth.type === 'env') {
+    return credentialFingerprint(auth.variables.map((name) => config.settings[name] ?? '').join('\n'));
+  }
+  if (auth.type === 'oauth') return `${auth.provider}:${tenantId}`;
+  if (auth.type === 'secret') return `tenant:${tenantId}`;
+  return 'none';
+}
+
+export function makeActionContext(deps: ActionContextDeps): ActionContext {
+  const { connector } = deps;
+  const redactor = deps.redactor ?? makeRedactor();
+  for (const [name, value] of Object.entries(deps.config.settings)) {
+    if (isSecretKey(name)) redactor.add(value);
+  }
+  const http = makeHttpClient({
+    tenantId: deps.tenantId,
+    connectorId: connector.id,
+    actionId: deps.actionId,
+    ...(deps.runId === undefined ? {} : { runId: deps.runId }),
+    ...(deps.stepId === undefined ? {} : { stepId: deps.stepId }),
+    ...(deps.jobId === undefined ? {} : { jobId: deps.jobId }),
+    attempt: deps.attempt,
+    ...(deps.config.baseUrl === undefined ? {} : { baseUrl: deps.config.baseUrl }),
+    signal: deps.signal,
+    audit: deps.audit,
+    rateLimiter: deps.rateLimiter,
+    rateLimits: resolveRateLimits(connector.rateLimits, {
+      connectorId: connector.id,
+      actionId: deps.actionId,
+      credentialId: credentialScope(connector, deps.tenantId, deps.config),
+      input: deps.input,
+    }),
+    ...(connector.mapError ? { mapError: connector.mapError } : {}),
+    redactor,
+    ...(connector.ssrfGuard && deps.ssrf ? { ssrf: deps.ssrf } : {}),
+    ...(deps.maxResponseBytes === undefined ? {} : { maxResponseBytes: deps.maxResponseBytes }),
+    ...(deps.fetchImpl ? { fetchImpl: deps.fetchImpl } : {}),
+    log: deps.log,
+  });
+  return {
+    tenantId: deps.tenantId,
+    connectorId: connector.id,
+    actionId: deps.actionId,
+    ...(deps.runId === undefined ? {} : { runId: deps.runId }),
+    ...(deps.stepId === undefined ? {} : { stepId: deps.stepId }),
+    ...(deps.jobId === undefined ? {} : { jobId: deps.jobId }),
+    attempt: deps.attempt,
+    maxAttempts: deps.maxAttempts,
+    idempotencyKey: deps.idempotencyKey,
+    signal: deps.signal,
+    log: deps.log,
+    http,
+    config: deps.config,
+    async secret(name) {
+      const value = await deps.secret(name);
+      redactor.add(value);
+      return value;
+    },
+    async accessToken(provider, opts) {
+      const token = await deps.accessToken(provider, opts);
+      redactor.add(token);
+      return token;
+    },
+    run: deps.run ?? { input: deps.input, trigger: undefined, steps: {} },
+    ...(deps.callAction ? { callAction: deps.callAction } : {}),
+  };
+}

@@ -1,0 +1,245 @@
+/**
+ * `ctx.http`: the connector's only door to the network (ARCHITECTURE: Integration hub).
+ * Every call, `request` or the SDK-facing `fetch`, is timed out by the step's signal (and a
+ * per-call timeout), waits for the connector's rate limits, is optionally SSRF-guarded, has
+ * its response body capped, and leaves exactly one redacted audit entry. `request` also maps
+ * non-accepted statuses into a classified ConnectorError.
+ */
+
+import type {
+  ConnectorDefinition,
+  HttpClient,
+  HttpRequest,
+  HttpResponse,
+  Logger,
+} from '../connector-sdk/index.ts';
+import { ConnectorError } from '../connector-sdk/index.ts';
+import type { AuditEntry, AuditSink } from './audit.ts';
+import { capResponse, DEFAULT_MAX_RESPONSE_BYTES, readCapped } from './body.ts';
+import { mapFetchFailure, mapHttpError } from './errors.ts';
+import type { RateLimiter, ResolvedRateLimit } from './rate-limit.ts';
+import { makeRedactor, type Redactor } from './redact.ts';
+import { auditBody, auditTarget, buildBody, buildUrl } from './request.ts';
+import { assertPublicUrl, type SsrfPolicy } from './ssrf.ts';
+
+export interface HttpClientOptions {
+  tenantId: string;
+  connectorId: string;
+  actionId: string;
+  runId?: string;
+  stepId?: string;
+  jobId?: string;
+  attempt?: number;
+  /** The connector's base URL; relative request URLs are joined to it. */
+  baseUrl?: string;
+  /** The step's signal: its timeout or the run's cancellation aborts every call. */
+  signal: AbortSignal;
+  /** Per-call timeout when the request sets none (ms); the step signal still applies. */
+  defaultTimeoutMs?: number;
+  audit: AuditSink;
+  rateLimiter?: RateLimiter;
+  /** Limits that apply to this action, keys already rendered (see resolveRateLimits). */
+  rateLimits?: readonly ResolvedRateLimit[];
+  mapError?: ConnectorDefinition['mapError'];
+  /** Exact secret values to scrub from audit entries and error messages. */
+  redactor?: Redactor;
+  /** When set, every target must pass the SSRF guard and redirects are not followed. */
+  ssrf?: SsrfPolicy;
+  /** Response body cap in bytes (default 10 MiB). */
+  maxResponseBytes?: number;
+  /** Underlying fetch (default: global fetch). */
+  fetchImpl?: typeof fetch;
+  log?: Logger;
+}
+
+interface CallMeta {
+  method: string;
+  url: URL;
+  headers: Headers;
+  timeoutMs?: number;
+  auditBodies?: boolean;
+  requestBody?: unknown;
+  extraSignal?: AbortSignal | null;
+}
+
+/** An in-flight call: the response plus the function that writes its audit entry. */
+interface Sent {
+  response: Response;
+  finish(outcome: { errorCode?: string; responseBody?: unknown }): void;
+}
+
+export function makeHttpClient(opts: HttpClientOptions): HttpClient {
+  const redactor = opts.redactor ?? makeRedactor();
+  const maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const send = makeSender(opts, redactor);
+
+  async function request(req: HttpRequest): Promise<HttpResponse> {
+    const url = buildUrl(opts.baseUrl, req.url, req.query);
+    const { body, headers } = buildBody(req);
+    const sent = await send({
+      method: req.method ?? (body === undefined ? 'GET' : 'POST'),
+      url,
+      headers,
+      timeoutMs: req.timeoutMs,
+      auditBodies: req.auditBodies,
+      requestBody: req.json ?? (typeof body === 'string' ? body : undefined),
+      init: { body },
+    });
+    const { response } = sent;
+    let bytes: Uint8Array;
+    try {
+      bytes = await readCapped(response, maxBytes);
+    } catch (err) {
+      const mapped = mapFetchFailure(err, opts.signal, opts.connectorId);
+      sent.finish({ errorCode: mapped.code });
+      throw mapped;
+    }
+    const wrapped = wrapResponse(response, bytes, opts.connectorId);
+    const ok =
+      (response.status >= 200 && response.status < 300) || (req.accept ?? []).includes(response.status);
+    const responseBody = req.auditBodies ? auditBody(bytes) : undefined;
+    if (ok) {
+      sent.finish({ responseBody });
+      return wrapped;
+    }
+    const error = mapHttpError({
+      status: response.status,
+      headers: response.headers,
+      body: safeJson(bytes),
+      connectorId: opts.connectorId,
+      mapError: opts.mapError,
+      redactString: redactor.redactString,
+    });
+    sent.finish({ errorCode: error.code, responseBody });
+    throw error;
+  }
+
+  const fetchFn = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const headers = new Headers(input instanceof Request ? input.headers : undefined);
+    for (const [key, value] of new Headers(init?.headers)) headers.set(key, value);
+    const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+    const body = init?.body ?? (input instanceof Request ? input.body : undefined);
+    const sent = await send({
+      method,
+      url,
+      headers,
+      extraSignal: init?.signal ?? (input instanceof Request ? input.signal : undefined),
+      init: { body, ...(body instanceof ReadableStream ? { duplex: 'half' } : {}) },
+    });
+    sent.finish({});
+    return capResponse(sent.response, maxBytes);
+  };
+
+  return { request, fetch: fetchFn as typeof fetch };
+}
+
+type SendInput = CallMeta & { init: RequestInit & { duplex?: 'half' } };
+
+function makeSender(opts: HttpClientOptions, redactor: Redactor) {
+  const fetchImpl = opts.fetchImpl ?? globalThis.fetch;
+  return async function send(meta: SendInput): Promise<Sent> {
+    const started = performance.now();
+    let waited = 0;
+    const audit = (status: number | undefined, errorCode?: string, responseBody?: unknown) =>
+      recordAudit(opts, redactor, meta, { status, errorCode, responseBody, started, waited });
+    const signals = [opts.signal];
+    const timeoutMs = meta.timeoutMs ?? opts.defaultTimeoutMs;
+    if (timeoutMs !== undefined) signals.push(AbortSignal.timeout(timeoutMs));
+    if (meta.extraSignal) signals.push(meta.extraSignal);
+    const signal = AbortSignal.any(signals);
+    let response: Response;
+    try {
+      if (opts.ssrf) await assertPublicUrl(meta.url, opts.ssrf);
+      const before = performance.now();
+      for (const { key, limit } of opts.rateLimits ?? []) await opts.rateLimiter?.acquire(key, limit, signal);
+      waited = performance.now() - before;
+      response = await fetchImpl(meta.url, {
+        ...meta.init,
+        method: meta.method,
+        headers: meta.headers,
+        signal,
+        redirect: opts.ssrf ? 'manual' : 'follow',
+      });
+    } catch (err) {
+      const mapped = mapFetchFailure(err, opts.signal, opts.connectorId);
+      audit(undefined, mapped.code);
+      throw mapped;
+    }
+    return {
+      response,
+      finish: ({ errorCode, responseBody }) => audit(response.status, errorCode, responseBody),
+    };
+  };
+}
+
+function recordAudit(
+  opts: HttpClientOptions,
+  redactor: Redactor,
+  meta: CallMeta,
+  out: { status?: number; errorCode?: string; responseBody?: unknown; started: number; waited: number },
+): void {
+  const entry: AuditEntry = {
+    at: new Date().toISOString(),
+    tenantId: opts.tenantId,
+    connectorId: opts.connectorId,
+    actionId: opts.actionId,
+    ...(opts.runId === undefined ? {} : { runId: opts.runId }),
+    ...(opts.stepId === undefined ? {} : { stepId: opts.stepId }),
+    ...(opts.jobId === undefined ? {} : { jobId: opts.jobId }),
+    ...(opts.attempt === undefined ? {} : { attempt: opts.attempt }),
+    method: meta.method,
+    ...auditTarget(meta.url, meta.headers, redactor),
+    ...(out.status === undefined ? {} : { status: out.status }),
+    durationMs: Math.round(performance.now() - out.started),
+    ...(out.errorCode === undefined ? {} : { errorCode: out.errorCode }),
+    ...(out.waited >= 1 ? { rateLimitWaitMs: Math.round(out.waited) } : {}),
+  };
+  if (meta.auditBodies) {
+    entry.requestBody = redactor.redact(meta.requestBody);
+    entry.responseBody = redactor.redact(out.responseBody);
+  }
+  try {
+    const pending = opts.audit.record(entry);
+    if (pending) pending.catch((err: unknown) => opts.log?.warn({ err: String(err) }, 'audit sink failed'));
+  } catch (err) {
+    // Auditing must never fail the call it describes.
+    opts.log?.warn({ err: String(err) }, 'audit sink failed');
+  }
+}
+
+function safeJson(bytes: Uint8Array): unknown {
+  if (bytes.byteLength === 0) return undefined;
+  const text = new TextDecoder().decode(bytes);
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function wrapResponse(response: Response, bytes: Uint8Array, connectorId: string): HttpResponse {
+  let text: string | undefined;
+  const decode = () => {
+    text ??= new TextDecoder().decode(bytes);
+    return text;
+  };
+  return {
+    status: response.status,
+    headers: response.headers,
+    text: decode,
+    bytes: () => bytes,
+    json<T>(): T {
+      const body = decode();
+      if (body.trim() === '') return undefined as T;
+      try {
+        return JSON.parse(body) as T;
+      } catch (cause) {
+        throw ConnectorError.fatal('invalid_response', `${connectorId}: response is not valid JSON`, {
+          status: response.status,
+          cause,
+        });
+      }
+    },
+  };
+}
