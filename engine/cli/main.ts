@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type CliIO, type Command, CliError, UsageError } from './command.ts';
+import { CliError, type CliIO, type Command, UsageError } from './command.ts';
 
 /** Commands are loaded lazily so `atlas validate` does not pay for the HTTP server. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {};
@@ -13,7 +13,7 @@ function help(io: CliIO): void {
   io.out('Commands:');
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
   for (const [name, c] of Object.entries(COMMANDS)) io.out(`  ${name.padEnd(width)}  ${c.summary}`);
-  io.out('\nRun `atlas <command> --help` for a command\'s options.');
+  io.out("\nRun `atlas <command> --help` for a command's options.");
 }
 
 export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
@@ -41,7 +41,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   try {
     return await command.run(rest, io);
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (err instanceof UsageError || String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
       io.err(`atlas ${name}: ${(err as Error).message}`);
       io.err(command.usage);
       return 2;

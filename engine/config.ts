@@ -1,0 +1,149 @@
+/**
+ * Configuration: read once from the environment into one typed object, validated, and
+ * passed down. Nothing else in the engine reads `process.env`.
+ */
+import path from 'node:path';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  /** PostgreSQL URL; undefined means "use the embedded PostgreSQL in `home`". */
+  databaseUrl: string | undefined;
+  host: string;
+  port: number;
+  logLevel: LogLevel;
+  /** Where the embedded database, the development keys and the lock file live. */
+  home: string;
+  /** Directories of the manifest catalogue. */
+  manifestDirs: string[];
+  /** Parallel jobs per worker process. */
+  workerConcurrency: number;
+  /** How long a shutdown waits for running jobs before it stops anyway (ms). */
+  shutdownTimeoutMs: number;
+  /** Largest accepted JSON request body (bytes). */
+  bodyLimitBytes: number;
+  /** The database pool size of one process. */
+  poolSize: number;
+  /** The raw environment, for connector settings (`ATLAS_CONNECTOR_*`, provider keys). */
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+/** A bad configuration value: printed as one sentence naming the variable. */
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, problem: string) {
+    super(`${variable} ${problem}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+/** Every variable the engine reads, with its default: the README's table mirrors this. */
+export const VARIABLES = {
+  DATABASE_URL: 'unset: embedded PostgreSQL in ATLAS_HOME',
+  HOST: '127.0.0.1',
+  PORT: '3000',
+  LOG_LEVEL: 'info',
+  ATLAS_HOME: '.atlas',
+  ATLAS_MANIFESTS: 'manifests',
+  ATLAS_WORKER_CONCURRENCY: '8',
+  ATLAS_SHUTDOWN_TIMEOUT: '10s',
+  ATLAS_BODY_LIMIT: '1mb',
+  ATLAS_DB_POOL_SIZE: '10',
+} as const;
+
+export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
+  const home = path.resolve(cwd, nonEmpty(env, 'ATLAS_HOME') ?? VARIABLES.ATLAS_HOME);
+  return {
+    databaseUrl: parseDatabaseUrl(env),
+    host: nonEmpty(env, 'HOST') ?? VARIABLES.HOST,
+    port: parseInteger(env, 'PORT', 3000, 0, 65535),
+    logLevel: parseLogLevel(env),
+    home,
+    manifestDirs: (nonEmpty(env, 'ATLAS_MANIFESTS') ?? VARIABLES.ATLAS_MANIFESTS)
+      .split(':')
+      .filter(Boolean)
+      .map((dir) => path.resolve(cwd, dir)),
+    workerConcurrency: parseInteger(env, 'ATLAS_WORKER_CONCURRENCY', 8, 1, 256),
+    shutdownTimeoutMs: parseDurationVar(env, 'ATLAS_SHUTDOWN_TIMEOUT', 10_000),
+    bodyLimitBytes: parseSize(env, 'ATLAS_BODY_LIMIT', 1024 * 1024),
+    poolSize: parseInteger(env, 'ATLAS_DB_POOL_SIZE', 10, 2, 500),
+    env: Object.freeze({ ...env }),
+  };
+}
+
+function nonEmpty(env: Record<string, string | undefined>, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function parseDatabaseUrl(env: Record<string, string | undefined>): string | undefined {
+  const raw = nonEmpty(env, 'DATABASE_URL');
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(
+      'DATABASE_URL',
+      'is not a URL; expected postgres://user:password@host:5432/database',
+    );
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError('DATABASE_URL', `must start with postgres:// (got ${url.protocol}//)`);
+  }
+  if (url.hostname === '' && !url.searchParams.has('host')) {
+    throw new ConfigError(
+      'DATABASE_URL',
+      'names no host; expected postgres://user:password@host:5432/database',
+    );
+  }
+  return raw;
+}
+
+function parseLogLevel(env: Record<string, string | undefined>): LogLevel {
+  const raw = nonEmpty(env, 'LOG_LEVEL')?.toLowerCase() ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')} (got "${raw}")`);
+  }
+  return raw as LogLevel;
+}
+
+function parseInteger(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max} (got "${raw}")`);
+  }
+  return value;
+}
+
+const DURATION = /^(\d+)(ms|s|m|h)?$/;
+const DURATION_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+function parseDurationVar(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  const match = DURATION.exec(raw);
+  if (!match) throw new ConfigError(name, `must be a duration such as 500ms, 10s or 5m (got "${raw}")`);
+  return Number(match[1]) * DURATION_MS[(match[2] ?? 'ms') as keyof typeof DURATION_MS];
+}
+
+const SIZE = /^(\d+)(b|kb|mb)?$/i;
+const SIZE_BYTES = { b: 1, kb: 1024, mb: 1024 * 1024 } as const;
+
+function parseSize(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  const match = SIZE.exec(raw);
+  if (!match) throw new ConfigError(name, `must be a size such as 512kb or 1mb (got "${raw}")`);
+  return Number(match[1]) * SIZE_BYTES[(match[2]?.toLowerCase() ?? 'b') as keyof typeof SIZE_BYTES];
+}

@@ -1,0 +1,22 @@
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+
+export type { Knex };
+
+// int8 (bigint) columns such as counters and graphile job ids fit in a JS number here.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+export interface DbOptions {
+  poolSize?: number;
+  applicationName?: string;
+}
+
+/** One knex instance (one pool) per process. */
+export function makeDb(url: string, opts: DbOptions = {}): Knex {
+  return knexFactory({
+    client: 'pg',
+    connection: { connectionString: url, application_name: opts.applicationName ?? 'atlas' },
+    pool: { min: 0, max: opts.poolSize ?? 10 },
+    acquireConnectionTimeout: 10_000,
+  });
+}

@@ -1,0 +1,70 @@
+/**
+ * Schema migrations: knex migrations from `migrations/` (append-only, applied in file-name
+ * order), then graphile-worker's own schema.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Logger as GraphileLogger, runMigrations } from 'graphile-worker';
+import type { Knex } from 'knex';
+
+const silentGraphileLogger = new GraphileLogger(() => () => {});
+
+export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '../../migrations');
+const FILE = /^\d{3,}_[a-z0-9_]+\.(ts|js)$/;
+
+interface MigrationModule {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/** Reads `migrations/` itself so the same files load under tsx, vitest and compiled JS. */
+class DirectorySource implements Knex.MigrationSource<string> {
+  async getMigrations(): Promise<string[]> {
+    const files = await fs.readdir(MIGRATIONS_DIR);
+    return files.filter((f) => FILE.test(f)).sort();
+  }
+  getMigrationName(file: string): string {
+    return file.replace(/\.(ts|js)$/, '');
+  }
+  async getMigration(file: string): Promise<MigrationModule> {
+    return (await import(pathToFileURL(path.join(MIGRATIONS_DIR, file)).href)) as MigrationModule;
+  }
+}
+
+const config = (): Knex.MigratorConfig => ({
+  migrationSource: new DirectorySource(),
+  tableName: 'atlas_migrations',
+});
+
+export async function migrateUp(db: Knex, connectionString: string): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest(config())) as [number, string[]];
+  await migrateQueue(connectionString);
+  return applied;
+}
+
+/** graphile-worker installs and upgrades its `graphile_worker` schema itself. */
+async function migrateQueue(connectionString: string): Promise<void> {
+  await runMigrations({ connectionString, logger: silentGraphileLogger });
+}
+
+export interface MigrationStatus {
+  applied: string[];
+  pending: string[];
+}
+
+export async function migrationStatus(db: Knex): Promise<MigrationStatus> {
+  // With a custom source, knex lists pending migrations as the source's own items (file names).
+  const [completed, pending] = (await db.migrate.list(config())) as [Array<{ name: string }>, string[]];
+  const source = new DirectorySource();
+  return {
+    applied: completed.map((m) => m.name),
+    pending: pending.map((file) => source.getMigrationName(file)),
+  };
+}
+
+/** Rolls back the most recent migration. */
+export async function migrateDown(db: Knex): Promise<string[]> {
+  const [, undone] = (await db.migrate.down(config())) as [number, string[]];
+  return undone;
+}

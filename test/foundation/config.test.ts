@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../engine/config.ts';
+
+describe('loadConfig', () => {
+  it('has working defaults for an empty environment', () => {
+    const config = loadConfig({}, '/srv/atlas');
+    expect(config).toMatchObject({
+      databaseUrl: undefined,
+      host: '127.0.0.1',
+      port: 3000,
+      logLevel: 'info',
+      home: '/srv/atlas/.atlas',
+      manifestDirs: ['/srv/atlas/manifests'],
+      workerConcurrency: 8,
+      shutdownTimeoutMs: 10_000,
+      bodyLimitBytes: 1024 * 1024,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig(
+      {
+        DATABASE_URL: 'postgresql://u:p@db.internal:5433/atlas',
+        HOST: '0.0.0.0',
+        PORT: '8080',
+        LOG_LEVEL: 'DEBUG',
+        ATLAS_HOME: '/var/lib/atlas',
+        ATLAS_MANIFESTS: 'manifests:/etc/atlas/manifests',
+        ATLAS_WORKER_CONCURRENCY: '16',
+        ATLAS_SHUTDOWN_TIMEOUT: '30s',
+        ATLAS_BODY_LIMIT: '512kb',
+      },
+      '/srv/atlas',
+    );
+    expect(config).toMatchObject({
+      databaseUrl: 'postgresql://u:p@db.internal:5433/atlas',
+      host: '0.0.0.0',
+      port: 8080,
+      logLevel: 'debug',
+      home: '/var/lib/atlas',
+      manifestDirs: ['/srv/atlas/manifests', '/etc/atlas/manifests'],
+      workerConcurrency: 16,
+      shutdownTimeoutMs: 30_000,
+      bodyLimitBytes: 512 * 1024,
+    });
+  });
+
+  it.each([
+    [
+      'DATABASE_URL',
+      'not a url',
+      'DATABASE_URL is not a URL; expected postgres://user:password@host:5432/database',
+    ],
+    ['DATABASE_URL', 'mysql://x@h/db', 'DATABASE_URL must start with postgres:// (got mysql://)'],
+    ['PORT', 'abc', 'PORT must be a whole number from 0 to 65535 (got "abc")'],
+    ['PORT', '70000', 'PORT must be a whole number from 0 to 65535 (got "70000")'],
+    [
+      'LOG_LEVEL',
+      'loud',
+      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
+    ],
+    [
+      'ATLAS_WORKER_CONCURRENCY',
+      '0',
+      'ATLAS_WORKER_CONCURRENCY must be a whole number from 1 to 256 (got "0")',
+    ],
+    [
+      'ATLAS_SHUTDOWN_TIMEOUT',
+      'soon',
+      'ATLAS_SHUTDOWN_TIMEOUT must be a duration such as 500ms, 10s or 5m (got "soon")',
+    ],
+    ['ATLAS_BODY_LIMIT', 'huge', 'ATLAS_BODY_LIMIT must be a size such as 512kb or 1mb (got "huge")'],
+  ])('rejects %s=%j with one sentence', (variable, value, message) => {
+    const attempt = () => loadConfig({ [variable]: value });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(message);
+  });
+});

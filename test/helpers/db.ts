@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { type Knex, makeDb } from '../../engine/db/knex.ts';
+import { withDatabase } from './url.ts';
+
+export interface TestDatabase {
+  /** Connection URL of this file's own database. */
+  url: string;
+  name: string;
+  db: Knex;
+  drop(): Promise<void>;
+}
+
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client(inject('adminUrl'));
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh database cloned from the migrated template (`CREATE DATABASE ... TEMPLATE`). */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const template = inject('templateName');
+  const name = `${template.replace('atlas_tpl_', 'atlas_t_')}_${randomBytes(4).toString('hex')}`;
+  await admin(`create database ${name} template ${template}`);
+  const url = withDatabase(inject('adminUrl'), name);
+  const db = makeDb(url, { poolSize: 5 });
+  return {
+    url,
+    name,
+    db,
+    async drop() {
+      await db.destroy();
+      await admin(`drop database if exists ${name} with (force)`);
+    },
+  };
+}
+
+/** One database for the calling test file, created before its tests and dropped after. */
+export function useTestDatabase(): TestDatabase {
+  let current: TestDatabase | undefined;
+  beforeAll(async () => {
+    current = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await current?.drop();
+  });
+  const get = (): TestDatabase => {
+    if (!current) throw new Error('useTestDatabase(): the database exists only inside tests and hooks');
+    return current;
+  };
+  return {
+    get url() {
+      return get().url;
+    },
+    get name() {
+      return get().name;
+    },
+    get db() {
+      return get().db;
+    },
+    drop: () => get().drop(),
+  };
+}
