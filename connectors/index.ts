@@ -2,5 +2,7 @@
 // not import a provider SDK at top level (load it inside `run` or a lazy client.ts), so
 // `atlas validate` stays fast.
 import type { ConnectorDefinition } from '../engine/connector-sdk/index.ts';
+import { core } from './core/index.ts';
+import { http } from './http/index.ts';
 
-export const builtinConnectors: ConnectorDefinition[] = [];
+export const builtinConnectors: ConnectorDefinition[] = [core, http];

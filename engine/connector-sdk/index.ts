@@ -1,4 +1,14 @@
 export { defineAction, defineConnector } from './define.ts';
+export { isDuration, parseDuration } from './duration.ts';
 export { ConnectorError, toError } from './errors.ts';
+export {
+  type ActionEntry,
+  type ConnectorRegistry,
+  makeConnectorRegistry,
+  type SchemaCheck,
+  splitUses,
+} from './registry.ts';
+export { describeErrors, type SchemaIssue } from './schema-errors.ts';
+export { closest, didYouMean } from './suggest.ts';
 export type * from './types.ts';
 export { JOB_TYPES } from './types.ts';
