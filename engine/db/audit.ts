@@ -1,0 +1,182 @@
+/**
+ * The audit trail (`audit_log`): append-only, one row per mutation made through the API and
+ * per external call made through the integration hub. Summaries are redacted here, at the
+ * one door every entry passes, so a caller cannot forget to.
+ */
+import type { Knex } from 'knex';
+import type { AuditEntry, AuditSink } from '../hub/audit.ts';
+import { redact } from '../hub/redact.ts';
+
+export interface AuditRecord {
+  /** Null or absent for platform events (tenant management). */
+  tenantId?: string | null;
+  /** Token subject (`sub`) or the engine part that acted (`engine`, `run:<id>`). */
+  actor: string;
+  /** What happened, as `<family>.<verb>`: `runs.trigger`, `tenants.update`, `connector.call`. */
+  action: string;
+  entityType: string;
+  entityId?: string | null;
+  requestId?: string | null;
+  /** HTTP status of the request or the provider's answer. */
+  status?: number | null;
+  result: 'ok' | 'error';
+  /** Input worth keeping; redacted before it is stored. */
+  summary?: unknown;
+  connector?: string | null;
+  method?: string | null;
+  host?: string | null;
+  path?: string | null;
+  durationMs?: number | null;
+  at?: Date;
+}
+
+export interface AuditRow {
+  id: number;
+  tenantId: string | null;
+  at: string;
+  actor: string;
+  action: string;
+  entityType: string;
+  entityId: string | null;
+  requestId: string | null;
+  status: number | null;
+  result: 'ok' | 'error';
+  summary: unknown;
+  connector: string | null;
+  method: string | null;
+  host: string | null;
+  path: string | null;
+  durationMs: number | null;
+}
+
+/** Largest summary kept, in characters of JSON: an audit row is a receipt, not a copy. */
+const SUMMARY_LIMIT = 8192;
+
+/**
+ * Appends one entry. Pass the transaction that made the change, so the change and its audit
+ * row commit or roll back together.
+ */
+export async function recordAudit(db: Knex | Knex.Transaction, entry: AuditRecord): Promise<number> {
+  const [row] = await db('audit_log')
+    .insert({
+      tenant_id: entry.tenantId ?? null,
+      at: entry.at ?? db.fn.now(),
+      actor: entry.actor,
+      action: entry.action,
+      entity_type: entry.entityType,
+      entity_id: entry.entityId ?? null,
+      request_id: entry.requestId ?? null,
+      status: entry.status ?? null,
+      result: entry.result,
+      summary: JSON.stringify(boundSummary(redact(entry.summary ?? {}))),
+      connector: entry.connector ?? null,
+      method: entry.method ?? null,
+      host: entry.host ?? null,
+      path: entry.path ?? null,
+      duration_ms:
+        entry.durationMs === undefined || entry.durationMs === null ? null : Math.round(entry.durationMs),
+    })
+    .returning('id');
+  return (row as { id: number }).id;
+}
+
+function boundSummary(summary: unknown): unknown {
+  const text = JSON.stringify(summary) ?? 'null';
+  return text.length <= SUMMARY_LIMIT ? summary : { truncated: true, preview: text.slice(0, SUMMARY_LIMIT) };
+}
+
+export interface AuditFilter {
+  action?: string;
+  entityType?: string;
+  entityId?: string;
+  actor?: string;
+  since?: Date;
+  until?: Date;
+  /** Entries older than this id (the cursor of the previous page). */
+  beforeId?: number;
+  limit: number;
+}
+
+/**
+ * Newest first, keyset-paginated by id. Call it inside `withTenant`; the explicit tenant
+ * filter is the first wall, row-level security the second.
+ */
+export async function listAudit(
+  db: Knex | Knex.Transaction,
+  tenantId: string,
+  filter: AuditFilter,
+): Promise<AuditRow[]> {
+  const query = db('audit_log').where('tenant_id', tenantId);
+  if (filter.action !== undefined) query.where('action', filter.action);
+  if (filter.entityType !== undefined) query.where('entity_type', filter.entityType);
+  if (filter.entityId !== undefined) query.where('entity_id', filter.entityId);
+  if (filter.actor !== undefined) query.where('actor', filter.actor);
+  if (filter.since !== undefined) query.where('at', '>=', filter.since);
+  if (filter.until !== undefined) query.where('at', '<', filter.until);
+  if (filter.beforeId !== undefined) query.where('id', '<', filter.beforeId);
+  const rows = await query.orderBy('id', 'desc').limit(filter.limit);
+  return rows.map(toAuditRow);
+}
+
+function toAuditRow(r: Record<string, unknown>): AuditRow {
+  return {
+    id: r.id as number,
+    tenantId: r.tenant_id as string | null,
+    at: (r.at as Date).toISOString(),
+    actor: r.actor as string,
+    action: r.action as string,
+    entityType: r.entity_type as string,
+    entityId: r.entity_id as string | null,
+    requestId: r.request_id as string | null,
+    status: r.status as number | null,
+    result: r.result as 'ok' | 'error',
+    summary: r.summary,
+    connector: r.connector as string | null,
+    method: r.method as string | null,
+    host: r.host as string | null,
+    path: r.path as string | null,
+    durationMs: r.duration_ms as number | null,
+  };
+}
+
+/**
+ * The integration hub's sink: one `audit_log` row per external call. The hub has already
+ * redacted the entry's headers, path and query.
+ */
+export function makeDbAuditSink(db: Knex): AuditSink {
+  return {
+    async record(entry: AuditEntry): Promise<void> {
+      await recordAudit(db, fromHubEntry(entry));
+    },
+  };
+}
+
+export function fromHubEntry(entry: AuditEntry): AuditRecord {
+  const failed = entry.errorCode !== undefined || entry.status === undefined || entry.status >= 400;
+  return {
+    tenantId: entry.tenantId,
+    at: new Date(entry.at),
+    actor: entry.runId ? `run:${entry.runId}` : entry.jobId ? `job:${entry.jobId}` : 'engine',
+    action: 'connector.call',
+    entityType: 'connector_action',
+    entityId: `${entry.connectorId}.${entry.actionId}`,
+    status: entry.status ?? null,
+    result: failed ? 'error' : 'ok',
+    summary: {
+      runId: entry.runId,
+      stepId: entry.stepId,
+      jobId: entry.jobId,
+      attempt: entry.attempt,
+      query: entry.query,
+      errorCode: entry.errorCode,
+      rateLimitWaitMs: entry.rateLimitWaitMs,
+      requestBody: entry.requestBody,
+      responseBody: entry.responseBody,
+    },
+    connector: entry.connectorId,
+    method: entry.method,
+    host: entry.host,
+    path: entry.path,
+    durationMs: entry.durationMs,
+  };
+}
