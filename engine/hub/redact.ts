@@ -8,9 +8,10 @@
 
 export const REDACTED = '[REDACTED]';
 
-/** Key names whose values are never shown (headers, query parameters, JSON fields). */
+/** Key names whose values are never shown (headers, query parameters, JSON fields). `sig` is
+ * the signature of Azure SAS and Logic Apps / Teams Workflows URLs; `code` an OAuth code. */
 const SECRET_KEY =
-  /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api[-_]?key|apikey|access[-_]?token|refresh[-_]?token|id[-_]?token|token|client[-_]?secret|secret|password|passwd|pwd|private[-_]?key|signature|webhook-signature|stripe-signature|x-telegram-bot-api-secret-token|secret[-_]?token|code[-_]?verifier|key|auth)$/i;
+  /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api[-_]?key|apikey|access[-_]?token|refresh[-_]?token|id[-_]?token|token|client[-_]?secret|secret|password|passwd|pwd|private[-_]?key|signature|sig|code|x-amz-signature|x-goog-signature|webhook-signature|stripe-signature|x-telegram-bot-api-secret-token|secret[-_]?token|code[-_]?verifier|key|auth)$/i;
 
 /** Substrings of key names that mark a secret (`stripeSecretKey`, `x-goog-api-key`). */
 const SECRET_KEY_PART =
