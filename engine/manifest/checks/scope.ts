@@ -1,0 +1,111 @@
+// Checks a path read by a template or a JSON Logic `var` against what the run scope will
+// hold at that point: the trigger's fields, the input schema, the outputs of steps that
+// are sure to have finished, the tenant, and secret names.
+import { didYouMean, type JsonSchema } from '../../connector-sdk/index.ts';
+import { formatPath, SCOPE_ROOTS, STEP_FIELDS, TENANT_FIELDS, TRIGGER_FIELDS } from '../../expr/index.ts';
+import type { Path } from '../source.ts';
+import { missingField } from './schema-path.ts';
+
+export interface StepInfo {
+  id: string;
+  index: number;
+  uses: string;
+  /** The action's output schema; undefined when the action is unknown. */
+  output: JsonSchema | undefined;
+}
+
+export interface ScopeModel {
+  /** Roots this expression may read (a trigger filter sees no steps, JSON Logic no secrets). */
+  roots: readonly string[];
+  triggerType: string;
+  input: unknown;
+  steps: ReadonlyMap<string, StepInfo>;
+  /** The step the expression belongs to, and the steps sure to be done before it. */
+  current?: { index: number; ancestors: ReadonlySet<string> };
+}
+
+const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;
+
+/** A plain sentence when the path cannot be read, else undefined. */
+export function checkScopePath(path: Path, model: ScopeModel): string | undefined {
+  const [root, ...rest] = path;
+  if (typeof root !== 'string' || !model.roots.includes(root)) {
+    const known = model.roots.join(', ');
+    const hint = typeof root === 'string' ? didYouMean(root, model.roots) : '';
+    if (typeof root === 'string' && (SCOPE_ROOTS as readonly string[]).includes(root))
+      return `${root} cannot be read here (only ${known})`;
+    return `unknown root "${String(root)}"${hint || `; expressions read ${known}`}`;
+  }
+  switch (root) {
+    case 'trigger':
+      return checkTrigger(rest, model.triggerType);
+    case 'input':
+      return fieldMessage(model.input, rest, ['input'], 'the workflow input schema');
+    case 'tenant':
+      return checkListed(rest, TENANT_FIELDS, 'tenant', ['settings']);
+    case 'secrets':
+      if (rest.length !== 1 || typeof rest[0] !== 'string' || !SECRET_NAME.test(rest[0])) {
+        return 'secrets are read by name, as secrets.NAME (letters, digits and _)';
+      }
+      return undefined;
+    default:
+      return checkStep(rest, model);
+  }
+}
+
+function checkListed(
+  rest: Path,
+  fields: readonly string[],
+  what: string,
+  open: readonly string[],
+): string | undefined {
+  const [field] = rest;
+  if (field === undefined) return undefined;
+  if (!fields.includes(String(field))) {
+    return `${what} has no field "${String(field)}"${didYouMean(String(field), fields) || `; it has ${fields.join(', ')}`}`;
+  }
+  if (rest.length > 1 && !open.includes(String(field))) return `${what}.${String(field)} has no fields`;
+  return undefined;
+}
+
+function checkTrigger(rest: Path, type: string): string | undefined {
+  const spec = TRIGGER_FIELDS[type];
+  if (!spec) return undefined;
+  return checkListed(rest, spec.fields, `a ${type} trigger`, spec.open);
+}
+
+function fieldMessage(schema: unknown, rest: Path, prefix: Path, owner: string): string | undefined {
+  const missing = missingField(schema, rest);
+  if (!missing) return undefined;
+  const field = String(rest[missing.at]);
+  const parent = formatPath([...prefix, ...rest.slice(0, missing.at)]);
+  if (missing.scalar)
+    return `${parent} is ${missing.scalar === 'array' ? 'a list' : `a ${missing.scalar}`}; it has no field "${field}"`;
+  const hint =
+    didYouMean(field, missing.known) ||
+    (missing.known.length > 0 ? ` (it has ${missing.known.join(', ')})` : '');
+  return `${parent} has no field "${field}" in ${owner}${hint}`;
+}
+
+function checkStep(rest: Path, model: ScopeModel): string | undefined {
+  const [id, field, ...deeper] = rest;
+  if (id === undefined) return 'read one step, as steps.<id>.output';
+  const step = model.steps.get(String(id));
+  if (!step) {
+    const ids = [...model.steps.keys()];
+    return `there is no step "${String(id)}"${didYouMean(String(id), ids) || (ids.length ? `; steps are ${ids.join(', ')}` : '')}`;
+  }
+  if (model.current) {
+    if (step.index >= model.current.index)
+      return `step "${step.id}" runs later; only earlier steps can be read`;
+    if (!model.current.ancestors.has(step.id)) {
+      return `step "${step.id}" may not have finished: add it to this step's needs`;
+    }
+  }
+  if (field === undefined) return undefined;
+  if (!(STEP_FIELDS as readonly string[]).includes(String(field))) {
+    return `steps.${step.id} has no field "${String(field)}"${didYouMean(String(field), STEP_FIELDS) || '; read steps.<id>.output'}`;
+  }
+  if (field !== 'output') return deeper.length > 0 ? `steps.${step.id}.${field} has no fields` : undefined;
+  return fieldMessage(step.output, deeper, ['steps', step.id, 'output'], `the output of ${step.uses}`);
+}

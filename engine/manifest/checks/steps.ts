@@ -1,0 +1,157 @@
+// Cross-checks of a workflow's steps: ids, `uses`, `needs`, `with` against the action's
+// input schema, templates, `if`, and policies.
+import {
+  type ConnectorRegistry,
+  describeErrors,
+  didYouMean,
+  parseDuration,
+  splitUses,
+} from '../../connector-sdk/index.ts';
+import { templateRefs } from '../../expr/index.ts';
+import type { ManifestDoc } from '../document.ts';
+import type { Step, Workflow } from '../types.gen.ts';
+import { checkLogic, checkTemplates } from './expressions.ts';
+import type { ScopeModel, StepInfo } from './scope.ts';
+
+/** Steps by id with their position and output schema (first occurrence wins on duplicates). */
+export function stepInfos(workflow: Workflow, registry: ConnectorRegistry): Map<string, StepInfo> {
+  const infos = new Map<string, StepInfo>();
+  workflow.steps.forEach((step, index) => {
+    if (infos.has(step.id)) return;
+    infos.set(step.id, {
+      id: step.id,
+      index,
+      uses: step.uses,
+      output: registry.action(step.uses)?.action.output,
+    });
+  });
+  return infos;
+}
+
+/**
+ * The steps certainly finished before each step runs: a step without `needs` waits for the
+ * one before it (and so for all earlier ones); a step with `needs` waits only for those.
+ */
+export function ancestorSets(steps: readonly Step[]): Set<string>[] {
+  const sets: Set<string>[] = [];
+  const byId = new Map<string, number>();
+  steps.forEach((step, i) => {
+    const set = new Set<string>();
+    const parents = step.needs ?? (i > 0 ? [steps[i - 1]!.id] : []);
+    for (const parent of parents) {
+      const j = byId.get(parent);
+      if (j === undefined || j >= i) continue;
+      set.add(parent);
+      for (const id of sets[j]!) set.add(id);
+    }
+    sets.push(set);
+    if (!byId.has(step.id)) byId.set(step.id, i);
+  });
+  return sets;
+}
+
+export function checkSteps(
+  doc: ManifestDoc,
+  workflow: Workflow,
+  registry: ConnectorRegistry,
+  model: ScopeModel,
+): void {
+  const ancestors = ancestorSets(workflow.steps);
+  const firstIndex = new Map<string, number>();
+  workflow.steps.forEach((step, i) => {
+    const at = ['steps', i];
+    const seen = firstIndex.get(step.id);
+    if (seen === undefined) firstIndex.set(step.id, i);
+    else
+      doc.report([...at, 'id'], 'duplicate-step', `step id "${step.id}" is already used by steps[${seen}]`);
+    checkUses(doc, step, i, registry);
+    checkNeeds(doc, step, i, model);
+    const stepModel: ScopeModel = { ...model, current: { index: i, ancestors: ancestors[i]! } };
+    checkTemplates(doc, step.with ?? {}, [...at, 'with'], stepModel);
+    if (step.if !== undefined) {
+      checkLogic(doc, step.if, [...at, 'if'], {
+        ...stepModel,
+        roots: model.roots.filter((r) => r !== 'secrets'),
+      });
+    }
+    checkPolicy(doc, step, at);
+  });
+}
+
+function checkUses(doc: ManifestDoc, step: Step, i: number, registry: ConnectorRegistry): void {
+  const at = ['steps', i, 'uses'];
+  const entry = registry.action(step.uses);
+  if (!entry) {
+    const split = splitUses(step.uses);
+    const connector = split && registry.connector(split.connectorId);
+    const suggestion = registry.suggest(step.uses);
+    const hint = suggestion ? `; did you mean "${suggestion}"?` : '';
+    if (connector) {
+      const known = connector.actions.map((a) => a.id).join(', ');
+      doc.report(
+        at,
+        'unknown-action',
+        `connector "${connector.id}" has no action "${split!.actionId}"${hint || ` (it has ${known})`}`,
+      );
+    } else {
+      const ids = registry.connectors().map((c) => c.id);
+      const near =
+        hint || didYouMean(split?.connectorId ?? step.uses, ids) || ` (connectors: ${ids.join(', ')})`;
+      doc.report(
+        at,
+        'unknown-action',
+        `no connector "${split?.connectorId ?? step.uses}" is registered${near}`,
+      );
+    }
+    return;
+  }
+  checkInput(doc, step, i, registry);
+}
+
+/** Literal `with` values must fit the input schema; templated values are checked at run time. */
+function checkInput(doc: ManifestDoc, step: Step, i: number, registry: ConnectorRegistry): void {
+  const value = step.with ?? {};
+  const validate = registry.inputValidator(step.uses);
+  if (validate(value)) return;
+  const templated = templateRefs(value).map((ref) => `/${ref.at.map(String).join('/')}`);
+  const errors = (validate.errors ?? []).filter(
+    (e) => !templated.some((t) => e.instancePath === t || e.instancePath.startsWith(`${t}/`)),
+  );
+  const prefixed = errors.map((e) => ({ ...e, instancePath: `/with${e.instancePath}` }));
+  for (const issue of describeErrors(prefixed)) {
+    const message = `${issue.message} (input of ${step.uses})`;
+    doc.report(['steps', i, ...issue.path], 'input', message, { key: issue.atKey });
+  }
+}
+
+function checkNeeds(doc: ManifestDoc, step: Step, i: number, model: ScopeModel): void {
+  (step.needs ?? []).forEach((need, k) => {
+    const at = ['steps', i, 'needs', k];
+    const target = model.steps.get(need);
+    if (!target) {
+      const earlier = [...model.steps.values()].filter((s) => s.index < i).map((s) => s.id);
+      const hint = didYouMean(need, earlier) || didYouMean(need, model.steps.keys());
+      doc.report(at, 'needs', `needs "${need}", but there is no step "${need}"${hint}`);
+    } else if (target.index >= i) {
+      doc.report(
+        at,
+        'needs',
+        `needs "${need}", which ${target.index === i ? 'is this step' : 'comes later'}; a step can only wait for earlier steps`,
+      );
+    }
+  });
+}
+
+function checkPolicy(doc: ManifestDoc, step: Step, at: (string | number)[]): void {
+  if (step.timeout !== undefined && parseDuration(step.timeout) === 0) {
+    doc.report([...at, 'timeout'], 'duration', 'timeout must be longer than 0');
+  }
+  const backoff = step.retry?.backoff;
+  if (backoff?.initial && backoff.max && parseDuration(backoff.initial) > parseDuration(backoff.max)) {
+    doc.report(
+      [...at, 'retry', 'backoff', 'initial'],
+      'duration',
+      `backoff initial (${backoff.initial}) is longer than its max (${backoff.max})`,
+    );
+  }
+}

@@ -1,0 +1,68 @@
+// A manifest document on its way through validation, and the error reporter bound to it.
+import { describeErrors, didYouMean } from '../connector-sdk/index.ts';
+import type { ManifestError } from './errors.ts';
+import { isManifestKind, kindValidator, MANIFEST_KINDS, type ManifestKind } from './schemas.ts';
+import { type LocateOptions, locate, type Path, type SourceDoc } from './source.ts';
+
+export interface ManifestDoc {
+  source: SourceDoc;
+  kind: ManifestKind;
+  /** The `id` when it is a string (even an invalid one), for messages and references. */
+  id: string | null;
+  value: Record<string, unknown>;
+  /** Passed the structural (schema) layer; only such documents are cross-checked. */
+  valid: boolean;
+  report(path: Path, keyword: string, message: string, options?: LocateOptions): void;
+}
+
+/** Builds the `report` function of a document: positions are looked up in its source. */
+export function reporter(source: SourceDoc, kind: string | null, id: string | null, sink: ManifestError[]) {
+  return (path: Path, keyword: string, message: string, options: LocateOptions = {}): void => {
+    const { line, column } = locate(source, path, options);
+    sink.push({ file: source.file, line, column, kind, id, keyword, message });
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * The structural layer: is it a manifest of a known kind, and does it match its schema?
+ * Returns undefined when the kind cannot be told (nothing more can be checked).
+ */
+export function checkStructure(source: SourceDoc, sink: ManifestError[]): ManifestDoc | undefined {
+  const value = source.value;
+  const rawId = isRecord(value) && typeof value.id === 'string' ? value.id : null;
+  const rawKind = isRecord(value) && typeof value.kind === 'string' ? value.kind : null;
+  const report = reporter(source, isManifestKind(rawKind) ? rawKind : null, rawId, sink);
+  if (!isRecord(value)) {
+    report([], 'not-a-manifest', 'not a manifest: expected a map with apiVersion, kind and id');
+    return undefined;
+  }
+  if (!('kind' in value)) {
+    report(
+      [],
+      'required',
+      `the manifest is missing the required field "kind" (one of ${MANIFEST_KINDS.join(', ')})`,
+    );
+    return undefined;
+  }
+  if (!isManifestKind(value.kind)) {
+    const hint = typeof value.kind === 'string' ? didYouMean(value.kind, MANIFEST_KINDS) : '';
+    report(
+      ['kind'],
+      'enum',
+      `kind must be one of ${MANIFEST_KINDS.join(', ')}, not ${JSON.stringify(value.kind)}${hint}`,
+    );
+    return undefined;
+  }
+  const validate = kindValidator(value.kind);
+  const valid = validate(value);
+  if (!valid) {
+    for (const issue of describeErrors(validate.errors ?? [])) {
+      report(issue.path, issue.keyword, issue.message, { key: issue.atKey });
+    }
+  }
+  return { source, kind: value.kind, id: rawId, value, valid, report };
+}
