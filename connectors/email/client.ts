@@ -1,0 +1,62 @@
+/**
+ * Resend's HTTP API (https://resend.com/docs/api-reference/emails/send-email):
+ * `POST /emails` with `Authorization: Bearer re_...` and an `Idempotency-Key`, answers
+ * `{ id }`; errors are `{ statusCode, name, message }` (e.g. `validation_error`,
+ * `rate_limit_exceeded`, `invalid_api_key`).
+ */
+
+import type { ActionContext, ConnectorErrorInit } from '../../engine/connector-sdk/index.ts';
+import { ConnectorError } from '../../engine/connector-sdk/index.ts';
+import { expectRecord, expectString, isRecord } from '../../engine/connector-sdk/response.ts';
+
+export const RESEND_KEY = 'RESEND_API_KEY';
+export const RESEND_FROM = 'RESEND_FROM';
+
+export interface Mail {
+  from?: string;
+  to: string[];
+  cc?: string[];
+  bcc?: string[];
+  replyTo?: string[];
+  subject: string;
+  html?: string;
+  text?: string;
+}
+
+export async function resendKey(ctx: ActionContext): Promise<string | undefined> {
+  return (await ctx.secret(RESEND_KEY)) ?? ctx.config.settings[RESEND_KEY];
+}
+
+export async function sendWithResend(ctx: ActionContext, key: string, mail: Mail): Promise<string> {
+  const from = mail.from ?? ctx.config.settings[RESEND_FROM];
+  if (!from) throw ConnectorError.fatal('sender_missing', `email: give "from" or set ${RESEND_FROM}`);
+  const res = await ctx.http.request({
+    method: 'POST',
+    url: '/emails',
+    // Resend keeps idempotency keys for 24 hours: a retried step does not send twice.
+    headers: { authorization: `Bearer ${key}`, 'idempotency-key': ctx.idempotencyKey },
+    json: {
+      from,
+      to: mail.to,
+      subject: mail.subject,
+      ...(mail.html === undefined ? {} : { html: mail.html }),
+      ...(mail.text === undefined ? {} : { text: mail.text }),
+      ...(mail.cc ? { cc: mail.cc } : {}),
+      ...(mail.bcc ? { bcc: mail.bcc } : {}),
+      ...(mail.replyTo ? { reply_to: mail.replyTo } : {}),
+    },
+  });
+  return expectString(expectRecord(res.json(), 'resend email'), 'id', 'resend email');
+}
+
+/** Resend answers an invalid key with 403 `invalid_api_key`: that is an auth problem. */
+export function mapResendError(status: number, body: unknown): Partial<ConnectorErrorInit> | undefined {
+  if (!isRecord(body) || typeof body['name'] !== 'string') return undefined;
+  const name = body['name'];
+  const message =
+    typeof body['message'] === 'string' ? `resend: ${name}: ${body['message']}` : `resend: ${name}`;
+  if (name === 'invalid_api_key' || name === 'missing_api_key' || name === 'restricted_api_key') {
+    return { kind: 'auth', code: name, message };
+  }
+  return { code: status === 429 ? 'rate_limited' : name, message };
+}
