@@ -16,3 +16,18 @@ registerCommand(
   'Apply, list or roll back database migrations (up, status, down)',
   async () => (await import('./migrate.ts')).migrate,
 );
+registerCommand(
+  'validate',
+  'Validate manifests (exit 0 when valid, 1 when not)',
+  async () => (await import('./validate.ts')).validate,
+);
+registerCommand(
+  'schema',
+  'Write the manifest JSON Schemas to a directory, for editors',
+  async () => (await import('./schema.ts')).schema,
+);
+registerCommand(
+  'connectors',
+  'List connectors and their actions',
+  async () => (await import('./connectors.ts')).connectors,
+);
