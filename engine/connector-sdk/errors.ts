@@ -47,10 +47,12 @@ export class ConnectorError extends Error {
   static find(value: unknown, depth = 0): ConnectorError | undefined {
     if (value instanceof ConnectorError) return value;
     if (depth > 8 || value === null || typeof value !== 'object') return undefined;
-    const record = value as { cause?: unknown; error?: unknown; detail?: unknown };
+    // `detail` and `exception` are where stripe-node keeps the underlying failure.
+    const record = value as { cause?: unknown; error?: unknown; detail?: unknown; exception?: unknown };
     return (
       ConnectorError.find(record.cause, depth + 1) ??
       ConnectorError.find(record.detail, depth + 1) ??
+      ConnectorError.find(record.exception, depth + 1) ??
       ConnectorError.find(record.error, depth + 1)
     );
   }
