@@ -108,6 +108,36 @@ export function describeError(error: ErrorObject, root?: string): SchemaIssue {
     }
     case 'format':
       return { ...base, message: `${where} ${show(error.data)} is not a valid ${String(params.format)}` };
+    case 'minItems':
+    case 'maxItems':
+    case 'minProperties':
+    case 'maxProperties':
+    case 'minLength':
+    case 'maxLength': {
+      const limit = Number(params.limit);
+      const least = error.keyword.startsWith('min') ? 'at least' : 'at most';
+      const unit = error.keyword.endsWith('Items')
+        ? 'item'
+        : error.keyword.endsWith('Length')
+          ? 'character'
+          : 'field';
+      return { ...base, message: `${where} must have ${least} ${limit} ${unit}${limit === 1 ? '' : 's'}` };
+    }
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum': {
+      const word = {
+        minimum: 'at least',
+        maximum: 'at most',
+        exclusiveMinimum: 'more than',
+        exclusiveMaximum: 'less than',
+      }[error.keyword];
+      return {
+        ...base,
+        message: `${where} must be ${word} ${String(params.limit)}, not ${show(error.data)}`,
+      };
+    }
     case 'uniqueItems':
       return {
         ...base,

@@ -24,6 +24,15 @@ export interface ScopeModel {
   current?: { index: number; ancestors: ReadonlySet<string> };
 }
 
+const SCALAR_WORDS: Record<string, string> = {
+  array: 'a list',
+  string: 'a string',
+  number: 'a number',
+  integer: 'an integer',
+  boolean: 'a boolean',
+  null: 'null',
+};
+
 const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;
 
 /** A plain sentence when the path cannot be read, else undefined. */
@@ -80,7 +89,7 @@ function fieldMessage(schema: unknown, rest: Path, prefix: Path, owner: string):
   const field = String(rest[missing.at]);
   const parent = formatPath([...prefix, ...rest.slice(0, missing.at)]);
   if (missing.scalar)
-    return `${parent} is ${missing.scalar === 'array' ? 'a list' : `a ${missing.scalar}`}; it has no field "${field}"`;
+    return `${parent} is ${SCALAR_WORDS[missing.scalar] ?? missing.scalar}; it has no field "${field}"`;
   const hint =
     didYouMean(field, missing.known) ||
     (missing.known.length > 0 ? ` (it has ${missing.known.join(', ')})` : '');
