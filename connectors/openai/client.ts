@@ -1,0 +1,99 @@
+/**
+ * The official OpenAI SDK, loaded on first use, for OpenAI and the OpenAI-compatible
+ * providers (DeepSeek, Cerebras): one client shape, chosen by base URL and key. Requests go
+ * through `ctx.http.fetch` (timeout, rate limit, audit) with `maxRetries: 0`: the engine's
+ * step policy retries.
+ */
+import type OpenAI from 'openai';
+import type { ActionContext } from '../../engine/connector-sdk/index.ts';
+import { ConnectorError } from '../../engine/connector-sdk/index.ts';
+
+export const PROVIDERS = {
+  openai: { key: 'OPENAI_API_KEY', baseSetting: undefined, defaultBase: 'https://api.openai.com/v1' },
+  deepseek: {
+    key: 'DEEPSEEK_API_KEY',
+    baseSetting: 'ATLAS_CONNECTOR_OPENAI_DEEPSEEK_BASE_URL',
+    defaultBase: 'https://api.deepseek.com/v1',
+  },
+  cerebras: {
+    key: 'CEREBRAS_API_KEY',
+    baseSetting: 'ATLAS_CONNECTOR_OPENAI_CEREBRAS_BASE_URL',
+    defaultBase: 'https://api.cerebras.ai/v1',
+  },
+} as const;
+
+export type Provider = keyof typeof PROVIDERS;
+
+export const providerSchema = {
+  enum: Object.keys(PROVIDERS),
+  default: 'openai',
+  description: 'OpenAI, or an OpenAI-compatible provider (DeepSeek, Cerebras).',
+};
+
+/** The provider's base URL: OpenAI's is the connector base URL; the others have their own setting. */
+function baseUrl(ctx: ActionContext, provider: Provider): string {
+  const spec = PROVIDERS[provider];
+  if (spec.baseSetting === undefined) return ctx.config.baseUrl ?? spec.defaultBase;
+  return ctx.config.settings[spec.baseSetting] ?? spec.defaultBase;
+}
+
+export async function openaiClient(ctx: ActionContext, provider: Provider = 'openai'): Promise<OpenAI> {
+  const spec = PROVIDERS[provider];
+  if (!spec) throw ConnectorError.fatal('invalid_input', `unknown provider ${String(provider)}`);
+  const apiKey = (await ctx.secret(spec.key)) ?? ctx.config.settings[spec.key];
+  if (!apiKey)
+    throw ConnectorError.auth(
+      'token_missing',
+      `${spec.key} is set neither as a tenant secret nor in the environment`,
+    );
+  const { default: OpenAISdk } = await import('openai');
+  return new OpenAISdk({ apiKey, baseURL: baseUrl(ctx, provider), fetch: ctx.http.fetch, maxRetries: 0 });
+}
+
+interface OpenAIErrorLike {
+  status?: number;
+  headers?: Headers;
+  code?: string | null;
+  type?: string;
+  message?: string;
+  name?: string;
+}
+
+/**
+ * SDK errors → ConnectorError. OpenAI sends `retry-after-ms` as well as `retry-after`; the
+ * millisecond one is more precise. A `insufficient_quota` 429 is a billing problem that a
+ * retry will not fix: fatal.
+ */
+export function mapOpenAIError(err: unknown, provider: string): ConnectorError {
+  const found = ConnectorError.find(err);
+  if (found) return found;
+  const e = (err ?? {}) as OpenAIErrorLike;
+  const message = `${provider}: ${(e.message ?? 'request failed').slice(0, 300)}`;
+  const status = e.status;
+  const extra = { cause: err, ...(status === undefined ? {} : { status }) };
+  if (e.name === 'APIConnectionTimeoutError') return ConnectorError.retryable('timeout', message, extra);
+  if (e.name === 'APIConnectionError') return ConnectorError.retryable('network', message, extra);
+  if (err instanceof SyntaxError)
+    return ConnectorError.invalidResponse(`${provider}: response is not valid JSON`, extra);
+  if (status === undefined) return ConnectorError.fatal('openai_error', message, extra);
+  if (status === 429 && e.code === 'insufficient_quota')
+    return ConnectorError.fatal('insufficient_quota', message, extra);
+  if (status === 401) return ConnectorError.auth('unauthorized', message, extra);
+  if (status === 408 || status === 409 || status === 429 || status >= 500) {
+    const retryAfterMs = retryAfter(e.headers);
+    const code = status === 429 ? 'rate_limited' : status >= 500 ? 'provider_unavailable' : 'timeout';
+    return ConnectorError.retryable(code, message, {
+      ...extra,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    });
+  }
+  return ConnectorError.fatal(e.code ?? (status === 404 ? 'not_found' : 'provider_rejected'), message, extra);
+}
+
+function retryAfter(headers: Headers | undefined): number | undefined {
+  const ms = Number(headers?.get('retry-after-ms'));
+  if (Number.isFinite(ms) && ms > 0) return Math.min(ms, 3_600_000);
+  const seconds = Number(headers?.get('retry-after'));
+  if (Number.isFinite(seconds) && seconds > 0) return Math.min(seconds, 3600) * 1000;
+  return undefined;
+}
