@@ -25,8 +25,23 @@ export interface Config {
   bodyLimitBytes: number;
   /** The database pool size of one process. */
   poolSize: number;
+  /** How API tokens are verified; no secret and no JWKS URL means every API call is refused. */
+  auth: AuthConfig;
+  /** Bearer token `GET /metrics` requires; unset means the endpoint is open. */
+  metricsToken: string | undefined;
   /** The raw environment, for connector settings (`ATLAS_CONNECTOR_*`, provider keys). */
   env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface AuthConfig {
+  /** HS256 shared secret (ATLAS_JWT_SECRET). */
+  jwtSecret: string | undefined;
+  /** Where RS256/ES256 public keys are fetched (ATLAS_JWKS_URL). */
+  jwksUrl: string | undefined;
+  /** Required `iss` when set. */
+  issuer: string | undefined;
+  /** Required `aud` when set. */
+  audience: string | undefined;
 }
 
 /** A bad configuration value: printed as one sentence naming the variable. */
@@ -51,6 +66,11 @@ export const VARIABLES = {
   ATLAS_SHUTDOWN_TIMEOUT: '10s',
   ATLAS_BODY_LIMIT: '1mb',
   ATLAS_DB_POOL_SIZE: '10',
+  ATLAS_JWT_SECRET: 'unset',
+  ATLAS_JWKS_URL: 'unset',
+  ATLAS_JWT_ISSUER: 'unset: not checked',
+  ATLAS_JWT_AUDIENCE: 'unset: not checked',
+  ATLAS_METRICS_TOKEN: 'unset: /metrics is open',
 } as const;
 
 export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
@@ -69,6 +89,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     shutdownTimeoutMs: parseDurationVar(env, 'ATLAS_SHUTDOWN_TIMEOUT', 10_000),
     bodyLimitBytes: parseSize(env, 'ATLAS_BODY_LIMIT', 1024 * 1024),
     poolSize: parseInteger(env, 'ATLAS_DB_POOL_SIZE', 10, 2, 500),
+    auth: parseAuth(env),
+    metricsToken: parseSecret(env, 'ATLAS_METRICS_TOKEN', 16),
     env: Object.freeze({ ...env }),
   };
 }
@@ -146,4 +168,47 @@ function parseSize(env: Record<string, string | undefined>, name: string, fallba
   const match = SIZE.exec(raw);
   if (!match) throw new ConfigError(name, `must be a size such as 512kb or 1mb (got "${raw}")`);
   return Number(match[1]) * SIZE_BYTES[(match[2]?.toLowerCase() ?? 'b') as keyof typeof SIZE_BYTES];
+}
+
+/** HS256 keys shorter than the hash output are guessable (RFC 7518 section 3.2). */
+const MIN_JWT_SECRET = 32;
+
+function parseAuth(env: Record<string, string | undefined>): AuthConfig {
+  return {
+    jwtSecret: parseSecret(env, 'ATLAS_JWT_SECRET', MIN_JWT_SECRET),
+    jwksUrl: parseJwksUrl(env),
+    issuer: nonEmpty(env, 'ATLAS_JWT_ISSUER'),
+    audience: nonEmpty(env, 'ATLAS_JWT_AUDIENCE'),
+  };
+}
+
+function parseSecret(
+  env: Record<string, string | undefined>,
+  name: string,
+  minLength: number,
+): string | undefined {
+  const raw = nonEmpty(env, name);
+  if (raw !== undefined && raw.length < minLength) {
+    throw new ConfigError(name, `must be at least ${minLength} characters long (got ${raw.length})`);
+  }
+  return raw;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** Keys fetched over plain HTTP could be swapped in transit: HTTPS, except on loopback. */
+function parseJwksUrl(env: Record<string, string | undefined>): string | undefined {
+  const raw = nonEmpty(env, 'ATLAS_JWKS_URL');
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('ATLAS_JWKS_URL', `is not a URL (got "${raw}")`);
+  }
+  const loopbackHttp = url.protocol === 'http:' && LOOPBACK.has(url.hostname);
+  if (url.protocol !== 'https:' && !loopbackHttp) {
+    throw new ConfigError('ATLAS_JWKS_URL', `must be an https:// URL (got ${url.protocol}//)`);
+  }
+  return raw;
 }

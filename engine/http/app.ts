@@ -1,25 +1,93 @@
+/**
+ * The Koa application. Middleware order is part of the contract (ARCHITECTURE.md): request
+ * id, error handler, body limits, authPlugin, tenantPlugin, auditPlugin, routes. The route
+ * is matched before the body is read, so each plugin knows what the route needs.
+ */
 import type { Knex } from 'knex';
-import Koa from 'koa';
-import type { Config } from '../config.ts';
+import Koa, { type Next } from 'koa';
+import { makeTokenVerifier } from '../auth/verify.ts';
+import type { AuthConfig, Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import { healthRoutes } from './health.ts';
+import type { Catalogue } from '../manifest/catalogue.ts';
+import type { Runtime } from '../runtime/index.ts';
+import { jsonBody } from './body.ts';
+import type { ApiContext } from './context.ts';
+import { httpMetrics } from './metrics.ts';
 import { errorHandler, requestId } from './middleware.ts';
+import { openApiDocument } from './openapi.ts';
+import { auditPlugin } from './plugins/audit.ts';
+import { authPlugin } from './plugins/auth.ts';
+import { makeTenantStatusCache, tenantPlugin } from './plugins/tenant.ts';
+import type { AnyRoute } from './route.ts';
+import { compileRoutes, dispatch, matchRoute } from './router.ts';
+import { agentRoutes } from './routes/agents.ts';
+import { auditRoutes } from './routes/audit.ts';
+import type { RouteDeps } from './routes/deps.ts';
+import { jobRoutes } from './routes/jobs.ts';
+import { metaRoutes } from './routes/meta.ts';
+import { runRoutes } from './routes/runs.ts';
+import { tenantRoutes } from './routes/tenants.ts';
+import { workflowRoutes } from './routes/workflows.ts';
 
 export interface AppDeps {
   config: Config;
   db: Knex;
   log: Logger;
+  runtime: Runtime;
+  catalogue: Catalogue;
+  /** Token verification settings; `config.auth` unless resolved otherwise (the development secret). */
+  auth?: AuthConfig;
 }
 
-/** The Koa application. Middleware order is part of the contract (ARCHITECTURE.md). */
+/** Every route of the API, in the order the OpenAPI document lists them. */
+export function apiRoutes(deps: RouteDeps): AnyRoute[] {
+  let document: object | undefined;
+  const routes: AnyRoute[] = [
+    ...metaRoutes(deps, () => {
+      document ??= openApiDocument(routes);
+      return document;
+    }),
+    ...tenantRoutes(deps),
+    ...workflowRoutes(deps),
+    ...runRoutes(deps),
+    ...agentRoutes(deps),
+    ...jobRoutes(deps),
+    ...auditRoutes(deps),
+  ];
+  return routes;
+}
+
 export function makeApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.proxy = deps.config.env.ATLAS_TRUST_PROXY === 'true';
   // Koa's default handler prints to stderr; the error handler below already logged it.
   app.silent = true;
+  const tenants = makeTenantStatusCache(deps.db);
+  const routes = compileRoutes(apiRoutes({ ...deps, tenants }));
   app.use(requestId());
+  app.use(observe());
   app.use(errorHandler(deps.log));
-  const health = healthRoutes(deps.db);
-  app.use(health.routes());
+  app.use(matchRoute(routes));
+  app.use(jsonBody(deps.config.bodyLimitBytes));
+  app.use(authPlugin(makeTokenVerifier(deps.auth ?? deps.config.auth), deps.log));
+  app.use(tenantPlugin(tenants));
+  app.use(auditPlugin(deps.db, deps.log));
+  app.use(dispatch());
   return app;
+}
+
+/** Request count and latency by route template (never the raw path: ids would explode labels). */
+function observe() {
+  const metrics = httpMetrics();
+  return async (ctx: ApiContext, next: Next) => {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      metrics.observe(
+        { method: ctx.method, route: ctx.state.route?.spec.path ?? 'unmatched', status: ctx.status },
+        (performance.now() - started) / 1000,
+      );
+    }
+  };
 }

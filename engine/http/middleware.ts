@@ -67,7 +67,8 @@ function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 10) / 10;
 }
 
-function toProblem(err: unknown): HttpProblem {
+/** Any thrown value as a problem; anything not known to be safe becomes an opaque 500. */
+export function toProblem(err: unknown): HttpProblem {
   if (err instanceof HttpProblem) return err;
   const e = err as { status?: number; expose?: boolean; message?: string; type?: string };
   // Errors raised by Koa and body parsers carry a 4xx status and a safe message.
@@ -91,6 +92,7 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',

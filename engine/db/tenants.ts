@@ -1,0 +1,89 @@
+/**
+ * Tenants: the platform's list of customers. Platform queries (run as the engine, not as
+ * `atlas_app`); a tenant can read its own row under `withTenant`.
+ */
+import type { Knex } from 'knex';
+
+export type TenantStatus = 'active' | 'disabled';
+
+export interface Tenant {
+  id: string;
+  name: string;
+  status: TenantStatus;
+  config: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NewTenant {
+  id: string;
+  name: string;
+  config?: Record<string, unknown>;
+}
+
+export interface TenantChanges {
+  name?: string;
+  status?: TenantStatus;
+  config?: Record<string, unknown>;
+}
+
+/** The id is taken. */
+export class TenantExistsError extends Error {
+  constructor(id: string) {
+    super(`tenant "${id}" already exists`);
+    this.name = 'TenantExistsError';
+  }
+}
+
+type Db = Knex | Knex.Transaction;
+
+export async function createTenant(db: Db, tenant: NewTenant): Promise<Tenant> {
+  const rows = await db('tenants')
+    .insert({ id: tenant.id, name: tenant.name, config: JSON.stringify(tenant.config ?? {}) })
+    .onConflict('id')
+    .ignore()
+    .returning('*');
+  if (rows.length === 0) throw new TenantExistsError(tenant.id);
+  return toTenant(rows[0]);
+}
+
+/** Undefined when there is no such tenant. */
+export async function updateTenant(db: Db, id: string, changes: TenantChanges): Promise<Tenant | undefined> {
+  const patch: Record<string, unknown> = { updated_at: db.fn.now() };
+  if (changes.name !== undefined) patch.name = changes.name;
+  if (changes.status !== undefined) patch.status = changes.status;
+  if (changes.config !== undefined) patch.config = JSON.stringify(changes.config);
+  const rows = await db('tenants').where({ id }).update(patch).returning('*');
+  return rows.length === 0 ? undefined : toTenant(rows[0]);
+}
+
+export async function getTenant(db: Db, id: string): Promise<Tenant | undefined> {
+  const row = await db('tenants').where({ id }).first();
+  return row === undefined ? undefined : toTenant(row);
+}
+
+export interface TenantFilter {
+  status?: TenantStatus;
+  /** Tenants whose id sorts after this one (the cursor of the previous page). */
+  afterId?: string;
+  limit: number;
+}
+
+/** Sorted by id, keyset-paginated. */
+export async function listTenants(db: Db, filter: TenantFilter): Promise<Tenant[]> {
+  const query = db('tenants').orderBy('id').limit(filter.limit);
+  if (filter.status !== undefined) query.where('status', filter.status);
+  if (filter.afterId !== undefined) query.where('id', '>', filter.afterId);
+  return (await query).map(toTenant);
+}
+
+function toTenant(row: Record<string, unknown>): Tenant {
+  return {
+    id: row.id as string,
+    name: row.name as string,
+    status: row.status as TenantStatus,
+    config: row.config as Record<string, unknown>,
+    createdAt: (row.created_at as Date).toISOString(),
+    updatedAt: (row.updated_at as Date).toISOString(),
+  };
+}

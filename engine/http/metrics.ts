@@ -1,0 +1,46 @@
+/**
+ * Prometheus metrics in prom-client's default registry, which the runtime's metrics share.
+ * Metrics are created on first use, not at import, and found again when a second app is
+ * made in the same process (tests, the bench).
+ */
+import client from 'prom-client';
+
+export interface HttpMetrics {
+  observe(labels: { method: string; route: string; status: number }, seconds: number): void;
+}
+
+export function httpMetrics(): HttpMetrics {
+  const { register } = client;
+  if (!register.getSingleMetric('process_cpu_user_seconds_total')) client.collectDefaultMetrics({ register });
+  const requests =
+    (register.getSingleMetric('atlas_http_requests_total') as
+      | client.Counter<'method' | 'route' | 'status'>
+      | undefined) ??
+    new client.Counter({
+      name: 'atlas_http_requests_total',
+      help: 'HTTP requests answered, by method, route template and status.',
+      labelNames: ['method', 'route', 'status'],
+    });
+  const duration =
+    (register.getSingleMetric('atlas_http_request_duration_seconds') as
+      | client.Histogram<'method' | 'route'>
+      | undefined) ??
+    new client.Histogram({
+      name: 'atlas_http_request_duration_seconds',
+      help: 'Time to answer an HTTP request, by method and route template.',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    });
+  return {
+    observe({ method, route, status }, seconds) {
+      requests.inc({ method, route, status: String(status) });
+      duration.observe({ method, route }, seconds);
+    },
+  };
+}
+
+export function metricsText(): Promise<string> {
+  return client.register.metrics();
+}
+
+export const METRICS_CONTENT_TYPE = client.register.contentType;

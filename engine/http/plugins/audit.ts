@@ -1,0 +1,93 @@
+/**
+ * auditPlugin: every mutation (POST, PUT, PATCH, DELETE) leaves a row in `audit_log` with the
+ * tenant, the actor (`sub`), the action, the entity, the request id, the result status and a
+ * redacted summary of the input.
+ *
+ * Where the change is made in this database by the route itself, the route calls
+ * {@link auditedTransaction} and the row commits in the same transaction as the change.
+ * Otherwise (the runtime commits its own transaction, or the request failed) the plugin
+ * writes the row when the response is known.
+ */
+import type { Knex } from 'knex';
+import type { Next } from 'koa';
+import { type AuditRecord, recordAudit } from '../../db/audit.ts';
+import type { Logger } from '../../log.ts';
+import type { ApiContext, AuditState } from '../context.ts';
+import { toProblem } from '../middleware.ts';
+
+const MUTATIONS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export function auditPlugin(db: Knex, log: Logger) {
+  return async (ctx: ApiContext, next: Next) => {
+    const audit = ctx.state.route?.spec.audit;
+    if (!audit || !MUTATIONS.has(ctx.method)) return next();
+    const state: AuditState = { recorded: false };
+    ctx.state.audit = state;
+    try {
+      await next();
+    } catch (err) {
+      await writeLate(db, log, entryFor(ctx, toProblem(err).status, 'error'));
+      throw err;
+    }
+    if (!state.recorded)
+      await writeLate(db, log, entryFor(ctx, ctx.status, ctx.status < 400 ? 'ok' : 'error'));
+  };
+}
+
+/**
+ * An entry written after the fact must not turn an accomplished change into an error
+ * response (the client would retry it); a failure to write it is logged whole instead, so
+ * the entry can be restored from the logs.
+ */
+async function writeLate(db: Knex, log: Logger, entry: AuditRecord): Promise<void> {
+  try {
+    await recordAudit(db, entry);
+  } catch (err) {
+    log.error({ err, audit: entry }, 'audit entry could not be written');
+  }
+}
+
+function entryFor(ctx: ApiContext, status: number, result: 'ok' | 'error'): AuditRecord {
+  const spec = ctx.state.route?.spec;
+  const state = ctx.state.audit;
+  return {
+    tenantId: ctx.state.tenantId ?? null,
+    actor: ctx.state.principal?.sub ?? 'anonymous',
+    action: spec?.audit?.action ?? `${ctx.method} ${ctx.path}`,
+    entityType: spec?.audit?.entityType ?? 'unknown',
+    entityId: state?.entityId ?? ctx.state.params.id ?? null,
+    requestId: ctx.state.requestId,
+    status,
+    result,
+    summary: {
+      ...(Object.keys(ctx.state.params).length > 0 ? { params: ctx.state.params } : {}),
+      ...(ctx.state.body === undefined ? {} : { body: ctx.state.body }),
+      ...state?.summary,
+    },
+  };
+}
+
+/**
+ * Runs a change and its audit row in one transaction, so neither exists without the other.
+ * `entityId` names what the change touched once it is known.
+ *
+ * The transaction runs as the engine, not as `atlas_app`: a change made through the runtime
+ * also writes tables no tenant owns (manifest versions, the queue), and the runtime scopes
+ * its statements by tenant itself.
+ */
+export async function auditedTransaction<T>(
+  ctx: ApiContext,
+  db: Knex,
+  status: number,
+  change: (trx: Knex.Transaction) => Promise<T>,
+  entityId: (result: T) => string,
+): Promise<T> {
+  const run = async (trx: Knex.Transaction) => {
+    const result = await change(trx);
+    if (ctx.state.audit) ctx.state.audit.entityId = entityId(result);
+    await recordAudit(trx, entryFor(ctx, status, 'ok'));
+    if (ctx.state.audit) ctx.state.audit.recorded = true;
+    return result;
+  };
+  return db.transaction(run);
+}

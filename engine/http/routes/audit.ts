@@ -1,0 +1,91 @@
+/** `GET /v1/audit`: the tenant's audit trail, newest first. */
+import { type AuditFilter, listAudit } from '../../db/audit.ts';
+import { withTenant } from '../../db/rls.ts';
+import { tenantOf } from '../context.ts';
+import { decodeCursor, encodeCursor } from '../cursor.ts';
+import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
+import { cursorSchema, limitSchema, type PageQuery, pageOf } from '../schemas.ts';
+import { queryDate } from '../time.ts';
+import type { RouteDeps } from './deps.ts';
+
+const text = (maxLength: number): JsonSchema => ({ type: 'string', minLength: 1, maxLength });
+const nullable = (schema: JsonSchema): JsonSchema => ({ ...schema, type: [schema.type, 'null'] });
+
+export const auditEntrySchema: JsonSchema = {
+  type: 'object',
+  required: ['id', 'at', 'actor', 'action', 'entityType', 'result'],
+  properties: {
+    id: { type: 'integer' },
+    tenantId: nullable({ type: 'string' }),
+    at: { type: 'string', format: 'date-time' },
+    actor: { type: 'string' },
+    action: { type: 'string' },
+    entityType: { type: 'string' },
+    entityId: nullable({ type: 'string' }),
+    requestId: nullable({ type: 'string' }),
+    status: nullable({ type: 'integer' }),
+    result: { type: 'string', enum: ['ok', 'error'] },
+    summary: { description: 'The redacted input.' },
+    connector: nullable({ type: 'string' }),
+    method: nullable({ type: 'string' }),
+    host: nullable({ type: 'string' }),
+    path: nullable({ type: 'string' }),
+    durationMs: nullable({ type: 'integer' }),
+  },
+};
+
+interface AuditQuery extends PageQuery {
+  action?: string;
+  entityType?: string;
+  entityId?: string;
+  actor?: string;
+  since?: string;
+  until?: string;
+}
+
+export function auditRoutes({ db }: RouteDeps): AnyRoute[] {
+  const list = defineRoute<Record<string, string>, AuditQuery>({
+    method: 'GET',
+    path: '/v1/audit',
+    operationId: 'listAudit',
+    summary: "List the tenant's audit entries, newest first",
+    tag: 'audit',
+    scope: 'tenant',
+    query: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        action: text(100),
+        entityType: text(100),
+        entityId: text(200),
+        actor: text(200),
+        since: { type: 'string', format: 'date-time' },
+        until: { type: 'string', format: 'date-time' },
+        limit: limitSchema,
+        cursor: cursorSchema,
+      },
+    },
+    responses: { 200: { description: 'A page of entries.', schema: pageOf(auditEntrySchema) } },
+    async handler(ctx, { query }) {
+      const tenantId = tenantOf(ctx);
+      const filter: AuditFilter = { limit: query.limit };
+      if (query.action !== undefined) filter.action = query.action;
+      if (query.entityType !== undefined) filter.entityType = query.entityType;
+      if (query.entityId !== undefined) filter.entityId = query.entityId;
+      if (query.actor !== undefined) filter.actor = query.actor;
+      const since = queryDate(query.since, 'since');
+      if (since) filter.since = since;
+      const until = queryDate(query.until, 'until');
+      if (until) filter.until = until;
+      const beforeId = decodeCursor(query.cursor, 'number');
+      if (beforeId !== undefined) filter.beforeId = beforeId;
+      const items = await withTenant(db, tenantId, (trx) => listAudit(trx, tenantId, filter));
+      const last = items.at(-1);
+      ctx.body = {
+        items,
+        ...(last && items.length === query.limit ? { nextCursor: encodeCursor(last.id) } : {}),
+      };
+    },
+  });
+  return [list] as AnyRoute[];
+}

@@ -1,0 +1,16 @@
+/** What the API's routes are given: the database, the runtime and the manifest catalogue. */
+import type { Knex } from 'knex';
+import type { Config } from '../../config.ts';
+import type { Logger } from '../../log.ts';
+import type { Catalogue } from '../../manifest/catalogue.ts';
+import type { Runtime } from '../../runtime/index.ts';
+import type { TenantStatusCache } from '../plugins/tenant.ts';
+
+export interface RouteDeps {
+  config: Config;
+  db: Knex;
+  log: Logger;
+  runtime: Runtime;
+  catalogue: Catalogue;
+  tenants: TenantStatusCache;
+}

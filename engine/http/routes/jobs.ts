@@ -1,0 +1,76 @@
+/** Typed jobs: enqueue one (payload checked against its type's schema) and follow it. */
+import { JOB_TYPES } from '../../connector-sdk/index.ts';
+import { principalOf, tenantOf } from '../context.ts';
+import { auditedTransaction } from '../plugins/audit.ts';
+import { problem } from '../problem.ts';
+import { type AnyRoute, defineRoute } from '../route.ts';
+import { callRuntime } from '../runtime-errors.ts';
+import { jobSchema, uuidParams } from '../schemas.ts';
+import type { RouteDeps } from './deps.ts';
+
+export function jobRoutes({ db, runtime }: RouteDeps): AnyRoute[] {
+  return [
+    defineRoute<Record<string, string>, Record<string, never>, { type: string; payload: unknown }>({
+      method: 'POST',
+      path: '/v1/jobs',
+      operationId: 'enqueueJob',
+      summary: 'Enqueue a job',
+      description:
+        "The payload is checked against the schema of the connector action serving the job's type.",
+      tag: 'jobs',
+      scope: 'tenant',
+      body: {
+        type: 'object',
+        required: ['type', 'payload'],
+        additionalProperties: false,
+        properties: {
+          type: { type: 'string', enum: [...JOB_TYPES] },
+          payload: { description: 'The job input.' },
+        },
+      },
+      audit: { action: 'jobs.enqueue', entityType: 'job' },
+      responses: {
+        202: {
+          description: 'Accepted: the job is queued.',
+          schema: jobSchema,
+          headers: { location: "The job's URL." },
+        },
+      },
+      async handler(ctx, { body }) {
+        const request = {
+          tenantId: tenantOf(ctx),
+          type: body.type,
+          payload: body.payload,
+          actor: principalOf(ctx).sub,
+        };
+        const job = await callRuntime(() =>
+          auditedTransaction(
+            ctx,
+            db,
+            202,
+            (trx) => runtime.enqueueJob(request, trx),
+            (j) => j.id,
+          ),
+        );
+        ctx.status = 202;
+        ctx.set('location', `/v1/jobs/${job.id}`);
+        ctx.body = job;
+      },
+    }),
+    defineRoute<{ id: string }>({
+      method: 'GET',
+      path: '/v1/jobs/{id}',
+      operationId: 'getJob',
+      summary: 'Get a job: status, attempts, last error, result',
+      tag: 'jobs',
+      scope: 'tenant',
+      params: uuidParams,
+      responses: { 200: { description: 'The job.', schema: jobSchema } },
+      async handler(ctx, { params }) {
+        const job = await callRuntime(() => runtime.getJob(tenantOf(ctx), params.id));
+        if (!job) throw problem.notFound(`There is no job ${params.id}.`);
+        ctx.body = job;
+      },
+    }),
+  ] as AnyRoute[];
+}

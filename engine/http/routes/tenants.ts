@@ -1,0 +1,169 @@
+/** Platform routes: tenant management, for tokens with the `admin` role only. */
+import {
+  createTenant,
+  getTenant,
+  listTenants,
+  type NewTenant,
+  type Tenant,
+  type TenantChanges,
+  TenantExistsError,
+  type TenantStatus,
+  updateTenant,
+} from '../../db/tenants.ts';
+import { decodeCursor, encodeCursor } from '../cursor.ts';
+import { auditedTransaction } from '../plugins/audit.ts';
+import { problem } from '../problem.ts';
+import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
+import {
+  cursorSchema,
+  idParams,
+  limitSchema,
+  type PageQuery,
+  pageOf,
+  TENANT_ID_PATTERN,
+} from '../schemas.ts';
+import type { RouteDeps } from './deps.ts';
+
+const nameSchema: JsonSchema = { type: 'string', minLength: 1, maxLength: 200 };
+const statusSchema: JsonSchema = { type: 'string', enum: ['active', 'disabled'] };
+
+export const tenantSchema: JsonSchema = {
+  type: 'object',
+  required: ['id', 'name', 'status', 'config', 'createdAt', 'updatedAt'],
+  properties: {
+    id: { type: 'string', pattern: TENANT_ID_PATTERN },
+    name: nameSchema,
+    status: statusSchema,
+    config: { type: 'object', description: 'Values `tenant.config.*` templates read.' },
+    createdAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+  },
+};
+
+const tenantParams = idParams(TENANT_ID_PATTERN, 63);
+
+export function tenantRoutes({ db, tenants }: RouteDeps): AnyRoute[] {
+  const list = defineRoute<Record<string, string>, PageQuery & { status?: TenantStatus }>({
+    method: 'GET',
+    path: '/v1/tenants',
+    operationId: 'listTenants',
+    summary: 'List tenants',
+    tag: 'tenants',
+    scope: 'platform',
+    query: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { status: statusSchema, limit: limitSchema, cursor: cursorSchema },
+    },
+    responses: { 200: { description: 'A page of tenants, by id.', schema: pageOf(tenantSchema) } },
+    async handler(ctx, { query }) {
+      const items = await listTenants(db, {
+        limit: query.limit,
+        ...(query.status === undefined ? {} : { status: query.status }),
+        ...(query.cursor === undefined ? {} : { afterId: decodeCursor(query.cursor, 'string') }),
+      });
+      const last = items.at(-1);
+      ctx.body = {
+        items,
+        ...(last && items.length === query.limit ? { nextCursor: encodeCursor(last.id) } : {}),
+      };
+    },
+  });
+
+  const get = defineRoute<{ id: string }>({
+    method: 'GET',
+    path: '/v1/tenants/{id}',
+    operationId: 'getTenant',
+    summary: 'Get a tenant',
+    tag: 'tenants',
+    scope: 'platform',
+    params: tenantParams,
+    errors: [404],
+    responses: { 200: { description: 'The tenant.', schema: tenantSchema } },
+    async handler(ctx, { params }) {
+      const tenant = await getTenant(db, params.id);
+      if (!tenant) throw problem.notFound(`There is no tenant "${params.id}".`);
+      ctx.body = tenant;
+    },
+  });
+
+  const create = defineRoute<Record<string, string>, Record<string, never>, NewTenant>({
+    method: 'POST',
+    path: '/v1/tenants',
+    operationId: 'createTenant',
+    summary: 'Create a tenant',
+    tag: 'tenants',
+    scope: 'platform',
+    body: {
+      type: 'object',
+      required: ['id', 'name'],
+      additionalProperties: false,
+      properties: {
+        id: { type: 'string', pattern: TENANT_ID_PATTERN },
+        name: nameSchema,
+        config: { type: 'object' },
+      },
+    },
+    errors: [409],
+    audit: { action: 'tenants.create', entityType: 'tenant' },
+    responses: {
+      201: { description: 'Created.', schema: tenantSchema, headers: { location: "The tenant's URL." } },
+    },
+    async handler(ctx, { body }) {
+      let tenant: Tenant;
+      try {
+        tenant = await auditedTransaction(
+          ctx,
+          db,
+          201,
+          (trx) => createTenant(trx, body),
+          (t) => t.id,
+        );
+      } catch (err) {
+        if (err instanceof TenantExistsError) throw problem.conflict(`Tenant "${body.id}" already exists.`);
+        throw err;
+      }
+      tenants.forget(tenant.id);
+      ctx.status = 201;
+      ctx.set('location', `/v1/tenants/${tenant.id}`);
+      ctx.body = tenant;
+    },
+  });
+
+  const update = defineRoute<{ id: string }, Record<string, never>, TenantChanges>({
+    method: 'PATCH',
+    path: '/v1/tenants/{id}',
+    operationId: 'updateTenant',
+    summary: 'Rename, disable or re-enable a tenant, or replace its config',
+    description: "A disabled tenant's API calls are refused (403) within a few seconds on every process.",
+    tag: 'tenants',
+    scope: 'platform',
+    params: tenantParams,
+    body: {
+      type: 'object',
+      minProperties: 1,
+      additionalProperties: false,
+      properties: { name: nameSchema, status: statusSchema, config: { type: 'object' } },
+    },
+    errors: [404],
+    audit: { action: 'tenants.update', entityType: 'tenant' },
+    responses: { 200: { description: 'The updated tenant.', schema: tenantSchema } },
+    async handler(ctx, { params, body }) {
+      const tenant = await auditedTransaction(
+        ctx,
+        db,
+        200,
+        async (trx) => {
+          const updated = await updateTenant(trx, params.id, body);
+          if (!updated) throw problem.notFound(`There is no tenant "${params.id}".`);
+          return updated;
+        },
+        (t) => t.id,
+      );
+      tenants.forget(tenant.id);
+      ctx.body = tenant;
+    },
+  });
+
+  return [list, get, create, update] as AnyRoute[];
+}

@@ -1,0 +1,218 @@
+/**
+ * Workflows: the catalogue's workflows as this tenant sees them (enabled? next scheduled
+ * times), the tenant's enablement and config, and manual runs.
+ */
+import { CronExpressionParser } from 'cron-parser';
+import type { CatalogueEntry } from '../../manifest/catalogue.ts';
+import type { Workflow } from '../../manifest/types.gen.ts';
+import { principalOf, tenantOf } from '../context.ts';
+import { auditedTransaction } from '../plugins/audit.ts';
+import { problem } from '../problem.ts';
+import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
+import { callRuntime } from '../runtime-errors.ts';
+import { runSummarySchema } from '../schemas.ts';
+import type { RouteDeps } from './deps.ts';
+
+export const MANIFEST_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
+const workflowParams: JsonSchema = {
+  type: 'object',
+  required: ['id'],
+  additionalProperties: false,
+  properties: { id: { type: 'string', pattern: MANIFEST_ID_PATTERN } },
+};
+
+/** How many upcoming schedule times a workflow shows. */
+const NEXT_RUNS = 3;
+/** An Idempotency-Key is an opaque client token; printable ASCII keeps it loggable. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+const workflowSummarySchema: JsonSchema = {
+  type: 'object',
+  required: ['id', 'hash', 'trigger', 'enabled', 'nextRuns'],
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    description: { type: 'string' },
+    hash: { type: 'string', description: 'sha256 of the manifest: the version a new run pins.' },
+    trigger: { type: 'string', enum: ['schedule', 'webhook', 'manual', 'event'] },
+    enabled: { type: 'boolean', description: 'Whether this tenant runs it.' },
+    nextRuns: {
+      type: 'array',
+      items: { type: 'string', format: 'date-time' },
+      description: 'Next schedule times (UTC).',
+    },
+  },
+};
+
+const workflowDetailSchema: JsonSchema = {
+  type: 'object',
+  required: [...(workflowSummarySchema.required as string[]), 'manifest', 'config'],
+  properties: {
+    ...(workflowSummarySchema.properties as Record<string, JsonSchema>),
+    manifest: { type: 'object', description: 'The Workflow manifest.' },
+    config: { type: 'object', description: "This tenant's values for `tenant.config.*` templates." },
+  },
+};
+
+const stateSchema: JsonSchema = {
+  type: 'object',
+  required: ['enabled'],
+  additionalProperties: false,
+  properties: {
+    enabled: { type: 'boolean' },
+    config: { type: 'object', description: 'Replaces the tenant config of this workflow when given.' },
+  },
+};
+
+export function nextRuns(workflow: Workflow, from = new Date()): string[] {
+  if (workflow.trigger.type !== 'schedule') return [];
+  const expression = CronExpressionParser.parse(workflow.trigger.cron, { tz: 'UTC', currentDate: from });
+  return expression.take(NEXT_RUNS).map((d) => d.toISOString() ?? '');
+}
+
+function summary(entry: CatalogueEntry<Workflow>, enabled: boolean) {
+  const { manifest } = entry;
+  return {
+    id: manifest.id,
+    ...(manifest.name === undefined ? {} : { name: manifest.name }),
+    ...(manifest.description === undefined ? {} : { description: manifest.description }),
+    hash: entry.hash,
+    trigger: manifest.trigger.type,
+    enabled,
+    nextRuns: nextRuns(manifest),
+  };
+}
+
+export function workflowRoutes({ db, runtime, catalogue }: RouteDeps): AnyRoute[] {
+  const find = (id: string) => {
+    const entry = catalogue.workflow(id);
+    if (!entry) throw problem.notFound(`There is no workflow "${id}".`);
+    return entry;
+  };
+  return [
+    defineRoute({
+      method: 'GET',
+      path: '/v1/workflows',
+      operationId: 'listWorkflows',
+      summary: 'List the catalogue’s workflows, with this tenant’s enablement',
+      tag: 'workflows',
+      scope: 'tenant',
+      responses: {
+        200: {
+          description: 'Every workflow, by id.',
+          schema: {
+            type: 'object',
+            required: ['items'],
+            properties: { items: { type: 'array', items: workflowSummarySchema } },
+          },
+        },
+      },
+      async handler(ctx) {
+        const tenantId = tenantOf(ctx);
+        const entries = catalogue.workflows();
+        const states = await callRuntime(() =>
+          Promise.all(entries.map((e) => runtime.workflowState(tenantId, e.manifest.id))),
+        );
+        ctx.body = { items: entries.map((e, i) => summary(e, states[i]?.enabled ?? false)) };
+      },
+    }),
+    defineRoute<{ id: string }>({
+      method: 'GET',
+      path: '/v1/workflows/{id}',
+      operationId: 'getWorkflow',
+      summary: 'Get a workflow: manifest, hash, next schedule times, this tenant’s enablement and config',
+      tag: 'workflows',
+      scope: 'tenant',
+      params: workflowParams,
+      responses: { 200: { description: 'The workflow.', schema: workflowDetailSchema } },
+      async handler(ctx, { params }) {
+        const entry = find(params.id);
+        const state = await callRuntime(() => runtime.workflowState(tenantOf(ctx), params.id));
+        ctx.body = { ...summary(entry, state.enabled), manifest: entry.manifest, config: state.config };
+      },
+    }),
+    defineRoute<
+      { id: string },
+      Record<string, never>,
+      { enabled: boolean; config?: Record<string, unknown> }
+    >({
+      method: 'PUT',
+      path: '/v1/workflows/{id}/enabled',
+      operationId: 'setWorkflowEnabled',
+      summary: 'Enable or disable a workflow for this tenant, and set its tenant config',
+      tag: 'workflows',
+      scope: 'tenant',
+      params: workflowParams,
+      body: stateSchema,
+      audit: { action: 'workflows.set_enabled', entityType: 'workflow' },
+      responses: {
+        200: {
+          description: 'The new state.',
+          schema: { type: 'object', required: ['enabled', 'config'], properties: stateSchema.properties },
+        },
+      },
+      async handler(ctx, { params, body }) {
+        find(params.id);
+        const tenantId = tenantOf(ctx);
+        ctx.body = await callRuntime(() => runtime.setWorkflowState(tenantId, params.id, body));
+      },
+    }),
+    defineRoute<{ id: string }, Record<string, never>, { input?: unknown }>({
+      method: 'POST',
+      path: '/v1/workflows/{id}/runs',
+      operationId: 'triggerRun',
+      summary: 'Start a run',
+      description:
+        "The input is checked against the workflow's input schema. With an `Idempotency-Key` header, " +
+        'a repeated request returns the run the first one started (`Idempotent-Replayed: true`).',
+      tag: 'runs',
+      scope: 'tenant',
+      params: workflowParams,
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { input: { description: "The run input; the workflow's input schema applies." } },
+      },
+      bodyRequired: false,
+      errors: [404, 409],
+      audit: { action: 'runs.trigger', entityType: 'run' },
+      responses: {
+        202: {
+          description: 'Accepted: the run is queued.',
+          schema: runSummarySchema,
+          headers: {
+            location: "The run's URL.",
+            'idempotent-replayed': '`true` when an earlier request started it.',
+          },
+        },
+      },
+      async handler(ctx, { params, body }) {
+        const key = ctx.get('idempotency-key');
+        if (key !== '' && !IDEMPOTENCY_KEY.test(key)) {
+          throw problem.badRequest('The Idempotency-Key header must be 1 to 200 printable ASCII characters.');
+        }
+        const request = {
+          tenantId: tenantOf(ctx),
+          workflowId: params.id,
+          input: body?.input ?? {},
+          actor: principalOf(ctx).sub,
+          ...(key === '' ? {} : { idempotencyKey: key }),
+        };
+        if (ctx.state.audit) ctx.state.audit.summary = { workflowId: params.id };
+        const { run, created } = await callRuntime(() =>
+          auditedTransaction(
+            ctx,
+            db,
+            202,
+            (trx) => runtime.trigger(request, trx),
+            (r) => r.run.id,
+          ),
+        );
+        ctx.status = 202;
+        ctx.set('location', `/v1/runs/${run.id}`);
+        if (!created) ctx.set('idempotent-replayed', 'true');
+        ctx.body = run;
+      },
+    }),
+  ] as AnyRoute[];
+}

@@ -1,0 +1,30 @@
+/** The runtime's errors, by code, as problem+json. */
+import { RuntimeError } from '../runtime/errors.ts';
+import { type HttpProblem, problem } from './problem.ts';
+
+export function runtimeProblem(err: RuntimeError): HttpProblem {
+  switch (err.code) {
+    case 'not_found':
+    case 'unknown_workflow':
+      return problem.notFound(err.message);
+    case 'invalid_input':
+    case 'unknown_job_type':
+      return problem.unprocessable(
+        err.message,
+        err.details === undefined ? undefined : { errors: err.details },
+      );
+    case 'conflict':
+      return problem.conflict(err.message);
+    case 'tenant_disabled':
+      return problem.forbidden(err.message);
+  }
+}
+
+/** Runs a runtime call, turning its errors into problems and letting anything else through. */
+export async function callRuntime<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw err instanceof RuntimeError ? runtimeProblem(err) : err;
+  }
+}

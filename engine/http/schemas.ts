@@ -1,0 +1,108 @@
+/**
+ * The JSON Schemas (draft 2020-12) of the API's shapes, as data: routes validate requests
+ * with them and the OpenAPI document embeds them. Types for handlers sit beside each schema.
+ */
+import type { JsonSchema } from './route.ts';
+
+export const TENANT_ID_PATTERN = '^[a-z0-9][a-z0-9-]{0,62}$';
+
+export const problemSchema: JsonSchema = {
+  type: 'object',
+  required: ['type', 'title', 'status'],
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    instance: { type: 'string' },
+    requestId: { type: 'string' },
+    errors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { pointer: { type: 'string' }, message: { type: 'string' } },
+      },
+    },
+  },
+};
+
+/** A record of free-form values (tenant config, run input). */
+export const objectSchema: JsonSchema = { type: 'object' };
+
+export const idParams = (pattern?: string, maxLength = 128): JsonSchema => ({
+  type: 'object',
+  required: ['id'],
+  additionalProperties: false,
+  properties: { id: { type: 'string', minLength: 1, maxLength, ...(pattern ? { pattern } : {}) } },
+});
+
+export const uuidParams: JsonSchema = {
+  type: 'object',
+  required: ['id'],
+  additionalProperties: false,
+  properties: { id: { type: 'string', format: 'uuid' } },
+};
+
+export const limitSchema: JsonSchema = { type: 'integer', minimum: 1, maximum: 200, default: 50 };
+export const cursorSchema: JsonSchema = { type: 'string', minLength: 1, maxLength: 512 };
+
+/** `{ items, nextCursor? }`: a page of a keyset-paginated list. */
+export function pageOf(item: JsonSchema): JsonSchema {
+  return {
+    type: 'object',
+    required: ['items'],
+    properties: {
+      items: { type: 'array', items: item },
+      nextCursor: { type: 'string', description: 'Pass as `cursor` for the next page; absent on the last.' },
+    },
+  };
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+export interface PageQuery {
+  limit: number;
+  cursor?: string;
+}
+
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+
+/** A run or job as the runtime reports it; the runtime owns the exact fields. */
+export const runSummarySchema: JsonSchema = {
+  type: 'object',
+  required: ['id', 'workflowId', 'status'],
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    workflowId: { type: 'string' },
+    status: { type: 'string', enum: [...RUN_STATUSES] },
+  },
+};
+
+export const runDetailSchema: JsonSchema = {
+  type: 'object',
+  required: ['id', 'workflowId', 'status'],
+  properties: {
+    ...(runSummarySchema.properties as Record<string, JsonSchema>),
+    steps: {
+      type: 'array',
+      description: 'Every step with its attempts: rendered input, output, error.',
+      items: { type: 'object' },
+    },
+  },
+};
+
+export const jobSchema: JsonSchema = {
+  type: 'object',
+  required: ['id', 'type', 'status'],
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    type: { type: 'string' },
+    status: { type: 'string', enum: [...RUN_STATUSES] },
+    attempts: { type: 'integer' },
+    lastError: {},
+    result: {},
+  },
+};

@@ -1,0 +1,147 @@
+/**
+ * The API on a real HTTP server on 127.0.0.1, over this test file's database, with a real
+ * runtime (no worker: runs stay queued unless a test moves them) and a small catalogue.
+ */
+import type { Server } from 'node:http';
+import { createServer } from 'node:http';
+import type { Knex } from 'knex';
+import { builtinConnectors } from '../../connectors/index.ts';
+import { mintToken } from '../../engine/auth/mint.ts';
+import { loadConfig } from '../../engine/config.ts';
+import { makeConnectorRegistry } from '../../engine/connector-sdk/index.ts';
+import { makeDbAuditSink } from '../../engine/db/audit.ts';
+import { makeApp } from '../../engine/http/app.ts';
+import { MemoryRateLimiter } from '../../engine/hub/index.ts';
+import { makeLogger } from '../../engine/log.ts';
+import { Catalogue, type CatalogueEntry, type Manifest, manifestHash } from '../../engine/manifest/index.ts';
+import { makeRuntime, type Runtime } from '../../engine/runtime/index.ts';
+
+export const SECRET = 'atlas-test-secret-0123456789abcdef';
+
+const WORKFLOWS: Manifest[] = [
+  {
+    apiVersion: 'atlas/v1',
+    kind: 'Workflow',
+    id: 'WF-001',
+    name: 'Hello',
+    trigger: { type: 'manual' },
+    input: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1 } } },
+    steps: [{ id: 'greeting', uses: 'core.noop' }],
+  },
+  {
+    apiVersion: 'atlas/v1',
+    kind: 'Workflow',
+    id: 'WF-002',
+    name: 'Every quarter hour',
+    trigger: { type: 'schedule', cron: '*/15 * * * *' },
+    steps: [{ id: 'tick', uses: 'core.noop' }],
+  },
+  {
+    apiVersion: 'atlas/v1',
+    kind: 'Agent',
+    id: 'helper',
+    name: 'Helper',
+    model: { provider: 'openai', model: 'gpt-4o-mini', apiKeySecret: 'openai-key' },
+    instructions: 'Help.',
+    tools: ['core.noop'],
+  },
+];
+
+export function testCatalogue(): Catalogue {
+  return new Catalogue(
+    WORKFLOWS.map(
+      (manifest): CatalogueEntry => ({ manifest, hash: manifestHash(manifest), file: `${manifest.id}.yaml` }),
+    ),
+  );
+}
+
+export interface TokenOptions {
+  tenants?: string[];
+  sub?: string;
+  admin?: boolean;
+  ttlSeconds?: number;
+}
+
+export interface Api {
+  url: string;
+  runtime: Runtime;
+  token(opts?: TokenOptions): Promise<string>;
+  /** fetch with a bearer token and a tenant header when given. */
+  call(method: string, path: string, opts?: CallOptions): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export interface CallOptions {
+  token?: string;
+  tenant?: string;
+  /** JSON-encoded unless it is a string. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export async function startApi(db: Knex, env: Record<string, string> = {}): Promise<Api> {
+  const config = loadConfig({ ATLAS_JWT_SECRET: SECRET, LOG_LEVEL: 'silent', ...env });
+  const log = makeLogger('silent', false);
+  const catalogue = testCatalogue();
+  const { runtime } = makeRuntime({
+    db,
+    log,
+    catalogue,
+    connectors: makeConnectorRegistry(builtinConnectors),
+    secrets: { get: async () => undefined },
+    tokens: {
+      accessToken: async (_tenant, provider) => {
+        throw new Error(`no ${provider} connection in API tests`);
+      },
+    },
+    audit: makeDbAuditSink(db),
+    rateLimiter: new MemoryRateLimiter(),
+    connectorConfig: () => ({ settings: {} }),
+    processId: 'api-test',
+  });
+  const app = makeApp({ config, db, log, runtime, catalogue });
+  const server = createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return {
+    url,
+    runtime,
+    token: (opts = {}) =>
+      mintToken({
+        secret: SECRET,
+        sub: opts.sub ?? 'tester',
+        tenants: opts.tenants ?? [],
+        admin: opts.admin ?? false,
+        ttlSeconds: opts.ttlSeconds ?? 300,
+      }),
+    call: (method, path, opts = {}) => call(url, method, path, opts),
+    close: () => closeServer(server),
+  };
+}
+
+async function call(url: string, method: string, path: string, opts: CallOptions): Promise<Response> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.tenant) headers['x-tenant-id'] = opts.tenant;
+  let body: string | undefined;
+  if (opts.body !== undefined) {
+    body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  return fetch(`${url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+}
+
+export async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+}
+
+/** The problem+json of a response, checked to be one. */
+export async function problemOf(
+  res: Response,
+): Promise<{ status: number; title: string; detail?: string; errors?: unknown }> {
+  if (!res.headers.get('content-type')?.startsWith('application/problem+json')) {
+    throw new Error(`expected problem+json, got ${res.headers.get('content-type')}: ${await res.text()}`);
+  }
+  return (await res.json()) as { status: number; title: string; detail?: string };
+}
