@@ -125,7 +125,7 @@ export function makeHttpClient(opts: HttpClientOptions): HttpClient {
       url,
       headers,
       extraSignal: init?.signal ?? (input instanceof Request ? input.signal : undefined),
-      init: { body, ...(body instanceof ReadableStream ? { duplex: 'half' } : {}) },
+      init: { body, ...(isStreamBody(body) ? { duplex: 'half' } : {}) },
     });
     sent.finish({});
     return capResponse(sent.response, maxBytes);
@@ -206,6 +206,18 @@ function recordAudit(
     // Auditing must never fail the call it describes.
     opts.log?.warn({ err: String(err) }, 'audit sink failed');
   }
+}
+
+/**
+ * Streamed bodies (gaxios' multipart upload hands fetch a Node stream) need `duplex: 'half'`
+ * in Node's fetch; buffered bodies must not have it.
+ */
+function isStreamBody(body: unknown): boolean {
+  if (body === null || body === undefined || typeof body === 'string') return false;
+  if (body instanceof Uint8Array || body instanceof ArrayBuffer || body instanceof URLSearchParams)
+    return false;
+  if (body instanceof FormData || body instanceof Blob) return false;
+  return body instanceof ReadableStream || Symbol.asyncIterator in (body as object);
 }
 
 function safeJson(bytes: Uint8Array): unknown {

@@ -59,6 +59,16 @@ export function memoryLogger(lines: LogLine[]): Logger {
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }
 
+/**
+ * Tests talk to 127.0.0.1 only: a call that would leave the machine (an SDK ignoring its
+ * configured base URL, say) fails loudly instead of reaching a real provider.
+ */
+export const localOnlyFetch: typeof fetch = (input, init) => {
+  const url = new URL(input instanceof Request ? input.url : String(input));
+  if (url.hostname !== '127.0.0.1') return Promise.reject(new Error(`test egress refused: ${url.host}`));
+  return fetch(input, init);
+};
+
 export function makeTestContext(
   connector: ConnectorDefinition,
   actionId: string,
@@ -95,6 +105,7 @@ export function makeTestContext(
     },
     ssrf: parseAllowlist(opts.allowlist ?? '127.0.0.1'),
     redactor,
+    fetchImpl: localOnlyFetch,
     ...(opts.maxResponseBytes === undefined ? {} : { maxResponseBytes: opts.maxResponseBytes }),
     callAction: async (uses, input) => {
       const [connectorId, ...rest] = uses.split('.');

@@ -1,0 +1,129 @@
+import { Readable } from 'node:stream';
+import { ConnectorError, defineAction } from '../../../../engine/connector-sdk/index.ts';
+import { expectArray, expectRecord } from '../../../../engine/connector-sdk/response.ts';
+import { driveClient, expectData, googleRoot, mapGoogleError } from '../../client.ts';
+
+const FILE_FIELDS = 'id,name,mimeType,size,modifiedTime,webViewLink,parents';
+const file = {
+  type: 'object',
+  required: ['id', 'name'],
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    mimeType: { type: 'string' },
+    size: { type: 'string', description: 'Bytes, as a decimal string (Drive’s int64).' },
+    modifiedTime: { type: 'string', format: 'date-time' },
+    webViewLink: { type: 'string' },
+    parents: { type: 'array', items: { type: 'string' } },
+  },
+};
+
+function checkFile(value: unknown): Record<string, unknown> {
+  const f = expectRecord(value, 'google drive file');
+  if (typeof f['id'] !== 'string' || typeof f['name'] !== 'string')
+    throw ConnectorError.invalidResponse('google drive file: no id or name');
+  return f;
+}
+
+interface ListFilesInput {
+  q?: string;
+  pageSize?: number;
+  pageToken?: string;
+  orderBy?: string;
+}
+
+export const driveListFiles = defineAction<
+  ListFilesInput,
+  { files: Record<string, unknown>[]; nextPageToken?: string }
+>({
+  id: 'drive.listFiles',
+  description: 'List or search Google Drive files the user can see.',
+  readOnly: true,
+  input: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      q: { type: 'string', description: "Drive query, e.g. `name contains 'invoice' and trashed = false`." },
+      pageSize: { type: 'integer', minimum: 1, maximum: 1000, default: 100, description: 'Page size.' },
+      pageToken: { type: 'string', description: 'Next page token from a previous call.' },
+      orderBy: { type: 'string', description: 'e.g. `modifiedTime desc`.' },
+    },
+  },
+  output: {
+    type: 'object',
+    required: ['files'],
+    properties: { files: { type: 'array', items: file }, nextPageToken: { type: 'string' } },
+  },
+  async run(ctx, input) {
+    const drive = await driveClient(ctx);
+    let data: unknown;
+    try {
+      ({ data } = await drive.files.list({ ...input, fields: `nextPageToken,files(${FILE_FIELDS})` }));
+    } catch (err) {
+      throw mapGoogleError(err, 'google drive');
+    }
+    const page = expectData(data, 'google drive files');
+    const files = expectArray(page['files'] ?? [], 'google drive files').map(checkFile);
+    return {
+      files,
+      ...(typeof page['nextPageToken'] === 'string' ? { nextPageToken: page['nextPageToken'] } : {}),
+    };
+  },
+});
+
+interface UploadFileInput {
+  name: string;
+  mimeType?: string;
+  content_base64: string;
+  parents?: string[];
+  description?: string;
+}
+
+export const driveUploadFile = defineAction<UploadFileInput, Record<string, unknown>>({
+  id: 'drive.uploadFile',
+  description:
+    'Upload a file to Google Drive (multipart upload: metadata and content in one request, up to 5 MB).',
+  input: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'content_base64'],
+    properties: {
+      name: { type: 'string', minLength: 1, description: 'File name.' },
+      mimeType: { type: 'string', default: 'application/octet-stream', description: 'Content type.' },
+      content_base64: { type: 'string', contentEncoding: 'base64', description: 'The bytes, base64.' },
+      parents: { type: 'array', items: { type: 'string' }, description: 'Folder ids.' },
+      description: { type: 'string', description: 'Shown in Drive.' },
+    },
+  },
+  output: file,
+  async run(ctx, input) {
+    const bytes = Buffer.from(input.content_base64, 'base64');
+    // Google's limit for uploadType=multipart; larger files need a resumable upload.
+    if (bytes.byteLength > 5 * 1024 * 1024)
+      throw ConnectorError.fatal('file_too_large', 'google drive: multipart uploads are limited to 5 MB');
+    const mimeType = input.mimeType ?? 'application/octet-stream';
+    const drive = await driveClient(ctx);
+    let data: unknown;
+    try {
+      ({ data } = await drive.files.create(
+        {
+          requestBody: {
+            name: input.name,
+            mimeType,
+            ...(input.parents ? { parents: input.parents } : {}),
+            ...(input.description ? { description: input.description } : {}),
+          },
+          media: { mimeType, body: Readable.from([bytes]) },
+          fields: FILE_FIELDS,
+        },
+        // googleapis builds the upload URL from the per-call rootUrl only; the client-wide one
+        // is applied before the upload URL replaces the request URL, so without this the
+        // upload would leave the configured base URL for www.googleapis.com.
+        { rootUrl: googleRoot(ctx) },
+      ));
+    } catch (err) {
+      throw mapGoogleError(err, 'google drive');
+    }
+    return checkFile(expectData(data, 'google drive file'));
+  },
+});
