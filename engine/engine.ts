@@ -2,8 +2,10 @@
  * The engine process: database, migrations, HTTP API, worker and scheduler, and their
  * orderly shutdown. `atlas serve` runs every role; `atlas worker` only the queue.
  */
+
+import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
-import type { Runner } from 'graphile-worker';
+import type { Runner, WorkerEvents } from 'graphile-worker';
 import { type Config, ConfigError } from './config.ts';
 import { type DatabaseInstance, openDatabase } from './db/instance.ts';
 import { type Knex, makeDb } from './db/knex.ts';
@@ -11,6 +13,7 @@ import { migrateUp } from './db/migrate.ts';
 import { makeApp } from './http/app.ts';
 import type { Logger } from './log.ts';
 import { startRunner } from './queue/runner.ts';
+import { makeServices, type Services } from './services.ts';
 
 export interface EngineOptions {
   config: Config;
@@ -23,6 +26,7 @@ export interface RunningEngine {
   /** The API's base URL, when the HTTP role runs. */
   url: string | undefined;
   db: Knex;
+  services: Services;
   stop(): Promise<void>;
 }
 
@@ -38,23 +42,36 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
     const db = makeDb(instance.url, { poolSize: config.poolSize });
     stack.push(() => db.destroy());
     await prepareDatabase(db, instance, log);
+    const services = await makeServices(config, log, db);
     let runner: Runner | undefined;
     if (opts.worker) {
+      const events = new EventEmitter() as WorkerEvents;
+      await services.runtime.startWorker(events, instance.url);
+      stack.push(() => services.runtime.stop());
       runner = await startRunner({
         connectionString: instance.url,
         concurrency: config.workerConcurrency,
-        taskList: {},
+        taskList: services.runtime.tasks,
+        cronItems: services.runtime.cronItems,
+        events,
         log,
       });
       stack.push(() => stopRunner(runner!, config.shutdownTimeoutMs, log));
     }
     let url: string | undefined;
     if (opts.http) {
-      const server = await listen(makeApp({ config, db, log }).callback(), config);
+      const app = makeApp({
+        config,
+        db,
+        log,
+        runtime: services.runtime.runtime,
+        catalogue: services.catalogue,
+      });
+      const server = await listen(app.callback(), config);
       stack.push(() => closeServer(server, config.shutdownTimeoutMs));
       url = `http://${formatHost(config.host)}:${(server.address() as { port: number }).port}`;
     }
-    return { url, db, stop };
+    return { url, db, services, stop };
   } catch (err) {
     await stop();
     throw err;

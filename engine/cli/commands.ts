@@ -31,3 +31,8 @@ registerCommand(
   'List connectors and their actions',
   async () => (await import('./connectors.ts')).connectors,
 );
+registerCommand(
+  'run',
+  'Start a workflow run, wait for it, or print its plan (--dry-run)',
+  async () => (await import('./run.ts')).run,
+);

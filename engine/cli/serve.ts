@@ -2,6 +2,7 @@ import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { AlreadyRunningError } from '../db/instance.ts';
 import { startEngine } from '../engine.ts';
 import { makeLogger } from '../log.ts';
+import { CatalogueError } from '../services.ts';
 import { CliError, type CliIO, type Command } from './command.ts';
 import { parseCommandArgs } from './main.ts';
 
@@ -29,6 +30,10 @@ function makeRunCommand(name: string, summary: string, roles: { http: boolean; w
         engine = await startEngine({ config, log, ...roles });
       } catch (err) {
         if (err instanceof ConfigError || err instanceof AlreadyRunningError) throw new CliError(err.message);
+        if (err instanceof CatalogueError) {
+          io.err(err.report);
+          throw new CliError('refusing to start: the manifest catalogue is invalid (see above)');
+        }
         throw err;
       }
       if (engine.url) io.out(`Atlas is listening on ${engine.url}`);

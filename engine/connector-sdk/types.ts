@@ -146,6 +146,11 @@ export interface ActionDefinition<I = unknown, O = unknown> {
   example?: O;
   /** The ledger job type this action serves, if any (`EMAIL_SEND`, ...). */
   jobType?: JobType;
+  /**
+   * The retry schedule of the action when it runs as a typed job (`POST /v1/jobs`), e.g. the
+   * outbound webhook schedule; workflow steps use the step's own policy instead.
+   */
+  jobRetry?: JobRetryPolicy;
   /** True when the action changes nothing outside (safe to call in a dry run). */
   readOnly?: boolean;
   run(ctx: ActionContext, input: I): Promise<O>;
@@ -171,6 +176,13 @@ export interface ConnectorDefinition {
    */
   ssrfGuard?: boolean;
   actions: ActionDefinition[];
+}
+
+export interface JobRetryPolicy {
+  /** First attempt included. */
+  maxAttempts: number;
+  /** Delay after attempt `attempt` (1-based) failed; `undefined` when none is left. */
+  delayMs(attempt: number, retryAfterMs?: number, random?: () => number): number | undefined;
 }
 
 export const JOB_TYPES = ['EMAIL_SEND', 'SOCIAL_PUBLISH', 'WEBHOOK_SEND', 'KB_INGEST', 'AGENT_TASK'] as const;

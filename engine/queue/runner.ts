@@ -3,12 +3,13 @@
  * Job handlers come from the runtime; this file only owns the process-level runner.
  */
 import {
-  type CronItem,
   type LogLevel as GraphileLevel,
   Logger as GraphileLogger,
+  type ParsedCronItem,
   type Runner,
   run,
   type TaskList,
+  type WorkerEvents,
 } from 'graphile-worker';
 import type { Logger } from '../log.ts';
 
@@ -16,8 +17,10 @@ export interface RunnerOptions {
   connectionString: string;
   concurrency: number;
   taskList: TaskList;
-  cronItems?: CronItem[];
+  cronItems?: ParsedCronItem[];
   log: Logger;
+  /** Receives graphile-worker's events (pool and worker creation, job lifecycle). */
+  events?: WorkerEvents;
 }
 
 export async function startRunner(opts: RunnerOptions): Promise<Runner> {
@@ -27,6 +30,7 @@ export async function startRunner(opts: RunnerOptions): Promise<Runner> {
     taskList: opts.taskList,
     parsedCronItems: opts.cronItems ?? [],
     noHandleSignals: true,
+    ...(opts.events ? { events: opts.events } : {}),
     logger: graphileLogger(opts.log),
     // Measured on 2 cores: a local queue and immediate completion batches multiply
     // throughput (see STACK-NOTES); the engine's own ledger keeps the truth.

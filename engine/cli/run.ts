@@ -1,0 +1,230 @@
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import type { WorkerEvents } from 'graphile-worker';
+import { builtinConnectors } from '../../connectors/index.ts';
+import { ConfigError } from '../config.ts';
+import { makeConnectorRegistry } from '../connector-sdk/index.ts';
+import { openDatabase } from '../db/instance.ts';
+import { makeDb } from '../db/knex.ts';
+import { migrationStatus } from '../db/migrate.ts';
+import { makeLogger } from '../log.ts';
+import { startRunner } from '../queue/runner.ts';
+import { dryRun, type PlannedStep } from '../runtime/dry-run.ts';
+import { type RunDetail, RuntimeError } from '../runtime/index.ts';
+import { CatalogueError, loadValidCatalogue, makeServices } from '../services.ts';
+import { CliError, type CliIO, type Command, UsageError } from './command.ts';
+import { parseCommandArgs } from './main.ts';
+import { configFrom } from './serve.ts';
+
+const USAGE = `Usage: atlas run <workflow id> --tenant <id> [--input '<json>'] [--idempotency-key <key>] [--wait [--timeout 60s]]
+       atlas run <workflow id> --dry-run [--input '<json>'] [--fixtures <dir>] [--tenant <id>] [--format json]
+
+Starts a run of a workflow for a tenant (a manual trigger).
+
+  --wait          wait until the run ends and print it with its steps; exit 1 unless it succeeded.
+                  With no worker running, this process runs the queue itself until then.
+  --dry-run       print the plan: each step's rendered input, the output it would use (from
+                  --fixtures <dir>/<step id>.json or <connector.action>.json, else the action's
+                  example) and which steps \`if\` would skip. Calls nothing, writes nothing.`;
+
+export const run: Command = {
+  name: 'run',
+  summary: 'Start a workflow run (or print its plan with --dry-run)',
+  usage: USAGE,
+  async run(args, io) {
+    const { values, positionals } = parseCommandArgs(
+      args,
+      {
+        tenant: { type: 'string' },
+        input: { type: 'string' },
+        'idempotency-key': { type: 'string' },
+        wait: { type: 'boolean' },
+        timeout: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        fixtures: { type: 'string' },
+        format: { type: 'string' },
+      },
+      true,
+    );
+    const [workflowId, ...extra] = positionals;
+    if (!workflowId || extra.length > 0) throw new UsageError('name exactly one workflow id');
+    const input = parseInput(values.input);
+    if (values.format && values.format !== 'json' && values.format !== 'text') {
+      throw new UsageError('--format is text or json');
+    }
+    if (values['dry-run']) return planRun(io, workflowId, input, values);
+    if (!values.tenant) throw new UsageError('--tenant is required');
+    const timeoutMs = values.timeout ? parseTimeout(values.timeout) : 60_000;
+    return startRun(io, {
+      workflowId,
+      tenantId: values.tenant,
+      input,
+      key: values['idempotency-key'],
+      wait: !!values.wait,
+      timeoutMs,
+      json: values.format === 'json',
+    });
+  },
+};
+
+function parseInput(text: string | undefined): unknown {
+  if (text === undefined) return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new UsageError(`--input is not JSON: ${(err as Error).message}`);
+  }
+}
+
+function parseTimeout(text: string): number {
+  const m = /^(\d+)(ms|s|m)?$/.exec(text);
+  if (!m) throw new UsageError(`--timeout must be a duration such as 30s or 5m (got "${text}")`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm'];
+}
+
+async function planRun(
+  io: CliIO,
+  workflowId: string,
+  input: unknown,
+  values: { tenant?: string | undefined; fixtures?: string | undefined; format?: string | undefined },
+): Promise<number> {
+  const config = configFrom(io);
+  const connectors = makeConnectorRegistry(builtinConnectors);
+  const catalogue = await loadValidCatalogue(config, connectors).catch(catalogueFailure(io));
+  const entry = catalogue.workflow(workflowId);
+  if (!entry) throw new CliError(`there is no workflow ${workflowId} in the catalogue`);
+  const steps = await dryRun({
+    workflow: entry.manifest,
+    connectors,
+    tenantId: values.tenant ?? 'demo',
+    input,
+    fixturesDir: values.fixtures ? path.resolve(io.cwd, values.fixtures) : undefined,
+  });
+  if (values.format === 'json')
+    io.out(JSON.stringify({ workflow: workflowId, hash: entry.hash, steps }, null, 2));
+  else printPlan(io, workflowId, entry.hash, steps);
+  return steps.some((s) => s.action === 'error') ? 1 : 0;
+}
+
+function printPlan(io: CliIO, workflowId: string, hash: string, steps: PlannedStep[]): void {
+  io.out(`Plan of ${workflowId} (manifest ${hash.slice(0, 12)}), nothing will be called:\n`);
+  for (const [i, s] of steps.entries()) {
+    const mark = s.action === 'run' ? '+' : s.action === 'skip' ? '~' : '!';
+    io.out(`${mark} ${i + 1}. ${s.id}  (${s.uses})`);
+    if (s.action === 'skip') io.out(`    skipped: ${s.reason}`);
+    if (s.action === 'error') io.out(`    error: ${s.reason}`);
+    if (s.action === 'run') {
+      io.out(`    input:  ${JSON.stringify(s.input)}`);
+      io.out(`    output: ${JSON.stringify(s.output)}  [${s.outputSource}]`);
+    }
+  }
+  const count = (a: string) => steps.filter((s) => s.action === a).length;
+  io.out(`\n${count('run')} to run, ${count('skip')} skipped, ${count('error')} with errors.`);
+}
+
+function catalogueFailure(io: CliIO) {
+  return (err: unknown): never => {
+    if (err instanceof CatalogueError) {
+      io.err(err.report);
+      throw new CliError('the manifest catalogue is invalid (see above)');
+    }
+    throw err;
+  };
+}
+
+interface StartOptions {
+  workflowId: string;
+  tenantId: string;
+  input: unknown;
+  key: string | undefined;
+  wait: boolean;
+  timeoutMs: number;
+  json: boolean;
+}
+
+async function startRun(io: CliIO, o: StartOptions): Promise<number> {
+  const config = configFrom(io);
+  const log = makeLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, false);
+  const instance = await openDatabase(config, log, false).catch((err: unknown) => {
+    throw err instanceof ConfigError ? new CliError(err.message) : err;
+  });
+  const db = makeDb(instance.url, { poolSize: 4 });
+  const cleanup: Array<() => Promise<void>> = [() => instance.release(), () => db.destroy()];
+  try {
+    if ((await migrationStatus(db)).pending.length > 0) {
+      throw new CliError(
+        'the database has pending migrations: run `atlas migrate up` (or start the engine) first',
+      );
+    }
+    const services = await makeServices(config, log, db).catch(catalogueFailure(io));
+    const { run, created } = await services.runtime.runtime
+      .trigger({
+        tenantId: o.tenantId,
+        workflowId: o.workflowId,
+        input: o.input,
+        idempotencyKey: o.key,
+        actor: 'cli',
+      })
+      .catch(runtimeFailure);
+    if (!o.wait) {
+      io.out(
+        o.json
+          ? JSON.stringify(run)
+          : `${created ? 'Queued' : 'Already exists:'} run ${run.id} of ${o.workflowId} (${run.status})`,
+      );
+      return 0;
+    }
+    if (!(await workersAlive(db))) {
+      const events = new EventEmitter() as WorkerEvents;
+      await services.runtime.startWorker(events, instance.url);
+      const runner = await startRunner({
+        connectionString: instance.url,
+        concurrency: 4,
+        taskList: services.runtime.tasks,
+        events,
+        log,
+      });
+      cleanup.push(
+        () => services.runtime.stop(),
+        () => runner.stop(),
+      );
+    }
+    const done = await services.runtime.runtime.waitForRun(o.tenantId, run.id, o.timeoutMs);
+    if (!done) throw new CliError(`run ${run.id} disappeared`);
+    io.out(o.json ? JSON.stringify(done, null, 2) : formatRun(done));
+    return done.status === 'succeeded' ? 0 : 1;
+  } finally {
+    for (const step of cleanup.reverse()) await step().catch(() => {});
+  }
+}
+
+function runtimeFailure(err: unknown): never {
+  if (err instanceof RuntimeError) {
+    const details = Array.isArray(err.details)
+      ? err.details.map((d: { message?: string }) => `\n  - ${d.message}`).join('')
+      : '';
+    throw new CliError(`${err.message}${details}`);
+  }
+  throw err;
+}
+
+async function workersAlive(db: ReturnType<typeof makeDb>): Promise<boolean> {
+  const row = await db('worker_heartbeats')
+    .where('seen_at', '>', db.raw("now() - interval '20 seconds'"))
+    .first('process_id');
+  return row !== undefined;
+}
+
+export function formatRun(run: RunDetail): string {
+  const lines = [`Run ${run.id} of ${run.workflowId}: ${run.status}`];
+  for (const step of run.steps) {
+    const last = step.attempts.at(-1);
+    const took = last?.durationMs !== null && last?.durationMs !== undefined ? ` ${last.durationMs} ms` : '';
+    lines.push(`  ${step.id.padEnd(20)} ${step.status.padEnd(10)} attempts ${step.attempts.length}${took}`);
+    if (last?.status === 'skipped') lines.push(`    ${last.skipReason}`);
+    if (last?.output !== null && last?.output !== undefined)
+      lines.push(`    output: ${JSON.stringify(last.output)}`);
+    if (last?.error) lines.push(`    error: ${(last.error as { message?: string }).message}`);
+  }
+  return lines.join('\n');
+}

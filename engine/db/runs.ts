@@ -1,0 +1,125 @@
+/**
+ * Queries of the run ledger: `workflow_runs`, `step_runs`, `manifest_versions`. Every query
+ * names its tenant.
+ */
+import type { Knex } from 'knex';
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type StepStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+
+export interface RunRow {
+  id: string;
+  tenant_id: string;
+  workflow_id: string;
+  manifest_hash: string;
+  status: RunStatus;
+  input: unknown;
+  trigger: unknown;
+  idempotency_key: string | null;
+  concurrency_key: string | null;
+  concurrency_limit: number | null;
+  run_attempt: number;
+  error: unknown;
+  parent_run_id: string | null;
+  lease_owner: string | null;
+  lease_expires_at: Date | null;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  updated_at: Date;
+}
+
+export interface StepRunRow {
+  id: number;
+  tenant_id: string;
+  run_id: string | null;
+  job_id: string | null;
+  step_id: string;
+  uses: string | null;
+  run_attempt: number;
+  attempt: number;
+  max_attempts: number;
+  status: StepStatus;
+  input: unknown;
+  output: unknown;
+  error: unknown;
+  skip_reason: string | null;
+  retry_at: Date | null;
+  worker: string | null;
+  started_at: Date;
+  finished_at: Date | null;
+  duration_ms: number | null;
+}
+
+/** Stores a manifest version once; runs refer to it by hash. */
+export async function saveManifestVersion(
+  db: Knex,
+  v: { hash: string; kind: string; id: string; content: unknown },
+): Promise<void> {
+  await db('manifest_versions')
+    .insert({ hash: v.hash, kind: v.kind, manifest_id: v.id, content: JSON.stringify(v.content) })
+    .onConflict('hash')
+    .ignore();
+}
+
+export async function loadManifestVersion(db: Knex, hash: string): Promise<unknown | undefined> {
+  const row = await db('manifest_versions').where({ hash }).first('content');
+  return row?.content;
+}
+
+export async function getRun(db: Knex, tenantId: string, runId: string): Promise<RunRow | undefined> {
+  return db<RunRow>('workflow_runs').where({ tenant_id: tenantId, id: runId }).first();
+}
+
+export async function findRunByKey(
+  db: Knex,
+  tenantId: string,
+  workflowId: string,
+  key: string,
+): Promise<RunRow | undefined> {
+  return db<RunRow>('workflow_runs')
+    .where({ tenant_id: tenantId, workflow_id: workflowId, idempotency_key: key })
+    .first();
+}
+
+/** Step attempts of a run, oldest first. */
+export async function listStepRuns(db: Knex, tenantId: string, runId: string): Promise<StepRunRow[]> {
+  return db<StepRunRow>('step_runs')
+    .where({ tenant_id: tenantId, run_id: runId })
+    .orderBy([{ column: 'run_attempt' }, { column: 'id' }]);
+}
+
+/** The latest attempt of every step in the run's current attempt. */
+export async function latestStepRuns(db: Knex, run: RunRow): Promise<StepRunRow[]> {
+  return db<StepRunRow>('step_runs')
+    .distinctOn('step_id')
+    .where({ tenant_id: run.tenant_id, run_id: run.id, run_attempt: run.run_attempt })
+    .orderBy([{ column: 'step_id' }, { column: 'attempt', order: 'desc' }]);
+}
+
+export interface RunFilter {
+  workflowId?: string;
+  status?: string;
+  since?: Date;
+  until?: Date;
+  limit: number;
+  /** Keyset cursor: runs created before this (created_at, id). */
+  before?: { createdAt: Date; id: string };
+}
+
+export async function listRuns(db: Knex, tenantId: string, f: RunFilter): Promise<RunRow[]> {
+  const q = db<RunRow>('workflow_runs').where({ tenant_id: tenantId });
+  if (f.workflowId) q.andWhere('workflow_id', f.workflowId);
+  if (f.status) q.andWhere('status', f.status);
+  if (f.since) q.andWhere('created_at', '>=', f.since);
+  if (f.until) q.andWhere('created_at', '<', f.until);
+  if (f.before) {
+    q.andWhereRaw('(created_at, id) < (?, ?)', [f.before.createdAt, f.before.id]);
+  }
+  return q
+    .orderBy([
+      { column: 'created_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(f.limit);
+}

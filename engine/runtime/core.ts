@@ -1,0 +1,284 @@
+/**
+ * The runtime's shared machinery for the advance loop: claiming a run under a lease and
+ * its concurrency limit, pinned workflow versions, cancellation signals, and finishing a
+ * run (with the runs its completion triggers) in one transaction.
+ */
+import type { Knex } from 'knex';
+import { getRun, loadManifestVersion, type RunRow } from '../db/runs.ts';
+import { evaluate, isTruthy } from '../expr/index.ts';
+import type { Step, Workflow } from '../manifest/types.gen.ts';
+import { addJob } from '../queue/add-job.ts';
+import type { RuntimeDeps } from './deps.ts';
+import type { RuntimeMetrics } from './metrics.ts';
+import type { StepState } from './plan.ts';
+import type { FailureRecord } from './retry.ts';
+import { createRun, RUN_TASK } from './trigger.ts';
+
+const DEFAULT_LEASE_MS = 30_000;
+/** A run waiting for a concurrency slot is also re-checked this often, in case a wake-up is lost. */
+const CONCURRENCY_RECHECK_MS = 15_000;
+
+export class Core {
+  readonly #workflows = new Map<string, Workflow>();
+  readonly #cancels = new Map<string, AbortController>();
+  readonly leaseMs: number;
+
+  constructor(
+    readonly deps: RuntimeDeps,
+    readonly metrics: RuntimeMetrics,
+  ) {
+    this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  }
+
+  now = (): Date => this.deps.now?.() ?? new Date();
+  random = (): number => this.deps.random?.() ?? Math.random();
+
+  /** The workflow version the run started with (the catalogue's, or the stored one). */
+  async workflowFor(run: RunRow): Promise<Workflow> {
+    let workflow = this.#workflows.get(run.manifest_hash);
+    if (workflow) return workflow;
+    const current = this.deps.catalogue.workflow(run.workflow_id);
+    workflow =
+      current?.hash === run.manifest_hash
+        ? current.manifest
+        : ((await loadManifestVersion(this.deps.db, run.manifest_hash)) as Workflow | undefined);
+    if (!workflow) throw new Error(`run ${run.id} pins manifest ${run.manifest_hash}, which is not stored`);
+    this.#workflows.set(run.manifest_hash, workflow);
+    return workflow;
+  }
+
+  /**
+   * Takes the run for this process: it must be queued or running, its lease free (or ours,
+   * or expired), and its concurrency group below its limit. Undefined means "not now": the
+   * run is finished, or another worker holds it, or it waits for a slot (rescheduled).
+   */
+  async claim(runId: string, tenantId: string): Promise<RunRow | undefined> {
+    const { db, processId } = this.deps;
+    const fast = (await db('workflow_runs')
+      .where({ id: runId, tenant_id: tenantId })
+      .whereIn('status', ['queued', 'running'])
+      .whereNull('concurrency_key')
+      .where((q) =>
+        q
+          .whereNull('lease_owner')
+          .orWhere('lease_owner', processId)
+          .orWhere('lease_expires_at', '<', db.fn.now()),
+      )
+      .update(this.#claimFields())
+      .returning('*')) as RunRow[];
+    if (fast[0]) return fast[0];
+    return db.transaction((trx) => this.#claimSlow(trx, runId, tenantId));
+  }
+
+  #claimFields() {
+    const { db, processId } = this.deps;
+    return {
+      status: 'running',
+      started_at: db.raw('coalesce(started_at, now())'),
+      lease_owner: processId,
+      lease_expires_at: db.raw(`now() + make_interval(secs => ?)`, [this.leaseMs / 1000]),
+      updated_at: db.fn.now(),
+    };
+  }
+
+  async #claimSlow(trx: Knex.Transaction, runId: string, tenantId: string): Promise<RunRow | undefined> {
+    const run = await trx<RunRow>('workflow_runs')
+      .where({ id: runId, tenant_id: tenantId })
+      .forUpdate()
+      .first();
+    if (!run || (run.status !== 'queued' && run.status !== 'running')) return undefined;
+    const leased =
+      run.lease_owner && run.lease_owner !== this.deps.processId && run.lease_expires_at! > this.now();
+    if (leased) {
+      await this.#requeue(trx, run, new Date(run.lease_expires_at!.getTime() + 100));
+      return undefined;
+    }
+    if (run.status === 'queued' && run.concurrency_key !== null) {
+      // Serialises claims of one group, so two workers cannot both take the last slot.
+      await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [
+        `${run.tenant_id}\u0000${run.workflow_id}\u0000${run.concurrency_key}`,
+      ]);
+      const [counted] = (await trx('workflow_runs')
+        .where({
+          tenant_id: run.tenant_id,
+          workflow_id: run.workflow_id,
+          concurrency_key: run.concurrency_key,
+        })
+        .where('status', 'running')
+        .count({ active: '*' })) as Array<{ active: number }>;
+      if (Number(counted?.active ?? 0) >= (run.concurrency_limit ?? 1)) {
+        await this.#requeue(trx, run, new Date(this.now().getTime() + CONCURRENCY_RECHECK_MS));
+        return undefined;
+      }
+    }
+    const [claimed] = (await trx('workflow_runs')
+      .where({ id: run.id })
+      .update(this.#claimFields())
+      .returning('*')) as RunRow[];
+    return claimed;
+  }
+
+  async #requeue(db: Knex | Knex.Transaction, run: RunRow, at: Date): Promise<void> {
+    await addJob(db, {
+      task: RUN_TASK,
+      payload: { runId: run.id, tenantId: run.tenant_id },
+      jobKey: `run:${run.id}`,
+      runAt: at,
+    });
+  }
+
+  /** The signal the run's in-flight attempts watch; fired by `abort` (a cancel). */
+  cancellation(runId: string): { signal: AbortSignal; release(): void } {
+    const controller = new AbortController();
+    this.#cancels.set(runId, controller);
+    return { signal: controller.signal, release: () => this.#cancels.delete(runId) };
+  }
+
+  abort(runId: string): void {
+    this.#cancels.get(runId)?.abort(new Error('the run was cancelled'));
+  }
+
+  /** Aborts every run in flight here (hard shutdown). */
+  abortAll(): void {
+    for (const id of this.#cancels.keys()) this.abort(id);
+  }
+
+  /** Only retries remain, due later: free the lease and come back at that time. */
+  async sleepUntil(run: RunRow, until: Date): Promise<void> {
+    await this.deps.db.transaction(async (trx) => {
+      await this.releaseLease(run, trx);
+      await this.#requeue(trx, run, until);
+    });
+  }
+
+  async releaseLease(run: RunRow, db: Knex | Knex.Transaction = this.deps.db): Promise<void> {
+    await db('workflow_runs')
+      .where({ id: run.id, tenant_id: run.tenant_id, lease_owner: this.deps.processId })
+      .update({ lease_owner: null, lease_expires_at: null, updated_at: db.fn.now() });
+  }
+
+  /**
+   * Ends the run and, in the same transaction, starts the runs its end triggers and wakes
+   * the next run waiting in its concurrency group.
+   */
+  async finish(
+    run: RunRow,
+    status: 'succeeded' | 'failed',
+    states: Map<string, StepState>,
+    failed?: { stepId: string; error: unknown },
+  ): Promise<void> {
+    const error = failed ? { step: failed.stepId, ...(failed.error as object) } : null;
+    const ended = await this.deps.db.transaction(async (trx) => {
+      const updated = await trx('workflow_runs')
+        .where({ id: run.id, tenant_id: run.tenant_id, status: 'running' })
+        .update({
+          status,
+          error: error === null ? null : JSON.stringify(error),
+          finished_at: trx.fn.now(),
+          updated_at: trx.fn.now(),
+          lease_owner: null,
+          lease_expires_at: null,
+        });
+      if (updated === 0) return false;
+      await this.#afterEnd(trx, { ...run, status, error }, states);
+      return true;
+    });
+    if (!ended) return;
+    this.metrics.run(run.workflow_id, status, run.started_at ?? run.created_at);
+    this.deps.log.info(
+      { tenant: run.tenant_id, run: run.id, workflow: run.workflow_id, status },
+      status === 'succeeded' ? 'run:succeeded' : 'run:failed',
+    );
+  }
+
+  /** Event triggers and the concurrency wake-up, for any final status (cancel too). */
+  async #afterEnd(trx: Knex.Transaction, run: RunRow, states: Map<string, StepState>): Promise<void> {
+    if (run.concurrency_key !== null) {
+      const next = await trx<RunRow>('workflow_runs')
+        .where({
+          tenant_id: run.tenant_id,
+          workflow_id: run.workflow_id,
+          concurrency_key: run.concurrency_key,
+          status: 'queued',
+        })
+        .orderBy('created_at')
+        .first('id', 'tenant_id');
+      if (next)
+        await addJob(trx, {
+          task: RUN_TASK,
+          payload: { runId: next.id, tenantId: next.tenant_id },
+          jobKey: `run:${next.id}`,
+        });
+    }
+    await triggerEvents(trx, this.deps, run, states);
+  }
+
+  async afterCancel(trx: Knex.Transaction, run: RunRow): Promise<void> {
+    await this.#afterEnd(trx, run, new Map());
+  }
+
+  logStep(run: RunRow, step: Step, attempt: string, failure: FailureRecord, retryAt: Date | undefined): void {
+    this.deps.log.warn(
+      {
+        tenant: run.tenant_id,
+        run: run.id,
+        step: step.id,
+        connector: step.uses.split('.')[0],
+        attempt,
+        code: failure.code,
+        retryAt,
+      },
+      retryAt ? `step:retrying ${failure.message}` : `step:failed ${failure.message}`,
+    );
+  }
+
+  async reload(runId: string, tenantId: string): Promise<RunRow | undefined> {
+    return getRun(this.deps.db, tenantId, runId);
+  }
+}
+
+/** Starts the workflows whose `event` trigger watches this run's workflow and status. */
+async function triggerEvents(
+  trx: Knex.Transaction,
+  deps: RuntimeDeps,
+  run: RunRow,
+  states: Map<string, StepState>,
+): Promise<void> {
+  const watchers = deps.catalogue
+    .workflows()
+    .filter((e) => e.manifest.trigger.type === 'event' && e.manifest.trigger.workflow === run.workflow_id);
+  if (watchers.length === 0) return;
+  const enabled = new Set(
+    (
+      await trx('tenant_workflows')
+        .where({ tenant_id: run.tenant_id, enabled: true })
+        .whereIn(
+          'workflow_id',
+          watchers.map((w) => w.manifest.id),
+        )
+        .select('workflow_id')
+    ).map((r: { workflow_id: string }) => r.workflow_id),
+  );
+  const outputs = Object.fromEntries(
+    [...states].map(([id, s]) => [id, { output: s.output, status: s.status }]),
+  );
+  const event = {
+    type: 'event',
+    workflow: run.workflow_id,
+    run: { id: run.id, status: run.status, input: run.input, error: run.error, steps: outputs },
+  };
+  for (const entry of watchers) {
+    const trigger = entry.manifest.trigger as { status?: string[]; if?: unknown };
+    if (!enabled.has(entry.manifest.id)) continue;
+    if (!(trigger.status ?? ['succeeded']).includes(run.status)) continue;
+    if (trigger.if !== undefined && !isTruthy(evaluate(trigger.if, { trigger: event }))) continue;
+    await createRun(trx, {
+      tenantId: run.tenant_id,
+      entry,
+      input: {},
+      trigger: event,
+      idempotencyKey: `event:${run.id}:${run.run_attempt}`,
+      parentRunId: run.id,
+    });
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Schedules: every workflow with a `schedule` trigger becomes a graphile-worker cron item
+ * (UTC, minute granularity). When it fires, one run starts per tenant that has the
+ * workflow enabled; the fire time is the idempotency key, so a double fire starts nothing.
+ */
+import { type ParsedCronItem, parseCronItems } from 'graphile-worker';
+import { parseDuration } from '../connector-sdk/index.ts';
+import type { Catalogue } from '../manifest/catalogue.ts';
+import type { Core } from './core.ts';
+import { createRun } from './trigger.ts';
+
+export const SCHEDULE_TASK = 'atlas.schedule';
+
+export function cronItems(catalogue: Catalogue, backfill: string | undefined): ParsedCronItem[] {
+  const backfillPeriod = backfill ? parseDuration(backfill) : 0;
+  return parseCronItems(
+    catalogue
+      .workflows()
+      .filter((e) => e.manifest.trigger.type === 'schedule')
+      .map((e) => ({
+        task: SCHEDULE_TASK,
+        match: (e.manifest.trigger as { cron: string }).cron,
+        identifier: `schedule:${e.manifest.id}`,
+        payload: { workflowId: e.manifest.id },
+        options: { backfillPeriod, maxAttempts: 5 },
+      })),
+  );
+}
+
+interface SchedulePayload {
+  workflowId: string;
+  _cron?: { ts: string; backfilled?: boolean };
+}
+
+export async function fireSchedule(core: Core, payload: SchedulePayload): Promise<number> {
+  const entry = core.deps.catalogue.workflow(payload.workflowId);
+  if (entry?.manifest.trigger.type !== 'schedule') return 0;
+  const firedAt = payload._cron?.ts ?? new Date().toISOString();
+  const trigger = {
+    type: 'schedule',
+    cron: entry.manifest.trigger.cron,
+    firedAt,
+    backfilled: !!payload._cron?.backfilled,
+  };
+  return core.deps.db.transaction(async (trx) => {
+    const tenants = await trx('tenant_workflows as w')
+      .join('tenants as t', 't.id', 'w.tenant_id')
+      .where({ 'w.workflow_id': entry.manifest.id, 'w.enabled': true, 't.status': 'active' })
+      .select<Array<{ tenant_id: string }>>('w.tenant_id');
+    let started = 0;
+    for (const { tenant_id } of tenants) {
+      const { created } = await createRun(trx, {
+        tenantId: tenant_id,
+        entry,
+        input: entry.manifest.trigger.type === 'schedule' ? (entry.manifest.trigger.input ?? {}) : {},
+        trigger,
+        idempotencyKey: `schedule:${firedAt}`,
+      });
+      if (created) started++;
+    }
+    core.deps.log.info({ workflow: entry.manifest.id, firedAt, runs: started }, 'schedule:fired');
+    return started;
+  });
+}

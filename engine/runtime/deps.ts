@@ -1,0 +1,38 @@
+/**
+ * What the runtime needs from the rest of the engine, passed in once (no globals).
+ */
+import type { Knex } from 'knex';
+import type { ConnectorConfig, ConnectorDefinition, ConnectorRegistry } from '../connector-sdk/index.ts';
+import type { AuditSink, RateLimiter, SsrfPolicy } from '../hub/index.ts';
+import type { Logger } from '../log.ts';
+import type { Catalogue } from '../manifest/catalogue.ts';
+
+/** Tenant secrets, decrypted on demand. */
+export interface SecretStore {
+  get(tenantId: string, name: string): Promise<string | undefined>;
+}
+
+/** OAuth access tokens of a tenant's integrations (refreshed as needed). */
+export interface TokenSource {
+  accessToken(tenantId: string, provider: string, opts?: { forceRefresh?: boolean }): Promise<string>;
+}
+
+export interface RuntimeDeps {
+  db: Knex;
+  log: Logger;
+  catalogue: Catalogue;
+  connectors: ConnectorRegistry;
+  secrets: SecretStore;
+  tokens: TokenSource;
+  audit: AuditSink;
+  rateLimiter: RateLimiter;
+  connectorConfig(connector: ConnectorDefinition): ConnectorConfig;
+  ssrf?: SsrfPolicy;
+  /** Identifies this process in leases and heartbeats. */
+  processId: string;
+  /** How long a run lease lasts without renewal (ms). */
+  leaseMs?: number;
+  /** Test hook: the clock and the jitter source. */
+  now?: () => Date;
+  random?: () => number;
+}

@@ -1,0 +1,244 @@
+/**
+ * The runtime: starting runs and jobs, reading them, recovering them, and the queue tasks
+ * that execute them. `makeRuntime` is called once per process and passed down.
+ */
+import type { EventEmitter } from 'node:events';
+import type { ParsedCronItem, TaskList } from 'graphile-worker';
+import type { Knex } from 'knex';
+import { getRun, listRuns, listStepRuns } from '../db/runs.ts';
+import { advanceRun } from './advance.ts';
+import { cancelRun, restartRun, retryRun } from './control.ts';
+import { Core } from './core.ts';
+import { cronItems, fireSchedule, SCHEDULE_TASK } from './cron.ts';
+import type { RuntimeDeps } from './deps.ts';
+import { RuntimeError } from './errors.ts';
+import { enqueueJob, JOB_TASK, type JobRow, runJob } from './jobs.ts';
+import { Liveness } from './liveness.ts';
+import { makeMetrics } from './metrics.ts';
+import { createRun, InputSchemas, RUN_TASK } from './trigger.ts';
+import {
+  type JobDetail,
+  type JobSummary,
+  jobDetail,
+  jobSummary,
+  type RunDetail,
+  type RunSummary,
+  runDetail,
+  runSummary,
+} from './views.ts';
+
+export type { RuntimeDeps, SecretStore, TokenSource } from './deps.ts';
+export { RuntimeError, type RuntimeErrorCode } from './errors.ts';
+export type { AttemptView, JobDetail, JobSummary, RunDetail, RunSummary, StepView } from './views.ts';
+
+export interface TriggerRequest {
+  tenantId: string;
+  workflowId: string;
+  input?: unknown;
+  idempotencyKey?: string | undefined;
+  actor?: string | undefined;
+  /** What started it; `{ type: 'manual' }` by default. */
+  trigger?: Record<string, unknown>;
+}
+
+export interface RunListFilter {
+  workflowId?: string | undefined;
+  status?: string | undefined;
+  since?: Date | undefined;
+  until?: Date | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export interface WorkflowState {
+  enabled: boolean;
+  config: Record<string, unknown>;
+}
+
+export interface Runtime {
+  trigger(req: TriggerRequest, trx?: Knex.Transaction): Promise<{ run: RunSummary; created: boolean }>;
+  getRun(tenantId: string, runId: string): Promise<RunDetail | undefined>;
+  listRuns(tenantId: string, filter: RunListFilter): Promise<{ items: RunSummary[]; nextCursor?: string }>;
+  retry(tenantId: string, runId: string): Promise<RunSummary>;
+  restart(tenantId: string, runId: string): Promise<RunSummary>;
+  cancel(tenantId: string, runId: string): Promise<RunSummary>;
+  enqueueJob(
+    req: { tenantId: string; type: string; payload: unknown; actor?: string; idempotencyKey?: string },
+    trx?: Knex.Transaction,
+  ): Promise<JobSummary & { created: boolean }>;
+  getJob(tenantId: string, jobId: string): Promise<JobDetail | undefined>;
+  workflowState(tenantId: string, workflowId: string): Promise<WorkflowState>;
+  setWorkflowState(
+    tenantId: string,
+    workflowId: string,
+    state: Partial<WorkflowState>,
+  ): Promise<WorkflowState>;
+  /** Resolves once the run is finished (or the timeout passes), polling the ledger. */
+  waitForRun(tenantId: string, runId: string, timeoutMs: number): Promise<RunDetail | undefined>;
+}
+
+export interface RuntimeHandle {
+  runtime: Runtime;
+  tasks: TaskList;
+  cronItems: ParsedCronItem[];
+  /** Starts heartbeats, the reaper and the cancellation listener (worker processes). */
+  startWorker(events: EventEmitter, connectionString: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfill?: string } = {}): RuntimeHandle {
+  const core = new Core(deps, makeMetrics(deps.db));
+  const inputs = new InputSchemas();
+  let liveness: Liveness | undefined;
+
+  const runtime: Runtime = {
+    trigger: (req, trx) =>
+      trx ? trigger(core, inputs, req, trx) : deps.db.transaction((t) => trigger(core, inputs, req, t)),
+    async getRun(tenantId, runId) {
+      const row = await getRun(deps.db, tenantId, runId);
+      if (!row) return undefined;
+      const workflow = await core.workflowFor(row);
+      return runDetail(
+        row,
+        workflow.steps.map((s) => s.id),
+        await listStepRuns(deps.db, tenantId, runId),
+      );
+    },
+    async listRuns(tenantId, filter) {
+      const limit = Math.min(Math.max(filter.limit, 1), 200);
+      const rows = await listRuns(deps.db, tenantId, {
+        ...filter,
+        limit: limit + 1,
+        ...decodeCursor(filter.cursor),
+      });
+      const items = rows.slice(0, limit).map(runSummary);
+      const last = rows.length > limit ? rows[limit - 1] : undefined;
+      return last ? { items, nextCursor: encodeCursor(last.created_at, last.id) } : { items };
+    },
+    retry: async (t, id) => runSummary(await retryRun(core, t, id)),
+    restart: async (t, id) => runSummary(await restartRun(core, t, id)),
+    cancel: async (t, id) => runSummary(await cancelRun(core, t, id)),
+    async enqueueJob(req, trx) {
+      const { job, created } = await enqueueJob(core, req, trx);
+      return { ...jobSummary(job), created };
+    },
+    async getJob(tenantId, jobId) {
+      const row = await deps.db<JobRow>('jobs').where({ tenant_id: tenantId, id: jobId }).first();
+      if (!row) return undefined;
+      const steps = await deps.db('step_runs').where({ tenant_id: tenantId, job_id: jobId }).orderBy('id');
+      return jobDetail(row, steps);
+    },
+    workflowState: (tenantId, workflowId) => workflowState(deps.db, tenantId, workflowId),
+    async setWorkflowState(tenantId, workflowId, state) {
+      if (!deps.catalogue.workflow(workflowId))
+        throw new RuntimeError('unknown_workflow', `There is no workflow ${workflowId}.`);
+      const current = await workflowState(deps.db, tenantId, workflowId);
+      const next = { enabled: state.enabled ?? current.enabled, config: state.config ?? current.config };
+      await deps
+        .db('tenant_workflows')
+        .insert({
+          tenant_id: tenantId,
+          workflow_id: workflowId,
+          enabled: next.enabled,
+          config: JSON.stringify(next.config),
+        })
+        .onConflict(['tenant_id', 'workflow_id'])
+        .merge({ enabled: next.enabled, config: JSON.stringify(next.config), updated_at: deps.db.fn.now() });
+      return next;
+    },
+    async waitForRun(tenantId, runId, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const run = await runtime.getRun(tenantId, runId);
+        if (!run || ['succeeded', 'failed', 'cancelled'].includes(run.status) || Date.now() >= deadline)
+          return run;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+  };
+
+  const tasks: TaskList = {
+    [RUN_TASK]: async (payload) => {
+      const { runId, tenantId } = payload as { runId: string; tenantId: string };
+      await advanceRun(core, runId, tenantId);
+    },
+    [JOB_TASK]: async (payload) => {
+      const { jobId, tenantId } = payload as { jobId: string; tenantId: string };
+      await runJob(core, jobId, tenantId);
+    },
+    [SCHEDULE_TASK]: async (payload) => {
+      await fireSchedule(core, payload as { workflowId: string });
+    },
+  };
+
+  return {
+    runtime,
+    tasks,
+    cronItems: cronItems(deps.catalogue, opts.cronBackfill),
+    async startWorker(events, connectionString) {
+      liveness = new Liveness({
+        db: deps.db,
+        connectionString,
+        processId: deps.processId,
+        log: deps.log,
+        leaseMs: core.leaseMs,
+        onCancel: (runId) => core.abort(runId),
+      });
+      events.on('pool:create', ({ workerPool }: { workerPool: { id: string } }) =>
+        liveness?.addQueueWorker(workerPool.id),
+      );
+      events.on('worker:create', ({ worker }: { worker: { workerId: string } }) =>
+        liveness?.addQueueWorker(worker.workerId),
+      );
+      await liveness.start();
+    },
+    async stop() {
+      await liveness?.stop();
+    },
+  };
+}
+
+async function trigger(core: Core, inputs: InputSchemas, req: TriggerRequest, trx: Knex.Transaction) {
+  const entry = core.deps.catalogue.workflow(req.workflowId);
+  if (!entry) throw new RuntimeError('unknown_workflow', `There is no workflow ${req.workflowId}.`);
+  const input = req.input ?? {};
+  inputs.check(entry, input);
+  const tenant = await trx('tenants').where({ id: req.tenantId }).first('status');
+  if (!tenant) throw new RuntimeError('not_found', `There is no tenant ${req.tenantId}.`);
+  if (tenant.status !== 'active')
+    throw new RuntimeError('tenant_disabled', `Tenant ${req.tenantId} is disabled.`);
+  const { run, created } = await createRun(trx, {
+    tenantId: req.tenantId,
+    entry,
+    input,
+    trigger: req.trigger ?? { type: 'manual', ...(req.actor ? { actor: req.actor } : {}) },
+    idempotencyKey: req.idempotencyKey,
+  });
+  if (created)
+    core.deps.log.debug({ tenant: req.tenantId, run: run.id, workflow: entry.manifest.id }, 'run:queued');
+  return { run: runSummary(run), created };
+}
+
+async function workflowState(db: Knex, tenantId: string, workflowId: string): Promise<WorkflowState> {
+  const row = await db('tenant_workflows')
+    .where({ tenant_id: tenantId, workflow_id: workflowId })
+    .first('enabled', 'config');
+  return { enabled: row?.enabled ?? false, config: row?.config ?? {} };
+}
+
+function encodeCursor(createdAt: Date, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string | undefined): { before?: { createdAt: Date; id: string } } {
+  if (!cursor) return {};
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string];
+    const createdAt = new Date(at);
+    if (Number.isNaN(createdAt.getTime()) || typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id))
+      throw new Error();
+    return { before: { createdAt, id } };
+  } catch {
+    throw new RuntimeError('invalid_input', 'The cursor is not one this API returned.');
+  }
+}

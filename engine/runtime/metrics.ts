@@ -1,0 +1,120 @@
+/**
+ * Prometheus metrics of the runtime, in prom-client's default registry (served at
+ * `/metrics`). Queue depth and the oldest queued job's age are read at scrape time.
+ */
+import type { Knex } from 'knex';
+import client from 'prom-client';
+
+export interface RuntimeMetrics {
+  run(workflowId: string, status: string, startedAt: Date): void;
+  step(uses: string, status: string, durationMs: number): void;
+  retry(uses: string): void;
+  lost(workflowId: string): void;
+}
+
+function metric<T>(name: string, make: () => T): T {
+  // Several runtimes may live in one process (tests): reuse what is registered.
+  return (client.register.getSingleMetric(name) as T | undefined) ?? make();
+}
+
+export function makeMetrics(db: Knex): RuntimeMetrics {
+  const runs = metric(
+    'atlas_runs_total',
+    () =>
+      new client.Counter({
+        name: 'atlas_runs_total',
+        help: 'Finished workflow runs',
+        labelNames: ['workflow', 'status'],
+      }),
+  );
+  const runSeconds = metric(
+    'atlas_run_duration_seconds',
+    () =>
+      new client.Histogram({
+        name: 'atlas_run_duration_seconds',
+        help: 'Time from a run starting to its end',
+        labelNames: ['workflow', 'status'],
+        buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600, 3600],
+      }),
+  );
+  const steps = metric(
+    'atlas_step_duration_seconds',
+    () =>
+      new client.Histogram({
+        name: 'atlas_step_duration_seconds',
+        help: 'Duration of step attempts',
+        labelNames: ['connector', 'action', 'status'],
+        buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 1, 5, 30, 120],
+      }),
+  );
+  const retries = metric(
+    'atlas_step_retries_total',
+    () =>
+      new client.Counter({
+        name: 'atlas_step_retries_total',
+        help: 'Step attempts scheduled again',
+        labelNames: ['connector', 'action'],
+      }),
+  );
+  const lost = metric(
+    'atlas_step_attempts_lost_total',
+    () =>
+      new client.Counter({
+        name: 'atlas_step_attempts_lost_total',
+        help: 'Attempts left running by a worker that stopped',
+        labelNames: ['workflow'],
+      }),
+  );
+  registerQueueGauges(db);
+  const split = (uses: string) => {
+    const dot = uses.indexOf('.');
+    return { connector: uses.slice(0, dot), action: uses.slice(dot + 1) };
+  };
+  return {
+    run(workflow, status, startedAt) {
+      runs.inc({ workflow, status });
+      runSeconds.observe({ workflow, status }, (Date.now() - startedAt.getTime()) / 1000);
+    },
+    step(uses, status, durationMs) {
+      steps.observe({ ...split(uses), status }, durationMs / 1000);
+    },
+    retry(uses) {
+      retries.inc(split(uses));
+    },
+    lost(workflow) {
+      lost.inc({ workflow });
+    },
+  };
+}
+
+let queueDb: Knex | undefined;
+
+function registerQueueGauges(db: Knex): void {
+  queueDb = db;
+  if (client.register.getSingleMetric('atlas_queue_depth')) return;
+  new client.Gauge({
+    name: 'atlas_queue_depth',
+    help: 'Queue jobs waiting to run (due now)',
+    async collect() {
+      const stats = await queueStats();
+      if (stats) this.set(stats.depth);
+    },
+  });
+  new client.Gauge({
+    name: 'atlas_queue_oldest_job_age_seconds',
+    help: 'Age of the oldest due queue job that no worker has taken',
+    async collect() {
+      const stats = await queueStats();
+      if (stats) this.set(stats.oldest);
+    },
+  });
+}
+
+async function queueStats(): Promise<{ depth: number; oldest: number } | undefined> {
+  if (!queueDb) return undefined;
+  const { rows } = await queueDb.raw<{ rows: Array<{ depth: number; oldest: number | null }> }>(
+    `select count(*)::int as depth, extract(epoch from now() - min(run_at))::float8 as oldest
+       from graphile_worker.jobs where locked_at is null and run_at <= now() and attempts < max_attempts`,
+  );
+  return { depth: rows[0]?.depth ?? 0, oldest: rows[0]?.oldest ?? 0 };
+}

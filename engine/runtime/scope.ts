@@ -1,0 +1,97 @@
+/**
+ * The data a run's templates and `if` conditions read, and the rendering of a step's input.
+ */
+
+import { evaluate, isTruthy, render, templateRefs } from '../expr/index.ts';
+import { makeRedactor, type Redactor } from '../hub/index.ts';
+import type { Step, Workflow } from '../manifest/types.gen.ts';
+import type { RuntimeDeps, SecretStore } from './deps.ts';
+import type { StepState } from './plan.ts';
+
+export interface RunScope {
+  workflowId: string;
+  tenantId: string;
+  input: unknown;
+  trigger: unknown;
+  tenant: { id: string; name?: string; config: Record<string, unknown> } | undefined;
+}
+
+/** Whether any template or condition of the workflow reads `tenant.*` (else it is not loaded). */
+export function readsTenant(workflow: Workflow): boolean {
+  const text = JSON.stringify(workflow.steps);
+  return (
+    templateRefs(workflow.steps).some((ref) => ref.path[0] === 'tenant') || /"var":\s*"tenant\./.test(text)
+  );
+}
+
+/** A tenant's name and its configuration for this workflow (`tenant.config.*`). */
+export async function loadTenantScope(
+  deps: RuntimeDeps,
+  tenantId: string,
+  workflowId: string,
+): Promise<RunScope['tenant']> {
+  const row = await deps
+    .db('tenants as t')
+    .leftJoin('tenant_workflows as w', function () {
+      this.on('w.tenant_id', 't.id').andOn('w.workflow_id', deps.db.raw('?', [workflowId]));
+    })
+    .where('t.id', tenantId)
+    .first<{
+      id: string;
+      name: string;
+      config: Record<string, unknown>;
+      wf_config: Record<string, unknown> | null;
+    }>('t.id', 't.name', 't.config', 'w.config as wf_config');
+  if (!row) return undefined;
+  return { id: row.id, name: row.name, config: { ...row.config, ...(row.wf_config ?? {}) } };
+}
+
+export function stepOutputs(
+  states: Map<string, StepState>,
+): Record<string, { output?: unknown; status?: string }> {
+  const steps: Record<string, { output?: unknown; status?: string }> = {};
+  for (const [id, s] of states) steps[id] = { output: s.output, status: s.status };
+  return steps;
+}
+
+function dataOf(scope: RunScope, states: Map<string, StepState>) {
+  const tenant = scope.tenant ?? { id: scope.tenantId, config: {} };
+  return {
+    input: scope.input,
+    trigger: scope.trigger,
+    steps: stepOutputs(states),
+    tenant: { ...tenant, settings: tenant.config },
+  };
+}
+
+/** `if`: JSON Logic over the run's data; a step without one always runs. */
+export function shouldRun(step: Step, scope: RunScope, states: Map<string, StepState>): boolean {
+  if (step.if === undefined) return true;
+  return isTruthy(evaluate(step.if, dataOf(scope, states)));
+}
+
+export interface RenderedInput {
+  /** What the action receives, secrets resolved. */
+  input: unknown;
+  /** What the ledger keeps: the same with every secret value replaced. */
+  stored: unknown;
+  redactor: Redactor;
+}
+
+export async function renderInput(
+  secrets: SecretStore,
+  step: Step,
+  scope: RunScope,
+  states: Map<string, StepState>,
+): Promise<RenderedInput> {
+  const redactor = makeRedactor();
+  const input = await render(step.with ?? {}, {
+    ...dataOf(scope, states),
+    secrets: async (name: string) => {
+      const value = await secrets.get(scope.tenantId, name);
+      redactor.add(value);
+      return value;
+    },
+  });
+  return { input, stored: redactor.redact(input), redactor };
+}

@@ -1,0 +1,40 @@
+/**
+ * The encryption keyring: ATLAS_ENCRYPTION_KEY, or on a development machine a key that
+ * Atlas generates once and keeps in ATLAS_HOME (so the quick start needs no setup).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config.ts';
+import { ConfigError } from '../config.ts';
+import { generateKey, type Keyring, KeyringError, parseKeyring } from '../crypto/index.ts';
+import type { Logger } from '../log.ts';
+
+export async function loadKeyring(config: Config, log: Logger): Promise<Keyring> {
+  const fromEnv = config.env.ATLAS_ENCRYPTION_KEY;
+  if (fromEnv !== undefined && fromEnv.trim() !== '') {
+    try {
+      return parseKeyring(fromEnv);
+    } catch (err) {
+      if (err instanceof KeyringError)
+        throw new ConfigError('ATLAS_ENCRYPTION_KEY', err.message.replace(/^.*?(must|holds|appears)/, '$1'));
+      throw err;
+    }
+  }
+  const file = path.join(config.home, 'encryption.key');
+  let key = await fs.readFile(file, 'utf8').catch(() => undefined);
+  if (key === undefined) {
+    await fs.mkdir(config.home, { recursive: true });
+    key = generateKey();
+    await fs.writeFile(file, key, { mode: 0o600, flag: 'wx' }).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+      key = await fs.readFile(file, 'utf8');
+    });
+    if (config.databaseUrl) {
+      log.warn(
+        { file },
+        'ATLAS_ENCRYPTION_KEY is not set: generated a key in ATLAS_HOME; set it to share one key between machines',
+      );
+    }
+  }
+  return parseKeyring(key!.trim());
+}
