@@ -20,11 +20,19 @@ export function runtimeProblem(err: RuntimeError): HttpProblem {
   }
 }
 
-/** Runs a runtime call, turning its errors into problems and letting anything else through. */
-export async function callRuntime<T>(call: () => Promise<T>): Promise<T> {
+/**
+ * Runs a runtime call, turning its errors into problems and letting anything else through.
+ * `invalidAs` says what bad input is for this call: the body (422) or the query (400).
+ */
+export async function callRuntime<T>(
+  call: () => Promise<T>,
+  invalidAs: 'body' | 'query' = 'body',
+): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    throw err instanceof RuntimeError ? runtimeProblem(err) : err;
+    if (!(err instanceof RuntimeError)) throw err;
+    if (invalidAs === 'query' && err.code === 'invalid_input') throw problem.badRequest(err.message);
+    throw runtimeProblem(err);
   }
 }

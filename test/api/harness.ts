@@ -6,9 +6,10 @@ import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { Knex } from 'knex';
 import { builtinConnectors } from '../../connectors/index.ts';
+import { webhook } from '../../connectors/webhook/index.ts';
 import { mintToken } from '../../engine/auth/mint.ts';
 import { loadConfig } from '../../engine/config.ts';
-import { makeConnectorRegistry } from '../../engine/connector-sdk/index.ts';
+import { defineAction, defineConnector, makeConnectorRegistry } from '../../engine/connector-sdk/index.ts';
 import { makeDbAuditSink } from '../../engine/db/audit.ts';
 import { makeApp } from '../../engine/http/app.ts';
 import { MemoryRateLimiter } from '../../engine/hub/index.ts';
@@ -46,6 +47,29 @@ const WORKFLOWS: Manifest[] = [
     tools: ['core.noop'],
   },
 ];
+
+/** Serves AGENT_TASK jobs in these tests: the agent connector arrives in a later issue. */
+const agentTasks = defineConnector({
+  id: 'agenttest',
+  description: 'Agent tasks for API tests.',
+  auth: { type: 'none' },
+  actions: [
+    defineAction<{ agent: string; task: string }, { answer: string }>({
+      id: 'task',
+      description: 'Answers a task.',
+      jobType: 'AGENT_TASK',
+      input: {
+        type: 'object',
+        required: ['agent', 'task'],
+        properties: { agent: { type: 'string' }, task: { type: 'string' }, context: { type: 'object' } },
+      },
+      output: { type: 'object', properties: { answer: { type: 'string' } } },
+      async run(_ctx, input) {
+        return { answer: `done: ${input.task}` };
+      },
+    }),
+  ],
+});
 
 export function testCatalogue(): Catalogue {
   return new Catalogue(
@@ -87,7 +111,7 @@ export async function startApi(db: Knex, env: Record<string, string> = {}): Prom
     db,
     log,
     catalogue,
-    connectors: makeConnectorRegistry(builtinConnectors),
+    connectors: makeConnectorRegistry([...builtinConnectors, webhook, agentTasks]),
     secrets: { get: async () => undefined },
     tokens: {
       accessToken: async (_tenant, provider) => {

@@ -54,15 +54,17 @@ export function runRoutes({ runtime }: RouteDeps): AnyRoute[] {
     async handler(ctx, { query }) {
       const since = queryDate(query.since, 'since');
       const until = queryDate(query.until, 'until');
-      ctx.body = await callRuntime(() =>
-        runtime.listRuns(tenantOf(ctx), {
-          limit: query.limit,
-          ...(query.workflowId === undefined ? {} : { workflowId: query.workflowId }),
-          ...(query.status === undefined ? {} : { status: query.status }),
-          ...(since ? { since } : {}),
-          ...(until ? { until } : {}),
-          ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
-        }),
+      ctx.body = await callRuntime(
+        () =>
+          runtime.listRuns(tenantOf(ctx), {
+            limit: query.limit,
+            ...(query.workflowId === undefined ? {} : { workflowId: query.workflowId }),
+            ...(query.status === undefined ? {} : { status: query.status }),
+            ...(since ? { since } : {}),
+            ...(until ? { until } : {}),
+            ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+          }),
+        'query',
       );
     },
   });
