@@ -60,8 +60,9 @@ export function credentialScope(
     return credentialFingerprint(auth.variables.map((name) => config.settings[name] ?? '').join('\n'));
   }
   if (auth.type === 'oauth') return `${auth.provider}:${tenantId}`;
-  if (auth.type === 'secret') return `tenant:${tenantId}`;
-  return 'none';
+  // Tenant secrets, and connectors that resolve credentials themselves (several OAuth
+  // providers, or a secret named in the input), count per tenant.
+  return `tenant:${tenantId}`;
 }
 
 export function makeActionContext(deps: ActionContextDeps): ActionContext {
