@@ -50,14 +50,13 @@ export const publish = defineAction<Post, Published>({
         description: 'TikTok visibility; unaudited TikTok apps may only post SELF_ONLY.',
       },
     },
-    allOf: [
-      { if: { properties: { network: { const: 'linkedin' } } }, then: { required: ['author'] } },
-      { if: { properties: { network: { const: 'facebook' } } }, then: { required: ['pageId'] } },
-      {
-        if: { properties: { network: { const: 'instagram' } } },
-        then: { required: ['igUserId', 'mediaUrl'] },
-      },
-      { if: { properties: { network: { const: 'tiktok' } } }, then: { required: ['mediaUrl'] } },
+    // What each network needs besides text (anyOf rather than if/then: one branch per network).
+    anyOf: [
+      { properties: { network: { const: 'x' } } },
+      { properties: { network: { const: 'linkedin' } }, required: ['author'] },
+      { properties: { network: { const: 'facebook' } }, required: ['pageId'] },
+      { properties: { network: { const: 'instagram' } }, required: ['igUserId', 'mediaUrl'] },
+      { properties: { network: { const: 'tiktok' } }, required: ['mediaUrl'] },
     ],
   },
   output: {
