@@ -3,6 +3,25 @@
 // `atlas validate` stays fast.
 import type { ConnectorDefinition } from '../engine/connector-sdk/index.ts';
 import { core } from './core/index.ts';
+import { email } from './email/index.ts';
+import { google } from './google/index.ts';
 import { http } from './http/index.ts';
+import { msgraph } from './msgraph/index.ts';
+import { openai } from './openai/index.ts';
+import { social } from './social/index.ts';
+import { stripe } from './stripe/index.ts';
+import { telegram } from './telegram/index.ts';
+import { webhook } from './webhook/index.ts';
 
-export const builtinConnectors: ConnectorDefinition[] = [core, http];
+export const builtinConnectors: ConnectorDefinition[] = [
+  core,
+  http,
+  webhook,
+  telegram,
+  msgraph,
+  email,
+  stripe,
+  google,
+  openai,
+  social,
+];
