@@ -127,6 +127,23 @@ export interface ActionContext {
   run: RunData;
   /** Call another action in the same tenant context (used by `agent.run` and `email`). */
   callAction?(uses: string, input: unknown): Promise<unknown>;
+  /**
+   * Records a sub-step of this action in the ledger (an agent's model call or tool call),
+   * visible with the job or run it belongs to. Inputs and outputs are redacted first.
+   */
+  trace?(event: TraceEvent): Promise<void>;
+}
+
+export interface TraceEvent {
+  /** What happened, e.g. `model#1` or `tool#2 telegram.sendMessage`. */
+  name: string;
+  /** The action called, for tool calls. */
+  uses?: string;
+  status: 'succeeded' | 'failed';
+  input?: unknown;
+  output?: unknown;
+  error?: unknown;
+  durationMs?: number;
 }
 
 export interface ConnectorConfig {

@@ -10,6 +10,7 @@ import type {
   ConnectorDefinition,
   Logger,
   RunData,
+  TraceEvent,
 } from '../connector-sdk/index.ts';
 import type { AuditSink } from './audit.ts';
 import { makeHttpClient } from './http.ts';
@@ -41,6 +42,7 @@ export interface ActionContextDeps {
   ssrf?: SsrfPolicy;
   run?: RunData;
   callAction?(uses: string, input: unknown): Promise<unknown>;
+  trace?(event: TraceEvent): Promise<void>;
   redactor?: Redactor;
   maxResponseBytes?: number;
   fetchImpl?: typeof fetch;
@@ -122,5 +124,6 @@ export function makeActionContext(deps: ActionContextDeps): ActionContext {
     },
     run: deps.run ?? { input: deps.input, trigger: undefined, steps: {} },
     ...(deps.callAction ? { callAction: deps.callAction } : {}),
+    ...(deps.trace ? { trace: deps.trace } : {}),
   };
 }

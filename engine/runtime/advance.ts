@@ -197,6 +197,7 @@ class RunLoop {
             idempotencyKey: `${this.run.id}:${step.id}`,
             timeoutMs: stepTimeoutMs(step, this.workflow.defaults),
             cancel: this.cancel,
+            runAttempt: this.run.run_attempt,
             run: {
               workflowId: this.run.workflow_id,
               input: this.run.input,

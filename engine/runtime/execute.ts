@@ -3,7 +3,7 @@
  * through the integration hub's context (credentials, timeout, rate limit, audit), output
  * checked and returned. Failures come back classified; nothing here decides on retries.
  */
-import { type ActionEntry, ConnectorError, type RunData } from '../connector-sdk/index.ts';
+import { type ActionEntry, ConnectorError, type RunData, type TraceEvent } from '../connector-sdk/index.ts';
 import { makeActionContext, makeRedactor, type Redactor } from '../hub/index.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { classify, type FailureRecord } from './retry.ts';
@@ -22,8 +22,15 @@ export interface AttemptRequest {
   /** Fires when the run is cancelled or the process shuts down hard. */
   cancel?: AbortSignal;
   run?: RunData;
+  /** The run attempt the traces of a workflow step belong to. */
+  runAttempt?: number;
   redactor?: Redactor;
+  /** How deep in nested `callAction` calls this attempt is (0 for a step or a job). */
+  depth?: number;
 }
+
+/** Nested calls (an agent calling tools that call actions) stop here, not in a loop. */
+const MAX_DEPTH = 3;
 
 export type AttemptResult = { ok: true; output: unknown } | { ok: false; failure: FailureRecord };
 
@@ -48,6 +55,8 @@ export async function executeAttempt(deps: RuntimeDeps, req: AttemptRequest): Pr
     action: entry.action.id,
     attempt: `${req.attempt}/${req.maxAttempts}`,
   });
+  const redactor = req.redactor ?? makeRedactor();
+  let nested = 0;
   const ctx = makeActionContext({
     connector: entry.connector,
     actionId: entry.action.id,
@@ -68,7 +77,9 @@ export async function executeAttempt(deps: RuntimeDeps, req: AttemptRequest): Pr
     accessToken: (provider, opts) => deps.tokens.accessToken(req.tenantId, provider, opts),
     ...(deps.ssrf ? { ssrf: deps.ssrf } : {}),
     ...(req.run ? { run: req.run } : {}),
-    redactor: req.redactor ?? makeRedactor(),
+    redactor,
+    callAction: (uses, input) => callNested(deps, req, signal, uses, input, ++nested),
+    trace: (event) => recordTrace(deps, req, redactor, event),
   });
   try {
     const output = await raceAbort(entry.action.run(ctx, req.input), signal);
@@ -92,6 +103,76 @@ export async function executeAttempt(deps: RuntimeDeps, req: AttemptRequest): Pr
     }
     return fail(err, req.attempt);
   }
+}
+
+/**
+ * Another action in the same tenant context, one attempt, under the caller's timeout and
+ * cancellation; its failure is thrown as the ConnectorError it was classified as.
+ */
+async function callNested(
+  deps: RuntimeDeps,
+  parent: AttemptRequest,
+  signal: AbortSignal,
+  uses: string,
+  input: unknown,
+  n: number,
+): Promise<unknown> {
+  const depth = (parent.depth ?? 0) + 1;
+  if (depth > MAX_DEPTH)
+    throw ConnectorError.fatal('too_deep', `actions nest at most ${MAX_DEPTH} levels deep`);
+  const entry = deps.connectors.action(uses);
+  if (!entry) throw ConnectorError.fatal('unknown_action', `no action "${uses}" is registered`);
+  const result = await executeAttempt(deps, {
+    ...parent,
+    entry,
+    input,
+    attempt: 1,
+    maxAttempts: 1,
+    idempotencyKey: `${parent.idempotencyKey}:${uses}:${n}`,
+    cancel: signal,
+    depth,
+  });
+  if (result.ok) return result.output;
+  const { failure } = result;
+  throw new ConnectorError({
+    code: failure.code,
+    message: failure.message,
+    kind: failure.kind,
+    ...(failure.status === undefined ? {} : { status: failure.status }),
+    ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
+  });
+}
+
+/** A sub-step of an action, as a ledger row of its job (or of its run, named after its step). */
+async function recordTrace(
+  deps: RuntimeDeps,
+  req: AttemptRequest,
+  redactor: Redactor,
+  event: TraceEvent,
+): Promise<void> {
+  const owner = req.jobId
+    ? { job_id: req.jobId }
+    : req.runId
+      ? { run_id: req.runId, run_attempt: req.runAttempt ?? 1 }
+      : undefined;
+  if (!owner) return;
+  const json = (v: unknown) => (v === undefined ? null : JSON.stringify(redactor.redact(v)));
+  await deps.db('step_runs').insert({
+    tenant_id: req.tenantId,
+    ...owner,
+    step_id: req.jobId ? event.name : `${req.stepId}/${event.name}`,
+    uses: event.uses ?? null,
+    attempt: req.attempt,
+    max_attempts: req.maxAttempts,
+    status: event.status,
+    input: json(event.input),
+    output: json(event.output),
+    error: json(event.error),
+    worker: deps.processId,
+    started_at: new Date(Date.now() - (event.durationMs ?? 0)),
+    finished_at: deps.db.fn.now(),
+    duration_ms: event.durationMs ?? null,
+  });
 }
 
 function fail(err: unknown, attempt: number): AttemptResult {
