@@ -4,6 +4,7 @@
  * about 27 hours. Jitter spreads retries so one receiver's outage does not come back as a
  * thundering herd when it recovers.
  */
+import type { JobRetryPolicy } from '../../../engine/connector-sdk/index.ts';
 
 /** Delay before attempt n+1 after attempt n failed (index 0 = after the first attempt). */
 export const WEBHOOK_RETRY_SCHEDULE_MS: readonly number[] = Object.freeze([
@@ -19,15 +20,11 @@ export const WEBHOOK_RETRY_SCHEDULE_MS: readonly number[] = Object.freeze([
 /** ± this fraction of each delay is random. */
 export const WEBHOOK_RETRY_JITTER = 0.2;
 
-export interface DeliveryRetryPolicy {
-  /** First attempt included. */
-  maxAttempts: number;
-  /**
-   * Delay before the next attempt after `attempt` (1-based) failed, or `undefined` when the
-   * schedule is exhausted. A provider's `retryAfterMs`, when longer, wins.
-   */
-  delayMs(attempt: number, retryAfterMs?: number, random?: () => number): number | undefined;
-}
+/**
+ * The SDK's job retry policy: `delayMs` gives the delay after `attempt` (1-based) failed, or
+ * `undefined` when the schedule is exhausted; a receiver's longer `retryAfterMs` wins.
+ */
+export type DeliveryRetryPolicy = JobRetryPolicy;
 
 export const webhookRetryPolicy: DeliveryRetryPolicy = {
   maxAttempts: WEBHOOK_RETRY_SCHEDULE_MS.length + 1,

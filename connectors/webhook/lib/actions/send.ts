@@ -1,6 +1,7 @@
 import type { ActionContext } from '../../../../engine/connector-sdk/index.ts';
 import { ConnectorError, defineAction } from '../../../../engine/connector-sdk/index.ts';
 import { signDelivery } from '../../client.ts';
+import { webhookRetryPolicy } from '../retry.ts';
 
 /** Standard Webhooks recommends receivers answer within 15 s; longer is a failed attempt. */
 export const WEBHOOK_TIMEOUT_MS = 15_000;
@@ -66,6 +67,7 @@ export const send = defineAction<SendInput, SendOutput>({
   id: 'send',
   description: 'Deliver an event to a webhook endpoint, signed with Standard Webhooks. 2xx only is success.',
   jobType: 'WEBHOOK_SEND',
+  jobRetry: webhookRetryPolicy,
   input,
   output,
   async run(ctx, args) {
