@@ -71,6 +71,12 @@ const agentTasks = defineConnector({
   ],
 });
 
+/** The built-in connectors, plus what these tests need that an installation may not have. */
+function testConnectors() {
+  const ids = new Set(builtinConnectors.map((c) => c.id));
+  return [...builtinConnectors, ...[webhook, agentTasks].filter((c) => !ids.has(c.id))];
+}
+
 export function testCatalogue(): Catalogue {
   return new Catalogue(
     WORKFLOWS.map(
@@ -111,7 +117,7 @@ export async function startApi(db: Knex, env: Record<string, string> = {}): Prom
     db,
     log,
     catalogue,
-    connectors: makeConnectorRegistry([...builtinConnectors, webhook, agentTasks]),
+    connectors: makeConnectorRegistry(testConnectors()),
     secrets: { get: async () => undefined },
     tokens: {
       accessToken: async (_tenant, provider) => {

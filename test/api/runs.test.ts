@@ -22,16 +22,26 @@ beforeAll(async () => {
   acme = await api.token({ tenants: ['acme'], sub: 'alice' });
   globex = await api.token({ tenants: ['globex'], sub: 'gus' });
 });
-afterAll(() => api.close());
+afterAll(() => api?.close());
 
-async function trigger(input: unknown = { name: 'Ada' }, headers: Record<string, string> = {}): Promise<Response> {
-  return api.call('POST', '/v1/workflows/WF-001/runs', { token: acme, tenant: 'acme', body: { input }, headers });
+async function trigger(
+  input: unknown = { name: 'Ada' },
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return api.call('POST', '/v1/workflows/WF-001/runs', {
+    token: acme,
+    tenant: 'acme',
+    body: { input },
+    headers,
+  });
 }
 
 describe('workflows', () => {
   it('lists the catalogue with next schedule times and this tenant’s enablement', async () => {
     const res = await api.call('GET', '/v1/workflows', { token: acme, tenant: 'acme' });
-    const { items } = (await res.json()) as { items: Array<{ id: string; enabled: boolean; nextRuns: string[] }> };
+    const { items } = (await res.json()) as {
+      items: Array<{ id: string; enabled: boolean; nextRuns: string[] }>;
+    };
     expect(items.map((w) => [w.id, w.enabled])).toEqual([
       ['WF-001', false],
       ['WF-002', false],
@@ -49,19 +59,38 @@ describe('workflows', () => {
     });
     expect(put.status).toBe(200);
     expect(await put.json()).toEqual({ enabled: true, config: { channel: 'ops' } });
-    const mine = await (await api.call('GET', '/v1/workflows/WF-001', { token: acme, tenant: 'acme' })).json();
-    expect(mine).toMatchObject({ id: 'WF-001', enabled: true, config: { channel: 'ops' }, manifest: { kind: 'Workflow' } });
-    const theirs = await (await api.call('GET', '/v1/workflows/WF-001', { token: globex, tenant: 'globex' })).json();
+    const mine = await (
+      await api.call('GET', '/v1/workflows/WF-001', { token: acme, tenant: 'acme' })
+    ).json();
+    expect(mine).toMatchObject({
+      id: 'WF-001',
+      enabled: true,
+      config: { channel: 'ops' },
+      manifest: { kind: 'Workflow' },
+    });
+    const theirs = await (
+      await api.call('GET', '/v1/workflows/WF-001', { token: globex, tenant: 'globex' })
+    ).json();
     expect(theirs).toMatchObject({ enabled: false, config: {} });
     const audit = await t.db('audit_log').where({ action: 'workflows.set_enabled' });
-    expect(audit).toMatchObject([{ tenant_id: 'acme', actor: 'alice', entity_id: 'WF-001', status: 200, result: 'ok' }]);
+    expect(audit).toMatchObject([
+      { tenant_id: 'acme', actor: 'alice', entity_id: 'WF-001', status: 200, result: 'ok' },
+    ]);
   });
 
   it('answers 404 for an unknown workflow and 422 for a wrong body', async () => {
     expect((await api.call('GET', '/v1/workflows/WF-404', { token: acme, tenant: 'acme' })).status).toBe(404);
-    const put = await api.call('PUT', '/v1/workflows/WF-404/enabled', { token: acme, tenant: 'acme', body: { enabled: true } });
+    const put = await api.call('PUT', '/v1/workflows/WF-404/enabled', {
+      token: acme,
+      tenant: 'acme',
+      body: { enabled: true },
+    });
     expect(put.status).toBe(404);
-    const wrong = await api.call('PUT', '/v1/workflows/WF-001/enabled', { token: acme, tenant: 'acme', body: { enabled: 'yes' } });
+    const wrong = await api.call('PUT', '/v1/workflows/WF-001/enabled', {
+      token: acme,
+      tenant: 'acme',
+      body: { enabled: 'yes' },
+    });
     expect((await problemOf(wrong)).status).toBe(422);
   });
 });
@@ -74,7 +103,13 @@ describe('runs', () => {
     expect(res.headers.get('location')).toBe(`/v1/runs/${run.id}`);
     expect(run).toMatchObject({ workflowId: 'WF-001', status: 'queued' });
     const [entry] = await t.db('audit_log').where({ action: 'runs.trigger', entity_id: run.id });
-    expect(entry).toMatchObject({ tenant_id: 'acme', actor: 'alice', status: 202, result: 'ok', entity_type: 'run' });
+    expect(entry).toMatchObject({
+      tenant_id: 'acme',
+      actor: 'alice',
+      status: 202,
+      result: 'ok',
+      entity_type: 'run',
+    });
     expect(entry.summary).toMatchObject({ body: { input: { name: 'Ada' } }, workflowId: 'WF-001' });
   });
 
@@ -99,18 +134,32 @@ describe('runs', () => {
   });
 
   it('answers 404 for an unknown workflow', async () => {
-    const res = await api.call('POST', '/v1/workflows/WF-404/runs', { token: acme, tenant: 'acme', body: {} });
+    const res = await api.call('POST', '/v1/workflows/WF-404/runs', {
+      token: acme,
+      tenant: 'acme',
+      body: {},
+    });
     expect((await problemOf(res)).status).toBe(404);
   });
 
   it('reads a run with its steps, and lists runs with filters and a cursor', async () => {
     const run = (await (await trigger({ name: 'Bo' })).json()) as Run;
-    const detail = await (await api.call('GET', `/v1/runs/${run.id}`, { token: acme, tenant: 'acme' })).json();
-    expect(detail).toMatchObject({ id: run.id, input: { name: 'Bo' }, steps: [{ id: 'greeting', status: 'pending' }] });
+    const detail = await (
+      await api.call('GET', `/v1/runs/${run.id}`, { token: acme, tenant: 'acme' })
+    ).json();
+    expect(detail).toMatchObject({
+      id: run.id,
+      input: { name: 'Bo' },
+      steps: [{ id: 'greeting', status: 'pending' }],
+    });
 
-    const all = await (await api.call('GET', '/v1/runs?workflowId=WF-001&status=queued', { token: acme, tenant: 'acme' })).json();
+    const all = await (
+      await api.call('GET', '/v1/runs?workflowId=WF-001&status=queued', { token: acme, tenant: 'acme' })
+    ).json();
     expect((all as { items: Run[] }).items.length).toBeGreaterThanOrEqual(3);
-    const page1 = (await (await api.call('GET', '/v1/runs?limit=1', { token: acme, tenant: 'acme' })).json()) as {
+    const page1 = (await (
+      await api.call('GET', '/v1/runs?limit=1', { token: acme, tenant: 'acme' })
+    ).json()) as {
       items: Run[];
       nextCursor: string;
     };
@@ -121,9 +170,18 @@ describe('runs', () => {
     expect(page2.items[0]?.id).not.toBe(run.id);
 
     const since = new Date(Date.now() + 60_000).toISOString();
-    const none = await (await api.call('GET', `/v1/runs?since=${since}`, { token: acme, tenant: 'acme' })).json();
+    const none = await (
+      await api.call('GET', `/v1/runs?since=${since}`, { token: acme, tenant: 'acme' })
+    ).json();
     expect(none).toEqual({ items: [] });
-    for (const query of ['limit=0', 'limit=abc', 'status=lost', 'since=yesterday', 'unknown=1', 'cursor=zzz']) {
+    for (const query of [
+      'limit=0',
+      'limit=abc',
+      'status=lost',
+      'since=yesterday',
+      'unknown=1',
+      'cursor=zzz',
+    ]) {
       const res = await api.call('GET', `/v1/runs?${query}`, { token: acme, tenant: 'acme' });
       expect([query, res.status]).toEqual([query, 400]);
     }
@@ -138,7 +196,10 @@ describe('runs', () => {
     expect(await cancel.json()).toMatchObject({ id: run.id, status: 'cancelled' });
 
     const failed = (await (await trigger({ name: 'Di' })).json()) as Run;
-    await t.db('workflow_runs').where({ id: failed.id }).update({ status: 'failed', finished_at: t.db.fn.now() });
+    await t
+      .db('workflow_runs')
+      .where({ id: failed.id })
+      .update({ status: 'failed', finished_at: t.db.fn.now() });
     const retry = await api.call('POST', `/v1/runs/${failed.id}/retry`, { token: acme, tenant: 'acme' });
     expect(retry.status).toBe(202);
     const restart = await api.call('POST', `/v1/runs/${run.id}/restart`, { token: acme, tenant: 'acme' });
@@ -153,19 +214,31 @@ describe('jobs and agents', () => {
     const res = await api.call('POST', '/v1/jobs', {
       token: acme,
       tenant: 'acme',
-      body: { type: 'WEBHOOK_SEND', payload: { url: 'https://example.com/hook', type: 'order.paid', data: {}, secret: 'hook' } },
+      body: {
+        type: 'WEBHOOK_SEND',
+        payload: { url: 'https://example.com/hook', type: 'order.paid', data: {}, secret: 'hook' },
+      },
     });
     expect(res.status).toBe(202);
     const job = (await res.json()) as { id: string };
     expect(res.headers.get('location')).toBe(`/v1/jobs/${job.id}`);
     const got = await api.call('GET', `/v1/jobs/${job.id}`, { token: acme, tenant: 'acme' });
-    expect(await got.json()).toMatchObject({ id: job.id, type: 'WEBHOOK_SEND', status: 'queued', attempts: 0 });
+    expect(await got.json()).toMatchObject({
+      id: job.id,
+      type: 'WEBHOOK_SEND',
+      status: 'queued',
+      attempts: 0,
+    });
     const [entry] = await t.db('audit_log').where({ action: 'jobs.enqueue', entity_id: job.id });
     expect(entry).toMatchObject({ tenant_id: 'acme', status: 202 });
   });
 
   it('checks the job type and its payload (422)', async () => {
-    const badType = await api.call('POST', '/v1/jobs', { token: acme, tenant: 'acme', body: { type: 'FAX_SEND', payload: {} } });
+    const badType = await api.call('POST', '/v1/jobs', {
+      token: acme,
+      tenant: 'acme',
+      body: { type: 'FAX_SEND', payload: {} },
+    });
     expect((await problemOf(badType)).status).toBe(422);
     const badPayload = await api.call('POST', '/v1/jobs', {
       token: acme,
@@ -173,22 +246,36 @@ describe('jobs and agents', () => {
       body: { type: 'WEBHOOK_SEND', payload: { url: 42 } },
     });
     expect((await problemOf(badPayload)).status).toBe(422);
-    const unserved = await api.call('POST', '/v1/jobs', { token: acme, tenant: 'acme', body: { type: 'KB_INGEST', payload: {} } });
+    const unserved = await api.call('POST', '/v1/jobs', {
+      token: acme,
+      tenant: 'acme',
+      body: { type: 'KB_INGEST', payload: {} },
+    });
     expect((await problemOf(unserved)).detail).toMatch(/No connector action serves KB_INGEST/);
   });
 
   it('lists agents without their secrets and gives one a task (an AGENT_TASK job)', async () => {
     const list = await (await api.call('GET', '/v1/agents', { token: acme, tenant: 'acme' })).json();
-    expect(list).toMatchObject({ items: [{ id: 'helper', model: { provider: 'openai', model: 'gpt-4o-mini' } }] });
+    expect(list).toMatchObject({
+      items: [{ id: 'helper', model: { provider: 'openai', model: 'gpt-4o-mini' } }],
+    });
     expect(JSON.stringify((list as { items: unknown[] }).items)).not.toContain('openai-key');
     expect((await api.call('GET', '/v1/agents/helper', { token: acme, tenant: 'acme' })).status).toBe(200);
     expect((await api.call('GET', '/v1/agents/nobody', { token: acme, tenant: 'acme' })).status).toBe(404);
-    const run = await api.call('POST', '/v1/agents/helper/run', { token: acme, tenant: 'acme', body: { task: 'Summarise' } });
+    const run = await api.call('POST', '/v1/agents/helper/run', {
+      token: acme,
+      tenant: 'acme',
+      body: { task: 'Summarise' },
+    });
     expect(run.status).toBe(202);
     const job = (await run.json()) as { id: string; type: string };
     expect(job.type).toBe('AGENT_TASK');
     expect(run.headers.get('location')).toBe(`/v1/jobs/${job.id}`);
-    const missing = await api.call('POST', '/v1/agents/nobody/run', { token: acme, tenant: 'acme', body: { task: 'x' } });
+    const missing = await api.call('POST', '/v1/agents/nobody/run', {
+      token: acme,
+      tenant: 'acme',
+      body: { task: 'x' },
+    });
     expect(missing.status).toBe(404);
   });
 });
@@ -197,7 +284,11 @@ describe('tenant isolation', () => {
   it('answers 404 to another tenant on every route that takes an id', async () => {
     const run = (await (await trigger({ name: 'Eve' })).json()) as Run;
     const job = (await (
-      await api.call('POST', '/v1/agents/helper/run', { token: acme, tenant: 'acme', body: { task: 'private' } })
+      await api.call('POST', '/v1/agents/helper/run', {
+        token: acme,
+        tenant: 'acme',
+        body: { task: 'private' },
+      })
     ).json()) as { id: string };
     const matrix: Array<[string, string]> = [
       ['GET', `/v1/runs/${run.id}`],
@@ -213,9 +304,13 @@ describe('tenant isolation', () => {
       const named = await api.call(method, path, { token: globex, tenant: 'acme' });
       expect([method, path, named.status]).toEqual([method, path, 403]);
     }
-    const runs = (await (await api.call('GET', '/v1/runs', { token: globex, tenant: 'globex' })).json()) as { items: Run[] };
+    const runs = (await (await api.call('GET', '/v1/runs', { token: globex, tenant: 'globex' })).json()) as {
+      items: Run[];
+    };
     expect(runs.items).toEqual([]);
-    const audit = (await (await api.call('GET', '/v1/audit', { token: globex, tenant: 'globex' })).json()) as {
+    const audit = (await (
+      await api.call('GET', '/v1/audit', { token: globex, tenant: 'globex' })
+    ).json()) as {
       items: unknown[];
     };
     expect(audit.items.every((e) => (e as { tenantId: string }).tenantId === 'globex')).toBe(true);

@@ -10,7 +10,7 @@ beforeAll(async () => {
   api = await startApi(t.db);
   admin = await api.token({ admin: true, sub: 'operator' });
 });
-afterAll(() => api.close());
+afterAll(() => api?.close());
 
 describe('tenant management (admin only)', () => {
   it('creates, reads, lists and updates tenants, auditing each change', async () => {
