@@ -36,3 +36,9 @@ registerCommand(
   'Start a workflow run, wait for it, or print its plan (--dry-run)',
   async () => (await import('./run.ts')).run,
 );
+registerCommand('token', 'Mint a development API token', async () => (await import('./token.ts')).token);
+registerCommand(
+  'tenants',
+  'Add, list, disable or enable tenants',
+  async () => (await import('./tenants.ts')).tenants,
+);

@@ -1,0 +1,99 @@
+import os from 'node:os';
+import { ConfigError } from '../config.ts';
+import { recordAudit } from '../db/audit.ts';
+import { openDatabase } from '../db/instance.ts';
+import { type Knex, makeDb } from '../db/knex.ts';
+import { migrateUp } from '../db/migrate.ts';
+import { createTenant, listTenants, TenantExistsError, updateTenant } from '../db/tenants.ts';
+import { TENANT_ID } from '../http/plugins/tenant.ts';
+import { makeLogger } from '../log.ts';
+import { CliError, type CliIO, type Command, UsageError } from './command.ts';
+import { parseCommandArgs } from './main.ts';
+import { configFrom } from './serve.ts';
+
+export const tenants: Command = {
+  name: 'tenants',
+  summary: 'Add, list, disable or enable tenants',
+  usage: `Usage: atlas tenants <add|list|disable|enable> [id] [--name <name>]
+
+  add <id> [--name <name>]  create a tenant (id: lowercase letters, digits and dashes)
+  list                      every tenant with its status
+  disable <id>              refuse the tenant's API calls and stop its runs from starting
+  enable <id>               undo disable
+
+Each change is recorded in the audit log, with your user name as the actor.`,
+  async run(args, io) {
+    const { positionals, values } = parseCommandArgs(args, { name: { type: 'string' } }, true);
+    const [action, id, ...extra] = positionals;
+    if (extra.length > 0) throw new UsageError(`unexpected "${extra.join(' ')}"`);
+    if (action === 'list') {
+      if (id !== undefined) throw new UsageError('list takes no id');
+      return withDb(io, (db) => list(db, io));
+    }
+    if (action !== 'add' && action !== 'disable' && action !== 'enable') {
+      throw new UsageError(action ? `unknown action "${action}"` : 'an action is required');
+    }
+    if (id === undefined) throw new UsageError(`${action} needs a tenant id`);
+    if (!TENANT_ID.test(id))
+      throw new UsageError(`"${id}" is not a tenant id: use lowercase letters, digits and dashes`);
+    if (values.name !== undefined && action !== 'add') throw new UsageError('--name goes with add');
+    return withDb(io, (db) => change(db, io, action, id, values.name));
+  },
+};
+
+async function list(db: Knex, io: CliIO): Promise<number> {
+  const rows = await listTenants(db, { limit: 10_000 });
+  if (rows.length === 0) io.out('No tenants. Add one with `atlas tenants add <id>`.');
+  const width = Math.max(0, ...rows.map((t) => t.id.length));
+  for (const t of rows) io.out(`${t.id.padEnd(width)}  ${t.status.padEnd(8)}  ${t.name}`);
+  return 0;
+}
+
+async function change(db: Knex, io: CliIO, action: 'add' | 'disable' | 'enable', id: string, name?: string) {
+  const actor = `cli:${os.userInfo().username}`;
+  await db.transaction(async (trx) => {
+    if (action === 'add') {
+      await createTenant(trx, { id, name: name ?? id }).catch((err: unknown) => {
+        throw err instanceof TenantExistsError ? new CliError(`tenant "${id}" already exists`) : err;
+      });
+    } else {
+      const updated = await updateTenant(trx, id, { status: action === 'disable' ? 'disabled' : 'active' });
+      if (!updated) throw new CliError(`there is no tenant "${id}"; \`atlas tenants list\` shows them`);
+    }
+    await recordAudit(trx, {
+      actor,
+      action: action === 'add' ? 'tenants.create' : 'tenants.update',
+      entityType: 'tenant',
+      entityId: id,
+      result: 'ok',
+      summary:
+        action === 'add'
+          ? { id, name: name ?? id }
+          : { status: action === 'disable' ? 'disabled' : 'active' },
+    });
+  });
+  io.out(
+    action === 'add'
+      ? `Added tenant ${id}.`
+      : `Tenant ${id} is ${action === 'disable' ? 'disabled' : 'active'}.`,
+  );
+  return 0;
+}
+
+async function withDb(io: CliIO, fn: (db: Knex) => Promise<number>): Promise<number> {
+  const config = configFrom(io);
+  const log = makeLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const instance = await openDatabase(config, log, false).catch((err: unknown) => {
+    throw err instanceof ConfigError ? new CliError(err.message) : err;
+  });
+  const db = makeDb(instance.url, { poolSize: 2 });
+  try {
+    // An embedded database this command started itself may be new: give it its schema. A
+    // shared one (DATABASE_URL, a running `atlas serve`) is migrated by the engine, not here.
+    if (instance.owned) await migrateUp(db, instance.url);
+    return await fn(db);
+  } finally {
+    await db.destroy();
+    await instance.release();
+  }
+}

@@ -1,0 +1,71 @@
+import os from 'node:os';
+import { resolveAuth } from '../auth/dev-secret.ts';
+import { mintToken } from '../auth/mint.ts';
+import { TENANT_ID } from '../http/plugins/tenant.ts';
+import { CliError, type Command, UsageError } from './command.ts';
+import { parseCommandArgs } from './main.ts';
+import { configFrom } from './serve.ts';
+
+const TTL = /^(\d+)(s|m|h|d)$/;
+const TTL_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+/** Development tokens are for trying the API, not for services: they expire within a month. */
+const MAX_TTL_SECONDS = 30 * 86_400;
+
+export const token: Command = {
+  name: 'token',
+  summary: 'Mint a development API token (HS256 with ATLAS_JWT_SECRET)',
+  usage: `Usage: atlas token --tenant <id> [--tenant <id>...] [--sub <subject>] [--ttl 1h] [--admin]
+
+Prints a bearer token for the HTTP API, signed with ATLAS_JWT_SECRET (on the embedded
+database without one, with the development secret Atlas keeps in ATLAS_HOME).
+
+  --tenant <id>   a tenant the token grants (repeatable)
+  --sub <subject> who the token speaks for, shown in the audit log (default: your user name)
+  --ttl <time>    lifetime: 30m, 1h, 7d... (default 1h, at most 30d)
+  --admin         add the admin role: manage tenants (GET/POST/PATCH /v1/tenants)
+
+Example:
+  TOKEN=$(npx atlas token --tenant demo)
+  curl -H "Authorization: Bearer $TOKEN" -H 'x-tenant-id: demo' http://127.0.0.1:3000/v1/workflows`,
+  async run(args, io) {
+    const { values } = parseCommandArgs(args, {
+      tenant: { type: 'string', multiple: true },
+      sub: { type: 'string' },
+      ttl: { type: 'string', default: '1h' },
+      admin: { type: 'boolean', default: false },
+    });
+    const tenants = values.tenant ?? [];
+    if (tenants.length === 0 && !values.admin)
+      throw new UsageError('name a tenant with --tenant, or pass --admin');
+    for (const id of tenants) if (!TENANT_ID.test(id)) throw new UsageError(`"${id}" is not a tenant id`);
+    const ttlSeconds = parseTtl(values.ttl);
+    const config = configFrom(io);
+    const { auth } = await resolveAuth(config);
+    if (auth.jwtSecret === undefined) {
+      throw new CliError(
+        'ATLAS_JWT_SECRET is not set: this server verifies tokens from ATLAS_JWKS_URL, so ask your identity provider for one',
+      );
+    }
+    io.out(
+      await mintToken({
+        secret: auth.jwtSecret,
+        sub: values.sub ?? os.userInfo().username,
+        tenants,
+        admin: values.admin,
+        ttlSeconds,
+        ...(auth.issuer === undefined ? {} : { issuer: auth.issuer }),
+        ...(auth.audience === undefined ? {} : { audience: auth.audience }),
+      }),
+    );
+    return 0;
+  },
+};
+
+function parseTtl(raw: string): number {
+  const match = TTL.exec(raw);
+  const seconds = match ? Number(match[1]) * TTL_SECONDS[match[2] as keyof typeof TTL_SECONDS] : 0;
+  if (seconds <= 0 || seconds > MAX_TTL_SECONDS) {
+    throw new UsageError(`--ttl must be a duration such as 30m, 1h or 7d, at most 30d (got "${raw}")`);
+  }
+  return seconds;
+}
