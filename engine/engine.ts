@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import type { Runner, WorkerEvents } from 'graphile-worker';
+import { resolveAuth } from './auth/dev-secret.ts';
 import { type Config, ConfigError } from './config.ts';
 import { type DatabaseInstance, openDatabase } from './db/instance.ts';
 import { type Knex, makeDb } from './db/knex.ts';
@@ -60,12 +61,16 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
     }
     let url: string | undefined;
     if (opts.http) {
+      const { auth, devSecretFile } = await resolveAuth(config);
+      if (devSecretFile)
+        log.info({ file: devSecretFile }, 'API tokens use the development secret (`atlas token` mints them)');
       const app = makeApp({
         config,
         db,
         log,
         runtime: services.runtime.runtime,
         catalogue: services.catalogue,
+        auth,
       });
       const server = await listen(app.callback(), config);
       stack.push(() => closeServer(server, config.shutdownTimeoutMs));
