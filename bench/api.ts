@@ -1,0 +1,147 @@
+// API throughput: `GET /v1/runs/:id` and `POST /v1/workflows/:id/runs` through the whole
+// middleware stack (JWT verification, tenant check, audit row, the runtime, PostgreSQL), each
+// against a bare Koa handler measured in the same run on the same loopback. Prints req/s, p99
+// and the ratios. Run: npx tsx bench/api.ts   (DATABASE_URL, or an embedded PostgreSQL)
+import fs from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import Koa from 'koa';
+import pg from 'pg';
+import { mintToken } from '../engine/auth/mint.ts';
+import { loadConfig } from '../engine/config.ts';
+import { startEmbeddedPostgres } from '../engine/db/embedded.ts';
+import { makeDb } from '../engine/db/knex.ts';
+import { migrateUp } from '../engine/db/migrate.ts';
+import { makeApp } from '../engine/http/app.ts';
+import { makeLogger } from '../engine/log.ts';
+import { makeServices } from '../engine/services.ts';
+
+const DURATION_S = 5;
+const CONNECTIONS = 16;
+const SECRET = 'atlas-bench-secret-0123456789abcdef';
+const WORKFLOW = 'WF-001';
+
+interface Figures {
+  rps: number;
+  p99: number;
+  errors: number;
+}
+
+async function measure(url: string, opts: Partial<autocannon.Options> = {}): Promise<Figures> {
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, ...opts });
+  const non2xx = result.non2xx + result.errors + result.timeouts;
+  return { rps: result.requests.average, p99: result.latency.p99, errors: non2xx };
+}
+
+async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
+}
+
+/** The baseline: Koa with nothing but a handler that answers JSON (and reads a POST body). */
+function bareKoa(): Koa {
+  const app = new Koa();
+  app.use(async (ctx) => {
+    if (ctx.method === 'POST') {
+      let text = '';
+      for await (const chunk of ctx.req) text += chunk;
+      ctx.status = 202;
+      ctx.body = { received: JSON.parse(text) as unknown };
+    } else ctx.body = { id: 'run', status: 'queued' };
+  });
+  return app;
+}
+
+async function database(): Promise<{ url: string; stop(): Promise<void> }> {
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => {} };
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-bench-'));
+  await fs.chmod(dir, 0o755);
+  const embedded = await startEmbeddedPostgres({
+    dataDir: path.join(dir, 'pg'),
+    settings: { max_connections: '200' },
+  });
+  const admin = new pg.Client(embedded.url);
+  await admin.connect();
+  await admin.query('create database atlas_bench');
+  await admin.end();
+  const url = new URL(embedded.url);
+  url.pathname = '/atlas_bench';
+  return {
+    url: url.toString(),
+    stop: async () => {
+      await embedded.stop();
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function line(name: string, f: Figures): string {
+  return `${name.padEnd(34)} ${f.rps.toFixed(0).padStart(7)} req/s   p99 ${String(f.p99).padStart(4)} ms   non-2xx ${f.errors}`;
+}
+
+async function main(): Promise<void> {
+  const pgInstance = await database();
+  const config = loadConfig({ DATABASE_URL: pgInstance.url, ATLAS_JWT_SECRET: SECRET, LOG_LEVEL: 'silent' });
+  const log = makeLogger('silent', false);
+  const db = makeDb(pgInstance.url, { poolSize: 20 });
+  await migrateUp(db, pgInstance.url);
+  await db('tenants').insert({ id: 'bench', name: 'Bench' }).onConflict('id').ignore();
+  const services = await makeServices(config, log, db);
+  const app = makeApp({ config, db, log, runtime: services.runtime.runtime, catalogue: services.catalogue });
+  const api = await listen(app.callback());
+  const bare = await listen(bareKoa().callback());
+  const token = await mintToken({ secret: SECRET, sub: 'bench', tenants: ['bench'], ttlSeconds: 600 });
+  const headers = {
+    authorization: `Bearer ${token}`,
+    'x-tenant-id': 'bench',
+    'content-type': 'application/json',
+  };
+  const body = JSON.stringify({ input: { name: 'Ada' } });
+  try {
+    const first = await fetch(`${api.url}/v1/workflows/${WORKFLOW}/runs`, { method: 'POST', headers, body });
+    if (first.status !== 202) throw new Error(`cannot start a run: ${first.status} ${await first.text()}`);
+    const { id } = (await first.json()) as { id: string };
+
+    const bareGet = await measure(`${bare.url}/v1/runs/${id}`);
+    const apiGet = await measure(`${api.url}/v1/runs/${id}`, { headers });
+    const barePost = await measure(`${bare.url}/v1/workflows/${WORKFLOW}/runs`, {
+      method: 'POST',
+      headers,
+      body,
+    });
+    const apiPost = await measure(`${api.url}/v1/workflows/${WORKFLOW}/runs`, {
+      method: 'POST',
+      headers,
+      body,
+    });
+
+    console.log(`Atlas API vs bare Koa, ${CONNECTIONS} connections, ${DURATION_S} s each, loopback`);
+    console.log(line('bare Koa GET', bareGet));
+    console.log(line(`GET /v1/runs/:id`, apiGet));
+    console.log(line('bare Koa POST (JSON body)', barePost));
+    console.log(line(`POST /v1/workflows/${WORKFLOW}/runs`, apiPost));
+    console.log(
+      `GET  ratio ${(apiGet.rps / bareGet.rps).toFixed(3)} of bare req/s, p99 ${apiGet.p99} vs ${bareGet.p99} ms`,
+    );
+    console.log(
+      `POST ratio ${(apiPost.rps / barePost.rps).toFixed(3)} of bare req/s, p99 ${apiPost.p99} vs ${barePost.p99} ms`,
+    );
+    const audited = await db('audit_log')
+      .where({ action: 'runs.trigger' })
+      .count<{ count: number }[]>('* as count');
+    console.log(`runs triggered and audited: ${audited[0]?.count}`);
+  } finally {
+    for (const s of [api.server, bare.server]) {
+      s.closeAllConnections();
+      await new Promise((resolve) => s.close(resolve));
+    }
+    await services.runtime.stop();
+    await db.destroy();
+    await pgInstance.stop();
+  }
+}
+
+await main();
