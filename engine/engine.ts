@@ -83,7 +83,8 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
   }
 }
 
-async function prepareDatabase(db: Knex, instance: DatabaseInstance, log: Logger): Promise<void> {
+/** Reachability check, migrations and, on the development database, the `demo` tenant. */
+export async function prepareDatabase(db: Knex, instance: DatabaseInstance, log: Logger): Promise<void> {
   await checkReachable(db, instance);
   const applied = await migrateUp(db, instance.url);
   if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');

@@ -20,3 +20,6 @@ export function makeLogger(level: LogLevel, pretty = process.stdout.isTTY === tr
     transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } },
   });
 }
+
+/** A logger that drops everything (dry runs, quiet commands). */
+export const silentLogger: Logger = pino({ level: 'silent' });

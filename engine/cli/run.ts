@@ -7,6 +7,7 @@ import { makeConnectorRegistry } from '../connector-sdk/index.ts';
 import { openDatabase } from '../db/instance.ts';
 import { makeDb } from '../db/knex.ts';
 import { migrationStatus } from '../db/migrate.ts';
+import { prepareDatabase } from '../engine.ts';
 import { makeLogger } from '../log.ts';
 import { startRunner } from '../queue/runner.ts';
 import { dryRun, type PlannedStep } from '../runtime/dry-run.ts';
@@ -48,7 +49,7 @@ export const run: Command = {
     );
     const [workflowId, ...extra] = positionals;
     if (!workflowId || extra.length > 0) throw new UsageError('name exactly one workflow id');
-    const input = parseInput(values.input);
+    const input = values.input === undefined ? undefined : parseInput(values.input);
     if (values.format && values.format !== 'json' && values.format !== 'text') {
       throw new UsageError('--format is text or json');
     }
@@ -85,7 +86,7 @@ function parseTimeout(text: string): number {
 async function planRun(
   io: CliIO,
   workflowId: string,
-  input: unknown,
+  given: unknown,
   values: { tenant?: string | undefined; fixtures?: string | undefined; format?: string | undefined },
 ): Promise<number> {
   const config = configFrom(io);
@@ -93,6 +94,9 @@ async function planRun(
   const catalogue = await loadValidCatalogue(config, connectors).catch(catalogueFailure(io));
   const entry = catalogue.workflow(workflowId);
   if (!entry) throw new CliError(`there is no workflow ${workflowId} in the catalogue`);
+  const { trigger } = entry.manifest;
+  // A scheduled workflow's runs take the input its schedule gives them.
+  const input = given ?? (trigger.type === 'schedule' ? (trigger.input ?? {}) : {});
   const steps = await dryRun({
     workflow: entry.manifest,
     connectors,
@@ -114,7 +118,11 @@ function printPlan(io: CliIO, workflowId: string, hash: string, steps: PlannedSt
     if (s.action === 'skip') io.out(`    skipped: ${s.reason}`);
     if (s.action === 'error') io.out(`    error: ${s.reason}`);
     if (s.action === 'run') {
-      io.out(`    input:  ${JSON.stringify(s.input)}`);
+      io.out(
+        s.unknownInput
+          ? `    input:  (known after the run: ${s.unknownInput})`
+          : `    input:  ${JSON.stringify(s.input)}`,
+      );
       io.out(`    output: ${JSON.stringify(s.output)}  [${s.outputSource}]`);
     }
   }
@@ -151,6 +159,8 @@ async function startRun(io: CliIO, o: StartOptions): Promise<number> {
   const db = makeDb(instance.url, { poolSize: 4 });
   const cleanup: Array<() => Promise<void>> = [() => instance.release(), () => db.destroy()];
   try {
+    // This process started the development database itself: bring it up to date as serve would.
+    if (instance.owned) await prepareDatabase(db, instance, log);
     if ((await migrationStatus(db)).pending.length > 0) {
       throw new CliError(
         'the database has pending migrations: run `atlas migrate up` (or start the engine) first',
@@ -161,7 +171,7 @@ async function startRun(io: CliIO, o: StartOptions): Promise<number> {
       .trigger({
         tenantId: o.tenantId,
         workflowId: o.workflowId,
-        input: o.input,
+        input: o.input ?? {},
         idempotencyKey: o.key,
         actor: 'cli',
       })

@@ -9,6 +9,7 @@
 
 import { checkpoint, type FinishedAttempt, type NewAttempt } from '../db/checkpoint.ts';
 import { latestStepRuns, type RunRow } from '../db/runs.ts';
+import { sleep } from '../hub/index.ts';
 import type { Step, Workflow } from '../manifest/types.gen.ts';
 import type { Core } from './core.ts';
 import { executeAttempt } from './execute.ts';
@@ -16,13 +17,15 @@ import { type Plan, plan, type StepState } from './plan.ts';
 import { classify, decideRetry, stepRetry, stepTimeoutMs } from './retry.ts';
 import { loadTenantScope, type RunScope, readsTenant, renderInput, shouldRun, stepOutputs } from './scope.ts';
 
+/** Waits up to this long stay in process; longer ones go back to the queue. */
+const SHORT_WAIT_MS = 1_500;
+
 interface Completion {
   stepId: string;
   ledgerId: number;
   attempt: number;
   startedAt: number;
   result: Awaited<ReturnType<typeof executeAttempt>>;
-  redact: (value: unknown) => unknown;
 }
 
 export async function advanceRun(core: Core, runId: string, tenantId: string): Promise<void> {
@@ -73,7 +76,14 @@ class RunLoop {
         this.complete(await Promise.race(this.inFlight.values()));
         continue;
       }
-      if (next.kind === 'wait') return this.core.sleepUntil(this.run, next.until);
+      if (next.kind === 'wait') {
+        const ms = next.until.getTime() - this.core.now().getTime();
+        // The queue looks for future jobs every couple of seconds; a short backoff is
+        // waited here (lease held, cancellation honoured) instead of overshooting it.
+        if (ms > SHORT_WAIT_MS) return this.core.sleepUntil(this.run, next.until);
+        await sleep(ms, this.cancel).catch(() => {});
+        continue;
+      }
       if (next.kind === 'succeeded') return this.core.finish(this.run, 'succeeded', this.states);
       if (next.kind === 'failed') return this.core.finish(this.run, 'failed', this.states, next);
     }
@@ -216,7 +226,6 @@ class RunLoop {
         attempt,
         startedAt,
         result,
-        redact: (v) => rendered.redactor.redact(v),
       };
     })();
     this.inFlight.set(step.id, promise);
@@ -227,18 +236,13 @@ class RunLoop {
     const durationMs = Math.round(performance.now() - c.startedAt);
     const step = this.stepOf(c.stepId);
     if (c.result.ok) {
-      const output = c.redact(c.result.output);
-      this.states.set(c.stepId, {
-        stepId: c.stepId,
-        status: 'succeeded',
-        attempt: c.attempt,
-        output: c.result.output,
-      });
+      const { output } = c.result;
+      this.states.set(c.stepId, { stepId: c.stepId, status: 'succeeded', attempt: c.attempt, output });
       this.finished.push({ id: c.ledgerId, status: 'succeeded', output, durationMs });
       this.core.metrics.step(step.uses, 'succeeded', durationMs);
       return;
     }
-    const failure = c.redact(c.result.failure) as typeof c.result.failure;
+    const { failure } = c.result;
     const settings = stepRetry(step, this.workflow.defaults);
     const decision = decideRetry(settings, failure, this.core.random);
     const retryAt = decision.retry ? new Date(this.core.now().getTime() + decision.delayMs) : undefined;

@@ -32,6 +32,8 @@ export interface RuntimeDeps {
   processId: string;
   /** How long a run lease lasts without renewal (ms). */
   leaseMs?: number;
+  /** The network under every action (dry runs pass one that refuses every call). */
+  fetchImpl?: typeof fetch;
   /** Test hook: the clock and the jitter source. */
   now?: () => Date;
   random?: () => number;

@@ -1,14 +1,19 @@
 /**
  * Dry run: the plan of a workflow, like a Terraform plan. Steps are visited in the order
  * the engine would run them; each one's input is rendered, its `if` evaluated, and the
- * output it "returns" comes from a recorded fixture or the action's declared example.
- * Nothing is called and nothing is written.
+ * output it "returns" comes from a recorded fixture, or from running the action itself when
+ * it is read-only and needs no credentials (`core.set` shapes data the next steps read),
+ * or from the action's declared example. No network is reachable and nothing is written.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ConnectorRegistry } from '../connector-sdk/index.ts';
 import { TemplateError } from '../expr/index.ts';
+import { MemoryAuditSink, MemoryRateLimiter } from '../hub/index.ts';
+import { silentLogger } from '../log.ts';
 import type { Workflow } from '../manifest/types.gen.ts';
+import type { RuntimeDeps } from './deps.ts';
+import { executeAttempt } from './execute.ts';
 import { plan, type StepState } from './plan.ts';
 import { type RunScope, renderInput, shouldRun } from './scope.ts';
 
@@ -18,6 +23,8 @@ export interface PlannedStep {
   action: 'run' | 'skip' | 'error';
   reason?: string;
   input?: unknown;
+  /** Why the input cannot be known before a real run (it reads a guessed output). */
+  unknownInput?: string;
   output?: unknown;
   /** Where the output came from: a fixture file, the action's example, or nothing. */
   outputSource?: string;
@@ -47,6 +54,8 @@ export async function dryRun(opts: DryRunOptions): Promise<PlannedStep[]> {
   const secrets = { get: async (_tenant: string, name: string) => `[secret ${name}]` };
   const states = new Map<string, StepState>();
   const planned: PlannedStep[] = [];
+  /** Steps whose planned output is a guess (an example), not a computed or recorded one. */
+  const guessed = new Set<string>();
   for (;;) {
     const next = plan(workflow, states, new Date());
     if (next.kind !== 'run' || next.ready.length === 0) break;
@@ -58,10 +67,25 @@ export async function dryRun(opts: DryRunOptions): Promise<PlannedStep[]> {
           planned.push({ ...entry, action: 'skip', reason: 'its `if` condition is false' });
           continue;
         }
-        const { input } = await renderInput(secrets, step, scope, states);
-        const { output, source } = await plannedOutput(opts, step.id, step.uses);
+        const rendered = await renderInput(secrets, step, scope, states).then(
+          (r) => ({ input: r.input, unknown: undefined }),
+          (err: unknown) => {
+            // Like a plan's "known after apply": the value comes from an output that only a
+            // real run (or a recorded fixture) knows.
+            if (err instanceof TemplateError && guessed.size > 0)
+              return { input: undefined, unknown: err.message };
+            throw err;
+          },
+        );
+        const { output, source } = await plannedOutput(opts, step.id, step.uses, rendered.input);
+        if (source === 'example' || source === 'none' || rendered.unknown) guessed.add(step.id);
         states.set(step.id, { stepId: step.id, status: 'succeeded', attempt: 1, output });
-        planned.push({ ...entry, input, output, outputSource: source });
+        planned.push({
+          ...entry,
+          ...(rendered.unknown ? { unknownInput: rendered.unknown } : { input: rendered.input }),
+          output,
+          outputSource: source,
+        });
       } catch (err) {
         const reason = err instanceof TemplateError || err instanceof Error ? err.message : String(err);
         states.set(step.id, { stepId: step.id, status: 'failed', attempt: 1, error: reason });
@@ -76,6 +100,7 @@ async function plannedOutput(
   opts: DryRunOptions,
   stepId: string,
   uses: string,
+  input: unknown,
 ): Promise<{ output: unknown; source: string }> {
   if (opts.fixturesDir) {
     for (const name of [`${stepId}.json`, `${uses}.json`]) {
@@ -84,7 +109,41 @@ async function plannedOutput(
       if (text !== undefined) return { output: JSON.parse(text) as unknown, source: `fixture ${name}` };
     }
   }
-  const example = opts.connectors.action(uses)?.action.example;
+  const entry = opts.connectors.action(uses);
+  if (entry?.action.readOnly && entry.connector.auth.type === 'none') {
+    const result = await executeAttempt(offlineDeps(opts), {
+      entry,
+      input,
+      tenantId: opts.tenantId,
+      attempt: 1,
+      maxAttempts: 1,
+      idempotencyKey: `dry-run:${stepId}`,
+      timeoutMs: 5_000,
+    });
+    if (result.ok) return { output: result.output, source: 'computed' };
+  }
+  const example = entry?.action.example;
   if (example !== undefined) return { output: example, source: 'example' };
   return { output: null, source: 'none' };
+}
+
+/** What an action sees in a dry run: no network, no secrets, no tokens, nothing stored. */
+function offlineDeps(opts: DryRunOptions): RuntimeDeps {
+  const refuse = async (): Promise<never> => {
+    throw new Error('a dry run reaches no network');
+  };
+  // No run or job owns a dry-run attempt, so nothing reaches the database or the catalogue.
+  return {
+    db: undefined as never,
+    log: silentLogger,
+    catalogue: undefined as never,
+    connectors: opts.connectors,
+    secrets: { get: async () => undefined },
+    tokens: { accessToken: refuse },
+    audit: new MemoryAuditSink(),
+    rateLimiter: new MemoryRateLimiter(),
+    connectorConfig: () => ({ settings: {} }),
+    processId: 'dry-run',
+    fetchImpl: refuse,
+  };
 }

@@ -34,7 +34,22 @@ const MAX_DEPTH = 3;
 
 export type AttemptResult = { ok: true; output: unknown } | { ok: false; failure: FailureRecord };
 
+/**
+ * The result is what the ledger stores and later steps read: secret values the attempt
+ * resolved, and fields named like credentials, are redacted from the output and the error
+ * message, so a resumed run reads exactly what an uninterrupted one did.
+ */
 export async function executeAttempt(deps: RuntimeDeps, req: AttemptRequest): Promise<AttemptResult> {
+  const redactor = req.redactor ?? makeRedactor();
+  const result = await attempt(deps, req, redactor);
+  if (result.ok) return { ok: true, output: redactor.redact(result.output) };
+  return {
+    ok: false,
+    failure: { ...result.failure, message: redactor.redactString(result.failure.message) },
+  };
+}
+
+async function attempt(deps: RuntimeDeps, req: AttemptRequest, redactor: Redactor): Promise<AttemptResult> {
   const { entry } = req;
   const checked = deps.connectors.validateInput(entry.uses, req.input);
   if (!checked.ok) {
@@ -55,7 +70,6 @@ export async function executeAttempt(deps: RuntimeDeps, req: AttemptRequest): Pr
     action: entry.action.id,
     attempt: `${req.attempt}/${req.maxAttempts}`,
   });
-  const redactor = req.redactor ?? makeRedactor();
   let nested = 0;
   const ctx = makeActionContext({
     connector: entry.connector,
@@ -76,6 +90,7 @@ export async function executeAttempt(deps: RuntimeDeps, req: AttemptRequest): Pr
     secret: (name) => deps.secrets.get(req.tenantId, name),
     accessToken: (provider, opts) => deps.tokens.accessToken(req.tenantId, provider, opts),
     ...(deps.ssrf ? { ssrf: deps.ssrf } : {}),
+    ...(deps.fetchImpl ? { fetchImpl: deps.fetchImpl } : {}),
     ...(req.run ? { run: req.run } : {}),
     redactor,
     callAction: (uses, input) => callNested(deps, req, signal, uses, input, ++nested),
