@@ -29,6 +29,8 @@ export interface Config {
   auth: AuthConfig;
   /** Bearer token `GET /metrics` requires; unset means the endpoint is open. */
   metricsToken: string | undefined;
+  /** Inbound webhooks: platform signing secrets and the default timestamp tolerance. */
+  webhooks: WebhookConfig;
   /** The raw environment, for connector settings (`ATLAS_CONNECTOR_*`, provider keys). */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -42,6 +44,16 @@ export interface AuthConfig {
   issuer: string | undefined;
   /** Required `aud` when set. */
   audience: string | undefined;
+}
+
+export interface WebhookConfig {
+  /**
+   * Platform signing secrets by variable name (STRIPE_WEBHOOK_SECRET, TELEGRAM_WEBHOOK_SECRET,
+   * TEAMS_WEBHOOK_SECRET): used for a tenant that has no secret of its own.
+   */
+  secrets: Readonly<Record<string, string>>;
+  /** Tolerance of timestamped signatures for routes that set none (ms). */
+  toleranceMs: number;
 }
 
 /** A bad configuration value: printed as one sentence naming the variable. */
@@ -71,6 +83,10 @@ export const VARIABLES = {
   ATLAS_JWT_ISSUER: 'unset: not checked',
   ATLAS_JWT_AUDIENCE: 'unset: not checked',
   ATLAS_METRICS_TOKEN: 'unset: /metrics is open',
+  STRIPE_WEBHOOK_SECRET: "unset: tenants' own secrets only",
+  TELEGRAM_WEBHOOK_SECRET: "unset: tenants' own secrets only",
+  TEAMS_WEBHOOK_SECRET: "unset: tenants' own secrets only",
+  ATLAS_WEBHOOK_TOLERANCE: '5m',
 } as const;
 
 export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
@@ -91,6 +107,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     poolSize: parseInteger(env, 'ATLAS_DB_POOL_SIZE', 10, 2, 500),
     auth: parseAuth(env),
     metricsToken: parseSecret(env, 'ATLAS_METRICS_TOKEN', 16),
+    webhooks: parseWebhooks(env),
     env: Object.freeze({ ...env }),
   };
 }
@@ -211,4 +228,44 @@ function parseJwksUrl(env: Record<string, string | undefined>): string | undefin
     throw new ConfigError('ATLAS_JWKS_URL', `must be an https:// URL (got ${url.protocol}//)`);
   }
   return raw;
+}
+
+/**
+ * Each provider's secret has a known shape; a value that cannot be one is a paste error
+ * caught at start, not a stream of 401s. Stripe: `whsec_...`; Telegram's secret_token: 1-256
+ * of A-Z a-z 0-9 _ -; Teams' security token: base64 (whitespace separates rotated secrets).
+ */
+const WEBHOOK_SECRETS: Record<string, { shape: RegExp; expected: string }> = {
+  STRIPE_WEBHOOK_SECRET: {
+    shape: /^(whsec_\S+)(\s+whsec_\S+)*$/,
+    expected: 'a Stripe signing secret (whsec_...)',
+  },
+  TELEGRAM_WEBHOOK_SECRET: {
+    shape: /^([A-Za-z0-9_-]{1,256})(\s+[A-Za-z0-9_-]{1,256})*$/,
+    expected: '1-256 characters of A-Z, a-z, 0-9, _ and -',
+  },
+  TEAMS_WEBHOOK_SECRET: {
+    shape: /^([A-Za-z0-9+/]+={0,2})(\s+[A-Za-z0-9+/]+={0,2})*$/,
+    expected: 'the base64 security token Teams showed',
+  },
+};
+
+const MAX_WEBHOOK_TOLERANCE_MS = 3_600_000;
+
+function parseWebhooks(env: Record<string, string | undefined>): WebhookConfig {
+  const secrets: Record<string, string> = {};
+  for (const [name, { shape, expected }] of Object.entries(WEBHOOK_SECRETS)) {
+    const raw = nonEmpty(env, name);
+    if (raw === undefined) continue;
+    if (!shape.test(raw)) throw new ConfigError(name, `must be ${expected}`);
+    secrets[name] = raw;
+  }
+  const toleranceMs = parseDurationVar(env, 'ATLAS_WEBHOOK_TOLERANCE', 300_000);
+  if (toleranceMs < 1000 || toleranceMs > MAX_WEBHOOK_TOLERANCE_MS) {
+    throw new ConfigError(
+      'ATLAS_WEBHOOK_TOLERANCE',
+      `must be from 1s to 1h (got "${env.ATLAS_WEBHOOK_TOLERANCE}")`,
+    );
+  }
+  return { secrets: Object.freeze(secrets), toleranceMs };
 }

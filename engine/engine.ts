@@ -15,6 +15,7 @@ import { makeApp } from './http/app.ts';
 import type { Logger } from './log.ts';
 import { startRunner } from './queue/runner.ts';
 import { makeServices, type Services } from './services.ts';
+import { makeWebhooks } from './webhooks/index.ts';
 
 export interface EngineOptions {
   config: Config;
@@ -64,6 +65,14 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
       const { auth, devSecretFile } = await resolveAuth(config);
       if (devSecretFile)
         log.info({ file: devSecretFile }, 'API tokens use the development secret (`atlas token` mints them)');
+      const webhooks = makeWebhooks({
+        config,
+        db,
+        log,
+        catalogue: services.catalogue,
+        secrets: services.secrets,
+      });
+      stack.push(() => webhooks.stop());
       const app = makeApp({
         config,
         db,
@@ -71,6 +80,7 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
         runtime: services.runtime.runtime,
         catalogue: services.catalogue,
         auth,
+        webhooks: webhooks.middleware,
       });
       const server = await listen(app.callback(), config);
       stack.push(() => closeServer(server, config.shutdownTimeoutMs));

@@ -4,7 +4,7 @@
  * is matched before the body is read, so each plugin knows what the route needs.
  */
 import type { Knex } from 'knex';
-import Koa, { type Next } from 'koa';
+import Koa, { type Middleware, type Next } from 'koa';
 import { makeTokenVerifier } from '../auth/verify.ts';
 import type { AuthConfig, Config } from '../config.ts';
 import type { Logger } from '../log.ts';
@@ -37,6 +37,8 @@ export interface AppDeps {
   catalogue: Catalogue;
   /** Token verification settings; `config.auth` unless resolved otherwise (the development secret). */
   auth?: AuthConfig;
+  /** Inbound webhook routes (engine/webhooks): verified by their manifests, not by JWT. */
+  webhooks?: Middleware;
 }
 
 /** Every route of the API, in the order the OpenAPI document lists them. */
@@ -67,6 +69,7 @@ export function makeApp(deps: AppDeps): Koa {
   app.use(requestId());
   app.use(observe());
   app.use(errorHandler(deps.log));
+  if (deps.webhooks) app.use(deps.webhooks);
   app.use(matchRoute(routes));
   app.use(jsonBody(deps.config.bodyLimitBytes));
   app.use(authPlugin(makeTokenVerifier(deps.auth ?? deps.config.auth), deps.log));

@@ -45,6 +45,7 @@ describe('the shipped catalogue', () => {
       'WF-001',
       'WF-010',
       'WF-020',
+      'WF-021',
       'WF-031',
     ]);
     expect(catalogue?.workflow('WF-404')).toBeUndefined();

@@ -1,0 +1,223 @@
+/**
+ * The webhook middleware, mounted before the API's JWT auth: a request whose path is a
+ * WebhookRoute's is answered here, by the route's own verification; any other passes on.
+ *
+ * Order: method, content type, tenant, raw body (bounded), secret, signature on the raw
+ * bytes, JSON, event id and type, then one transaction (see accept.ts). Every refusal is a
+ * 4xx problem+json, counted and audited, and stores nothing else.
+ */
+import type { Knex } from 'knex';
+import type { Context, Next } from 'koa';
+import { recordAudit } from '../db/audit.ts';
+import { TENANT_ID, type TenantStatusCache } from '../http/plugins/tenant.ts';
+import { HttpProblem } from '../http/problem.ts';
+import type { Logger } from '../log.ts';
+import { acceptDelivery, type Delivery } from './accept.ts';
+import type { WebhookMetrics } from './metrics.ts';
+import {
+  checkContentType,
+  keptHeaders,
+  keptQuery,
+  locate,
+  parseBody,
+  readRaw,
+  WebhookRejection,
+} from './request.ts';
+import { type CompiledWebhookRoute, DEFAULT_EVENT_TYPE } from './routes.ts';
+import type { SecretResolver } from './secrets.ts';
+import { verifyRequest } from './verify.ts';
+
+export interface HandlerDeps {
+  db: Knex;
+  log: Logger;
+  routes: ReadonlyMap<string, CompiledWebhookRoute>;
+  tenants: TenantStatusCache;
+  secrets: SecretResolver;
+  metrics: WebhookMetrics;
+  bodyLimitBytes: number;
+  now?: () => Date;
+}
+
+/** The header carrying each method's signature: kept out of `trigger.headers`. */
+const SIGNATURE_HEADER: Record<string, string> = {
+  'stripe-signature': 'stripe-signature',
+  'telegram-secret-token': 'x-telegram-bot-api-secret-token',
+  'teams-hmac': 'authorization',
+  'standard-webhooks': 'webhook-signature',
+};
+
+export function webhookMiddleware(deps: HandlerDeps) {
+  return async (ctx: Context, next: Next) => {
+    const route = deps.routes.get(ctx.path);
+    if (!route) return next();
+    const started = performance.now();
+    const seen: { tenantId?: string } = {};
+    try {
+      const { duplicate } = await receive(deps, ctx, route, seen);
+      ctx.status = route.response.status;
+      ctx.body = route.response.body;
+      ctx.set('atlas-webhook-outcome', duplicate ? 'duplicate' : 'accepted');
+      deps.metrics.delivered(route.id, duplicate ? 'duplicate' : 'accepted', elapsed(started));
+    } catch (err) {
+      if (!(err instanceof WebhookRejection)) throw err;
+      deps.metrics.delivered(route.id, 'rejected', elapsed(started));
+      deps.metrics.rejected(route.id, err.reason, err.status);
+      await auditRejection(deps, ctx, route, err, seen.tenantId);
+      throw new HttpProblem({
+        status: err.status,
+        title: TITLES[err.status] ?? 'Bad Request',
+        detail: err.message,
+        extra: { reason: err.reason },
+        headers: err.headers,
+      });
+    }
+  };
+}
+
+const elapsed = (started: number) => (performance.now() - started) / 1000;
+
+const TITLES: Record<number, string> = {
+  401: 'Unauthorized',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+};
+
+async function receive(
+  deps: HandlerDeps,
+  ctx: Context,
+  route: CompiledWebhookRoute,
+  seen: { tenantId?: string },
+): Promise<{ duplicate: boolean }> {
+  if (ctx.method !== route.method) {
+    throw new WebhookRejection(405, 'method', `${route.path} accepts ${route.method} only.`, {
+      allow: route.method,
+    });
+  }
+  checkContentType(ctx);
+  let body: Record<string, unknown> | undefined;
+  const fromBody = route.tenantFrom?.source === 'body';
+  const early = fromBody ? undefined : await resolveTenant(deps, ctx, route, undefined);
+  seen.tenantId = early;
+  const raw = await readRaw(ctx, deps.bodyLimitBytes);
+  // A tenant named in the body needs the body parsed to find the secret; nothing acts on it
+  // until the signature over the raw bytes has verified.
+  if (fromBody) body = parseBody(raw);
+  const tenantId = early ?? (await resolveTenant(deps, ctx, route, body));
+  seen.tenantId = tenantId;
+  await verify(deps, ctx, route, tenantId, raw);
+  body ??= parseBody(raw);
+  const delivery = describe(deps, ctx, route, tenantId, body);
+  return acceptDelivery(deps.db, delivery, deps.log);
+}
+
+async function resolveTenant(
+  deps: HandlerDeps,
+  ctx: Context,
+  route: CompiledWebhookRoute,
+  body: Record<string, unknown> | undefined,
+): Promise<string> {
+  const named = route.tenantFrom ? locate(ctx, route.tenantFrom, body) : undefined;
+  const tenantId = named ?? route.tenantFallback;
+  if (tenantId === undefined) {
+    throw new WebhookRejection(400, 'tenant_missing', `Name the tenant with ${route.tenantFrom?.text}.`);
+  }
+  if (!TENANT_ID.test(tenantId) || !(await deps.tenants.isActive(tenantId))) {
+    throw new WebhookRejection(
+      404,
+      'tenant_unknown',
+      `There is no active tenant "${tenantId.slice(0, 64)}".`,
+    );
+  }
+  return tenantId;
+}
+
+async function verify(
+  deps: HandlerDeps,
+  ctx: Context,
+  route: CompiledWebhookRoute,
+  tenantId: string,
+  raw: Buffer,
+): Promise<void> {
+  const secret = await deps.secrets.resolve(tenantId, route);
+  if (secret === undefined) {
+    deps.log.warn({ route: route.id, tenant: tenantId, secret: route.verify.secret }, 'webhook:no-secret');
+    throw new WebhookRejection(
+      401,
+      'secret_missing',
+      `Tenant "${tenantId}" has no ${route.verify.secret} to verify ${route.id} deliveries with.`,
+    );
+  }
+  const verdict = verifyRequest(route.verify, {
+    raw,
+    header: (name) => ctx.get(name),
+    secret,
+    toleranceSec: route.toleranceSec,
+    nowSec: Math.floor((deps.now?.() ?? new Date()).getTime() / 1000),
+  });
+  if (!verdict.ok) throw new WebhookRejection(verdict.status, verdict.reason, verdict.detail);
+}
+
+function describe(
+  deps: HandlerDeps,
+  ctx: Context,
+  route: CompiledWebhookRoute,
+  tenantId: string,
+  body: Record<string, unknown>,
+): Delivery {
+  const eventId = locate(ctx, route.eventId, body);
+  if (eventId === undefined)
+    throw new WebhookRejection(400, 'event_id_missing', `The event has no id at ${route.eventId.text}.`);
+  let eventType = DEFAULT_EVENT_TYPE;
+  if (route.eventType) {
+    const found = locate(ctx, route.eventType, body);
+    if (found === undefined)
+      throw new WebhookRejection(
+        400,
+        'event_type_missing',
+        `The event has no type at ${route.eventType.text}.`,
+      );
+    eventType = found;
+  }
+  const signatureHeader = SIGNATURE_HEADER[route.verify.method] ?? route.verify.header;
+  return {
+    route,
+    tenantId,
+    eventId,
+    eventType,
+    body,
+    headers: keptHeaders(ctx, signatureHeader),
+    query: keptQuery(ctx),
+    requestId: ctx.state.requestId as string | undefined,
+    receivedAt: deps.now?.() ?? new Date(),
+  };
+}
+
+/** A refused delivery leaves an audit row (under its tenant when that tenant exists) and nothing else. */
+async function auditRejection(
+  deps: HandlerDeps,
+  ctx: Context,
+  route: CompiledWebhookRoute,
+  err: WebhookRejection,
+  tenantId: string | undefined,
+): Promise<void> {
+  try {
+    await recordAudit(deps.db, {
+      tenantId: tenantId ?? null,
+      actor: `webhook:${route.id}`,
+      action: 'webhook.reject',
+      entityType: 'webhook',
+      entityId: route.id,
+      requestId: (ctx.state.requestId as string | undefined) ?? null,
+      status: err.status,
+      result: 'error',
+      method: ctx.method,
+      path: route.path,
+      summary: { route: route.id, reason: err.reason, detail: err.message },
+    });
+  } catch (auditErr) {
+    // The refusal stands even when the audit row cannot be written (database down).
+    deps.log.error({ err: auditErr, route: route.id }, 'webhook:audit-failed');
+  }
+}

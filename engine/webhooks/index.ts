@@ -1,0 +1,101 @@
+/**
+ * Inbound webhooks: routes from WebhookRoute manifests, verified on the raw bytes with the
+ * tenant's secret (or the platform's), de-duplicated by (tenant, route, event id), audited,
+ * and turned into runs of the workflows that subscribe, all in one transaction.
+ *
+ *   const webhooks = makeWebhooks({ config, db, log, catalogue, secrets });
+ *   app.use(webhooks.middleware);   // before the JWT auth plugin
+ *   ...
+ *   await webhooks.stop();
+ */
+import type { Knex } from 'knex';
+import type { Middleware } from 'koa';
+import type { Config } from '../config.ts';
+import { makeTenantStatusCache } from '../http/plugins/tenant.ts';
+import type { Logger } from '../log.ts';
+import type { Catalogue } from '../manifest/catalogue.ts';
+import type { SecretStore } from '../runtime/deps.ts';
+import { webhookMiddleware } from './handler.ts';
+import { webhookMetrics } from './metrics.ts';
+import { pruneWebhookEvents } from './prune.ts';
+import { type CompiledWebhookRoute, compileWebhookRoutes } from './routes.ts';
+import { makeSecretResolver, PLATFORM_SECRET_VARIABLE } from './secrets.ts';
+
+export { type Acceptance, acceptDelivery, type Delivery } from './accept.ts';
+export { pruneWebhookEvents } from './prune.ts';
+export { type CompiledWebhookRoute, compileWebhookRoutes, eventMatcher } from './routes.ts';
+export { PLATFORM_SECRET_VARIABLE } from './secrets.ts';
+export { type Verdict, verifyRequest } from './verify.ts';
+
+export interface WebhookDeps {
+  config: Config;
+  db: Knex;
+  log: Logger;
+  catalogue: Catalogue;
+  secrets: SecretStore;
+  /** How long tenant statuses and secrets are cached (ms); 5 s by default. */
+  cacheTtlMs?: number;
+  /** How often expired event ids are pruned (ms); 10 minutes by default, 0 never. */
+  pruneEveryMs?: number;
+  now?: () => Date;
+}
+
+export interface Webhooks {
+  middleware: Middleware;
+  routes: ReadonlyMap<string, CompiledWebhookRoute>;
+  prune(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export function makeWebhooks(deps: WebhookDeps): Webhooks {
+  const { config, db, log } = deps;
+  const routes = compileWebhookRoutes(deps.catalogue, { defaultToleranceMs: config.webhooks.toleranceMs });
+  const middleware = webhookMiddleware({
+    db,
+    log,
+    routes,
+    tenants: makeTenantStatusCache(db, deps.cacheTtlMs),
+    secrets: makeSecretResolver({
+      store: deps.secrets,
+      platform: platformSecrets(config, routes.values()),
+      ...(deps.cacheTtlMs === undefined ? {} : { ttlMs: deps.cacheTtlMs }),
+    }),
+    metrics: webhookMetrics(),
+    bodyLimitBytes: config.bodyLimitBytes,
+    ...(deps.now ? { now: deps.now } : {}),
+  }) as Middleware;
+  const prune = () => pruneWebhookEvents(db, routes.values(), deps.now?.());
+  const every = deps.pruneEveryMs ?? 10 * 60_000;
+  let running: Promise<unknown> = Promise.resolve();
+  const timer =
+    every > 0 && routes.size > 0
+      ? setInterval(() => {
+          running = prune().catch((err: unknown) => log.warn({ err }, 'webhook:prune-failed'));
+        }, every).unref()
+      : undefined;
+  return {
+    middleware,
+    routes,
+    prune,
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+/**
+ * Platform secrets: the validated provider variables (STRIPE_WEBHOOK_SECRET, ...) and, for
+ * other routes, the environment variable named like the route's secret.
+ */
+function platformSecrets(
+  config: Config,
+  routes: Iterable<CompiledWebhookRoute>,
+): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const route of routes) {
+    const name = route.verify.secret;
+    if (!Object.values(PLATFORM_SECRET_VARIABLE).includes(name)) out[name] = config.env[name];
+  }
+  return { ...out, ...config.webhooks.secrets };
+}

@@ -1,0 +1,35 @@
+/**
+ * Forgetting event ids older than their route's `dedupWindow`: past it, a provider no longer
+ * redelivers (Stripe stops after three days), and the table stays the size of the window.
+ * Deletes in bounded batches so a large backlog never holds long locks.
+ */
+import type { Knex } from 'knex';
+import type { CompiledWebhookRoute } from './routes.ts';
+
+const BATCH = 5000;
+
+export async function pruneWebhookEvents(
+  db: Knex,
+  routes: Iterable<CompiledWebhookRoute>,
+  now: Date = new Date(),
+): Promise<number> {
+  let total = 0;
+  for (const route of routes) {
+    const before = new Date(now.getTime() - route.dedupWindowMs);
+    for (;;) {
+      const deleted = await db('webhook_events')
+        .whereIn(
+          'id',
+          db('webhook_events')
+            .select('id')
+            .where('route_id', route.id)
+            .andWhere('received_at', '<', before)
+            .limit(BATCH),
+        )
+        .delete();
+      total += deleted;
+      if (deleted < BATCH) break;
+    }
+  }
+  return total;
+}
