@@ -4,21 +4,23 @@
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { builtinConnectors } from '../connectors/index.ts';
+import { connectorsWithAgents } from '../connectors/index.ts';
 import type { Config } from './config.ts';
 import {
   type ConnectorConfig,
   type ConnectorDefinition,
-  ConnectorError,
   type ConnectorRegistry,
   makeConnectorRegistry,
 } from './connector-sdk/index.ts';
 import { makeDbAuditSink } from './db/audit.ts';
 import type { Knex } from './db/knex.ts';
-import { MemoryRateLimiter, parseAllowlist } from './hub/index.ts';
+import { parseAllowlist } from './hub/index.ts';
+import { PgRateLimiter } from './hub/pg-rate-limit.ts';
 import type { Logger } from './log.ts';
 import { type Catalogue, formatErrors, loadCatalogue } from './manifest/index.ts';
+import { makeTokenSource } from './oauth/index.ts';
 import { makeRuntime, type RuntimeHandle, type TokenSource } from './runtime/index.ts';
+import { saveCatalogueVersions } from './runtime/trigger.ts';
 import { loadKeyring } from './secrets/keys.ts';
 import { makeSecretStore } from './secrets/store.ts';
 
@@ -44,10 +46,33 @@ export async function loadValidCatalogue(config: Config, connectors: ConnectorRe
   return catalogue;
 }
 
-export async function makeServices(config: Config, log: Logger, db: Knex): Promise<Services> {
-  const connectors = makeConnectorRegistry(builtinConnectors);
+export interface ServiceOverrides {
+  /** OAuth access tokens from elsewhere than the engine's store (tests, embedding hosts). */
+  tokens?: TokenSource;
+}
+
+export async function makeServices(
+  config: Config,
+  log: Logger,
+  db: Knex,
+  overrides: ServiceOverrides = {},
+): Promise<Services> {
+  // Agents read the catalogue and the registry when a task runs; both exist by then.
+  let loaded: Catalogue | undefined;
+  const connectors: ConnectorRegistry = makeConnectorRegistry(
+    connectorsWithAgents({
+      agent: (id) => loaded?.agent(id)?.manifest,
+      actions: {
+        action: (uses) => connectors.action(uses),
+        validateInput: (u, v) => connectors.validateInput(u, v),
+      },
+    }),
+  );
   const catalogue = await loadValidCatalogue(config, connectors);
-  const secrets = makeSecretStore(db, await loadKeyring(config, log));
+  loaded = catalogue;
+  const keyring = await loadKeyring(config, log);
+  const secrets = makeSecretStore(db, keyring);
+  await saveCatalogueVersions(db, catalogue);
   const processId = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const runtime = makeRuntime(
     {
@@ -56,9 +81,12 @@ export async function makeServices(config: Config, log: Logger, db: Knex): Promi
       catalogue,
       connectors,
       secrets,
-      tokens: noIntegrations,
+      tokens:
+        overrides.tokens ??
+        makeTokenSource({ db, log, catalogue, keyring, env: config.env, publicUrl: config.oauth.publicUrl }),
       audit: makeDbAuditSink(db),
-      rateLimiter: new MemoryRateLimiter(),
+      // Counted in PostgreSQL: a provider's quota is shared by every worker process.
+      rateLimiter: new PgRateLimiter(db),
       connectorConfig: (c) => connectorConfig(c, config.env),
       ssrf: parseAllowlist(config.env.ATLAS_WEBHOOK_ALLOWLIST),
       processId,
@@ -67,16 +95,6 @@ export async function makeServices(config: Config, log: Logger, db: Knex): Promi
   );
   return { catalogue, connectors, secrets, runtime, processId };
 }
-
-/** Until a tenant connects a provider through OAuth, its connector calls fail as auth errors. */
-const noIntegrations: TokenSource = {
-  async accessToken(tenantId, provider) {
-    throw ConnectorError.auth(
-      'not_connected',
-      `tenant ${tenantId} has no ${provider} integration; connect one through /v1/oauth/${provider}/authorize`,
-    );
-  },
-};
 
 /**
  * A connector's settings come from the environment: `ATLAS_CONNECTOR_<ID>_BASE_URL` for its

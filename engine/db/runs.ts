@@ -51,13 +51,21 @@ export interface StepRunRow {
   duration_ms: number | null;
 }
 
-/** Stores a manifest version once; runs refer to it by hash. */
-export async function saveManifestVersion(
+/** Stores manifest versions once each; runs refer to them by hash. */
+export async function saveManifestVersions(
   db: Knex,
-  v: { hash: string; kind: string; id: string; content: unknown },
+  versions: Array<{ hash: string; kind: string; id: string; content: unknown }>,
 ): Promise<void> {
+  if (versions.length === 0) return;
   await db('manifest_versions')
-    .insert({ hash: v.hash, kind: v.kind, manifest_id: v.id, content: JSON.stringify(v.content) })
+    .insert(
+      versions.map((v) => ({
+        hash: v.hash,
+        kind: v.kind,
+        manifest_id: v.id,
+        content: JSON.stringify(v.content),
+      })),
+    )
     .onConflict('hash')
     .ignore();
 }

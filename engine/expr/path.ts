@@ -23,8 +23,8 @@ export const TRIGGER_FIELDS: Record<string, { fields: readonly string[]; open: r
   event: { fields: ['type', 'at', 'workflow', 'runId', 'status', 'output'], open: ['output'] },
 };
 
-/** The fields of `tenant` in the run scope; `settings` is free-form. */
-export const TENANT_FIELDS = ['id', 'name', 'settings'] as const;
+/** The fields of `tenant` in the run scope; `config` (the tenant's values for the workflow) is free-form. */
+export const TENANT_FIELDS = ['id', 'name', 'config'] as const;
 
 /** The fields of `steps.<id>`. */
 export const STEP_FIELDS = ['output', 'status'] as const;

@@ -15,7 +15,7 @@ export interface RenderScope {
   trigger?: unknown;
   input?: unknown;
   steps?: Record<string, { output?: unknown; status?: string }>;
-  tenant?: { id: string; name?: string; settings?: Record<string, unknown> };
+  tenant?: { id: string; name?: string; config?: Record<string, unknown> };
   /** A resolver (for `render`) or already resolved values (for either function). */
   secrets?: SecretResolver | Record<string, string | undefined>;
 }

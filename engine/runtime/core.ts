@@ -96,7 +96,7 @@ export class Core {
     if (run.status === 'queued' && run.concurrency_key !== null) {
       // Serialises claims of one group, so two workers cannot both take the last slot.
       await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [
-        `${run.tenant_id}\u0000${run.workflow_id}\u0000${run.concurrency_key}`,
+        JSON.stringify([run.tenant_id, run.workflow_id, run.concurrency_key]),
       ]);
       const [counted] = (await trx('workflow_runs')
         .where({
@@ -259,13 +259,15 @@ async function triggerEvents(
         .select('workflow_id')
     ).map((r: { workflow_id: string }) => r.workflow_id),
   );
-  const outputs = Object.fromEntries(
-    [...states].map(([id, s]) => [id, { output: s.output, status: s.status }]),
-  );
+  // The trigger fields are a contract with the validator (TRIGGER_FIELDS in engine/expr/path.ts).
+  const output = Object.fromEntries([...states].map(([id, s]) => [id, s.output ?? null]));
   const event = {
     type: 'event',
+    at: new Date().toISOString(),
     workflow: run.workflow_id,
-    run: { id: run.id, status: run.status, input: run.input, error: run.error, steps: outputs },
+    runId: run.id,
+    status: run.status,
+    output,
   };
   for (const entry of watchers) {
     const trigger = entry.manifest.trigger as { status?: string[]; if?: unknown };

@@ -38,9 +38,8 @@ export async function fireSchedule(core: Core, payload: SchedulePayload): Promis
   const firedAt = payload._cron?.ts ?? new Date().toISOString();
   const trigger = {
     type: 'schedule',
-    cron: entry.manifest.trigger.cron,
-    firedAt,
-    backfilled: !!payload._cron?.backfilled,
+    at: new Date().toISOString(),
+    scheduledAt: firedAt,
   };
   return core.deps.db.transaction(async (trx) => {
     const tenants = await trx('tenant_workflows as w')

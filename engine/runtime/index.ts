@@ -211,7 +211,7 @@ async function trigger(core: Core, inputs: InputSchemas, req: TriggerRequest, tr
     tenantId: req.tenantId,
     entry,
     input,
-    trigger: req.trigger ?? { type: 'manual', ...(req.actor ? { actor: req.actor } : {}) },
+    trigger: req.trigger ?? { type: 'manual', at: new Date().toISOString(), by: req.actor ?? null },
     idempotencyKey: req.idempotencyKey,
   });
   if (created)

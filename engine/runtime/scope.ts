@@ -60,7 +60,7 @@ function dataOf(scope: RunScope, states: Map<string, StepState>) {
     input: scope.input,
     trigger: scope.trigger,
     steps: stepOutputs(states),
-    tenant: { ...tenant, settings: tenant.config },
+    tenant,
   };
 }
 

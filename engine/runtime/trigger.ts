@@ -9,9 +9,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { Knex } from 'knex';
 import { describeErrors } from '../connector-sdk/index.ts';
-import { findRunByKey, type RunRow, saveManifestVersion } from '../db/runs.ts';
+import { findRunByKey, type RunRow, saveManifestVersions } from '../db/runs.ts';
 import { renderSync } from '../expr/index.ts';
-import type { CatalogueEntry } from '../manifest/catalogue.ts';
+import type { Catalogue, CatalogueEntry } from '../manifest/catalogue.ts';
 import type { Workflow } from '../manifest/types.gen.ts';
 import { addJob } from '../queue/add-job.ts';
 import { RuntimeError } from './errors.ts';
@@ -49,24 +49,12 @@ export class InputSchemas {
   }
 }
 
-/** Hashes already stored by this process: the version row is written once, not per run. */
-const savedVersions = new Set<string>();
-
 export async function createRun(
   trx: Knex.Transaction,
   req: NewRun,
 ): Promise<{ run: RunRow; created: boolean }> {
   const { entry } = req;
   const workflow = entry.manifest;
-  if (!savedVersions.has(entry.hash)) {
-    await saveManifestVersion(trx, {
-      hash: entry.hash,
-      kind: 'Workflow',
-      id: workflow.id,
-      content: workflow,
-    });
-    savedVersions.add(entry.hash);
-  }
   const id = randomUUID();
   const row = {
     id,
@@ -112,4 +100,17 @@ function concurrencyKey(workflow: Workflow, req: NewRun): string | null {
       `The concurrency key of ${workflow.id} cannot be rendered: ${(err as Error).message}`,
     );
   }
+}
+
+/**
+ * Stores every workflow version of the catalogue (once per process start) before any run
+ * can pin one: runs reference `manifest_versions` by hash.
+ */
+export async function saveCatalogueVersions(db: Knex, catalogue: Catalogue): Promise<void> {
+  await saveManifestVersions(
+    db,
+    catalogue
+      .workflows()
+      .map((e) => ({ hash: e.hash, kind: 'Workflow', id: e.manifest.id, content: e.manifest })),
+  );
 }

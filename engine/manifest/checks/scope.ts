@@ -51,7 +51,7 @@ export function checkScopePath(path: Path, model: ScopeModel): string | undefine
     case 'input':
       return fieldMessage(model.input, rest, ['input'], 'the workflow input schema');
     case 'tenant':
-      return checkListed(rest, TENANT_FIELDS, 'tenant', ['settings']);
+      return checkListed(rest, TENANT_FIELDS, 'tenant', ['config']);
     case 'secrets':
       if (rest.length !== 1 || typeof rest[0] !== 'string' || !SECRET_NAME.test(rest[0])) {
         return 'secrets are read by name, as secrets.NAME (letters, digits and _)';
