@@ -81,6 +81,7 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
         catalogue: services.catalogue,
         auth,
         webhooks: webhooks.middleware,
+        secrets: services.secrets,
       });
       const server = await listen(app.callback(), config);
       stack.push(() => closeServer(server, config.shutdownTimeoutMs));

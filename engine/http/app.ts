@@ -22,10 +22,11 @@ import type { AnyRoute } from './route.ts';
 import { compileRoutes, dispatch, matchRoute } from './router.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { auditRoutes } from './routes/audit.ts';
-import type { RouteDeps } from './routes/deps.ts';
+import type { RouteDeps, TenantSecrets } from './routes/deps.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { runRoutes } from './routes/runs.ts';
+import { secretRoutes } from './routes/secrets.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { workflowRoutes } from './routes/workflows.ts';
 
@@ -39,6 +40,8 @@ export interface AppDeps {
   auth?: AuthConfig;
   /** Inbound webhook routes (engine/webhooks): verified by their manifests, not by JWT. */
   webhooks?: Middleware;
+  /** The tenant secrets store behind `/v1/secrets`. */
+  secrets?: TenantSecrets;
 }
 
 /** Every route of the API, in the order the OpenAPI document lists them. */
@@ -55,6 +58,7 @@ export function apiRoutes(deps: RouteDeps): AnyRoute[] {
     ...agentRoutes(deps),
     ...jobRoutes(deps),
     ...auditRoutes(deps),
+    ...(deps.secrets ? secretRoutes(deps, deps.secrets) : []),
   ];
   return routes;
 }

@@ -51,8 +51,11 @@ export interface RouteSpec<P = Record<string, string>, Q = Record<string, unknow
   responses: Record<number, ResponseSpec>;
   /** Error statuses particular to this route (404, 409, 422...), for the document. */
   errors?: number[];
-  /** Mutations name what they record in the audit log. */
-  audit?: { action: string; entityType: string };
+  /**
+   * Mutations name what they record in the audit log. `redactBody` lists body fields never
+   * written there, whatever the outcome (a secret's value, even in a request that fails).
+   */
+  audit?: { action: string; entityType: string; redactBody?: readonly string[] };
   handler(ctx: ApiContext, input: RouteInput<P, Q, B>): Promise<void> | void;
 }
 

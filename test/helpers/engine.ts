@@ -10,7 +10,7 @@ import type { Runner, WorkerEvents } from 'graphile-worker';
 import { type Config, loadConfig } from '../../engine/config.ts';
 import { silentLogger } from '../../engine/log.ts';
 import { startRunner } from '../../engine/queue/runner.ts';
-import type { RunDetail, Runtime } from '../../engine/runtime/index.ts';
+import type { RunDetail, Runtime, TokenSource } from '../../engine/runtime/index.ts';
 import { makeServices, type Services } from '../../engine/services.ts';
 import type { TestDatabase } from './db.ts';
 
@@ -33,6 +33,8 @@ export interface TestEngineOptions {
   env?: Record<string, string>;
   /** Tenants to create (`acme` by default). */
   tenants?: string[];
+  /** OAuth access tokens for OAuth connectors (google, social, Teams), instead of the engine's store. */
+  tokens?: TokenSource;
 }
 
 export async function startTestEngine(
@@ -53,7 +55,9 @@ export async function startTestEngine(
     ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
     ...opts.env,
   });
-  const services = await makeServices(config, silentLogger, database.db);
+  const services = await makeServices(config, silentLogger, database.db, {
+    ...(opts.tokens ? { tokens: opts.tokens } : {}),
+  });
   for (const id of opts.tenants ?? ['acme']) {
     await database.db('tenants').insert({ id, name: id }).onConflict('id').ignore();
   }

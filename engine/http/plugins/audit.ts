@@ -11,6 +11,7 @@
 import type { Knex } from 'knex';
 import type { Next } from 'koa';
 import { type AuditRecord, recordAudit } from '../../db/audit.ts';
+import { REDACTED } from '../../hub/redact.ts';
 import type { Logger } from '../../log.ts';
 import type { ApiContext, AuditState } from '../context.ts';
 import { toProblem } from '../middleware.ts';
@@ -61,10 +62,20 @@ function entryFor(ctx: ApiContext, status: number, result: 'ok' | 'error'): Audi
     result,
     summary: {
       ...(Object.keys(ctx.state.params).length > 0 ? { params: ctx.state.params } : {}),
-      ...(ctx.state.body === undefined ? {} : { body: ctx.state.body }),
+      ...(ctx.state.body === undefined
+        ? {}
+        : { body: withoutFields(ctx.state.body, spec?.audit?.redactBody) }),
       ...state?.summary,
     },
   };
+}
+
+/** The body with the listed top-level fields replaced, before it reaches the summary. */
+function withoutFields(body: unknown, fields: readonly string[] | undefined): unknown {
+  if (!fields || body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+  const out: Record<string, unknown> = { ...body };
+  for (const field of fields) if (field in out) out[field] = REDACTED;
+  return out;
 }
 
 /**

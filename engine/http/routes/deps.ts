@@ -4,6 +4,7 @@ import type { Config } from '../../config.ts';
 import type { Logger } from '../../log.ts';
 import type { Catalogue } from '../../manifest/catalogue.ts';
 import type { Runtime } from '../../runtime/index.ts';
+import type { makeSecretStore } from '../../secrets/store.ts';
 import type { TenantStatusCache } from '../plugins/tenant.ts';
 
 export interface RouteDeps {
@@ -13,4 +14,8 @@ export interface RouteDeps {
   runtime: Runtime;
   catalogue: Catalogue;
   tenants: TenantStatusCache;
+  /** The tenant secrets store; without it the API has no `/v1/secrets` routes. */
+  secrets?: TenantSecrets;
 }
+
+export type TenantSecrets = ReturnType<typeof makeSecretStore>;
