@@ -5,8 +5,10 @@
  * malformed and 401 when it is well-formed but does not verify (wrong signature, stale
  * timestamp).
  *
- * A secret value may hold several secrets separated by whitespace: any of them verifies, so a
- * secret can be rotated on the Atlas side before the provider's side.
+ * A secret value may hold several secrets: any of them verifies, so a secret can be rotated on
+ * the Atlas side before the provider's side. Provider secrets never contain whitespace
+ * (`whsec_...`, Telegram's A-Z a-z 0-9 _ -, base64), so whitespace separates them; a plain
+ * `hmac-sha256` secret may contain spaces, so there only line breaks do.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { WebhookVerify } from '../manifest/types.gen.ts';
@@ -51,8 +53,8 @@ export function verifyRequest(spec: WebhookVerify, req: VerifyRequest): Verdict 
   }
 }
 
-export function secretsOf(value: string): string[] {
-  return value.split(/\s+/).filter((s) => s !== '');
+export function secretsOf(value: string, separator: RegExp = /\s+/): string[] {
+  return value.split(separator).filter((s) => s.trim() !== '');
 }
 
 const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
@@ -177,6 +179,6 @@ function verifyHmac(spec: WebhookVerify, req: VerifyRequest): Verdict {
   if (!(base64 ? BASE64.test(value) : HEX_SHA256.test(value)))
     return malformed(name, `expected a ${base64 ? 'base64' : 'hex'} HMAC-SHA256.`);
   const given = Buffer.from(value, base64 ? 'base64' : 'hex');
-  const expected = secretsOf(req.secret).map((secret) => hmac(secret, req.raw));
+  const expected = secretsOf(req.secret, /\r?\n/).map((secret) => hmac(secret, req.raw));
   return anyEqual([given], expected) ? OK : mismatch(name);
 }
