@@ -17,6 +17,8 @@ const ERROR_TITLES: Record<number, string> = {
   413: 'The body is larger than ATLAS_BODY_LIMIT.',
   415: 'The body is not application/json in UTF-8.',
   422: 'The body does not match its schema.',
+  429: 'Too many requests; see Retry-After.',
+  502: 'An upstream provider failed.',
   503: 'Not ready, or token keys cannot be fetched.',
 };
 
@@ -110,8 +112,15 @@ function responses(route: AnyRoute): Record<string, unknown> {
     ...(route.params ? [404] : []),
     ...(route.body ? [400, 413, 415, 422] : []),
   ]);
-  for (const status of [...errors].sort((a, b) => a - b))
-    out[String(status)] = { $ref: `#/components/responses/E${status}` };
+  for (const status of [...errors].sort((a, b) => a - b)) {
+    out[String(status)] =
+      status in ERROR_TITLES
+        ? { $ref: `#/components/responses/E${status}` }
+        : {
+            description: `Error ${status}.`,
+            content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+          };
+  }
   return out;
 }
 

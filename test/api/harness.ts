@@ -16,6 +16,7 @@ import { MemoryRateLimiter } from '../../engine/hub/index.ts';
 import { makeLogger } from '../../engine/log.ts';
 import { Catalogue, type CatalogueEntry, type Manifest, manifestHash } from '../../engine/manifest/index.ts';
 import { makeRuntime, type Runtime } from '../../engine/runtime/index.ts';
+import { saveCatalogueVersions } from '../../engine/runtime/trigger.ts';
 
 export const SECRET = 'atlas-test-secret-0123456789abcdef';
 
@@ -111,8 +112,11 @@ export interface CallOptions {
 
 export async function startApi(db: Knex, env: Record<string, string> = {}): Promise<Api> {
   const config = loadConfig({ ATLAS_JWT_SECRET: SECRET, LOG_LEVEL: 'silent', ...env });
-  const log = makeLogger('silent', false);
+  // ATLAS_TEST_LOG=1 shows the errors behind a 500 while debugging a test.
+  const log = makeLogger(process.env.ATLAS_TEST_LOG === '1' ? 'error' : 'silent', false);
   const catalogue = testCatalogue();
+  // Runs pin a manifest version by hash; the engine stores the catalogue's at start.
+  await saveCatalogueVersions(db, catalogue);
   const { runtime } = makeRuntime({
     db,
     log,

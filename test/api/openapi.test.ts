@@ -49,7 +49,9 @@ describe('GET /v1/openapi.json', () => {
     const listed = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
     );
-    expect(listed.sort()).toEqual([...ROUTES].sort());
+    // Other parts of the engine add their own routes (webhooks, OAuth, secrets) to the table.
+    expect(listed).toEqual(expect.arrayContaining(ROUTES));
+    expect(new Set(listed).size).toBe(listed.length);
   });
 
   it('documents the schemas the code validates with', async () => {
