@@ -1,7 +1,8 @@
 // The built-in connectors. A connector module declares schemas and functions only: it must
 // not import a provider SDK at top level (load it inside `run` or a lazy client.ts), so
 // `atlas validate` stays fast.
-import type { ConnectorDefinition } from '../engine/connector-sdk/index.ts';
+import type { AgentDirectory, ConnectorDefinition } from '../engine/connector-sdk/index.ts';
+import { agent, makeAgentConnector } from './agent/index.ts';
 import { core } from './core/index.ts';
 import { email } from './email/index.ts';
 import { google } from './google/index.ts';
@@ -24,4 +25,10 @@ export const builtinConnectors: ConnectorDefinition[] = [
   google,
   openai,
   social,
+  agent,
 ];
+
+/** The built-in connectors with agents able to run, over the engine's directory (engine/services.ts). */
+export function connectorsWithAgents(directory: AgentDirectory): ConnectorDefinition[] {
+  return builtinConnectors.map((c) => (c === agent ? makeAgentConnector(directory) : c));
+}

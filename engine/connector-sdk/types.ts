@@ -12,7 +12,9 @@
  * - delivery: one outbound or inbound webhook transmission.
  * - tenant: the customer every row and call is scoped to.
  */
+import type { Agent } from '../manifest/types.gen.ts';
 import type { ConnectorError } from './errors.ts';
+import type { ConnectorRegistry } from './registry.ts';
 
 /** A JSON Schema (draft 2020-12) as plain data. */
 export type JsonSchema = { [key: string]: unknown };
@@ -219,3 +221,16 @@ export interface ConnectorErrorInit {
 }
 
 export type { ConnectorError };
+
+/** An Agent manifest, as generated from `schemas/agent.schema.json` (one source of truth). */
+export type AgentManifest = Agent;
+
+/**
+ * What the engine lends the `agent` connector (built in engine/services.ts over the loaded
+ * catalogue and the connector registry): agent manifests by id, and the registry the agents'
+ * tools come from, so a tool's parameters are the action's own input schema object.
+ */
+export interface AgentDirectory {
+  agent(id: string): AgentManifest | undefined;
+  actions: Pick<ConnectorRegistry, 'action' | 'validateInput'>;
+}

@@ -1,0 +1,61 @@
+/**
+ * The model behind an agent: the official OpenAI SDK, loaded on first use, pointed at the
+ * agent's provider (OpenAI, DeepSeek, Cerebras, or any OpenAI-compatible `baseUrl`). Like the
+ * `openai` connector (whose provider table and error mapping it shares), requests go through
+ * `ctx.http.fetch` (timeout, rate limit, audit with the key redacted) with `maxRetries: 0`.
+ */
+import type OpenAI from 'openai';
+import { type ActionContext, type AgentManifest, ConnectorError } from '../../engine/connector-sdk/index.ts';
+import { PROVIDERS } from '../openai/client.ts';
+
+type AgentModel = AgentManifest['model'];
+
+/**
+ * The OpenAI base URL setting is the `openai` connector's own (`ATLAS_CONNECTOR_OPENAI_BASE_URL`),
+ * so one variable points both connectors at the same place (a proxy, or a test fake).
+ */
+export const OPENAI_BASE_SETTING = 'ATLAS_CONNECTOR_OPENAI_BASE_URL';
+
+/** The environment settings the agent connector reads: the providers' keys and base URLs. */
+export const MODEL_SETTINGS = [
+  ...Object.values(PROVIDERS).map((p) => p.key),
+  OPENAI_BASE_SETTING,
+  ...Object.values(PROVIDERS).flatMap((p) => (p.baseSetting ? [p.baseSetting] : [])),
+];
+
+/** The manifest's `baseUrl` wins; otherwise the provider's setting, then its public URL. */
+export function modelBaseUrl(ctx: ActionContext, model: AgentModel): string {
+  if (model.baseUrl !== undefined) return model.baseUrl;
+  if (model.provider === 'custom')
+    throw ConnectorError.fatal('invalid_agent', 'a custom model provider needs a baseUrl');
+  const spec = PROVIDERS[model.provider];
+  const setting = spec.baseSetting ?? OPENAI_BASE_SETTING;
+  return ctx.config.settings[setting] ?? spec.defaultBase;
+}
+
+/**
+ * The API key: the tenant secret the manifest names, else the provider's own key as a tenant
+ * secret or from the environment. A custom server without `apiKeySecret` gets a placeholder:
+ * local OpenAI-compatible servers (Ollama, vLLM) ignore the key, but the SDK insists on one.
+ */
+export async function modelApiKey(ctx: ActionContext, model: AgentModel): Promise<string> {
+  if (model.apiKeySecret !== undefined) {
+    const key = await ctx.secret(model.apiKeySecret);
+    if (key) return key;
+    throw ConnectorError.auth('token_missing', `the tenant secret ${model.apiKeySecret} is not set`);
+  }
+  if (model.provider === 'custom') return 'unused';
+  const name = PROVIDERS[model.provider].key;
+  const key = (await ctx.secret(name)) ?? ctx.config.settings[name];
+  if (key) return key;
+  throw ConnectorError.auth(
+    'token_missing',
+    `${name} is set neither as a tenant secret nor in the environment`,
+  );
+}
+
+export async function modelClient(ctx: ActionContext, model: AgentModel): Promise<OpenAI> {
+  const apiKey = await modelApiKey(ctx, model);
+  const { default: OpenAISdk } = await import('openai');
+  return new OpenAISdk({ apiKey, baseURL: modelBaseUrl(ctx, model), fetch: ctx.http.fetch, maxRetries: 0 });
+}

@@ -1,0 +1,153 @@
+/**
+ * An agent's tools: the connector actions its manifest lists, offered to the model under
+ * OpenAI-safe names with the action's own input schema object as the parameters, and each
+ * call of one run as that action in the tenant's context through `ctx.callAction`.
+ *
+ * What goes wrong in a tool call (a name the agent does not have, arguments that are not JSON
+ * or do not fit the schema, an action that fails) is returned to the model as the tool's
+ * result, so it can correct itself; only the task's own signal ends the task from here.
+ */
+import { createHash } from 'node:crypto';
+import {
+  type ActionContext,
+  type AgentDirectory,
+  type AgentManifest,
+  ConnectorError,
+} from '../../../engine/connector-sdk/index.ts';
+import type { ToolCall, ToolDefinition } from './completion.ts';
+
+/** OpenAI's rule for function names (and DeepSeek's and Cerebras's, which follow it). */
+export const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/** A tool result larger than this is cut: one big listing must not eat the token budget. */
+export const MAX_RESULT_CHARS = 16_000;
+
+export interface Toolset {
+  definitions: ToolDefinition[];
+  /** The action a tool name stands for, if the agent has that tool. */
+  uses(name: string): string | undefined;
+  /** The tool name of an action. */
+  name(uses: string): string | undefined;
+}
+
+/**
+ * `telegram.sendMessage` → `telegram__sendMessage`. Dots are the only character of `uses`
+ * outside the allowed set; a name over 64 characters keeps a hash of the whole for uniqueness.
+ * The reverse is a lookup in the agent's own map, so it is exact whatever the ids contain.
+ */
+export function toolName(uses: string): string {
+  const name = uses.replaceAll('.', '__').replace(/[^a-zA-Z0-9_-]/g, '_');
+  if (name.length <= 64) return name;
+  const hash = createHash('sha256').update(uses).digest('hex').slice(0, 8);
+  return `${name.slice(0, 55)}_${hash}`;
+}
+
+export function makeToolset(agent: AgentManifest, actions: AgentDirectory['actions']): Toolset {
+  const byName = new Map<string, string>();
+  const byUses = new Map<string, string>();
+  const definitions = (agent.tools ?? []).map((uses): ToolDefinition => {
+    const entry = actions.action(uses);
+    if (!entry)
+      throw ConnectorError.fatal('invalid_agent', `agent ${agent.id} lists ${uses}, which is not registered`);
+    const name = toolName(uses);
+    if (byName.has(name))
+      throw ConnectorError.fatal(
+        'invalid_agent',
+        `agent ${agent.id}: ${uses} and ${byName.get(name)} share a tool name`,
+      );
+    byName.set(name, uses);
+    byUses.set(uses, name);
+    return {
+      type: 'function',
+      // The action's input schema itself, not a copy: one source of truth for the tool.
+      function: { name, description: entry.action.description, parameters: entry.action.input },
+    };
+  });
+  return { definitions, uses: (name) => byName.get(name), name: (uses) => byUses.get(uses) };
+}
+
+export type ToolOutcome =
+  | { ok: true; uses: string; input: unknown; output: unknown }
+  | {
+      ok: false;
+      /** True when the call never reached the action (unknown tool, bad arguments, no budget). */
+      refused: boolean;
+      uses: string | undefined;
+      input: unknown;
+      error: { code: string; message: string };
+    };
+
+/** Checks and runs one tool call; never throws except when `signal` ends the task. */
+export async function runTool(
+  ctx: ActionContext,
+  actions: AgentDirectory['actions'],
+  toolset: Toolset,
+  call: ToolCall,
+  signal: AbortSignal,
+): Promise<ToolOutcome> {
+  const uses = toolset.uses(call.name);
+  if (uses === undefined) {
+    const known = toolset.definitions.map((d) => d.function.name).join(', ') || 'none';
+    return refuse(
+      undefined,
+      call.arguments,
+      'unknown_tool',
+      `"${call.name}" is not one of your tools (${known})`,
+    );
+  }
+  let input: unknown;
+  try {
+    input = call.arguments.trim() === '' ? {} : JSON.parse(call.arguments);
+  } catch (err) {
+    return refuse(
+      uses,
+      call.arguments,
+      'invalid_arguments',
+      `the arguments are not valid JSON: ${(err as Error).message}`,
+    );
+  }
+  const check = actions.validateInput(uses, input);
+  if (!check.ok) {
+    const detail = check.issues.map((i) => i.message).join('; ');
+    return refuse(uses, input, 'invalid_arguments', `the arguments do not fit ${call.name}: ${detail}`);
+  }
+  if (!ctx.callAction) throw ConnectorError.fatal('not_configured', 'this context cannot call other actions');
+  try {
+    return { ok: true, uses, input, output: await abortable(ctx.callAction(uses, input), signal) };
+  } catch (err) {
+    if (signal.aborted) throw err;
+    const e = ConnectorError.find(err);
+    const error = e ? { code: e.code, message: e.message } : { code: 'tool_failed', message: String(err) };
+    return { ok: false, refused: false, uses, input, error };
+  }
+}
+
+function refuse(uses: string | undefined, input: unknown, code: string, message: string): ToolOutcome {
+  return { ok: false, refused: true, uses, input, error: { code, message } };
+}
+
+/** The tool message's content: the output as JSON, or `{ error }`, cut to a bounded size. */
+export function resultContent(outcome: ToolOutcome): string {
+  const text = JSON.stringify(outcome.ok ? (outcome.output ?? null) : { error: outcome.error });
+  if (text.length <= MAX_RESULT_CHARS) return text;
+  return `${text.slice(0, MAX_RESULT_CHARS)}… [cut: the result had ${text.length} characters]`;
+}
+
+/** A nested action cannot be handed the agent's deadline, so the deadline races it. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
