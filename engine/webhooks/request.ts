@@ -55,16 +55,32 @@ export async function readRaw(ctx: Context, limit: number): Promise<Buffer> {
   }
 }
 
+/**
+ * JSON PostgreSQL's jsonb refuses: a `\u0000` escape or a lone surrogate (`\ud800`), after
+ * an even number of backslashes (an escaped backslash followed by "u0000" is plain text).
+ */
+const UNSTORABLE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+
 /** The body as a JSON object; only called on verified bytes (or to find a body-held tenant). */
 export function parseBody(raw: Buffer): Record<string, unknown> {
+  const text = raw.toString('utf8');
   let value: unknown;
   try {
-    value = JSON.parse(raw.toString('utf8'));
+    value = JSON.parse(text);
   } catch {
     throw new WebhookRejection(400, 'invalid_json', 'The body is not valid JSON.');
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new WebhookRejection(400, 'invalid_json', 'The body must be a JSON object.');
+  }
+  // A raw NUL cannot appear in JSON text, but its escape and lone surrogates can; PostgreSQL
+  // cannot store either, and a refusal now beats a 500 at insert time.
+  if (text.includes('\\u') && UNSTORABLE_ESCAPE.test(JSON.stringify(value))) {
+    throw new WebhookRejection(
+      400,
+      'invalid_json',
+      'The body holds \\u0000 or a lone surrogate, which cannot be stored.',
+    );
   }
   return value as Record<string, unknown>;
 }
@@ -88,7 +104,7 @@ export function locate(
   if (Array.isArray(value) && locator.source === 'query')
     throw new WebhookRejection(400, 'locator_invalid', `${locator.text} is given more than once.`);
   const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
-  if (typeof text !== 'string' || text.length > MAX_VALUE_LENGTH)
+  if (typeof text !== 'string' || text.length > MAX_VALUE_LENGTH || text.includes('\u0000'))
     throw new WebhookRejection(
       400,
       'locator_invalid',
@@ -120,7 +136,9 @@ export function keptHeaders(ctx: Context, signatureHeader: string | undefined): 
 export function keptQuery(ctx: Context): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(ctx.query)) {
-    if (typeof value === 'string' && !isSecretKey(name)) out[name] = value;
+    // A `%00` decodes to NUL, which PostgreSQL cannot store in the run's trigger.
+    if (typeof value === 'string' && !isSecretKey(name) && !`${name}${value}`.includes('\u0000'))
+      out[name] = value;
   }
   return out;
 }
