@@ -37,6 +37,11 @@ export class Liveness {
   /** A graphile-worker pool or worker id of this process (the ids that lock jobs). */
   addQueueWorker(id: string): void {
     this.#queueIds.add(id);
+    // Recorded at once: a process killed before its next beat must still have its locks
+    // released by the others.
+    this.#beating = this.#beating
+      .then(() => this.#beat())
+      .catch((err: unknown) => this.opts.log.warn({ err }, 'heartbeat failed; will try again'));
   }
 
   async start(): Promise<void> {

@@ -1,0 +1,20 @@
+import { loadConfig } from '../../engine/config.ts';
+import { silentLogger } from '../../engine/log.ts';
+import type { Runtime } from '../../engine/runtime/index.ts';
+import { makeServices } from '../../engine/services.ts';
+import type { TestDatabase } from './db.ts';
+
+/** A runtime (no worker) over a catalogue directory, to trigger and read runs. */
+export async function makeRuntimeForTest(
+  database: TestDatabase,
+  manifests: string,
+): Promise<{ runtime: Runtime; close(): Promise<void> }> {
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    ATLAS_HOME: manifests,
+    ATLAS_MANIFESTS: manifests,
+    ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
+  });
+  const services = await makeServices(config, silentLogger, database.db);
+  return { runtime: services.runtime.runtime, close: () => services.runtime.stop() };
+}
