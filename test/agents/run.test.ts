@@ -183,7 +183,7 @@ describe('agent.run', () => {
     expect(task.traces[1]).toMatchObject({
       status: 'failed',
       uses: 'telegram.sendMessage',
-      error: { message: expect.stringContaining('chat not found') },
+      error: { reason: expect.any(String), message: expect.stringContaining('chat not found') },
     });
   });
 });
@@ -212,7 +212,7 @@ describe('limits', () => {
       name: 'stopped',
       status: 'failed',
       output: { turns: 4, toolCalls: 3 },
-      error: { code: 'limit_exceeded' },
+      error: { reason: 'limit_exceeded' },
     });
   });
 
@@ -282,7 +282,7 @@ describe('limits', () => {
       message: expect.stringContaining('timeout'),
     });
     expect(Date.now() - t0).toBeLessThan(3000);
-    expect(task.traces.at(-1)).toMatchObject({ name: 'stopped', error: { code: 'limit_exceeded' } });
+    expect(task.traces.at(-1)).toMatchObject({ name: 'stopped', error: { reason: 'limit_exceeded' } });
   });
 });
 

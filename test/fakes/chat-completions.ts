@@ -41,6 +41,8 @@ export interface ChatFake {
   /** The parsed body of every chat completion request, in order. */
   requests: ChatRequest[];
   raw: RecordedRequest[];
+  /** Appends turns to the script (one fake serving several tests). */
+  enqueue(...turns: Turn[]): void;
   close(): Promise<void>;
 }
 
@@ -170,5 +172,11 @@ export async function startChatCompletions(opts: ChatFakeOptions): Promise<ChatF
       ...(opts.delayMs ? { delayMs: opts.delayMs } : {}),
     };
   });
-  return { url: `${fake.url}/v1`, requests, raw: fake.requests, close: fake.close };
+  return {
+    url: `${fake.url}/v1`,
+    requests,
+    raw: fake.requests,
+    enqueue: (...turns) => script.push(...turns),
+    close: fake.close,
+  };
 }

@@ -137,7 +137,7 @@ async function modelTurn(task: Task, toolChoice: 'auto' | 'none'): Promise<Reply
       name: `model#${n}`,
       status: 'failed',
       input,
-      error: errorJson(err),
+      error: ledgerError(errorJson(err)),
       durationMs: since(t0),
     });
     throw err;
@@ -182,7 +182,7 @@ async function toolTurn(task: Task, call: ToolCall): Promise<Message> {
     ...(outcome.uses === undefined ? {} : { uses: outcome.uses }),
     status: outcome.ok ? 'succeeded' : 'failed',
     input: outcome.input,
-    ...(outcome.ok ? { output: outcome.output } : { error: outcome.error }),
+    ...(outcome.ok ? { output: outcome.output } : { error: ledgerError(outcome.error) }),
     durationMs: since(t0),
   });
   return { role: 'tool', tool_call_id: call.id, content: resultContent(outcome) };
@@ -208,7 +208,7 @@ async function stopped(task: Task, err: unknown): Promise<unknown> {
     name: 'stopped',
     status: 'failed',
     output: { ...task.progress },
-    error: errorJson(error),
+    error: ledgerError(errorJson(error)),
   });
   return error;
 }
@@ -220,6 +220,14 @@ async function trace(task: Task, event: TraceEvent): Promise<void> {
   } catch (err) {
     task.ctx.log.warn({ err: String(err), step: event.name }, 'agent: could not record a step');
   }
+}
+
+/**
+ * An error as a ledger row shows it. The ledger's redaction hides any field named `code`
+ * (OAuth authorization codes), so the error's code is kept as `reason`.
+ */
+function ledgerError(e: { code: string; message: string }): { reason: string; message: string } {
+  return { reason: e.code, message: e.message };
 }
 
 function errorJson(err: unknown): { code: string; message: string } {

@@ -30,6 +30,10 @@ export function runAction(directory?: AgentDirectory): ActionDefinition<AgentTas
     description:
       'Give an agent (an Agent manifest) a task: it calls its connector actions as tools until it answers.',
     jobType: 'AGENT_TASK',
+    // One attempt: a second one would repeat what the agent's tools already did. The task
+    // itself turns a retryable failure into a fatal one once a tool has run; this also covers
+    // the job's own timeout, which ends the attempt before the task can say so.
+    jobRetry: { maxAttempts: 1, delayMs: () => undefined },
     input: {
       type: 'object',
       additionalProperties: false,
