@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { cliEnv, runCli } from '../helpers/cli.ts';
+import { useTestDatabase } from '../helpers/db.ts';
+
+describe('atlas run', () => {
+  const database = useTestDatabase();
+
+  it('prints the plan of WF-010 with --dry-run, calling nothing', async () => {
+    const r = await runCli(['run', 'WF-010', '--dry-run'], cliEnv());
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Plan of WF-010 \(manifest [0-9a-f]{12}\), nothing will be called:/);
+    expect(r.stdout).toContain('+ 1. fetchStatus  (http.request)');
+    expect(r.stdout).toMatch(/known after the run/);
+    expect(r.stdout).toMatch(/\d+ to run, \d+ skipped, 0 with errors\./);
+  });
+
+  it('shows which steps `if` would skip and computes read-only steps, as JSON too', async () => {
+    const r = await runCli(
+      ['run', 'WF-001', '--dry-run', '--input', '{"name":"Ada"}', '--format', 'json'],
+      cliEnv(),
+    );
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(r.stdout) as {
+      steps: Array<{ id: string; action: string; input?: unknown; output?: unknown }>;
+    };
+    expect(plan.steps.map((s) => [s.id, s.action])).toEqual([
+      ['greeting', 'run'],
+      ['say', 'run'],
+      ['shout', 'skip'],
+    ]);
+    expect(plan.steps[1]!.input).toEqual({ message: 'Hello, Ada!' });
+  });
+
+  it('runs WF-001 to the end with --wait when no worker is running, and prints its steps', async () => {
+    await database.db('tenants').insert({ id: 'demo', name: 'Demo' }).onConflict('id').ignore();
+    const env = cliEnv({
+      DATABASE_URL: database.url,
+      ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+    });
+    const r = await runCli(['run', 'WF-001', '--tenant', 'demo', '--input', '{"name":"Ada"}', '--wait'], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Run [0-9a-f-]{36} of WF-001: succeeded/);
+    expect(r.stdout).toMatch(/greeting\s+succeeded\s+attempts 1/);
+    expect(r.stdout).toMatch(/shout\s+skipped/);
+  });
+
+  it.each([
+    [['run'], 2, 'name exactly one workflow id'],
+    [['run', 'WF-001'], 2, '--tenant is required'],
+    [['run', 'WF-001', '--tenant', 'demo', '--input', '{nope'], 2, '--input is not JSON'],
+    [['run', 'WF-404', '--dry-run'], 1, 'there is no workflow WF-404 in the catalogue'],
+  ])('answers %j with exit code %i and a clear message', async (args, code, message) => {
+    const r = await runCli(args, cliEnv());
+    expect(r.code).toBe(code);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('reports input that does not fit the workflow schema', async () => {
+    const env = cliEnv({
+      DATABASE_URL: database.url,
+      ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+    });
+    const r = await runCli(['run', 'WF-001', '--tenant', 'demo', '--input', '{"name":""}'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('The input of WF-001 is invalid.');
+  });
+});
