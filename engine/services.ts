@@ -49,6 +49,8 @@ export async function loadValidCatalogue(config: Config, connectors: ConnectorRe
 export interface ServiceOverrides {
   /** OAuth access tokens from elsewhere than the engine's store (tests, embedding hosts). */
   tokens?: TokenSource;
+  /** The network under every action (tests refuse anything but 127.0.0.1). */
+  fetchImpl?: typeof fetch;
 }
 
 export async function makeServices(
@@ -90,6 +92,7 @@ export async function makeServices(
       connectorConfig: (c) => connectorConfig(c, config.env),
       ssrf: parseAllowlist(config.env.ATLAS_WEBHOOK_ALLOWLIST),
       processId,
+      ...(overrides.fetchImpl ? { fetchImpl: overrides.fetchImpl } : {}),
     },
     { cronBackfill: config.env.ATLAS_CRON_BACKFILL },
   );

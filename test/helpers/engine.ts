@@ -12,6 +12,7 @@ import { silentLogger } from '../../engine/log.ts';
 import { startRunner } from '../../engine/queue/runner.ts';
 import type { RunDetail, Runtime, TokenSource } from '../../engine/runtime/index.ts';
 import { makeServices, type Services } from '../../engine/services.ts';
+import { localOnlyFetch } from '../hub/context.ts';
 import type { TestDatabase } from './db.ts';
 
 export interface TestEngine {
@@ -57,6 +58,8 @@ export async function startTestEngine(
   });
   const services = await makeServices(config, silentLogger, database.db, {
     ...(opts.tokens ? { tokens: opts.tokens } : {}),
+    // A connector that ignored its configured base URL fails here instead of leaving the machine.
+    fetchImpl: localOnlyFetch,
   });
   for (const id of opts.tenants ?? ['acme']) {
     await database.db('tenants').insert({ id, name: id }).onConflict('id').ignore();
