@@ -29,6 +29,8 @@ export interface Config {
   auth: AuthConfig;
   /** Bearer token `GET /metrics` requires; unset means the endpoint is open. */
   metricsToken: string | undefined;
+  /** Where OAuth providers send users back, and where Atlas sends them next. */
+  oauth: OAuthConfig;
   /** Inbound webhooks: platform signing secrets and the default timestamp tolerance. */
   webhooks: WebhookConfig;
   /** The raw environment, for connector settings (`ATLAS_CONNECTOR_*`, provider keys). */
@@ -54,6 +56,15 @@ export interface WebhookConfig {
   secrets: Readonly<Record<string, string>>;
   /** Tolerance of timestamped signatures for routes that set none (ms). */
   toleranceMs: number;
+}
+
+export interface OAuthConfig {
+  /** ATLAS_PUBLIC_URL without a trailing slash: redirect URIs are `<publicUrl>/v1/oauth/<provider>/callback`. */
+  publicUrl: string;
+  /** Where a finished authorization sends the browser; unset: the callback answers JSON. */
+  successUrl: string | undefined;
+  /** Where a failed authorization sends the browser; unset: the callback answers problem+json. */
+  errorUrl: string | undefined;
 }
 
 /** A bad configuration value: printed as one sentence naming the variable. */
@@ -91,10 +102,12 @@ export const VARIABLES = {
 
 export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
   const home = path.resolve(cwd, nonEmpty(env, 'ATLAS_HOME') ?? VARIABLES.ATLAS_HOME);
+  const host = nonEmpty(env, 'HOST') ?? VARIABLES.HOST;
+  const port = parseInteger(env, 'PORT', 3000, 0, 65535);
   return {
     databaseUrl: parseDatabaseUrl(env),
-    host: nonEmpty(env, 'HOST') ?? VARIABLES.HOST,
-    port: parseInteger(env, 'PORT', 3000, 0, 65535),
+    host,
+    port,
     logLevel: parseLogLevel(env),
     home,
     manifestDirs: (nonEmpty(env, 'ATLAS_MANIFESTS') ?? VARIABLES.ATLAS_MANIFESTS)
@@ -107,6 +120,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     poolSize: parseInteger(env, 'ATLAS_DB_POOL_SIZE', 10, 2, 500),
     auth: parseAuth(env),
     metricsToken: parseSecret(env, 'ATLAS_METRICS_TOKEN', 16),
+    oauth: parseOAuth(env, host, port),
     webhooks: parseWebhooks(env),
     env: Object.freeze({ ...env }),
   };
@@ -268,4 +282,38 @@ function parseWebhooks(env: Record<string, string | undefined>): WebhookConfig {
     );
   }
   return { secrets: Object.freeze(secrets), toleranceMs };
+}
+
+/**
+ * The public base URL is what providers redirect browsers to, so it must be the address users
+ * reach (behind a proxy: the proxy's). Redirect URIs carry authorization codes: HTTPS, except
+ * on loopback (RFC 9700 section 2.6, and every provider refuses plain HTTP elsewhere).
+ */
+function parseOAuth(env: Record<string, string | undefined>, host: string, port: number): OAuthConfig {
+  const fallbackHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const publicUrl = parseHttpUrl(env, 'ATLAS_PUBLIC_URL', true) ?? `http://${fallbackHost}:${port}`;
+  return {
+    publicUrl: publicUrl.replace(/\/+$/, ''),
+    successUrl: parseHttpUrl(env, 'ATLAS_OAUTH_SUCCESS_URL', false),
+    errorUrl: parseHttpUrl(env, 'ATLAS_OAUTH_ERROR_URL', false),
+  };
+}
+
+function parseHttpUrl(env: Record<string, string | undefined>, name: string, base: boolean): string | undefined {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `is not a URL (got "${raw}")`);
+  }
+  const loopbackHttp = url.protocol === 'http:' && LOOPBACK.has(url.hostname);
+  if (url.protocol !== 'https:' && !loopbackHttp) {
+    throw new ConfigError(name, `must be an https:// URL, or http:// on 127.0.0.1 or localhost (got ${url.protocol}//)`);
+  }
+  if (base && (url.search !== '' || url.hash !== '')) {
+    throw new ConfigError(name, `must be a base URL without a query or fragment (got "${raw}")`);
+  }
+  return raw;
 }

@@ -23,8 +23,10 @@ import { compileRoutes, dispatch, matchRoute } from './router.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { auditRoutes } from './routes/audit.ts';
 import type { RouteDeps, TenantSecrets } from './routes/deps.ts';
+import { integrationRoutes } from './routes/integrations.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { metaRoutes } from './routes/meta.ts';
+import { oauthRoutes } from './routes/oauth.ts';
 import { runRoutes } from './routes/runs.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import { tenantRoutes } from './routes/tenants.ts';
@@ -58,6 +60,8 @@ export function apiRoutes(deps: RouteDeps): AnyRoute[] {
     ...agentRoutes(deps),
     ...jobRoutes(deps),
     ...auditRoutes(deps),
+    ...oauthRoutes(deps),
+    ...integrationRoutes(deps),
     ...(deps.secrets ? secretRoutes(deps, deps.secrets) : []),
   ];
   return routes;
