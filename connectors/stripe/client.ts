@@ -27,9 +27,12 @@ export async function stripeClient(ctx: ActionContext): Promise<StripeHandle> {
   const { default: StripeSdk } = await import('stripe');
   const base = new URL(ctx.config.baseUrl ?? DEFAULT_BASE_URL);
   const protocol = base.protocol === 'http:' ? 'http' : 'https';
+  // stripe-node takes a host and port but no path prefix: a base URL with one (a gateway,
+  // `https://gateway.example.com/stripe`) is honoured by prefixing each request's path here.
+  const prefix = base.pathname.replace(/\/+$/, '');
   let lastStatus: number | undefined;
   const fetchAndNote = async (input: string | URL | Request, init?: RequestInit) => {
-    const response = await ctx.http.fetch(input, init);
+    const response = await ctx.http.fetch(withPrefix(input, prefix), init);
     lastStatus = response.status;
     return response;
   };
@@ -43,6 +46,13 @@ export async function stripeClient(ctx: ActionContext): Promise<StripeHandle> {
     appInfo: { name: 'Atlas' },
   });
   return { stripe, lastStatus: () => lastStatus };
+}
+
+function withPrefix(input: string | URL | Request, prefix: string): string | URL | Request {
+  if (prefix === '' || input instanceof Request) return input;
+  const url = new URL(input);
+  url.pathname = `${prefix}${url.pathname}`;
+  return url;
 }
 
 /** Request options for a create: the step's idempotency key becomes `Idempotency-Key`. */

@@ -4,13 +4,15 @@
  * from a TokenSource and API keys from the environment or tenant secrets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stripe as stripeConnector } from '../../connectors/stripe/index.ts';
 import { GOOGLE_TOKEN, type GoogleFake, googleError, startGoogle } from '../fakes/google.ts';
 import { DEEPSEEK_KEY, OPENAI_KEY, openaiError, startOpenAI } from '../fakes/openai.ts';
-import type { FakeServer } from '../fakes/server.ts';
+import { type FakeServer, json, startFake } from '../fakes/server.ts';
 import { startSocial, TOKENS } from '../fakes/social.ts';
 import { STRIPE_KEY, startStripe, stripeRateLimited } from '../fakes/stripe.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
+import { runAction } from '../hub/context.ts';
 import {
   type ActionCase,
   expectAuthFailure,
@@ -200,6 +202,28 @@ describe('API connectors inside workflows', () => {
   it('fails 401s as auth errors, without retrying', async () => {
     for (const id of ['WF-811', 'WF-821', 'WF-830', 'WF-840']) {
       expectAuthFailure(await engine.runToEnd(id, {}, 'globex'));
+    }
+  });
+});
+
+describe('a Stripe base URL with a path prefix (a gateway)', () => {
+  it('keeps the prefix on every request the SDK sends', async () => {
+    const gateway = await startFake((req) =>
+      req.path === '/stripe/v1/customers/cus_9'
+        ? json(200, { id: 'cus_9', object: 'customer', email: null, name: null, metadata: {} })
+        : json(404, { error: { type: 'invalid_request_error', message: `no route ${req.path}` } }),
+    );
+    try {
+      const out = await runAction(
+        stripeConnector,
+        'customers.retrieve',
+        { id: 'cus_9' },
+        { baseUrl: `${gateway.url}/stripe/`, secrets: { STRIPE_SECRET_KEY: STRIPE_KEY } },
+      );
+      expect(out).toMatchObject({ id: 'cus_9' });
+      expect(gateway.requests.map((r) => r.path)).toEqual(['/stripe/v1/customers/cus_9']);
+    } finally {
+      await gateway.close();
     }
   });
 });
