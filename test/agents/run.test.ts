@@ -102,6 +102,19 @@ describe('agent.run', () => {
     expect(JSON.stringify(task.audit.entries)).not.toContain('fakeChatCompletionsKey');
   });
 
+  it('gives the model the instructions, the task and the context', async () => {
+    const task = await prepareTask(
+      providers,
+      { script: [answer('ok')] },
+      { task: 'Count the open invoices.', context: { customer: 'cus_42' } },
+    );
+    await expect(task.run()).resolves.toMatchObject({ answer: 'ok', turns: 1, toolCalls: 0 });
+    const [system, user] = task.chat.requests[0]!.messages;
+    expect(system).toEqual({ role: 'system', content: 'You run operations. Use the tools.' });
+    expect(user?.content).toMatch(/^Count the open invoices\.\n\nContext \(JSON\):\n/);
+    expect(JSON.parse(user!.content!.split('Context (JSON):\n')[1]!)).toEqual({ customer: 'cus_42' });
+  });
+
   it('returns malformed and schema-invalid arguments to the model as errors, without calling the action', async () => {
     const task = await prepareTask(providers, {
       script: [

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { makeToolset, TOOL_NAME, toolName } from '../../connectors/agent/lib/tools.ts';
+import {
+  MAX_RESULT_CHARS,
+  makeToolset,
+  resultContent,
+  TOOL_NAME,
+  toolName,
+} from '../../connectors/agent/lib/tools.ts';
 import { ConnectorError } from '../../engine/connector-sdk/index.ts';
 import { agentManifest, registry } from './harness.ts';
 
@@ -38,5 +44,25 @@ describe('tool definitions', () => {
     const agent = agentManifest({ tools: ['telegram.sendFax'] });
     expect(() => makeToolset(agent, registry)).toThrow(ConnectorError);
     expect(() => makeToolset(agent, registry)).toThrow(/telegram.sendFax, which is not registered/);
+  });
+});
+
+describe('tool results', () => {
+  it('are the output as JSON, or the error, and cut when too long', () => {
+    const ok = { ok: true as const, uses: 'core.set', input: {}, output: { total: 3 } };
+    expect(resultContent(ok)).toBe('{"total":3}');
+    const failed = {
+      ok: false as const,
+      refused: false,
+      uses: 'core.fail',
+      input: {},
+      error: { code: 'core_fail', message: 'failed on purpose' },
+    };
+    expect(JSON.parse(resultContent(failed))).toEqual({
+      error: { code: 'core_fail', message: 'failed on purpose' },
+    });
+    const huge = resultContent({ ...ok, output: 'x'.repeat(MAX_RESULT_CHARS * 2) });
+    expect(huge.length).toBeLessThan(MAX_RESULT_CHARS + 100);
+    expect(huge).toMatch(/\[cut: the result had 32002 characters\]$/);
   });
 });
