@@ -1,0 +1,277 @@
+// Inbound webhook throughput: Stripe `payment_intent.succeeded` deliveries, each a distinct
+// event signed by stripe-node for the request that carries it, through the engine's HTTP app:
+// verified on the raw bytes, de-duplicated, audited, and a WF-021 run with its queue job
+// committed (fsync on) before the 200. Against a bare Koa handler that reads the same bodies,
+// measured in the same run on the same loopback. The load comes from a child process (this
+// file with `load <url>`), as it would from a provider, so signing does not eat the server's
+// event loop. Afterwards the database must hold exactly one event row, run, queue job and
+// audit entry per delivery the server accepted.
+// Run: npx tsx bench/webhooks.ts   (DATABASE_URL, or an embedded PostgreSQL)
+// Knobs: BENCH_DURATION_S (8), BENCH_CONNECTIONS (50), BENCH_POOL_SIZE (20).
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import Koa from 'koa';
+import pg from 'pg';
+import Stripe from 'stripe';
+import { loadConfig } from '../engine/config.ts';
+import { generateKey } from '../engine/crypto/index.ts';
+import { startEmbeddedPostgres } from '../engine/db/embedded.ts';
+import { type Knex, makeDb } from '../engine/db/knex.ts';
+import { migrateUp } from '../engine/db/migrate.ts';
+import { makeApp } from '../engine/http/app.ts';
+import { makeLogger } from '../engine/log.ts';
+import { makeServices } from '../engine/services.ts';
+import { makeWebhooks } from '../engine/webhooks/index.ts';
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const POOL_SIZE = Number(process.env.BENCH_POOL_SIZE ?? 20);
+const TENANT = 'bench';
+const SECRET = 'whsec_benchBenchBench0123456789abcdef';
+const stripe = new Stripe('sk_test_x'); // offline: only its test-header signer is used
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  ok: number;
+  failed: number;
+}
+
+let sequence = 0;
+
+/** A fresh payment_intent.succeeded and its Stripe-Signature, per request. */
+function signedDelivery(): { body: string; headers: Record<string, string> } {
+  sequence += 1;
+  const body = JSON.stringify({
+    id: `evt_bench_${process.pid}_${sequence}`,
+    object: 'event',
+    api_version: '2024-06-20',
+    created: Math.floor(Date.now() / 1000),
+    type: 'payment_intent.succeeded',
+    livemode: false,
+    pending_webhooks: 1,
+    data: {
+      object: {
+        id: `pi_bench_${sequence}`,
+        object: 'payment_intent',
+        amount: 4200,
+        amount_received: 4200,
+        currency: 'eur',
+        customer: 'cus_bench',
+        status: 'succeeded',
+        metadata: { order: String(sequence) },
+      },
+    },
+  });
+  const signature = stripe.webhooks.generateTestHeaderString({ payload: body, secret: SECRET });
+  return { body, headers: { 'content-type': 'application/json', 'stripe-signature': signature } };
+}
+
+/** The load generator's side (child process): prints its figures as one JSON line. */
+async function load(url: string): Promise<void> {
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => {
+          const { body, headers } = signedDelivery();
+          return { ...req, body, headers: { ...req.headers, ...headers } };
+        },
+      },
+    ],
+  });
+  const figures: Figures = {
+    rps: result['2xx'] / DURATION_S,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    ok: result['2xx'],
+    failed: result.non2xx + result.errors + result.timeouts,
+  };
+  process.stdout.write(`${JSON.stringify(figures)}\n`);
+}
+
+function measure(url: string): Promise<Figures> {
+  return new Promise((resolve, reject) => {
+    const args = [...process.execArgv, import.meta.filename, 'load', url];
+    execFile(process.execPath, args, { timeout: (DURATION_S + 60) * 1000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`the load generator failed: ${stderr || err.message}`));
+      else resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as Figures);
+    });
+  });
+}
+
+/** Serves `handler`, counting requests still being handled (their transactions may outlive the socket). */
+function tracked(handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>) {
+  let inflight = 0;
+  return {
+    handler(req: IncomingMessage, res: ServerResponse) {
+      inflight += 1;
+      void handler(req, res).finally(() => {
+        inflight -= 1;
+      });
+    },
+    async drained(): Promise<void> {
+      while (inflight > 0) await new Promise((r) => setTimeout(r, 20));
+    },
+  };
+}
+
+async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
+}
+
+/** The baseline: Koa reading the raw body and answering 200, nothing else. */
+function bareKoa(): Koa {
+  const app = new Koa();
+  app.use(async (ctx) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
+    ctx.body = { received: Buffer.concat(chunks).length > 0 };
+  });
+  return app;
+}
+
+async function database(): Promise<{ url: string; stop(): Promise<void> }> {
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => {} };
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-bench-'));
+  await fs.chmod(dir, 0o755);
+  const embedded = await startEmbeddedPostgres({
+    dataDir: path.join(dir, 'pg'),
+    settings: { max_connections: '200' },
+  });
+  const admin = new pg.Client(embedded.url);
+  await admin.connect();
+  await admin.query('create database atlas_bench_webhooks');
+  await admin.end();
+  const url = new URL(embedded.url);
+  url.pathname = '/atlas_bench_webhooks';
+  return {
+    url: url.toString(),
+    stop: async () => {
+      await embedded.stop();
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function count(
+  db: Knex,
+  table: string,
+  where: string,
+  bindings: Knex.RawBinding[] = [],
+): Promise<number> {
+  const { rows } = await db.raw<{ rows: Array<{ n: number }> }>(
+    `select count(*)::int as n from ${table} where ${where}`,
+    bindings,
+  );
+  return rows[0]!.n;
+}
+
+function line(name: string, f: Figures): string {
+  return `${name.padEnd(30)} ${f.rps.toFixed(0).padStart(6)} /s   p50 ${String(f.p50).padStart(3)} ms   p99 ${String(f.p99).padStart(3)} ms   2xx ${f.ok}   failed ${f.failed}`;
+}
+
+async function stored(db: Knex) {
+  return {
+    events: await count(db, 'webhook_events', 'tenant_id = ?', [TENANT]),
+    runs: await count(db, 'workflow_runs', "tenant_id = ? and workflow_id = 'WF-021'", [TENANT]),
+    jobs: await count(db, 'graphile_worker._private_jobs', "payload->>'tenantId' = ?", [TENANT]),
+    audited: await count(db, 'audit_log', "tenant_id = ? and action = 'webhook.receive'", [TENANT]),
+  };
+}
+
+type Stored = Awaited<ReturnType<typeof stored>>;
+
+async function report(db: Knex, atlas: Figures, bare: Figures, before: Stored): Promise<void> {
+  console.log(
+    `Stripe webhooks vs bare Koa, ${CONNECTIONS} connections, ${DURATION_S} s each, loopback, ${os.cpus().length} cores, pool ${POOL_SIZE}`,
+  );
+  console.log(line('bare Koa (read body, 200)', bare));
+  console.log(line('POST /v1/webhooks/stripe', atlas));
+  console.log(`ratio ${(atlas.rps / bare.rps).toFixed(3)} of bare req/s; target 5,000 events/s, p99 < 25 ms`);
+  console.log(
+    `load average while measuring: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  const after = await stored(db);
+  const added = {
+    events: after.events - before.events,
+    runs: after.runs - before.runs,
+    jobs: after.jobs - before.jobs,
+    audited: after.audited - before.audited,
+  };
+  // The server may commit a few deliveries whose answers arrived after the client stopped.
+  const consistent = Object.values(added).every((n) => n === added.events) && added.events >= atlas.ok;
+  console.log(
+    `committed: events ${added.events}, runs ${added.runs}, queue jobs ${added.jobs}, audit rows ${added.audited} for ${atlas.ok} answered 2xx: ${consistent ? 'consistent' : 'INCONSISTENT'}`,
+  );
+  if (!consistent || atlas.failed > 0) process.exitCode = 1;
+}
+
+async function main(): Promise<void> {
+  const pgInstance = await database();
+  const config = loadConfig({
+    DATABASE_URL: pgInstance.url,
+    LOG_LEVEL: 'silent',
+    ATLAS_ENCRYPTION_KEY: generateKey(),
+  });
+  const log = makeLogger('silent', false);
+  const db = makeDb(pgInstance.url, { poolSize: POOL_SIZE });
+  await migrateUp(db, pgInstance.url);
+  await db('tenants').insert({ id: TENANT, name: 'Bench' }).onConflict('id').ignore();
+  await db('tenant_workflows')
+    .insert({ tenant_id: TENANT, workflow_id: 'WF-021', enabled: true })
+    .onConflict(['tenant_id', 'workflow_id'])
+    .merge();
+  const services = await makeServices(config, log, db);
+  await services.secrets.put(TENANT, 'STRIPE_WEBHOOK_SECRET', SECRET);
+  const webhooks = makeWebhooks({
+    config,
+    db,
+    log,
+    catalogue: services.catalogue,
+    secrets: services.secrets,
+  });
+  const app = makeApp({
+    config,
+    db,
+    log,
+    runtime: services.runtime.runtime,
+    catalogue: services.catalogue,
+    webhooks: webhooks.middleware,
+  });
+  const atlasHandler = tracked(app.callback());
+  const api = await listen(atlasHandler.handler);
+  const bare = await listen(bareKoa().callback());
+  try {
+    const bareFigures = await measure(bare.url);
+    const before = await stored(db);
+    const atlasFigures = await measure(`${api.url}/v1/webhooks/stripe?tenantId=${TENANT}`);
+    await atlasHandler.drained();
+    await report(db, atlasFigures, bareFigures, before);
+  } finally {
+    for (const s of [api.server, bare.server]) {
+      s.closeAllConnections();
+      await new Promise((resolve) => s.close(resolve));
+    }
+    await webhooks.stop();
+    await services.runtime.stop();
+    await db.destroy();
+    await pgInstance.stop();
+  }
+}
+
+if (process.argv[2] === 'load') await load(process.argv[3]!);
+else await main();
