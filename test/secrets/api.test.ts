@@ -1,3 +1,4 @@
+import { compileErrors, validate } from '@readme/openapi-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { type ApiEngine, startApiEngine } from './engine.ts';
@@ -89,10 +90,13 @@ describe('/v1/secrets', () => {
     expect((await api.call('DELETE', '/v1/secrets/PARTNER_KEY', { tenant: 'globex' })).status).toBe(404);
   });
 
-  it('is in the OpenAPI document, with no value in any response', async () => {
+  it('is in a valid OpenAPI document, with no value in any response', async () => {
     const doc = (await (await fetch(`${api.url}/v1/openapi.json`)).json()) as {
       paths: Record<string, Record<string, { responses: Record<string, { content?: unknown }> }>>;
     };
+    const result = await validate(structuredClone(doc) as Parameters<typeof validate>[0]);
+    expect(result.valid ? '' : compileErrors(result)).toBe('');
+    expect(result.warnings).toEqual([]);
     expect(Object.keys(doc.paths['/v1/secrets/{name}'] ?? {}).sort()).toEqual(['delete', 'put']);
     expect(doc.paths['/v1/secrets/{name}']!.put!.responses['201']!.content).toBeUndefined();
     expect(JSON.stringify(doc.paths['/v1/secrets']!.get!.responses['200'])).not.toContain('"value"');
