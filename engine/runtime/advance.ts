@@ -7,11 +7,11 @@
  * that were in flight, and the ledger records them as lost.
  */
 
-import { checkpoint, type FinishedAttempt, type NewAttempt } from '../db/checkpoint.ts';
+import type { FinishedAttempt, NewAttempt } from '../db/ledger-writer.ts';
 import { latestStepRuns, type RunRow } from '../db/runs.ts';
 import { sleep } from '../hub/index.ts';
 import type { Step, Workflow } from '../manifest/types.gen.ts';
-import type { Core } from './core.ts';
+import type { ClaimedRun, Core } from './core.ts';
 import { executeAttempt } from './execute.ts';
 import { type Plan, plan, type StepState } from './plan.ts';
 import { classify, decideRetry, stepRetry, stepTimeoutMs } from './retry.ts';
@@ -55,21 +55,21 @@ class RunLoop {
 
   constructor(
     private readonly core: Core,
-    private readonly run: RunRow,
+    private readonly run: ClaimedRun,
     private readonly workflow: Workflow,
     private readonly scope: RunScope,
     private readonly cancel: AbortSignal,
   ) {}
 
   async drive(): Promise<void> {
-    await this.loadStates();
+    if (!this.run.fresh) await this.loadStates();
     for (;;) {
       const next = await this.settle();
       if (this.cancel.aborted) return this.stopCancelled([]);
       const starting = this.started.filter((s) => s.status === 'running');
       if (this.finished.length > 0 || this.started.length > 0) {
-        const status = await this.flush();
-        if (status !== 'running') return this.stopCancelled(starting);
+        const { runStatus } = await this.flush();
+        if (runStatus !== 'running') return this.stopCancelled(starting);
       }
       for (const s of starting) this.launch(this.stepOf(s.stepId), s.attempt);
       if (this.inFlight.size > 0) {
@@ -84,8 +84,8 @@ class RunLoop {
         await sleep(ms, this.cancel).catch(() => {});
         continue;
       }
-      if (next.kind === 'succeeded') return this.core.finish(this.run, 'succeeded', this.states);
-      if (next.kind === 'failed') return this.core.finish(this.run, 'failed', this.states, next);
+      if (next.kind === 'succeeded') return this.end('succeeded');
+      if (next.kind === 'failed') return this.end('failed', next);
     }
   }
 
@@ -169,22 +169,39 @@ class RunLoop {
   private readonly pendingInputs = new Map<string, Awaited<ReturnType<typeof renderInput>>>();
   private ledgerIds = new Map<string, number>();
 
-  private async flush(): Promise<string | undefined> {
-    const result = await checkpoint(
-      this.core.deps.db,
-      {
-        tenantId: this.run.tenant_id,
-        runId: this.run.id,
-        runAttempt: this.run.run_attempt,
-        worker: this.core.deps.processId,
-      },
-      this.finished,
-      this.started,
-    );
-    for (const [stepId, id] of result.ids) this.ledgerIds.set(stepId, id);
+  /** Writes the pending checkpoint (group-committed with other runs'); returns the run's status. */
+  private async flush(end?: { status: 'succeeded' | 'failed'; error: unknown }) {
+    const outcome = await this.core.writer.write({
+      tenantId: this.run.tenant_id,
+      runId: this.run.id,
+      runAttempt: this.run.run_attempt,
+      worker: this.core.deps.processId,
+      finished: this.finished,
+      started: this.started,
+      ...(end ? { end } : {}),
+    });
+    for (const [stepId, id] of outcome.ids) this.ledgerIds.set(stepId, id);
     this.finished = [];
     this.started = [];
-    return result.runStatus;
+    return outcome;
+  }
+
+  /**
+   * Ends the run. When nothing hangs on its end (no concurrency group to wake, no workflow
+   * watching it), the end rides in the last checkpoint's commit; otherwise the runtime ends
+   * it in a transaction with the runs it triggers.
+   */
+  private async end(
+    status: 'succeeded' | 'failed',
+    failed?: { stepId: string; error: unknown },
+  ): Promise<void> {
+    if (!this.core.endsAlone(this.run)) {
+      if (this.finished.length > 0 || this.started.length > 0) await this.flush();
+      return this.core.finish(this.run, status, this.states, failed);
+    }
+    const error = failed ? { step: failed.stepId, ...(failed.error as object) } : null;
+    const outcome = await this.flush({ status, error });
+    if (outcome.ended) this.core.ended(this.run, status);
   }
 
   private launch(step: Step, attempt: number): void {

@@ -4,6 +4,7 @@
  * run (with the runs its completion triggers) in one transaction.
  */
 import type { Knex } from 'knex';
+import { LedgerWriter } from '../db/ledger-writer.ts';
 import { getRun, loadManifestVersion, type RunRow } from '../db/runs.ts';
 import { evaluate, isTruthy } from '../expr/index.ts';
 import type { Step, Workflow } from '../manifest/types.gen.ts';
@@ -18,16 +19,43 @@ const DEFAULT_LEASE_MS = 30_000;
 /** A run waiting for a concurrency slot is also re-checked this often, in case a wake-up is lost. */
 const CONCURRENCY_RECHECK_MS = 15_000;
 
+/** A claimed run; `fresh` when it had never started, so it has no step attempts yet. */
+export type ClaimedRun = RunRow & { fresh: boolean };
+
 export class Core {
   readonly #workflows = new Map<string, Workflow>();
   readonly #cancels = new Map<string, AbortController>();
   readonly leaseMs: number;
+  readonly writer: LedgerWriter;
+  /** Workflows that some `event` trigger watches: their runs end in a transaction. */
+  readonly #watched: Set<string>;
 
   constructor(
     readonly deps: RuntimeDeps,
     readonly metrics: RuntimeMetrics,
   ) {
     this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+    this.writer = new LedgerWriter(deps.db);
+    this.#watched = new Set(
+      deps.catalogue
+        .workflows()
+        .map((e) => e.manifest.trigger)
+        .flatMap((t) => (t.type === 'event' ? [t.workflow] : [])),
+    );
+  }
+
+  /** True when nothing hangs on the run's end: no concurrency group, no watcher. */
+  endsAlone(run: RunRow): boolean {
+    return run.concurrency_key === null && !this.#watched.has(run.workflow_id);
+  }
+
+  /** Metrics and the log line of a run that ended. */
+  ended(run: RunRow, status: 'succeeded' | 'failed'): void {
+    this.metrics.run(run.workflow_id, status, run.started_at ?? run.created_at);
+    this.deps.log.info(
+      { tenant: run.tenant_id, run: run.id, workflow: run.workflow_id, status },
+      status === 'succeeded' ? 'run:succeeded' : 'run:failed',
+    );
   }
 
   now = (): Date => this.deps.now?.() ?? new Date();
@@ -52,22 +80,24 @@ export class Core {
    * or expired), and its concurrency group below its limit. Undefined means "not now": the
    * run is finished, or another worker holds it, or it waits for a slot (rescheduled).
    */
-  async claim(runId: string, tenantId: string): Promise<RunRow | undefined> {
+  async claim(runId: string, tenantId: string): Promise<ClaimedRun | undefined> {
     const { db, processId } = this.deps;
-    const fast = (await db('workflow_runs')
-      .where({ id: runId, tenant_id: tenantId })
-      .whereIn('status', ['queued', 'running'])
-      .whereNull('concurrency_key')
-      .where((q) =>
-        q
-          .whereNull('lease_owner')
-          .orWhere('lease_owner', processId)
-          .orWhere('lease_expires_at', '<', db.fn.now()),
-      )
-      .update(this.#claimFields())
-      .returning('*')) as RunRow[];
-    if (fast[0]) return fast[0];
-    return db.transaction((trx) => this.#claimSlow(trx, runId, tenantId));
+    // The self-join reads the row as it was, so `fresh` tells whether the run ever started
+    // (a fresh run has no step attempts to read back).
+    const { rows } = await db.raw<{ rows: ClaimedRun[] }>(
+      `update workflow_runs r
+          set status = 'running', started_at = coalesce(r.started_at, now()), lease_owner = ?,
+              lease_expires_at = now() + make_interval(secs => ?), updated_at = now()
+         from workflow_runs o
+        where r.id = ? and r.tenant_id = ? and o.id = r.id
+          and r.status in ('queued', 'running') and r.concurrency_key is null
+          and (r.lease_owner is null or r.lease_owner = ? or r.lease_expires_at < now())
+      returning r.*, o.started_at is null as fresh`,
+      [processId, this.leaseMs / 1000, runId, tenantId, processId],
+    );
+    if (rows[0]) return rows[0];
+    const slow = await db.transaction((trx) => this.#claimSlow(trx, runId, tenantId));
+    return slow && { ...slow, fresh: false };
   }
 
   #claimFields() {
@@ -183,12 +213,7 @@ export class Core {
       await this.#afterEnd(trx, { ...run, status, error }, states);
       return true;
     });
-    if (!ended) return;
-    this.metrics.run(run.workflow_id, status, run.started_at ?? run.created_at);
-    this.deps.log.info(
-      { tenant: run.tenant_id, run: run.id, workflow: run.workflow_id, status },
-      status === 'succeeded' ? 'run:succeeded' : 'run:failed',
-    );
+    if (ended) this.ended(run, status);
   }
 
   /** Event triggers and the concurrency wake-up, for any final status (cancel too). */

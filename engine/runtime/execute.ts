@@ -199,7 +199,10 @@ function fail(err: unknown, attempt: number): AttemptResult {
  * ends when the signal fires, whatever the action is still doing.
  */
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) {
+    promise.catch(() => {}); // its own rejection, now of no interest, must not go unhandled
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });

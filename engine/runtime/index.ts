@@ -92,8 +92,7 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfill?: string } =
   let liveness: Liveness | undefined;
 
   const runtime: Runtime = {
-    trigger: (req, trx) =>
-      trx ? trigger(core, inputs, req, trx) : deps.db.transaction((t) => trigger(core, inputs, req, t)),
+    trigger: (req, trx) => trigger(core, inputs, req, trx ?? deps.db),
     async getRun(tenantId, runId) {
       const row = await getRun(deps.db, tenantId, runId);
       if (!row) return undefined;
@@ -198,16 +197,13 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfill?: string } =
   };
 }
 
-async function trigger(core: Core, inputs: InputSchemas, req: TriggerRequest, trx: Knex.Transaction) {
+/** In the caller's transaction when given (the API audits in it), else one statement alone. */
+async function trigger(core: Core, inputs: InputSchemas, req: TriggerRequest, db: Knex | Knex.Transaction) {
   const entry = core.deps.catalogue.workflow(req.workflowId);
   if (!entry) throw new RuntimeError('unknown_workflow', `There is no workflow ${req.workflowId}.`);
   const input = req.input ?? {};
   inputs.check(entry, input);
-  const tenant = await trx('tenants').where({ id: req.tenantId }).first('status');
-  if (!tenant) throw new RuntimeError('not_found', `There is no tenant ${req.tenantId}.`);
-  if (tenant.status !== 'active')
-    throw new RuntimeError('tenant_disabled', `Tenant ${req.tenantId} is disabled.`);
-  const { run, created } = await createRun(trx, {
+  const { run, created } = await createRun(db, {
     tenantId: req.tenantId,
     entry,
     input,

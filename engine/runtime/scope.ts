@@ -16,12 +16,18 @@ export interface RunScope {
   tenant: { id: string; name?: string; config: Record<string, unknown> } | undefined;
 }
 
+const tenantReaders = new WeakMap<Workflow, boolean>();
+
 /** Whether any template or condition of the workflow reads `tenant.*` (else it is not loaded). */
 export function readsTenant(workflow: Workflow): boolean {
-  const text = JSON.stringify(workflow.steps);
-  return (
-    templateRefs(workflow.steps).some((ref) => ref.path[0] === 'tenant') || /"var":\s*"tenant\./.test(text)
-  );
+  let reads = tenantReaders.get(workflow);
+  if (reads === undefined) {
+    const text = JSON.stringify(workflow.steps);
+    reads =
+      templateRefs(workflow.steps).some((ref) => ref.path[0] === 'tenant') || /"var":\s*"tenant\./.test(text);
+    tenantReaders.set(workflow, reads);
+  }
+  return reads;
 }
 
 /** A tenant's name and its configuration for this workflow (`tenant.config.*`). */

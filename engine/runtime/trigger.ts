@@ -13,7 +13,6 @@ import { findRunByKey, type RunRow, saveManifestVersions } from '../db/runs.ts';
 import { renderSync } from '../expr/index.ts';
 import type { Catalogue, CatalogueEntry } from '../manifest/catalogue.ts';
 import type { Workflow } from '../manifest/types.gen.ts';
-import { addJob } from '../queue/add-job.ts';
 import { RuntimeError } from './errors.ts';
 
 export const RUN_TASK = 'atlas.run';
@@ -49,38 +48,84 @@ export class InputSchemas {
   }
 }
 
+/**
+ * One statement (so one round trip, and one commit when the caller has no transaction):
+ * the tenant must exist and be active; the run row is inserted unless its idempotency key
+ * is taken; its queue job is added only if the row was.
+ */
 export async function createRun(
-  trx: Knex.Transaction,
+  db: Knex | Knex.Transaction,
   req: NewRun,
 ): Promise<{ run: RunRow; created: boolean }> {
   const { entry } = req;
   const workflow = entry.manifest;
-  const id = randomUUID();
-  const row = {
-    id,
-    tenant_id: req.tenantId,
-    workflow_id: workflow.id,
-    manifest_hash: entry.hash,
-    status: 'queued',
-    input: JSON.stringify(req.input ?? {}),
-    trigger: JSON.stringify(req.trigger),
-    idempotency_key: req.idempotencyKey ?? null,
-    concurrency_key: concurrencyKey(workflow, req),
-    concurrency_limit: workflow.concurrency?.limit ?? null,
-    parent_run_id: req.parentRunId ?? null,
+  const { rows } = await db.raw<{ rows: Array<{ tenant_status: string | null; run: RawRun | null }> }>(
+    CREATE_SQL,
+    [
+      req.tenantId,
+      randomUUID(),
+      req.tenantId,
+      workflow.id,
+      entry.hash,
+      JSON.stringify(req.input ?? {}),
+      JSON.stringify(req.trigger),
+      req.idempotencyKey ?? null,
+      concurrencyKey(workflow, req),
+      workflow.concurrency?.limit ?? null,
+      req.parentRunId ?? null,
+      RUN_TASK,
+    ],
+  );
+  const { tenant_status: status, run } = rows[0]!;
+  if (status === null) throw new RuntimeError('not_found', `There is no tenant ${req.tenantId}.`);
+  if (status !== 'active') throw new RuntimeError('tenant_disabled', `Tenant ${req.tenantId} is disabled.`);
+  if (run) return { run: fromJson(run), created: true };
+  const existing = await findRunByKey(db, req.tenantId, workflow.id, req.idempotencyKey!);
+  if (!existing) throw new Error('idempotency conflict without an existing run');
+  return { run: existing, created: false };
+}
+
+const CREATE_SQL = `
+with tenant as (select status from tenants where id = ?),
+ins as (
+  insert into workflow_runs (id, tenant_id, workflow_id, manifest_hash, status, input, trigger, idempotency_key,
+                             concurrency_key, concurrency_limit, parent_run_id)
+  select ?::uuid, ?, ?, ?, 'queued', ?::jsonb, ?::jsonb, ?, ?, ?::int, ?::uuid
+   where exists (select 1 from tenant where status = 'active')
+  on conflict (tenant_id, workflow_id, idempotency_key) where idempotency_key is not null do nothing
+  returning *
+),
+job as (
+  select graphile_worker.add_job(?, json_build_object('runId', id, 'tenantId', tenant_id),
+                                 job_key => 'run:' || id::text, job_key_mode => 'replace')
+    from ins
+)
+select (select status from tenant) as tenant_status,
+       (select row_to_json(ins) from ins) as run,
+       (select count(*) from job) as jobs`;
+
+type RawRun = Omit<
+  RunRow,
+  'created_at' | 'started_at' | 'finished_at' | 'updated_at' | 'lease_expires_at'
+> & {
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+  lease_expires_at: string | null;
+};
+
+/** `row_to_json` gives timestamps as text; the rest of the runtime works with Dates. */
+function fromJson(raw: RawRun): RunRow {
+  const date = (v: string | null) => (v === null ? null : new Date(v));
+  return {
+    ...raw,
+    created_at: new Date(raw.created_at),
+    updated_at: new Date(raw.updated_at),
+    started_at: date(raw.started_at),
+    finished_at: date(raw.finished_at),
+    lease_expires_at: date(raw.lease_expires_at),
   };
-  const inserted = (await trx('workflow_runs')
-    .insert(row)
-    .onConflict(trx.raw('(tenant_id, workflow_id, idempotency_key) where idempotency_key is not null'))
-    .ignore()
-    .returning('*')) as RunRow[];
-  if (inserted.length === 0) {
-    const existing = await findRunByKey(trx, req.tenantId, workflow.id, req.idempotencyKey!);
-    if (!existing) throw new Error('idempotency conflict without an existing run');
-    return { run: existing, created: false };
-  }
-  await addJob(trx, { task: RUN_TASK, payload: { runId: id, tenantId: req.tenantId }, jobKey: `run:${id}` });
-  return { run: inserted[0]!, created: true };
 }
 
 /** The concurrency group of a run, rendered from its key template (the tenant by default). */

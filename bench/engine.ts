@@ -1,0 +1,188 @@
+/**
+ * Engine throughput against raw graphile-worker, on the same PostgreSQL in the same run.
+ *
+ *   npx tsx bench/engine.ts [--runs 3000] [--concurrency 16] [--raw-jobs 20000]
+ *
+ * 1. raw: no-op graphile-worker jobs/s (jobs added in batches, then drained);
+ * 2. engine: a 3-step workflow of `core.noop` steps, every step checkpointed, triggered
+ *    through the runtime (run row + first job in one transaction) and run to completion;
+ *    runs/s, steps/s and the per-step ratio against raw jobs/s;
+ * 3. latency: p50/p99 from trigger to finished run at a moderate, paced load.
+ * Same worker settings for both. fsync stays on: this is the database a user would run.
+ */
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { makeWorkerUtils, type Runner, type WorkerEvents } from 'graphile-worker';
+import { loadConfig } from '../engine/config.ts';
+import { startEmbeddedPostgres } from '../engine/db/embedded.ts';
+import { makeDb } from '../engine/db/knex.ts';
+import { migrateUp } from '../engine/db/migrate.ts';
+import { silentLogger } from '../engine/log.ts';
+import { graphileLogger, startRunner } from '../engine/queue/runner.ts';
+import { makeServices } from '../engine/services.ts';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3000' },
+    concurrency: { type: 'string', default: '16' },
+    'raw-jobs': { type: 'string', default: '20000' },
+    'latency-rate': { type: 'string', default: '100' },
+  },
+});
+const RUNS = Number(values.runs);
+const CONCURRENCY = Number(values.concurrency);
+const RAW_JOBS = Number(values['raw-jobs']);
+const LATENCY_RATE = Number(values['latency-rate']);
+
+const WORKFLOW = `apiVersion: atlas/v1
+kind: Workflow
+id: WF-950
+trigger: { type: manual }
+steps:
+  - { id: one, uses: core.noop }
+  - { id: two, uses: core.noop }
+  - { id: three, uses: core.noop }
+`;
+
+async function main(): Promise<void> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-bench-'));
+  await fs.chmod(dir, 0o755);
+  await fs.mkdir(path.join(dir, 'manifests'));
+  await fs.writeFile(path.join(dir, 'manifests', 'wf.yaml'), WORKFLOW);
+  const pg = await startEmbeddedPostgres({
+    dataDir: path.join(dir, 'pg'),
+    settings: { max_connections: '200' },
+  });
+  try {
+    const url = pg.url;
+    const db = makeDb(url, { poolSize: 20 });
+    await migrateUp(db, url);
+    await db('tenants').insert({ id: 'bench', name: 'Bench' });
+    console.log(
+      `PostgreSQL embedded, fsync on; worker concurrency ${CONCURRENCY}, local queue ${4 * CONCURRENCY}`,
+    );
+    const raw = await rawThroughput(url);
+    console.log(
+      `raw graphile-worker: ${RAW_JOBS} no-op jobs in ${raw.seconds.toFixed(2)} s = ${raw.rate.toFixed(0)} jobs/s`,
+    );
+    const engine = await engineThroughput(url, db, dir);
+    const stepsPerSecond = engine.rate * 3;
+    console.log(
+      `engine: ${RUNS} runs of 3 core.noop steps in ${engine.seconds.toFixed(2)} s = ${engine.rate.toFixed(0)} runs/s (${stepsPerSecond.toFixed(0)} steps/s)`,
+    );
+    console.log(`per-step ratio against raw graphile-worker: ${(stepsPerSecond / raw.rate).toFixed(2)}`);
+    console.log(
+      `latency at ${LATENCY_RATE} runs/s, trigger to finished: p50 ${engine.latency.p50.toFixed(1)} ms, p99 ${engine.latency.p99.toFixed(1)} ms (${engine.latency.n} runs)`,
+    );
+    await db.destroy();
+  } finally {
+    await pg.stop();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function rawThroughput(url: string): Promise<{ seconds: number; rate: number }> {
+  const utils = await makeWorkerUtils({ connectionString: url, logger: graphileLogger(silentLogger) });
+  for (let i = 0; i < RAW_JOBS; i += 1000) {
+    const n = Math.min(1000, RAW_JOBS - i);
+    await utils.addJobs(Array.from({ length: n }, () => ({ identifier: 'bench_noop', payload: {} })));
+  }
+  await utils.release();
+  let done = 0;
+  let finished!: () => void;
+  const all = new Promise<void>((r) => {
+    finished = r;
+  });
+  const started = performance.now();
+  const runner = await startRunner({
+    connectionString: url,
+    concurrency: CONCURRENCY,
+    taskList: {
+      bench_noop: async () => {
+        if (++done === RAW_JOBS) finished();
+      },
+    },
+    log: silentLogger,
+  });
+  await all;
+  const seconds = (performance.now() - started) / 1000;
+  await runner.stop();
+  return { seconds, rate: RAW_JOBS / seconds };
+}
+
+async function engineThroughput(url: string, db: ReturnType<typeof makeDb>, dir: string) {
+  const config = loadConfig({
+    DATABASE_URL: url,
+    ATLAS_HOME: dir,
+    ATLAS_MANIFESTS: path.join(dir, 'manifests'),
+    ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'),
+  });
+  const services = await makeServices(config, silentLogger, db);
+  const runtime = services.runtime.runtime;
+  const events = new EventEmitter() as WorkerEvents;
+  await services.runtime.startWorker(events, url);
+  const runner: Runner = await startRunner({
+    connectionString: url,
+    concurrency: CONCURRENCY,
+    taskList: services.runtime.tasks,
+    events,
+    log: silentLogger,
+  });
+  try {
+    const started = performance.now();
+    // Triggers come from 16 concurrent callers, as API requests would.
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next++ < RUNS) await runtime.trigger({ tenantId: 'bench', workflowId: 'WF-950' });
+      }),
+    );
+    const triggered = (performance.now() - started) / 1000;
+    await waitAllFinished(db, RUNS);
+    const seconds = (performance.now() - started) / 1000;
+    console.log(
+      `  (all ${RUNS} triggers accepted after ${triggered.toFixed(2)} s = ${(RUNS / triggered).toFixed(0)} triggers/s)`,
+    );
+    const latency = await pacedLatency(runtime, db);
+    return { seconds, rate: RUNS / seconds, latency };
+  } finally {
+    await runner.stop();
+    await services.runtime.stop();
+  }
+}
+
+async function waitAllFinished(db: ReturnType<typeof makeDb>, expected: number): Promise<void> {
+  for (;;) {
+    const [row] = await db('workflow_runs').whereIn('status', ['succeeded', 'failed']).count({ n: '*' });
+    if (Number(row?.n) >= expected) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function pacedLatency(
+  runtime: Awaited<ReturnType<typeof makeServices>>['runtime']['runtime'],
+  db: ReturnType<typeof makeDb>,
+): Promise<{ p50: number; p99: number; n: number }> {
+  const seconds = 5;
+  const ids: string[] = [];
+  const gap = 1000 / LATENCY_RATE;
+  const t0 = performance.now();
+  for (let i = 0; i < LATENCY_RATE * seconds; i++) {
+    const due = t0 + i * gap;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    runtime.trigger({ tenantId: 'bench', workflowId: 'WF-950' }).then(({ run }) => ids.push(run.id));
+  }
+  await waitAllFinished(db, RUNS + LATENCY_RATE * seconds);
+  const rows = await db('workflow_runs')
+    .whereIn('id', ids)
+    .select(db.raw('extract(epoch from (finished_at - created_at)) * 1000 as ms'));
+  const ms = rows.map((r: { ms: number }) => Number(r.ms)).sort((a, b) => a - b);
+  const at = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? Number.NaN;
+  return { p50: at(0.5), p99: at(0.99), n: ms.length };
+}
+
+await main();

@@ -1,0 +1,209 @@
+/**
+ * Group commit for the run ledger. Every checkpoint (attempts finished, attempts started,
+ * and a run's end when nothing else hangs on it) must be durable before the run moves on,
+ * and a durable commit costs a disk flush. Checkpoints of all runs in flight in this
+ * process are therefore written together: one statement, one commit, for everything queued
+ * while the previous write was in flight. Each caller still waits for its own commit.
+ *
+ * A batch that fails is retried item by item, so one bad checkpoint cannot fail the others.
+ */
+import type { Knex } from 'knex';
+import type { RunStatus, StepStatus } from './runs.ts';
+
+export interface FinishedAttempt {
+  id: number;
+  status: Exclude<StepStatus, 'running'>;
+  output?: unknown;
+  error?: unknown;
+  retryAt?: Date | undefined;
+  durationMs: number;
+}
+
+export interface NewAttempt {
+  stepId: string;
+  uses: string;
+  attempt: number;
+  maxAttempts: number;
+  status: StepStatus;
+  input?: unknown;
+  output?: unknown;
+  error?: unknown;
+  skipReason?: string;
+  retryAt?: Date | undefined;
+}
+
+export interface CheckpointItem {
+  tenantId: string;
+  runId: string;
+  runAttempt: number;
+  worker: string;
+  finished: FinishedAttempt[];
+  started: NewAttempt[];
+  /** Ends the run in the same commit (only when no other work hangs on its end). */
+  end?: { status: 'succeeded' | 'failed'; error: unknown };
+}
+
+export interface CheckpointOutcome {
+  /** The run's status before this write (a cancel shows here). */
+  runStatus: RunStatus | undefined;
+  /** Ledger ids of the new attempts, by step id. */
+  ids: Map<string, number>;
+  /** True when `end` was requested and the run was still running, so it ended now. */
+  ended: boolean;
+}
+
+interface Pending {
+  item: CheckpointItem;
+  resolve(outcome: CheckpointOutcome): void;
+  reject(err: unknown): void;
+}
+
+export class LedgerWriter {
+  #queue: Pending[] = [];
+  #writing = false;
+
+  constructor(private readonly db: Knex) {}
+
+  write(item: CheckpointItem): Promise<CheckpointOutcome> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject });
+      if (!this.#writing) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue;
+        this.#queue = [];
+        await this.#flush(batch);
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  async #flush(batch: Pending[]): Promise<void> {
+    try {
+      const outcomes = await writeBatch(
+        this.db,
+        batch.map((p) => p.item),
+      );
+      for (const [i, p] of batch.entries()) p.resolve(outcomes[i]!);
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
+        return;
+      }
+      for (const p of batch) {
+        await writeBatch(this.db, [p.item]).then(
+          ([outcome]) => p.resolve(outcome!),
+          (e: unknown) => p.reject(e),
+        );
+      }
+    }
+  }
+}
+
+const json = (value: unknown) => (value === undefined ? null : value);
+
+async function writeBatch(db: Knex, items: CheckpointItem[]): Promise<CheckpointOutcome[]> {
+  const finished = items.flatMap((it) =>
+    it.finished.map((f) => ({
+      id: f.id,
+      tenant_id: it.tenantId,
+      status: f.status,
+      output: json(f.output),
+      error: json(f.error),
+      retry_at: f.retryAt?.toISOString() ?? null,
+      duration_ms: f.durationMs,
+    })),
+  );
+  const started = items.flatMap((it) =>
+    it.started.map((s) => ({
+      tenant_id: it.tenantId,
+      run_id: it.runId,
+      run_attempt: it.runAttempt,
+      worker: it.worker,
+      step_id: s.stepId,
+      uses: s.uses,
+      attempt: s.attempt,
+      max_attempts: s.maxAttempts,
+      status: s.status,
+      input: json(s.input),
+      output: json(s.output),
+      error: json(s.error),
+      skip_reason: s.skipReason ?? null,
+      retry_at: s.retryAt?.toISOString() ?? null,
+      finished: s.status !== 'running',
+    })),
+  );
+  const ends = items
+    .filter((it) => it.end)
+    .map((it) => ({
+      id: it.runId,
+      tenant_id: it.tenantId,
+      status: it.end!.status,
+      error: json(it.end!.error),
+    }));
+  const { rows } = await db.raw<{
+    rows: Array<{
+      statuses: Array<[string, RunStatus]> | null;
+      started: Array<[string, string, number]> | null;
+      ended: string[] | null;
+    }>;
+  }>(WRITE_SQL, [
+    JSON.stringify(finished),
+    JSON.stringify(started),
+    JSON.stringify(ends),
+    items.map((it) => it.runId),
+  ]);
+  const row = rows[0]!;
+  const statuses = new Map(row.statuses ?? []);
+  const ended = new Set(row.ended ?? []);
+  const ids = new Map<string, Map<string, number>>();
+  for (const [runId, stepId, id] of row.started ?? []) {
+    if (!ids.has(runId)) ids.set(runId, new Map());
+    ids.get(runId)!.set(stepId, id);
+  }
+  return items.map((it) => ({
+    runStatus: statuses.get(it.runId),
+    ids: ids.get(it.runId) ?? new Map(),
+    ended: ended.has(it.runId),
+  }));
+}
+
+// Sub-statements of one statement see one snapshot: `statuses` is each run's status before
+// this write, which is what a caller needs to notice a cancellation.
+const WRITE_SQL = `
+with done as (
+  update step_runs s
+     set status = f.status, output = f.output, error = f.error, retry_at = f.retry_at,
+         duration_ms = f.duration_ms, finished_at = now()
+    from json_to_recordset(?::json) as f(id bigint, tenant_id text, status text, output jsonb, error jsonb,
+                                         retry_at timestamptz, duration_ms int)
+   where s.id = f.id and s.tenant_id = f.tenant_id
+  returning s.id
+), started as (
+  insert into step_runs (tenant_id, run_id, run_attempt, worker, step_id, uses, attempt, max_attempts,
+                         status, input, output, error, skip_reason, retry_at, finished_at, duration_ms)
+  select n.tenant_id, n.run_id, n.run_attempt, n.worker, n.step_id, n.uses, n.attempt, n.max_attempts,
+         n.status, n.input, n.output, n.error, n.skip_reason, n.retry_at,
+         case when n.finished then now() end, case when n.finished then 0 end
+    from json_to_recordset(?::json) as n(tenant_id text, run_id uuid, run_attempt int, worker text,
+         step_id text, uses text, attempt int, max_attempts int, status text, input jsonb, output jsonb,
+         error jsonb, skip_reason text, retry_at timestamptz, finished boolean)
+  returning run_id, step_id, id
+), ended as (
+  update workflow_runs r
+     set status = e.status, error = e.error, finished_at = now(), updated_at = now(),
+         lease_owner = null, lease_expires_at = null
+    from json_to_recordset(?::json) as e(id uuid, tenant_id text, status text, error jsonb)
+   where r.id = e.id and r.tenant_id = e.tenant_id and r.status = 'running'
+  returning r.id
+)
+select (select json_agg(json_build_array(id, status)) from workflow_runs where id = any(?::uuid[])) as statuses,
+       (select json_agg(json_build_array(run_id, step_id, id)) from started) as started,
+       (select json_agg(id) from ended) as ended,
+       (select count(*) from done) as done`;
