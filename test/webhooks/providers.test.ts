@@ -217,6 +217,23 @@ describe('bad requests', () => {
       'invalid_json',
     ],
     [
+      'a tenant with no secret and no platform fallback',
+      async () => {
+        const body = JSON.stringify({ type: 'order.updated' });
+        const signature = new Webhook(STANDARD_SECRET).sign('msg_nosecret', new Date(), body);
+        const ts = String(Math.floor(Date.now() / 1000));
+        return post(`${atlas.url}/v1/webhooks/standard-test`, body, {
+          ...json,
+          'x-atlas-tenant': 'hmac-tenant',
+          'webhook-id': 'msg_nosecret',
+          'webhook-timestamp': ts,
+          'webhook-signature': signature,
+        });
+      },
+      401,
+      'secret_missing',
+    ],
+    [
       'an event without an id',
       async () => {
         const { id: _id, ...rest } = event;

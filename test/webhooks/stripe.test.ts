@@ -5,6 +5,7 @@
  * neither do ten identical deliveries at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileWebhookRoutes, pruneWebhookEvents } from '../../engine/webhooks/index.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import {
   countsFor,
@@ -147,4 +148,40 @@ describe('a Stripe payment_intent.succeeded', () => {
     expect((await post(stripeUrl('not-subscribed'), quiet.body, quiet.headers)).status).toBe(200);
     expect(await countsFor(atlas.db, 'not-subscribed')).toEqual({ runs: 0, events: 1, jobs: 0 });
   });
+
+  it('forgets event ids after the route dedupWindow (3d): pruned, the same event is new again', async () => {
+    const delivery = signedStripe(withId(event), TENANT_SECRET);
+    const eventId = (JSON.parse(delivery.body) as { id: string }).id;
+    expect(
+      (await post(stripeUrl('acme'), delivery.body, delivery.headers)).headers.get('atlas-webhook-outcome'),
+    ).toBe('accepted');
+    const routes = compileWebhookRoutes(atlas.engine.services.catalogue, { defaultToleranceMs: 300_000 });
+    const stillRemembered = await pruneWebhookEvents(
+      atlas.db,
+      routes.values(),
+      new Date(Date.now() + 2 * DAY),
+    );
+    expect(await atlas.db('webhook_events').where({ event_id: eventId }).first()).toBeDefined();
+    const pruned = await pruneWebhookEvents(
+      atlas.db,
+      routes.values(),
+      new Date(Date.now() + 3 * DAY + 60_000),
+    );
+    expect(pruned).toBeGreaterThan(stillRemembered);
+    expect(await atlas.db('webhook_events').where({ route_id: 'stripe' })).toEqual([]);
+    const fresh = signedStripe(JSON.parse(delivery.body) as Record<string, unknown>, TENANT_SECRET);
+    const again = await post(stripeUrl('acme'), fresh.body, fresh.headers);
+    expect(again.headers.get('atlas-webhook-outcome')).toBe('accepted');
+  });
+
+  it('refuses a disabled tenant with 404, like an unknown one', async () => {
+    await atlas.tenant('gone', { workflows: ['WF-021'] });
+    await atlas.db('tenants').where({ id: 'gone' }).update({ status: 'disabled' });
+    const delivery = signedStripe(withId(event), PLATFORM_STRIPE_SECRET);
+    const res = await post(stripeUrl('gone'), delivery.body, delivery.headers);
+    expect(res.status).toBe(404);
+    expect(await countsFor(atlas.db, 'gone')).toEqual({ runs: 0, events: 0, jobs: 0 });
+  });
 });
+
+const DAY = 86_400_000;
