@@ -1,13 +1,11 @@
 /**
- * Group commit for the run ledger. Every checkpoint (attempts finished, attempts started,
- * and a run's end when nothing else hangs on it) must be durable before the run moves on,
- * and a durable commit costs a disk flush. Checkpoints of all runs in flight in this
- * process are therefore written together: one statement, one commit, for everything queued
- * while the previous write was in flight. Each caller still waits for its own commit.
- *
- * A batch that fails is retried item by item, so one bad checkpoint cannot fail the others.
+ * The run ledger's checkpoints. Every checkpoint (attempts finished, attempts started, and
+ * a run's end when nothing else hangs on it) must be durable before the run moves on, and a
+ * durable commit costs a disk flush: the checkpoints of all runs in flight in this process
+ * are group-committed, one statement for everything queued while the last one was written.
  */
 import type { Knex } from 'knex';
+import { GroupCommit } from './group-commit.ts';
 import type { RunStatus, StepStatus } from './runs.ts';
 
 export interface FinishedAttempt {
@@ -52,57 +50,15 @@ export interface CheckpointOutcome {
   ended: boolean;
 }
 
-interface Pending {
-  item: CheckpointItem;
-  resolve(outcome: CheckpointOutcome): void;
-  reject(err: unknown): void;
-}
-
 export class LedgerWriter {
-  #queue: Pending[] = [];
-  #writing = false;
+  readonly #group: GroupCommit<CheckpointItem, CheckpointOutcome>;
 
-  constructor(private readonly db: Knex) {}
+  constructor(db: Knex) {
+    this.#group = new GroupCommit((items) => writeBatch(db, items));
+  }
 
   write(item: CheckpointItem): Promise<CheckpointOutcome> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ item, resolve, reject });
-      if (!this.#writing) void this.#drain();
-    });
-  }
-
-  async #drain(): Promise<void> {
-    this.#writing = true;
-    try {
-      while (this.#queue.length > 0) {
-        const batch = this.#queue;
-        this.#queue = [];
-        await this.#flush(batch);
-      }
-    } finally {
-      this.#writing = false;
-    }
-  }
-
-  async #flush(batch: Pending[]): Promise<void> {
-    try {
-      const outcomes = await writeBatch(
-        this.db,
-        batch.map((p) => p.item),
-      );
-      for (const [i, p] of batch.entries()) p.resolve(outcomes[i]!);
-    } catch (err) {
-      if (batch.length === 1) {
-        batch[0]!.reject(err);
-        return;
-      }
-      for (const p of batch) {
-        await writeBatch(this.db, [p.item]).then(
-          ([outcome]) => p.resolve(outcome!),
-          (e: unknown) => p.reject(e),
-        );
-      }
-    }
+    return this.#group.submit(item);
   }
 }
 

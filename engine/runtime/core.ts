@@ -4,6 +4,7 @@
  * run (with the runs its completion triggers) in one transaction.
  */
 import type { Knex } from 'knex';
+import { GroupCommit } from '../db/group-commit.ts';
 import { LedgerWriter } from '../db/ledger-writer.ts';
 import { getRun, loadManifestVersion, type RunRow } from '../db/runs.ts';
 import { evaluate, isTruthy } from '../expr/index.ts';
@@ -27,6 +28,7 @@ export class Core {
   readonly #cancels = new Map<string, AbortController>();
   readonly leaseMs: number;
   readonly writer: LedgerWriter;
+  readonly #claims: GroupCommit<{ id: string; tenant_id: string }, ClaimedRun | undefined>;
   /** Workflows that some `event` trigger watches: their runs end in a transaction. */
   readonly #watched: Set<string>;
 
@@ -36,6 +38,7 @@ export class Core {
   ) {
     this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
     this.writer = new LedgerWriter(deps.db);
+    this.#claims = new GroupCommit((items) => this.#claimBatch(items));
     this.#watched = new Set(
       deps.catalogue
         .workflows()
@@ -81,23 +84,32 @@ export class Core {
    * run is finished, or another worker holds it, or it waits for a slot (rescheduled).
    */
   async claim(runId: string, tenantId: string): Promise<ClaimedRun | undefined> {
+    const claimed = await this.#claims.submit({ id: runId, tenant_id: tenantId });
+    if (claimed) return claimed;
+    const slow = await this.deps.db.transaction((trx) => this.#claimSlow(trx, runId, tenantId));
+    return slow && { ...slow, fresh: false };
+  }
+
+  /**
+   * The common claim (no concurrency group, lease free), group-committed with the claims of
+   * other runs starting in this process. The self-join reads each row as it was, so `fresh`
+   * tells whether the run ever started (a fresh run has no step attempts to read back).
+   */
+  async #claimBatch(items: Array<{ id: string; tenant_id: string }>): Promise<Array<ClaimedRun | undefined>> {
     const { db, processId } = this.deps;
-    // The self-join reads the row as it was, so `fresh` tells whether the run ever started
-    // (a fresh run has no step attempts to read back).
     const { rows } = await db.raw<{ rows: ClaimedRun[] }>(
       `update workflow_runs r
           set status = 'running', started_at = coalesce(r.started_at, now()), lease_owner = ?,
               lease_expires_at = now() + make_interval(secs => ?), updated_at = now()
-         from workflow_runs o
-        where r.id = ? and r.tenant_id = ? and o.id = r.id
+         from workflow_runs o, json_to_recordset(?::json) as c(id uuid, tenant_id text)
+        where r.id = c.id and r.tenant_id = c.tenant_id and o.id = r.id
           and r.status in ('queued', 'running') and r.concurrency_key is null
           and (r.lease_owner is null or r.lease_owner = ? or r.lease_expires_at < now())
       returning r.*, o.started_at is null as fresh`,
-      [processId, this.leaseMs / 1000, runId, tenantId, processId],
+      [processId, this.leaseMs / 1000, JSON.stringify(items), processId],
     );
-    if (rows[0]) return rows[0];
-    const slow = await db.transaction((trx) => this.#claimSlow(trx, runId, tenantId));
-    return slow && { ...slow, fresh: false };
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return items.map((it) => byId.get(it.id));
   }
 
   #claimFields() {

@@ -1,0 +1,40 @@
+/**
+ * Group commit: writes that arrive while one is in flight are sent together as the next
+ * one, so N concurrent callers cost one round trip and one disk flush instead of N. Each
+ * caller still waits for the commit that holds its own item.
+ *
+ * A batch that fails is retried item by item, so one bad item cannot fail the others.
+ */
+export class GroupCommit<I, O> {
+  #queue: Array<{ item: I; resolve(out: O): void; reject(err: unknown): void }> = [];
+  #writing = false;
+
+  /** `write` returns one outcome per item, in order. */
+  constructor(private readonly write: (items: I[]) => Promise<O[]>) {}
+
+  submit(item: I): Promise<O> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject });
+      if (!this.#writing) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue;
+        this.#queue = [];
+        try {
+          const outcomes = await this.write(batch.map((p) => p.item));
+          for (const [i, p] of batch.entries()) p.resolve(outcomes[i]!);
+        } catch (err) {
+          if (batch.length === 1) batch[0]!.reject(err);
+          else for (const p of batch) await this.write([p.item]).then(([o]) => p.resolve(o!), p.reject);
+        }
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+}
