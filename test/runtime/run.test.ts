@@ -1,3 +1,4 @@
+import client from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
@@ -197,5 +198,17 @@ describe('workflow execution', () => {
     expect(first.created).toBe(true);
     expect(again.created).toBe(false);
     expect(again.run.id).toBe(first.run.id);
+  });
+
+  it('exports run, step, retry and queue metrics for Prometheus', async () => {
+    const text = await client.register.metrics();
+    expect(text).toMatch(/atlas_runs_total\{workflow="WF-900",status="succeeded"\} [1-9]/);
+    expect(text).toMatch(/atlas_runs_total\{workflow="WF-902",status="failed"\} [1-9]/);
+    expect(text).toMatch(
+      /atlas_step_duration_seconds_count\{connector="core",action="set",status="succeeded"\} [1-9]/,
+    );
+    expect(text).toMatch(/atlas_step_retries_total\{connector="core",action="fail"\} [1-9]/);
+    expect(text).toMatch(/atlas_queue_depth \d+/);
+    expect(text).toMatch(/atlas_queue_oldest_job_age_seconds [\d.]+/);
   });
 });
