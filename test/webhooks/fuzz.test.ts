@@ -53,6 +53,7 @@ const paths = fc.constantFrom(
   '/v1/teams/webhook',
   '/v1/webhooks/standard-test',
   '/v1/webhooks/hmac-test',
+  '/v1/webhooks/body-tenant-test',
 );
 const tenants = fc.oneof(fc.constantFrom('fuzz', 'nobody', '', 'FUZZ', '../x'), printable);
 

@@ -155,6 +155,29 @@ describe('hmac-sha256 with a fallback tenant', () => {
   });
 });
 
+describe('a tenant named in the body', () => {
+  const url = () => `${atlas.url}/v1/webhooks/body-tenant-test`;
+  const signed = (body: string, secret = 'body secret') => ({
+    ...json,
+    'x-signature': createHmac('sha256', secret).update(body).digest('base64'),
+  });
+
+  it('finds the tenant in the body, then verifies with its secret before acting on anything', async () => {
+    await atlas.tenant('initech', { secrets: { BODY_TENANT_SECRET: 'body secret' } });
+    const body = JSON.stringify({ account: 'initech', delivery: { id: 17, kind: 'ping' } });
+    const ok = await post(url(), body, signed(body));
+    expect(ok.status).toBe(200);
+    const row = await atlas.db('webhook_events').where({ tenant_id: 'initech' }).first();
+    expect(row).toMatchObject({ route_id: 'body-tenant-test', event_id: '17', event_type: 'ping' });
+
+    const forged = await post(url(), body.replace('17', '18'), signed(body));
+    expect(forged.status).toBe(401);
+    const elsewhere = JSON.stringify({ account: 'nobody', delivery: { id: 1, kind: 'ping' } });
+    expect((await post(url(), elsewhere, signed(elsewhere))).status).toBe(404);
+    expect((await post(url(), '{"account":', signed('{"account":'))).status).toBe(400);
+  });
+});
+
 describe('bad requests', () => {
   let event: Record<string, unknown>;
   beforeAll(async () => {
