@@ -4,7 +4,8 @@
  * is sent after the commit; the work runs later on the queue.
  *
  * Round trips for an event that starts one run: begin, dedup insert + enablement lookup (one
- * statement), run insert, job insert, audit insert, run ids update, commit.
+ * statement), run with its queue job (one statement, createRun), audit insert, run ids update,
+ * commit.
  */
 import type { Knex } from 'knex';
 import { recordAudit } from '../db/audit.ts';

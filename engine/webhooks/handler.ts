@@ -12,6 +12,7 @@ import { recordAudit } from '../db/audit.ts';
 import { TENANT_ID, type TenantStatusCache } from '../http/plugins/tenant.ts';
 import { HttpProblem } from '../http/problem.ts';
 import type { Logger } from '../log.ts';
+import { RuntimeError } from '../runtime/errors.ts';
 import { acceptDelivery, type Delivery } from './accept.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import {
@@ -109,7 +110,15 @@ async function receive(
   await verify(deps, ctx, route, tenantId, raw);
   body ??= parseBody(raw);
   const delivery = describe(deps, ctx, route, tenantId, body);
-  return acceptDelivery(deps.db, delivery, deps.log);
+  try {
+    return await acceptDelivery(deps.db, delivery, deps.log);
+  } catch (err) {
+    // The tenant was disabled after its cached status was read: the run insert refused it and
+    // the transaction rolled back. Answer as for any disabled tenant.
+    if (err instanceof RuntimeError && (err.code === 'tenant_disabled' || err.code === 'not_found'))
+      throw new WebhookRejection(404, 'tenant_unknown', `There is no active tenant "${tenantId}".`);
+    throw err;
+  }
 }
 
 async function resolveTenant(

@@ -182,6 +182,17 @@ describe('a Stripe payment_intent.succeeded', () => {
     expect(res.status).toBe(404);
     expect(await countsFor(atlas.db, 'gone')).toEqual({ runs: 0, events: 0, jobs: 0 });
   });
+
+  it('refuses a tenant disabled while its active status is still cached, storing nothing', async () => {
+    await atlas.tenant('leaving', { workflows: ['WF-021'] });
+    const first = signedStripe(withId(event), PLATFORM_STRIPE_SECRET);
+    expect((await post(stripeUrl('leaving'), first.body, first.headers)).status).toBe(200);
+    await atlas.db('tenants').where({ id: 'leaving' }).update({ status: 'disabled' });
+    const second = signedStripe(withId(event), PLATFORM_STRIPE_SECRET);
+    const res = await post(stripeUrl('leaving'), second.body, second.headers);
+    expect(res.status).toBe(404);
+    expect(await countsFor(atlas.db, 'leaving')).toEqual({ runs: 1, events: 1, jobs: 1 });
+  });
 });
 
 const DAY = 86_400_000;
