@@ -1,8 +1,9 @@
 // A manifest document on its way through validation, and the error reporter bound to it.
 import { describeErrors, didYouMean } from '../connector-sdk/index.ts';
 import type { ManifestError } from './errors.ts';
-import { isManifestKind, kindValidator, MANIFEST_KINDS, type ManifestKind } from './schemas.ts';
+import { isManifestKind, MANIFEST_KINDS, type ManifestKind } from './schemas.ts';
 import { type LocateOptions, locate, type Path, type SourceDoc } from './source.ts';
+import { kindValidator } from './validators.ts';
 
 export interface ManifestDoc {
   source: SourceDoc;

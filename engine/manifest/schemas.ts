@@ -1,9 +1,13 @@
-// The manifest schemas, read from `schemas/` (the single source of truth) and compiled once
-// per process. Files carry no `$id`, so editors resolve their relative `$ref`s by file
-// location; here each file is registered under a base URI so Ajv resolves them the same way.
+// The manifest schemas, read from `schemas/` (the single source of truth). Files carry no
+// `$id`, so editors resolve their relative `$ref`s by file location; here each file is
+// registered under a base URI so Ajv resolves them the same way. The validators the loader
+// runs are precompiled from them (validators.ts, validators.gen.js); this module is what the
+// generator itself uses, so it must never import the generated code.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { Options } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { JsonSchema } from '../connector-sdk/index.ts';
 
@@ -32,39 +36,39 @@ export function readSchema(file: string): JsonSchema {
   return JSON.parse(readFileSync(SCHEMA_DIR + file, 'utf8')) as JsonSchema;
 }
 
+/**
+ * sha256 over the bytes of every schema file. The generated validators record the value they
+ * were compiled from, so an edited schema is never checked by a stale validator.
+ */
+export function schemasHash(): string {
+  const hash = createHash('sha256');
+  for (const file of Object.values(SCHEMA_FILES))
+    hash.update(`${file}\0`).update(readFileSync(SCHEMA_DIR + file));
+  return hash.digest('hex');
+}
+
 // ajv-formats is CommonJS; its default export arrives wrapped under some loaders.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
   ajv: Ajv2020,
 ) => Ajv2020;
 
-/** A strict Ajv for draft 2020-12 with formats; `verbose` keeps the schema for messages. */
-export function makeAjv(): Ajv2020 {
-  const ajv = new Ajv2020({
-    allErrors: true,
-    strict: true,
-    strictRequired: false,
-    allowUnionTypes: true,
-    verbose: true,
-    discriminator: true,
-  });
+/** Adds the formats (`uri`, `email`, `date-time`, ...) every manifest Ajv knows. */
+export function withFormats<T extends Ajv2020>(ajv: T): T {
   addFormats(ajv);
   return ajv;
 }
 
-let compiled: { ajv: Ajv2020; validators: Map<ManifestKind, ValidateFunction> } | undefined;
+/** Strict draft 2020-12; `verbose` keeps the schema and data in errors for messages. */
+export const AJV_OPTIONS = {
+  allErrors: true,
+  strict: true,
+  strictRequired: false,
+  allowUnionTypes: true,
+  verbose: true,
+  discriminator: true,
+} as const satisfies Options;
 
-/** The compiled validator of a kind (compiled on first use, then cached). */
-export function kindValidator(kind: ManifestKind): ValidateFunction {
-  if (!compiled) {
-    const ajv = makeAjv();
-    for (const file of Object.values(SCHEMA_FILES)) ajv.addSchema(readSchema(file), SCHEMA_BASE + file);
-    compiled = { ajv, validators: new Map() };
-  }
-  let validate = compiled.validators.get(kind);
-  if (!validate) {
-    validate = compiled.ajv.getSchema(SCHEMA_BASE + SCHEMA_FILES[kind]);
-    if (!validate) throw new Error(`schema for ${kind} is missing`);
-    compiled.validators.set(kind, validate);
-  }
-  return validate;
+/** A strict Ajv for draft 2020-12 with formats; `extra` adds code-generation options. */
+export function makeAjv(extra: Options = {}): Ajv2020 {
+  return withFormats(new Ajv2020({ ...AJV_OPTIONS, ...extra }));
 }

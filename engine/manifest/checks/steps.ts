@@ -10,6 +10,7 @@ import {
 import { templateRefs } from '../../expr/index.ts';
 import type { ManifestDoc } from '../document.ts';
 import type { Step, Workflow } from '../types.gen.ts';
+import { actionInputValidator } from '../validators.ts';
 import { checkLogic, checkTemplates } from './expressions.ts';
 import type { ScopeModel, StepInfo } from './scope.ts';
 
@@ -111,7 +112,7 @@ function checkUses(doc: ManifestDoc, step: Step, i: number, registry: ConnectorR
 /** Literal `with` values must fit the input schema; templated values are checked at run time. */
 function checkInput(doc: ManifestDoc, step: Step, i: number, registry: ConnectorRegistry): void {
   const value = step.with ?? {};
-  const validate = registry.inputValidator(step.uses);
+  const validate = actionInputValidator(registry, step.uses);
   if (validate(value)) return;
   const templated = templateRefs(value).map((ref) => `/${ref.at.map(String).join('/')}`);
   const errors = (validate.errors ?? []).filter(

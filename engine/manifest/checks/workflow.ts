@@ -2,8 +2,9 @@
 import { CronExpressionParser } from 'cron-parser';
 import { type ConnectorRegistry, didYouMean, parseDuration } from '../../connector-sdk/index.ts';
 import type { ManifestDoc } from '../document.ts';
-import { type ManifestKind, makeAjv } from '../schemas.ts';
+import type { ManifestKind } from '../schemas.ts';
 import type { Workflow } from '../types.gen.ts';
+import { makeSchemaAjv } from '../validators.ts';
 import { checkLogic, checkTemplates } from './expressions.ts';
 import type { ScopeModel } from './scope.ts';
 import { checkSteps, stepInfos } from './steps.ts';
@@ -90,11 +91,11 @@ export function cronProblem(cron: string): string | undefined {
 
 // A strict compile catches misspelled keywords (`requried`) in the input schema, which a
 // lenient validator would silently ignore.
-let inputAjv: ReturnType<typeof makeAjv> | undefined;
+let inputAjv: ReturnType<typeof makeSchemaAjv> | undefined;
 
 function checkInputSchema(doc: ManifestDoc, workflow: Workflow): void {
   if (workflow.input === undefined) return;
-  inputAjv ??= makeAjv();
+  inputAjv ??= makeSchemaAjv();
   try {
     inputAjv.compile(workflow.input);
   } catch (err) {
