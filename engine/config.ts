@@ -299,7 +299,11 @@ function parseOAuth(env: Record<string, string | undefined>, host: string, port:
   };
 }
 
-function parseHttpUrl(env: Record<string, string | undefined>, name: string, base: boolean): string | undefined {
+function parseHttpUrl(
+  env: Record<string, string | undefined>,
+  name: string,
+  base: boolean,
+): string | undefined {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return undefined;
   let url: URL;
@@ -310,7 +314,10 @@ function parseHttpUrl(env: Record<string, string | undefined>, name: string, bas
   }
   const loopbackHttp = url.protocol === 'http:' && LOOPBACK.has(url.hostname);
   if (url.protocol !== 'https:' && !loopbackHttp) {
-    throw new ConfigError(name, `must be an https:// URL, or http:// on 127.0.0.1 or localhost (got ${url.protocol}//)`);
+    throw new ConfigError(
+      name,
+      `must be an https:// URL, or http:// on 127.0.0.1 or localhost (got ${url.protocol}//)`,
+    );
   }
   if (base && (url.search !== '' || url.hash !== '')) {
     throw new ConfigError(name, `must be a base URL without a query or fragment (got "${raw}")`);

@@ -71,6 +71,7 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
         log,
         catalogue: services.catalogue,
         secrets: services.secrets,
+        dispatch: services.runtime.dispatch,
       });
       stack.push(() => webhooks.stop());
       const app = makeApp({

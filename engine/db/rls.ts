@@ -118,8 +118,11 @@ export async function withTenant<T>(
 ): Promise<T> {
   if (tenantId === '') throw new Error('withTenant: the tenant id is empty');
   return db.transaction(async (trx) => {
-    await trx.raw(`set local role ${APP_ROLE}`);
-    await trx.raw('select set_config(?, ?, true)', [TENANT_SETTING, tenantId]);
+    // `role` is the setting SET ROLE changes: both are transaction-local, in one round trip.
+    await trx.raw(`select set_config('role', '${APP_ROLE}', true), set_config(?, ?, true)`, [
+      TENANT_SETTING,
+      tenantId,
+    ]);
     return fn(trx);
   });
 }

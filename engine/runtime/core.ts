@@ -11,6 +11,7 @@ import { evaluate, isTruthy } from '../expr/index.ts';
 import type { Step, Workflow } from '../manifest/types.gen.ts';
 import { addJob } from '../queue/add-job.ts';
 import type { RuntimeDeps } from './deps.ts';
+import type { Dispatcher } from './dispatch.ts';
 import type { RuntimeMetrics } from './metrics.ts';
 import type { StepState } from './plan.ts';
 import type { FailureRecord } from './retry.ts';
@@ -28,6 +29,8 @@ export class Core {
   readonly #cancels = new Map<string, AbortController>();
   readonly leaseMs: number;
   readonly writer: LedgerWriter;
+  /** Set by makeRuntime: hands committed runs to the queue. */
+  dispatcher!: Dispatcher;
   readonly #claims: GroupCommit<{ id: string; tenant_id: string }, ClaimedRun | undefined>;
   /** Workflows that some `event` trigger watches: their runs end in a transaction. */
   readonly #watched: Set<string>;
@@ -247,7 +250,7 @@ export class Core {
           jobKey: `run:${next.id}`,
         });
     }
-    await triggerEvents(trx, this.deps, run, states);
+    await triggerEvents(trx, this.deps, run, states, () => this.dispatcher.poke());
   }
 
   async afterCancel(trx: Knex.Transaction, run: RunRow): Promise<void> {
@@ -280,6 +283,7 @@ async function triggerEvents(
   deps: RuntimeDeps,
   run: RunRow,
   states: Map<string, StepState>,
+  dispatch: () => void,
 ): Promise<void> {
   const watchers = deps.catalogue
     .workflows()
@@ -318,6 +322,7 @@ async function triggerEvents(
       trigger: event,
       idempotencyKey: `event:${run.id}:${run.run_attempt}`,
       parentRunId: run.id,
+      onCommitted: dispatch,
     });
   }
 }

@@ -54,6 +54,7 @@ export async function fireSchedule(core: Core, payload: SchedulePayload): Promis
         input: entry.manifest.trigger.type === 'schedule' ? (entry.manifest.trigger.input ?? {}) : {},
         trigger,
         idempotencyKey: `schedule:${firedAt}`,
+        onCommitted: () => core.dispatcher.poke(),
       });
       if (created) started++;
     }

@@ -5,12 +5,14 @@
 import type { EventEmitter } from 'node:events';
 import type { ParsedCronItem, TaskList } from 'graphile-worker';
 import type { Knex } from 'knex';
+import { withTenant } from '../db/rls.ts';
 import { getRun, listRuns, listStepRuns } from '../db/runs.ts';
 import { advanceRun } from './advance.ts';
 import { cancelRun, restartRun, retryRun } from './control.ts';
 import { Core } from './core.ts';
 import { cronItems, fireSchedule, SCHEDULE_TASK } from './cron.ts';
 import type { RuntimeDeps } from './deps.ts';
+import { Dispatcher } from './dispatch.ts';
 import { RuntimeError } from './errors.ts';
 import { enqueueJob, JOB_TASK, type JobRow, runJob } from './jobs.ts';
 import { Liveness } from './liveness.ts';
@@ -83,33 +85,44 @@ export interface RuntimeHandle {
   cronItems: ParsedCronItem[];
   /** Starts heartbeats, the reaper and the cancellation listener (worker processes). */
   startWorker(events: EventEmitter, connectionString: string): Promise<void>;
+  /** Hands committed, undispatched runs to the queue soon (callers that created runs in their own transaction). */
+  dispatch(): void;
   stop(): Promise<void>;
 }
 
 export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfill?: string } = {}): RuntimeHandle {
   const core = new Core(deps, makeMetrics(deps.db));
+  const dispatcher = new Dispatcher(deps.db, deps.log);
+  core.dispatcher = dispatcher;
+  // Every process that creates runs also sweeps up runs whose creator died before handing
+  // them to the queue.
+  dispatcher.startSweep();
   const inputs = new InputSchemas();
   let liveness: Liveness | undefined;
 
   const runtime: Runtime = {
     trigger: (req, trx) => trigger(core, inputs, req, trx ?? deps.db),
+    // Reads for a tenant run as `atlas_app` with the tenant set: row-level security is a
+    // second wall behind every query's own tenant filter.
     async getRun(tenantId, runId) {
-      const row = await getRun(deps.db, tenantId, runId);
-      if (!row) return undefined;
-      const workflow = await core.workflowFor(row);
+      const found = await withTenant(deps.db, tenantId, async (trx) => {
+        const row = await getRun(trx, tenantId, runId);
+        return row && { row, attempts: await listStepRuns(trx, tenantId, runId) };
+      });
+      if (!found) return undefined;
+      const workflow = await core.workflowFor(found.row);
       return runDetail(
-        row,
+        found.row,
         workflow.steps.map((s) => s.id),
-        await listStepRuns(deps.db, tenantId, runId),
+        found.attempts,
       );
     },
     async listRuns(tenantId, filter) {
       const limit = Math.min(Math.max(filter.limit, 1), 200);
-      const rows = await listRuns(deps.db, tenantId, {
-        ...filter,
-        limit: limit + 1,
-        ...decodeCursor(filter.cursor),
-      });
+      const before = decodeCursor(filter.cursor);
+      const rows = await withTenant(deps.db, tenantId, (trx) =>
+        listRuns(trx, tenantId, { ...filter, limit: limit + 1, ...before }),
+      );
       const items = rows.slice(0, limit).map(runSummary);
       const last = rows.length > limit ? rows[limit - 1] : undefined;
       return last ? { items, nextCursor: encodeCursor(last.created_at, last.id) } : { items };
@@ -121,13 +134,19 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfill?: string } =
       const { job, created } = await enqueueJob(core, req, trx);
       return { ...jobSummary(job), created };
     },
-    async getJob(tenantId, jobId) {
-      const row = await deps.db<JobRow>('jobs').where({ tenant_id: tenantId, id: jobId }).first();
-      if (!row) return undefined;
-      const steps = await deps.db('step_runs').where({ tenant_id: tenantId, job_id: jobId }).orderBy('id');
-      return jobDetail(row, steps);
-    },
-    workflowState: (tenantId, workflowId) => workflowState(deps.db, tenantId, workflowId),
+    getJob: (tenantId, jobId) =>
+      withTenant(deps.db, tenantId, async (trx) => {
+        const row = (await trx('jobs').where({ tenant_id: tenantId, id: jobId }).first()) as
+          | JobRow
+          | undefined;
+        if (!row) return undefined;
+        return jobDetail(
+          row,
+          await trx('step_runs').where({ tenant_id: tenantId, job_id: jobId }).orderBy('id'),
+        );
+      }),
+    workflowState: (tenantId, workflowId) =>
+      withTenant(deps.db, tenantId, (trx) => workflowState(trx, tenantId, workflowId)),
     async setWorkflowState(tenantId, workflowId, state) {
       if (!deps.catalogue.workflow(workflowId))
         throw new RuntimeError('unknown_workflow', `There is no workflow ${workflowId}.`);
@@ -191,7 +210,9 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfill?: string } =
       );
       await liveness.start();
     },
+    dispatch: () => dispatcher.poke(),
     async stop() {
+      await dispatcher.stop();
       await liveness?.stop();
     },
   };
@@ -203,19 +224,27 @@ async function trigger(core: Core, inputs: InputSchemas, req: TriggerRequest, db
   if (!entry) throw new RuntimeError('unknown_workflow', `There is no workflow ${req.workflowId}.`);
   const input = req.input ?? {};
   inputs.check(entry, input);
+  const inTransaction = 'executionPromise' in db;
   const { run, created } = await createRun(db, {
+    onCommitted: () => core.dispatcher.poke(),
     tenantId: req.tenantId,
     entry,
     input,
     trigger: req.trigger ?? { type: 'manual', at: new Date().toISOString(), by: req.actor ?? null },
     idempotencyKey: req.idempotencyKey,
   });
+  // Alone, the run is committed already: its job is durable before the caller hears of it.
+  if (created && !inTransaction) await core.dispatcher.flush();
   if (created)
     core.deps.log.debug({ tenant: req.tenantId, run: run.id, workflow: entry.manifest.id }, 'run:queued');
   return { run: runSummary(run), created };
 }
 
-async function workflowState(db: Knex, tenantId: string, workflowId: string): Promise<WorkflowState> {
+async function workflowState(
+  db: Knex | Knex.Transaction,
+  tenantId: string,
+  workflowId: string,
+): Promise<WorkflowState> {
   const row = await db('tenant_workflows')
     .where({ tenant_id: tenantId, workflow_id: workflowId })
     .first('enabled', 'config');

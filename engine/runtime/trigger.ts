@@ -51,11 +51,12 @@ export class InputSchemas {
 /**
  * One statement (so one round trip, and one commit when the caller has no transaction):
  * the tenant must exist and be active; the run row is inserted unless its idempotency key
- * is taken; its queue job is added only if the row was.
+ * is taken. Its queue job is added by the Dispatcher once the row is committed (the outbox:
+ * see dispatch.ts); `onCommitted` tells it when, for callers inside a transaction.
  */
 export async function createRun(
   db: Knex | Knex.Transaction,
-  req: NewRun,
+  req: NewRun & { onCommitted?: () => void },
 ): Promise<{ run: RunRow; created: boolean }> {
   const { entry } = req;
   const workflow = entry.manifest;
@@ -73,13 +74,15 @@ export async function createRun(
       concurrencyKey(workflow, req),
       workflow.concurrency?.limit ?? null,
       req.parentRunId ?? null,
-      RUN_TASK,
     ],
   );
   const { tenant_status: status, run } = rows[0]!;
   if (status === null) throw new RuntimeError('not_found', `There is no tenant ${req.tenantId}.`);
   if (status !== 'active') throw new RuntimeError('tenant_disabled', `Tenant ${req.tenantId} is disabled.`);
-  if (run) return { run: fromJson(run), created: true };
+  if (run) {
+    if (req.onCommitted && 'executionPromise' in db) db.executionPromise.then(req.onCommitted, () => {});
+    return { run: fromJson(run), created: true };
+  }
   const existing = await findRunByKey(db, req.tenantId, workflow.id, req.idempotencyKey!);
   if (!existing) throw new Error('idempotency conflict without an existing run');
   return { run: existing, created: false };
@@ -89,20 +92,13 @@ const CREATE_SQL = `
 with tenant as (select status from tenants where id = ?),
 ins as (
   insert into workflow_runs (id, tenant_id, workflow_id, manifest_hash, status, input, trigger, idempotency_key,
-                             concurrency_key, concurrency_limit, parent_run_id)
-  select ?::uuid, ?, ?, ?, 'queued', ?::jsonb, ?::jsonb, ?, ?, ?::int, ?::uuid
+                             concurrency_key, concurrency_limit, parent_run_id, dispatched)
+  select ?::uuid, ?, ?, ?, 'queued', ?::jsonb, ?::jsonb, ?, ?, ?::int, ?::uuid, false
    where exists (select 1 from tenant where status = 'active')
   on conflict (tenant_id, workflow_id, idempotency_key) where idempotency_key is not null do nothing
   returning *
-),
-job as (
-  select graphile_worker.add_job(?, json_build_object('runId', id, 'tenantId', tenant_id),
-                                 job_key => 'run:' || id::text, job_key_mode => 'replace')
-    from ins
 )
-select (select status from tenant) as tenant_status,
-       (select row_to_json(ins) from ins) as run,
-       (select count(*) from job) as jobs`;
+select (select status from tenant) as tenant_status, (select row_to_json(ins) from ins) as run`;
 
 type RawRun = Omit<
   RunRow,

@@ -36,6 +36,8 @@ export interface HandlerDeps {
   secrets: SecretResolver;
   metrics: WebhookMetrics;
   bodyLimitBytes: number;
+  /** Hands the runs a delivery committed to the queue (the runtime's run outbox). */
+  dispatch?: () => void;
   now?: () => Date;
 }
 
@@ -111,7 +113,9 @@ async function receive(
   body ??= parseBody(raw);
   const delivery = describe(deps, ctx, route, tenantId, body);
   try {
-    return await acceptDelivery(deps.db, delivery, deps.log);
+    const accepted = await acceptDelivery(deps.db, delivery, deps.log);
+    if (accepted.runIds.length > 0) deps.dispatch?.();
+    return accepted;
   } catch (err) {
     // The tenant was disabled after its cached status was read: the run insert refused it and
     // the transaction rolled back. Answer as for any disabled tenant.

@@ -37,6 +37,8 @@ export interface WebhookDeps {
   cacheTtlMs?: number;
   /** How often expired event ids are pruned (ms); 10 minutes by default, 0 never. */
   pruneEveryMs?: number;
+  /** Hands committed runs to the queue at once (else the runtime's sweep does, within a second). */
+  dispatch?: () => void;
   now?: () => Date;
 }
 
@@ -62,6 +64,7 @@ export function makeWebhooks(deps: WebhookDeps): Webhooks {
     }),
     metrics: webhookMetrics(),
     bodyLimitBytes: config.bodyLimitBytes,
+    ...(deps.dispatch ? { dispatch: deps.dispatch } : {}),
     ...(deps.now ? { now: deps.now } : {}),
   }) as Middleware;
   const prune = () => pruneWebhookEvents(db, routes.values(), deps.now?.());

@@ -172,7 +172,10 @@ describe('workflow control flow', () => {
     await engine.runtime.setWorkflowState('acme', 'WF-916', { enabled: true });
     await engine.runtime.setWorkflowState('initech', 'WF-916', { enabled: true });
     await database.db('tenants').where({ id: 'initech' }).update({ status: 'disabled' });
-    const core = { deps: { catalogue: engine.services.catalogue, db: database.db, log: { info() {} } } };
+    const core = {
+      deps: { catalogue: engine.services.catalogue, db: database.db, log: { info() {} } },
+      dispatcher: { poke() {} },
+    };
     const payload = { workflowId: 'WF-916', _cron: { ts: '2026-11-26T08:30:00.000Z' } };
     expect(await fireSchedule(core as never, payload)).toBe(1);
     expect(await fireSchedule(core as never, payload)).toBe(0);

@@ -1,0 +1,74 @@
+/**
+ * The run outbox's dispatcher. A trigger commits only the run row (`dispatched = false`);
+ * the dispatcher then adds the queue jobs of every such committed run in one statement, so
+ * a burst of triggers costs one NOTIFY (and one serialised commit) instead of one each.
+ *
+ * Nothing accepted is lost: a run committed by a process that died before dispatching it is
+ * picked up by the sweep every process with a runtime runs (`for update skip locked`, so
+ * processes never hand the same run over twice, and the job key de-duplicates anyway).
+ */
+import type { Knex } from 'knex';
+import { GroupCommit } from '../db/group-commit.ts';
+import type { Logger } from '../log.ts';
+import { RUN_TASK } from './trigger.ts';
+
+const BATCH = 500;
+
+export class Dispatcher {
+  readonly #group: GroupCommit<null, number>;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly log: Logger,
+  ) {
+    this.#group = new GroupCommit(async (items) => {
+      let moved = 0;
+      for (let n = BATCH; n === BATCH; moved += n) n = await dispatchBatch(this.db);
+      return items.map(() => moved);
+    });
+  }
+
+  /** Hands every committed, undispatched run to the queue; resolves when that is durable. */
+  flush(): Promise<number> {
+    return this.#group.submit(null);
+  }
+
+  /** After a caller's transaction commits: dispatch soon, without making anyone wait. */
+  poke(): void {
+    this.flush().catch((err: unknown) =>
+      this.log.warn({ err }, 'dispatching runs failed; the sweep will retry'),
+    );
+  }
+
+  /** The safety net for runs whose creator died between commit and dispatch. */
+  startSweep(everyMs = 1_000): void {
+    this.#timer = setInterval(() => this.poke(), everyMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.flush().catch(() => {});
+  }
+}
+
+async function dispatchBatch(db: Knex): Promise<number> {
+  const { rows } = await db.raw<{ rows: Array<{ moved: number }> }>(
+    `with picked as (
+       select id from workflow_runs where not dispatched order by created_at limit ${BATCH} for update skip locked
+     ), marked as (
+       update workflow_runs r set dispatched = true from picked where r.id = picked.id
+       returning r.id, r.tenant_id
+     ), queued as (
+       select count(*) as n from graphile_worker.add_jobs(array(
+         select row(?, json_build_object('runId', id, 'tenantId', tenant_id), null, null, 25,
+                    'run:' || id::text, null, null)::graphile_worker.job_spec
+           from marked))
+        where exists (select 1 from marked)
+     )
+     select (select count(*) from marked)::int as moved, (select n from queued) as jobs`,
+    [RUN_TASK],
+  );
+  return rows[0]?.moved ?? 0;
+}
