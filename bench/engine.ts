@@ -1,7 +1,7 @@
 /**
  * Engine throughput against raw graphile-worker, on the same PostgreSQL in the same run.
  *
- *   npx tsx bench/engine.ts [--runs 3000] [--concurrency 16] [--raw-jobs 20000]
+ *   npx tsx bench/engine.ts [--runs 3000] [--concurrency 64] [--raw-jobs 20000] [--callers 32]
  *
  * 1. raw: no-op graphile-worker jobs/s (jobs added in batches, then drained);
  * 2. engine: a 3-step workflow of `core.noop` steps, every step checkpointed, triggered
@@ -27,15 +27,17 @@ import { makeServices } from '../engine/services.ts';
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '3000' },
-    concurrency: { type: 'string', default: '16' },
+    concurrency: { type: 'string', default: '64' },
     'raw-jobs': { type: 'string', default: '20000' },
     'latency-rate': { type: 'string', default: '100' },
+    callers: { type: 'string', default: '32' },
   },
 });
 const RUNS = Number(values.runs);
 const CONCURRENCY = Number(values.concurrency);
 const RAW_JOBS = Number(values['raw-jobs']);
 const LATENCY_RATE = Number(values['latency-rate']);
+const CALLERS = Number(values.callers);
 
 const WORKFLOW = `apiVersion: atlas/v1
 kind: Workflow
@@ -133,10 +135,10 @@ async function engineThroughput(url: string, db: ReturnType<typeof makeDb>, dir:
   });
   try {
     const started = performance.now();
-    // Triggers come from 16 concurrent callers, as API requests would.
+    // Triggers come from concurrent callers, as API requests would.
     let next = 0;
     await Promise.all(
-      Array.from({ length: 16 }, async () => {
+      Array.from({ length: CALLERS }, async () => {
         while (next++ < RUNS) await runtime.trigger({ tenantId: 'bench', workflowId: 'WF-950' });
       }),
     );

@@ -15,7 +15,7 @@ import type { Dispatcher } from './dispatch.ts';
 import type { RuntimeMetrics } from './metrics.ts';
 import type { StepState } from './plan.ts';
 import type { FailureRecord } from './retry.ts';
-import { createRun, RUN_TASK } from './trigger.ts';
+import { createRun, makeTriggerBatcher, RUN_TASK } from './trigger.ts';
 
 const DEFAULT_LEASE_MS = 30_000;
 /** A run waiting for a concurrency slot is also re-checked this often, in case a wake-up is lost. */
@@ -31,6 +31,8 @@ export class Core {
   readonly writer: LedgerWriter;
   /** Set by makeRuntime: hands committed runs to the queue. */
   dispatcher!: Dispatcher;
+  /** Group commit of runs triggered outside any caller transaction. */
+  readonly triggers: ReturnType<typeof makeTriggerBatcher>;
   readonly #claims: GroupCommit<{ id: string; tenant_id: string }, ClaimedRun | undefined>;
   /** Workflows that some `event` trigger watches: their runs end in a transaction. */
   readonly #watched: Set<string>;
@@ -41,6 +43,7 @@ export class Core {
   ) {
     this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
     this.writer = new LedgerWriter(deps.db);
+    this.triggers = makeTriggerBatcher(deps.db);
     this.#claims = new GroupCommit((items) => this.#claimBatch(items));
     this.#watched = new Set(
       deps.catalogue

@@ -101,7 +101,7 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfill?: string } =
   let liveness: Liveness | undefined;
 
   const runtime: Runtime = {
-    trigger: (req, trx) => trigger(core, inputs, req, trx ?? deps.db),
+    trigger: (req, trx) => trigger(core, inputs, req, trx),
     // Reads for a tenant run as `atlas_app` with the tenant set: row-level security is a
     // second wall behind every query's own tenant filter.
     async getRun(tenantId, runId) {
@@ -219,22 +219,30 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfill?: string } =
 }
 
 /** In the caller's transaction when given (the API audits in it), else one statement alone. */
-async function trigger(core: Core, inputs: InputSchemas, req: TriggerRequest, db: Knex | Knex.Transaction) {
+async function trigger(
+  core: Core,
+  inputs: InputSchemas,
+  req: TriggerRequest,
+  db: Knex.Transaction | undefined,
+) {
   const entry = core.deps.catalogue.workflow(req.workflowId);
   if (!entry) throw new RuntimeError('unknown_workflow', `There is no workflow ${req.workflowId}.`);
   const input = req.input ?? {};
   inputs.check(entry, input);
-  const inTransaction = 'executionPromise' in db;
-  const { run, created } = await createRun(db, {
-    onCommitted: () => core.dispatcher.poke(),
+  const request = {
     tenantId: req.tenantId,
     entry,
     input,
     trigger: req.trigger ?? { type: 'manual', at: new Date().toISOString(), by: req.actor ?? null },
     idempotencyKey: req.idempotencyKey,
-  });
-  // Alone, the run is committed already: its job is durable before the caller hears of it.
-  if (created && !inTransaction) await core.dispatcher.flush();
+  };
+  // In the caller's transaction, the run goes through the outbox once that commits; alone,
+  // it is group-committed with its queue job, durable before the caller hears of it.
+  const outcome = db
+    ? await createRun(db, { ...request, onCommitted: () => core.dispatcher.poke() })
+    : await core.triggers.submit(request);
+  if ('error' in outcome) throw outcome.error;
+  const { run, created } = outcome;
   if (created)
     core.deps.log.debug({ tenant: req.tenantId, run: run.id, workflow: entry.manifest.id }, 'run:queued');
   return { run: runSummary(run), created };

@@ -9,6 +9,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { Knex } from 'knex';
 import { describeErrors } from '../connector-sdk/index.ts';
+import { GroupCommit } from '../db/group-commit.ts';
 import { findRunByKey, type RunRow, saveManifestVersions } from '../db/runs.ts';
 import { renderSync } from '../expr/index.ts';
 import type { Catalogue, CatalogueEntry } from '../manifest/catalogue.ts';
@@ -155,3 +156,76 @@ export async function saveCatalogueVersions(db: Knex, catalogue: Catalogue): Pro
       .map((e) => ({ hash: e.hash, kind: 'Workflow', id: e.manifest.id, content: e.manifest })),
   );
 }
+
+/**
+ * Runs started outside any caller transaction (the CLI, internal callers, benchmarks) are
+ * group-committed: every trigger queued while the last batch was written goes in the next
+ * one, with its queue jobs added in the same statement (one commit and one NOTIFY per
+ * batch). Each caller gets its own outcome, errors included.
+ */
+export function makeTriggerBatcher(db: Knex): GroupCommit<NewRun, Outcome> {
+  return new GroupCommit((items) => createRunsBatch(db, items));
+}
+
+type Outcome = { run: RunRow; created: boolean } | { error: unknown };
+
+async function createRunsBatch(db: Knex, items: NewRun[]): Promise<Outcome[]> {
+  const requests = items.map((req, ord) => ({
+    ord,
+    id: randomUUID(),
+    tenant_id: req.tenantId,
+    workflow_id: req.entry.manifest.id,
+    manifest_hash: req.entry.hash,
+    input: req.input ?? {},
+    trigger: req.trigger,
+    idempotency_key: req.idempotencyKey ?? null,
+    concurrency_key: concurrencyKey(req.entry.manifest, req),
+    concurrency_limit: req.entry.manifest.concurrency?.limit ?? null,
+    parent_run_id: req.parentRunId ?? null,
+  }));
+  const { rows } = await db.raw<{
+    rows: Array<{ tenants: Array<[number, string | null]>; runs: RawRun[] | null }>;
+  }>(BATCH_SQL, [JSON.stringify(requests), RUN_TASK]);
+  const statuses = new Map(rows[0]!.tenants);
+  const inserted = new Map((rows[0]!.runs ?? []).map((r) => [r.id, fromJson(r)]));
+  return Promise.all(
+    items.map(async (req, i): Promise<Outcome> => {
+      const status = statuses.get(i) ?? null;
+      if (status === null)
+        return { error: new RuntimeError('not_found', `There is no tenant ${req.tenantId}.`) };
+      if (status !== 'active') {
+        return { error: new RuntimeError('tenant_disabled', `Tenant ${req.tenantId} is disabled.`) };
+      }
+      const run = inserted.get(requests[i]!.id);
+      if (run) return { run, created: true };
+      const existing = await findRunByKey(db, req.tenantId, req.entry.manifest.id, req.idempotencyKey!);
+      return existing
+        ? { run: existing, created: false }
+        : { error: new Error('idempotency conflict without a run') };
+    }),
+  );
+}
+
+const BATCH_SQL = `
+with req as (
+  select * from json_to_recordset(?::json) as r(ord int, id uuid, tenant_id text, workflow_id text,
+         manifest_hash text, input jsonb, trigger jsonb, idempotency_key text, concurrency_key text,
+         concurrency_limit int, parent_run_id uuid)
+), ins as (
+  insert into workflow_runs (id, tenant_id, workflow_id, manifest_hash, status, input, trigger, idempotency_key,
+                             concurrency_key, concurrency_limit, parent_run_id, dispatched)
+  select req.id, req.tenant_id, req.workflow_id, req.manifest_hash, 'queued', req.input, req.trigger,
+         req.idempotency_key, req.concurrency_key, req.concurrency_limit, req.parent_run_id, true
+    from req join tenants t on t.id = req.tenant_id and t.status = 'active'
+  on conflict (tenant_id, workflow_id, idempotency_key) where idempotency_key is not null do nothing
+  returning *
+), jobs as (
+  select count(*) as n from graphile_worker.add_jobs(array(
+    select row(?, json_build_object('runId', id, 'tenantId', tenant_id), null, null, 25,
+               'run:' || id::text, null, null)::graphile_worker.job_spec
+      from ins))
+   where exists (select 1 from ins)
+)
+select (select json_agg(json_build_array(r.ord, t.status)) from req r left join tenants t on t.id = r.tenant_id) as tenants,
+       (select json_agg(row_to_json(ins)) from ins) as runs,
+       (select n from jobs) as jobs`;
