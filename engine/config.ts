@@ -25,6 +25,8 @@ export interface Config {
   bodyLimitBytes: number;
   /** The database pool size of one process. */
   poolSize: number;
+  /** How far back schedules fire the times missed while no worker ran (0: none). */
+  cronBackfillMs: number;
   /** How API tokens are verified; no secret and no JWKS URL means every API call is refused. */
   auth: AuthConfig;
   /** Bearer token `GET /metrics` requires; unset means the endpoint is open. */
@@ -85,10 +87,11 @@ export const VARIABLES = {
   LOG_LEVEL: 'info',
   ATLAS_HOME: '.atlas',
   ATLAS_MANIFESTS: 'manifests',
-  ATLAS_WORKER_CONCURRENCY: '8',
+  ATLAS_WORKER_CONCURRENCY: '64',
   ATLAS_SHUTDOWN_TIMEOUT: '10s',
   ATLAS_BODY_LIMIT: '1mb',
   ATLAS_DB_POOL_SIZE: '10',
+  ATLAS_CRON_BACKFILL: '0s',
   ATLAS_JWT_SECRET: 'unset',
   ATLAS_JWKS_URL: 'unset',
   ATLAS_JWT_ISSUER: 'unset: not checked',
@@ -114,10 +117,11 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       .split(':')
       .filter(Boolean)
       .map((dir) => path.resolve(cwd, dir)),
-    workerConcurrency: parseInteger(env, 'ATLAS_WORKER_CONCURRENCY', 8, 1, 256),
+    workerConcurrency: parseInteger(env, 'ATLAS_WORKER_CONCURRENCY', 64, 1, 1024),
     shutdownTimeoutMs: parseDurationVar(env, 'ATLAS_SHUTDOWN_TIMEOUT', 10_000),
     bodyLimitBytes: parseSize(env, 'ATLAS_BODY_LIMIT', 1024 * 1024),
     poolSize: parseInteger(env, 'ATLAS_DB_POOL_SIZE', 10, 2, 500),
+    cronBackfillMs: parseDurationVar(env, 'ATLAS_CRON_BACKFILL', 0),
     auth: parseAuth(env),
     metricsToken: parseSecret(env, 'ATLAS_METRICS_TOKEN', 16),
     oauth: parseOAuth(env, host, port),

@@ -94,7 +94,7 @@ export async function makeServices(
       processId,
       ...(overrides.fetchImpl ? { fetchImpl: overrides.fetchImpl } : {}),
     },
-    { cronBackfill: config.env.ATLAS_CRON_BACKFILL },
+    { cronBackfillMs: config.cronBackfillMs },
   );
   return { catalogue, connectors, secrets, runtime, processId };
 }

@@ -4,15 +4,13 @@
  * workflow enabled; the fire time is the idempotency key, so a double fire starts nothing.
  */
 import { type ParsedCronItem, parseCronItems } from 'graphile-worker';
-import { parseDuration } from '../connector-sdk/index.ts';
 import type { Catalogue } from '../manifest/catalogue.ts';
 import type { Core } from './core.ts';
 import { createRun } from './trigger.ts';
 
 export const SCHEDULE_TASK = 'atlas.schedule';
 
-export function cronItems(catalogue: Catalogue, backfill: string | undefined): ParsedCronItem[] {
-  const backfillPeriod = backfill ? parseDuration(backfill) : 0;
+export function cronItems(catalogue: Catalogue, backfillPeriod: number): ParsedCronItem[] {
   return parseCronItems(
     catalogue
       .workflows()

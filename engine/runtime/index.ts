@@ -90,7 +90,7 @@ export interface RuntimeHandle {
   stop(): Promise<void>;
 }
 
-export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfill?: string } = {}): RuntimeHandle {
+export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number } = {}): RuntimeHandle {
   const core = new Core(deps, makeMetrics(deps.db));
   const dispatcher = new Dispatcher(deps.db, deps.log);
   core.dispatcher = dispatcher;
@@ -192,7 +192,7 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfill?: string } =
   return {
     runtime,
     tasks,
-    cronItems: cronItems(deps.catalogue, opts.cronBackfill),
+    cronItems: cronItems(deps.catalogue, opts.cronBackfillMs ?? 0),
     async startWorker(events, connectionString) {
       liveness = new Liveness({
         db: deps.db,

@@ -11,7 +11,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       home: '/srv/atlas/.atlas',
       manifestDirs: ['/srv/atlas/manifests'],
-      workerConcurrency: 8,
+      workerConcurrency: 64,
       shutdownTimeoutMs: 10_000,
       bodyLimitBytes: 1024 * 1024,
     });
@@ -62,7 +62,7 @@ describe('loadConfig', () => {
     [
       'ATLAS_WORKER_CONCURRENCY',
       '0',
-      'ATLAS_WORKER_CONCURRENCY must be a whole number from 1 to 256 (got "0")',
+      'ATLAS_WORKER_CONCURRENCY must be a whole number from 1 to 1024 (got "0")',
     ],
     [
       'ATLAS_SHUTDOWN_TIMEOUT',

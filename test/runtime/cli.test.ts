@@ -15,6 +15,18 @@ describe('atlas run', () => {
     expect(r.stdout).toMatch(/\d+ to run, \d+ skipped, 0 with errors\./);
   });
 
+  it('uses recorded fixtures for outputs only a real run knows', async () => {
+    const r = await runCli(
+      ['run', 'WF-010', '--dry-run', '--fixtures', 'test/fixtures/dry-run/WF-010'],
+      cliEnv(),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('[fixture fetchStatus.json]');
+    expect(r.stdout).toContain('"status":"Partially Degraded Service"');
+    expect(r.stdout).toContain('"url":"[secret DIGEST_WEBHOOK_URL]"');
+    expect(r.stdout).not.toContain('known after the run');
+  });
+
   it('shows which steps `if` would skip and computes read-only steps, as JSON too', async () => {
     const r = await runCli(
       ['run', 'WF-001', '--dry-run', '--input', '{"name":"Ada"}', '--format', 'json'],
