@@ -1,6 +1,7 @@
 export { defineAction, defineConnector } from './define.ts';
 export { isDuration, parseDuration } from './duration.ts';
 export { ConnectorError, toError } from './errors.ts';
+export { raceSignal } from './race.ts';
 export {
   type ActionEntry,
   type ConnectorRegistry,

@@ -13,14 +13,6 @@ export { Catalogue, type CatalogueEntry, canonicalJson, type Manifest, manifestH
 export { cronProblem } from './checks/workflow.ts';
 export { formatError, formatErrors, type ManifestError } from './errors.ts';
 export { type LoadOptions, loadCatalogue, manifestDirs } from './load.ts';
-export {
-  DEFAULT_RETRY,
-  DEFAULT_TIMEOUT_MS,
-  type ResolvedRetry,
-  retryDelayMs,
-  type StepPolicy,
-  stepPolicy,
-} from './policy.ts';
 export { MANIFEST_KINDS, type ManifestKind, SCHEMA_DIR, SCHEMA_FILES } from './schemas.ts';
 export type * from './types.gen.ts';
 export {

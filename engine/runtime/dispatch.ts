@@ -10,7 +10,7 @@
 import type { Knex } from 'knex';
 import { GroupCommit } from '../db/group-commit.ts';
 import type { Logger } from '../log.ts';
-import { RUN_TASK } from './trigger.ts';
+import { addRunJobs, RUN_TASK } from './trigger.ts';
 
 const BATCH = 500;
 
@@ -61,11 +61,7 @@ async function dispatchBatch(db: Knex): Promise<number> {
        update workflow_runs r set dispatched = true from picked where r.id = picked.id
        returning r.id, r.tenant_id
      ), queued as (
-       select count(*) as n from graphile_worker.add_jobs(array(
-         select row(?, json_build_object('runId', id, 'tenantId', tenant_id), null, null, 25,
-                    'run:' || id::text, null, null)::graphile_worker.job_spec
-           from marked))
-        where exists (select 1 from marked)
+       ${addRunJobs('marked')}
      )
      select (select count(*) from marked)::int as moved, (select n from queued) as jobs`,
     [RUN_TASK],

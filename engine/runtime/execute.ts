@@ -3,7 +3,13 @@
  * through the integration hub's context (credentials, timeout, rate limit, audit), output
  * checked and returned. Failures come back classified; nothing here decides on retries.
  */
-import { type ActionEntry, ConnectorError, type RunData, type TraceEvent } from '../connector-sdk/index.ts';
+import {
+  type ActionEntry,
+  ConnectorError,
+  type RunData,
+  raceSignal,
+  type TraceEvent,
+} from '../connector-sdk/index.ts';
 import { makeActionContext, makeRedactor, type Redactor } from '../hub/index.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { classify, type FailureRecord } from './retry.ts';
@@ -97,7 +103,7 @@ async function attempt(deps: RuntimeDeps, req: AttemptRequest, redactor: Redacto
     trace: (event) => recordTrace(deps, req, redactor, event),
   });
   try {
-    const output = await raceAbort(entry.action.run(ctx, req.input), signal);
+    const output = await raceSignal(entry.action.run(ctx, req.input), signal);
     const out = deps.connectors.validateOutput(entry.uses, output);
     if (!out.ok) {
       const detail = out.issues.map((i) => i.message).join('; ');
@@ -192,29 +198,4 @@ async function recordTrace(
 
 function fail(err: unknown, attempt: number): AttemptResult {
   return { ok: false, failure: classify(err, attempt) };
-}
-
-/**
- * An action that ignores its signal must not hold the step past its timeout: the attempt
- * ends when the signal fires, whatever the action is still doing.
- */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {}); // its own rejection, now of no interest, must not go unhandled
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }

@@ -206,6 +206,19 @@ async function createRunsBatch(db: Knex, items: NewRun[]): Promise<Outcome[]> {
   );
 }
 
+/**
+ * SQL adding the queue job of every run in `relation` (columns `id`, `tenant_id`) with one
+ * `add_jobs` call, so one NOTIFY; the job key is the run's, so a run never has two jobs
+ * waiting. Binds one parameter: the task name.
+ */
+export function addRunJobs(relation: string): string {
+  return `select count(*) as n from graphile_worker.add_jobs(array(
+    select row(?, json_build_object('runId', id, 'tenantId', tenant_id), null, null, 25,
+               'run:' || id::text, null, null)::graphile_worker.job_spec
+      from ${relation}))
+   where exists (select 1 from ${relation})`;
+}
+
 const BATCH_SQL = `
 with req as (
   select * from json_to_recordset(?::json) as r(ord int, id uuid, tenant_id text, workflow_id text,
@@ -220,11 +233,7 @@ with req as (
   on conflict (tenant_id, workflow_id, idempotency_key) where idempotency_key is not null do nothing
   returning *
 ), jobs as (
-  select count(*) as n from graphile_worker.add_jobs(array(
-    select row(?, json_build_object('runId', id, 'tenantId', tenant_id), null, null, 25,
-               'run:' || id::text, null, null)::graphile_worker.job_spec
-      from ins))
-   where exists (select 1 from ins)
+  ${addRunJobs('ins')}
 )
 select (select json_agg(json_build_array(r.ord, t.status)) from req r left join tenants t on t.id = r.tenant_id) as tenants,
        (select json_agg(row_to_json(ins)) from ins) as runs,

@@ -9,8 +9,6 @@ import {
   manifestDirs,
   manifestHash,
   parseDuration,
-  retryDelayMs,
-  stepPolicy,
   validateSources,
   type Workflow,
 } from '../../engine/manifest/index.ts';
@@ -118,23 +116,6 @@ describe('helpers', () => {
     expect(parseDuration('1h30m')).toBe(5_400_000);
     expect(parseDuration('3d')).toBe(259_200_000);
     expect(() => parseDuration('30 seconds')).toThrow(RangeError);
-  });
-
-  it('resolves step policies from the step, the defaults and the schema defaults', () => {
-    const wf = { ...hello, defaults: { timeout: '1m', retry: { maxAttempts: 5 } } } as unknown as Workflow;
-    const step = {
-      id: 'a',
-      uses: 'core.log',
-      retry: { maxAttempts: 2, backoff: { initial: '2s', max: '5s' } },
-    };
-    expect(stepPolicy(wf, wf.steps[0]!)).toEqual({
-      retry: { maxAttempts: 5, initialMs: 1000, factor: 2, maxMs: 300_000, jitter: 0.2 },
-      timeoutMs: 60_000,
-      onError: 'fail',
-    });
-    const policy = stepPolicy(wf, step);
-    expect(policy.retry.maxAttempts).toBe(2);
-    expect([1, 2, 3].map((n) => retryDelayMs({ ...policy.retry, jitter: 0 }, n))).toEqual([2000, 4000, 5000]);
   });
 
   it('reads ATLAS_MANIFESTS as a :-separated list', () => {

@@ -13,6 +13,7 @@ import {
   type AgentDirectory,
   type AgentManifest,
   ConnectorError,
+  raceSignal,
 } from '../../../engine/connector-sdk/index.ts';
 import type { ToolCall, ToolDefinition } from './completion.ts';
 
@@ -113,7 +114,7 @@ export async function runTool(
   }
   if (!ctx.callAction) throw ConnectorError.fatal('not_configured', 'this context cannot call other actions');
   try {
-    return { ok: true, uses, input, output: await abortable(ctx.callAction(uses, input), signal) };
+    return { ok: true, uses, input, output: await raceSignal(ctx.callAction(uses, input), signal) };
   } catch (err) {
     if (signal.aborted) throw err;
     const e = ConnectorError.find(err);
@@ -131,23 +132,4 @@ export function resultContent(outcome: ToolOutcome): string {
   const text = JSON.stringify(outcome.ok ? (outcome.output ?? null) : { error: outcome.error });
   if (text.length <= MAX_RESULT_CHARS) return text;
   return `${text.slice(0, MAX_RESULT_CHARS)}… [cut: the result had ${text.length} characters]`;
-}
-
-/** A nested action cannot be handed the agent's deadline, so the deadline races it. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { ConnectorError } from '../../engine/connector-sdk/index.ts';
+import type { Step, Workflow } from '../../engine/manifest/index.ts';
+import { classify, decideRetry, stepRetry, stepTimeoutMs } from '../../engine/runtime/retry.ts';
+
+const step = (extra: Partial<Step> = {}): Step => ({ id: 'a', uses: 'core.noop', ...extra });
+
+describe('retry policy', () => {
+  it("resolves the step's policy, else the workflow defaults, else the schema's", () => {
+    const defaults: Workflow['defaults'] = { timeout: '1m', retry: { maxAttempts: 5 } };
+    expect(stepRetry(step(), undefined)).toEqual({
+      maxAttempts: 3,
+      initialMs: 1000,
+      factor: 2,
+      maxMs: 300_000,
+      jitter: 0.2,
+    });
+    expect(stepRetry(step(), defaults).maxAttempts).toBe(5);
+    expect(
+      stepRetry(step({ retry: { maxAttempts: 2, backoff: { initial: '2s', max: '5s' } } }), defaults),
+    ).toMatchObject({
+      maxAttempts: 2,
+      initialMs: 2000,
+      maxMs: 5000,
+    });
+    expect(stepTimeoutMs(step(), undefined)).toBe(30_000);
+    expect(stepTimeoutMs(step(), defaults)).toBe(60_000);
+    expect(stepTimeoutMs(step({ timeout: '250ms' }), defaults)).toBe(250);
+  });
+
+  it('backs off exponentially up to the cap, jitter only shortening the delay', () => {
+    const settings = { maxAttempts: 5, initialMs: 2000, factor: 2, maxMs: 5000, jitter: 0 };
+    const retryable = (attempt: number) => classify(ConnectorError.retryable('x', 'x'), attempt);
+    expect([1, 2, 3].map((n) => decideRetry(settings, retryable(n)))).toEqual([
+      { retry: true, delayMs: 2000 },
+      { retry: true, delayMs: 4000 },
+      { retry: true, delayMs: 5000 },
+    ]);
+    const full = { ...settings, jitter: 1 };
+    expect(decideRetry(full, retryable(1), () => 0.999)).toEqual({ retry: true, delayMs: 2 });
+    expect(decideRetry(full, retryable(1), () => 0)).toEqual({ retry: true, delayMs: 2000 });
+    expect(decideRetry(settings, retryable(5))).toEqual({ retry: false });
+  });
+
+  it("never retries sooner than a provider's Retry-After, and never retries fatal or auth errors", () => {
+    const settings = { maxAttempts: 3, initialMs: 10, factor: 2, maxMs: 100, jitter: 0 };
+    const limited = classify(
+      ConnectorError.retryable('rate_limited', 'slow down', { retryAfterMs: 7000 }),
+      1,
+    );
+    expect(decideRetry(settings, limited)).toEqual({ retry: true, delayMs: 7000 });
+    expect(decideRetry(settings, classify(ConnectorError.fatal('bad', 'bad'), 1))).toEqual({ retry: false });
+    expect(decideRetry(settings, classify(ConnectorError.auth('revoked', 'revoked'), 1))).toEqual({
+      retry: false,
+    });
+  });
+
+  it('classifies anything thrown: timeouts are retryable, unknown errors fatal', () => {
+    expect(classify(new DOMException('timed out', 'TimeoutError'), 2)).toMatchObject({
+      code: 'timeout',
+      retryable: true,
+      attempt: 2,
+    });
+    expect(classify(new TypeError('x is undefined'), 1)).toMatchObject({
+      code: 'internal_error',
+      kind: 'fatal',
+    });
+    expect(classify('a string', 1)).toMatchObject({ code: 'internal_error', message: 'a string' });
+  });
+});
