@@ -47,7 +47,15 @@ export type AttemptResult = { ok: true; output: unknown } | { ok: false; failure
  */
 export async function executeAttempt(deps: RuntimeDeps, req: AttemptRequest): Promise<AttemptResult> {
   const redactor = req.redactor ?? makeRedactor();
-  const result = await attempt(deps, req, redactor);
+  const tokens = new Set<string>();
+  let result = await attempt(deps, req, redactor, tokens);
+  if (!result.ok && isRejectedToken(result.failure, tokens)) {
+    // A token that looked valid was refused (revoked at the provider, rotated elsewhere):
+    // renew it once, even if fresh-looking, and try once more. A refresh that fails with
+    // invalid_grant disconnects the integration and fails as an auth error.
+    const renewed = await renew(deps, req, tokens);
+    result = renewed ?? (await attempt(deps, req, redactor, new Set()));
+  }
   if (result.ok) return { ok: true, output: redactor.redact(result.output) };
   return {
     ok: false,
@@ -55,7 +63,31 @@ export async function executeAttempt(deps: RuntimeDeps, req: AttemptRequest): Pr
   };
 }
 
-async function attempt(deps: RuntimeDeps, req: AttemptRequest, redactor: Redactor): Promise<AttemptResult> {
+function isRejectedToken(failure: FailureRecord, tokens: Set<string>): boolean {
+  return failure.kind === 'auth' && failure.status === 401 && tokens.size > 0;
+}
+
+async function renew(
+  deps: RuntimeDeps,
+  req: AttemptRequest,
+  providers: Set<string>,
+): Promise<AttemptResult | undefined> {
+  try {
+    for (const provider of providers)
+      await deps.tokens.accessToken(req.tenantId, provider, { forceRefresh: true });
+    return undefined;
+  } catch (err) {
+    return fail(err, req.attempt);
+  }
+}
+
+async function attempt(
+  deps: RuntimeDeps,
+  req: AttemptRequest,
+  redactor: Redactor,
+  /** The OAuth providers whose tokens this attempt was handed. */
+  tokens: Set<string>,
+): Promise<AttemptResult> {
   const { entry } = req;
   const checked = deps.connectors.validateInput(entry.uses, req.input);
   if (!checked.ok) {
@@ -94,7 +126,10 @@ async function attempt(deps: RuntimeDeps, req: AttemptRequest, redactor: Redacto
     audit: deps.audit,
     rateLimiter: deps.rateLimiter,
     secret: (name) => deps.secrets.get(req.tenantId, name),
-    accessToken: (provider, opts) => deps.tokens.accessToken(req.tenantId, provider, opts),
+    accessToken: (provider, opts) => {
+      tokens.add(provider);
+      return deps.tokens.accessToken(req.tenantId, provider, opts);
+    },
     ...(deps.ssrf ? { ssrf: deps.ssrf } : {}),
     ...(deps.fetchImpl ? { fetchImpl: deps.fetchImpl } : {}),
     ...(req.run ? { run: req.run } : {}),
