@@ -192,6 +192,19 @@ async function stored(db: Knex) {
 
 type Stored = Awaited<ReturnType<typeof stored>>;
 
+/**
+ * A run's queue job follows its commit through the run outbox (batched, within a second):
+ * count once every committed run has its job, or after 10 s, whichever comes first.
+ */
+async function settled(db: Knex, before: Stored): Promise<Stored> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const now = await stored(db);
+    if (now.jobs - before.jobs >= now.runs - before.runs || Date.now() > deadline) return now;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function report(db: Knex, atlas: Figures, bare: Figures, before: Stored): Promise<void> {
   console.log(
     `Stripe webhooks vs bare Koa, ${CONNECTIONS} connections, ${DURATION_S} s each, loopback, ${os.cpus().length} cores, pool ${POOL_SIZE}`,
@@ -205,7 +218,7 @@ async function report(db: Knex, atlas: Figures, bare: Figures, before: Stored): 
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   );
-  const after = await stored(db);
+  const after = await settled(db, before);
   const added = {
     events: after.events - before.events,
     runs: after.runs - before.runs,
