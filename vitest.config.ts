@@ -7,6 +7,7 @@ export default defineConfig({
     globalSetup: ['test/helpers/global-setup.ts'],
     // Fails a test file that leaves a pool, a worker or a server open.
     setupFiles: ['test/helpers/leaks.ts'],
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,

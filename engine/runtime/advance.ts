@@ -8,7 +8,7 @@
  */
 
 import type { FinishedAttempt, NewAttempt } from '../db/ledger-writer.ts';
-import { latestStepRuns, type RunRow } from '../db/runs.ts';
+import { latestStepRuns } from '../db/runs.ts';
 import { sleep } from '../hub/index.ts';
 import type { Step, Workflow } from '../manifest/types.gen.ts';
 import type { ClaimedRun, Core } from './core.ts';

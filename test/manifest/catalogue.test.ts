@@ -10,7 +10,6 @@ import {
   manifestHash,
   parseDuration,
   validateSources,
-  type Workflow,
 } from '../../engine/manifest/index.ts';
 
 const ROOT = join(import.meta.dirname, '../..');

@@ -94,7 +94,7 @@ describe('/v1/secrets', () => {
     const doc = (await (await fetch(`${api.url}/v1/openapi.json`)).json()) as {
       paths: Record<string, Record<string, { responses: Record<string, { content?: unknown }> }>>;
     };
-    const result = await validate(structuredClone(doc) as Parameters<typeof validate>[0]);
+    const result = await validate(structuredClone(doc) as unknown as Parameters<typeof validate>[0]);
     expect(result.valid ? '' : compileErrors(result)).toBe('');
     expect(result.warnings).toEqual([]);
     expect(Object.keys(doc.paths['/v1/secrets/{name}'] ?? {}).sort()).toEqual(['delete', 'put']);
