@@ -89,7 +89,7 @@ async function answer(res: ServerResponse, reply: FakeReply): Promise<void> {
     while (left > 0 && !res.destroyed) {
       const ok = res.write(left >= chunk.length ? chunk : chunk.subarray(0, left));
       left -= chunk.length;
-      if (!ok) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+      if (!ok) await drainedOrClosed(res);
     }
     res.end();
     return;
@@ -127,4 +127,17 @@ export async function startFake(route: Route): Promise<FakeServer> {
         server.close((err) => (err ? reject(err) : resolve()));
       }),
   };
+}
+
+/** Waits for `drain` or `close`, removing both listeners either way (a long stream adds many). */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
 }
