@@ -170,6 +170,12 @@ export interface ActionDefinition<I = unknown, O = unknown> {
    * outbound webhook schedule; workflow steps use the step's own policy instead.
    */
   jobRetry?: JobRetryPolicy;
+  /**
+   * The longest one attempt may take when the action runs as a typed job (30 s when absent);
+   * in a workflow the step's `timeout` applies. An agent task, which bounds itself with its
+   * manifest's limits, declares a longer one.
+   */
+  jobTimeoutMs?: number;
   /** True when the action changes nothing outside (safe to call in a dry run). */
   readOnly?: boolean;
   run(ctx: ActionContext, input: I): Promise<O>;

@@ -139,7 +139,7 @@ export async function runJob(core: Core, jobId: string, tenantId: string): Promi
         attempt: job.attempts,
         maxAttempts: job.max_attempts,
         idempotencyKey: jobId,
-        timeoutMs: DEFAULT_TIMEOUT_MS,
+        timeoutMs: entry.action.jobTimeoutMs ?? DEFAULT_TIMEOUT_MS,
       })
     : { ok: false as const, failure: missing(job) };
   await recordOutcome(core, job, entry, started[0]!.id as number, result, Math.round(performance.now() - t0));

@@ -34,6 +34,8 @@ export function runAction(directory?: AgentDirectory): ActionDefinition<AgentTas
     // itself turns a retryable failure into a fatal one once a tool has run; this also covers
     // the job's own timeout, which ends the attempt before the task can say so.
     jobRetry: { maxAttempts: 1, delayMs: () => undefined },
+    // The manifest's `limits.timeout` ends the task first; this only bounds a runaway one.
+    jobTimeoutMs: 30 * 60_000,
     input: {
       type: 'object',
       additionalProperties: false,
