@@ -57,27 +57,34 @@ const SUMMARY_LIMIT = 8192;
  * row commit or roll back together.
  */
 export async function recordAudit(db: Knex | Knex.Transaction, entry: AuditRecord): Promise<number> {
-  const [row] = await db('audit_log')
-    .insert({
-      tenant_id: entry.tenantId ?? null,
-      at: entry.at ?? db.fn.now(),
-      actor: entry.actor,
-      action: entry.action,
-      entity_type: entry.entityType,
-      entity_id: entry.entityId ?? null,
-      request_id: entry.requestId ?? null,
-      status: entry.status ?? null,
-      result: entry.result,
-      summary: JSON.stringify(boundSummary(redact(entry.summary ?? {}))),
-      connector: entry.connector ?? null,
-      method: entry.method ?? null,
-      host: entry.host ?? null,
-      path: entry.path ?? null,
-      duration_ms:
-        entry.durationMs === undefined || entry.durationMs === null ? null : Math.round(entry.durationMs),
-    })
-    .returning('id');
+  const [row] = await db('audit_log').insert(auditRow(db, entry)).returning('id');
   return (row as { id: number }).id;
+}
+
+/** Many entries in one statement (a batch of webhook deliveries). */
+export async function recordAudits(db: Knex | Knex.Transaction, entries: AuditRecord[]): Promise<void> {
+  if (entries.length > 0) await db('audit_log').insert(entries.map((e) => auditRow(db, e)));
+}
+
+function auditRow(db: Knex | Knex.Transaction, entry: AuditRecord) {
+  return {
+    tenant_id: entry.tenantId ?? null,
+    at: entry.at ?? db.fn.now(),
+    actor: entry.actor,
+    action: entry.action,
+    entity_type: entry.entityType,
+    entity_id: entry.entityId ?? null,
+    request_id: entry.requestId ?? null,
+    status: entry.status ?? null,
+    result: entry.result,
+    summary: JSON.stringify(boundSummary(redact(entry.summary ?? {}))),
+    connector: entry.connector ?? null,
+    method: entry.method ?? null,
+    host: entry.host ?? null,
+    path: entry.path ?? null,
+    duration_ms:
+      entry.durationMs === undefined || entry.durationMs === null ? null : Math.round(entry.durationMs),
+  };
 }
 
 function boundSummary(summary: unknown): unknown {

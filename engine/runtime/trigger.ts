@@ -167,9 +167,18 @@ export function makeTriggerBatcher(db: Knex): GroupCommit<NewRun, Outcome> {
   return new GroupCommit((items) => createRunsBatch(db, items));
 }
 
-type Outcome = { run: RunRow; created: boolean } | { error: unknown };
+export type Outcome = { run: RunRow; created: boolean } | { error: unknown };
 
-async function createRunsBatch(db: Knex, items: NewRun[]): Promise<Outcome[]> {
+/**
+ * Many runs in one statement. `enqueue`: their queue jobs are added in the same statement
+ * (callers outside a transaction); otherwise they go through the run outbox once the caller's
+ * transaction commits (`dispatched = false`).
+ */
+export async function createRunsBatch(
+  db: Knex | Knex.Transaction,
+  items: NewRun[],
+  enqueue = true,
+): Promise<Outcome[]> {
   const requests = items.map((req, ord) => ({
     ord,
     id: randomUUID(),
@@ -185,7 +194,7 @@ async function createRunsBatch(db: Knex, items: NewRun[]): Promise<Outcome[]> {
   }));
   const { rows } = await db.raw<{
     rows: Array<{ tenants: Array<[number, string | null]>; runs: RawRun[] | null }>;
-  }>(BATCH_SQL, [JSON.stringify(requests), RUN_TASK]);
+  }>(enqueue ? BATCH_SQL : BATCH_SQL_OUTBOX, [JSON.stringify(requests), ...(enqueue ? [RUN_TASK] : [])]);
   const statuses = new Map(rows[0]!.tenants);
   const inserted = new Map((rows[0]!.runs ?? []).map((r) => [r.id, fromJson(r)]));
   return Promise.all(
@@ -219,7 +228,9 @@ export function addRunJobs(relation: string): string {
    where exists (select 1 from ${relation})`;
 }
 
-const BATCH_SQL = `
+/** Inserts a batch of runs; with `enqueue`, also their queue jobs (one `add_jobs`). */
+function batchSql(enqueue: boolean): string {
+  return `
 with req as (
   select * from json_to_recordset(?::json) as r(ord int, id uuid, tenant_id text, workflow_id text,
          manifest_hash text, input jsonb, trigger jsonb, idempotency_key text, concurrency_key text,
@@ -228,13 +239,17 @@ with req as (
   insert into workflow_runs (id, tenant_id, workflow_id, manifest_hash, status, input, trigger, idempotency_key,
                              concurrency_key, concurrency_limit, parent_run_id, dispatched)
   select req.id, req.tenant_id, req.workflow_id, req.manifest_hash, 'queued', req.input, req.trigger,
-         req.idempotency_key, req.concurrency_key, req.concurrency_limit, req.parent_run_id, true
+         req.idempotency_key, req.concurrency_key, req.concurrency_limit, req.parent_run_id, ${enqueue}
     from req join tenants t on t.id = req.tenant_id and t.status = 'active'
   on conflict (tenant_id, workflow_id, idempotency_key) where idempotency_key is not null do nothing
   returning *
-), jobs as (
-  ${addRunJobs('ins')}
-)
+)${enqueue ? `, jobs as (\n  ${addRunJobs('ins')}\n)` : ''}
 select (select json_agg(json_build_array(r.ord, t.status)) from req r left join tenants t on t.id = r.tenant_id) as tenants,
-       (select json_agg(row_to_json(ins)) from ins) as runs,
-       (select n from jobs) as jobs`;
+       (select json_agg(row_to_json(ins)) from ins) as runs${
+         // A CTE that modifies nothing runs only when referenced: count the jobs.
+         enqueue ? ',\n       (select n from jobs) as jobs' : ''
+       }`;
+}
+
+const BATCH_SQL = batchSql(true);
+const BATCH_SQL_OUTBOX = batchSql(false);

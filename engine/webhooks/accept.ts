@@ -1,17 +1,19 @@
 /**
- * Accepting a verified event, in ONE transaction: the dedup row, the audit entry and one run
- * (with its first queue job) per matching workflow commit together or not at all. The answer
- * is sent after the commit; the work runs later on the queue.
+ * Accepting verified events: the dedup row, the audit entry and one run per matching workflow
+ * commit together or not at all, and the answer is sent after the commit; the work runs later
+ * on the queue (the runs' jobs follow through the run outbox).
  *
- * Round trips for an event that starts one run: begin, dedup insert + enablement lookup (one
- * statement), run with its queue job (one statement, createRun), audit insert, run ids update,
- * commit.
+ * Deliveries that arrive together are group-committed: begin, dedup inserts + tenant status +
+ * enablement (one statement), runs (one), audit entries (one), run ids (one), commit, for
+ * the whole batch.
  */
 import type { Knex } from 'knex';
-import { recordAudit } from '../db/audit.ts';
+import { type AuditRecord, recordAudits } from '../db/audit.ts';
+import { GroupCommit } from '../db/group-commit.ts';
 import { evaluate, isTruthy } from '../expr/index.ts';
 import type { Logger } from '../log.ts';
-import { createRun } from '../runtime/trigger.ts';
+import { RuntimeError } from '../runtime/errors.ts';
+import { createRunsBatch, type NewRun } from '../runtime/trigger.ts';
 import type { CompiledWebhookRoute, Subscriber } from './routes.ts';
 
 /** A verified, parsed delivery. */
@@ -78,48 +80,175 @@ const INSERT_EVENT = `
          array(select workflow_id from tenant_workflows
                 where tenant_id = ? and enabled and workflow_id = any(?::text[])) as enabled`;
 
+export type Accepted = Acceptance | { error: unknown };
+
+/**
+ * Deliveries that arrive together share one transaction (group commit): four statements and
+ * one durable commit for the whole batch, each delivery still all-or-nothing with its batch.
+ * A batch that fails is retried delivery by delivery (GroupCommit), so one bad delivery
+ * cannot fail the others.
+ */
+export function makeAcceptor(db: Knex, log: Logger): (delivery: Delivery) => Promise<Acceptance> {
+  const group = new GroupCommit<Delivery, Accepted>((batch) => acceptDeliveries(db, batch, log));
+  return async (delivery) => {
+    const outcome = await group.submit(delivery);
+    if ('error' in outcome) throw outcome.error;
+    return outcome;
+  };
+}
+
+/** One delivery alone (tests, callers without concurrency). */
 export async function acceptDelivery(db: Knex, delivery: Delivery, log: Logger): Promise<Acceptance> {
-  const trigger = triggerOf(delivery);
-  const candidates = matchingSubscribers(delivery, trigger, log);
+  const [outcome] = await acceptDeliveries(db, [delivery], log);
+  if (!outcome || 'error' in outcome) throw outcome?.error;
+  return outcome;
+}
+
+interface Planned {
+  delivery: Delivery;
+  trigger: Record<string, unknown>;
+  candidates: Subscriber[];
+  /** Index of an earlier delivery of the same event in this batch: this one is a duplicate. */
+  repeats?: number;
+}
+
+async function acceptDeliveries(db: Knex, deliveries: Delivery[], log: Logger): Promise<Accepted[]> {
+  const seen = new Map<string, number>();
+  const planned: Planned[] = deliveries.map((delivery, i) => {
+    const key = JSON.stringify([delivery.tenantId, delivery.route.id, delivery.eventId]);
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, i);
+    const trigger = triggerOf(delivery);
+    return {
+      delivery,
+      trigger,
+      candidates: matchingSubscribers(delivery, trigger, log),
+      ...(first === undefined ? {} : { repeats: first }),
+    };
+  });
   return db.transaction(async (trx) => {
-    const { rows } = await trx.raw<{ rows: Array<{ id: number | null; enabled: string[] }> }>(INSERT_EVENT, [
-      delivery.tenantId,
-      delivery.route.id,
-      delivery.eventId,
-      delivery.eventType,
-      JSON.stringify(delivery.body),
-      delivery.receivedAt,
-      delivery.tenantId,
-      candidates.map((s) => s.entry.manifest.id),
-    ]);
-    const { id, enabled } = rows[0]!;
-    if (id === null) {
-      await audit(trx, delivery, 'webhook.duplicate', []);
-      return { duplicate: true, runIds: [] };
-    }
-    const runIds: string[] = [];
-    for (const subscriber of candidates) {
-      if (!enabled.includes(subscriber.entry.manifest.id)) continue;
-      const { run } = await createRun(trx, {
-        tenantId: delivery.tenantId,
-        entry: subscriber.entry,
-        input: {},
-        trigger,
-      });
-      runIds.push(run.id);
-    }
-    await audit(trx, delivery, 'webhook.receive', runIds);
-    if (runIds.length > 0) {
-      await trx('webhook_events')
-        .where({ id })
-        .update({ run_ids: trx.raw('?::uuid[]', [runIds]) });
-    }
-    return { duplicate: false, runIds };
+    const events = await insertEvents(trx, planned);
+    const runs = await startRuns(trx, planned, events);
+    if (runs.failure) return planned.map(() => ({ error: runs.failure }));
+    const outcomes: Accepted[] = planned.map((p, i) => {
+      const event = events[i]!;
+      if (event.status !== 'active') return { error: inactive(p.delivery.tenantId) };
+      return { duplicate: event.id === null, runIds: runs.ids[i] ?? [] };
+    });
+    await recordAudits(
+      trx,
+      outcomes.flatMap((o, i) => ('error' in o ? [] : [auditEntry(planned[i]!.delivery, o)])),
+    );
+    await linkRuns(trx, events, runs.ids);
+    return outcomes;
   });
 }
 
-async function audit(trx: Knex.Transaction, d: Delivery, action: string, runIds: string[]): Promise<void> {
-  await recordAudit(trx, {
+const inactive = (tenantId: string) =>
+  new RuntimeError('tenant_disabled', `Tenant ${tenantId} is not active.`);
+
+interface EventRow {
+  id: number | null;
+  status: string | null;
+  enabled: string[];
+}
+
+/** The dedup rows of the batch's new events, and the tenants' enabled subscribers. */
+async function insertEvents(trx: Knex.Transaction, planned: Planned[]): Promise<EventRow[]> {
+  const requests = planned.map((p, ord) => ({
+    ord,
+    fresh: p.repeats === undefined,
+    tenant_id: p.delivery.tenantId,
+    route_id: p.delivery.route.id,
+    event_id: p.delivery.eventId,
+    event_type: p.delivery.eventType,
+    payload: p.delivery.body,
+    received_at: p.delivery.receivedAt.toISOString(),
+    candidates: p.candidates.map((s) => s.entry.manifest.id),
+  }));
+  const { rows } = await trx.raw<{
+    rows: Array<{ ord: number; id: number | null; status: string | null; enabled: string[] }>;
+  }>(INSERT_EVENTS, [JSON.stringify(requests)]);
+  const byOrd = new Map(rows.map((r) => [r.ord, r]));
+  return planned.map((_, i) => {
+    const row = byOrd.get(i);
+    return { id: row?.id ?? null, status: row?.status ?? null, enabled: row?.enabled ?? [] };
+  });
+}
+
+/** One run per new event and enabled matching workflow, all in one statement. */
+async function startRuns(
+  trx: Knex.Transaction,
+  planned: Planned[],
+  events: EventRow[],
+): Promise<{ ids: string[][]; failure?: unknown }> {
+  const requests: NewRun[] = [];
+  const owners: number[] = [];
+  for (const [i, p] of planned.entries()) {
+    const event = events[i]!;
+    if (event.id === null || event.status !== 'active') continue;
+    for (const subscriber of p.candidates) {
+      if (!event.enabled.includes(subscriber.entry.manifest.id)) continue;
+      requests.push({
+        tenantId: p.delivery.tenantId,
+        entry: subscriber.entry,
+        input: {},
+        trigger: p.trigger,
+      });
+      owners.push(i);
+    }
+  }
+  const ids: string[][] = planned.map(() => []);
+  if (requests.length === 0) return { ids };
+  const outcomes = await createRunsBatch(trx, requests, false);
+  for (const [n, outcome] of outcomes.entries()) {
+    // The tenant was disabled between the event insert and the run: refuse the batch.
+    if ('error' in outcome) return { ids, failure: outcome.error };
+    ids[owners[n]!]!.push(outcome.run.id);
+  }
+  return { ids };
+}
+
+async function linkRuns(trx: Knex.Transaction, events: EventRow[], ids: string[][]): Promise<void> {
+  const links = events.flatMap((e, i) =>
+    e.id !== null && ids[i]!.length > 0 ? [{ id: e.id, run_ids: ids[i] }] : [],
+  );
+  if (links.length === 0) return;
+  await trx.raw(
+    `update webhook_events w set run_ids = array(select jsonb_array_elements_text(l.run_ids))::uuid[]
+       from jsonb_to_recordset(?::jsonb) as l(id bigint, run_ids jsonb) where w.id = l.id`,
+    [JSON.stringify(links)],
+  );
+}
+
+// A repeat within the batch is not inserted (its first delivery is); a disabled tenant's
+// deliveries insert nothing. The enabled subscribers are read in the same statement.
+const INSERT_EVENTS = `
+  with req as (
+    select * from jsonb_to_recordset(?::jsonb) as r(ord int, fresh boolean, tenant_id text, route_id text,
+           event_id text, event_type text, payload jsonb, received_at timestamptz, candidates jsonb)
+  ), tenant as (
+    select r.ord, t.status from req r left join tenants t on t.id = r.tenant_id
+  ), inserted as (
+    insert into webhook_events (tenant_id, route_id, event_id, event_type, payload, received_at)
+    select r.tenant_id, r.route_id, r.event_id, r.event_type, r.payload, r.received_at
+      from req r join tenant t on t.ord = r.ord and t.status = 'active'
+     where r.fresh
+     order by r.ord
+    on conflict (tenant_id, route_id, event_id) do nothing
+    returning id, tenant_id, route_id, event_id
+  )
+  select r.ord, i.id, t.status,
+         array(select w.workflow_id from tenant_workflows w
+                where w.tenant_id = r.tenant_id and w.enabled
+                  and w.workflow_id in (select jsonb_array_elements_text(r.candidates))) as enabled
+    from req r
+    join tenant t on t.ord = r.ord
+    left join inserted i on r.fresh and i.tenant_id = r.tenant_id and i.route_id = r.route_id and i.event_id = r.event_id`;
+
+function auditEntry(d: Delivery, outcome: Acceptance): AuditRecord {
+  const action = outcome.duplicate ? 'webhook.duplicate' : 'webhook.receive';
+  return {
     tenantId: d.tenantId,
     actor: `webhook:${d.route.id}`,
     action,
@@ -130,13 +259,13 @@ async function audit(trx: Knex.Transaction, d: Delivery, action: string, runIds:
     result: 'ok',
     method: d.route.method,
     path: d.route.path,
-    // recordAudit redacts the summary (credential shapes, secret-named keys) and bounds it.
+    // recordAudits redacts the summary (credential shapes, secret-named keys) and bounds it.
     summary: {
       route: d.route.id,
       eventId: d.eventId,
       eventType: d.eventType,
-      runIds,
-      ...(action === 'webhook.receive' ? { payload: d.body } : {}),
+      runIds: outcome.runIds,
+      ...(outcome.duplicate ? {} : { payload: d.body }),
     },
-  });
+  };
 }

@@ -13,7 +13,7 @@ import { TENANT_ID, type TenantStatusCache } from '../http/plugins/tenant.ts';
 import { HttpProblem } from '../http/problem.ts';
 import type { Logger } from '../log.ts';
 import { RuntimeError } from '../runtime/errors.ts';
-import { acceptDelivery, type Delivery } from './accept.ts';
+import type { Acceptance, Delivery } from './accept.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import {
   checkContentType,
@@ -36,6 +36,8 @@ export interface HandlerDeps {
   secrets: SecretResolver;
   metrics: WebhookMetrics;
   bodyLimitBytes: number;
+  /** Commits a verified delivery (group-committed with the others arriving with it). */
+  accept(delivery: Delivery): Promise<Acceptance>;
   /** Hands the runs a delivery committed to the queue (the runtime's run outbox). */
   dispatch?: () => void;
   now?: () => Date;
@@ -113,7 +115,7 @@ async function receive(
   body ??= parseBody(raw);
   const delivery = describe(deps, ctx, route, tenantId, body);
   try {
-    const accepted = await acceptDelivery(deps.db, delivery, deps.log);
+    const accepted = await deps.accept(delivery);
     if (accepted.runIds.length > 0) deps.dispatch?.();
     return accepted;
   } catch (err) {

@@ -15,13 +15,14 @@ import { makeTenantStatusCache } from '../http/plugins/tenant.ts';
 import type { Logger } from '../log.ts';
 import type { Catalogue } from '../manifest/catalogue.ts';
 import type { SecretStore } from '../runtime/deps.ts';
+import { makeAcceptor } from './accept.ts';
 import { webhookMiddleware } from './handler.ts';
 import { webhookMetrics } from './metrics.ts';
 import { pruneWebhookEvents } from './prune.ts';
 import { type CompiledWebhookRoute, compileWebhookRoutes } from './routes.ts';
 import { makeSecretResolver, PLATFORM_SECRET_VARIABLE } from './secrets.ts';
 
-export { type Acceptance, acceptDelivery, type Delivery } from './accept.ts';
+export { type Acceptance, acceptDelivery, type Delivery, makeAcceptor } from './accept.ts';
 export { pruneWebhookEvents } from './prune.ts';
 export { type CompiledWebhookRoute, compileWebhookRoutes, eventMatcher } from './routes.ts';
 export { PLATFORM_SECRET_VARIABLE } from './secrets.ts';
@@ -64,6 +65,7 @@ export function makeWebhooks(deps: WebhookDeps): Webhooks {
     }),
     metrics: webhookMetrics(),
     bodyLimitBytes: config.bodyLimitBytes,
+    accept: makeAcceptor(db, log),
     ...(deps.dispatch ? { dispatch: deps.dispatch } : {}),
     ...(deps.now ? { now: deps.now } : {}),
   }) as Middleware;
