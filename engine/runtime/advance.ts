@@ -31,17 +31,22 @@ interface Completion {
 export async function advanceRun(core: Core, runId: string, tenantId: string): Promise<void> {
   const run = await core.claim(runId, tenantId);
   if (!run) return;
-  const workflow = await core.workflowFor(run);
-  const scope: RunScope = {
-    workflowId: run.workflow_id,
-    tenantId,
-    input: run.input,
-    trigger: run.trigger,
-    tenant: readsTenant(workflow) ? await loadTenantScope(core.deps, tenantId, run.workflow_id) : undefined,
-  };
   const cancel = core.cancellation(run.id);
   try {
+    const workflow = await core.workflowFor(run);
+    const scope: RunScope = {
+      workflowId: run.workflow_id,
+      tenantId,
+      input: run.input,
+      trigger: run.trigger,
+      tenant: readsTenant(workflow) ? await loadTenantScope(core.deps, tenantId, run.workflow_id) : undefined,
+    };
     await new RunLoop(core, run, workflow, scope, cancel.signal).drive();
+  } catch (err) {
+    // The queue retries this job (the database blinked, say): free the lease so that the
+    // retry may run on any worker, instead of waiting for this process to let go.
+    await core.releaseLease(run).catch(() => {});
+    throw err;
   } finally {
     cancel.release();
   }
