@@ -262,6 +262,12 @@ class RunLoop {
       this.states.set(c.stepId, { stepId: c.stepId, status: 'succeeded', attempt: c.attempt, output });
       this.finished.push({ id: c.ledgerId, status: 'succeeded', output, durationMs });
       this.core.metrics.step(step.uses, 'succeeded', durationMs);
+      this.core.logStep(
+        this.run,
+        step,
+        `${c.attempt}/${stepRetry(step, this.workflow.defaults).maxAttempts}`,
+        durationMs,
+      );
       return;
     }
     const { failure } = c.result;
@@ -273,7 +279,7 @@ class RunLoop {
     this.finished.push({ id: c.ledgerId, status, error: failure, retryAt, durationMs });
     this.core.metrics.step(step.uses, 'failed', durationMs);
     if (retryAt) this.core.metrics.retry(step.uses);
-    this.core.logStep(this.run, step, `${c.attempt}/${settings.maxAttempts}`, failure, retryAt);
+    this.core.logStep(this.run, step, `${c.attempt}/${settings.maxAttempts}`, durationMs, failure, retryAt);
   }
 
   /**

@@ -6,7 +6,7 @@
 import type { Knex } from 'knex';
 import { GroupCommit } from '../db/group-commit.ts';
 import { LedgerWriter } from '../db/ledger-writer.ts';
-import { getRun, loadManifestVersion, type RunRow } from '../db/runs.ts';
+import { loadManifestVersion, type RunRow } from '../db/runs.ts';
 import { evaluate, isTruthy } from '../expr/index.ts';
 import type { Step, Workflow } from '../manifest/types.gen.ts';
 import { addJob } from '../queue/add-job.ts';
@@ -260,23 +260,32 @@ export class Core {
     await this.#afterEnd(trx, run, new Map());
   }
 
-  logStep(run: RunRow, step: Step, attempt: string, failure: FailureRecord, retryAt: Date | undefined): void {
-    this.deps.log.warn(
-      {
-        tenant: run.tenant_id,
-        run: run.id,
-        step: step.id,
-        connector: step.uses.split('.')[0],
-        attempt,
-        code: failure.code,
-        retryAt,
-      },
-      retryAt ? `step:retrying ${failure.message}` : `step:failed ${failure.message}`,
-    );
-  }
-
-  async reload(runId: string, tenantId: string): Promise<RunRow | undefined> {
-    return getRun(this.deps.db, tenantId, runId);
+  /**
+   * One log line per step attempt that ended: `step:succeeded` (debug), `step:retrying` or
+   * `step:failed` (warn), naming tenant, run, step, connector, attempt x/y and duration.
+   */
+  logStep(
+    run: RunRow,
+    step: Step,
+    attempt: string,
+    durationMs: number,
+    failure?: FailureRecord,
+    retryAt?: Date,
+  ): void {
+    const fields = {
+      tenant: run.tenant_id,
+      run: run.id,
+      step: step.id,
+      connector: step.uses.split('.')[0],
+      attempt,
+      durationMs,
+    };
+    if (!failure) this.deps.log.debug(fields, 'step:succeeded');
+    else
+      this.deps.log.warn(
+        { ...fields, code: failure.code, retryAt },
+        retryAt ? `step:retrying ${failure.message}` : `step:failed ${failure.message}`,
+      );
   }
 }
 
