@@ -69,17 +69,6 @@ export function triggerOf(delivery: Delivery): Record<string, unknown> {
   };
 }
 
-const INSERT_EVENT = `
-  with inserted as (
-    insert into webhook_events (tenant_id, route_id, event_id, event_type, payload, received_at)
-    values (?, ?, ?, ?, ?::jsonb, ?)
-    on conflict (tenant_id, route_id, event_id) do nothing
-    returning id
-  )
-  select (select id from inserted) as id,
-         array(select workflow_id from tenant_workflows
-                where tenant_id = ? and enabled and workflow_id = any(?::text[])) as enabled`;
-
 export type Accepted = Acceptance | { error: unknown };
 
 /**
