@@ -1,13 +1,11 @@
 /** Agents: the catalogue's agents, and tasks for them (`AGENT_TASK` jobs). */
 import type { CatalogueEntry } from '../../manifest/catalogue.ts';
 import type { Agent } from '../../manifest/types.gen.ts';
-import { principalOf, tenantOf } from '../context.ts';
-import { auditedTransaction } from '../plugins/audit.ts';
 import { problem } from '../problem.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
-import { callRuntime } from '../runtime-errors.ts';
 import { jobSchema } from '../schemas.ts';
 import type { RouteDeps } from './deps.ts';
+import { enqueueAndAnswer } from './jobs.ts';
 import { MANIFEST_ID_PATTERN } from './workflows.ts';
 
 const agentParams: JsonSchema = {
@@ -124,24 +122,12 @@ export function agentRoutes({ db, runtime, catalogue }: RouteDeps): AnyRoute[] {
       },
       async handler(ctx, { params, body }) {
         find(params.id);
-        const request = {
-          tenantId: tenantOf(ctx),
-          type: 'AGENT_TASK',
-          payload: { agent: params.id, task: body.task, ...(body.context ? { context: body.context } : {}) },
-          actor: principalOf(ctx).sub,
+        const payload = {
+          agent: params.id,
+          task: body.task,
+          ...(body.context ? { context: body.context } : {}),
         };
-        const job = await callRuntime(() =>
-          auditedTransaction(
-            ctx,
-            db,
-            202,
-            (trx) => runtime.enqueueJob(request, trx),
-            (j) => j.id,
-          ),
-        );
-        ctx.status = 202;
-        ctx.set('location', `/v1/jobs/${job.id}`);
-        ctx.body = job;
+        await enqueueAndAnswer(ctx, { db, runtime }, 'AGENT_TASK', payload);
       },
     }),
   ] as AnyRoute[];

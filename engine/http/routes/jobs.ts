@@ -1,4 +1,5 @@
 /** Typed jobs: enqueue one (payload checked against its type's schema) and follow it. */
+import type { Context } from 'koa';
 import { JOB_TYPES } from '../../connector-sdk/index.ts';
 import { principalOf, tenantOf } from '../context.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
@@ -7,6 +8,31 @@ import { type AnyRoute, defineRoute } from '../route.ts';
 import { callRuntime } from '../runtime-errors.ts';
 import { jobSchema, uuidParams } from '../schemas.ts';
 import type { RouteDeps } from './deps.ts';
+
+/**
+ * Queues a typed job for the request's tenant, audited in the same transaction, and answers
+ * 202 with the job and its `Location`.
+ */
+export async function enqueueAndAnswer(
+  ctx: Context,
+  { db, runtime }: Pick<RouteDeps, 'db' | 'runtime'>,
+  type: string,
+  payload: unknown,
+): Promise<void> {
+  const request = { tenantId: tenantOf(ctx), type, payload, actor: principalOf(ctx).sub };
+  const job = await callRuntime(() =>
+    auditedTransaction(
+      ctx,
+      db,
+      202,
+      (trx) => runtime.enqueueJob(request, trx),
+      (j) => j.id,
+    ),
+  );
+  ctx.status = 202;
+  ctx.set('location', `/v1/jobs/${job.id}`);
+  ctx.body = job;
+}
 
 export function jobRoutes({ db, runtime }: RouteDeps): AnyRoute[] {
   return [
@@ -37,24 +63,7 @@ export function jobRoutes({ db, runtime }: RouteDeps): AnyRoute[] {
         },
       },
       async handler(ctx, { body }) {
-        const request = {
-          tenantId: tenantOf(ctx),
-          type: body.type,
-          payload: body.payload,
-          actor: principalOf(ctx).sub,
-        };
-        const job = await callRuntime(() =>
-          auditedTransaction(
-            ctx,
-            db,
-            202,
-            (trx) => runtime.enqueueJob(request, trx),
-            (j) => j.id,
-          ),
-        );
-        ctx.status = 202;
-        ctx.set('location', `/v1/jobs/${job.id}`);
-        ctx.body = job;
+        await enqueueAndAnswer(ctx, { db, runtime }, body.type, body.payload);
       },
     }),
     defineRoute<{ id: string }>({
