@@ -90,11 +90,32 @@ export async function findRunByKey(
     .first();
 }
 
-/** Step attempts of a run, oldest first. */
-export async function listStepRuns(db: Knex, tenantId: string, runId: string): Promise<StepRunRow[]> {
-  return db<StepRunRow>('step_runs')
-    .where({ tenant_id: tenantId, run_id: runId })
-    .orderBy([{ column: 'run_attempt' }, { column: 'id' }]);
+/** A run and all its step attempts (oldest first) in one round trip. */
+export async function getRunWithAttempts(
+  db: Knex,
+  tenantId: string,
+  runId: string,
+): Promise<{ run: RunRow; attempts: StepRunRow[] } | undefined> {
+  const { rows } = await db.raw<{ rows: Array<RunRow & { attempts: Array<Record<string, unknown>> }> }>(
+    `select r.*, coalesce((select json_agg(s order by s.run_attempt, s.id) from step_runs s
+                            where s.tenant_id = r.tenant_id and s.run_id = r.id), '[]'::json) as attempts
+       from workflow_runs r where r.tenant_id = ? and r.id = ?`,
+    [tenantId, runId],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  const { attempts, ...run } = row;
+  const date = (v: unknown) => (typeof v === 'string' ? new Date(v) : null);
+  return {
+    run: run as RunRow,
+    // json_agg gives timestamps as text; the views expect Dates.
+    attempts: attempts.map((a) => ({
+      ...(a as unknown as StepRunRow),
+      started_at: date(a.started_at) as Date,
+      finished_at: date(a.finished_at),
+      retry_at: date(a.retry_at),
+    })),
+  };
 }
 
 /** The latest attempt of every step in the run's current attempt. */

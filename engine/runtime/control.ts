@@ -3,7 +3,7 @@
  * the beginning as a new run attempt, or cancel a queued or running run.
  */
 import type { Knex } from 'knex';
-import { getRun, type RunRow } from '../db/runs.ts';
+import type { RunRow } from '../db/runs.ts';
 import { addJob } from '../queue/add-job.ts';
 import type { Core } from './core.ts';
 import { RuntimeError } from './errors.ts';
@@ -105,10 +105,4 @@ export async function cancelRun(core: Core, tenantId: string, runId: string): Pr
   });
   core.abort(runId);
   return updated;
-}
-
-export async function requireRun(core: Core, tenantId: string, runId: string): Promise<RunRow> {
-  const run = await getRun(core.deps.db, tenantId, runId);
-  if (!run) throw new RuntimeError('not_found', `There is no run ${runId}.`);
-  return run;
 }

@@ -6,7 +6,7 @@ import type { EventEmitter } from 'node:events';
 import type { ParsedCronItem, TaskList } from 'graphile-worker';
 import type { Knex } from 'knex';
 import { withTenant } from '../db/rls.ts';
-import { getRun, listRuns, listStepRuns } from '../db/runs.ts';
+import { getRunWithAttempts, listRuns } from '../db/runs.ts';
 import { advanceRun } from './advance.ts';
 import { cancelRun, restartRun, retryRun } from './control.ts';
 import { Core } from './core.ts';
@@ -105,14 +105,11 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
     // Reads for a tenant run as `atlas_app` with the tenant set: row-level security is a
     // second wall behind every query's own tenant filter.
     async getRun(tenantId, runId) {
-      const found = await withTenant(deps.db, tenantId, async (trx) => {
-        const row = await getRun(trx, tenantId, runId);
-        return row && { row, attempts: await listStepRuns(trx, tenantId, runId) };
-      });
+      const found = await withTenant(deps.db, tenantId, (trx) => getRunWithAttempts(trx, tenantId, runId));
       if (!found) return undefined;
-      const workflow = await core.workflowFor(found.row);
+      const workflow = await core.workflowFor(found.run);
       return runDetail(
-        found.row,
+        found.run,
         workflow.steps.map((s) => s.id),
         found.attempts,
       );
