@@ -11,7 +11,7 @@ import { evaluate, isTruthy } from '../expr/index.ts';
 import type { Step, Workflow } from '../manifest/types.gen.ts';
 import { addJob } from '../queue/add-job.ts';
 import type { RuntimeDeps } from './deps.ts';
-import type { Dispatcher } from './dispatch.ts';
+import { Dispatcher } from './dispatch.ts';
 import type { RuntimeMetrics } from './metrics.ts';
 import type { StepState } from './plan.ts';
 import type { FailureRecord } from './retry.ts';
@@ -29,8 +29,8 @@ export class Core {
   readonly #cancels = new Map<string, AbortController>();
   readonly leaseMs: number;
   readonly writer: LedgerWriter;
-  /** Set by makeRuntime: hands committed runs to the queue. */
-  dispatcher!: Dispatcher;
+  /** Hands runs committed in callers' transactions to the queue (the run outbox). */
+  readonly dispatcher: Dispatcher;
   /** Group commit of runs triggered outside any caller transaction. */
   readonly triggers: ReturnType<typeof makeTriggerBatcher>;
   readonly #claims: GroupCommit<{ id: string; tenant_id: string }, ClaimedRun | undefined>;
@@ -43,6 +43,7 @@ export class Core {
   ) {
     this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
     this.writer = new LedgerWriter(deps.db);
+    this.dispatcher = new Dispatcher(deps.db, deps.log);
     this.triggers = makeTriggerBatcher(deps.db);
     this.#claims = new GroupCommit((items) => this.#claimBatch(items));
     this.#watched = new Set(

@@ -12,7 +12,6 @@ import { cancelRun, restartRun, retryRun } from './control.ts';
 import { Core } from './core.ts';
 import { cronItems, fireSchedule, SCHEDULE_TASK } from './cron.ts';
 import type { RuntimeDeps } from './deps.ts';
-import { Dispatcher } from './dispatch.ts';
 import { RuntimeError } from './errors.ts';
 import { enqueueJob, JOB_TASK, type JobRow, runJob } from './jobs.ts';
 import { Liveness } from './liveness.ts';
@@ -92,8 +91,7 @@ export interface RuntimeHandle {
 
 export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number } = {}): RuntimeHandle {
   const core = new Core(deps, makeMetrics(deps.db));
-  const dispatcher = new Dispatcher(deps.db, deps.log);
-  core.dispatcher = dispatcher;
+  const { dispatcher } = core;
   // Every process that creates runs also sweeps up runs whose creator died before handing
   // them to the queue.
   dispatcher.startSweep();
