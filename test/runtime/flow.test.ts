@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fireSchedule } from '../../engine/runtime/cron.ts';
+import { createRun } from '../../engine/runtime/trigger.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
 
@@ -184,6 +185,23 @@ describe('workflow control flow', () => {
     expect(run.trigger).toMatchObject({ type: 'schedule', scheduledAt: '2026-11-26T08:30:00.000Z' });
     const done = (await engine.runtime.waitForRun('acme', run.id, 10_000))!;
     expect(done.steps[0]!.attempts[0]!.output).toBe('morning');
+  });
+
+  it('picks up a run whose creator committed it and died before handing it to the queue', async () => {
+    const entry = engine.services.catalogue.workflow('WF-914')!;
+    // The run row commits (as in an API transaction), but nobody pokes the dispatcher.
+    const { run } = await database.db.transaction((trx) =>
+      createRun(trx, {
+        tenantId: 'acme',
+        entry,
+        input: {},
+        trigger: { type: 'manual', at: new Date().toISOString(), by: null },
+      }),
+    );
+    const done = (await engine.runtime.waitForRun('acme', run.id, 10_000))!;
+    expect(done.status).toBe('succeeded');
+    const row = await database.db('workflow_runs').where({ id: run.id }).first('dispatched');
+    expect(row.dispatched).toBe(true);
   });
 
   it('lists runs newest first with a cursor that pages through them all', async () => {
