@@ -1,4 +1,7 @@
+import fs from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, runCli } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';
@@ -74,5 +77,32 @@ describe('bad configuration: one sentence naming the variable, exit code 1', () 
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(message);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+});
+
+describe('atlas serve on an invalid catalogue', () => {
+  const database = useTestDatabase();
+  let dir: string;
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-bad-catalogue-'));
+    await fs.writeFile(
+      path.join(dir, 'wf.yaml'),
+      'apiVersion: atlas/v1\nkind: Workflow\nid: WF-777\ntrigger: { type: manual }\nsteps:\n  - id: a\n    uses: core.nope\n',
+    );
+  });
+  afterAll(() => fs.rm(dir, { recursive: true, force: true }));
+
+  it('refuses to start and prints the same report as atlas validate', async () => {
+    const env = cliEnv({ DATABASE_URL: database.url, ATLAS_MANIFESTS: dir, PORT: '0' });
+    const served = await runCli(['serve'], env);
+    const validated = await runCli(['validate'], env);
+    expect(served.code).toBe(1);
+    expect(validated.code).toBe(1);
+    const report = validated.stdout.trim() || validated.stderr.trim();
+    expect(report).toMatch(
+      /wf\.yaml:7:11 +Workflow WF-777: connector "core" has no action "nope"; did you mean "core.noop"\?/,
+    );
+    expect(served.stderr).toContain(report.split('\n')[0]!.trim());
+    expect(served.stderr).toContain('atlas serve: refusing to start: the manifest catalogue is invalid');
   });
 });
