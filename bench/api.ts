@@ -1,22 +1,14 @@
-// API throughput: `GET /v1/runs/:id` and `POST /v1/workflows/:id/runs` through the whole
-// middleware stack (JWT verification, tenant check, audit row, the runtime, PostgreSQL), each
-// against a bare Koa handler measured in the same run on the same loopback. Prints req/s, p99
-// and the ratios. Run: npx tsx bench/api.ts   (DATABASE_URL, or an embedded PostgreSQL)
-import fs from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import autocannon from 'autocannon';
 import Koa from 'koa';
-import pg from 'pg';
 import { mintToken } from '../engine/auth/mint.ts';
 import { loadConfig } from '../engine/config.ts';
-import { startEmbeddedPostgres } from '../engine/db/embedded.ts';
 import { makeDb } from '../engine/db/knex.ts';
 import { migrateUp } from '../engine/db/migrate.ts';
 import { makeApp } from '../engine/http/app.ts';
 import { makeLogger } from '../engine/log.ts';
 import { makeServices } from '../engine/services.ts';
+import { benchDatabase } from './database.ts';
 
 const DURATION_S = 5;
 const CONNECTIONS = 16;
@@ -55,35 +47,12 @@ function bareKoa(): Koa {
   return app;
 }
 
-async function database(): Promise<{ url: string; stop(): Promise<void> }> {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => {} };
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-bench-'));
-  await fs.chmod(dir, 0o755);
-  const embedded = await startEmbeddedPostgres({
-    dataDir: path.join(dir, 'pg'),
-    settings: { max_connections: '200' },
-  });
-  const admin = new pg.Client(embedded.url);
-  await admin.connect();
-  await admin.query('create database atlas_bench');
-  await admin.end();
-  const url = new URL(embedded.url);
-  url.pathname = '/atlas_bench';
-  return {
-    url: url.toString(),
-    stop: async () => {
-      await embedded.stop();
-      await fs.rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 function line(name: string, f: Figures): string {
   return `${name.padEnd(34)} ${f.rps.toFixed(0).padStart(7)} req/s   p99 ${String(f.p99).padStart(4)} ms   non-2xx ${f.errors}`;
 }
 
 async function main(): Promise<void> {
-  const pgInstance = await database();
+  const pgInstance = await benchDatabase('atlas_bench');
   const config = loadConfig({ DATABASE_URL: pgInstance.url, ATLAS_JWT_SECRET: SECRET, LOG_LEVEL: 'silent' });
   const log = makeLogger('silent', false);
   const db = makeDb(pgInstance.url, { poolSize: 20 });

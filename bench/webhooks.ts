@@ -9,23 +9,20 @@
 // Run: npx tsx bench/webhooks.ts   (DATABASE_URL, or an embedded PostgreSQL)
 // Knobs: BENCH_DURATION_S (8), BENCH_CONNECTIONS (50), BENCH_POOL_SIZE (20).
 import { execFile } from 'node:child_process';
-import fs from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import os from 'node:os';
-import path from 'node:path';
 import autocannon from 'autocannon';
 import Koa from 'koa';
-import pg from 'pg';
 import Stripe from 'stripe';
 import { loadConfig } from '../engine/config.ts';
 import { generateKey } from '../engine/crypto/index.ts';
-import { startEmbeddedPostgres } from '../engine/db/embedded.ts';
 import { type Knex, makeDb } from '../engine/db/knex.ts';
 import { migrateUp } from '../engine/db/migrate.ts';
 import { makeApp } from '../engine/http/app.ts';
 import { makeLogger } from '../engine/log.ts';
 import { makeServices } from '../engine/services.ts';
 import { makeWebhooks } from '../engine/webhooks/index.ts';
+import { benchDatabase } from './database.ts';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -141,29 +138,6 @@ function bareKoa(): Koa {
   return app;
 }
 
-async function database(): Promise<{ url: string; stop(): Promise<void> }> {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => {} };
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-bench-'));
-  await fs.chmod(dir, 0o755);
-  const embedded = await startEmbeddedPostgres({
-    dataDir: path.join(dir, 'pg'),
-    settings: { max_connections: '200' },
-  });
-  const admin = new pg.Client(embedded.url);
-  await admin.connect();
-  await admin.query('create database atlas_bench_webhooks');
-  await admin.end();
-  const url = new URL(embedded.url);
-  url.pathname = '/atlas_bench_webhooks';
-  return {
-    url: url.toString(),
-    stop: async () => {
-      await embedded.stop();
-      await fs.rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 async function count(
   db: Knex,
   table: string,
@@ -234,7 +208,7 @@ async function report(db: Knex, atlas: Figures, bare: Figures, before: Stored): 
 }
 
 async function main(): Promise<void> {
-  const pgInstance = await database();
+  const pgInstance = await benchDatabase('atlas_bench_webhooks');
   const config = loadConfig({
     DATABASE_URL: pgInstance.url,
     LOG_LEVEL: 'silent',

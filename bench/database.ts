@@ -1,0 +1,32 @@
+/**
+ * The database of a benchmark: DATABASE_URL when set, else a fresh embedded PostgreSQL
+ * (fsync on, as a user would run it) with one database, removed afterwards.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../engine/db/embedded.ts';
+
+export async function benchDatabase(name: string): Promise<{ url: string; stop(): Promise<void> }> {
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => {} };
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-bench-'));
+  await fs.chmod(dir, 0o755);
+  const embedded = await startEmbeddedPostgres({
+    dataDir: path.join(dir, 'pg'),
+    settings: { max_connections: '200' },
+  });
+  const admin = new pg.Client(embedded.url);
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(embedded.url);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    stop: async () => {
+      await embedded.stop();
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+}
