@@ -55,6 +55,12 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
 }
 
 export function processIO(): CliIO {
+  // A reader that stops early (`atlas connectors | head`) closes the pipe: that is the
+  // reader's choice, not an error of ours, so exit quietly instead of with a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   return {
     out: (line) => process.stdout.write(line + '\n'),
     err: (line) => process.stderr.write(line + '\n'),

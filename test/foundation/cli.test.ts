@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnv, runCli } from '../helpers/cli.ts';
+import { cliEnv, ROOT, runCli } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 
 describe('atlas CLI', () => {
@@ -25,6 +26,21 @@ describe('atlas CLI', () => {
     const r = await runCli(['serve', '--bogus'], cliEnv());
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("Unknown option '--bogus'");
+  });
+
+  it('exits quietly when its reader closes the pipe early (atlas connectors | head -1)', async () => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/atlas.js'), 'connectors'], {
+      cwd: ROOT,
+      env: cliEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    child.stdout.destroy();
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('rejects a wrong migrate action', async () => {
