@@ -103,10 +103,9 @@ export interface RunData {
   steps: Record<string, { output?: unknown; status?: string }>;
 }
 
-export interface ActionContext {
+/** Which attempt of what an action call is: the scope of its ledger rows, audit entries and logs. */
+export interface AttemptScope {
   tenantId: string;
-  connectorId: string;
-  actionId: string;
   /** Present when the action runs as a workflow step or a job. */
   runId?: string;
   stepId?: string;
@@ -116,6 +115,11 @@ export interface ActionContext {
   maxAttempts: number;
   /** `run id + step id` (or the job id): stable across attempts; pass it to providers. */
   idempotencyKey: string;
+}
+
+export interface ActionContext extends AttemptScope {
+  connectorId: string;
+  actionId: string;
   /** Fires on the step's timeout or when the run is cancelled. */
   signal: AbortSignal;
   log: Logger;

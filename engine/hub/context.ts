@@ -6,6 +6,7 @@
  */
 import type {
   ActionContext,
+  AttemptScope,
   ConnectorConfig,
   ConnectorDefinition,
   Logger,
@@ -18,17 +19,10 @@ import { credentialFingerprint, type RateLimiter, resolveRateLimits } from './ra
 import { isSecretKey, makeRedactor, type Redactor } from './redact.ts';
 import type { SsrfPolicy } from './ssrf.ts';
 
-export interface ActionContextDeps {
+export interface ActionContextDeps extends AttemptScope {
   connector: ConnectorDefinition;
   actionId: string;
   input: unknown;
-  tenantId: string;
-  runId?: string;
-  stepId?: string;
-  jobId?: string;
-  attempt: number;
-  maxAttempts: number;
-  idempotencyKey: string;
   signal: AbortSignal;
   log: Logger;
   config: ConnectorConfig;
@@ -77,9 +71,9 @@ export function makeActionContext(deps: ActionContextDeps): ActionContext {
     tenantId: deps.tenantId,
     connectorId: connector.id,
     actionId: deps.actionId,
-    ...(deps.runId === undefined ? {} : { runId: deps.runId }),
-    ...(deps.stepId === undefined ? {} : { stepId: deps.stepId }),
-    ...(deps.jobId === undefined ? {} : { jobId: deps.jobId }),
+    runId: deps.runId,
+    stepId: deps.stepId,
+    jobId: deps.jobId,
     attempt: deps.attempt,
     ...(deps.config.baseUrl === undefined ? {} : { baseUrl: deps.config.baseUrl }),
     signal: deps.signal,
@@ -102,9 +96,9 @@ export function makeActionContext(deps: ActionContextDeps): ActionContext {
     tenantId: deps.tenantId,
     connectorId: connector.id,
     actionId: deps.actionId,
-    ...(deps.runId === undefined ? {} : { runId: deps.runId }),
-    ...(deps.stepId === undefined ? {} : { stepId: deps.stepId }),
-    ...(deps.jobId === undefined ? {} : { jobId: deps.jobId }),
+    runId: deps.runId,
+    stepId: deps.stepId,
+    jobId: deps.jobId,
     attempt: deps.attempt,
     maxAttempts: deps.maxAttempts,
     idempotencyKey: deps.idempotencyKey,

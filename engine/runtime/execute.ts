@@ -5,6 +5,7 @@
  */
 import {
   type ActionEntry,
+  type AttemptScope,
   ConnectorError,
   type RunData,
   raceSignal,
@@ -14,16 +15,9 @@ import { makeActionContext, makeRedactor, type Redactor } from '../hub/index.ts'
 import type { RuntimeDeps } from './deps.ts';
 import { classify, type FailureRecord } from './retry.ts';
 
-export interface AttemptRequest {
+export interface AttemptRequest extends AttemptScope {
   entry: ActionEntry;
   input: unknown;
-  tenantId: string;
-  runId?: string;
-  stepId?: string;
-  jobId?: string;
-  attempt: number;
-  maxAttempts: number;
-  idempotencyKey: string;
   timeoutMs: number;
   /** Fires when the run is cancelled or the process shuts down hard. */
   cancel?: AbortSignal;
@@ -114,9 +108,9 @@ async function attempt(
     actionId: entry.action.id,
     input: req.input,
     tenantId: req.tenantId,
-    ...(req.runId === undefined ? {} : { runId: req.runId }),
-    ...(req.stepId === undefined ? {} : { stepId: req.stepId }),
-    ...(req.jobId === undefined ? {} : { jobId: req.jobId }),
+    runId: req.runId,
+    stepId: req.stepId,
+    jobId: req.jobId,
     attempt: req.attempt,
     maxAttempts: req.maxAttempts,
     idempotencyKey: req.idempotencyKey,
