@@ -75,10 +75,6 @@ export async function loadManifestVersion(db: Knex, hash: string): Promise<unkno
   return row?.content;
 }
 
-export async function getRun(db: Knex, tenantId: string, runId: string): Promise<RunRow | undefined> {
-  return db<RunRow>('workflow_runs').where({ tenant_id: tenantId, id: runId }).first();
-}
-
 export async function findRunByKey(
   db: Knex,
   tenantId: string,

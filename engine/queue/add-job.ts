@@ -29,25 +29,3 @@ export async function addJob(db: Knex | Knex.Transaction, spec: JobSpec): Promis
     ],
   );
 }
-
-/** Many jobs in one statement (schedules fanning out to every tenant). */
-export async function addJobs(db: Knex | Knex.Transaction, specs: JobSpec[]): Promise<void> {
-  if (specs.length === 0) return;
-  await db.raw(
-    `select graphile_worker.add_jobs(array(
-       select json_populate_record(null::graphile_worker.job_spec, spec)
-         from json_array_elements(?::json) as spec))`,
-    [
-      JSON.stringify(
-        specs.map((s) => ({
-          identifier: s.task,
-          payload: s.payload,
-          queue_name: s.queueName ?? null,
-          run_at: s.runAt?.toISOString() ?? null,
-          max_attempts: s.maxAttempts ?? 25,
-          job_key: s.jobKey ?? null,
-        })),
-      ),
-    ],
-  );
-}

@@ -50,56 +50,21 @@ export class InputSchemas {
 }
 
 /**
- * One statement (so one round trip, and one commit when the caller has no transaction):
- * the tenant must exist and be active; the run row is inserted unless its idempotency key
- * is taken. Its queue job is added by the Dispatcher once the row is committed (the outbox:
- * see dispatch.ts); `onCommitted` tells it when, for callers inside a transaction.
+ * One run, in the caller's transaction: a batch of one (see createRunsBatch). Its queue job
+ * is added by the Dispatcher once the row is committed (the outbox: see dispatch.ts);
+ * `onCommitted` tells it when.
  */
 export async function createRun(
   db: Knex | Knex.Transaction,
   req: NewRun & { onCommitted?: () => void },
 ): Promise<{ run: RunRow; created: boolean }> {
-  const { entry } = req;
-  const workflow = entry.manifest;
-  const { rows } = await db.raw<{ rows: Array<{ tenant_status: string | null; run: RawRun | null }> }>(
-    CREATE_SQL,
-    [
-      req.tenantId,
-      randomUUID(),
-      req.tenantId,
-      workflow.id,
-      entry.hash,
-      JSON.stringify(req.input ?? {}),
-      JSON.stringify(req.trigger),
-      req.idempotencyKey ?? null,
-      concurrencyKey(workflow, req),
-      workflow.concurrency?.limit ?? null,
-      req.parentRunId ?? null,
-    ],
-  );
-  const { tenant_status: status, run } = rows[0]!;
-  if (status === null) throw new RuntimeError('not_found', `There is no tenant ${req.tenantId}.`);
-  if (status !== 'active') throw new RuntimeError('tenant_disabled', `Tenant ${req.tenantId} is disabled.`);
-  if (run) {
-    if (req.onCommitted && 'executionPromise' in db) db.executionPromise.then(req.onCommitted, () => {});
-    return { run: fromJson(run), created: true };
+  const [outcome] = await createRunsBatch(db, [req], false);
+  if (!outcome || 'error' in outcome) throw outcome?.error;
+  if (outcome.created && req.onCommitted && 'executionPromise' in db) {
+    db.executionPromise.then(req.onCommitted, () => {});
   }
-  const existing = await findRunByKey(db, req.tenantId, workflow.id, req.idempotencyKey!);
-  if (!existing) throw new Error('idempotency conflict without an existing run');
-  return { run: existing, created: false };
+  return outcome;
 }
-
-const CREATE_SQL = `
-with tenant as (select status from tenants where id = ?),
-ins as (
-  insert into workflow_runs (id, tenant_id, workflow_id, manifest_hash, status, input, trigger, idempotency_key,
-                             concurrency_key, concurrency_limit, parent_run_id, dispatched)
-  select ?::uuid, ?, ?, ?, 'queued', ?::jsonb, ?::jsonb, ?, ?, ?::int, ?::uuid, false
-   where exists (select 1 from tenant where status = 'active')
-  on conflict (tenant_id, workflow_id, idempotency_key) where idempotency_key is not null do nothing
-  returning *
-)
-select (select status from tenant) as tenant_status, (select row_to_json(ins) from ins) as run`;
 
 type RawRun = Omit<
   RunRow,
