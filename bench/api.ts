@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import autocannon from 'autocannon';
 import Koa from 'koa';
 import { mintToken } from '../engine/auth/mint.ts';
@@ -8,7 +7,7 @@ import { migrateUp } from '../engine/db/migrate.ts';
 import { makeApp } from '../engine/http/app.ts';
 import { makeLogger } from '../engine/log.ts';
 import { makeServices } from '../engine/services.ts';
-import { benchDatabase } from './database.ts';
+import { benchDatabase, listen } from './support.ts';
 
 const DURATION_S = 5;
 const CONNECTIONS = 16;
@@ -25,12 +24,6 @@ async function measure(url: string, opts: Partial<autocannon.Options> = {}): Pro
   const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, ...opts });
   const non2xx = result.non2xx + result.errors + result.timeouts;
   return { rps: result.requests.average, p99: result.latency.p99, errors: non2xx };
-}
-
-async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string }> {
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
 }
 
 /** The baseline: Koa with nothing but a handler that answers JSON (and reads a POST body). */

@@ -9,7 +9,7 @@
 // Run: npx tsx bench/webhooks.ts   (DATABASE_URL, or an embedded PostgreSQL)
 // Knobs: BENCH_DURATION_S (8), BENCH_CONNECTIONS (50), BENCH_POOL_SIZE (20).
 import { execFile } from 'node:child_process';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
 import autocannon from 'autocannon';
 import Koa from 'koa';
@@ -22,7 +22,7 @@ import { makeApp } from '../engine/http/app.ts';
 import { makeLogger } from '../engine/log.ts';
 import { makeServices } from '../engine/services.ts';
 import { makeWebhooks } from '../engine/webhooks/index.ts';
-import { benchDatabase } from './database.ts';
+import { benchDatabase, listen } from './support.ts';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -119,12 +119,6 @@ function tracked(handler: (req: IncomingMessage, res: ServerResponse) => Promise
       while (inflight > 0) await new Promise((r) => setTimeout(r, 20));
     },
   };
-}
-
-async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string }> {
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
 }
 
 /** The baseline: Koa reading the raw body and answering 200, nothing else. */
@@ -230,6 +224,7 @@ async function main(): Promise<void> {
     log,
     catalogue: services.catalogue,
     secrets: services.secrets,
+    dispatch: services.runtime.dispatch,
   });
   const app = makeApp({
     config,
