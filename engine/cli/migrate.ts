@@ -1,11 +1,7 @@
-import { ConfigError } from '../config.ts';
-import { openDatabase } from '../db/instance.ts';
-import { makeDb } from '../db/knex.ts';
 import { migrateDown, migrateUp, migrationStatus } from '../db/migrate.ts';
-import { makeLogger } from '../log.ts';
 import { CliError, type Command, UsageError } from './command.ts';
+import { openCliDatabase } from './database.ts';
 import { parseCommandArgs } from './main.ts';
-import { configFrom } from './serve.ts';
 
 export const migrate: Command = {
   name: 'migrate',
@@ -23,12 +19,7 @@ export const migrate: Command = {
         action ? `unknown action "${[action, ...extra].join(' ')}"` : 'an action is required',
       );
     }
-    const config = configFrom(io);
-    const log = makeLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-    const instance = await openDatabase(config, log, false).catch((err: unknown) => {
-      throw err instanceof ConfigError ? new CliError(err.message) : err;
-    });
-    const db = makeDb(instance.url, { poolSize: 2 });
+    const { instance, db, close } = await openCliDatabase(io);
     try {
       if (action === 'up') {
         const applied = await migrateUp(db, instance.url);
@@ -50,8 +41,7 @@ export const migrate: Command = {
       }
       throw err;
     } finally {
-      await db.destroy();
-      await instance.release();
+      await close();
     }
   },
 };

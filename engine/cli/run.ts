@@ -2,18 +2,15 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { WorkerEvents } from 'graphile-worker';
 import { builtinConnectors } from '../../connectors/index.ts';
-import { ConfigError } from '../config.ts';
 import { makeConnectorRegistry } from '../connector-sdk/index.ts';
-import { openDatabase } from '../db/instance.ts';
-import { makeDb } from '../db/knex.ts';
+import type { makeDb } from '../db/knex.ts';
 import { migrationStatus } from '../db/migrate.ts';
-import { prepareDatabase } from '../engine.ts';
-import { makeLogger } from '../log.ts';
 import { startRunner } from '../queue/runner.ts';
 import { dryRun, type PlannedStep } from '../runtime/dry-run.ts';
 import { type RunDetail, RuntimeError } from '../runtime/index.ts';
 import { CatalogueError, loadValidCatalogue, makeServices } from '../services.ts';
 import { CliError, type CliIO, type Command, UsageError } from './command.ts';
+import { openCliDatabase } from './database.ts';
 import { parseCommandArgs } from './main.ts';
 import { configFrom } from './serve.ts';
 
@@ -151,16 +148,9 @@ interface StartOptions {
 }
 
 async function startRun(io: CliIO, o: StartOptions): Promise<number> {
-  const config = configFrom(io);
-  const log = makeLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, false);
-  const instance = await openDatabase(config, log, false).catch((err: unknown) => {
-    throw err instanceof ConfigError ? new CliError(err.message) : err;
-  });
-  const db = makeDb(instance.url, { poolSize: 4 });
-  const cleanup: Array<() => Promise<void>> = [() => instance.release(), () => db.destroy()];
+  const { config, log, instance, db, close } = await openCliDatabase(io, { poolSize: 4, prepare: true });
+  const cleanup: Array<() => Promise<void>> = [close];
   try {
-    // This process started the development database itself: bring it up to date as serve would.
-    if (instance.owned) await prepareDatabase(db, instance, log);
     if ((await migrationStatus(db)).pending.length > 0) {
       throw new CliError(
         'the database has pending migrations: run `atlas migrate up` (or start the engine) first',

@@ -1,15 +1,11 @@
 import os from 'node:os';
-import { ConfigError } from '../config.ts';
 import { recordAudit } from '../db/audit.ts';
-import { openDatabase } from '../db/instance.ts';
-import { type Knex, makeDb } from '../db/knex.ts';
-import { migrateUp } from '../db/migrate.ts';
+import type { Knex } from '../db/knex.ts';
 import { createTenant, listTenants, TenantExistsError, updateTenant } from '../db/tenants.ts';
 import { TENANT_ID } from '../http/plugins/tenant.ts';
-import { makeLogger } from '../log.ts';
 import { CliError, type CliIO, type Command, UsageError } from './command.ts';
+import { openCliDatabase } from './database.ts';
 import { parseCommandArgs } from './main.ts';
-import { configFrom } from './serve.ts';
 
 export const tenants: Command = {
   name: 'tenants',
@@ -81,19 +77,10 @@ async function change(db: Knex, io: CliIO, action: 'add' | 'disable' | 'enable',
 }
 
 async function withDb(io: CliIO, fn: (db: Knex) => Promise<number>): Promise<number> {
-  const config = configFrom(io);
-  const log = makeLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const instance = await openDatabase(config, log, false).catch((err: unknown) => {
-    throw err instanceof ConfigError ? new CliError(err.message) : err;
-  });
-  const db = makeDb(instance.url, { poolSize: 2 });
+  const { db, close } = await openCliDatabase(io, { prepare: true });
   try {
-    // An embedded database this command started itself may be new: give it its schema. A
-    // shared one (DATABASE_URL, a running `atlas serve`) is migrated by the engine, not here.
-    if (instance.owned) await migrateUp(db, instance.url);
     return await fn(db);
   } finally {
-    await db.destroy();
-    await instance.release();
+    await close();
   }
 }
