@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WEBHOOK_RETRY_JITTER, WEBHOOK_RETRY_SCHEDULE_MS } from '../../connectors/webhook/index.ts';
 import { type FakeServer, json, startFake } from '../fakes/server.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { poll } from '../helpers/poll.ts';
 import { type ApiEngine, startApiEngine } from '../secrets/engine.ts';
 
 const SECRET = `whsec_${Buffer.from('webhook-jobs-signing-key-0123456').toString('base64')}`;
@@ -17,16 +18,6 @@ interface AttemptRow {
   error: { code?: string; kind?: string } | null;
   retry_at: Date | null;
   finished_at: Date | null;
-}
-
-async function poll<T>(read: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`nothing after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** The delay the schedule allows after attempt `n` (1-based) failed, jitter included. */

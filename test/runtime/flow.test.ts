@@ -3,6 +3,7 @@ import { fireSchedule } from '../../engine/runtime/cron.ts';
 import { createRun } from '../../engine/runtime/trigger.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/poll.ts';
 
 const wf = (id: string, trigger: string, steps: string, extra = '') =>
   `apiVersion: atlas/v1\nkind: Workflow\nid: ${id}\ntrigger: ${trigger}\n${extra}steps:\n${steps}`;
@@ -221,11 +222,3 @@ describe('workflow control flow', () => {
     });
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

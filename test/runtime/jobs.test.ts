@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineAction, defineConnector } from '../../engine/connector-sdk/index.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
+import { poll } from '../helpers/poll.ts';
 
 describe('typed jobs', () => {
   const database = useTestDatabase();
@@ -76,13 +77,3 @@ describe('a job type no connector serves', () => {
     expect(() => jobAction(core as never, 'KB_INGEST')).toThrow('No connector action serves KB_INGEST jobs');
   });
 });
-
-async function poll<T>(read: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, type LongRunning, startCli } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { poll } from '../helpers/poll.ts';
 import { makeRuntimeForTest } from '../helpers/runtime.ts';
 
 const WORKFLOW = `apiVersion: atlas/v1
@@ -84,13 +85,3 @@ describe('crash recovery with real worker processes', () => {
     }
   }, 120_000);
 });
-
-async function poll<T>(read: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
