@@ -2,6 +2,7 @@
  * Configuration: read once from the environment into one typed object, validated, and
  * passed down. Nothing else in the engine reads `process.env`.
  */
+import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -29,7 +30,7 @@ export interface Config {
   cronBackfillMs: number;
   /** How API tokens are verified; no secret and no JWKS URL means every API call is refused. */
   auth: AuthConfig;
-  /** Bearer token `GET /metrics` requires; unset means the endpoint is open. */
+  /** Bearer token `GET /metrics` requires; unset means open, which only a loopback HOST allows. */
   metricsToken: string | undefined;
   /** Where OAuth providers send users back, and where Atlas sends them next. */
   oauth: OAuthConfig;
@@ -96,7 +97,7 @@ export const VARIABLES = {
   ATLAS_JWKS_URL: 'unset',
   ATLAS_JWT_ISSUER: 'unset: not checked',
   ATLAS_JWT_AUDIENCE: 'unset: not checked',
-  ATLAS_METRICS_TOKEN: 'unset: /metrics is open',
+  ATLAS_METRICS_TOKEN: 'unset: /metrics is open (HOST on loopback only)',
   STRIPE_WEBHOOK_SECRET: "unset: tenants' own secrets only",
   TELEGRAM_WEBHOOK_SECRET: "unset: tenants' own secrets only",
   TEAMS_WEBHOOK_SECRET: "unset: tenants' own secrets only",
@@ -246,6 +247,31 @@ function parseJwksUrl(env: Record<string, string | undefined>): string | undefin
     throw new ConfigError('ATLAS_JWKS_URL', `must be an https:// URL (got ${url.protocol}//)`);
   }
   return raw;
+}
+
+const LOOPBACK_ADDRESSES = new BlockList();
+LOOPBACK_ADDRESSES.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK_ADDRESSES.addAddress('::1', 'ipv6');
+
+/** Whether only this machine can reach an address the API listens on. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  if (bare.toLowerCase() === 'localhost') return true;
+  const family = isIP(bare);
+  return family !== 0 && LOOPBACK_ADDRESSES.check(bare, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * `GET /metrics` tells anyone who reaches it the routes, workflows, queue depth and volumes:
+ * it may be open only while the API listens on loopback. Checked by the processes that serve HTTP.
+ */
+export function checkMetricsExposure(config: Config): void {
+  if (config.metricsToken === undefined && !isLoopbackHost(config.host)) {
+    throw new ConfigError(
+      'ATLAS_METRICS_TOKEN',
+      `must be set when HOST (${config.host}) is beyond loopback, or GET /metrics would be open to the network`,
+    );
+  }
 }
 
 /**

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import type { Runner, WorkerEvents } from 'graphile-worker';
 import { resolveAuth } from './auth/dev-secret.ts';
-import { type Config, ConfigError } from './config.ts';
+import { type Config, ConfigError, checkMetricsExposure } from './config.ts';
 import { type DatabaseInstance, openDatabase } from './db/instance.ts';
 import { type Knex, makeDb } from './db/knex.ts';
 import { migrateUp } from './db/migrate.ts';
@@ -38,6 +38,7 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
   const stop = async () => {
     while (stack.length > 0) await stack.pop()?.();
   };
+  if (opts.http) checkMetricsExposure(config);
   try {
     const instance = await openDatabase(config, log, opts.http);
     stack.push(() => instance.release());

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveAuth } from '../../engine/auth/dev-secret.ts';
-import { ConfigError, loadConfig } from '../../engine/config.ts';
+import { ConfigError, checkMetricsExposure, loadConfig } from '../../engine/config.ts';
+import { cliEnv, runCli } from '../helpers/cli.ts';
 
 describe('API configuration', () => {
   it('has no token settings by default and an open /metrics', () => {
@@ -46,6 +47,39 @@ describe('API configuration', () => {
     const attempt = () => loadConfig({ [variable]: value });
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow(message);
+  });
+});
+
+describe('GET /metrics beyond loopback', () => {
+  it.each(['127.0.0.1', '127.3.2.1', '::1', 'localhost'])('may stay open on HOST=%s', (host) => {
+    expect(() => checkMetricsExposure(loadConfig({ HOST: host }))).not.toThrow();
+  });
+
+  it.each(['0.0.0.0', '::', '10.0.0.5', '192.168.1.20', 'atlas.internal'])(
+    'needs ATLAS_METRICS_TOKEN on HOST=%s',
+    (host) => {
+      const attempt = () => checkMetricsExposure(loadConfig({ HOST: host }));
+      expect(attempt).toThrow(ConfigError);
+      expect(attempt).toThrow(
+        `ATLAS_METRICS_TOKEN must be set when HOST (${host}) is beyond loopback, or GET /metrics would be open to the network`,
+      );
+      const guarded = loadConfig({ HOST: host, ATLAS_METRICS_TOKEN: 'm'.repeat(16) });
+      expect(() => checkMetricsExposure(guarded)).not.toThrow();
+    },
+  );
+
+  it('atlas serve refuses to start with one sentence, before it opens anything', async () => {
+    const home = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-metrics-'));
+    try {
+      const res = await runCli(['serve'], cliEnv({ HOST: '0.0.0.0', PORT: '0', ATLAS_HOME: home }));
+      expect(res.code).toBe(1);
+      expect(res.stderr.trim()).toBe(
+        'atlas serve: ATLAS_METRICS_TOKEN must be set when HOST (0.0.0.0) is beyond loopback, or GET /metrics would be open to the network',
+      );
+      expect(await fs.readdir(home)).toEqual([]);
+    } finally {
+      await fs.rm(home, { recursive: true, force: true });
+    }
   });
 });
 
