@@ -1,7 +1,8 @@
 /**
  * The authorization code flow with PKCE (RFC 6749 section 4.1, RFC 7636 with S256):
- * `startAuthorization` mints a one-time state and the provider's URL; `completeAuthorization`
- * takes the browser's callback, spends the state, exchanges the code and stores the tokens.
+ * `startAuthorization` mints a one-time state, the browser binding that must come back with it
+ * (a cookie), and the provider's URL; `completeAuthorization` takes the browser's callback and
+ * its binding, spends the state, exchanges the code and stores the tokens.
  * Every way the callback can fail ends in a {@link CallbackFailure} with an HTTP status and an
  * OAuth-style error code, never an exception the API would answer with 500.
  */
@@ -12,31 +13,57 @@ import { manifestOf, nowOf, type OAuthDeps, providerFor, redirectUriFor } from '
 import { classifyOAuthError, OAuthError } from './errors.ts';
 import { exchangeCode, exchangeGrant, type TokenSet } from './grants.ts';
 import type { ResolvedProvider } from './provider.ts';
-import { consumeState, createState, type PendingAuthorization } from './states.ts';
+import { consumeState, createState, hashState, type PendingAuthorization } from './states.ts';
 import { type IntegrationView, saveConnection, toView } from './store.ts';
 
 export interface AuthorizationStart {
   /** Where to send the user's browser. */
   url: string;
   expiresAt: Date;
+  /** The cookie the same browser must carry back to the callback. */
+  binding: BrowserBinding;
+}
+
+/**
+ * A secret for the browser that opens the URL, as an HttpOnly, SameSite=Lax cookie that only
+ * the callback's path receives (Lax: the provider's redirect back is a cross-site navigation,
+ * which a Strict cookie would miss). It never appears in a URL.
+ */
+export interface BrowserBinding {
+  name: string;
+  value: string;
+  /** The callback's path. */
+  path: string;
+  expiresAt: Date;
+  /** Whether the public URL is https: then the cookie is `Secure`. */
+  secure: boolean;
+}
+
+/** The cookie of a state's binding: one per authorization, so parallel ones do not collide. */
+export const bindingCookieName = (state: string): string => `atlas_oauth_${hashState(state).slice(0, 16)}`;
+
+/** The provider's manifest, if a user can authorize it (its grant is the authorization code). */
+export function authorizableManifest(deps: OAuthDeps, provider: string) {
+  const manifest = manifestOf(deps, provider);
+  if ((manifest.grant ?? 'authorization_code') !== 'authorization_code') {
+    throw new OAuthError(
+      'invalid',
+      'not_authorizable',
+      `${provider} uses the ${manifest.grant} grant: there is nothing for a user to authorize`,
+    );
+  }
+  return manifest;
 }
 
 export async function startAuthorization(
   deps: OAuthDeps,
   req: { tenantId: string; userSub: string; provider: string },
 ): Promise<AuthorizationStart> {
-  const manifest = manifestOf(deps, req.provider);
-  if ((manifest.grant ?? 'authorization_code') !== 'authorization_code') {
-    throw new OAuthError(
-      'invalid',
-      'not_authorizable',
-      `${req.provider} uses the ${manifest.grant} grant: there is nothing for a user to authorize`,
-    );
-  }
+  const manifest = authorizableManifest(deps, req.provider);
   const p = await providerFor(deps, manifest, req.tenantId);
   const codeVerifier = p.pkce ? oauth.generateRandomCodeVerifier() : undefined;
   const redirectUri = redirectUriFor(deps.publicUrl, p.id);
-  const { state, expiresAt } = await createState(
+  const { state, binding, expiresAt } = await createState(
     deps.db,
     deps.keyring,
     { tenantId: req.tenantId, provider: p.id, userSub: req.userSub, redirectUri, codeVerifier },
@@ -55,7 +82,18 @@ export async function startAuthorization(
   }
   // Last, so a provider's own requirement wins (Google: access_type=offline, prompt=consent).
   for (const [name, value] of Object.entries(manifest.authorizationParams ?? {})) params.set(name, value);
-  return { url: url.href, expiresAt };
+  const callback = new URL(redirectUri);
+  return {
+    url: url.href,
+    expiresAt,
+    binding: {
+      name: bindingCookieName(state),
+      value: binding,
+      path: callback.pathname,
+      expiresAt,
+      secure: callback.protocol === 'https:',
+    },
+  };
 }
 
 export interface CallbackSuccess {
@@ -67,7 +105,10 @@ export interface CallbackSuccess {
 export interface CallbackFailure {
   ok: false;
   status: number;
-  /** `invalid_state`, `expired_state`, `access_denied`, `invalid_grant`, `provider_unavailable`... */
+  /**
+   * `invalid_state`, `expired_state`, `browser_mismatch`, `access_denied`, `invalid_grant`,
+   * `provider_unavailable`...
+   */
   error: string;
   description: string;
   tenantId?: string;
@@ -83,15 +124,32 @@ const fail = (status: number, error: string, description: string, tenantId?: str
   ...(tenantId === undefined ? {} : { tenantId }),
 });
 
+/**
+ * `binding` is the value of the cookie named {@link bindingCookieName} of the callback's state,
+ * as the browser sent it (undefined: none).
+ */
 export async function completeAuthorization(
   deps: OAuthDeps,
   provider: string,
   query: URLSearchParams,
+  binding: string | undefined,
 ): Promise<CallbackResult> {
   const state = query.get('state');
   if (!state) return fail(400, 'invalid_state', 'The callback carries no state.');
-  const consumed = await consumeState(deps.db, deps.keyring, state, provider, nowOf(deps));
+  const consumed = await consumeState(deps.db, deps.keyring, state, provider, binding, nowOf(deps));
   if (!consumed.ok) {
+    if (consumed.reason === 'browser_mismatch') {
+      // Someone completed another browser's authorization: connect nothing, keep the state
+      // for the browser that started it, and leave a trace in the tenant's audit log.
+      const refused = fail(
+        403,
+        'browser_mismatch',
+        'This authorization was started in another browser; start it again from this one.',
+        consumed.pending.tenantId,
+      );
+      await auditConnect(deps, consumed.pending, refused);
+      return refused;
+    }
     return consumed.reason === 'expired'
       ? fail(400, 'expired_state', 'The authorization took longer than 10 minutes; start again.')
       : fail(400, 'invalid_state', 'The state is unknown or was already used; start again.');
@@ -174,8 +232,10 @@ function exchangeStatus(e: OAuthError): number {
   return 502;
 }
 
+type AuditedPending = Pick<PendingAuthorization, 'tenantId' | 'provider' | 'userSub'>;
+
 function connectAudit(
-  pending: PendingAuthorization,
+  pending: AuditedPending,
   result: 'ok' | 'error',
   status: number,
   summary: Record<string, unknown>,
@@ -195,7 +255,7 @@ function connectAudit(
 
 async function auditConnect(
   deps: OAuthDeps,
-  pending: PendingAuthorization,
+  pending: AuditedPending,
   failure: CallbackFailure,
 ): Promise<void> {
   try {

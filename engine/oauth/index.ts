@@ -8,6 +8,8 @@ export { type OAuthDeps, REFRESH_MARGIN_MS, redirectUriFor } from './deps.ts';
 export { OAuthError, type OAuthFailureKind } from './errors.ts';
 export {
   type AuthorizationStart,
+  type BrowserBinding,
+  bindingCookieName,
   type CallbackFailure,
   type CallbackResult,
   type CallbackSuccess,
@@ -15,6 +17,15 @@ export {
   startAuthorization,
 } from './flow.ts';
 export { integrationsOf, type Revocation, removeIntegration } from './integrations.ts';
+export {
+  type ConnectLink,
+  type ConnectLinkRequest,
+  LINK_TTL_MS,
+  MAX_LINK_TTL_MS,
+  mintConnectLink,
+  type OpenedLink,
+  openConnectLink,
+} from './links.ts';
 export { expandEndpoint, resolveProvider } from './provider.ts';
 export { STATE_TTL_MS } from './states.ts';
 export type { IntegrationStatus, IntegrationView } from './store.ts';

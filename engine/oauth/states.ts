@@ -2,10 +2,13 @@
  * One-time `state` values of authorizations in progress (RFC 6749 section 10.12, RFC 9700
  * section 4.7). The state is 32 random bytes handed to the browser; the table keeps only its
  * SHA-256, bound to tenant, user, provider and redirect URI, with the PKCE verifier encrypted
- * under that hash. Consuming deletes the row in the same statement that reads it, so a
- * replayed callback finds nothing, even when two arrive at once.
+ * under that hash. Each state is also bound to the browser that started it: another 32 random
+ * bytes (the `binding`) go into that browser's cookie, never into a URL, and only their hash
+ * is kept. A callback whose binding does not hash to it is refused without spending the state.
+ * Consuming deletes the row in the same statement that reads it, so a replayed callback finds
+ * nothing, even when two arrive at once.
  */
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
 import * as oauth from 'oauth4webapi';
 import { decrypt, encrypt, type Keyring } from '../crypto/index.ts';
@@ -23,9 +26,15 @@ export interface PendingAuthorization {
 
 export type ConsumedState =
   | { ok: true; pending: PendingAuthorization }
-  | { ok: false; reason: 'unknown' | 'expired' | 'wrong_provider' };
+  | { ok: false; reason: 'unknown' | 'expired' | 'wrong_provider' }
+  /** The state is alive but the callback came from another browser: it stays usable. */
+  | {
+      ok: false;
+      reason: 'browser_mismatch';
+      pending: Pick<PendingAuthorization, 'tenantId' | 'provider' | 'userSub'>;
+    };
 
-const hashState = (state: string) => createHash('sha256').update(state).digest('hex');
+export const hashState = (state: string) => createHash('sha256').update(state).digest('hex');
 const aad = (stateHash: string) => `oauth_states:${stateHash}`;
 
 export async function createState(
@@ -33,8 +42,9 @@ export async function createState(
   keyring: Keyring,
   pending: PendingAuthorization,
   now: Date,
-): Promise<{ state: string; expiresAt: Date }> {
+): Promise<{ state: string; binding: string; expiresAt: Date }> {
   const state = oauth.generateRandomState();
+  const binding = oauth.generateRandomState();
   const stateHash = hashState(state);
   const expiresAt = new Date(now.getTime() + STATE_TTL_MS);
   await db('oauth_states').insert({
@@ -42,6 +52,7 @@ export async function createState(
     tenant_id: pending.tenantId,
     provider: pending.provider,
     user_sub: pending.userSub,
+    binding_hash: hashState(binding),
     redirect_uri: pending.redirectUri,
     code_verifier:
       pending.codeVerifier === undefined ? null : encrypt(pending.codeVerifier, keyring, aad(stateHash)),
@@ -51,24 +62,48 @@ export async function createState(
   await db('oauth_states')
     .where('expires_at', '<', new Date(now.getTime() - STATE_TTL_MS))
     .delete();
-  return { state, expiresAt };
+  return { state, binding, expiresAt };
 }
 
-/** Takes the state out of the table (once only) and says whether it may be used. */
+/**
+ * Takes the state out of the table (once only) and says whether it may be used: only with the
+ * binding of the browser it was minted for. A state presented for another provider is spent.
+ */
 export async function consumeState(
   db: Knex,
   keyring: Keyring,
   state: string,
   provider: string,
+  binding: string | undefined,
   now: Date,
 ): Promise<ConsumedState> {
   const stateHash = hashState(state);
-  const [row] = (await db('oauth_states').where({ state_hash: stateHash }).delete().returning('*')) as Array<
-    Record<string, unknown> | undefined
-  >;
+  const found = (await db('oauth_states').where({ state_hash: stateHash }).first()) as
+    | Record<string, unknown>
+    | undefined;
+  if (!found) return { ok: false, reason: 'unknown' };
+  if (found.provider !== provider) {
+    await db('oauth_states').where({ state_hash: stateHash }).delete();
+    return { ok: false, reason: 'wrong_provider' };
+  }
+  if (binding === undefined || !sameHash(hashState(binding), found.binding_hash as string)) {
+    return {
+      ok: false,
+      reason: 'browser_mismatch',
+      pending: {
+        tenantId: found.tenant_id as string,
+        provider,
+        userSub: found.user_sub as string,
+      },
+    };
+  }
+  const [row] = (await db('oauth_states')
+    .where({ state_hash: stateHash, binding_hash: found.binding_hash as string })
+    .delete()
+    .returning('*')) as Array<Record<string, unknown> | undefined>;
+  // Another callback with the same state and binding won the race.
   if (!row) return { ok: false, reason: 'unknown' };
   if ((row.expires_at as Date).getTime() <= now.getTime()) return { ok: false, reason: 'expired' };
-  if (row.provider !== provider) return { ok: false, reason: 'wrong_provider' };
   const verifier = row.code_verifier as string | null;
   return {
     ok: true,
@@ -80,4 +115,10 @@ export async function consumeState(
       codeVerifier: verifier === null ? undefined : decrypt(verifier, keyring, aad(stateHash)),
     },
   };
+}
+
+function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && timingSafeEqual(x, y);
 }

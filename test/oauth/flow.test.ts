@@ -5,93 +5,47 @@
  * way it can go wrong ending in a clear status, never a 500.
  */
 import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken } from '../../engine/auth/mint.ts';
-import { loadConfig } from '../../engine/config.ts';
-import { makeConnectorRegistry } from '../../engine/connector-sdk/index.ts';
 import { encrypt } from '../../engine/crypto/index.ts';
-import { makeDbAuditSink } from '../../engine/db/audit.ts';
-import { makeApp } from '../../engine/http/app.ts';
-import { MemoryRateLimiter } from '../../engine/hub/index.ts';
-import { makeLogger } from '../../engine/log.ts';
 import { makeTokenSource } from '../../engine/oauth/index.ts';
 import { openToken } from '../../engine/oauth/store.ts';
-import { makeRuntime } from '../../engine/runtime/index.ts';
 import { useTestDatabase } from '../helpers/db.ts';
-import {
-  type AuthorizationServer,
-  authorizeThroughBrowser,
-  startAuthorizationServer,
-} from './authorization-server.ts';
+import { Browser, type OAuthApi, startOAuthApi } from './api.ts';
+import { type AuthorizationServer, authorizeThroughBrowser } from './authorization-server.ts';
 import { runWhoami } from './connector.ts';
-import {
-  catalogueOf,
-  createTenants,
-  ENCRYPTION_KEY,
-  ENV,
-  expireSoon,
-  keyring,
-  oauthDeps,
-  providerManifests,
-  redirectUris,
-} from './setup.ts';
+import { createTenants, ENV, expireSoon, keyring, oauthDeps } from './setup.ts';
 
-const SECRET = 'oauth-test-secret-0123456789abcdef0123';
 const SUCCESS = 'http://127.0.0.1:9/connected';
 const FAILURE = 'http://127.0.0.1:9/failed';
 
 const database = useTestDatabase();
+let server: OAuthApi;
 let idp: AuthorizationServer;
-let server: Server;
 let api = '';
+/** The user's browser: it calls the authorize route itself, so it holds the binding cookies. */
+const browser = new Browser();
 
 beforeAll(async () => {
-  server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  idp = await startAuthorizationServer(redirectUris(api));
-  const config = loadConfig({
-    ...ENV,
-    ATLAS_JWT_SECRET: SECRET,
-    ATLAS_ENCRYPTION_KEY: ENCRYPTION_KEY,
-    ATLAS_PUBLIC_URL: api,
+  server = await startOAuthApi(database.db, {
     ATLAS_OAUTH_SUCCESS_URL: SUCCESS,
     ATLAS_OAUTH_ERROR_URL: FAILURE,
-    LOG_LEVEL: 'silent',
   });
-  const log = makeLogger('silent', false);
-  const catalogue = catalogueOf(providerManifests(idp.issuer));
-  const { runtime } = makeRuntime({
-    db: database.db,
-    log,
-    catalogue,
-    connectors: makeConnectorRegistry([]),
-    secrets: { get: async () => undefined },
-    tokens: makeTokenSource(oauthDeps(database.db, idp, { publicUrl: api })),
-    audit: makeDbAuditSink(database.db),
-    rateLimiter: new MemoryRateLimiter(),
-    connectorConfig: () => ({ settings: {} }),
-    processId: 'oauth-test',
-  });
-  server.on('request', makeApp({ config, db: database.db, log, runtime, catalogue }).callback());
+  api = server.url;
+  idp = server.idp;
   await createTenants(database.db, 'acme', 'globex');
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await idp.close();
+  await server.close();
 });
 
-const bearer = (tenants = ['acme'], sub = 'user-1') =>
-  mintToken({ secret: SECRET, sub, tenants, ttlSeconds: 300 });
+const bearer = (tenants = ['acme'], sub = 'user-1') => server.bearer(tenants, sub);
 
 async function authorize(provider = 'idp-post', tenant = 'acme'): Promise<string> {
-  const res = await fetch(`${api}/v1/oauth/${provider}/authorize`, {
-    headers: { authorization: `Bearer ${await bearer()}`, 'x-tenant-id': tenant },
+  const res = await browser.get(`${api}/v1/oauth/${provider}/authorize`, {
+    authorization: `Bearer ${await bearer()}`,
+    'x-tenant-id': tenant,
   });
   expect(res.status).toBe(200);
   return ((await res.json()) as { url: string }).url;
@@ -99,7 +53,7 @@ async function authorize(provider = 'idp-post', tenant = 'acme'): Promise<string
 
 /** The browser's visit to Atlas' callback: where Atlas sends it next. */
 async function callback(url: URL): Promise<URL> {
-  const res = await fetch(url, { redirect: 'manual' });
+  const res = await browser.get(url);
   await res.arrayBuffer();
   expect(res.status).toBe(303);
   return new URL(res.headers.get('location') ?? '');
@@ -128,8 +82,19 @@ describe('authorize → callback', () => {
     const verifier = decrypt(row.code_verifier, keyring, `oauth_states:${row.state_hash}`);
     expect(await oauth.calculatePKCECodeChallenge(verifier)).toBe(params.get('code_challenge'));
 
+    // The JSON answer bound the state to this browser: an HttpOnly, SameSite=Lax cookie that
+    // only the callback's path receives; the callback spends it.
+    const cookies = [...browser.cookies()].filter(([name]) => name.startsWith('atlas_oauth_'));
+    expect(cookies).toEqual([
+      [
+        expect.any(String),
+        expect.objectContaining({ path: '/v1/oauth/idp-post/callback', httpOnly: true, sameSite: 'lax' }),
+      ],
+    ]);
+    expect(url).not.toContain(cookies[0]![1].value);
     const next = await callback(await authorizeThroughBrowser(url, redirectUri('idp-post')));
     expect(`${next.origin}${next.pathname}`).toBe(SUCCESS);
+    expect(browser.cookies().has(cookies[0]![0])).toBe(false);
     expect(next.searchParams.get('provider')).toBe('idp-post');
 
     const list = await fetch(`${api}/v1/integrations`, {
@@ -179,6 +144,9 @@ describe('authorize → callback', () => {
       redirect: 'manual',
     });
     expect(redirect.status).toBe(302);
+    expect(redirect.headers.get('set-cookie')).toMatch(
+      /^atlas_oauth_\w+=[\w-]{43}; Max-Age=600; Path=\/v1\/oauth\/idp-basic\/callback; HttpOnly; SameSite=Lax$/,
+    );
     expect(redirect.headers.get('location')).toMatch(new RegExp(`^${idp.issuer}/auth\\?`));
     const other = await fetch(`${api}/v1/oauth/idp-basic/authorize`, {
       headers: { authorization: `Bearer ${await bearer(['globex'])}`, 'x-tenant-id': 'acme' },

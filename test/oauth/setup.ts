@@ -111,9 +111,9 @@ export async function connect(
   provider = 'idp-post',
   browser: BrowserOptions = {},
 ): Promise<string> {
-  const { url } = await startAuthorization(deps, { tenantId, userSub: 'user-1', provider });
-  const back = await authorizeThroughBrowser(url, redirectUriFor(deps.publicUrl, provider), browser);
-  const result = await completeAuthorization(deps, provider, back.searchParams);
+  const start = await startAuthorization(deps, { tenantId, userSub: 'user-1', provider });
+  const back = await authorizeThroughBrowser(start.url, redirectUriFor(deps.publicUrl, provider), browser);
+  const result = await completeAuthorization(deps, provider, back.searchParams, start.binding.value);
   if (!result.ok) throw new Error(`connect failed: ${result.error}: ${result.description}`);
   expect(result.integration.status).toBe('connected');
   return result.integration.id;
