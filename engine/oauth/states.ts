@@ -67,7 +67,8 @@ export async function createState(
 
 /**
  * Takes the state out of the table (once only) and says whether it may be used: only with the
- * binding of the browser it was minted for. A state presented for another provider is spent.
+ * binding of the browser it was minted for. A state that browser presents for another provider
+ * is spent.
  */
 export async function consumeState(
   db: Knex,
@@ -82,20 +83,22 @@ export async function consumeState(
     | Record<string, unknown>
     | undefined;
   if (!found) return { ok: false, reason: 'unknown' };
-  if (found.provider !== provider) {
-    await db('oauth_states').where({ state_hash: stateHash }).delete();
-    return { ok: false, reason: 'wrong_provider' };
-  }
+  // Without the binding nothing happens to the state: whoever holds only the URL can neither
+  // use it nor spend it.
   if (binding === undefined || !sameHash(hashState(binding), found.binding_hash as string)) {
     return {
       ok: false,
       reason: 'browser_mismatch',
       pending: {
         tenantId: found.tenant_id as string,
-        provider,
+        provider: found.provider as string,
         userSub: found.user_sub as string,
       },
     };
+  }
+  if (found.provider !== provider) {
+    await db('oauth_states').where({ state_hash: stateHash }).delete();
+    return { ok: false, reason: 'wrong_provider' };
   }
   const [row] = (await db('oauth_states')
     .where({ state_hash: stateHash, binding_hash: found.binding_hash as string })

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintConnectLink } from '../../engine/oauth/index.ts';
+import { mintConnectLink, startAuthorization } from '../../engine/oauth/index.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { Browser, type OAuthApi, startOAuthApi } from './api.ts';
 import { authorizeThroughBrowser } from './authorization-server.ts';
@@ -104,6 +104,22 @@ describe('an authorization bound to the browser that started it', () => {
     const res = await attacker.get(back);
     expect(await problemOf(res)).toMatchObject({ status: 403, error: 'browser_mismatch' });
     expect(await database.db('integrations').where({ provider: 'idp-basic' })).toEqual([]);
+  });
+
+  it('binds with a Secure cookie when the public URL is https', async () => {
+    const deps = oauthDeps(database.db, server.idp, { publicUrl: 'https://atlas.example.com/base' });
+    const start = await startAuthorization(deps, {
+      tenantId: 'acme',
+      userSub: 'user-1',
+      provider: 'idp-post',
+    });
+    expect(start.binding).toMatchObject({ path: '/base/v1/oauth/idp-post/callback', secure: true });
+    expect(start.binding.value).toMatch(/^[\w-]{43}$/);
+    expect(start.url).not.toContain(start.binding.value);
+    const [row] = await database
+      .db('oauth_states')
+      .where({ redirect_uri: 'https://atlas.example.com/base/v1/oauth/idp-post/callback' });
+    expect(row.binding_hash).toBe(sha256(start.binding.value));
   });
 });
 

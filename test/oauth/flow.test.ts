@@ -180,9 +180,15 @@ describe('callback failures end at the error URL with a reason', () => {
   });
 
   it('a state minted for another provider', async () => {
-    const back = await authorizeThroughBrowser(await authorize('idp-post'), redirectUri('idp-post'));
+    const url = await authorize('idp-post');
+    const back = await authorizeThroughBrowser(url, redirectUri('idp-post'));
     const moved = new URL(back.href.replace('/idp-post/', '/idp-basic/'));
+    // The binding cookie belongs to idp-post's callback path: elsewhere it is not sent.
+    expect((await callback(moved)).searchParams.get('error')).toBe('browser_mismatch');
+    const name = `atlas_oauth_${stateHash(url).slice(0, 16)}`;
+    browser.set(name, browser.cookies().get(name)!.value, '/v1/oauth/idp-basic/callback');
     expect((await callback(moved)).searchParams.get('error')).toBe('invalid_state');
+    expect((await callback(back)).searchParams.get('error')).toBe('invalid_state');
   });
 
   it('a wrong PKCE verifier: the provider refuses the code', async () => {
