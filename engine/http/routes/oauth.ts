@@ -20,11 +20,11 @@ import {
   type OAuthDeps,
   OAuthError,
   openConnectLink,
+  redirectUriFor,
   startAuthorization,
 } from '../../oauth/index.ts';
 import { loadKeyring } from '../../secrets/keys.ts';
-import type { ApiContext } from '../context.ts';
-import { principalOf, tenantOf } from '../context.ts';
+import { type ApiContext, principalOf, tenantOf } from '../context.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
 import { HttpProblem, problem } from '../problem.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
@@ -108,7 +108,7 @@ const callbackQuery: JsonSchema = {
 
 export function oauthRoutes(deps: RouteDeps): AnyRoute[] {
   const oauth = lazyOAuthDeps(deps);
-  const { successUrl, errorUrl } = deps.config.oauth;
+  const { successUrl, errorUrl, publicUrl } = deps.config.oauth;
 
   const authorize = defineRoute<{ provider: string }, { redirect: boolean }>({
     method: 'GET',
@@ -188,7 +188,8 @@ export function oauthRoutes(deps: RouteDeps): AnyRoute[] {
         binding?.value,
       );
       // Spent or not, this browser's attempt is over: the cookie goes.
-      if (binding) clearBinding(ctx, binding.name, `/v1/oauth/${params.provider}/callback`);
+      if (binding)
+        clearBinding(ctx, binding.name, new URL(redirectUriFor(publicUrl, params.provider)).pathname);
       if (result.ok) {
         if (!successUrl) {
           ctx.body = { integration: result.integration };
