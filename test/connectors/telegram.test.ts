@@ -34,6 +34,26 @@ describe('telegram.sendMessage', () => {
     });
   });
 
+  it('writes with the platform bot only to the chats assigned to the tenant', async () => {
+    const before = fake.requests.length;
+    for (const chat_id of [7, '@other_channel', '42 ']) {
+      await expect(send({ chat_id, text: 'x' })).rejects.toMatchObject({
+        kind: 'fatal',
+        code: 'chat_not_assigned',
+      });
+    }
+    await expect(
+      runAction(telegram, 'sendDocument', { chat_id: 7, document: { file_id: 'x' } }, opts),
+    ).rejects.toMatchObject({ code: 'chat_not_assigned' });
+    await expect(
+      runAction(telegram, 'setWebhook', { url: 'https://attacker.example/hook' }, opts),
+    ).rejects.toMatchObject({ kind: 'fatal', code: 'platform_bot_refused' });
+    expect(fake.requests.length).toBe(before);
+    // With its own bot, a tenant writes wherever that bot may.
+    const own = { secrets: { TELEGRAM_BOT_TOKEN: BOT_TOKEN } };
+    await expect(send({ chat_id: 7, text: 'x' }, own)).resolves.toMatchObject({ chat_id: 7 });
+  });
+
   it('prefers the tenant’s own bot token', async () => {
     await expect(
       send({ chat_id: 1, text: 'x' }, { secrets: { TELEGRAM_BOT_TOKEN: '987654321:other' } }),
