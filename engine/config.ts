@@ -36,6 +36,11 @@ export interface Config {
   oauth: OAuthConfig;
   /** Inbound webhooks: platform signing secrets and the default timestamp tolerance. */
   webhooks: WebhookConfig;
+  /**
+   * Connectors whose platform credentials (environment keys) tenants without their own may
+   * use (ATLAS_PLATFORM_CREDENTIALS); every other connector sees no platform credential.
+   */
+  platformCredentials: ReadonlySet<string>;
   /** The raw environment, for connector settings (`ATLAS_CONNECTOR_*`, provider keys). */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -102,6 +107,7 @@ export const VARIABLES = {
   TELEGRAM_WEBHOOK_SECRET: "unset: tenants' own secrets only",
   TEAMS_WEBHOOK_SECRET: "unset: tenants' own secrets only",
   ATLAS_WEBHOOK_TOLERANCE: '5m',
+  ATLAS_PLATFORM_CREDENTIALS: "unset: tenants' own credentials only",
 } as const;
 
 export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
@@ -127,6 +133,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     metricsToken: parseSecret(env, 'ATLAS_METRICS_TOKEN', 16),
     oauth: parseOAuth(env, host, port),
     webhooks: parseWebhooks(env),
+    platformCredentials: parsePlatformCredentials(env),
     env: Object.freeze({ ...env }),
   };
 }
@@ -353,4 +360,29 @@ function parseHttpUrl(
     throw new ConfigError(name, `must be a base URL without a query or fragment (got "${raw}")`);
   }
   return raw;
+}
+
+/** Connectors with platform credentials an operator may offer to tenants. Stripe is never one. */
+export const PLATFORM_CONNECTORS = ['msgraph', 'email', 'telegram', 'openai', 'agent'] as const;
+
+function parsePlatformCredentials(env: Record<string, string | undefined>): ReadonlySet<string> {
+  const raw = nonEmpty(env, 'ATLAS_PLATFORM_CREDENTIALS');
+  if (raw === undefined) return new Set();
+  const ids = raw
+    .split(',')
+    .map((id) => id.trim().toLowerCase())
+    .filter(Boolean);
+  for (const id of ids) {
+    if (id === 'stripe')
+      throw new ConfigError(
+        'ATLAS_PLATFORM_CREDENTIALS',
+        'cannot list stripe: the platform Stripe account is never offered to tenants, each uses its own STRIPE_SECRET_KEY secret',
+      );
+    if (!(PLATFORM_CONNECTORS as readonly string[]).includes(id))
+      throw new ConfigError(
+        'ATLAS_PLATFORM_CREDENTIALS',
+        `must list connectors among ${PLATFORM_CONNECTORS.join(', ')} (got "${id}")`,
+      );
+  }
+  return new Set(ids);
 }

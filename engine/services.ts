@@ -14,6 +14,7 @@ import {
 } from './connector-sdk/index.ts';
 import { makeDbAuditSink } from './db/audit.ts';
 import type { Knex } from './db/knex.ts';
+import { makePgPlatformStore } from './db/tenant-settings.ts';
 import { parseAllowlist } from './hub/index.ts';
 import { PgRateLimiter } from './hub/pg-rate-limit.ts';
 import type { Logger } from './log.ts';
@@ -89,8 +90,9 @@ export async function makeServices(
       audit: makeDbAuditSink(db),
       // Counted in PostgreSQL: a provider's quota is shared by every worker process.
       rateLimiter: new PgRateLimiter(db),
-      connectorConfig: (c) => connectorConfig(c, config.env),
+      connectorConfig: (c) => connectorConfig(c, config.env, config.platformCredentials),
       ssrf: parseAllowlist(config.env.ATLAS_WEBHOOK_ALLOWLIST),
+      platform: makePgPlatformStore(db),
       processId,
       ...(overrides.fetchImpl ? { fetchImpl: overrides.fetchImpl } : {}),
     },
@@ -102,11 +104,14 @@ export async function makeServices(
 /**
  * A connector's settings come from the environment: `ATLAS_CONNECTOR_<ID>_BASE_URL` for its
  * base URL (how tests and private deployments point it elsewhere), and the variables it
- * declares (platform credentials such as `TELEGRAM_BOT_TOKEN`).
+ * declares. Its platform credentials (the variables of `env` auth, the environment fallbacks
+ * of tenant secrets, such as `TELEGRAM_BOT_TOKEN`) are left out unless the operator offers
+ * the connector's platform credentials to tenants (`ATLAS_PLATFORM_CREDENTIALS`).
  */
 export function connectorConfig(
   connector: ConnectorDefinition,
   env: Readonly<Record<string, string | undefined>>,
+  offered: ReadonlySet<string> = new Set(),
 ): ConnectorConfig {
   const prefix = `ATLAS_CONNECTOR_${connector.id.toUpperCase()}_`;
   const names = new Set([
@@ -120,6 +125,17 @@ export function connectorConfig(
   for (const [name, value] of Object.entries(env)) {
     if (name.startsWith(prefix)) settings[name.slice(prefix.length)] = value;
   }
+  if (!offered.has(connector.id)) {
+    // After the prefixed variables too: `ATLAS_CONNECTOR_<ID>_<KEY>` cannot bring a key back.
+    for (const name of platformCredentialNames(connector)) delete settings[name];
+  }
   const baseUrl = env[`${prefix}BASE_URL`] ?? connector.baseUrl;
   return { ...(baseUrl === undefined ? {} : { baseUrl }), settings };
+}
+
+/** The environment variables that hold a connector's platform credentials. */
+export function platformCredentialNames(connector: ConnectorDefinition): string[] {
+  if (connector.auth.type === 'env') return [...connector.auth.variables];
+  if (connector.auth.type === 'secret') return Object.values(connector.auth.envFallback ?? {});
+  return [];
 }

@@ -5,7 +5,14 @@
  * `ctx.http.fetch` (timeout, rate limit, audit with the key redacted) with `maxRetries: 0`.
  */
 import type OpenAI from 'openai';
-import { type ActionContext, type AgentManifest, ConnectorError } from '../../engine/connector-sdk/index.ts';
+import {
+  type ActionContext,
+  type AgentManifest,
+  ConnectorError,
+  type Credential,
+  credential,
+  credentialMissing,
+} from '../../engine/connector-sdk/index.ts';
 import { PROVIDERS } from '../openai/client.ts';
 
 type AgentModel = AgentManifest['model'];
@@ -35,27 +42,38 @@ export function modelBaseUrl(ctx: ActionContext, model: AgentModel): string {
 
 /**
  * The API key: the tenant secret the manifest names, else the provider's own key as a tenant
- * secret or from the environment. A custom server without `apiKeySecret` gets a placeholder:
- * local OpenAI-compatible servers (Ollama, vLLM) ignore the key, but the SDK insists on one.
+ * secret, else the platform's when the operator offers it to tenants (then every model call
+ * spends the tenant's daily token budget). A custom server without `apiKeySecret` gets a
+ * placeholder: local OpenAI-compatible servers (Ollama, vLLM) ignore the key, but the SDK
+ * insists on one.
  */
-export async function modelApiKey(ctx: ActionContext, model: AgentModel): Promise<string> {
+export async function modelApiKey(ctx: ActionContext, model: AgentModel): Promise<Credential> {
   if (model.apiKeySecret !== undefined) {
     const key = await ctx.secret(model.apiKeySecret);
-    if (key) return key;
+    if (key) return { value: key, platform: false };
     throw ConnectorError.auth('token_missing', `the tenant secret ${model.apiKeySecret} is not set`);
   }
-  if (model.provider === 'custom') return 'unused';
+  if (model.provider === 'custom') return { value: 'unused', platform: false };
   const name = PROVIDERS[model.provider].key;
-  const key = (await ctx.secret(name)) ?? ctx.config.settings[name];
+  const key = await credential(ctx, name);
   if (key) return key;
-  throw ConnectorError.auth(
-    'token_missing',
-    `${name} is set neither as a tenant secret nor in the environment`,
-  );
+  throw credentialMissing(ctx, name);
 }
 
-export async function modelClient(ctx: ActionContext, model: AgentModel): Promise<OpenAI> {
-  const apiKey = await modelApiKey(ctx, model);
+export interface AgentModelClient {
+  client: OpenAI;
+  /** The key is the platform's: model calls spend the tenant's daily token budget. */
+  platform: boolean;
+}
+
+export async function modelClient(ctx: ActionContext, model: AgentModel): Promise<AgentModelClient> {
+  const key = await modelApiKey(ctx, model);
   const { default: OpenAISdk } = await import('openai');
-  return new OpenAISdk({ apiKey, baseURL: modelBaseUrl(ctx, model), fetch: ctx.http.fetch, maxRetries: 0 });
+  const client = new OpenAISdk({
+    apiKey: key.value,
+    baseURL: modelBaseUrl(ctx, model),
+    fetch: ctx.http.fetch,
+    maxRetries: 0,
+  });
+  return { client, platform: key.platform };
 }

@@ -5,8 +5,8 @@
  * `rate_limit_exceeded`, `invalid_api_key`).
  */
 
-import type { ActionContext, ConnectorErrorInit } from '../../engine/connector-sdk/index.ts';
-import { ConnectorError } from '../../engine/connector-sdk/index.ts';
+import type { ActionContext, ConnectorErrorInit, Credential } from '../../engine/connector-sdk/index.ts';
+import { ConnectorError, credential, platformMailbox } from '../../engine/connector-sdk/index.ts';
 import { expectRecord, expectString, isRecord } from '../../engine/connector-sdk/response.ts';
 
 export const RESEND_KEY = 'RESEND_API_KEY';
@@ -23,18 +23,22 @@ export interface Mail {
   text?: string;
 }
 
-export async function resendKey(ctx: ActionContext): Promise<string | undefined> {
-  return (await ctx.secret(RESEND_KEY)) ?? ctx.config.settings[RESEND_KEY];
+/** The tenant's own Resend key, else the platform's when the operator offers it. */
+export function resendKey(ctx: ActionContext): Promise<Credential | undefined> {
+  return credential(ctx, RESEND_KEY);
 }
 
-export async function sendWithResend(ctx: ActionContext, key: string, mail: Mail): Promise<string> {
-  const from = mail.from ?? ctx.config.settings[RESEND_FROM];
+export async function sendWithResend(ctx: ActionContext, key: Credential, mail: Mail): Promise<string> {
+  // The platform's key sends for the platform's domains: a tenant only as its assigned mailboxes.
+  const from = key.platform
+    ? await platformMailbox(ctx, mail.from, ctx.config.settings[RESEND_FROM], 'send from')
+    : (mail.from ?? ctx.config.settings[RESEND_FROM]);
   if (!from) throw ConnectorError.fatal('sender_missing', `email: give "from" or set ${RESEND_FROM}`);
   const res = await ctx.http.request({
     method: 'POST',
     url: '/emails',
     // Resend keeps idempotency keys for 24 hours: a retried step does not send twice.
-    headers: { authorization: `Bearer ${key}`, 'idempotency-key': ctx.idempotencyKey },
+    headers: { authorization: `Bearer ${key.value}`, 'idempotency-key': ctx.idempotencyKey },
     json: {
       from,
       to: mail.to,

@@ -6,7 +6,7 @@
  */
 import type OpenAI from 'openai';
 import type { ActionContext } from '../../engine/connector-sdk/index.ts';
-import { ConnectorError } from '../../engine/connector-sdk/index.ts';
+import { ConnectorError, credential, credentialMissing } from '../../engine/connector-sdk/index.ts';
 
 export const PROVIDERS = {
   openai: { key: 'OPENAI_API_KEY', baseSetting: undefined, defaultBase: 'https://api.openai.com/v1' },
@@ -37,17 +37,50 @@ function baseUrl(ctx: ActionContext, provider: Provider): string {
   return ctx.config.settings[spec.baseSetting] ?? spec.defaultBase;
 }
 
-export async function openaiClient(ctx: ActionContext, provider: Provider = 'openai'): Promise<OpenAI> {
+export interface ProviderClient {
+  client: OpenAI;
+  /** The key is the platform's: calls spend the tenant's daily token budget. */
+  platform: boolean;
+}
+
+/** A client with the tenant's own key, else the platform's when the operator offers it. */
+export async function openaiClient(
+  ctx: ActionContext,
+  provider: Provider = 'openai',
+): Promise<ProviderClient> {
   const spec = PROVIDERS[provider];
   if (!spec) throw ConnectorError.fatal('invalid_input', `unknown provider ${String(provider)}`);
-  const apiKey = (await ctx.secret(spec.key)) ?? ctx.config.settings[spec.key];
-  if (!apiKey)
-    throw ConnectorError.auth(
-      'token_missing',
-      `${spec.key} is set neither as a tenant secret nor in the environment`,
-    );
+  const key = await credential(ctx, spec.key);
+  if (!key) throw credentialMissing(ctx, spec.key);
   const { default: OpenAISdk } = await import('openai');
-  return new OpenAISdk({ apiKey, baseURL: baseUrl(ctx, provider), fetch: ctx.http.fetch, maxRetries: 0 });
+  const client = new OpenAISdk({
+    apiKey: key.value,
+    baseURL: baseUrl(ctx, provider),
+    fetch: ctx.http.fetch,
+    maxRetries: 0,
+  });
+  return { client, platform: key.platform };
+}
+
+/**
+ * One call on a platform key, metered: refused once the tenant's tokens of the day are spent,
+ * and the `usage.total_tokens` of its answer counted (PostgreSQL, per tenant and UTC day). A
+ * call that starts within the budget finishes; the next one is refused.
+ */
+export async function metered<T>(ctx: ActionContext, platform: boolean, call: () => Promise<T>): Promise<T> {
+  if (!platform) return call();
+  await ctx.platform.checkTokens();
+  const answer = await call();
+  await ctx.platform.spendTokens(totalTokens(answer));
+  return answer;
+}
+
+/** `usage.total_tokens` of an answer (or prompt plus completion), 0 when it reports none. */
+export function totalTokens(answer: unknown): number {
+  const usage = (answer as { usage?: Record<string, unknown> } | null)?.usage;
+  if (typeof usage !== 'object' || usage === null) return 0;
+  const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
+  return n(usage['total_tokens']) || n(usage['prompt_tokens']) + n(usage['completion_tokens']);
 }
 
 interface OpenAIErrorLike {

@@ -18,11 +18,12 @@ export interface StripeHandle {
 }
 
 export async function stripeClient(ctx: ActionContext): Promise<StripeHandle> {
-  const key = (await ctx.secret(STRIPE_KEY)) ?? ctx.config.settings[STRIPE_KEY];
+  // A tenant's own account only: the environment's key, if any, is never used for a tenant.
+  const key = await ctx.secret(STRIPE_KEY);
   if (!key)
     throw ConnectorError.auth(
       'token_missing',
-      `${STRIPE_KEY} is set neither as a tenant secret nor in the environment`,
+      `${STRIPE_KEY} is not set as a tenant secret (the platform's Stripe account is never used for tenants)`,
     );
   const { default: StripeSdk } = await import('stripe');
   const base = new URL(ctx.config.baseUrl ?? DEFAULT_BASE_URL);

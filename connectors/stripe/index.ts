@@ -10,9 +10,9 @@ import { refundsCreate } from './lib/actions/refunds.ts';
 export const stripe = defineConnector({
   id: 'stripe',
   description: 'Customers, payment intents, refunds, checkout sessions and invoices on Stripe.',
-  auth: { type: 'secret', secrets: [STRIPE_KEY], envFallback: { [STRIPE_KEY]: STRIPE_KEY } },
+  // The tenant's own key only: the platform's Stripe account is never offered to tenants.
+  auth: { type: 'secret', secrets: [STRIPE_KEY] },
   baseUrl: 'https://api.stripe.com',
-  settings: [STRIPE_KEY],
   // Stripe's live-mode default: 100 read and 100 write operations per second
   // (https://docs.stripe.com/rate-limits); stay under it with one shared budget.
   rateLimits: [{ limit: 100, windowMs: 1000 }],

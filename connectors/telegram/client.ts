@@ -5,29 +5,46 @@
  */
 
 import type { ActionContext, ConnectorErrorInit, HttpRequest } from '../../engine/connector-sdk/index.ts';
-import { ConnectorError } from '../../engine/connector-sdk/index.ts';
+import { ConnectorError, credential, credentialMissing } from '../../engine/connector-sdk/index.ts';
 import { expectRecord, isRecord } from '../../engine/connector-sdk/response.ts';
 
 export const TOKEN_NAME = 'TELEGRAM_BOT_TOKEN';
 
-/** The tenant's own bot token wins over the platform bot from the environment. */
-export async function botToken(ctx: ActionContext): Promise<string> {
-  const token = (await ctx.secret(TOKEN_NAME)) ?? ctx.config.settings[TOKEN_NAME];
-  if (!token)
-    throw ConnectorError.auth(
-      'token_missing',
-      `${TOKEN_NAME} is set neither as a tenant secret nor in the environment`,
+/**
+ * The tenant's own bot token, else the platform bot when the operator offers it. The platform
+ * bot writes only to the chats the operator assigned to the tenant (`telegram.chats` in its
+ * settings), and its webhook is the operator's alone: a tenant that moved it would receive
+ * every other tenant's updates.
+ */
+export async function botToken(ctx: ActionContext, method: string, chatId?: unknown): Promise<string> {
+  const token = await credential(ctx, TOKEN_NAME);
+  if (!token) throw credentialMissing(ctx, TOKEN_NAME);
+  if (!token.platform) return token.value;
+  if (chatId === undefined)
+    throw ConnectorError.fatal(
+      'platform_bot_refused',
+      `telegram: ${method} is not allowed with the platform bot; store a bot of the tenant's own as ${TOKEN_NAME}`,
     );
-  return token;
+  const chats = (await ctx.platform.settings()).telegram?.chats ?? [];
+  if (!chats.some((c) => String(c) === String(chatId)))
+    throw ConnectorError.fatal(
+      'chat_not_assigned',
+      `telegram: this tenant may not write to chat ${String(chatId)} with the platform bot; the operator assigns chats in the tenant's settings`,
+    );
+  return token.value;
 }
 
-/** Calls a Bot API method and returns its `result`. */
+/**
+ * Calls a Bot API method and returns its `result`. `chatId` is the chat a message goes to;
+ * methods without one (setWebhook) need the tenant's own bot.
+ */
 export async function callBot(
   ctx: ActionContext,
   method: string,
   body: Pick<HttpRequest, 'json' | 'body'>,
+  chatId?: unknown,
 ): Promise<unknown> {
-  const token = await botToken(ctx);
+  const token = await botToken(ctx, method, chatId);
   const res = await ctx.http.request({ method: 'POST', url: `/bot${token}/${method}`, ...body });
   const answer = expectRecord(res.json(), `telegram ${method}`);
   // Telegram always says `ok`; a 200 without it is not the Bot API.

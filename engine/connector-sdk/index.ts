@@ -1,6 +1,14 @@
 export { defineAction, defineConnector } from './define.ts';
 export { isDuration, parseDuration } from './duration.ts';
 export { ConnectorError, toError } from './errors.ts';
+export {
+  assignedMailboxes,
+  type Credential,
+  credential,
+  credentialMissing,
+  mailAddress,
+  platformMailbox,
+} from './platform.ts';
 export { raceSignal } from './race.ts';
 export {
   type ActionEntry,

@@ -131,6 +131,11 @@ export interface ActionContext extends AttemptScope {
   /** A valid access token for the tenant's integration with an OAuth provider. */
   accessToken(provider: string, opts?: { forceRefresh?: boolean }): Promise<string>;
   run: RunData;
+  /**
+   * What the operator granted this tenant on the platform's own credentials: its admin-only
+   * settings (mailboxes, LLM budget) and the daily token budget on platform LLM keys.
+   */
+  platform: PlatformAccess;
   /** Call another action in the same tenant context (used by `agent.run` and `email`). */
   callAction?(uses: string, input: unknown): Promise<unknown>;
   /**
@@ -138,6 +143,33 @@ export interface ActionContext extends AttemptScope {
    * visible with the job or run it belongs to. Inputs and outputs are redacted first.
    */
   trace?(event: TraceEvent): Promise<void>;
+}
+
+/**
+ * A tenant's admin-only settings (`tenants.settings`, written with `PUT /v1/tenants/:id/settings`,
+ * never by the tenant). Other keys may be present; connectors read the ones below.
+ */
+export interface TenantSettings {
+  /** Mailboxes the tenant may send from and read through platform mail credentials (Graph, Resend). */
+  mailboxes?: string[];
+  /** The tenant's budget on platform LLM keys; without it, none may be used. */
+  llm?: { tokensPerDay?: number };
+  /** Chats the tenant may write to with the platform Telegram bot. */
+  telegram?: { chats?: Array<string | number> };
+  [key: string]: unknown;
+}
+
+/** The operator's grants to the tenant an action runs for. */
+export interface PlatformAccess {
+  /** The tenant's admin-only settings (read once per action call). */
+  settings(): Promise<TenantSettings>;
+  /**
+   * Before a call with a platform LLM key: fails (fatal `budget_exceeded`) when the tenant has
+   * spent its tokens of the day (UTC), or was assigned none.
+   */
+  checkTokens(): Promise<void>;
+  /** After that call: counts the tokens it used against today's budget. */
+  spendTokens(tokens: number): Promise<void>;
 }
 
 export interface TraceEvent {

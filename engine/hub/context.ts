@@ -15,6 +15,7 @@ import type {
 } from '../connector-sdk/index.ts';
 import type { AuditSink } from './audit.ts';
 import { makeHttpClient } from './http.ts';
+import { MemoryPlatformStore, makePlatformAccess, type PlatformStore } from './platform.ts';
 import { credentialFingerprint, type RateLimiter, resolveRateLimits } from './rate-limit.ts';
 import { isSecretKey, makeRedactor, type Redactor } from './redact.ts';
 import type { SsrfPolicy } from './ssrf.ts';
@@ -32,6 +33,8 @@ export interface ActionContextDeps extends AttemptScope {
   secret(name: string): Promise<string | undefined>;
   /** A valid access token for the tenant's integration with `provider`. */
   accessToken(provider: string, opts?: { forceRefresh?: boolean }): Promise<string>;
+  /** The tenants' admin-only settings and platform token counts; without it, nothing is granted. */
+  platform?: PlatformStore;
   /** Applied when the connector declares `ssrfGuard`. */
   ssrf?: SsrfPolicy;
   run?: RunData;
@@ -117,6 +120,7 @@ export function makeActionContext(deps: ActionContextDeps): ActionContext {
       return token;
     },
     run: deps.run ?? { input: deps.input, trigger: undefined, steps: {} },
+    platform: makePlatformAccess(deps.platform ?? new MemoryPlatformStore(), deps.tenantId, connector.id),
     ...(deps.callAction ? { callAction: deps.callAction } : {}),
     ...(deps.trace ? { trace: deps.trace } : {}),
   };

@@ -3,7 +3,7 @@
  */
 import type { Knex } from 'knex';
 import type { ConnectorConfig, ConnectorDefinition, ConnectorRegistry } from '../connector-sdk/index.ts';
-import type { AuditSink, RateLimiter, SsrfPolicy } from '../hub/index.ts';
+import type { AuditSink, PlatformStore, RateLimiter, SsrfPolicy } from '../hub/index.ts';
 import type { Logger } from '../log.ts';
 import type { Catalogue } from '../manifest/catalogue.ts';
 
@@ -28,6 +28,8 @@ export interface RuntimeDeps {
   rateLimiter: RateLimiter;
   connectorConfig(connector: ConnectorDefinition): ConnectorConfig;
   ssrf?: SsrfPolicy;
+  /** Tenants' admin-only settings and platform token budgets; without it, nothing is granted. */
+  platform?: PlatformStore;
   /** Identifies this process in leases and heartbeats. */
   processId: string;
   /** How long a run lease lasts without renewal (ms). */

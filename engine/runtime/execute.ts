@@ -125,6 +125,7 @@ async function attempt(
       return deps.tokens.accessToken(req.tenantId, provider, opts);
     },
     ...(deps.ssrf ? { ssrf: deps.ssrf } : {}),
+    ...(deps.platform ? { platform: deps.platform } : {}),
     ...(deps.fetchImpl ? { fetchImpl: deps.fetchImpl } : {}),
     ...(req.run ? { run: req.run } : {}),
     redactor,

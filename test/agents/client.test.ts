@@ -31,9 +31,16 @@ describe('the model’s API', () => {
     );
     await expect(
       modelApiKey(ctx, { provider: 'openai', model: 'm', apiKeySecret: 'TEAM_KEY' }),
-    ).resolves.toBe('tenant-team');
-    await expect(modelApiKey(ctx, { provider: 'cerebras', model: 'm' })).resolves.toBe('tenant-cb');
-    await expect(modelApiKey(ctx, { provider: 'deepseek', model: 'm' })).resolves.toBe('env-deepseek');
+    ).resolves.toEqual({ value: 'tenant-team', platform: false });
+    await expect(modelApiKey(ctx, { provider: 'cerebras', model: 'm' })).resolves.toEqual({
+      value: 'tenant-cb',
+      platform: false,
+    });
+    // The environment's key reaches the connector only when the operator offers it: the platform's.
+    await expect(modelApiKey(ctx, { provider: 'deepseek', model: 'm' })).resolves.toEqual({
+      value: 'env-deepseek',
+      platform: true,
+    });
     await expect(modelApiKey(ctx, { provider: 'openai', model: 'm' })).rejects.toMatchObject({
       kind: 'auth',
       message: expect.stringContaining('OPENAI_API_KEY'),

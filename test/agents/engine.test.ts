@@ -68,9 +68,13 @@ beforeAll(async () => {
     STRIPE_SECRET_KEY: STRIPE_KEY,
     ATLAS_CONNECTOR_TELEGRAM_BASE_URL: telegram.url,
     TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+    ATLAS_PLATFORM_CREDENTIALS: 'agent,telegram',
   });
   engine = await startEngine({ config, log: silentLogger, http: true, worker: true });
-  await database.db('tenants').insert({ id: 'acme', name: 'Acme' }).onConflict('id').ignore();
+  // The platform's model key and bot, within what the operator granted acme; its own Stripe account.
+  const settings = { llm: { tokensPerDay: 1_000_000 }, telegram: { chats: [42, -100123] } };
+  await database.db('tenants').insert({ id: 'acme', name: 'Acme', settings }).onConflict('id').merge();
+  await engine.services.secrets.put('acme', 'STRIPE_SECRET_KEY', STRIPE_KEY);
   token = await mintToken({ secret: JWT_SECRET, sub: 'ops@acme', tenants: ['acme'], ttlSeconds: 600 });
 });
 

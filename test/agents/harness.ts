@@ -97,11 +97,11 @@ export async function prepareTask(
     settings: {
       ATLAS_CONNECTOR_OPENAI_BASE_URL: chat.url,
       OPENAI_API_KEY: CHAT_KEY,
-      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-      STRIPE_SECRET_KEY: STRIPE_KEY,
       ...opts.settings,
     },
-    ...(opts.secrets ? { secrets: opts.secrets } : {}),
+    // The tenant's own bot and Stripe account; the model key is the platform's, within a budget.
+    secrets: { TELEGRAM_BOT_TOKEN: BOT_TOKEN, STRIPE_SECRET_KEY: STRIPE_KEY, ...opts.secrets },
+    tenantSettings: { llm: { tokensPerDay: 1_000_000 } },
     timeoutMs: opts.timeoutMs ?? 10_000,
   });
   ctx.trace = async (event) => {

@@ -25,6 +25,7 @@ beforeAll(async () => {
     baseUrls: { email: resend.url, msgraph: `${graph.url}/v1.0` },
     settings: { ...graphSettings, RESEND_API_KEY: RESEND_KEY, RESEND_FROM: 'Atlas <noreply@atlas.dev>' },
     tokens: { microsoft: DELEGATED_TOKEN },
+    tenantSettings: { mailboxes: ['noreply@contoso.com', 'noreply@atlas.dev'] },
   };
 });
 afterAll(() => Promise.all([graph.close(), resend.close()]));

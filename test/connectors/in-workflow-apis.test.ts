@@ -131,7 +131,7 @@ describe('API connectors inside workflows', () => {
       }),
       env: {
         ATLAS_CONNECTOR_STRIPE_BASE_URL: stripe.url,
-        STRIPE_SECRET_KEY: STRIPE_KEY,
+        ATLAS_PLATFORM_CREDENTIALS: 'openai',
         ATLAS_CONNECTOR_GOOGLE_BASE_URL: google.url,
         ATLAS_CONNECTOR_OPENAI_BASE_URL: `${openai.url}/v1`,
         ATLAS_CONNECTOR_OPENAI_DEEPSEEK_BASE_URL: `${openai.url}/deepseek`,
@@ -144,7 +144,13 @@ describe('API connectors inside workflows', () => {
         ATLAS_CONNECTOR_SOCIAL_TIKTOK_BASE_URL: `${social.url}/tiktok`,
       },
     });
-    // Tenant secrets win over the environment's keys: globex's are ones the providers refuse.
+    // Stripe: each tenant's own account. OpenAI: the platform's key, within acme's daily budget.
+    await engine.services.secrets.put('acme', 'STRIPE_SECRET_KEY', STRIPE_KEY);
+    await database
+      .db('tenants')
+      .where({ id: 'acme' })
+      .update({ settings: { llm: { tokensPerDay: 1_000_000 } } });
+    // Tenant secrets win over the platform's keys: globex's are ones the providers refuse.
     await engine.services.secrets.put('globex', 'STRIPE_SECRET_KEY', 'sk_test_revokedKeyForGlobex0000');
     await engine.services.secrets.put('globex', 'OPENAI_API_KEY', 'sk-revokedOpenAIKeyForGlobex000');
     await engine.startWorker(8);

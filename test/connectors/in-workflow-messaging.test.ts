@@ -94,11 +94,16 @@ describe('messaging connectors inside workflows', () => {
         ATLAS_CONNECTOR_EMAIL_BASE_URL: resend.url,
         RESEND_API_KEY: RESEND_KEY,
         RESEND_FROM: 'Atlas <noreply@atlas.dev>',
+        ATLAS_PLATFORM_CREDENTIALS: 'msgraph,email,telegram',
       },
     });
+    const settings = { mailboxes: ['noreply@contoso.com'], telegram: { chats: [1, 2, 3] } };
+    await database.db('tenants').whereIn('id', ['acme', 'globex']).update({ settings });
     const { secrets } = engine.services;
     await secrets.put('acme', 'HOOK_SECRET', HOOK_SECRET);
     await secrets.put('acme', 'TELEGRAM_HOOK_TOKEN', 'hook-token-Abc_123');
+    // The platform bot's webhook is the operator's: setWebhook runs with acme's own bot.
+    await secrets.put('acme', 'TELEGRAM_BOT_TOKEN', BOT_TOKEN);
     await secrets.put('acme', 'TEAMS_FLOW', `${graph.url}/workflows/abc?sig=s3cr3tSig`);
     // A tenant secret wins over the environment's bot token: globex's is one Telegram refuses.
     await secrets.put('globex', 'TELEGRAM_BOT_TOKEN', '999999999:AAwrongwrongwrongwrongwrongwrongwro');

@@ -19,6 +19,7 @@ beforeAll(async () => {
       ATLAS_CONNECTOR_MSGRAPH_TEAMS_WEBHOOK_HOSTS: '127.0.0.1',
     },
     tokens: { microsoft: DELEGATED_TOKEN },
+    tenantSettings: { mailboxes: ['noreply@contoso.com', 'nobody@contoso.com'] },
   };
 });
 afterAll(() => fake.close());

@@ -16,6 +16,7 @@ beforeAll(async () => {
       ATLAS_CONNECTOR_OPENAI_DEEPSEEK_BASE_URL: `${fake.url}/deepseek`,
     },
     secrets: { DEEPSEEK_API_KEY: DEEPSEEK_KEY },
+    tenantSettings: { llm: { tokensPerDay: 1_000_000 } },
   };
 });
 afterAll(() => fake.close());

@@ -9,7 +9,11 @@ let fake: FakeServer;
 let opts: TestContextOptions;
 beforeAll(async () => {
   fake = await startTelegram();
-  opts = { baseUrl: fake.url, settings: { TELEGRAM_BOT_TOKEN: BOT_TOKEN } };
+  opts = {
+    baseUrl: fake.url,
+    settings: { TELEGRAM_BOT_TOKEN: BOT_TOKEN },
+    tenantSettings: { telegram: { chats: [1, 5, 9, 42, 404] } },
+  };
 });
 afterAll(() => fake.close());
 
@@ -28,6 +32,26 @@ describe('telegram.sendMessage', () => {
       parse_mode: 'HTML',
       reply_parameters: { message_id: 7 },
     });
+  });
+
+  it('writes with the platform bot only to the chats assigned to the tenant', async () => {
+    const before = fake.requests.length;
+    for (const chat_id of [7, '@other_channel', '42 ']) {
+      await expect(send({ chat_id, text: 'x' })).rejects.toMatchObject({
+        kind: 'fatal',
+        code: 'chat_not_assigned',
+      });
+    }
+    await expect(
+      runAction(telegram, 'sendDocument', { chat_id: 7, document: { file_id: 'x' } }, opts),
+    ).rejects.toMatchObject({ code: 'chat_not_assigned' });
+    await expect(
+      runAction(telegram, 'setWebhook', { url: 'https://attacker.example/hook' }, opts),
+    ).rejects.toMatchObject({ kind: 'fatal', code: 'platform_bot_refused' });
+    expect(fake.requests.length).toBe(before);
+    // With its own bot, a tenant writes wherever that bot may.
+    const own = { secrets: { TELEGRAM_BOT_TOKEN: BOT_TOKEN } };
+    await expect(send({ chat_id: 7, text: 'x' }, own)).resolves.toMatchObject({ chat_id: 7 });
   });
 
   it('prefers the tenant’s own bot token', async () => {
@@ -149,12 +173,14 @@ describe('telegram.sendDocument', () => {
 });
 
 describe('telegram.setWebhook', () => {
+  // The platform bot's webhook is the operator's: setWebhook needs the tenant's own bot.
+  const own = { TELEGRAM_BOT_TOKEN: BOT_TOKEN };
   it('sends the secret token from the tenant secret', async () => {
     const out = await runAction(
       telegram,
       'setWebhook',
       { url: 'https://hooks.example.com/telegram', secret_token: 'TG_SECRET', drop_pending_updates: true },
-      { ...opts, secrets: { TG_SECRET: 'Abc_123-xyz' } },
+      { ...opts, secrets: { ...own, TG_SECRET: 'Abc_123-xyz' } },
     );
     expect(out).toEqual({ ok: true, description: 'Webhook was set' });
     expect(fake.requests.at(-1)!.json()).toMatchObject({
@@ -166,13 +192,18 @@ describe('telegram.setWebhook', () => {
   it('refuses a secret token Telegram would reject, and maps 429/401/hostile', async () => {
     const input = { url: 'https://hooks.example.com/telegram', secret_token: 'TG_SECRET' };
     await expect(
-      runAction(telegram, 'setWebhook', input, { ...opts, secrets: { TG_SECRET: 'has spaces!' } }),
+      runAction(telegram, 'setWebhook', input, { ...opts, secrets: { ...own, TG_SECRET: 'has spaces!' } }),
     ).rejects.toMatchObject({ code: 'invalid_secret' });
     const run = (extra: TestContextOptions = {}) =>
-      runAction(telegram, 'setWebhook', { url: 'https://hooks.example.com/t' }, { ...opts, ...extra });
+      runAction(
+        telegram,
+        'setWebhook',
+        { url: 'https://hooks.example.com/t' },
+        { ...opts, secrets: own, ...extra },
+      );
     fake.enqueue(telegramFloodWait(1));
     await expect(run()).rejects.toMatchObject({ kind: 'retryable', retryAfterMs: 1000 });
-    await expect(run({ settings: { TELEGRAM_BOT_TOKEN: '1:bad' } })).rejects.toMatchObject({ kind: 'auth' });
+    await expect(run({ secrets: { TELEGRAM_BOT_TOKEN: '1:bad' } })).rejects.toMatchObject({ kind: 'auth' });
     await expectHostileHandled(fake, () => run());
   });
 });

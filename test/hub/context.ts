@@ -3,9 +3,15 @@
  * rate limiter, secrets and OAuth tokens from maps, a logger that keeps its lines, and a
  * step signal with a timeout. No database.
  */
-import type { ActionContext, ConnectorDefinition, Logger } from '../../engine/connector-sdk/index.ts';
+import type {
+  ActionContext,
+  ConnectorDefinition,
+  Logger,
+  TenantSettings,
+} from '../../engine/connector-sdk/index.ts';
 import { MemoryAuditSink } from '../../engine/hub/audit.ts';
 import { makeActionContext } from '../../engine/hub/context.ts';
+import { MemoryPlatformStore, type PlatformStore } from '../../engine/hub/platform.ts';
 import { MemoryRateLimiter, type RateLimiter } from '../../engine/hub/rate-limit.ts';
 import { makeRedactor, type Redactor } from '../../engine/hub/redact.ts';
 import { parseAllowlist } from '../../engine/hub/ssrf.ts';
@@ -13,7 +19,12 @@ import { parseAllowlist } from '../../engine/hub/ssrf.ts';
 export interface TestContextOptions {
   /** Base URL (a fake's URL); defaults to the connector's own. */
   baseUrl?: string;
+  /** The connector's settings from the environment: platform credentials here are offered ones. */
   settings?: Record<string, string | undefined>;
+  /** The tenant's admin-only settings (mailboxes, LLM budget, Telegram chats). */
+  tenantSettings?: TenantSettings;
+  /** Settings and token counts of every tenant, instead of `tenantSettings`. */
+  platform?: PlatformStore;
   secrets?: Record<string, string>;
   /** OAuth access tokens by provider. */
   tokens?: Record<string, string>;
@@ -82,6 +93,7 @@ export function makeTestContext(
   const tenantId = opts.tenantId ?? 'tenant_test';
   const runId = opts.runId ?? 'run_test';
   const stepId = opts.stepId ?? 'step_test';
+  const platform = opts.platform ?? new MemoryPlatformStore({ [tenantId]: opts.tenantSettings ?? {} });
   const ctx = makeActionContext({
     connector,
     actionId,
@@ -104,6 +116,7 @@ export function makeTestContext(
       return token;
     },
     ssrf: parseAllowlist(opts.allowlist ?? '127.0.0.1'),
+    platform,
     redactor,
     fetchImpl: localOnlyFetch,
     ...(opts.maxResponseBytes === undefined ? {} : { maxResponseBytes: opts.maxResponseBytes }),
@@ -120,6 +133,7 @@ export function makeTestContext(
         logs,
         redactor,
         rateLimiter,
+        platform,
       });
       return action.run(child.ctx, input);
     },

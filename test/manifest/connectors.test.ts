@@ -27,6 +27,11 @@ function ctx(extra: Partial<ActionContext> = {}): ActionContext {
     secret: async () => undefined,
     accessToken: async () => '',
     run: { input: {}, trigger: {}, steps: {} },
+    platform: {
+      settings: async () => ({}),
+      checkTokens: async () => Promise.reject(new Error('no platform budget')),
+      spendTokens: async () => {},
+    },
     ...extra,
   };
 }

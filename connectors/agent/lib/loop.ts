@@ -42,6 +42,8 @@ interface Task {
   agent: AgentManifest;
   actions: AgentDirectory['actions'];
   client: OpenAI;
+  /** The model key is the platform's: every model call spends the tenant's daily token budget. */
+  platform: boolean;
   toolset: Toolset;
   limits: Limits;
   progress: Progress;
@@ -65,11 +67,13 @@ export async function runAgentTask(
     throw ConnectorError.fatal('unknown_agent', `there is no agent "${input.agent}" in the catalogue`);
   const limits = resolveLimits(agent.limits);
   const timeout = AbortSignal.timeout(limits.timeoutMs);
+  const { client, platform } = await modelClient(ctx, agent.model);
   const task: Task = {
     ctx,
     agent,
     actions: directory.actions,
-    client: await modelClient(ctx, agent.model),
+    client,
+    platform,
     toolset: makeToolset(agent, directory.actions),
     limits,
     progress: newProgress(),
@@ -120,6 +124,7 @@ async function modelTurn(task: Task, toolChoice: 'auto' | 'none'): Promise<Reply
   const t0 = performance.now();
   let reply: Reply;
   try {
+    if (task.platform) await task.ctx.platform.checkTokens();
     reply = await complete(
       task.client,
       {
@@ -144,6 +149,7 @@ async function modelTurn(task: Task, toolChoice: 'auto' | 'none'): Promise<Reply
   }
   task.progress.turns = n;
   addUsage(task.progress, reply.usage);
+  if (task.platform) await task.ctx.platform.spendTokens(reply.usage.total_tokens);
   const output = {
     model: reply.model,
     content: reply.content,

@@ -1,4 +1,6 @@
 /** Platform routes: tenant management, for tokens with the `admin` role only. */
+
+import { readTenantSettings, tenantSettingsSchema, writeTenantSettings } from '../../db/tenant-settings.ts';
 import {
   createTenant,
   getTenant,
@@ -165,5 +167,59 @@ export function tenantRoutes({ db, tenants }: RouteDeps): AnyRoute[] {
     },
   });
 
-  return [list, get, create, update] as AnyRoute[];
+  return [list, get, create, update, ...settingsRoutes({ db })] as AnyRoute[];
+}
+
+/**
+ * A tenant's admin-only settings: what the operator grants it on platform credentials
+ * (mailboxes, LLM budget, Telegram chats) and other limits. Never readable or writable with
+ * a tenant's token, and never part of `tenant.config`.
+ */
+function settingsRoutes({ db }: Pick<RouteDeps, 'db'>): AnyRoute[] {
+  const schema = tenantSettingsSchema as unknown as JsonSchema;
+  const read = defineRoute<{ id: string }>({
+    method: 'GET',
+    path: '/v1/tenants/{id}/settings',
+    operationId: 'getTenantSettings',
+    summary: "Get a tenant's admin-only settings",
+    tag: 'tenants',
+    scope: 'platform',
+    params: tenantParams,
+    errors: [404],
+    responses: { 200: { description: 'The settings.', schema } },
+    async handler(ctx, { params }) {
+      const settings = await readTenantSettings(db, params.id);
+      if (!settings) throw problem.notFound(`There is no tenant "${params.id}".`);
+      ctx.body = settings;
+    },
+  });
+  const replace = defineRoute<{ id: string }, Record<string, never>, Record<string, unknown>>({
+    method: 'PUT',
+    path: '/v1/tenants/{id}/settings',
+    operationId: 'putTenantSettings',
+    summary: "Replace a tenant's admin-only settings",
+    description:
+      'The whole document: keys left out are removed. Connectors read the new settings from their next call on.',
+    tag: 'tenants',
+    scope: 'platform',
+    params: tenantParams,
+    body: schema,
+    errors: [404],
+    audit: { action: 'tenants.settings.update', entityType: 'tenant' },
+    responses: { 200: { description: 'The settings as stored.', schema } },
+    async handler(ctx, { params, body }) {
+      ctx.body = await auditedTransaction(
+        ctx,
+        db,
+        200,
+        async (trx) => {
+          const stored = await writeTenantSettings(trx, params.id, body);
+          if (!stored) throw problem.notFound(`There is no tenant "${params.id}".`);
+          return stored;
+        },
+        () => params.id,
+      );
+    },
+  });
+  return [read, replace] as AnyRoute[];
 }

@@ -97,6 +97,10 @@ async function viaGraph(ctx: ActionContext, mail: Mail): Promise<void> {
 
 async function viaResend(ctx: ActionContext, mail: Mail, degraded: boolean): Promise<SendOutput> {
   const key = await resendKey(ctx);
-  if (!key) throw ConnectorError.fatal('not_configured', 'email: RESEND_API_KEY is not set');
+  if (!key)
+    throw ConnectorError.fatal(
+      'not_configured',
+      "email: RESEND_API_KEY is not set as a tenant secret, and the platform's is not offered to tenants (ATLAS_PLATFORM_CREDENTIALS)",
+    );
   return { provider: 'resend', degraded, id: await sendWithResend(ctx, key, mail) };
 }

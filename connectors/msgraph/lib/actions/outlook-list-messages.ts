@@ -1,4 +1,4 @@
-import { ConnectorError, defineAction } from '../../../../engine/connector-sdk/index.ts';
+import { defineAction, platformMailbox } from '../../../../engine/connector-sdk/index.ts';
 import {
   expectArray,
   expectRecord,
@@ -81,9 +81,8 @@ export const outlookListMessages = defineAction<
   },
   async run(ctx, input) {
     requireCredentials(ctx);
-    const box = input.mailbox ?? ctx.config.settings[SETTINGS.sender];
-    if (!box)
-      throw ConnectorError.fatal('mailbox_missing', `msgraph: give "mailbox" or set ${SETTINGS.sender}`);
+    // The app may read every mailbox of the organisation: a tenant only those assigned to it.
+    const box = await platformMailbox(ctx, input.mailbox, ctx.config.settings[SETTINGS.sender], 'read');
     const folder = input.folder ? `/mailFolders/${encodeURIComponent(input.folder)}` : '';
     const filters = [input.filter, input.unreadOnly ? 'isRead eq false' : undefined].filter(Boolean);
     const query = {

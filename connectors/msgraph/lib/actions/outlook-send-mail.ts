@@ -1,4 +1,4 @@
-import { ConnectorError, defineAction } from '../../../../engine/connector-sdk/index.ts';
+import { defineAction, platformMailbox } from '../../../../engine/connector-sdk/index.ts';
 import { graphApp, requireCredentials, SETTINGS } from '../../client.ts';
 import { addressList, mailbox, recipients } from '../schemas.ts';
 
@@ -49,8 +49,8 @@ export const outlookSendMail = defineAction<SendMailInput, SendMailOutput>({
   example: { accepted: true, from: 'noreply@contoso.com' },
   async run(ctx, input) {
     requireCredentials(ctx);
-    const from = input.from ?? ctx.config.settings[SETTINGS.sender];
-    if (!from) throw ConnectorError.fatal('sender_missing', `msgraph: give "from" or set ${SETTINGS.sender}`);
+    // The app may send as any mailbox of the organisation: a tenant only as those assigned to it.
+    const from = await platformMailbox(ctx, input.from, ctx.config.settings[SETTINGS.sender], 'send from');
     const message = {
       subject: input.subject,
       body: { contentType: input.contentType ?? 'HTML', content: input.body },

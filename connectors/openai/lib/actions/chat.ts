@@ -1,7 +1,7 @@
 import type OpenAI from 'openai';
 import { ConnectorError, defineAction } from '../../../../engine/connector-sdk/index.ts';
 import { expectArray, expectRecord, isRecord } from '../../../../engine/connector-sdk/response.ts';
-import { mapOpenAIError, openaiClient, type Provider, providerSchema } from '../../client.ts';
+import { mapOpenAIError, metered, openaiClient, type Provider, providerSchema } from '../../client.ts';
 
 type Message = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 type Tool = OpenAI.Chat.Completions.ChatCompletionTool;
@@ -89,13 +89,14 @@ export const chat = defineAction<ChatInput, ChatOutput>({
   },
   async run(ctx, input) {
     const { provider = 'openai', ...params } = input;
-    const client = await openaiClient(ctx, provider);
-    let completion: unknown;
-    try {
-      completion = await client.chat.completions.create({ ...params, stream: false }, { signal: ctx.signal });
-    } catch (err) {
-      throw mapOpenAIError(err, provider);
-    }
+    const { client, platform } = await openaiClient(ctx, provider);
+    const completion: unknown = await metered(ctx, platform, async () => {
+      try {
+        return await client.chat.completions.create({ ...params, stream: false }, { signal: ctx.signal });
+      } catch (err) {
+        throw mapOpenAIError(err, provider);
+      }
+    });
     return toOutput(completion, provider);
   },
 });

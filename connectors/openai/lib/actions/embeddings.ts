@@ -1,6 +1,6 @@
 import { ConnectorError, defineAction } from '../../../../engine/connector-sdk/index.ts';
 import { expectArray, expectRecord } from '../../../../engine/connector-sdk/response.ts';
-import { mapOpenAIError, openaiClient, type Provider, providerSchema } from '../../client.ts';
+import { mapOpenAIError, metered, openaiClient, type Provider, providerSchema } from '../../client.ts';
 
 export interface EmbeddingsInput {
   provider?: Provider;
@@ -51,17 +51,18 @@ export const embeddings = defineAction<EmbeddingsInput, EmbeddingsOutput>({
   },
   async run(ctx, input) {
     const { provider = 'openai', ...params } = input;
-    const client = await openaiClient(ctx, provider);
-    let answer: unknown;
-    try {
-      // Floats, not the SDK's default base64: every provider speaks floats, and the answer is checked below.
-      answer = await client.embeddings.create(
-        { ...params, encoding_format: 'float' },
-        { signal: ctx.signal },
-      );
-    } catch (err) {
-      throw mapOpenAIError(err, provider);
-    }
+    const { client, platform } = await openaiClient(ctx, provider);
+    const answer: unknown = await metered(ctx, platform, async () => {
+      try {
+        // Floats, not the SDK's default base64: every provider speaks floats, and the answer is checked below.
+        return await client.embeddings.create(
+          { ...params, encoding_format: 'float' },
+          { signal: ctx.signal },
+        );
+      } catch (err) {
+        throw mapOpenAIError(err, provider);
+      }
+    });
     return toOutput(answer, provider, Array.isArray(input.input) ? input.input.length : 1);
   },
 });

@@ -72,7 +72,7 @@ export const sendDocument = defineAction<SendDocumentInput, SentMessage & { file
   async run(ctx, input) {
     if (input.caption !== undefined) checkLength('caption', input.caption, 0, 1024);
     const { document, ...fields } = input;
-    const result = await callBot(ctx, 'sendDocument', requestBody(fields, document));
+    const result = await callBot(ctx, 'sendDocument', requestBody(fields, document), input.chat_id);
     const sent = toSentMessage(result, 'telegram sendDocument');
     const doc = (result as { document?: { file_id?: unknown } }).document;
     if (typeof doc?.file_id !== 'string')

@@ -42,6 +42,6 @@ export const sendMessage = defineAction<SendMessageInput, SentMessage>({
       ...rest,
       ...(reply_to_message_id === undefined ? {} : { reply_parameters: { message_id: reply_to_message_id } }),
     };
-    return toSentMessage(await callBot(ctx, 'sendMessage', { json }), 'telegram sendMessage');
+    return toSentMessage(await callBot(ctx, 'sendMessage', { json }, input.chat_id), 'telegram sendMessage');
   },
 });
