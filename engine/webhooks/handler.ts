@@ -25,7 +25,7 @@ import {
   WebhookRejection,
 } from './request.ts';
 import { type CompiledWebhookRoute, DEFAULT_EVENT_TYPE } from './routes.ts';
-import type { SecretResolver } from './secrets.ts';
+import { platformUse, type SecretResolver } from './secrets.ts';
 import { verifyRequest } from './verify.ts';
 
 export interface HandlerDeps {
@@ -158,16 +158,20 @@ async function verify(
   const secret = await deps.secrets.resolve(tenantId, route);
   if (secret === undefined) {
     deps.log.warn({ route: route.id, tenant: tenantId, secret: route.verify.secret }, 'webhook:no-secret');
+    const why =
+      platformUse(route) === 'never'
+        ? ` (the platform's verifies only routes that fix the tenant or read it from the signed body)`
+        : '';
     throw new WebhookRejection(
       401,
       'secret_missing',
-      `Tenant "${tenantId}" has no ${route.verify.secret} to verify ${route.id} deliveries with.`,
+      `Tenant "${tenantId}" has no ${route.verify.secret} of its own to verify ${route.id} deliveries with${why}.`,
     );
   }
   const verdict = verifyRequest(route.verify, {
     raw,
     header: (name) => ctx.get(name),
-    secret,
+    secret: secret.value,
     toleranceSec: route.toleranceSec,
     nowSec: Math.floor((deps.now?.() ?? new Date()).getTime() / 1000),
   });

@@ -20,12 +20,18 @@ import { webhookMiddleware } from './handler.ts';
 import { webhookMetrics } from './metrics.ts';
 import { pruneWebhookEvents } from './prune.ts';
 import { type CompiledWebhookRoute, compileWebhookRoutes } from './routes.ts';
-import { makeSecretResolver, PLATFORM_SECRET_VARIABLE } from './secrets.ts';
+import { makeSecretResolver, platformSecrets } from './secrets.ts';
 
 export { type Acceptance, acceptDelivery, type Delivery, makeAcceptor } from './accept.ts';
 export { pruneWebhookEvents } from './prune.ts';
 export { type CompiledWebhookRoute, compileWebhookRoutes, eventMatcher } from './routes.ts';
-export { PLATFORM_SECRET_VARIABLE } from './secrets.ts';
+export {
+  deriveTenantSecret,
+  PLATFORM_SECRET_VARIABLE,
+  platformSecretFor,
+  platformSecrets,
+  platformUse,
+} from './secrets.ts';
 export { type Verdict, verifyRequest } from './verify.ts';
 
 export interface WebhookDeps {
@@ -87,20 +93,4 @@ export function makeWebhooks(deps: WebhookDeps): Webhooks {
       await running;
     },
   };
-}
-
-/**
- * Platform secrets: the validated provider variables (STRIPE_WEBHOOK_SECRET, ...) and, for
- * other routes, the environment variable named like the route's secret.
- */
-function platformSecrets(
-  config: Config,
-  routes: Iterable<CompiledWebhookRoute>,
-): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
-  for (const route of routes) {
-    const name = route.verify.secret;
-    if (!Object.values(PLATFORM_SECRET_VARIABLE).includes(name)) out[name] = config.env[name];
-  }
-  return { ...out, ...config.webhooks.secrets };
 }

@@ -36,7 +36,11 @@ beforeAll(async () => {
   });
   await atlas.tenant('globex', {
     workflows: ['WF-021', 'WF-902', 'WF-903', 'WF-904'],
-    secrets: { STANDARD_TEST_SECRET: STANDARD_SECRET, STRIPE_WEBHOOK_SECRET: STRIPE_SECRET },
+    secrets: {
+      STANDARD_TEST_SECRET: STANDARD_SECRET,
+      STRIPE_WEBHOOK_SECRET: STRIPE_SECRET,
+      TEAMS_OUTGOING_WEBHOOK_TOKEN: TEAMS_TOKEN,
+    },
   });
   await atlas.tenant('hmac-tenant', { workflows: ['WF-905'] });
 });
@@ -53,7 +57,9 @@ describe('Telegram', () => {
   const update = (id: number) => JSON.stringify({ update_id: id, message: { message_id: 7, text: 'hi' } });
 
   it('accepts the secret token, dedups on update_id, refuses a wrong one', async () => {
-    const headers = { ...json, 'x-telegram-bot-api-secret-token': TELEGRAM_TOKEN };
+    // globex's secret_token: derived from the platform's (GET /v1/webhook-routes shows it).
+    const derived = createHmac('sha256', TELEGRAM_TOKEN).update('globex').digest('base64url');
+    const headers = { ...json, 'x-telegram-bot-api-secret-token': derived };
     const first = await post(url(), update(900_001), headers);
     expect(first.status).toBe(200);
     expect(await runsOf('globex', 'WF-903')).toBe(1);
