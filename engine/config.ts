@@ -58,6 +58,8 @@ export interface WebhookConfig {
   secrets: Readonly<Record<string, string>>;
   /** Tolerance of timestamped signatures for routes that set none (ms). */
   toleranceMs: number;
+  /** Refused deliveries one source may cause on one route per minute before it gets 429. */
+  rejectLimit: number;
 }
 
 export interface OAuthConfig {
@@ -285,7 +287,8 @@ function parseWebhooks(env: Record<string, string | undefined>): WebhookConfig {
       `must be from 1s to 1h (got "${env.ATLAS_WEBHOOK_TOLERANCE}")`,
     );
   }
-  return { secrets: Object.freeze(secrets), toleranceMs };
+  const rejectLimit = parseInteger(env, 'ATLAS_WEBHOOK_REJECT_LIMIT', 100, 1, 1_000_000);
+  return { secrets: Object.freeze(secrets), toleranceMs, rejectLimit };
 }
 
 /**

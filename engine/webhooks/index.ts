@@ -19,11 +19,13 @@ import { makeAcceptor } from './accept.ts';
 import { webhookMiddleware } from './handler.ts';
 import { webhookMetrics } from './metrics.ts';
 import { pruneWebhookEvents } from './prune.ts';
+import { pruneWebhookRejections, RejectionLimiter, RejectionLog } from './rejections.ts';
 import { type CompiledWebhookRoute, compileWebhookRoutes } from './routes.ts';
 import { makeSecretResolver, platformSecrets } from './secrets.ts';
 
 export { type Acceptance, acceptDelivery, type Delivery, makeAcceptor } from './accept.ts';
 export { pruneWebhookEvents } from './prune.ts';
+export { pruneWebhookRejections } from './rejections.ts';
 export { type CompiledWebhookRoute, compileWebhookRoutes, eventMatcher } from './routes.ts';
 export {
   deriveTenantSecret,
@@ -59,6 +61,7 @@ export interface Webhooks {
 export function makeWebhooks(deps: WebhookDeps): Webhooks {
   const { config, db, log } = deps;
   const routes = compileWebhookRoutes(deps.catalogue, { defaultToleranceMs: config.webhooks.toleranceMs });
+  const rejections = new RejectionLog(db, log, deps.now);
   const middleware = webhookMiddleware({
     db,
     log,
@@ -70,12 +73,16 @@ export function makeWebhooks(deps: WebhookDeps): Webhooks {
       ...(deps.cacheTtlMs === undefined ? {} : { ttlMs: deps.cacheTtlMs }),
     }),
     metrics: webhookMetrics(),
+    rejections,
+    limiter: new RejectionLimiter(config.webhooks.rejectLimit),
     bodyLimitBytes: config.bodyLimitBytes,
     accept: makeAcceptor(db, log),
     ...(deps.dispatch ? { dispatch: deps.dispatch } : {}),
     ...(deps.now ? { now: deps.now } : {}),
   }) as Middleware;
-  const prune = () => pruneWebhookEvents(db, routes.values(), deps.now?.());
+  const prune = async () =>
+    (await pruneWebhookEvents(db, routes.values(), deps.now?.())) +
+    (await pruneWebhookRejections(db, deps.now?.()));
   const every = deps.pruneEveryMs ?? 10 * 60_000;
   let running: Promise<unknown> = Promise.resolve();
   const timer =
@@ -91,6 +98,7 @@ export function makeWebhooks(deps: WebhookDeps): Webhooks {
     async stop() {
       clearInterval(timer);
       await running;
+      await rejections.stop();
     },
   };
 }

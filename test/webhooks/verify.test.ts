@@ -197,11 +197,20 @@ describe('event types and configuration', () => {
   });
 
   it('validates the platform webhook secrets and the tolerance at start', () => {
-    const config = loadConfig({ STRIPE_WEBHOOK_SECRET: 'whsec_abc', ATLAS_WEBHOOK_TOLERANCE: '2m' });
+    const config = loadConfig({
+      STRIPE_WEBHOOK_SECRET: 'whsec_abc',
+      ATLAS_WEBHOOK_TOLERANCE: '2m',
+      ATLAS_WEBHOOK_REJECT_LIMIT: '20',
+    });
     expect(config.webhooks).toEqual({
       secrets: { STRIPE_WEBHOOK_SECRET: 'whsec_abc' },
       toleranceMs: 120_000,
+      rejectLimit: 20,
     });
+    expect(loadConfig({}).webhooks.rejectLimit).toBe(100);
+    expect(() => loadConfig({ ATLAS_WEBHOOK_REJECT_LIMIT: '0' })).toThrow(
+      /^ATLAS_WEBHOOK_REJECT_LIMIT must be a whole number from 1 to 1000000/,
+    );
     expect(() => loadConfig({ STRIPE_WEBHOOK_SECRET: 'sk_live_oops' })).toThrow(
       /^STRIPE_WEBHOOK_SECRET must be/,
     );
