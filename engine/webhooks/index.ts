@@ -17,6 +17,7 @@ import type { Catalogue } from '../manifest/catalogue.ts';
 import type { SecretStore } from '../runtime/deps.ts';
 import { makeAcceptor } from './accept.ts';
 import { webhookMiddleware } from './handler.ts';
+import { keyProblem } from './keys.ts';
 import { webhookMetrics } from './metrics.ts';
 import { pruneWebhookEvents } from './prune.ts';
 import { pruneWebhookRejections, RejectionLimiter, RejectionLog } from './rejections.ts';
@@ -61,6 +62,12 @@ export interface Webhooks {
 export function makeWebhooks(deps: WebhookDeps): Webhooks {
   const { config, db, log } = deps;
   const routes = compileWebhookRoutes(deps.catalogue, { defaultToleranceMs: config.webhooks.toleranceMs });
+  const platform = platformSecrets(config, routes.values());
+  for (const route of routes.values()) {
+    const value = platform[route.verify.secret];
+    const invalid = value === undefined ? undefined : keyProblem(route.verify.method, value);
+    if (invalid) throw new Error(`${route.verify.secret} (the platform secret of ${route.id}): ${invalid}`);
+  }
   const rejections = new RejectionLog(db, log, deps.now);
   const middleware = webhookMiddleware({
     db,
@@ -69,7 +76,7 @@ export function makeWebhooks(deps: WebhookDeps): Webhooks {
     tenants: makeTenantStatusCache(db, deps.cacheTtlMs),
     secrets: makeSecretResolver({
       store: deps.secrets,
-      platform: platformSecrets(config, routes.values()),
+      platform,
       ...(deps.cacheTtlMs === undefined ? {} : { ttlMs: deps.cacheTtlMs }),
     }),
     metrics: webhookMetrics(),

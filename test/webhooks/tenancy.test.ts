@@ -180,3 +180,43 @@ describe('Standard Webhooks: Atlas chooses the key', () => {
     expect((await send('third', derivedStandard('third'))).status).toBe(200);
   });
 });
+
+describe('secrets that decode to nothing', () => {
+  it('refuses a Teams token or Standard Webhooks key under 16 bytes at PUT /v1/secrets', async () => {
+    for (const [name, value] of [
+      ['TEAMS_OUTGOING_WEBHOOK_TOKEN', '!!!!'],
+      ['TEAMS_OUTGOING_WEBHOOK_TOKEN', 'AAAA'],
+      ['STANDARD_TEST_SECRET', 'whsec_!!!!'],
+      ['STANDARD_TEST_SECRET', `whsec_${randomBytes(24).toString('base64')} whsec_AAAA`],
+    ] as const) {
+      const res = await apiCall(atlas.url, 'PUT', `/v1/secrets/${name}`, {
+        tenant: 'third',
+        body: { value },
+      });
+      expect(res.status).toBe(422);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+      expect(((await res.json()) as { detail: string }).detail).toMatch(/16 bytes/);
+    }
+    expect((await atlas.db('tenant_secrets').where({ tenant_id: 'third' })).length).toBe(0);
+    const good = randomBytes(32).toString('base64');
+    const ok = await apiCall(atlas.url, 'PUT', '/v1/secrets/TEAMS_OUTGOING_WEBHOOK_TOKEN', {
+      tenant: 'third',
+      body: { value: good },
+    });
+    expect(ok.status).toBe(201);
+    // A name no such route uses keeps any value.
+    const other = await apiCall(atlas.url, 'PUT', '/v1/secrets/SOME_NOTE', {
+      tenant: 'third',
+      body: { value: '!!!!' },
+    });
+    expect(other.status).toBe(201);
+  });
+});
+
+describe('a platform key that decodes to nothing', () => {
+  it('stops the engine at start with a sentence naming the variable', async () => {
+    await expect(startWebhookEngine(database.url, { STANDARD_TEST_SECRET: 'whsec_!!!!' })).rejects.toThrow(
+      /^STANDARD_TEST_SECRET \(the platform secret of standard-test\): .*16 bytes/,
+    );
+  });
+});

@@ -141,6 +141,38 @@ describe('Teams HMAC', () => {
   });
 });
 
+describe('keys that decode to nothing', () => {
+  const body = '{"type":"message","id":"1"}';
+  /** What anyone can compute without knowing a secret: an HMAC keyed by nothing. */
+  const emptyKeyMac = (data: string) => createHmac('sha256', Buffer.alloc(0)).update(data).digest('base64');
+
+  it('refuses a Teams token that is not base64 of 16+ bytes, even for a MAC made with the key it decodes to', () => {
+    for (const token of ['!!!!', 'AAAA', Buffer.alloc(15, 7).toString('base64'), 'abc!def']) {
+      const mac = createHmac('sha256', Buffer.from(token, 'base64')).update(body).digest('base64');
+      const verdict = verifyRequest(TEAMS, request(body, { authorization: `HMAC ${mac}` }, token));
+      expect(reason(verdict)).toBe('secret_invalid');
+    }
+    const token = Buffer.alloc(16, 7).toString('base64');
+    const mac = createHmac('sha256', Buffer.alloc(16, 7)).update(body).digest('base64');
+    expect(verifyRequest(TEAMS, request(body, { authorization: `HMAC ${mac}` }, token)).ok).toBe(true);
+  });
+
+  it('refuses a Standard Webhooks key under 16 bytes, and keeps the valid one of a rotated pair', () => {
+    const id = 'msg_1';
+    const at = String(NOW);
+    const forged = emptyKeyMac(`${id}.${at}.${body}`);
+    const headers = { 'webhook-id': id, 'webhook-timestamp': at, 'webhook-signature': `v1,${forged}` };
+    expect(reason(verifyRequest(STANDARD, request(body, headers, 'whsec_!!!!')))).toBe('secret_invalid');
+    const good = `whsec_${randomBytes(24).toString('base64')}`;
+    const signed = new Webhook(good).sign(id, new Date(NOW * 1000), body);
+    const real = { ...headers, 'webhook-signature': signed };
+    expect(verifyRequest(STANDARD, request(body, real, `whsec_!!!! ${good}`)).ok).toBe(true);
+    expect(reason(verifyRequest(STANDARD, request(body, headers, `whsec_!!!! ${good}`)))).toBe(
+      'signature_mismatch',
+    );
+  });
+});
+
 describe('hostile input', () => {
   const methods: WebhookVerify[] = [
     STRIPE,
@@ -218,6 +250,16 @@ describe('event types and configuration', () => {
       /^TELEGRAM_WEBHOOK_SECRET must be/,
     );
     expect(() => loadConfig({ TEAMS_WEBHOOK_SECRET: 'not*base64' })).toThrow(/^TEAMS_WEBHOOK_SECRET must be/);
+    // Keys that decode to (almost) nothing, and a derivation key anyone could guess.
+    expect(() => loadConfig({ TEAMS_WEBHOOK_SECRET: 'AAAA' })).toThrow(
+      /^TEAMS_WEBHOOK_SECRET must be .*16 bytes/,
+    );
+    expect(() => loadConfig({ TELEGRAM_WEBHOOK_SECRET: 'short' })).toThrow(
+      /^TELEGRAM_WEBHOOK_SECRET must be 16/,
+    );
+    expect(
+      loadConfig({ TEAMS_WEBHOOK_SECRET: randomBytes(16).toString('base64') }).webhooks.secrets,
+    ).toHaveProperty('TEAMS_WEBHOOK_SECRET');
     expect(() => loadConfig({ ATLAS_WEBHOOK_TOLERANCE: '2h' })).toThrow(
       /^ATLAS_WEBHOOK_TOLERANCE must be from 1s to 1h/,
     );
