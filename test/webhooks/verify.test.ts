@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../engine/config.ts';
-import type { WebhookVerify } from '../../engine/manifest/index.ts';
+import { formatErrors, validateSources, type WebhookVerify } from '../../engine/manifest/index.ts';
 import { eventMatcher } from '../../engine/webhooks/index.ts';
 import { type Verdict, type VerifyRequest, verifyRequest } from '../../engine/webhooks/verify.ts';
 import { stripe } from './harness.ts';
@@ -267,5 +267,40 @@ describe('event types and configuration', () => {
       /^ATLAS_WEBHOOK_TOLERANCE must be a duration/,
     );
     expect(loadConfig({}).webhooks.toleranceMs).toBe(300_000);
+  });
+});
+
+describe('dedup windows and retry horizons', () => {
+  const route = (method: WebhookVerify['method'], dedupWindow: string) =>
+    [
+      'apiVersion: atlas/v1',
+      'kind: WebhookRoute',
+      'id: short',
+      'path: /v1/webhooks/short',
+      'verify:',
+      `  method: ${method}`,
+      '  secret: SHORT_SECRET',
+      '  header: x-signature',
+      'event: { id: body.id }',
+      'tenant: { from: query.tenantId }',
+      `dedupWindow: ${dedupWindow}`,
+      '',
+    ].join('\n');
+  const check = (method: WebhookVerify['method'], window: string) =>
+    formatErrors(
+      validateSources([{ file: 'short.yaml', text: route(method, window) }], { connectors: [] }).errors,
+    );
+
+  it('refuses a window shorter than the provider retries or a replay stays possible, naming file:line:col', () => {
+    expect(check('telegram-secret-token', '1h')).toMatch(
+      /^short\.yaml:11:14 {2}WebhookRoute short: dedupWindow 1h is shorter than .*Telegram.* \(1d\); write at least 1d/,
+    );
+    expect(check('teams-hmac', '12h')).toMatch(/dedupWindow 12h is shorter than .*\(1d\)/);
+    expect(check('hmac-sha256', '2d')).toMatch(/dedupWindow 2d is shorter than .*\(3d\)/);
+    expect(check('stripe-signature', '1d')).toMatch(/dedupWindow 1d is shorter than .*Stripe.*\(3d\)/);
+    expect(check('telegram-secret-token', '1d')).toBe('');
+    expect(check('hmac-sha256', '7d')).toBe('');
+    // Timestamped schemes bound replays by their tolerance; no floor is imposed there.
+    expect(check('standard-webhooks', '1h')).toBe('');
   });
 });
