@@ -53,7 +53,15 @@ export async function startWebhookEngine(
     },
     ROOT,
   );
-  const engine = await startEngine({ config, log: makeLogger('silent', false), http: true, worker: false });
+  const engine = await startEngine({
+    config,
+    log: makeLogger('silent', false),
+    http: true,
+    worker: false,
+  }).catch(async (err: unknown) => {
+    await fs.rm(home, { recursive: true, force: true });
+    throw err;
+  });
   const db = engine.db;
   return {
     url: engine.url!,
