@@ -64,6 +64,8 @@ export interface WebhookConfig {
   secrets: Readonly<Record<string, string>>;
   /** Tolerance of timestamped signatures for routes that set none (ms). */
   toleranceMs: number;
+  /** Refused deliveries one source may cause on one route per minute before it gets 429. */
+  rejectLimit: number;
 }
 
 export interface OAuthConfig {
@@ -283,8 +285,9 @@ export function checkMetricsExposure(config: Config): void {
 
 /**
  * Each provider's secret has a known shape; a value that cannot be one is a paste error
- * caught at start, not a stream of 401s. Stripe: `whsec_...`; Telegram's secret_token: 1-256
- * of A-Z a-z 0-9 _ -; Teams' security token: base64 (whitespace separates rotated secrets).
+ * caught at start, not a stream of 401s. Stripe: `whsec_...`; Telegram's platform secret (each
+ * tenant's secret_token is derived from it): 16-256 of A-Z a-z 0-9 _ -; Teams' security token:
+ * base64 of 16+ bytes (whitespace separates rotated secrets).
  */
 const WEBHOOK_SECRETS: Record<string, { shape: RegExp; expected: string }> = {
   STRIPE_WEBHOOK_SECRET: {
@@ -292,12 +295,13 @@ const WEBHOOK_SECRETS: Record<string, { shape: RegExp; expected: string }> = {
     expected: 'a Stripe signing secret (whsec_...)',
   },
   TELEGRAM_WEBHOOK_SECRET: {
-    shape: /^([A-Za-z0-9_-]{1,256})(\s+[A-Za-z0-9_-]{1,256})*$/,
-    expected: '1-256 characters of A-Z, a-z, 0-9, _ and -',
+    shape: /^([A-Za-z0-9_-]{16,256})(\s+[A-Za-z0-9_-]{16,256})*$/,
+    expected: "16-256 characters of A-Z, a-z, 0-9, _ and - (each tenant's secret_token is derived from it)",
   },
   TEAMS_WEBHOOK_SECRET: {
-    shape: /^([A-Za-z0-9+/]+={0,2})(\s+[A-Za-z0-9+/]+={0,2})*$/,
-    expected: 'the base64 security token Teams showed',
+    // 22 base64 characters hold 16 bytes: a shorter token is a key anyone could guess.
+    shape: /^([A-Za-z0-9+/]{22,}={0,2})(\s+[A-Za-z0-9+/]{22,}={0,2})*$/,
+    expected: 'the base64 security token Teams showed (16 bytes or more)',
   },
 };
 
@@ -318,7 +322,8 @@ function parseWebhooks(env: Record<string, string | undefined>): WebhookConfig {
       `must be from 1s to 1h (got "${env.ATLAS_WEBHOOK_TOLERANCE}")`,
     );
   }
-  return { secrets: Object.freeze(secrets), toleranceMs };
+  const rejectLimit = parseInteger(env, 'ATLAS_WEBHOOK_REJECT_LIMIT', 100, 1, 1_000_000);
+  return { secrets: Object.freeze(secrets), toleranceMs, rejectLimit };
 }
 
 /**

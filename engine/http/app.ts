@@ -30,6 +30,7 @@ import { oauthRoutes } from './routes/oauth.ts';
 import { runRoutes } from './routes/runs.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import { tenantRoutes } from './routes/tenants.ts';
+import { webhookRouteRoutes } from './routes/webhook-routes.ts';
 import { workflowRoutes } from './routes/workflows.ts';
 
 export interface AppDeps {
@@ -63,6 +64,7 @@ export function apiRoutes(deps: RouteDeps): AnyRoute[] {
     ...oauthRoutes(deps),
     ...integrationRoutes(deps),
     ...(deps.secrets ? secretRoutes(deps, deps.secrets) : []),
+    ...webhookRouteRoutes(deps),
   ];
   return routes;
 }

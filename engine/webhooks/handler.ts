@@ -4,17 +4,19 @@
  *
  * Order: method, content type, tenant, raw body (bounded), secret, signature on the raw
  * bytes, JSON, event id and type, then one transaction (see accept.ts). Every refusal is a
- * 4xx problem+json, counted and audited, and stores nothing else.
+ * 4xx problem+json, counted in the metrics and in `webhook_rejections` (never in the audit
+ * log: anyone can send one), and stores nothing else. A source refused too often on a route
+ * gets 429 there before anything is read (rejections.ts).
  */
 import type { Knex } from 'knex';
 import type { Context, Next } from 'koa';
-import { recordAudit } from '../db/audit.ts';
 import { TENANT_ID, type TenantStatusCache } from '../http/plugins/tenant.ts';
 import { HttpProblem } from '../http/problem.ts';
 import type { Logger } from '../log.ts';
 import { RuntimeError } from '../runtime/errors.ts';
 import type { Acceptance, Delivery } from './accept.ts';
 import type { WebhookMetrics } from './metrics.ts';
+import type { RejectionLimiter, RejectionLog } from './rejections.ts';
 import {
   checkContentType,
   keptHeaders,
@@ -25,7 +27,7 @@ import {
   WebhookRejection,
 } from './request.ts';
 import { type CompiledWebhookRoute, DEFAULT_EVENT_TYPE } from './routes.ts';
-import type { SecretResolver } from './secrets.ts';
+import { platformUse, type SecretResolver } from './secrets.ts';
 import { verifyRequest } from './verify.ts';
 
 export interface HandlerDeps {
@@ -35,6 +37,8 @@ export interface HandlerDeps {
   tenants: TenantStatusCache;
   secrets: SecretResolver;
   metrics: WebhookMetrics;
+  rejections: RejectionLog;
+  limiter: RejectionLimiter;
   bodyLimitBytes: number;
   /** Commits a verified delivery (group-committed with the others arriving with it). */
   accept(delivery: Delivery): Promise<Acceptance>;
@@ -56,9 +60,18 @@ export function webhookMiddleware(deps: HandlerDeps) {
     const route = deps.routes.get(ctx.path);
     if (!route) return next();
     const started = performance.now();
-    const seen: { tenantId?: string } = {};
+    const source = ctx.ip;
     try {
-      const { duplicate } = await receive(deps, ctx, route, seen);
+      const wait = await deps.limiter.blockedFor(route.id, source);
+      if (wait > 0) {
+        throw new WebhookRejection(
+          429,
+          'rate_limited',
+          `Too many refused deliveries from this address on ${route.path}; retry in ${wait} s.`,
+          { 'retry-after': String(wait) },
+        );
+      }
+      const { duplicate } = await receive(deps, ctx, route);
       ctx.status = route.response.status;
       ctx.body = route.response.body;
       ctx.set('atlas-webhook-outcome', duplicate ? 'duplicate' : 'accepted');
@@ -67,7 +80,8 @@ export function webhookMiddleware(deps: HandlerDeps) {
       if (!(err instanceof WebhookRejection)) throw err;
       deps.metrics.delivered(route.id, 'rejected', elapsed(started));
       deps.metrics.rejected(route.id, err.reason, err.status);
-      await auditRejection(deps, ctx, route, err, seen.tenantId);
+      deps.rejections.record(route.id, err.reason, err.status, source);
+      if (err.status !== 429) await deps.limiter.refused(route.id, source);
       throw new HttpProblem({
         status: err.status,
         title: TITLES[err.status] ?? 'Bad Request',
@@ -87,13 +101,13 @@ const TITLES: Record<number, string> = {
   405: 'Method Not Allowed',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
 };
 
 async function receive(
   deps: HandlerDeps,
   ctx: Context,
   route: CompiledWebhookRoute,
-  seen: { tenantId?: string },
 ): Promise<{ duplicate: boolean }> {
   if (ctx.method !== route.method) {
     throw new WebhookRejection(405, 'method', `${route.path} accepts ${route.method} only.`, {
@@ -104,13 +118,11 @@ async function receive(
   let body: Record<string, unknown> | undefined;
   const fromBody = route.tenantFrom?.source === 'body';
   const early = fromBody ? undefined : await resolveTenant(deps, ctx, route, undefined);
-  seen.tenantId = early;
   const raw = await readRaw(ctx, deps.bodyLimitBytes);
   // A tenant named in the body needs the body parsed to find the secret; nothing acts on it
   // until the signature over the raw bytes has verified.
   if (fromBody) body = parseBody(raw);
   const tenantId = early ?? (await resolveTenant(deps, ctx, route, body));
-  seen.tenantId = tenantId;
   await verify(deps, ctx, route, tenantId, raw);
   body ??= parseBody(raw);
   const delivery = describe(deps, ctx, route, tenantId, body);
@@ -158,16 +170,20 @@ async function verify(
   const secret = await deps.secrets.resolve(tenantId, route);
   if (secret === undefined) {
     deps.log.warn({ route: route.id, tenant: tenantId, secret: route.verify.secret }, 'webhook:no-secret');
+    const why =
+      platformUse(route) === 'never'
+        ? ` (the platform's verifies only routes that fix the tenant or read it from the signed body)`
+        : '';
     throw new WebhookRejection(
       401,
       'secret_missing',
-      `Tenant "${tenantId}" has no ${route.verify.secret} to verify ${route.id} deliveries with.`,
+      `Tenant "${tenantId}" has no ${route.verify.secret} of its own to verify ${route.id} deliveries with${why}.`,
     );
   }
   const verdict = verifyRequest(route.verify, {
     raw,
     header: (name) => ctx.get(name),
-    secret,
+    secret: secret.value,
     toleranceSec: route.toleranceSec,
     nowSec: Math.floor((deps.now?.() ?? new Date()).getTime() / 1000),
   });
@@ -207,32 +223,4 @@ function describe(
     requestId: ctx.state.requestId as string | undefined,
     receivedAt: deps.now?.() ?? new Date(),
   };
-}
-
-/** A refused delivery leaves an audit row (under its tenant when that tenant exists) and nothing else. */
-async function auditRejection(
-  deps: HandlerDeps,
-  ctx: Context,
-  route: CompiledWebhookRoute,
-  err: WebhookRejection,
-  tenantId: string | undefined,
-): Promise<void> {
-  try {
-    await recordAudit(deps.db, {
-      tenantId: tenantId ?? null,
-      actor: `webhook:${route.id}`,
-      action: 'webhook.reject',
-      entityType: 'webhook',
-      entityId: route.id,
-      requestId: (ctx.state.requestId as string | undefined) ?? null,
-      status: err.status,
-      result: 'error',
-      method: ctx.method,
-      path: route.path,
-      summary: { route: route.id, reason: err.reason, detail: err.message },
-    });
-  } catch (auditErr) {
-    // The refusal stands even when the audit row cannot be written (database down).
-    deps.log.error({ err: auditErr, route: route.id }, 'webhook:audit-failed');
-  }
 }

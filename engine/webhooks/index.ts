@@ -17,15 +17,24 @@ import type { Catalogue } from '../manifest/catalogue.ts';
 import type { SecretStore } from '../runtime/deps.ts';
 import { makeAcceptor } from './accept.ts';
 import { webhookMiddleware } from './handler.ts';
+import { keyProblem } from './keys.ts';
 import { webhookMetrics } from './metrics.ts';
 import { pruneWebhookEvents } from './prune.ts';
+import { pruneWebhookRejections, RejectionLimiter, RejectionLog } from './rejections.ts';
 import { type CompiledWebhookRoute, compileWebhookRoutes } from './routes.ts';
-import { makeSecretResolver, PLATFORM_SECRET_VARIABLE } from './secrets.ts';
+import { makeSecretResolver, platformSecrets } from './secrets.ts';
 
 export { type Acceptance, acceptDelivery, type Delivery, makeAcceptor } from './accept.ts';
 export { pruneWebhookEvents } from './prune.ts';
+export { pruneWebhookRejections } from './rejections.ts';
 export { type CompiledWebhookRoute, compileWebhookRoutes, eventMatcher } from './routes.ts';
-export { PLATFORM_SECRET_VARIABLE } from './secrets.ts';
+export {
+  deriveTenantSecret,
+  PLATFORM_SECRET_VARIABLE,
+  platformSecretFor,
+  platformSecrets,
+  platformUse,
+} from './secrets.ts';
 export { type Verdict, verifyRequest } from './verify.ts';
 
 export interface WebhookDeps {
@@ -53,6 +62,13 @@ export interface Webhooks {
 export function makeWebhooks(deps: WebhookDeps): Webhooks {
   const { config, db, log } = deps;
   const routes = compileWebhookRoutes(deps.catalogue, { defaultToleranceMs: config.webhooks.toleranceMs });
+  const platform = platformSecrets(config, routes.values());
+  for (const route of routes.values()) {
+    const value = platform[route.verify.secret];
+    const invalid = value === undefined ? undefined : keyProblem(route.verify.method, value);
+    if (invalid) throw new Error(`${route.verify.secret} (the platform secret of ${route.id}): ${invalid}`);
+  }
+  const rejections = new RejectionLog(db, log, deps.now);
   const middleware = webhookMiddleware({
     db,
     log,
@@ -60,16 +76,20 @@ export function makeWebhooks(deps: WebhookDeps): Webhooks {
     tenants: makeTenantStatusCache(db, deps.cacheTtlMs),
     secrets: makeSecretResolver({
       store: deps.secrets,
-      platform: platformSecrets(config, routes.values()),
+      platform,
       ...(deps.cacheTtlMs === undefined ? {} : { ttlMs: deps.cacheTtlMs }),
     }),
     metrics: webhookMetrics(),
+    rejections,
+    limiter: new RejectionLimiter(config.webhooks.rejectLimit),
     bodyLimitBytes: config.bodyLimitBytes,
     accept: makeAcceptor(db, log),
     ...(deps.dispatch ? { dispatch: deps.dispatch } : {}),
     ...(deps.now ? { now: deps.now } : {}),
   }) as Middleware;
-  const prune = () => pruneWebhookEvents(db, routes.values(), deps.now?.());
+  const prune = async () =>
+    (await pruneWebhookEvents(db, routes.values(), deps.now?.())) +
+    (await pruneWebhookRejections(db, deps.now?.()));
   const every = deps.pruneEveryMs ?? 10 * 60_000;
   let running: Promise<unknown> = Promise.resolve();
   const timer =
@@ -85,22 +105,7 @@ export function makeWebhooks(deps: WebhookDeps): Webhooks {
     async stop() {
       clearInterval(timer);
       await running;
+      await rejections.stop();
     },
   };
-}
-
-/**
- * Platform secrets: the validated provider variables (STRIPE_WEBHOOK_SECRET, ...) and, for
- * other routes, the environment variable named like the route's secret.
- */
-function platformSecrets(
-  config: Config,
-  routes: Iterable<CompiledWebhookRoute>,
-): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
-  for (const route of routes) {
-    const name = route.verify.secret;
-    if (!Object.values(PLATFORM_SECRET_VARIABLE).includes(name)) out[name] = config.env[name];
-  }
-  return { ...out, ...config.webhooks.secrets };
 }

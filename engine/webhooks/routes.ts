@@ -5,6 +5,7 @@
  */
 import { parseDuration } from '../connector-sdk/index.ts';
 import type { Catalogue, CatalogueEntry } from '../manifest/catalogue.ts';
+import { dedupWindowProblem } from '../manifest/checks/others.ts';
 import type { JsonLogicRule, WebhookRoute, WebhookVerify, Workflow } from '../manifest/types.gen.ts';
 
 export interface Locator {
@@ -77,6 +78,8 @@ function compileRoute(
   if (manifest.verify.method === 'hmac-sha256' && !manifest.verify.header) {
     throw new Error(`WebhookRoute ${manifest.id}: verify.header is required for hmac-sha256`);
   }
+  const short = dedupWindowProblem(manifest);
+  if (short) throw new Error(`WebhookRoute ${manifest.id}: ${short}`);
   const toleranceMs = manifest.verify.tolerance
     ? parseDuration(manifest.verify.tolerance)
     : opts.defaultToleranceMs;

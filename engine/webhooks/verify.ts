@@ -12,10 +12,16 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { WebhookVerify } from '../manifest/types.gen.ts';
+import { decodeKey, MIN_KEY_BYTES } from './keys.ts';
 
 export type Verdict = { ok: true } | { ok: false; status: 400 | 401; reason: RejectReason; detail: string };
 
-export type RejectReason = 'header_missing' | 'header_malformed' | 'signature_mismatch' | 'timestamp_stale';
+export type RejectReason =
+  | 'header_missing'
+  | 'header_malformed'
+  | 'signature_mismatch'
+  | 'timestamp_stale'
+  | 'secret_invalid';
 
 export interface VerifyRequest {
   raw: Buffer;
@@ -37,6 +43,16 @@ const fail = (status: 400 | 401, reason: RejectReason, detail: string): Verdict 
 const missing = (name: string) => fail(400, 'header_missing', `The ${name} header is missing.`);
 const malformed = (name: string, detail: string) => fail(400, 'header_malformed', `${name}: ${detail}`);
 const mismatch = (name: string) => fail(401, 'signature_mismatch', `${name} does not match the body.`);
+const invalidKey = fail(
+  401,
+  'secret_invalid',
+  `The configured secret is not base64 of at least ${MIN_KEY_BYTES} bytes; store a valid one.`,
+);
+
+/** The usable keys of a base64-keyed method; a value that decodes to nothing (or little) is no key. */
+function keysOf(method: WebhookVerify['method'], value: string): Buffer[] {
+  return secretsOf(value).flatMap((secret) => decodeKey(method, secret) ?? []);
+}
 
 export function verifyRequest(spec: WebhookVerify, req: VerifyRequest): Verdict {
   switch (spec.method) {
@@ -137,7 +153,9 @@ function verifyTeams(req: VerifyRequest): Verdict {
   const match = /^HMAC\s+(\S+)$/i.exec(header.trim());
   if (!match || !BASE64.test(match[1]!)) return malformed(name, 'expected "HMAC <base64>".');
   const given = Buffer.from(match[1]!, 'base64');
-  const expected = secretsOf(req.secret).map((token) => hmac(Buffer.from(token, 'base64'), req.raw));
+  const keys = keysOf('teams-hmac', req.secret);
+  if (keys.length === 0) return invalidKey;
+  const expected = keys.map((key) => hmac(key, req.raw));
   return anyEqual([given], expected) ? OK : mismatch(name);
 }
 
@@ -160,9 +178,9 @@ function verifyStandard(req: VerifyRequest): Verdict {
     .filter((s) => s.startsWith('v1,') && BASE64.test(s.slice(3)))
     .map((s) => Buffer.from(s.slice(3), 'base64'));
   if (given.length === 0) return malformed('webhook-signature', 'expected "v1,<base64>".');
-  const expected = secretsOf(req.secret).map((secret) =>
-    hmac(Buffer.from(secret.replace(/^whsec_/, ''), 'base64'), `${id}.${timestamp}.`, req.raw),
-  );
+  const keys = keysOf('standard-webhooks', req.secret);
+  if (keys.length === 0) return invalidKey;
+  const expected = keys.map((key) => hmac(key, `${id}.${timestamp}.`, req.raw));
   if (!anyEqual(given, expected)) return mismatch('webhook-signature');
   return stale(req, Number(timestamp), 'webhook-timestamp') ?? OK;
 }

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import Stripe from 'stripe';
+import { mintToken } from '../../engine/auth/mint.ts';
 import { loadConfig } from '../../engine/config.ts';
 import { generateKey } from '../../engine/crypto/index.ts';
 import { type RunningEngine, startEngine } from '../../engine/engine.ts';
@@ -18,6 +19,7 @@ export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const FIXTURES = path.join(import.meta.dirname, 'fixtures');
 
 export const PLATFORM_STRIPE_SECRET = 'whsec_platformPlatformPlatform0123456789';
+export const JWT_SECRET = 'atlas-webhook-tests-0123456789abcdef';
 
 /** Only for its offline helpers (signing test headers); it never reaches the network. */
 export const stripe = new Stripe('sk_test_x');
@@ -44,14 +46,22 @@ export async function startWebhookEngine(
       LOG_LEVEL: 'silent',
       ATLAS_HOME: home,
       ATLAS_ENCRYPTION_KEY: generateKey(),
-      ATLAS_JWT_SECRET: 'atlas-webhook-tests-0123456789abcdef',
+      ATLAS_JWT_SECRET: JWT_SECRET,
       ATLAS_MANIFESTS: `${path.join(ROOT, 'manifests')}:${path.join(FIXTURES, 'manifests')}`,
       STRIPE_WEBHOOK_SECRET: PLATFORM_STRIPE_SECRET,
       ...env,
     },
     ROOT,
   );
-  const engine = await startEngine({ config, log: makeLogger('silent', false), http: true, worker: false });
+  const engine = await startEngine({
+    config,
+    log: makeLogger('silent', false),
+    http: true,
+    worker: false,
+  }).catch(async (err: unknown) => {
+    await fs.rm(home, { recursive: true, force: true });
+    throw err;
+  });
   const db = engine.db;
   return {
     url: engine.url!,
@@ -119,4 +129,28 @@ export async function countsFor(db: Knex, tenantId: string) {
     events: await count(db('webhook_events').where({ tenant_id: tenantId })),
     jobs: await count(db('graphile_worker._private_jobs').whereRaw("payload->>'tenantId' = ?", [tenantId])),
   };
+}
+
+/** An API call with a token granting `tenants`, naming `tenant` in `x-tenant-id`. */
+export async function apiCall(
+  url: string,
+  method: string,
+  path: string,
+  opts: { tenant: string; tenants?: string[]; body?: unknown },
+): Promise<Response> {
+  const token = await mintToken({
+    secret: JWT_SECRET,
+    sub: 'webhook-tests',
+    tenants: opts.tenants ?? [opts.tenant],
+    ttlSeconds: 300,
+  });
+  return fetch(`${url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      'x-tenant-id': opts.tenant,
+      ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
+  });
 }

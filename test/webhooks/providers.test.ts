@@ -1,12 +1,14 @@
 /**
  * Telegram, Teams, Standard Webhooks and plain HMAC routes through the engine, each signed by
  * an independent oracle (the `standardwebhooks` package, node:crypto for Teams and HMAC), and
- * every kind of bad request: a clear 4xx problem+json, counted, audited, nothing else stored.
+ * every kind of bad request: a clear 4xx problem+json, counted and recorded (never audited),
+ * nothing else stored.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
+import { poll } from '../helpers/poll.ts';
 import {
   countsFor,
   freshEventId,
@@ -36,7 +38,11 @@ beforeAll(async () => {
   });
   await atlas.tenant('globex', {
     workflows: ['WF-021', 'WF-902', 'WF-903', 'WF-904'],
-    secrets: { STANDARD_TEST_SECRET: STANDARD_SECRET, STRIPE_WEBHOOK_SECRET: STRIPE_SECRET },
+    secrets: {
+      STANDARD_TEST_SECRET: STANDARD_SECRET,
+      STRIPE_WEBHOOK_SECRET: STRIPE_SECRET,
+      TEAMS_OUTGOING_WEBHOOK_TOKEN: TEAMS_TOKEN,
+    },
   });
   await atlas.tenant('hmac-tenant', { workflows: ['WF-905'] });
 });
@@ -53,7 +59,9 @@ describe('Telegram', () => {
   const update = (id: number) => JSON.stringify({ update_id: id, message: { message_id: 7, text: 'hi' } });
 
   it('accepts the secret token, dedups on update_id, refuses a wrong one', async () => {
-    const headers = { ...json, 'x-telegram-bot-api-secret-token': TELEGRAM_TOKEN };
+    // globex's secret_token: derived from the platform's (GET /v1/webhook-routes shows it).
+    const derived = createHmac('sha256', TELEGRAM_TOKEN).update('globex').digest('base64url');
+    const headers = { ...json, 'x-telegram-bot-api-secret-token': derived };
     const first = await post(url(), update(900_001), headers);
     expect(first.status).toBe(200);
     expect(await runsOf('globex', 'WF-903')).toBe(1);
@@ -269,9 +277,9 @@ describe('bad requests', () => {
   ];
 
   for (const [what, send, status, reason] of cases) {
-    it(`${what}: ${status} problem+json (${reason}), audited, nothing stored`, async () => {
+    it(`${what}: ${status} problem+json (${reason}), recorded, nothing stored`, async () => {
       const before = await countsFor(atlas.db, 'globex');
-      const audits = await atlas.db('audit_log').where({ action: 'webhook.reject' }).count('* as n');
+      const audits = await atlas.db('audit_log').count('* as n');
       const res = await send();
       expect(res.status).toBe(status);
       expect(res.headers.get('content-type')).toContain('application/problem+json');
@@ -279,8 +287,11 @@ describe('bad requests', () => {
       expect(problem).toMatchObject({ status, reason });
       expect(problem.detail.length).toBeGreaterThan(10);
       expect(await countsFor(atlas.db, 'globex')).toEqual(before);
-      const after = await atlas.db('audit_log').where({ action: 'webhook.reject' }).count('* as n');
-      expect(Number(after[0]!.n)).toBe(Number(audits[0]!.n) + 1);
+      // Refusals never reach the append-only audit log; they are aggregated per minute instead.
+      expect(await atlas.db('audit_log').count('* as n')).toEqual(audits);
+      await poll(async () =>
+        (await atlas.db('webhook_rejections').where({ reason }).first()) ? true : undefined,
+      );
     });
   }
 

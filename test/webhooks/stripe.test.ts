@@ -32,7 +32,7 @@ beforeAll(async () => {
     secrets: { STRIPE_WEBHOOK_SECRET: TENANT_SECRET },
   });
   await atlas.tenant('platform-only', { workflows: ['WF-021'] });
-  await atlas.tenant('not-subscribed');
+  await atlas.tenant('not-subscribed', { secrets: { STRIPE_WEBHOOK_SECRET: TENANT_SECRET } });
 });
 afterAll(async () => {
   await atlas?.close();
@@ -118,11 +118,12 @@ describe('a Stripe payment_intent.succeeded', () => {
     expect(zeroRow.run_ids).toEqual([]);
   });
 
-  it('uses the platform secret for a tenant without its own, and refuses the platform one when the tenant has its own', async () => {
+  it('refuses the platform secret on this route (the query names the tenant), with or without a secret of its own', async () => {
     const viaPlatform = signedStripe(withId(event), PLATFORM_STRIPE_SECRET);
-    const ok = await post(stripeUrl('platform-only'), viaPlatform.body, viaPlatform.headers);
-    expect(ok.status).toBe(200);
-    expect((await countsFor(atlas.db, 'platform-only')).runs).toBe(1);
+    const missing = await post(stripeUrl('platform-only'), viaPlatform.body, viaPlatform.headers);
+    expect(missing.status).toBe(401);
+    expect(((await missing.json()) as { reason: string }).reason).toBe('secret_missing');
+    expect((await countsFor(atlas.db, 'platform-only')).runs).toBe(0);
 
     const wrong = signedStripe(withId(event), PLATFORM_STRIPE_SECRET);
     const refused = await post(stripeUrl('acme'), wrong.body, wrong.headers);
@@ -144,7 +145,7 @@ describe('a Stripe payment_intent.succeeded', () => {
     expect(rolled.status).toBe(200);
     expect(rolled.headers.get('atlas-webhook-outcome')).toBe('accepted');
 
-    const quiet = signedStripe(withId(event), PLATFORM_STRIPE_SECRET);
+    const quiet = signedStripe(withId(event), TENANT_SECRET);
     expect((await post(stripeUrl('not-subscribed'), quiet.body, quiet.headers)).status).toBe(200);
     expect(await countsFor(atlas.db, 'not-subscribed')).toEqual({ runs: 0, events: 1, jobs: 0 });
   });
@@ -184,11 +185,14 @@ describe('a Stripe payment_intent.succeeded', () => {
   });
 
   it('refuses a tenant disabled while its active status is still cached, storing nothing', async () => {
-    await atlas.tenant('leaving', { workflows: ['WF-021'] });
-    const first = signedStripe(withId(event), PLATFORM_STRIPE_SECRET);
+    await atlas.tenant('leaving', {
+      workflows: ['WF-021'],
+      secrets: { STRIPE_WEBHOOK_SECRET: TENANT_SECRET },
+    });
+    const first = signedStripe(withId(event), TENANT_SECRET);
     expect((await post(stripeUrl('leaving'), first.body, first.headers)).status).toBe(200);
     await atlas.db('tenants').where({ id: 'leaving' }).update({ status: 'disabled' });
-    const second = signedStripe(withId(event), PLATFORM_STRIPE_SECRET);
+    const second = signedStripe(withId(event), TENANT_SECRET);
     const res = await post(stripeUrl('leaving'), second.body, second.headers);
     expect(res.status).toBe(404);
     expect(await countsFor(atlas.db, 'leaving')).toEqual({ runs: 1, events: 1, jobs: 1 });

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../engine/config.ts';
-import type { WebhookVerify } from '../../engine/manifest/index.ts';
+import { formatErrors, validateSources, type WebhookVerify } from '../../engine/manifest/index.ts';
 import { eventMatcher } from '../../engine/webhooks/index.ts';
 import { type Verdict, type VerifyRequest, verifyRequest } from '../../engine/webhooks/verify.ts';
 import { stripe } from './harness.ts';
@@ -141,6 +141,38 @@ describe('Teams HMAC', () => {
   });
 });
 
+describe('keys that decode to nothing', () => {
+  const body = '{"type":"message","id":"1"}';
+  /** What anyone can compute without knowing a secret: an HMAC keyed by nothing. */
+  const emptyKeyMac = (data: string) => createHmac('sha256', Buffer.alloc(0)).update(data).digest('base64');
+
+  it('refuses a Teams token that is not base64 of 16+ bytes, even for a MAC made with the key it decodes to', () => {
+    for (const token of ['!!!!', 'AAAA', Buffer.alloc(15, 7).toString('base64'), 'abc!def']) {
+      const mac = createHmac('sha256', Buffer.from(token, 'base64')).update(body).digest('base64');
+      const verdict = verifyRequest(TEAMS, request(body, { authorization: `HMAC ${mac}` }, token));
+      expect(reason(verdict)).toBe('secret_invalid');
+    }
+    const token = Buffer.alloc(16, 7).toString('base64');
+    const mac = createHmac('sha256', Buffer.alloc(16, 7)).update(body).digest('base64');
+    expect(verifyRequest(TEAMS, request(body, { authorization: `HMAC ${mac}` }, token)).ok).toBe(true);
+  });
+
+  it('refuses a Standard Webhooks key under 16 bytes, and keeps the valid one of a rotated pair', () => {
+    const id = 'msg_1';
+    const at = String(NOW);
+    const forged = emptyKeyMac(`${id}.${at}.${body}`);
+    const headers = { 'webhook-id': id, 'webhook-timestamp': at, 'webhook-signature': `v1,${forged}` };
+    expect(reason(verifyRequest(STANDARD, request(body, headers, 'whsec_!!!!')))).toBe('secret_invalid');
+    const good = `whsec_${randomBytes(24).toString('base64')}`;
+    const signed = new Webhook(good).sign(id, new Date(NOW * 1000), body);
+    const real = { ...headers, 'webhook-signature': signed };
+    expect(verifyRequest(STANDARD, request(body, real, `whsec_!!!! ${good}`)).ok).toBe(true);
+    expect(reason(verifyRequest(STANDARD, request(body, headers, `whsec_!!!! ${good}`)))).toBe(
+      'signature_mismatch',
+    );
+  });
+});
+
 describe('hostile input', () => {
   const methods: WebhookVerify[] = [
     STRIPE,
@@ -197,11 +229,20 @@ describe('event types and configuration', () => {
   });
 
   it('validates the platform webhook secrets and the tolerance at start', () => {
-    const config = loadConfig({ STRIPE_WEBHOOK_SECRET: 'whsec_abc', ATLAS_WEBHOOK_TOLERANCE: '2m' });
+    const config = loadConfig({
+      STRIPE_WEBHOOK_SECRET: 'whsec_abc',
+      ATLAS_WEBHOOK_TOLERANCE: '2m',
+      ATLAS_WEBHOOK_REJECT_LIMIT: '20',
+    });
     expect(config.webhooks).toEqual({
       secrets: { STRIPE_WEBHOOK_SECRET: 'whsec_abc' },
       toleranceMs: 120_000,
+      rejectLimit: 20,
     });
+    expect(loadConfig({}).webhooks.rejectLimit).toBe(100);
+    expect(() => loadConfig({ ATLAS_WEBHOOK_REJECT_LIMIT: '0' })).toThrow(
+      /^ATLAS_WEBHOOK_REJECT_LIMIT must be a whole number from 1 to 1000000/,
+    );
     expect(() => loadConfig({ STRIPE_WEBHOOK_SECRET: 'sk_live_oops' })).toThrow(
       /^STRIPE_WEBHOOK_SECRET must be/,
     );
@@ -209,6 +250,16 @@ describe('event types and configuration', () => {
       /^TELEGRAM_WEBHOOK_SECRET must be/,
     );
     expect(() => loadConfig({ TEAMS_WEBHOOK_SECRET: 'not*base64' })).toThrow(/^TEAMS_WEBHOOK_SECRET must be/);
+    // Keys that decode to (almost) nothing, and a derivation key anyone could guess.
+    expect(() => loadConfig({ TEAMS_WEBHOOK_SECRET: 'AAAA' })).toThrow(
+      /^TEAMS_WEBHOOK_SECRET must be .*16 bytes/,
+    );
+    expect(() => loadConfig({ TELEGRAM_WEBHOOK_SECRET: 'short' })).toThrow(
+      /^TELEGRAM_WEBHOOK_SECRET must be 16/,
+    );
+    expect(
+      loadConfig({ TEAMS_WEBHOOK_SECRET: randomBytes(16).toString('base64') }).webhooks.secrets,
+    ).toHaveProperty('TEAMS_WEBHOOK_SECRET');
     expect(() => loadConfig({ ATLAS_WEBHOOK_TOLERANCE: '2h' })).toThrow(
       /^ATLAS_WEBHOOK_TOLERANCE must be from 1s to 1h/,
     );
@@ -216,5 +267,40 @@ describe('event types and configuration', () => {
       /^ATLAS_WEBHOOK_TOLERANCE must be a duration/,
     );
     expect(loadConfig({}).webhooks.toleranceMs).toBe(300_000);
+  });
+});
+
+describe('dedup windows and retry horizons', () => {
+  const route = (method: WebhookVerify['method'], dedupWindow: string) =>
+    [
+      'apiVersion: atlas/v1',
+      'kind: WebhookRoute',
+      'id: short',
+      'path: /v1/webhooks/short',
+      'verify:',
+      `  method: ${method}`,
+      '  secret: SHORT_SECRET',
+      '  header: x-signature',
+      'event: { id: body.id }',
+      'tenant: { from: query.tenantId }',
+      `dedupWindow: ${dedupWindow}`,
+      '',
+    ].join('\n');
+  const check = (method: WebhookVerify['method'], window: string) =>
+    formatErrors(
+      validateSources([{ file: 'short.yaml', text: route(method, window) }], { connectors: [] }).errors,
+    );
+
+  it('refuses a window shorter than the provider retries or a replay stays possible, naming file:line:col', () => {
+    expect(check('telegram-secret-token', '1h')).toMatch(
+      /^short\.yaml:11:14 {2}WebhookRoute short: dedupWindow 1h is shorter than .*Telegram.* \(1d\); write at least 1d/,
+    );
+    expect(check('teams-hmac', '12h')).toMatch(/dedupWindow 12h is shorter than .*\(1d\)/);
+    expect(check('hmac-sha256', '2d')).toMatch(/dedupWindow 2d is shorter than .*\(3d\)/);
+    expect(check('stripe-signature', '1d')).toMatch(/dedupWindow 1d is shorter than .*Stripe.*\(3d\)/);
+    expect(check('telegram-secret-token', '1d')).toBe('');
+    expect(check('hmac-sha256', '7d')).toBe('');
+    // Timestamped schemes bound replays by their tolerance; no floor is imposed there.
+    expect(check('standard-webhooks', '1h')).toBe('');
   });
 });

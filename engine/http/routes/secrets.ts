@@ -4,6 +4,7 @@
  * `{{ secrets.NAME }}`, decrypted only when a step runs.
  */
 import { SECRET_NAME } from '../../secrets/store.ts';
+import { keyProblem } from '../../webhooks/keys.ts';
 import { tenantOf } from '../context.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
 import { problem } from '../problem.ts';
@@ -31,7 +32,11 @@ const secretInfoSchema: JsonSchema = {
 /** 64 KiB of text covers keys, tokens and PEM certificates; a secret is not a file store. */
 const MAX_VALUE_LENGTH = 65_536;
 
-export function secretRoutes({ db }: RouteDeps, secrets: TenantSecrets): AnyRoute[] {
+export function secretRoutes({ db, catalogue }: RouteDeps, secrets: TenantSecrets): AnyRoute[] {
+  // Webhook routes that key an HMAC with a base64 secret refuse values that decode to little.
+  const verifiers = catalogue.webhookRoutes().map((r) => r.manifest.verify);
+  const problemOf = (name: string, value: string) =>
+    verifiers.flatMap((v) => (v.secret === name ? (keyProblem(v.method, value) ?? []) : []))[0];
   return [
     defineRoute({
       method: 'GET',
@@ -75,6 +80,8 @@ export function secretRoutes({ db }: RouteDeps, secrets: TenantSecrets): AnyRout
       responses: { 201: { description: 'Created.' }, 204: { description: 'Replaced.' } },
       async handler(ctx, { params, body }) {
         const tenantId = tenantOf(ctx);
+        const invalid = problemOf(params.name, body.value);
+        if (invalid) throw problem.unprocessable(`${params.name}: ${invalid}`);
         // Whether the write created or replaced is known only after the upsert, and the
         // audit row records that status: both commit together in one outer transaction.
         const { created } = await db.transaction(async (trx) => {
