@@ -4,6 +4,7 @@ import { anchorAudit, parseAnchors, verifyAudit } from '../../engine/db/audit-ch
 import { makeDb } from '../../engine/db/knex.ts';
 import { withTenant } from '../../engine/db/rls.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { rewriteAndRechain, tamper as tamperWith } from './tamper.ts';
 
 const t = useTestDatabase();
 
@@ -18,14 +19,7 @@ const entry = (tenantId: string | null, i: number, extra: Partial<AuditRecord> =
   ...extra,
 });
 
-/** As the owner with the append-only trigger off: what someone with the database can do. */
-async function tamper(sql: string, bindings: unknown[] = []): Promise<void> {
-  await t.db.transaction(async (trx) => {
-    await trx.raw('alter table audit_log disable trigger audit_log_no_update_delete');
-    await (bindings.length > 0 ? trx.raw(sql, bindings as never) : trx.raw(sql));
-    await trx.raw('alter table audit_log enable trigger audit_log_no_update_delete');
-  });
-}
+const tamper = (sql: string, bindings: unknown[] = []) => tamperWith(t.db, sql, bindings);
 
 async function idOf(tenant: string, seq: number): Promise<number> {
   const row = await t.db('audit_log').where({ tenant_id: tenant, seq }).first('id');
@@ -134,28 +128,7 @@ describe('the audit chain', () => {
     const late = JSON.stringify(await anchorAudit(t.db, { tenantId: 'rechain' }));
     const anchors = parseAnchors(`${early}\n${late}\n`, 'anchors.jsonl');
 
-    // Rewrite seq 5 and recompute the chain from there, as someone who read this code would.
-    const { contentHash, chainHash, payloadHash } = await import('../../engine/db/audit-hash.ts');
-    await t.db.transaction(async (trx) => {
-      await trx.raw('alter table audit_log disable trigger audit_log_no_update_delete');
-      await trx('audit_log').where({ tenant_id: 'rechain', seq: 5 }).update({ actor: 'mallory' });
-      const rows = (
-        await trx.raw(
-          `select id, tenant_id, seq, (extract(epoch from at) * 1000000)::bigint::text as at_us, actor, action,
-                  entity_type, entity_id, request_id, status, result, summary, connector, method, host, path,
-                  duration_ms, prev_hash from audit_log where tenant_id = 'rechain' order by seq`,
-        )
-      ).rows;
-      let prev = rows[3].prev_hash as Buffer;
-      for (const row of rows.slice(3)) {
-        const payload = payloadHash(row.summary);
-        const hash = chainHash(prev, Number(row.seq), contentHash(row, payload));
-        await trx('audit_log').where('id', row.id).update({ prev_hash: prev, hash, payload_hash: payload });
-        prev = hash;
-      }
-      await trx('audit_chain_heads').where('chain', 'rechain').update({ hash: prev });
-      await trx.raw('alter table audit_log enable trigger audit_log_no_update_delete');
-    });
+    await rewriteAndRechain(t.db, 'rechain', 5, { actor: 'mallory' });
 
     expect(await problemOf('rechain')).toBeUndefined();
     const problem = await problemOf('rechain', anchors);
