@@ -54,15 +54,21 @@ export async function verifyAudit(
   db: Knex | Knex.Transaction,
   opts: { tenantId?: string | null; anchors?: AnchorPoint[] } = {},
 ): Promise<ChainReport[]> {
+  // A chain whose rows and head are all gone is still named by the anchors that saw it.
   const chains =
     opts.tenantId !== undefined
       ? [opts.tenantId ?? '']
-      : (
-          await db.raw<{ rows: Array<{ chain: string }> }>(
-            `select chain from audit_chain_heads
-              union select distinct coalesce(tenant_id, '') from audit_log order by 1`,
-          )
-        ).rows.map((r) => r.chain);
+      : [
+          ...new Set([
+            ...(
+              await db.raw<{ rows: Array<{ chain: string }> }>(
+                `select chain from audit_chain_heads
+                  union select distinct coalesce(tenant_id, '') from audit_log`,
+              )
+            ).rows.map((r) => r.chain),
+            ...(opts.anchors ?? []).map((a) => a.tenantId ?? ''),
+          ]),
+        ].sort();
   const reports: ChainReport[] = [];
   for (const chain of chains) {
     const anchors = (opts.anchors ?? []).filter((a) => (a.tenantId ?? '') === chain);

@@ -136,6 +136,17 @@ describe('the audit chain', () => {
     expect(problem!.message).toContain('seq 4 to 6');
   });
 
+  it('names a chain deleted whole, head and all, against an anchor', async () => {
+    await tenantWith('gone', 2);
+    const anchors = parseAnchors(JSON.stringify(await anchorAudit(t.db)), 'anchor.json');
+    await tamper(
+      `delete from audit_log where tenant_id = 'gone'; delete from audit_chain_heads where chain = 'gone'`,
+    );
+    expect((await verifyAudit(t.db)).some((r) => r.tenantId === 'gone')).toBe(false);
+    const report = (await verifyAudit(t.db, { anchors })).find((r) => r.tenantId === 'gone');
+    expect(report).toMatchObject({ ok: false, problem: { kind: 'deleted', seq: 1 } });
+  });
+
   it('lets a payload be erased for retention and still verifies', async () => {
     await tenantWith('erase', 3);
     const id = await idOf('erase', 2);
