@@ -95,9 +95,9 @@ async function appendAudit(db: Knex | Knex.Transaction, entries: AuditRecord[]):
 }
 
 function auditRow(entry: AuditRecord) {
-  const summaryText = JSON.stringify(boundSummary(redact(entry.summary ?? {}))) ?? 'null';
-  // What PostgreSQL will hold: the JSON as parsed back, text without lone surrogates (they
-  // become U+FFFD in UTF-8), the time in whole milliseconds.
+  const summaryText = JSON.stringify(boundSummary(redact(entry.summary ?? {})), storable) ?? 'null';
+  // What PostgreSQL will hold, so that the hashes are of what is stored: the JSON as parsed
+  // back, text without NUL or lone surrogates (U+FFFD instead), the time in whole milliseconds.
   const summary: unknown = JSON.parse(summaryText);
   const at = entry.at ?? new Date();
   const fields = {
@@ -127,9 +127,22 @@ function auditRow(entry: AuditRecord) {
   };
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/** What PostgreSQL's text and jsonb refuse or change: NUL and lone surrogates. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what is looked for.
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
-const wellFormed = (text: string): string => text.replace(LONE_SURROGATE, '\uFFFD');
+const HAS_UNSTORABLE = new RegExp(UNSTORABLE.source);
+
+/** A JSON.stringify replacer: strings and keys made storable. */
+function storable(_key: string, value: unknown): unknown {
+  if (typeof value === 'string') return wellFormed(value);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const keys = Object.keys(value);
+  if (!keys.some((k) => HAS_UNSTORABLE.test(k))) return value;
+  return Object.fromEntries(keys.map((k) => [wellFormed(k), (value as Record<string, unknown>)[k]]));
+}
+
+const wellFormed = (text: string): string => text.replace(UNSTORABLE, '\uFFFD');
 const optional = (text: string | null | undefined): string | null =>
   text === undefined || text === null ? null : wellFormed(text);
 

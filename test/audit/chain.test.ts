@@ -68,10 +68,17 @@ describe('the audit chain', () => {
     expect(anchor.chains).toEqual([{ tenantId: 'acme', seq: 3, hash: reports[1]!.head!.hash }]);
   });
 
-  it('keeps a lone surrogate from raising a false alarm', async () => {
+  it('stores text PostgreSQL refuses (NUL, lone surrogates) as U+FFFD, hashed as stored', async () => {
     await tenantWith('odd', 0);
     await recordAudit(t.db, entry('odd', 1, { actor: 'bad\uD800actor', path: '/x\uDC00' }));
-    expect((await verifyAudit(t.db, { tenantId: 'odd' }))[0]!.ok).toBe(true);
+    // A provider's answer PostgreSQL could not store as it is: still audited, and verifiable.
+    await recordAudit(
+      t.db,
+      entry('odd', 2, { actor: 'nul\u0000', summary: { body: 'a\u0000b\uD800c', ['k\uDC00']: 1 } }),
+    );
+    expect((await verifyAudit(t.db, { tenantId: 'odd' }))[0]).toMatchObject({ ok: true, rows: 2 });
+    const row = await t.db('audit_log').where({ tenant_id: 'odd', seq: 2 }).first('summary', 'actor');
+    expect(row).toEqual({ actor: 'nul\uFFFD', summary: { body: 'a\uFFFDb\uFFFDc', 'k\uFFFD': 1 } });
   });
 
   it('names an edited row, even one edited with the trigger disabled', async () => {
