@@ -49,6 +49,11 @@ export interface AuditRow {
   host: string | null;
   path: string | null;
   durationMs: number | null;
+  /** Place in the tenant's hash chain, and the row's hash (hex). */
+  seq: number;
+  hash: string;
+  /** When the payload (summary) was erased for retention; null while it is kept. */
+  erasedAt: string | null;
 }
 
 /** Largest summary kept, in characters of JSON: an audit row is a receipt, not a copy. */
@@ -202,6 +207,9 @@ function toAuditRow(r: Record<string, unknown>): AuditRow {
     host: r.host as string | null,
     path: r.path as string | null,
     durationMs: r.duration_ms as number | null,
+    seq: Number(r.seq),
+    hash: (r.hash as Buffer).toString('hex'),
+    erasedAt: r.erased_at ? (r.erased_at as Date).toISOString() : null,
   };
 }
 

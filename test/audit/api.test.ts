@@ -50,6 +50,9 @@ describe('GET /v1/audit/verify', () => {
     expect(report).toMatchObject({ ok: true, head: { seq: report.rows } });
     expect(report.rows).toBe(4);
     expect(report.head!.hash).toMatch(/^[0-9a-f]{64}$/);
+    const page = await api.call('GET', '/v1/audit?limit=1', { token, tenant: 'acme' });
+    const [newest] = ((await page.json()) as { items: unknown[] }).items;
+    expect(newest).toMatchObject({ seq: 4, hash: report.head!.hash, erasedAt: null });
   });
 
   it('names an edited row of the tenant and leaves the others intact', async () => {

@@ -14,7 +14,7 @@ const nullable = (schema: JsonSchema): JsonSchema => ({ ...schema, type: [schema
 
 export const auditEntrySchema: JsonSchema = {
   type: 'object',
-  required: ['id', 'at', 'actor', 'action', 'entityType', 'result'],
+  required: ['id', 'at', 'actor', 'action', 'entityType', 'result', 'seq', 'hash'],
   properties: {
     id: { type: 'integer' },
     tenantId: nullable({ type: 'string' }),
@@ -32,6 +32,9 @@ export const auditEntrySchema: JsonSchema = {
     host: nullable({ type: 'string' }),
     path: nullable({ type: 'string' }),
     durationMs: nullable({ type: 'integer' }),
+    seq: { type: 'integer', description: "The entry's place in the tenant's hash chain." },
+    hash: { type: 'string', description: 'SHA-256 of the entry and the one before it (hex).' },
+    erasedAt: nullable({ type: 'string', format: 'date-time' }),
   },
 };
 
