@@ -41,6 +41,8 @@ export interface Config {
    * use (ATLAS_PLATFORM_CREDENTIALS); every other connector sees no platform credential.
    */
   platformCredentials: ReadonlySet<string>;
+  /** Standard Webhooks secret (`whsec_...`) `atlas audit anchor --webhook` signs with. */
+  auditAnchorSecret: string | undefined;
   /** The raw environment, for connector settings (`ATLAS_CONNECTOR_*`, provider keys). */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -110,6 +112,7 @@ export const VARIABLES = {
   TEAMS_WEBHOOK_SECRET: "unset: tenants' own secrets only",
   ATLAS_WEBHOOK_TOLERANCE: '5m',
   ATLAS_PLATFORM_CREDENTIALS: "unset: tenants' own credentials only",
+  ATLAS_AUDIT_ANCHOR_SECRET: 'unset: anchors are posted unsigned',
 } as const;
 
 export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
@@ -136,6 +139,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     oauth: parseOAuth(env, host, port),
     webhooks: parseWebhooks(env),
     platformCredentials: parsePlatformCredentials(env),
+    auditAnchorSecret: parseAnchorSecret(env),
     env: Object.freeze({ ...env }),
   };
 }
@@ -306,6 +310,17 @@ const WEBHOOK_SECRETS: Record<string, { shape: RegExp; expected: string }> = {
 };
 
 const MAX_WEBHOOK_TOLERANCE_MS = 3_600_000;
+
+function parseAnchorSecret(env: Record<string, string | undefined>): string | undefined {
+  const raw = nonEmpty(env, 'ATLAS_AUDIT_ANCHOR_SECRET');
+  if (raw !== undefined && !/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(raw)) {
+    throw new ConfigError(
+      'ATLAS_AUDIT_ANCHOR_SECRET',
+      'must be a Standard Webhooks secret (whsec_ and base64)',
+    );
+  }
+  return raw;
+}
 
 function parseWebhooks(env: Record<string, string | undefined>): WebhookConfig {
   const secrets: Record<string, string> = {};

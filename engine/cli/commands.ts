@@ -42,3 +42,8 @@ registerCommand(
   'Add, list, disable or enable tenants',
   async () => (await import('./tenants.ts')).tenants,
 );
+registerCommand(
+  'audit',
+  'Verify the hash-chained audit log, anchor it, erase old payloads',
+  async () => (await import('./audit.ts')).audit,
+);

@@ -6,6 +6,8 @@
 import type { Knex } from 'knex';
 import type { AuditEntry, AuditSink } from '../hub/audit.ts';
 import { redact } from '../hub/redact.ts';
+import { contentHash, payloadHash } from './audit-hash.ts';
+import { GroupCommit } from './group-commit.ts';
 
 export interface AuditRecord {
   /** Null or absent for platform events (tenant management). */
@@ -47,45 +49,107 @@ export interface AuditRow {
   host: string | null;
   path: string | null;
   durationMs: number | null;
+  /** Place in the tenant's hash chain, and the row's hash (hex). */
+  seq: number;
+  hash: string;
+  /** When the payload (summary) was erased for retention; null while it is kept. */
+  erasedAt: string | null;
 }
 
 /** Largest summary kept, in characters of JSON: an audit row is a receipt, not a copy. */
 const SUMMARY_LIMIT = 8192;
 
 /**
- * Appends one entry. Pass the transaction that made the change, so the change and its audit
- * row commit or roll back together.
+ * Appends one entry to its tenant's hash chain. Pass the transaction that made the change, so
+ * the change and its audit row commit or roll back together; entries written outside a
+ * transaction are group-committed with the others of this process (one statement, one disk
+ * flush for all of them).
  */
 export async function recordAudit(db: Knex | Knex.Transaction, entry: AuditRecord): Promise<number> {
-  const [row] = await db('audit_log').insert(auditRow(db, entry)).returning('id');
-  return (row as { id: number }).id;
+  if (!db.isTransaction) return writerFor(db as Knex).submit(entry);
+  const [id] = await appendAudit(db, [entry]);
+  return id!;
 }
 
 /** Many entries in one statement (a batch of webhook deliveries). */
 export async function recordAudits(db: Knex | Knex.Transaction, entries: AuditRecord[]): Promise<void> {
-  if (entries.length > 0) await db('audit_log').insert(entries.map((e) => auditRow(db, e)));
+  if (entries.length > 0) await appendAudit(db, entries);
 }
 
-function auditRow(db: Knex | Knex.Transaction, entry: AuditRecord) {
-  return {
+const writers = new WeakMap<Knex, GroupCommit<AuditRecord, number>>();
+
+function writerFor(db: Knex): GroupCommit<AuditRecord, number> {
+  let writer = writers.get(db);
+  if (!writer) {
+    writer = new GroupCommit((entries) => appendAudit(db, entries));
+    writers.set(db, writer);
+  }
+  return writer;
+}
+
+/**
+ * One statement: `audit_append` locks each chain's head (in a fixed order), numbers and
+ * chains the rows, and inserts them. Returns their ids in the entries' order.
+ */
+async function appendAudit(db: Knex | Knex.Transaction, entries: AuditRecord[]): Promise<number[]> {
+  const { rows } = await db.raw<{ rows: Array<{ id: string | number }> }>(
+    'select audit_append(?::jsonb) as id',
+    [JSON.stringify(entries.map(auditRow))],
+  );
+  return rows.map((r) => Number(r.id));
+}
+
+function auditRow(entry: AuditRecord) {
+  const summaryText = JSON.stringify(boundSummary(redact(entry.summary ?? {})), storable) ?? 'null';
+  // What PostgreSQL will hold, so that the hashes are of what is stored: the JSON as parsed
+  // back, text without NUL or lone surrogates (U+FFFD instead), the time in whole milliseconds.
+  const summary: unknown = JSON.parse(summaryText);
+  const at = entry.at ?? new Date();
+  const fields = {
     tenant_id: entry.tenantId ?? null,
-    at: entry.at ?? db.fn.now(),
-    actor: entry.actor,
-    action: entry.action,
-    entity_type: entry.entityType,
-    entity_id: entry.entityId ?? null,
-    request_id: entry.requestId ?? null,
+    at_us: String(at.getTime() * 1000),
+    actor: wellFormed(entry.actor),
+    action: wellFormed(entry.action),
+    entity_type: wellFormed(entry.entityType),
+    entity_id: optional(entry.entityId),
+    request_id: optional(entry.requestId),
     status: entry.status ?? null,
     result: entry.result,
-    summary: JSON.stringify(boundSummary(redact(entry.summary ?? {}))),
-    connector: entry.connector ?? null,
-    method: entry.method ?? null,
-    host: entry.host ?? null,
-    path: entry.path ?? null,
+    connector: optional(entry.connector),
+    method: optional(entry.method),
+    host: optional(entry.host),
+    path: optional(entry.path),
     duration_ms:
       entry.durationMs === undefined || entry.durationMs === null ? null : Math.round(entry.durationMs),
   };
+  const payload = payloadHash(summary);
+  return {
+    ...fields,
+    at: at.toISOString(),
+    summary,
+    payload_hash: payload.toString('hex'),
+    content_hash: contentHash(fields, payload).toString('hex'),
+  };
 }
+
+/** What PostgreSQL's text and jsonb refuse or change: NUL and lone surrogates. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what is looked for.
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+const HAS_UNSTORABLE = new RegExp(UNSTORABLE.source);
+
+/** A JSON.stringify replacer: strings and keys made storable. */
+function storable(_key: string, value: unknown): unknown {
+  if (typeof value === 'string') return wellFormed(value);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const keys = Object.keys(value);
+  if (!keys.some((k) => HAS_UNSTORABLE.test(k))) return value;
+  return Object.fromEntries(keys.map((k) => [wellFormed(k), (value as Record<string, unknown>)[k]]));
+}
+
+const wellFormed = (text: string): string => text.replace(UNSTORABLE, '\uFFFD');
+const optional = (text: string | null | undefined): string | null =>
+  text === undefined || text === null ? null : wellFormed(text);
 
 function boundSummary(summary: unknown): unknown {
   const text = JSON.stringify(summary) ?? 'null';
@@ -143,6 +207,9 @@ function toAuditRow(r: Record<string, unknown>): AuditRow {
     host: r.host as string | null,
     path: r.path as string | null,
     durationMs: r.duration_ms as number | null,
+    seq: Number(r.seq),
+    hash: (r.hash as Buffer).toString('hex'),
+    erasedAt: r.erased_at ? (r.erased_at as Date).toISOString() : null,
   };
 }
 

@@ -1,5 +1,6 @@
 /** `GET /v1/audit`: the tenant's audit trail, newest first. */
 import { type AuditFilter, listAudit } from '../../db/audit.ts';
+import { verifyAudit } from '../../db/audit-chain.ts';
 import { withTenant } from '../../db/rls.ts';
 import { tenantOf } from '../context.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
@@ -13,7 +14,7 @@ const nullable = (schema: JsonSchema): JsonSchema => ({ ...schema, type: [schema
 
 export const auditEntrySchema: JsonSchema = {
   type: 'object',
-  required: ['id', 'at', 'actor', 'action', 'entityType', 'result'],
+  required: ['id', 'at', 'actor', 'action', 'entityType', 'result', 'seq', 'hash'],
   properties: {
     id: { type: 'integer' },
     tenantId: nullable({ type: 'string' }),
@@ -31,6 +32,9 @@ export const auditEntrySchema: JsonSchema = {
     host: nullable({ type: 'string' }),
     path: nullable({ type: 'string' }),
     durationMs: nullable({ type: 'integer' }),
+    seq: { type: 'integer', description: "The entry's place in the tenant's hash chain." },
+    hash: { type: 'string', description: 'SHA-256 of the entry and the one before it (hex).' },
+    erasedAt: nullable({ type: 'string', format: 'date-time' }),
   },
 };
 
@@ -42,6 +46,38 @@ interface AuditQuery extends PageQuery {
   since?: string;
   until?: string;
 }
+
+interface VerifyQuery {
+  anchorSeq?: number;
+  anchorHash?: string;
+}
+
+const verifySchema: JsonSchema = {
+  type: 'object',
+  required: ['tenantId', 'ok', 'rows', 'erased', 'head'],
+  properties: {
+    tenantId: { type: 'string' },
+    ok: { type: 'boolean' },
+    rows: { type: 'integer', description: 'Rows verified (before the problem, if any).' },
+    erased: { type: 'integer', description: 'Rows whose payload was erased for retention.' },
+    head: {
+      type: ['object', 'null'],
+      description: 'The last seq and hash: keep them outside Atlas as an anchor.',
+      required: ['seq', 'hash'],
+      properties: { seq: { type: 'integer' }, hash: { type: 'string' } },
+    },
+    problem: {
+      type: 'object',
+      required: ['kind', 'seq', 'id', 'message'],
+      properties: {
+        kind: { type: 'string', enum: ['edited', 'deleted', 'inserted', 'reordered', 'rewritten'] },
+        seq: { type: 'integer' },
+        id: { type: ['integer', 'null'] },
+        message: { type: 'string' },
+      },
+    },
+  },
+};
 
 export function auditRoutes({ db }: RouteDeps): AnyRoute[] {
   const list = defineRoute<Record<string, string>, AuditQuery>({
@@ -87,5 +123,37 @@ export function auditRoutes({ db }: RouteDeps): AnyRoute[] {
       };
     },
   });
-  return [list] as AnyRoute[];
+  const verify = defineRoute<Record<string, string>, VerifyQuery>({
+    method: 'GET',
+    path: '/v1/audit/verify',
+    operationId: 'verifyAudit',
+    summary: "Verify the tenant's audit hash chain",
+    description:
+      'Recomputes every hash of the chain and names the first row that was edited, deleted, inserted or reordered. ' +
+      'With `anchorSeq` and `anchorHash` (a head this endpoint or `atlas audit anchor` gave earlier, kept outside ' +
+      'Atlas), also checks that the row at that seq still has that hash, which catches a rewrite that re-chained ' +
+      'every row after it.',
+    tag: 'audit',
+    scope: 'tenant',
+    query: {
+      type: 'object',
+      additionalProperties: false,
+      dependentRequired: { anchorSeq: ['anchorHash'], anchorHash: ['anchorSeq'] },
+      properties: {
+        anchorSeq: { type: 'integer', minimum: 1 },
+        anchorHash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+      },
+    },
+    responses: { 200: { description: 'The chain, intact or not.', schema: verifySchema } },
+    async handler(ctx, { query }) {
+      const tenantId = tenantOf(ctx);
+      const anchors =
+        query.anchorSeq === undefined || query.anchorHash === undefined
+          ? []
+          : [{ tenantId, seq: query.anchorSeq, hash: query.anchorHash }];
+      const [report] = await withTenant(db, tenantId, (trx) => verifyAudit(trx, { tenantId, anchors }));
+      ctx.body = report;
+    },
+  });
+  return [list, verify] as AnyRoute[];
 }
