@@ -3,6 +3,7 @@
  * passed down. Nothing else in the engine reads `process.env`.
  */
 import path from 'node:path';
+import { parseAllowlist } from './hub/ssrf.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -35,6 +36,8 @@ export interface Config {
   oauth: OAuthConfig;
   /** Inbound webhooks: platform signing secrets and the default timestamp tolerance. */
   webhooks: WebhookConfig;
+  /** Hosts and networks outbound calls may reach although not public (the SSRF guard's allowlist). */
+  outboundAllowlist: OutboundAllowlist;
   /** The raw environment, for connector settings (`ATLAS_CONNECTOR_*`, provider keys). */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -58,6 +61,13 @@ export interface WebhookConfig {
   secrets: Readonly<Record<string, string>>;
   /** Tolerance of timestamped signatures for routes that set none (ms). */
   toleranceMs: number;
+}
+
+export interface OutboundAllowlist {
+  /** The comma-separated list, validated; empty when unset. */
+  value: string;
+  /** Set when the list came from the deprecated ATLAS_WEBHOOK_ALLOWLIST (a warning is logged). */
+  deprecatedVariable?: 'ATLAS_WEBHOOK_ALLOWLIST';
 }
 
 export interface OAuthConfig {
@@ -101,6 +111,7 @@ export const VARIABLES = {
   TELEGRAM_WEBHOOK_SECRET: "unset: tenants' own secrets only",
   TEAMS_WEBHOOK_SECRET: "unset: tenants' own secrets only",
   ATLAS_WEBHOOK_TOLERANCE: '5m',
+  ATLAS_OUTBOUND_ALLOWLIST: 'unset: public addresses only',
 } as const;
 
 export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
@@ -126,6 +137,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     metricsToken: parseSecret(env, 'ATLAS_METRICS_TOKEN', 16),
     oauth: parseOAuth(env, host, port),
     webhooks: parseWebhooks(env),
+    outboundAllowlist: parseOutboundAllowlist(env),
     env: Object.freeze({ ...env }),
   };
 }
@@ -246,6 +258,23 @@ function parseJwksUrl(env: Record<string, string | undefined>): string | undefin
     throw new ConfigError('ATLAS_JWKS_URL', `must be an https:// URL (got ${url.protocol}//)`);
   }
   return raw;
+}
+
+/** ATLAS_OUTBOUND_ALLOWLIST, or its former name ATLAS_WEBHOOK_ALLOWLIST when it alone is set. */
+function parseOutboundAllowlist(env: Record<string, string | undefined>): OutboundAllowlist {
+  const current = nonEmpty(env, 'ATLAS_OUTBOUND_ALLOWLIST');
+  const legacy = current === undefined ? nonEmpty(env, 'ATLAS_WEBHOOK_ALLOWLIST') : undefined;
+  const name = legacy === undefined ? 'ATLAS_OUTBOUND_ALLOWLIST' : 'ATLAS_WEBHOOK_ALLOWLIST';
+  const value = current ?? legacy ?? '';
+  try {
+    parseAllowlist(value);
+  } catch (err) {
+    throw new ConfigError(
+      name,
+      `must list host names, addresses and CIDRs separated by commas: ${(err as Error).message}`,
+    );
+  }
+  return legacy === undefined ? { value } : { value, deprecatedVariable: 'ATLAS_WEBHOOK_ALLOWLIST' };
 }
 
 /**

@@ -70,6 +70,9 @@ export async function makeServices(
       },
     }),
   );
+  if (config.outboundAllowlist.deprecatedVariable) {
+    log.warn('ATLAS_WEBHOOK_ALLOWLIST is deprecated: rename it ATLAS_OUTBOUND_ALLOWLIST');
+  }
   const catalogue = await loadValidCatalogue(config, connectors);
   loaded = catalogue;
   const keyring = await loadKeyring(config, log);
@@ -89,8 +92,8 @@ export async function makeServices(
       audit: makeDbAuditSink(db),
       // Counted in PostgreSQL: a provider's quota is shared by every worker process.
       rateLimiter: new PgRateLimiter(db),
-      connectorConfig: (c) => connectorConfig(c, config.env),
-      ssrf: parseAllowlist(config.env.ATLAS_WEBHOOK_ALLOWLIST),
+      connectorConfig: (c) => connectorConfig(c, config.env, catalogue),
+      ssrf: parseAllowlist(config.outboundAllowlist.value),
       processId,
       ...(overrides.fetchImpl ? { fetchImpl: overrides.fetchImpl } : {}),
     },
@@ -102,11 +105,13 @@ export async function makeServices(
 /**
  * A connector's settings come from the environment: `ATLAS_CONNECTOR_<ID>_BASE_URL` for its
  * base URL (how tests and private deployments point it elsewhere), and the variables it
- * declares (platform credentials such as `TELEGRAM_BOT_TOKEN`).
+ * declares (platform credentials such as `TELEGRAM_BOT_TOKEN`). The agent connector trusts the
+ * catalogue's `model.baseUrl`s: the operator wrote them.
  */
 export function connectorConfig(
   connector: ConnectorDefinition,
   env: Readonly<Record<string, string | undefined>>,
+  catalogue?: Catalogue,
 ): ConnectorConfig {
   const prefix = `ATLAS_CONNECTOR_${connector.id.toUpperCase()}_`;
   const names = new Set([
@@ -121,5 +126,15 @@ export function connectorConfig(
     if (name.startsWith(prefix)) settings[name.slice(prefix.length)] = value;
   }
   const baseUrl = env[`${prefix}BASE_URL`] ?? connector.baseUrl;
-  return { ...(baseUrl === undefined ? {} : { baseUrl }), settings };
+  const trustedUrls =
+    connector.id === 'agent' && catalogue
+      ? catalogue
+          .agents()
+          .flatMap((a) => (a.manifest.model.baseUrl === undefined ? [] : [a.manifest.model.baseUrl]))
+      : [];
+  return {
+    ...(baseUrl === undefined ? {} : { baseUrl }),
+    settings,
+    ...(trustedUrls.length === 0 ? {} : { trustedUrls }),
+  };
 }

@@ -32,7 +32,7 @@ export interface ActionContextDeps extends AttemptScope {
   secret(name: string): Promise<string | undefined>;
   /** A valid access token for the tenant's integration with `provider`. */
   accessToken(provider: string, opts?: { forceRefresh?: boolean }): Promise<string>;
-  /** Applied when the connector declares `ssrfGuard`. */
+  /** The SSRF guard of every call (default: public addresses only). */
   ssrf?: SsrfPolicy;
   run?: RunData;
   callAction?(uses: string, input: unknown): Promise<unknown>;
@@ -61,6 +61,18 @@ export function credentialScope(
   return `tenant:${tenantId}`;
 }
 
+/**
+ * What the operator configured for a connector: its base URL, the URL-valued `*_BASE_URL`
+ * settings from the environment, and `trustedUrls` (agents' `model.baseUrl`).
+ */
+export function trustedUrls(config: ConnectorConfig): string[] {
+  const out = [...(config.baseUrl === undefined ? [] : [config.baseUrl]), ...(config.trustedUrls ?? [])];
+  for (const [name, value] of Object.entries(config.settings)) {
+    if (name.endsWith('BASE_URL') && value !== undefined) out.push(value);
+  }
+  return out;
+}
+
 export function makeActionContext(deps: ActionContextDeps): ActionContext {
   const { connector } = deps;
   const redactor = deps.redactor ?? makeRedactor();
@@ -87,7 +99,9 @@ export function makeActionContext(deps: ActionContextDeps): ActionContext {
     }),
     ...(connector.mapError ? { mapError: connector.mapError } : {}),
     redactor,
-    ...(connector.ssrfGuard && deps.ssrf ? { ssrf: deps.ssrf } : {}),
+    ...(deps.ssrf ? { ssrf: deps.ssrf } : {}),
+    trustedOrigins: trustedUrls(deps.config),
+    ...(connector.followRedirects === false ? { followRedirects: false } : {}),
     ...(deps.maxResponseBytes === undefined ? {} : { maxResponseBytes: deps.maxResponseBytes }),
     ...(deps.fetchImpl ? { fetchImpl: deps.fetchImpl } : {}),
     log: deps.log,

@@ -1,0 +1,59 @@
+/**
+ * The reproduction from the review: a tenant starts WF-010 with a loopback `statusUrl`. The
+ * step must fail with `ssrf_blocked`, the internal service must see no request, and nothing
+ * it could have answered may be stored.
+ */
+import fs from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeServer, json, startFake } from '../fakes/server.ts';
+import { useTestDatabase } from '../helpers/db.ts';
+import { poll } from '../helpers/poll.ts';
+import { type ApiEngine, startApiEngine } from '../secrets/engine.ts';
+
+const INTERNAL = 'internal-only-answer-7f3a';
+
+interface StepView {
+  id: string;
+  status: string;
+  attempts: Array<{ status: string; output: unknown; error: { code?: string; kind?: string } | null }>;
+}
+
+describe('SSRF through a workflow', () => {
+  const database = useTestDatabase();
+  let api: ApiEngine;
+  let internal: FakeServer;
+  beforeAll(async () => {
+    internal = await startFake(() => json(200, { status: { description: INTERNAL, indicator: 'major' } }));
+    const wf010 = await fs.readFile('manifests/workflows/WF-010-daily-digest.yaml', 'utf8');
+    api = await startApiEngine(database, { manifests: { 'WF-010.yaml': wf010 } });
+  });
+  afterAll(async () => {
+    await api?.stop();
+    await internal?.close();
+  });
+
+  it('refuses a loopback statusUrl with ssrf_blocked and stores no response', async () => {
+    const started = await api.call('POST', '/v1/workflows/WF-010/runs', {
+      body: { input: { statusUrl: `${internal.url}/internal` } },
+    });
+    expect(started.status).toBe(202);
+    const { id } = (await started.json()) as { id: string };
+    const run = await poll(async () => {
+      const res = await api.call('GET', `/v1/runs/${id}`);
+      const body = (await res.json()) as { status: string; steps: StepView[] };
+      return ['failed', 'succeeded'].includes(body.status) ? body : undefined;
+    });
+    expect(run.status).toBe('failed');
+    const step = run.steps.find((s) => s.id === 'fetchStatus');
+    expect(step?.attempts).toHaveLength(1); // fatal: not retried
+    expect(step?.attempts[0]).toMatchObject({
+      status: 'failed',
+      output: null,
+      error: { code: 'ssrf_blocked', kind: 'fatal' },
+    });
+    expect(internal.requests).toHaveLength(0);
+    const rows = await database.db('step_runs').where({ run_id: id }).select('output', 'error');
+    expect(JSON.stringify(rows)).not.toContain(INTERNAL);
+    expect(rows.every((r: { output: unknown }) => r.output === null)).toBe(true);
+  });
+});
