@@ -159,7 +159,7 @@ export interface ConnectorConfig {
   settings: Record<string, string | undefined>;
   /**
    * Other URLs the operator configured for this connector (agents' `model.baseUrl`): their
-   * origins, like the base URL's and those of `*_BASE_URL` settings, skip the SSRF check.
+   * origins, like the base URL's and those of `*_URL` settings, skip the SSRF check.
    */
   trustedUrls?: string[];
 }

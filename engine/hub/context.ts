@@ -62,13 +62,14 @@ export function credentialScope(
 }
 
 /**
- * What the operator configured for a connector: its base URL, the URL-valued `*_BASE_URL`
- * settings from the environment, and `trustedUrls` (agents' `model.baseUrl`).
+ * What the operator configured for a connector: its base URL, its `*_URL` settings from the
+ * environment (`ATLAS_CONNECTOR_OPENAI_DEEPSEEK_BASE_URL`, `ATLAS_CONNECTOR_MSGRAPH_LOGIN_URL`),
+ * and `trustedUrls` (agents' `model.baseUrl`).
  */
 export function trustedUrls(config: ConnectorConfig): string[] {
   const out = [...(config.baseUrl === undefined ? [] : [config.baseUrl]), ...(config.trustedUrls ?? [])];
   for (const [name, value] of Object.entries(config.settings)) {
-    if (name.endsWith('BASE_URL') && value !== undefined) out.push(value);
+    if (/(^|_)URL$/.test(name) && value !== undefined) out.push(value);
   }
   return out;
 }

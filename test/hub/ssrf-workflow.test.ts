@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { answer, type ChatFake, startChatCompletions } from '../fakes/chat-completions.ts';
 import { type FakeServer, json, startFake } from '../fakes/server.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { poll } from '../helpers/poll.ts';
@@ -22,15 +23,50 @@ describe('SSRF through a workflow', () => {
   const database = useTestDatabase();
   let api: ApiEngine;
   let internal: FakeServer;
+  let chat: ChatFake;
   beforeAll(async () => {
     internal = await startFake(() => json(200, { status: { description: INTERNAL, indicator: 'major' } }));
+    chat = await startChatCompletions({ script: [answer('hello from the local model')], key: 'unused' });
     const wf010 = await fs.readFile('manifests/workflows/WF-010-daily-digest.yaml', 'utf8');
-    api = await startApiEngine(database, { manifests: { 'WF-010.yaml': wf010 } });
+    api = await startApiEngine(database, {
+      manifests: {
+        'WF-010.yaml': wf010,
+        // The operator's local model: trusted for the agent, and for nothing else.
+        'local.yaml': `apiVersion: atlas/v1
+kind: Agent
+id: local
+model: { provider: custom, model: llama3.1, baseUrl: "${chat.url}" }
+instructions: Answer.
+tools: []
+`,
+        'WF-901.yaml': `apiVersion: atlas/v1
+kind: Workflow
+id: WF-901
+name: Ask the local model
+trigger: { type: manual }
+steps:
+  - id: ask
+    uses: agent.run
+    with: { agent: local, task: Say hello }
+  - id: direct
+    uses: http.request
+    with: { method: POST, url: "${chat.url}/chat/completions", json: {} }
+`,
+      },
+    });
   });
   afterAll(async () => {
     await api?.stop();
     await internal?.close();
+    await chat?.close();
   });
+
+  const finished = (id: string) =>
+    poll(async () => {
+      const res = await api.call('GET', `/v1/runs/${id}`);
+      const body = (await res.json()) as { status: string; steps: StepView[] };
+      return ['failed', 'succeeded'].includes(body.status) ? body : undefined;
+    });
 
   it('refuses a loopback statusUrl with ssrf_blocked and stores no response', async () => {
     const started = await api.call('POST', '/v1/workflows/WF-010/runs', {
@@ -38,11 +74,7 @@ describe('SSRF through a workflow', () => {
     });
     expect(started.status).toBe(202);
     const { id } = (await started.json()) as { id: string };
-    const run = await poll(async () => {
-      const res = await api.call('GET', `/v1/runs/${id}`);
-      const body = (await res.json()) as { status: string; steps: StepView[] };
-      return ['failed', 'succeeded'].includes(body.status) ? body : undefined;
-    });
+    const run = await finished(id);
     expect(run.status).toBe('failed');
     const step = run.steps.find((s) => s.id === 'fetchStatus');
     expect(step?.attempts).toHaveLength(1); // fatal: not retried
@@ -55,5 +87,19 @@ describe('SSRF through a workflow', () => {
     const rows = await database.db('step_runs').where({ run_id: id }).select('output', 'error');
     expect(JSON.stringify(rows)).not.toContain(INTERNAL);
     expect(rows.every((r: { output: unknown }) => r.output === null)).toBe(true);
+  });
+
+  it("trusts an agent's model.baseUrl for that agent only, not for http.request", async () => {
+    const started = await api.call('POST', '/v1/workflows/WF-901/runs', { body: { input: {} } });
+    expect(started.status).toBe(202);
+    const run = await finished(((await started.json()) as { id: string }).id);
+    const step = (id: string) => run.steps.find((s) => s.id === id)?.attempts.at(-1);
+    expect(step('ask')?.error).toBeNull();
+    expect(step('ask')).toMatchObject({
+      status: 'succeeded',
+      output: { answer: 'hello from the local model' },
+    });
+    expect(step('direct')).toMatchObject({ status: 'failed', error: { code: 'ssrf_blocked' } });
+    expect(chat.requests).toHaveLength(1);
   });
 });

@@ -102,6 +102,10 @@ describe('assertPublicUrl', () => {
       'http://127.0.0.1/',
       'http://[::1]:8080/',
       'http://[::ffff:7f00:1]/',
+      'http://2130706433/',
+      'http://0x7f.0.0.1/',
+      'http://[::]/',
+      'http://[2002:7f00:1::]/',
       'file:///etc/passwd',
     ]) {
       await expect(assertPublicUrl(new URL(url), policy)).rejects.toMatchObject({ code: 'ssrf_blocked' });
