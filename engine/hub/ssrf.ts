@@ -106,11 +106,16 @@ export function isAllowedHost(policy: SsrfPolicy, url: URL): boolean {
   return policy.hosts.has(urlHost(url));
 }
 
+/**
+ * The refusal a tenant sees: it names the host it wrote, never the address an internal name
+ * resolved to nor its range (that would map the operator's network for the tenant).
+ */
 function blocked(host: string, address: string): ConnectorError {
-  const what = host === address ? host : `${host} resolves to ${address}, which`;
+  const what =
+    host === address ? `${host} is not a public address` : `${host} resolves to a non-public address`;
   return ConnectorError.fatal(
     'ssrf_blocked',
-    `${what} is not a public address (${addressRange(address)}); allow it in ATLAS_OUTBOUND_ALLOWLIST if it is meant to be reached`,
+    `${what}; an operator may allow it in ATLAS_OUTBOUND_ALLOWLIST if it is meant to be reached`,
   );
 }
 

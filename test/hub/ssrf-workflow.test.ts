@@ -29,6 +29,8 @@ describe('SSRF through a workflow', () => {
     chat = await startChatCompletions({ script: [answer('hello from the local model')], key: 'unused' });
     const wf010 = await fs.readFile('manifests/workflows/WF-010-daily-digest.yaml', 'utf8');
     api = await startApiEngine(database, {
+      // The former name still works (with a warning); it allows nothing the tests reach.
+      env: { ATLAS_WEBHOOK_ALLOWLIST: '10.9.0.0/16' },
       manifests: {
         'WF-010.yaml': wf010,
         // The operator's local model: trusted for the agent, and for nothing else.
@@ -101,5 +103,11 @@ steps:
     });
     expect(step('direct')).toMatchObject({ status: 'failed', error: { code: 'ssrf_blocked' } });
     expect(chat.requests).toHaveLength(1);
+  });
+
+  it('warns that ATLAS_WEBHOOK_ALLOWLIST is deprecated', () => {
+    const warnings = api.logs.filter((line) => line.includes('ATLAS_WEBHOOK_ALLOWLIST is deprecated'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 40 });
   });
 });
