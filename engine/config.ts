@@ -4,6 +4,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
+import { parseAllowlist } from './hub/ssrf.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -43,6 +44,8 @@ export interface Config {
   platformCredentials: ReadonlySet<string>;
   /** Standard Webhooks secret (`whsec_...`) `atlas audit anchor --webhook` signs with. */
   auditAnchorSecret: string | undefined;
+  /** Hosts and networks outbound calls may reach although not public (the SSRF guard's allowlist). */
+  outboundAllowlist: OutboundAllowlist;
   /** The raw environment, for connector settings (`ATLAS_CONNECTOR_*`, provider keys). */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -68,6 +71,13 @@ export interface WebhookConfig {
   toleranceMs: number;
   /** Refused deliveries one source may cause on one route per minute before it gets 429. */
   rejectLimit: number;
+}
+
+export interface OutboundAllowlist {
+  /** The comma-separated list, validated; empty when unset. */
+  value: string;
+  /** Set when the list came from the deprecated ATLAS_WEBHOOK_ALLOWLIST (a warning is logged). */
+  deprecatedVariable?: 'ATLAS_WEBHOOK_ALLOWLIST';
 }
 
 export interface OAuthConfig {
@@ -113,6 +123,7 @@ export const VARIABLES = {
   ATLAS_WEBHOOK_TOLERANCE: '5m',
   ATLAS_PLATFORM_CREDENTIALS: "unset: tenants' own credentials only",
   ATLAS_AUDIT_ANCHOR_SECRET: 'unset: anchors are posted unsigned',
+  ATLAS_OUTBOUND_ALLOWLIST: 'unset: public addresses only',
 } as const;
 
 export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
@@ -140,6 +151,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     webhooks: parseWebhooks(env),
     platformCredentials: parsePlatformCredentials(env),
     auditAnchorSecret: parseAnchorSecret(env),
+    outboundAllowlist: parseOutboundAllowlist(env),
     env: Object.freeze({ ...env }),
   };
 }
@@ -285,6 +297,23 @@ export function checkMetricsExposure(config: Config): void {
       `must be set when HOST (${config.host}) is beyond loopback, or GET /metrics would be open to the network`,
     );
   }
+}
+
+/** ATLAS_OUTBOUND_ALLOWLIST, or its former name ATLAS_WEBHOOK_ALLOWLIST when it alone is set. */
+function parseOutboundAllowlist(env: Record<string, string | undefined>): OutboundAllowlist {
+  const current = nonEmpty(env, 'ATLAS_OUTBOUND_ALLOWLIST');
+  const legacy = current === undefined ? nonEmpty(env, 'ATLAS_WEBHOOK_ALLOWLIST') : undefined;
+  const name = legacy === undefined ? 'ATLAS_OUTBOUND_ALLOWLIST' : 'ATLAS_WEBHOOK_ALLOWLIST';
+  const value = current ?? legacy ?? '';
+  try {
+    parseAllowlist(value);
+  } catch (err) {
+    throw new ConfigError(
+      name,
+      `must list host names, addresses and CIDRs separated by commas: ${(err as Error).message}`,
+    );
+  }
+  return legacy === undefined ? { value } : { value, deprecatedVariable: 'ATLAS_WEBHOOK_ALLOWLIST' };
 }
 
 /**

@@ -71,6 +71,9 @@ export async function makeServices(
       },
     }),
   );
+  if (config.outboundAllowlist.deprecatedVariable) {
+    log.warn('ATLAS_WEBHOOK_ALLOWLIST is deprecated: rename it ATLAS_OUTBOUND_ALLOWLIST');
+  }
   const catalogue = await loadValidCatalogue(config, connectors);
   loaded = catalogue;
   const keyring = await loadKeyring(config, log);
@@ -90,8 +93,8 @@ export async function makeServices(
       audit: makeDbAuditSink(db),
       // Counted in PostgreSQL: a provider's quota is shared by every worker process.
       rateLimiter: new PgRateLimiter(db),
-      connectorConfig: (c) => connectorConfig(c, config.env, config.platformCredentials),
-      ssrf: parseAllowlist(config.env.ATLAS_WEBHOOK_ALLOWLIST),
+      connectorConfig: (c) => connectorConfig(c, config.env, config.platformCredentials, catalogue),
+      ssrf: parseAllowlist(config.outboundAllowlist.value),
       platform: makePgPlatformStore(db),
       processId,
       ...(overrides.fetchImpl ? { fetchImpl: overrides.fetchImpl } : {}),
@@ -106,12 +109,14 @@ export async function makeServices(
  * base URL (how tests and private deployments point it elsewhere), and the variables it
  * declares. Its platform credentials (the variables of `env` auth, the environment fallbacks
  * of tenant secrets, such as `TELEGRAM_BOT_TOKEN`) are left out unless the operator offers
- * the connector's platform credentials to tenants (`ATLAS_PLATFORM_CREDENTIALS`).
+ * the connector's platform credentials to tenants (`ATLAS_PLATFORM_CREDENTIALS`). The agent
+ * connector trusts the catalogue's `model.baseUrl`s: the operator wrote them.
  */
 export function connectorConfig(
   connector: ConnectorDefinition,
   env: Readonly<Record<string, string | undefined>>,
   offered: ReadonlySet<string> = new Set(),
+  catalogue?: Catalogue,
 ): ConnectorConfig {
   const prefix = `ATLAS_CONNECTOR_${connector.id.toUpperCase()}_`;
   const names = new Set([
@@ -130,7 +135,17 @@ export function connectorConfig(
     for (const name of platformCredentialNames(connector)) delete settings[name];
   }
   const baseUrl = env[`${prefix}BASE_URL`] ?? connector.baseUrl;
-  return { ...(baseUrl === undefined ? {} : { baseUrl }), settings };
+  const trustedUrls =
+    connector.id === 'agent' && catalogue
+      ? catalogue
+          .agents()
+          .flatMap((a) => (a.manifest.model.baseUrl === undefined ? [] : [a.manifest.model.baseUrl]))
+      : [];
+  return {
+    ...(baseUrl === undefined ? {} : { baseUrl }),
+    settings,
+    ...(trustedUrls.length === 0 ? {} : { trustedUrls }),
+  };
 }
 
 /** The environment variables that hold a connector's platform credentials. */

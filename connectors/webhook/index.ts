@@ -11,13 +11,14 @@ export {
 
 /**
  * Outbound webhooks, signed per Standard Webhooks (https://www.standardwebhooks.com/).
- * Targets come from tenants, so calls go through the SSRF guard and redirects are refused.
+ * Targets come from tenants; like every call they go through the SSRF guard, and a redirect is
+ * a failed delivery, not followed.
  */
 export const webhook = defineConnector({
   id: 'webhook',
   description: 'Deliver signed events to webhook endpoints (Standard Webhooks).',
   // The signing secret is a tenant secret named in the step input.
   auth: { type: 'none' },
-  ssrfGuard: true,
+  followRedirects: false,
   actions: [send],
 });

@@ -189,6 +189,11 @@ export interface ConnectorConfig {
   baseUrl?: string;
   /** Other settings, from `ATLAS_CONNECTOR_<ID>_<NAME>` or connector-declared variables. */
   settings: Record<string, string | undefined>;
+  /**
+   * Other URLs the operator configured for this connector (agents' `model.baseUrl`): their
+   * origins, like the base URL's and those of `*_URL` settings, skip the SSRF check.
+   */
+  trustedUrls?: string[];
 }
 
 export interface ActionDefinition<I = unknown, O = unknown> {
@@ -232,10 +237,10 @@ export interface ConnectorDefinition {
    */
   mapError?(status: number, body: unknown, headers: Headers): Partial<ConnectorErrorInit> | undefined;
   /**
-   * Set when request targets come from tenants (outbound webhooks): the engine then applies
-   * the SSRF guard to `ctx.http` and does not follow redirects.
+   * False when a 3xx must be the answer, not followed (outbound webhooks: a redirect is a
+   * failed delivery). Every connector's calls go through the SSRF guard either way.
    */
-  ssrfGuard?: boolean;
+  followRedirects?: boolean;
   actions: ActionDefinition[];
 }
 

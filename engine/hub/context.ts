@@ -35,7 +35,7 @@ export interface ActionContextDeps extends AttemptScope {
   accessToken(provider: string, opts?: { forceRefresh?: boolean }): Promise<string>;
   /** The tenants' admin-only settings and platform token counts; without it, nothing is granted. */
   platform?: PlatformStore;
-  /** Applied when the connector declares `ssrfGuard`. */
+  /** The SSRF guard of every call (default: public addresses only). */
   ssrf?: SsrfPolicy;
   run?: RunData;
   callAction?(uses: string, input: unknown): Promise<unknown>;
@@ -64,6 +64,19 @@ export function credentialScope(
   return `tenant:${tenantId}`;
 }
 
+/**
+ * What the operator configured for a connector: its base URL, its `*_URL` settings from the
+ * environment (`ATLAS_CONNECTOR_OPENAI_DEEPSEEK_BASE_URL`, `ATLAS_CONNECTOR_MSGRAPH_LOGIN_URL`),
+ * and `trustedUrls` (agents' `model.baseUrl`).
+ */
+export function trustedUrls(config: ConnectorConfig): string[] {
+  const out = [...(config.baseUrl === undefined ? [] : [config.baseUrl]), ...(config.trustedUrls ?? [])];
+  for (const [name, value] of Object.entries(config.settings)) {
+    if (/(^|_)URL$/.test(name) && value !== undefined) out.push(value);
+  }
+  return out;
+}
+
 export function makeActionContext(deps: ActionContextDeps): ActionContext {
   const { connector } = deps;
   const redactor = deps.redactor ?? makeRedactor();
@@ -90,7 +103,9 @@ export function makeActionContext(deps: ActionContextDeps): ActionContext {
     }),
     ...(connector.mapError ? { mapError: connector.mapError } : {}),
     redactor,
-    ...(connector.ssrfGuard && deps.ssrf ? { ssrf: deps.ssrf } : {}),
+    ...(deps.ssrf ? { ssrf: deps.ssrf } : {}),
+    trustedOrigins: trustedUrls(deps.config),
+    ...(connector.followRedirects === false ? { followRedirects: false } : {}),
     ...(deps.maxResponseBytes === undefined ? {} : { maxResponseBytes: deps.maxResponseBytes }),
     ...(deps.fetchImpl ? { fetchImpl: deps.fetchImpl } : {}),
     log: deps.log,

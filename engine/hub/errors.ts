@@ -85,7 +85,9 @@ export function mapHttpError(input: HttpErrorInput): ConnectorError {
 
 /** Classifies a thrown fetch error: the step's abort, our per-call timeout, or the network. */
 export function mapFetchFailure(err: unknown, stepSignal: AbortSignal, connectorId: string): ConnectorError {
-  if (err instanceof ConnectorError) return err;
+  // A guard refusal inside the connection's lookup arrives as fetch's cause.
+  const found = ConnectorError.find(err);
+  if (found) return found;
   if (stepSignal.aborted && !isTimeoutReason(stepSignal.reason)) {
     return ConnectorError.fatal('cancelled', `${connectorId}: call cancelled`, { cause: err });
   }

@@ -1,10 +1,15 @@
 /**
  * `ctx.http`: the connector's only door to the network (ARCHITECTURE: Integration hub).
  * Every call, `request` or the SDK-facing `fetch`, is timed out by the step's signal (and a
- * per-call timeout), waits for the connector's rate limits, is optionally SSRF-guarded, has
- * its response body capped, and leaves exactly one redacted audit entry. `request` also maps
- * non-accepted statuses into a classified ConnectorError.
+ * per-call timeout), waits for the connector's rate limits, is SSRF-guarded (always: only the
+ * origins the operator configured skip the address check), has its response body capped, and
+ * leaves one redacted audit entry per hop. `request` also maps non-accepted statuses into a
+ * classified ConnectorError.
+ *
+ * Redirects are followed here, not by fetch: at most MAX_REDIRECTS hops, each one checked and
+ * pinned like the first, credentials dropped when the origin changes.
  */
+import { Agent, type Dispatcher } from 'undici';
 
 import type {
   ConnectorDefinition,
@@ -20,7 +25,28 @@ import { mapFetchFailure, mapHttpError } from './errors.ts';
 import type { RateLimiter, ResolvedRateLimit } from './rate-limit.ts';
 import { makeRedactor, type Redactor } from './redact.ts';
 import { auditBody, auditTarget, buildBody, buildUrl } from './request.ts';
-import { assertPublicUrl, type SsrfPolicy } from './ssrf.ts';
+import { assertUrlAllowed, guardedLookup, isAllowedHost, parseAllowlist, type SsrfPolicy } from './ssrf.ts';
+
+/** Hops followed after the first request; one more 3xx fails the call. */
+export const MAX_REDIRECTS = 5;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Headers a redirect to another origin must not carry. */
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+/** The guard applied when the caller gives none: nothing but public addresses. */
+const PUBLIC_ONLY = parseAllowlist('');
+/** Connections to trusted origins (connector base URLs the operator set). */
+const trustedAgent = new Agent();
+const guardedAgents = new WeakMap<SsrfPolicy, Agent>();
+
+/** The Agent whose sockets connect only to addresses the policy let through (one per policy). */
+function guardedAgent(policy: SsrfPolicy): Agent {
+  let agent = guardedAgents.get(policy);
+  if (!agent) {
+    agent = new Agent({ connect: { lookup: guardedLookup(policy) as never } });
+    guardedAgents.set(policy, agent);
+  }
+  return agent;
+}
 
 export interface HttpClientOptions {
   tenantId: string;
@@ -43,11 +69,18 @@ export interface HttpClientOptions {
   mapError?: ConnectorDefinition['mapError'];
   /** Exact secret values to scrub from audit entries and error messages. */
   redactor?: Redactor;
-  /** When set, every target must pass the SSRF guard and redirects are not followed. */
+  /** The SSRF guard every target must pass (default: public addresses only). */
   ssrf?: SsrfPolicy;
+  /**
+   * Origins the operator configured besides the base URL's (URL settings from the environment,
+   * agents' `model.baseUrl`): reached, like the base URL's, without the address check.
+   */
+  trustedOrigins?: readonly string[];
+  /** False: a 3xx is returned (or, for `request`, an error) instead of followed. */
+  followRedirects?: boolean;
   /** Response body cap in bytes (default 10 MiB). */
   maxResponseBytes?: number;
-  /** Underlying fetch (default: global fetch). */
+  /** Underlying fetch (default: global fetch); it must honour the `dispatcher` the guard sets. */
   fetchImpl?: typeof fetch;
   log?: Logger;
 }
@@ -138,29 +171,58 @@ type SendInput = CallMeta & { init: RequestInit & { duplex?: 'half' } };
 
 function makeSender(opts: HttpClientOptions, redactor: Redactor) {
   const fetchImpl = opts.fetchImpl ?? globalThis.fetch;
+  const policy = opts.ssrf ?? PUBLIC_ONLY;
+  const trustedUrls = [...(opts.baseUrl === undefined ? [] : [opts.baseUrl]), ...(opts.trustedOrigins ?? [])];
+  const trusted = new Set(trustedUrls.flatMap((u) => originOf(u) ?? []));
+  const follow = opts.followRedirects ?? true;
+
+  /** Checks one hop's URL and picks the connection pool its socket comes from. */
+  function dispatcherFor(url: URL): Dispatcher {
+    if (trusted.has(url.origin) || isAllowedHost(policy, url)) return trustedAgent;
+    assertUrlAllowed(url, policy);
+    return guardedAgent(policy);
+  }
+
   return async function send(meta: SendInput): Promise<Sent> {
     const started = performance.now();
     let waited = 0;
-    const audit = (status: number | undefined, errorCode?: string, responseBody?: unknown) =>
-      recordAudit(opts, redactor, meta, { status, errorCode, responseBody, started, waited });
     const signals = [opts.signal];
     const timeoutMs = meta.timeoutMs ?? opts.defaultTimeoutMs;
     if (timeoutMs !== undefined) signals.push(AbortSignal.timeout(timeoutMs));
     if (meta.extraSignal) signals.push(meta.extraSignal);
     const signal = AbortSignal.any(signals);
+    let hop: SendInput = meta;
+    const audit = (status: number | undefined, errorCode?: string, responseBody?: unknown) =>
+      recordAudit(opts, redactor, hop, { status, errorCode, responseBody, started, waited });
     let response: Response;
     try {
-      if (opts.ssrf) await assertPublicUrl(meta.url, opts.ssrf);
       const before = performance.now();
       for (const { key, limit } of opts.rateLimits ?? []) await opts.rateLimiter?.acquire(key, limit, signal);
       waited = performance.now() - before;
-      response = await fetchImpl(meta.url, {
-        ...meta.init,
-        method: meta.method,
-        headers: meta.headers,
-        signal,
-        redirect: opts.ssrf ? 'manual' : 'follow',
-      });
+      // fetch computes the length itself; an SDK's own (Stripe sets one) can disagree with it.
+      hop.headers.delete('content-length');
+      for (let hops = 0; ; hops++) {
+        const dispatcher = dispatcherFor(hop.url);
+        response = await fetchImpl(hop.url, {
+          ...hop.init,
+          method: hop.method,
+          headers: hop.headers,
+          signal,
+          redirect: 'manual',
+          dispatcher,
+        } as unknown as RequestInit);
+        const next = follow ? redirectTarget(hop, response) : undefined;
+        if (!next) break;
+        if (hops >= MAX_REDIRECTS) {
+          await response.body?.cancel().catch(() => undefined);
+          throw ConnectorError.fatal('too_many_redirects', `more than ${MAX_REDIRECTS} redirects`, {
+            status: response.status,
+          });
+        }
+        await response.body?.cancel().catch(() => undefined);
+        audit(response.status);
+        hop = next;
+      }
     } catch (err) {
       const mapped = mapFetchFailure(err, opts.signal, opts.connectorId);
       audit(undefined, mapped.code);
@@ -171,6 +233,50 @@ function makeSender(opts: HttpClientOptions, redactor: Redactor) {
       finish: ({ errorCode, responseBody }) => audit(response.status, errorCode, responseBody),
     };
   };
+}
+
+function originOf(url: string): string | undefined {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The next hop of a redirect, as fetch would make it: 303 (and 301/302 after a POST) become a
+ * GET without a body; 307/308 repeat the method and body (not a streamed one: the 3xx is then
+ * the answer). Credentials stay behind when the origin changes.
+ */
+function redirectTarget(hop: SendInput, response: Response): SendInput | undefined {
+  const location = response.headers.get('location');
+  if (!REDIRECTS.has(response.status) || location === null) return undefined;
+  let url: URL;
+  try {
+    url = new URL(location, hop.url);
+  } catch {
+    return undefined;
+  }
+  const headers = new Headers(hop.headers);
+  if (url.origin !== hop.url.origin) for (const name of CREDENTIAL_HEADERS) headers.delete(name);
+  const toGet =
+    response.status === 303
+      ? hop.method !== 'HEAD'
+      : hop.method === 'POST' && response.status !== 307 && response.status !== 308;
+  if (toGet) {
+    for (const name of ['content-type', 'content-length', 'content-encoding', 'content-language'])
+      headers.delete(name);
+    return {
+      ...hop,
+      url,
+      headers,
+      method: 'GET',
+      requestBody: undefined,
+      init: { ...hop.init, body: undefined },
+    };
+  }
+  if (isStreamBody(hop.init.body)) return undefined;
+  return { ...hop, url, headers };
 }
 
 function recordAudit(

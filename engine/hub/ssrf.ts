@@ -1,133 +1,199 @@
 /**
- * SSRF guard for URLs a tenant controls (outbound webhooks, the generic HTTP connector).
+ * SSRF guard for every outbound call a connector makes through `ctx.http`.
  *
- * A target is refused when any address its host resolves to is private, loopback,
- * link-local, unique-local, multicast, unspecified, reserved or an IPv4-mapped IPv6 address
- * (which would otherwise smuggle 127.0.0.1 as ::ffff:7f00:1), unless the host or the address
- * is allow-listed (`ATLAS_WEBHOOK_ALLOWLIST`: host names and CIDRs, comma separated).
+ * Addresses are classified with ipaddr.js: only `unicast` IPv4 and IPv6 in 2000::/3 count as
+ * public. Everything else (private, loopback, link-local, unique-local, carrier-grade NAT,
+ * multicast, reserved, and the IPv6 forms that embed an IPv4 address: mapped `::ffff:0:0/96`,
+ * compatible `::/96`, NAT64 `64:ff9b::/96` and `64:ff9b:1::/48`, 6to4 `2002::/16`, Teredo
+ * `2001::/32`, and the 6to4 relay `192.88.99.0/24`) is refused unless allow-listed
+ * (`ATLAS_OUTBOUND_ALLOWLIST`: host names, addresses and CIDRs, comma separated).
  *
- * Redirects: guarded calls use `redirect: 'manual'`, so a public host cannot bounce the
- * request to an internal one; a 3xx is a failed delivery.
+ * Destinations the operator configured (connector base URLs, agents' `model.baseUrl`) are
+ * trusted by origin and not checked; see `makeHttpClient`.
  *
- * Residual risk, stated: fetch resolves the name again after this check (DNS rebinding with
- * a very short TTL). Closing that needs the connection pinned to the checked address (an
- * undici dispatcher with a `connect.lookup`), which the engine can add without changing this
- * interface.
+ * DNS rebinding: the check runs inside the connection's `lookup` hook (`guardedLookup`, on an
+ * undici Agent per policy in http.ts), so the socket connects to exactly the addresses that were checked, on every
+ * redirect hop. URLs with a literal address never reach a lookup and are checked up front.
  */
-import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+
+import type { LookupAddress, LookupOptions } from 'node:dns';
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { ConnectorError } from '../connector-sdk/index.ts';
+
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
+type Cidr = [Address, number];
 
 export interface SsrfPolicy {
   /** Host names (exact, lower case) that may be reached whatever they resolve to. */
   hosts: Set<string>;
-  /** Address ranges that may be reached. */
-  allow: BlockList;
-  /** Resolves a host name; injectable for tests. */
+  /** Addresses and ranges that may be reached although not public. */
+  cidrs: Cidr[];
+  /** Resolves a host name to every address; injectable (tests use a local DNS server). */
   resolve?: (host: string) => Promise<string[]>;
 }
 
-// Two lists: Node's BlockList matches IPv4 addresses against IPv4-mapped IPv6 subnets, so a
-// single list holding ::ffff:0:0/96 would block every IPv4 address.
-const BLOCKED = makeBlockedLists();
+/** IPv6 global unicast is 2000::/3; ipaddr.js calls the rest of the unassigned space unicast too. */
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3');
+/** Embedded-IPv4 and special ranges inside 2000::/3 or missing from ipaddr.js' table. */
+const EXTRA_BLOCKED: Cidr[] = ['64:ff9b:1::/48', '::/96', '2001::/23', '192.88.99.0/24'].map((c) =>
+  ipaddr.parseCIDR(c),
+);
 
-function makeBlockedLists(): { v4: BlockList; v6: BlockList } {
-  const v4List = new BlockList();
-  const v6List = new BlockList();
-  const v4: Array<[string, number]> = [
-    ['0.0.0.0', 8],
-    ['10.0.0.0', 8],
-    ['100.64.0.0', 10],
-    ['127.0.0.0', 8],
-    ['169.254.0.0', 16],
-    ['172.16.0.0', 12],
-    ['192.0.0.0', 24],
-    ['192.0.2.0', 24],
-    ['192.168.0.0', 16],
-    ['198.18.0.0', 15],
-    ['198.51.100.0', 24],
-    ['203.0.113.0', 24],
-    ['224.0.0.0', 4],
-    ['240.0.0.0', 4],
-  ];
-  for (const [net, prefix] of v4) v4List.addSubnet(net, prefix, 'ipv4');
-  const v6: Array<[string, number]> = [
-    ['::', 128],
-    ['::1', 128],
-    ['::ffff:0:0', 96],
-    ['64:ff9b::', 96],
-    ['100::', 64],
-    ['2001:db8::', 32],
-    ['fc00::', 7],
-    ['fe80::', 10],
-    ['fec0::', 10],
-    ['ff00::', 8],
-  ];
-  for (const [net, prefix] of v6) v6List.addSubnet(net, prefix, 'ipv6');
-  return { v4: v4List, v6: v6List };
+/** The ipaddr.js range name of an address (`unicast`, `private`, `loopback`, `6to4`, ...). */
+export function addressRange(address: string): string {
+  if (!ipaddr.isValid(address)) return 'invalid';
+  return ipaddr.parse(address).range();
 }
 
-/** Parses `ATLAS_WEBHOOK_ALLOWLIST`: `hooks.internal,127.0.0.1,10.1.0.0/16,::1`. */
-export function parseAllowlist(value: string | undefined): SsrfPolicy {
-  const hosts = new Set<string>();
-  const allow = new BlockList();
-  for (const raw of (value ?? '').split(',')) {
-    const item = raw.trim().toLowerCase();
-    if (item === '') continue;
-    const [addr, prefix] = item.split('/');
-    const family = isIP(addr ?? '');
-    if (family === 0) {
-      hosts.add(item);
-      continue;
-    }
-    const type = family === 4 ? 'ipv4' : 'ipv6';
-    if (prefix === undefined) allow.addAddress(addr!, type);
-    else allow.addSubnet(addr!, Number(prefix), type);
-  }
-  return { hosts, allow };
-}
-
-/** True when the address is in a range that must not be reached from tenant-controlled URLs. */
+/** True when the address is not a public unicast address. */
 export function isBlockedAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return true;
-  return family === 4 ? BLOCKED.v4.check(address, 'ipv4') : BLOCKED.v6.check(address, 'ipv6');
-}
-
-function isAllowed(policy: SsrfPolicy, address: string): boolean {
-  const family = isIP(address);
-  return family !== 0 && policy.allow.check(address, family === 4 ? 'ipv4' : 'ipv6');
-}
-
-async function defaultResolve(host: string): Promise<string[]> {
-  const answers = await lookup(host, { all: true, verbatim: true });
-  return answers.map((answer) => answer.address);
+  if (isIP(address) === 0) return true;
+  const parsed = ipaddr.parse(address);
+  if (parsed.range() !== 'unicast') return true;
+  if (parsed.kind() === 'ipv6' && !parsed.match(GLOBAL_UNICAST_V6)) return true;
+  return EXTRA_BLOCKED.some(([net, bits]) => parsed.kind() === net.kind() && parsed.match(net, bits));
 }
 
 /**
- * Throws a fatal `ssrf_blocked` ConnectorError unless every address of the URL's host is
- * public or allow-listed. Only http and https are accepted.
+ * Parses the allowlist: `hooks.internal,127.0.0.1,10.1.0.0/16,::1`. Throws a TypeError
+ * naming the entry that is neither a host name, an address nor a CIDR.
  */
-export async function assertPublicUrl(url: URL, policy: SsrfPolicy): Promise<void> {
+export function parseAllowlist(value: string | undefined): SsrfPolicy {
+  const hosts = new Set<string>();
+  const cidrs: Cidr[] = [];
+  for (const raw of (value ?? '').split(',')) {
+    const item = raw
+      .trim()
+      .toLowerCase()
+      .replace(/^\[|\]$/g, '');
+    if (item === '') continue;
+    if (item.includes('/') && isIP(item.slice(0, item.indexOf('/'))) !== 0) {
+      if (!ipaddr.isValidCIDR(item)) throw new TypeError(`"${raw.trim()}" is not a valid CIDR`);
+      cidrs.push(ipaddr.parseCIDR(item));
+    } else if (isIP(item) !== 0) {
+      const addr = ipaddr.parse(item);
+      cidrs.push([addr, addr.kind() === 'ipv4' ? 32 : 128]);
+    } else if (/^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$/.test(item)) {
+      hosts.add(item.replace(/\.$/, ''));
+    } else {
+      throw new TypeError(`"${raw.trim()}" is neither a host name, an address nor a CIDR`);
+    }
+  }
+  return { hosts, cidrs };
+}
+
+function isAllowed(policy: SsrfPolicy, address: string): boolean {
+  if (isIP(address) === 0) return false;
+  let parsed: Address = ipaddr.parse(address);
+  // An allow-listed IPv4 range also covers its IPv4-mapped IPv6 form, and the reverse.
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress())
+    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  return policy.cidrs.some(([net, bits]) => parsed.kind() === net.kind() && parsed.match(net, bits));
+}
+
+/** The URL's host as Atlas compares it: lower case, IPv6 without brackets, no trailing dot. */
+export function urlHost(url: URL): string {
+  return url.hostname
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase()
+    .replace(/\.$/, '');
+}
+
+/** True when the host is allow-listed by name. */
+export function isAllowedHost(policy: SsrfPolicy, url: URL): boolean {
+  return policy.hosts.has(urlHost(url));
+}
+
+/**
+ * The refusal a tenant sees: it names the host it wrote, never the address an internal name
+ * resolved to nor its range (that would map the operator's network for the tenant).
+ */
+function blocked(host: string, address: string): ConnectorError {
+  const what =
+    host === address ? `${host} is not a public address` : `${host} resolves to a non-public address`;
+  return ConnectorError.fatal(
+    'ssrf_blocked',
+    `${what}; an operator may allow it in ATLAS_OUTBOUND_ALLOWLIST if it is meant to be reached`,
+  );
+}
+
+function checkAddress(policy: SsrfPolicy, host: string, address: string): void {
+  if (isBlockedAddress(address) && !isAllowed(policy, address)) throw blocked(host, address);
+}
+
+/**
+ * Checks what can be checked before connecting: the scheme, and a literal address (which
+ * never reaches a lookup). Host names are checked when the connection resolves them.
+ */
+export function assertUrlAllowed(url: URL, policy: SsrfPolicy): void {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw ConnectorError.fatal('ssrf_blocked', `scheme ${url.protocol} is not allowed`);
   }
-  // URL keeps IPv6 literals in brackets.
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (policy.hosts.has(host)) return;
+  const host = urlHost(url);
+  if (isIP(host) !== 0) checkAddress(policy, host, host);
+}
+
+async function defaultResolve(host: string): Promise<string[]> {
+  const answers = await dnsLookup(host, { all: true, verbatim: true });
+  return answers.map((answer) => answer.address);
+}
+
+/** Resolves a host and returns its addresses once every one of them passed the check. */
+export async function resolveChecked(host: string, policy: SsrfPolicy): Promise<string[]> {
+  if (isIP(host) !== 0) {
+    checkAddress(policy, host, host);
+    return [host];
+  }
   let addresses: string[];
-  if (isIP(host) !== 0) addresses = [host];
-  else {
-    try {
-      addresses = await (policy.resolve ?? defaultResolve)(host);
-    } catch (cause) {
-      throw ConnectorError.retryable('dns_failed', `could not resolve ${host}`, { cause });
-    }
+  try {
+    addresses = await (policy.resolve ?? defaultResolve)(host);
+  } catch (cause) {
+    throw ConnectorError.retryable('dns_failed', `could not resolve ${host}`, { cause });
   }
   if (addresses.length === 0) throw ConnectorError.retryable('dns_failed', `no address for ${host}`);
-  for (const address of addresses) {
-    if (isBlockedAddress(address) && !isAllowed(policy, address)) {
-      throw ConnectorError.fatal('ssrf_blocked', `${host} resolves to a non-public address`);
-    }
-  }
+  for (const address of addresses) checkAddress(policy, host, address);
+  return addresses;
+}
+
+/**
+ * Throws a fatal `ssrf_blocked` ConnectorError unless the URL's scheme is http(s) and every
+ * address of its host is public or allow-listed (or the host is allow-listed by name).
+ */
+export async function assertPublicUrl(url: URL, policy: SsrfPolicy): Promise<void> {
+  assertUrlAllowed(url, policy);
+  if (isAllowedHost(policy, url)) return;
+  await resolveChecked(urlHost(url), policy);
+}
+
+type LookupCallback = (
+  err: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
+
+/**
+ * A `lookup` for sockets: resolves, checks every address, and hands the socket only those.
+ * The check and the connection use the same answer, so a name cannot rebind in between.
+ */
+export function guardedLookup(policy: SsrfPolicy) {
+  return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
+    const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    resolveChecked(host, policy).then(
+      (addresses) => {
+        const answers = addresses.map((address) => ({ address, family: isIP(address) }));
+        const wanted = options.family === 4 || options.family === 6 ? options.family : undefined;
+        const usable = wanted ? answers.filter((a) => a.family === wanted) : answers;
+        if (options.all) callback(null, usable);
+        else if (usable[0]) callback(null, usable[0].address, usable[0].family);
+        else
+          callback(
+            Object.assign(new Error(`no IPv${wanted} address for ${host}`), { code: 'ENOTFOUND' }),
+            '',
+          );
+      },
+      (err: NodeJS.ErrnoException) => callback(err, ''),
+    );
+  };
 }

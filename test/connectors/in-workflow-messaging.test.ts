@@ -81,7 +81,7 @@ describe('messaging connectors inside workflows', () => {
       tenants: ['acme', 'globex'],
       tokens: tokenSource({ acme: { microsoft: DELEGATED_TOKEN }, globex: { microsoft: 'stale-token' } }),
       env: {
-        ATLAS_WEBHOOK_ALLOWLIST: '127.0.0.1',
+        ATLAS_OUTBOUND_ALLOWLIST: '127.0.0.1',
         ATLAS_CONNECTOR_TELEGRAM_BASE_URL: telegram.url,
         TELEGRAM_BOT_TOKEN: BOT_TOKEN,
         ATLAS_CONNECTOR_MSGRAPH_BASE_URL: `${graph.url}/v1.0`,

@@ -35,7 +35,7 @@ describe('WEBHOOK_SEND jobs', () => {
     receiver = await startFake((req) =>
       req.path === '/gone' ? json(410, { error: 'gone' }) : (flaky.shift() ?? { status: 204 }),
     );
-    api = await startApiEngine(database, { env: { ATLAS_WEBHOOK_ALLOWLIST: '127.0.0.1' } });
+    api = await startApiEngine(database, { env: { ATLAS_OUTBOUND_ALLOWLIST: '127.0.0.1' } });
     expect((await api.call('PUT', '/v1/secrets/HOOK_SECRET', { body: { value: SECRET } })).status).toBe(201);
   });
   afterAll(async () => {

@@ -100,7 +100,12 @@ async function answer(res: ServerResponse, reply: FakeReply): Promise<void> {
   else res.end(JSON.stringify(body));
 }
 
-export async function startFake(route: Route): Promise<FakeServer> {
+/** `host` another loopback address (127.0.0.2), `port` a fixed one: two fakes on one port. */
+export async function startFake(
+  route: Route,
+  at: { host?: string; port?: number } = {},
+): Promise<FakeServer> {
+  const host = at.host ?? '127.0.0.1';
   const requests: RecordedRequest[] = [];
   const queue: FakeReply[] = [];
   const server = createServer(async (req, res) => {
@@ -115,10 +120,13 @@ export async function startFake(route: Route): Promise<FakeServer> {
       res.end(`fake failed: ${String(err)}`);
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port ?? 0, host, resolve);
+  });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     requests,
     enqueue: (...replies) => queue.push(...replies),
     close: () =>

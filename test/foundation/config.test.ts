@@ -70,9 +70,34 @@ describe('loadConfig', () => {
       'ATLAS_SHUTDOWN_TIMEOUT must be a duration such as 500ms, 10s or 5m (got "soon")',
     ],
     ['ATLAS_BODY_LIMIT', 'huge', 'ATLAS_BODY_LIMIT must be a size such as 512kb or 1mb (got "huge")'],
+    [
+      'ATLAS_OUTBOUND_ALLOWLIST',
+      'hooks.internal,10.0.0.0/40',
+      'ATLAS_OUTBOUND_ALLOWLIST must list host names, addresses and CIDRs separated by commas: "10.0.0.0/40" is not a valid CIDR',
+    ],
+    [
+      'ATLAS_WEBHOOK_ALLOWLIST',
+      'http://x',
+      'ATLAS_WEBHOOK_ALLOWLIST must list host names, addresses and CIDRs separated by commas: "http://x" is neither a host name, an address nor a CIDR',
+    ],
   ])('rejects %s=%j with one sentence', (variable, value, message) => {
     const attempt = () => loadConfig({ [variable]: value });
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow(message);
+  });
+
+  it('reads the outbound allowlist, and its former name with a deprecation mark', () => {
+    expect(loadConfig({}).outboundAllowlist).toEqual({ value: '' });
+    expect(loadConfig({ ATLAS_OUTBOUND_ALLOWLIST: '10.0.0.0/8' }).outboundAllowlist).toEqual({
+      value: '10.0.0.0/8',
+    });
+    expect(loadConfig({ ATLAS_WEBHOOK_ALLOWLIST: '127.0.0.1' }).outboundAllowlist).toEqual({
+      value: '127.0.0.1',
+      deprecatedVariable: 'ATLAS_WEBHOOK_ALLOWLIST',
+    });
+    // The new name wins when both are set.
+    expect(
+      loadConfig({ ATLAS_OUTBOUND_ALLOWLIST: '::1', ATLAS_WEBHOOK_ALLOWLIST: '127.0.0.1' }).outboundAllowlist,
+    ).toEqual({ value: '::1' });
   });
 });

@@ -37,7 +37,7 @@ export interface TestContextOptions {
   idempotencyKey?: string;
   /** Step timeout (ms), default 5 s. */
   timeoutMs?: number;
-  /** SSRF allow-list (`ATLAS_WEBHOOK_ALLOWLIST` syntax), default `127.0.0.1`. */
+  /** SSRF allow-list (`ATLAS_OUTBOUND_ALLOWLIST` syntax), default `127.0.0.1`. */
   allowlist?: string;
   maxResponseBytes?: number;
   /** Connectors reachable through `ctx.callAction` (e.g. msgraph for email). */

@@ -210,12 +210,88 @@ describe('makeHttpClient.fetch (for SDKs)', () => {
     expect(ConnectorError.find(err)).toMatchObject({ code: 'response_too_large' });
   });
 
-  it('refuses private targets when SSRF-guarded, and does not follow redirects', async () => {
-    const guarded = client({ ssrf: parseAllowlist('') }).http;
-    await expect(guarded.request({ url: `${fake.url}/x` })).rejects.toMatchObject({ code: 'ssrf_blocked' });
-    const allowed = client({ ssrf: parseAllowlist('127.0.0.1') }).http;
+  it('guards every target that is not the base URL, whatever the connector', async () => {
+    // No policy given: public addresses only. The base URL's origin is the operator's: trusted.
+    const tenantUrl = client({ baseUrl: undefined }).http;
+    await expect(tenantUrl.request({ url: `${fake.url}/x` })).rejects.toMatchObject({ code: 'ssrf_blocked' });
+    await expect(tenantUrl.fetch(`${fake.url}/x`)).rejects.toMatchObject({ code: 'ssrf_blocked' });
+    const sameHostOtherPort = new URL(fake.url);
+    sameHostOtherPort.port = String(Number(sameHostOtherPort.port) === 1 ? 2 : 1);
+    const { http, audit } = client();
+    await expect(http.request({ url: `${sameHostOtherPort.origin}/x` })).rejects.toMatchObject({
+      code: 'ssrf_blocked',
+      kind: 'fatal',
+    });
+    expect(audit.entries.at(-1)).toMatchObject({ errorCode: 'ssrf_blocked' });
+    const trusted = client({ baseUrl: undefined, trustedOrigins: [`${fake.url}/v1`] }).http;
+    expect((await trusted.request({ url: `${fake.url}/x` })).status).toBe(200);
+  });
+});
+
+describe('redirects', () => {
+  const allowed = (extra: Partial<HttpClientOptions> = {}) =>
+    client({ baseUrl: undefined, ssrf: parseAllowlist('127.0.0.1'), ...extra });
+
+  it('follows a redirect, checking the next hop: one inward is refused before any connection', async () => {
+    const { http, audit } = allowed();
+    const before = fake.requests.length;
     fake.enqueue({ status: 302, headers: { location: 'http://169.254.169.254/latest/meta-data' } });
-    const res = await allowed.request({ url: `${fake.url}/x`, accept: [302] });
+    await expect(http.request({ url: `${fake.url}/x` })).rejects.toMatchObject({ code: 'ssrf_blocked' });
+    expect(fake.requests.length).toBe(before + 1);
+    expect(audit.entries.map((e) => [e.host, e.status ?? e.errorCode])).toEqual([
+      [new URL(fake.url).host, 302],
+      ['169.254.169.254', 'ssrf_blocked'],
+    ]);
+    // From a trusted base URL too: the next hop is not the operator's.
+    fake.enqueue({ status: 307, headers: { location: 'http://[::ffff:a9fe:a9fe]/' } });
+    await expect(client().http.request({ url: '/x' })).rejects.toMatchObject({ code: 'ssrf_blocked' });
+  });
+
+  it('follows allowed hops as fetch does, dropping credentials across origins', async () => {
+    const { http } = allowed();
+    const other = await startFake(() => json(200, {}));
+    fake.enqueue({ status: 303, headers: { location: '/landed' } });
+    const res = await http.request({
+      method: 'POST',
+      url: `${fake.url}/form`,
+      json: { a: 1 },
+      headers: { authorization: 'Bearer t0ken' },
+    });
+    expect(res.json()).toMatchObject({ path: '/landed' });
+    const landed = fake.requests.at(-1)!;
+    expect([landed.method, landed.body.length, landed.header('authorization')]).toEqual([
+      'GET',
+      0,
+      'Bearer t0ken',
+    ]);
+    fake.enqueue({ status: 308, headers: { location: `${other.url}/moved` } });
+    await http.request({
+      method: 'PUT',
+      url: `${fake.url}/put`,
+      json: { b: 2 },
+      headers: { authorization: 'x' },
+    });
+    await other.close();
+    const moved = other.requests.at(-1)!;
+    expect([moved.method, moved.path, moved.json(), moved.header('authorization')]).toEqual([
+      'PUT',
+      '/moved',
+      { b: 2 },
+      undefined,
+    ]);
+  });
+
+  it('stops after five hops, and returns a 3xx to connectors that refuse redirects', async () => {
+    for (let i = 0; i < 6; i++) fake.enqueue({ status: 302, headers: { location: `/hop${i}` } });
+    await expect(allowed().http.request({ url: `${fake.url}/x` })).rejects.toMatchObject({
+      code: 'too_many_redirects',
+      kind: 'fatal',
+    });
+    fake.enqueue({ status: 302, headers: { location: 'http://169.254.169.254/latest/meta-data' } });
+    const res = await allowed({ followRedirects: false }).http.request({
+      url: `${fake.url}/x`,
+      accept: [302],
+    });
     expect(res.status).toBe(302);
   });
 });

@@ -73,7 +73,7 @@ describe('no plaintext secret in any table or log line', () => {
     receiver = await startWebhookReceiver(SECRETS.WEBHOOK_SECRET);
     api = await startApiEngine(database, {
       manifests: { 'wf.yaml': workflow(partner.url, receiver.url) },
-      env: { ATLAS_CONNECTOR_TELEGRAM_BASE_URL: telegram.url, ATLAS_WEBHOOK_ALLOWLIST: '127.0.0.1' },
+      env: { ATLAS_CONNECTOR_TELEGRAM_BASE_URL: telegram.url, ATLAS_OUTBOUND_ALLOWLIST: '127.0.0.1' },
     });
   });
   afterAll(async () => {
