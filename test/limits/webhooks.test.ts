@@ -10,7 +10,6 @@ import {
   freshEventId,
   post,
   readFixture,
-  signedStripe,
   startWebhookEngine,
   stripe,
   type WebhookEngine,
@@ -51,9 +50,18 @@ describe('a webhook body nested too deeply', () => {
     const audit = await atlas.db('audit_log').where({ tenant_id: 'acme', action: 'webhook.reject' });
     expect(audit).toHaveLength(1);
 
-    const next = signedStripe({ ...event, id: freshEventId() }, SECRET);
-    const ok = await post(url(), next.body, next.headers);
+    // At the limit, a delivery goes all the way: verified, redacted into the audit, stored,
+    // matched by WF-021's JSON Logic, and its run created.
+    const metadataAtLimit = `${'{"a":'.repeat(61)}{}${'}'.repeat(61)}`;
+    const atLimit = JSON.stringify({ ...event, id: freshEventId() }).replace(
+      /}$/,
+      `,"metadata":${metadataAtLimit}}`,
+    );
+    const ok = await post(url(), atLimit, {
+      'content-type': 'application/json',
+      'stripe-signature': stripe.webhooks.generateTestHeaderString({ payload: atLimit, secret: SECRET }),
+    });
     expect(ok.status).toBe(200);
-    expect((await countsFor(atlas.db, 'acme')).events).toBe(1);
+    expect(await countsFor(atlas.db, 'acme')).toEqual({ runs: 1, events: 1, jobs: 1 });
   });
 });
