@@ -156,6 +156,14 @@ export function describeErrors(errors: readonly ErrorObject[], root?: string): S
   const precise = errors.filter((e) => !['if', 'oneOf', 'anyOf', 'discriminator'].includes(e.keyword));
   const kept = errors.filter((e) => {
     if (e.keyword === 'if') return false;
+    // One branch of a `oneOf` failing on the type, while another fails deeper inside the value
+    // (`tools[0]` as a string, but the object has a bad field): the deeper error says more.
+    if (
+      e.keyword === 'type' &&
+      errors.some((o) => ['oneOf', 'anyOf'].includes(o.keyword) && o.instancePath === e.instancePath) &&
+      precise.some((p) => p.instancePath.startsWith(`${e.instancePath}/`))
+    )
+      return false;
     if (!['oneOf', 'anyOf', 'discriminator'].includes(e.keyword)) return true;
     return !precise.some(
       (p) => p.instancePath === e.instancePath || p.instancePath.startsWith(`${e.instancePath}/`),

@@ -182,6 +182,8 @@ export interface TraceEvent {
   output?: unknown;
   error?: unknown;
   durationMs?: number;
+  /** Also leave an `audit_log` entry with this action (`agent.tool_refused`). */
+  audit?: string;
 }
 
 export interface ConnectorConfig {

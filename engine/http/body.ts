@@ -1,10 +1,12 @@
 /**
  * JSON request bodies, read only on routes that declare one: at most `limit` bytes (413
  * beyond, before reading when Content-Length says so), `application/json` or a `+json` type
- * in UTF-8 only (415 otherwise), and syntactically valid (400 otherwise).
+ * in UTF-8 only (415 otherwise), syntactically valid and nested at most 64
+ * levels deep (400 otherwise).
  */
 import type { Next } from 'koa';
 import getRawBody from 'raw-body';
+import { JsonLimitError, parseJson } from '../json/limits.ts';
 import type { ApiContext } from './context.ts';
 import { problem } from './problem.ts';
 
@@ -21,8 +23,9 @@ export function jsonBody(limitBytes: number) {
     checkContentType(ctx);
     const text = await readText(ctx, limitBytes);
     try {
-      ctx.state.body = JSON.parse(text);
-    } catch {
+      ctx.state.body = parseJson(text);
+    } catch (err) {
+      if (err instanceof JsonLimitError) throw problem.badRequest(`The body is refused: ${err.message}.`);
       throw problem.badRequest('The body is not valid JSON.');
     }
     return next();

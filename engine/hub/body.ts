@@ -3,6 +3,7 @@
  * gigabytes must cost a bounded amount of memory and fail with a clear error.
  */
 import { ConnectorError } from '../connector-sdk/index.ts';
+import { DepthScanner, MAX_JSON_DEPTH } from '../json/limits.ts';
 
 /** Default cap on a response body: 10 MiB, well above any JSON API answer we call. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
@@ -41,17 +42,27 @@ export async function readCapped(response: Response, limit: number): Promise<Uin
   return out;
 }
 
+/** A JSON response nested deeper than Atlas parses (see engine/json/limits.ts). */
+export function tooDeep(connectorId?: string): ConnectorError {
+  const who = connectorId === undefined ? '' : `${connectorId}: `;
+  return ConnectorError.invalidResponse(`${who}response JSON is nested deeper than ${MAX_JSON_DEPTH} levels`);
+}
+
 /**
- * Wraps a response so its body stream errors once it passes `limit` bytes. Used for the
- * SDK-facing `fetch`, where the SDK, not us, reads the body.
+ * Wraps a response so its body stream errors once it passes `limit` bytes, or, for a JSON
+ * body, `MAX_JSON_DEPTH` levels of nesting. Used for the SDK-facing `fetch`, where the SDK,
+ * not us, reads (and parses) the body.
  */
-export function capResponse(response: Response, limit: number): Response {
+export function capResponse(response: Response, limit: number, connectorId?: string): Response {
   if (!response.body) return response;
   let total = 0;
+  const json = /[/+]json\b/i.test(response.headers.get('content-type') ?? '');
+  const depth = json ? new DepthScanner() : undefined;
   const counter = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       total += chunk.byteLength;
       if (total > limit) controller.error(tooLarge(limit));
+      else if (depth && !depth.feed(chunk)) controller.error(tooDeep(connectorId));
       else controller.enqueue(chunk);
     },
   });

@@ -19,8 +19,9 @@ import type {
   Logger,
 } from '../connector-sdk/index.ts';
 import { ConnectorError } from '../connector-sdk/index.ts';
+import { JsonLimitError, parseJson } from '../json/limits.ts';
 import type { AuditEntry, AuditSink } from './audit.ts';
-import { capResponse, DEFAULT_MAX_RESPONSE_BYTES, readCapped } from './body.ts';
+import { capResponse, DEFAULT_MAX_RESPONSE_BYTES, readCapped, tooDeep } from './body.ts';
 import { mapFetchFailure, mapHttpError } from './errors.ts';
 import type { RateLimiter, ResolvedRateLimit } from './rate-limit.ts';
 import { makeRedactor, type Redactor } from './redact.ts';
@@ -161,7 +162,7 @@ export function makeHttpClient(opts: HttpClientOptions): HttpClient {
       init: { body, ...(isStreamBody(body) ? { duplex: 'half' } : {}) },
     });
     sent.finish({});
-    return capResponse(sent.response, maxBytes);
+    return capResponse(sent.response, maxBytes, opts.connectorId);
   };
 
   return { request, fetch: fetchFn as typeof fetch };
@@ -330,7 +331,7 @@ function safeJson(bytes: Uint8Array): unknown {
   if (bytes.byteLength === 0) return undefined;
   const text = new TextDecoder().decode(bytes);
   try {
-    return JSON.parse(text);
+    return parseJson(text);
   } catch {
     return text;
   }
@@ -351,8 +352,9 @@ function wrapResponse(response: Response, bytes: Uint8Array, connectorId: string
       const body = decode();
       if (body.trim() === '') return undefined as T;
       try {
-        return JSON.parse(body) as T;
+        return parseJson(body) as T;
       } catch (cause) {
+        if (cause instanceof JsonLimitError) throw tooDeep(connectorId);
         throw ConnectorError.fatal('invalid_response', `${connectorId}: response is not valid JSON`, {
           status: response.status,
           cause,

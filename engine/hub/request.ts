@@ -1,5 +1,6 @@
 /** Request building and audit shaping helpers for the hub's HTTP client. */
 import type { HttpRequest } from '../connector-sdk/index.ts';
+import { parseJson } from '../json/limits.ts';
 import { truncateForAudit } from './audit.ts';
 import { type Redactor, redactHeaders, redactPath, redactQuery } from './redact.ts';
 
@@ -53,7 +54,7 @@ export function auditTarget(url: URL, headers: Headers, redactor: Redactor) {
 export function auditBody(bytes: Uint8Array): unknown {
   const text = new TextDecoder().decode(bytes);
   try {
-    return JSON.parse(text);
+    return parseJson(text);
   } catch {
     return truncateForAudit(text);
   }

@@ -10,8 +10,16 @@ import {
   type Node,
   type Pair,
   parseAllDocuments,
+  visit,
 } from 'yaml';
+import { MAX_JSON_DEPTH } from '../json/limits.ts';
 import type { ManifestError } from './errors.ts';
+
+/** Largest manifest file read, in characters: a catalogue entry is a few kilobytes. */
+export const MAX_MANIFEST_CHARS = 1_000_000;
+
+/** Most alias expansions per document (YAML's "billion laughs" multiplies them). */
+const MAX_ALIAS_COUNT = 100;
 
 export type Path = (string | number)[];
 
@@ -39,42 +47,85 @@ export function parseSource(file: string, text: string): ParsedFile {
   const lines = new LineCounter();
   const docs: SourceDoc[] = [];
   const errors: ManifestError[] = [];
+  const at = (line: number, column: number, message: string): ManifestError => ({
+    file,
+    line,
+    column,
+    kind: null,
+    id: null,
+    keyword: 'yaml',
+    message,
+  });
+  const error = (offset: number, message: string): ManifestError => {
+    const { line, col } = lines.linePos(offset);
+    return at(line, col, message);
+  };
+  if (text.length > MAX_MANIFEST_CHARS) {
+    const message = `the file is larger than 1 MB (${text.length} characters); split it`;
+    return { docs, errors: [at(1, 1, message)] };
+  }
   const parsed = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const list = Array.isArray(parsed) ? parsed : [];
   list.forEach((doc, index) => {
     if (doc.errors.length > 0) {
-      for (const err of doc.errors) {
-        const { line, col } = lines.linePos(err.pos[0]);
-        errors.push({
-          file,
-          line,
-          column: col,
-          kind: null,
-          id: null,
-          keyword: 'yaml',
-          message: `invalid YAML: ${yamlMessage(err.message)}`,
-        });
-      }
+      // The composer recurses: nesting thousands deep ends its walk with a RangeError.
+      const overflow = doc.errors.find((e) => /call stack/i.test(e.message));
+      if (overflow) errors.push(error(overflow.pos[0], TOO_DEEP));
+      else
+        for (const err of doc.errors)
+          errors.push(error(err.pos[0], `invalid YAML: ${yamlMessage(err.message)}`));
       return;
     }
     if (doc.contents === null) return; // an empty document, e.g. after a trailing `---`
+    let value: unknown;
     try {
-      const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
-      docs.push({ file, index, text, lines, yaml: doc, contents: doc.contents as Node, value });
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
     } catch (err) {
-      const { line, col } = lines.linePos(doc.contents.range?.[0] ?? 0);
-      errors.push({
-        file,
-        line,
-        column: col,
-        kind: null,
-        id: null,
-        keyword: 'yaml',
-        message: `invalid YAML: ${(err as Error).message}`,
-      });
+      errors.push(
+        error(firstAlias(doc) ?? doc.contents.range?.[0] ?? 0, `invalid YAML: ${(err as Error).message}`),
+      );
+      return;
     }
+    const entry: SourceDoc = { file, index, text, lines, yaml: doc, contents: doc.contents as Node, value };
+    const deep = tooDeepAt(value, MAX_JSON_DEPTH);
+    if (deep) {
+      const { line, column } = locate(entry, deep);
+      errors.push(at(line, column, TOO_DEEP));
+      return;
+    }
+    docs.push(entry);
   });
   return { docs, errors };
+}
+
+const TOO_DEEP = `invalid YAML: nested deeper than ${MAX_JSON_DEPTH} levels`;
+
+/** Where the first alias of a document starts: where an alias explosion begins. */
+function firstAlias(doc: Document): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      offset = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return offset;
+}
+
+/**
+ * The path to the first value nested deeper than `max` levels (aliases expanded), found
+ * without recursion; undefined when there is none.
+ */
+export function tooDeepAt(value: unknown, max: number): Path | undefined {
+  const stack: Array<{ value: unknown; path: Path }> = [{ value, path: [] }];
+  while (stack.length > 0) {
+    const { value: current, path } = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (path.length >= max) return path;
+    const entries = Array.isArray(current) ? current.entries() : Object.entries(current);
+    for (const [key, item] of entries) stack.push({ value: item, path: [...path, key] });
+  }
+  return undefined;
 }
 
 function yamlMessage(message: string): string {

@@ -292,10 +292,30 @@ export interface Agent {
   model: AgentModel;
   /** The system prompt. */
   instructions: string;
-  /** Connector actions the agent may call; each action's input schema becomes the tool's parameters. Default: `[]`. */
-  tools?: ActionRef[];
+  /** Connector actions the agent may call: an action id, or `{ use, maxCalls, constrain }` to bound its calls and arguments. Each action's input schema becomes the tool's parameters. Default: `[]`. */
+  tools?: Array<ActionRef | AgentTool>;
   /** Hard limits of one agent task; reaching one ends the task with what it has. */
   limits?: AgentLimits;
+}
+
+/** A tool with limits: a refused call goes back to the model as an error and never reaches the provider. */
+export interface AgentTool {
+  /** The connector action. */
+  use: ActionRef;
+  /** Most calls of this tool that run in one task; the model is refused any further call. */
+  maxCalls?: number;
+  /** Rules on the tool's arguments, by field (dots reach nested fields: `message.to`). Checked before every call. */
+  constrain?: Record<string, AgentToolConstraint>;
+}
+
+/** One rule on one argument: `const` fixes it, `allow` lists what it may be, `forbid` keeps the model from setting it. A value `{{ secrets.NAME }}` is the tenant's secret of that name (for `allow`, separated by commas or spaces); unset, it allows nothing. */
+export interface AgentToolConstraint {
+  /** The only value allowed; set when the model leaves the field out. */
+  const?: unknown;
+  /** The model may not set the field: the action's configured default applies (a mailbox from `MS_MAIL_SENDER`, say). */
+  forbid?: true;
+  /** Allowed values (for a list, every item; numbers compare as text; letter case is ignored). `*` matches a run of characters other than `@`, spaces and `,;<>"`: `*@example.com`. An absent field is allowed. */
+  allow?: string[];
 }
 
 /** The model and the OpenAI-compatible API that serves it. */

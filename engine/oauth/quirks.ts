@@ -16,6 +16,7 @@
  *   one provider's own redirect URI is the defence against mix-up (RFC 9700 section 4.4.2).
  */
 import type { CustomFetchOptions } from 'oauth4webapi';
+import { checkJsonLimits } from '../json/limits.ts';
 
 /** Where a token answer's account (email, login, `open_id`) is passed on to the flow. */
 export const ACCOUNT_FIELD = 'x_atlas_account';
@@ -56,6 +57,9 @@ async function normalizeAnswer(res: Response): Promise<Response> {
   if (!(res.headers.get('content-type') ?? '').includes('json')) return res;
   const text = await res.text();
   if (text === '') return new Response(null, { status: res.status, headers: res.headers });
+  // Nested past the parse limit, the answer is refused (JsonLimitError): rewriting it would
+  // overflow the stack.
+  checkJsonLimits(text);
   let json: unknown;
   try {
     json = JSON.parse(text);

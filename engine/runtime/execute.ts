@@ -11,6 +11,7 @@ import {
   raceSignal,
   type TraceEvent,
 } from '../connector-sdk/index.ts';
+import { recordAudit } from '../db/audit.ts';
 import { makeActionContext, makeRedactor, type Redactor } from '../hub/index.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { classify, type FailureRecord } from './retry.ts';
@@ -206,6 +207,24 @@ async function recordTrace(
     : req.runId
       ? { run_id: req.runId, run_attempt: req.runAttempt ?? 1 }
       : undefined;
+  if (event.audit) {
+    await recordAudit(deps.db, {
+      tenantId: req.tenantId,
+      actor: req.jobId ? `job:${req.jobId}` : `run:${req.runId}`,
+      action: event.audit,
+      entityType: 'connector_action',
+      entityId: event.uses ?? null,
+      result: 'error',
+      summary: redactor.redact({
+        runId: req.runId,
+        stepId: req.stepId,
+        jobId: req.jobId,
+        step: event.name,
+        input: event.input,
+        error: event.error,
+      }),
+    });
+  }
   if (!owner) return;
   const json = (v: unknown) => (v === undefined ? null : JSON.stringify(redactor.redact(v)));
   await deps.db('step_runs').insert({

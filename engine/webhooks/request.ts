@@ -6,6 +6,7 @@
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import { isSecretKey } from '../hub/redact.ts';
+import { JsonLimitError, parseJson } from '../json/limits.ts';
 import type { Locator } from './routes.ts';
 
 export class WebhookRejection extends Error {
@@ -66,8 +67,10 @@ export function parseBody(raw: Buffer): Record<string, unknown> {
   const text = raw.toString('utf8');
   let value: unknown;
   try {
-    value = JSON.parse(text);
-  } catch {
+    value = parseJson(text);
+  } catch (err) {
+    if (err instanceof JsonLimitError)
+      throw new WebhookRejection(400, 'too_deep', `The body is refused: ${err.message}.`);
     throw new WebhookRejection(400, 'invalid_json', 'The body is not valid JSON.');
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {

@@ -76,6 +76,8 @@ beforeAll(async () => {
   await database.db('tenants').insert({ id: 'acme', name: 'Acme', settings }).onConflict('id').merge();
   await engine.services.secrets.put('acme', 'STRIPE_SECRET_KEY', STRIPE_KEY);
   token = await mintToken({ secret: JWT_SECRET, sub: 'ops@acme', tenants: ['acme'], ttlSeconds: 600 });
+  // The chats the shipped ops-assistant may post to, for this tenant.
+  await engine.services.secrets.put('acme', 'OPS_TELEGRAM_CHATS', '42, -100123');
 });
 
 afterAll(async () => {
@@ -169,6 +171,35 @@ describe('POST /v1/agents/:id/run', () => {
       .orderBy('id')
       .select('connector', 'path');
     expect(audited.map((a) => a.connector)).toEqual(['agent', 'stripe', 'agent', 'telegram', 'agent']);
+  });
+
+  it('refuses a post to a chat outside OPS_TELEGRAM_CHATS, audits the refusal, and sends nothing', async () => {
+    chat.enqueue(
+      callTools({ name: 'telegram__sendMessage', arguments: { chat_id: 666, text: 'Forward all invoices' } }),
+      answer('I may not post there.'),
+    );
+    const tg = telegram.requests.length;
+    const res = await api('POST', '/v1/agents/ops-assistant/run', { task: 'Do what the mail says.' });
+    const job = await finishedJob(res.headers.get('location')!);
+    expect(job.status).toBe('succeeded');
+    expect(job.steps.find((s) => s.id === 'tool#1 telegram.sendMessage')).toMatchObject({
+      status: 'failed',
+      error: {
+        reason: 'constraint_violated',
+        message: expect.stringContaining(
+          '`chat_id` may only be one of the values configured in OPS_TELEGRAM_CHATS',
+        ),
+      },
+    });
+    expect(telegram.requests.length).toBe(tg);
+    const refused = await database.db('audit_log').where({ tenant_id: 'acme', action: 'agent.tool_refused' });
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({
+      actor: `job:${job.id}`,
+      entity_id: 'telegram.sendMessage',
+      result: 'error',
+      summary: { input: { chat_id: 666 }, error: { reason: 'constraint_violated' } },
+    });
   });
 
   it('fails the job with limit_exceeded when the model never stops, recording every turn', async () => {

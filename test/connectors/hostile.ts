@@ -25,6 +25,7 @@ export async function expectHostileHandled(
     [hostile.invalidJson(), ['invalid_response']],
     [hostile.huge(), ['response_too_large']],
     [hostile.wrongShape(), ['invalid_response']],
+    [hostile.tooDeep(), ['invalid_response']],
     [hostile.html502(), ['provider_unavailable']],
     ...extra.map((reply): [FakeReply, string[]] => [reply, ['invalid_response']]),
   ];

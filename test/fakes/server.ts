@@ -55,6 +55,13 @@ export const hostile = {
     streamBytes: bytes,
   }),
   wrongShape: (): FakeReply => json(200, [1, 2, 3]),
+  /** Valid JSON nested 8,000 levels deep: past Atlas's parse limit, and past the stack of
+   * anything that walks it recursively. */
+  tooDeep: (): FakeReply => ({
+    status: 200,
+    headers: { 'content-type': 'application/json' },
+    body: `{"data":${'['.repeat(8000)}${']'.repeat(8000)}}`,
+  }),
   html502: (): FakeReply => ({
     status: 502,
     headers: { 'content-type': 'text/html' },

@@ -1,6 +1,20 @@
 // The invalid corpus: every fixture in test/fixtures/manifests/invalid/ and the exact errors
 // it must produce (line, column, keyword, message). Each was checked by hand against the file.
 export const EXPECTED: Record<string, [line: number, column: number, keyword: string, message: string][]> = {
+  'agent-constraint-both-rules.yaml': [
+    [11, 7, 'maxProperties', 'tools[0].constrain.to must have at most 1 field'],
+  ],
+  'agent-constraint-template.yaml': [
+    [
+      11,
+      38,
+      'agent-tool',
+      '{{ tenant.config.recipients }}: a constraint reads only a whole "{{ secrets.NAME }}"',
+    ],
+  ],
+  'agent-constraint-unknown-field.yaml': [
+    [13, 7, 'agent-tool', 'email.send has no input field "too"; did you mean "to"?'],
+  ],
   'agent-custom-without-base-url.yaml': [[5, 1, 'required', 'model is missing the required field "baseUrl"']],
   'agent-limits-negative.yaml': [[9, 13, 'minimum', 'limits.maxTurns must be at least 1, not -1']],
   'agent-provider-typo.yaml': [
@@ -10,6 +24,9 @@ export const EXPECTED: Record<string, [line: number, column: number, keyword: st
       'enum',
       'model.provider must be one of "openai", "deepseek", "cerebras", "custom", not "openia"; did you mean "openai"?',
     ],
+  ],
+  'agent-tool-listed-twice.yaml': [
+    [10, 10, 'agent-tool', 'tool "email.send" is listed twice; keep one entry'],
   ],
   'agent-unknown-tool.yaml': [
     [

@@ -247,6 +247,22 @@ describe('token requests and answers', () => {
     }
   });
 
+  it('a token answer nested past the parse limit is a clear OAuthError, not a stack overflow', async () => {
+    const deep = `{"access_token":"t","token_type":"Bearer","x":${'['.repeat(8000)}${']'.repeat(8000)}}`;
+    const p = await resolveProvider(manifest('google'), {
+      env: ENV,
+      fetchImpl: async () =>
+        new Response(deep, { status: 200, headers: { 'content-type': 'application/json' } }),
+    });
+    const err = await refreshGrant(p, 'r', now).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(OAuthError);
+    expect((err as OAuthError).message).toMatch(/nested deeper than 64 levels/);
+    expect((err as OAuthError).kind).toBe('invalid');
+  });
+
   it('Microsoft client credentials: the directory tenant from the environment in the token URL', async () => {
     const seen: Captured[] = [];
     const p = await resolveProvider(manifest('microsoft-app'), {

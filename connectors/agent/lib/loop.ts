@@ -21,8 +21,16 @@ import {
   type ToolCall,
   type Usage,
 } from './completion.ts';
+import { resolvePolicies } from './guard.ts';
 import { addUsage, type Limits, limitExceeded, newProgress, type Progress, resolveLimits } from './limits.ts';
-import { makeToolset, resultContent, runTool, type ToolOutcome, type Toolset } from './tools.ts';
+import {
+  makeToolset,
+  resultContent,
+  runTool,
+  type ToolOutcome,
+  type Toolset,
+  UNTRUSTED_NOTE,
+} from './tools.ts';
 
 export interface AgentTaskInput {
   agent: string;
@@ -55,6 +63,8 @@ interface Task {
   requested: number;
   /** Whether an action has run: from then on, repeating the task could repeat its effects. */
   acted: boolean;
+  /** Calls of each action that ran, for the tools' `maxCalls`. */
+  runs: Map<string, number>;
 }
 
 export async function runAgentTask(
@@ -74,7 +84,7 @@ export async function runAgentTask(
     actions: directory.actions,
     client,
     platform,
-    toolset: makeToolset(agent, directory.actions),
+    toolset: makeToolset(agent, directory.actions, await resolvePolicies(agent, ctx.secret)),
     limits,
     progress: newProgress(),
     messages: firstMessages(agent, input),
@@ -82,6 +92,7 @@ export async function runAgentTask(
     signal: AbortSignal.any([ctx.signal, timeout]),
     requested: 0,
     acted: false,
+    runs: new Map(),
   };
   try {
     return await loop(task);
@@ -94,7 +105,7 @@ function firstMessages(agent: AgentManifest, input: AgentTaskInput): Message[] {
   const context =
     input.context === undefined ? '' : `\n\nContext (JSON):\n${JSON.stringify(input.context, null, 2)}`;
   return [
-    { role: 'system', content: agent.instructions },
+    { role: 'system', content: `${agent.instructions}\n\n${UNTRUSTED_NOTE}` },
     { role: 'user', content: `${input.task}${context}` },
   ];
 }
@@ -180,7 +191,7 @@ async function toolTurn(task: Task, call: ToolCall): Promise<Message> {
     };
   } else {
     task.progress.toolCalls++;
-    outcome = await runTool(task.ctx, task.actions, task.toolset, call, task.signal);
+    outcome = await runTool(task.ctx, task.actions, task.toolset, call, task.signal, task.runs);
   }
   if (outcome.ok || !outcome.refused) task.acted = true;
   await trace(task, {
@@ -190,6 +201,8 @@ async function toolTurn(task: Task, call: ToolCall): Promise<Message> {
     input: outcome.input,
     ...(outcome.ok ? { output: outcome.output } : { error: ledgerError(outcome.error) }),
     durationMs: since(t0),
+    // A call the manifest's limits refused is a security event: audited, not only recorded.
+    ...(!outcome.ok && GUARD_CODES.has(outcome.error.code) ? { audit: 'agent.tool_refused' } : {}),
   });
   return { role: 'tool', tool_call_id: call.id, content: resultContent(outcome) };
 }
@@ -241,5 +254,8 @@ function errorJson(err: unknown): { code: string; message: string } {
   if (found) return { code: found.code, message: found.message };
   return { code: 'error', message: err instanceof Error ? err.message : String(err) };
 }
+
+/** Refusals of the manifest's tool limits (`constrain`, `maxCalls`). */
+const GUARD_CODES = new Set(['constraint_violated', 'limit_reached']);
 
 const since = (t0: number) => Math.round(performance.now() - t0);

@@ -48,7 +48,8 @@ function describe(entry: CatalogueEntry<Agent>) {
     hash: entry.hash,
     // The model's settings, without the name of the secret holding its key.
     model: { provider: manifest.model.provider, model: manifest.model.model },
-    tools: manifest.tools ?? [],
+    // The actions only; their limits (`maxCalls`, `constrain`) are in the manifest.
+    tools: (manifest.tools ?? []).map((tool) => (typeof tool === 'string' ? tool : tool.use)),
   };
 }
 

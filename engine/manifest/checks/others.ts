@@ -1,16 +1,56 @@
 // Cross-checks of the kinds other than Workflow.
-import { type ConnectorRegistry, parseDuration } from '../../connector-sdk/index.ts';
+import { type ConnectorRegistry, didYouMean, parseDuration } from '../../connector-sdk/index.ts';
 import type { ManifestDoc } from '../document.ts';
+import type { Path } from '../source.ts';
 import type { Agent, OAuthProvider, WebhookRoute, WebhookVerify } from '../types.gen.ts';
 
 export function checkAgent(doc: ManifestDoc, registry: ConnectorRegistry): void {
   const agent = doc.value as unknown as Agent;
-  (agent.tools ?? []).forEach((uses, i) => {
-    if (registry.action(uses)) return;
-    const suggestion = registry.suggest(uses);
-    const hint = suggestion ? `; did you mean "${suggestion}"?` : '';
-    doc.report(['tools', i], 'unknown-action', `tool "${uses}" is not a registered connector action${hint}`);
+  const seen = new Set<string>();
+  (agent.tools ?? []).forEach((tool, i) => {
+    const uses = typeof tool === 'string' ? tool : tool.use;
+    const at: Path = typeof tool === 'string' ? ['tools', i] : ['tools', i, 'use'];
+    if (seen.has(uses)) doc.report(at, 'agent-tool', `tool "${uses}" is listed twice; keep one entry`);
+    seen.add(uses);
+    const entry = registry.action(uses);
+    if (!entry) {
+      const suggestion = registry.suggest(uses);
+      const hint = suggestion ? `; did you mean "${suggestion}"?` : '';
+      doc.report(at, 'unknown-action', `tool "${uses}" is not a registered connector action${hint}`);
+      return;
+    }
+    if (typeof tool === 'string') return;
+    for (const [field, rule] of Object.entries(tool.constrain ?? {})) {
+      const values = 'allow' in rule ? (rule.allow ?? []) : [rule.const];
+      values.forEach((value, j) => {
+        if (typeof value === 'string' && value.includes('{{') && !SECRET_REF.test(value))
+          doc.report(
+            ['tools', i, 'constrain', field, ...('allow' in rule ? ['allow', j] : ['const'])],
+            'agent-tool',
+            `${value}: a constraint reads only a whole "{{ secrets.NAME }}"`,
+          );
+      });
+      const problem = fieldProblem(entry.action.input as JsonSchema, field.split('.'));
+      if (problem)
+        doc.report(['tools', i, 'constrain', field], 'agent-tool', `${uses} has ${problem}`, { key: true });
+    }
   });
+}
+
+const SECRET_REF = /^\{\{\s*secrets\.[A-Za-z][A-Za-z0-9_]{0,127}\s*\}\}$/;
+
+type JsonSchema = { properties?: Record<string, JsonSchema> };
+
+/** Why a dotted field is not one of an input schema's fields, or undefined when it is. */
+function fieldProblem(schema: JsonSchema, path: string[]): string | undefined {
+  let current: JsonSchema | undefined = schema;
+  for (const key of path) {
+    const fields: Record<string, JsonSchema> = current?.properties ?? {};
+    if (!Object.hasOwn(fields, key))
+      return `no input field "${path.join('.')}"${didYouMean(key, Object.keys(fields))}`;
+    current = fields[key];
+  }
+  return undefined;
 }
 
 export function checkOAuthProvider(doc: ManifestDoc): void {

@@ -1,5 +1,11 @@
 import { parseDuration } from '../../../../engine/connector-sdk/duration.ts';
-import { defineAction, type HttpRequest } from '../../../../engine/connector-sdk/index.ts';
+import {
+  ConnectorError,
+  defineAction,
+  type HttpRequest,
+  JsonLimitError,
+  parseJson,
+} from '../../../../engine/connector-sdk/index.ts';
 
 type Method = NonNullable<HttpRequest['method']>;
 
@@ -101,8 +107,11 @@ function readBody(response: { headers: Headers; text(): string }): unknown {
   if (text === '') return null;
   if (!/[/+]json\b/i.test(response.headers.get('content-type') ?? '')) return text;
   try {
-    return JSON.parse(text) as unknown;
-  } catch {
+    return parseJson(text);
+  } catch (err) {
+    // Text is kept as text, but JSON nested past the limit would trip whatever reads it next.
+    if (err instanceof JsonLimitError)
+      throw ConnectorError.invalidResponse(`http: the response is refused: ${err.message}`);
     return text;
   }
 }
