@@ -20,7 +20,16 @@ export interface ManifestDoc {
 export function reporter(source: SourceDoc, kind: string | null, id: string | null, sink: ManifestError[]) {
   return (path: Path, keyword: string, message: string, options: LocateOptions = {}): void => {
     const { line, column } = locate(source, path, options);
-    sink.push({ file: source.file, line, column, kind, id, keyword, message });
+    sink.push({
+      file: source.file,
+      line,
+      column,
+      kind,
+      id,
+      keyword,
+      message,
+      ...(options.warning ? { severity: 'warning' as const } : {}),
+    });
   };
 }
 

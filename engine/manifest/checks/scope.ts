@@ -12,6 +12,8 @@ export interface StepInfo {
   uses: string;
   /** The action's output schema; undefined when the action is unknown. */
   output: JsonSchema | undefined;
+  /** Why the step may end without an output: `skipped` (it has an `if`), `failed` (`onError: continue`). */
+  mayEndWithout?: string;
 }
 
 export interface ScopeModel {
