@@ -42,3 +42,13 @@ registerCommand(
   'Add, list, disable or enable tenants',
   async () => (await import('./tenants.ts')).tenants,
 );
+registerCommand(
+  'workflows',
+  'List workflows for a tenant, enable or disable them',
+  async () => (await import('./workflows.ts')).workflows,
+);
+registerCommand(
+  'runs',
+  'List runs, show one, retry or cancel it',
+  async () => (await import('./runs.ts')).runs,
+);

@@ -58,10 +58,11 @@ export function webhookMiddleware(deps: HandlerDeps) {
     const started = performance.now();
     const seen: { tenantId?: string } = {};
     try {
-      const { duplicate } = await receive(deps, ctx, route, seen);
+      const { duplicate, note } = await receive(deps, ctx, route, seen);
       ctx.status = route.response.status;
       ctx.body = route.response.body;
       ctx.set('atlas-webhook-outcome', duplicate ? 'duplicate' : 'accepted');
+      if (note) ctx.set('atlas-webhook-note', note);
       deps.metrics.delivered(route.id, duplicate ? 'duplicate' : 'accepted', elapsed(started));
     } catch (err) {
       if (!(err instanceof WebhookRejection)) throw err;
@@ -94,7 +95,7 @@ async function receive(
   ctx: Context,
   route: CompiledWebhookRoute,
   seen: { tenantId?: string },
-): Promise<{ duplicate: boolean }> {
+): Promise<{ duplicate: boolean; note?: string }> {
   if (ctx.method !== route.method) {
     throw new WebhookRejection(405, 'method', `${route.path} accepts ${route.method} only.`, {
       allow: route.method,

@@ -174,6 +174,7 @@ export function workflowRoutes({ db, runtime, catalogue }: RouteDeps): AnyRoute[
         properties: { input: { description: "The run input; the workflow's input schema applies." } },
       },
       bodyRequired: false,
+      bodyHint: 'The run input goes under "input": {"input": {"name": "Ada"}}.',
       errors: [404, 409],
       audit: { action: 'runs.trigger', entityType: 'run' },
       responses: {
