@@ -60,12 +60,19 @@ export class Core {
   }
 
   /** Metrics and the log line of a run that ended. */
-  ended(run: RunRow, status: 'succeeded' | 'failed'): void {
+  ended(
+    run: RunRow,
+    status: 'succeeded' | 'failed',
+    error?: { step?: string; message?: string } | null,
+  ): void {
     this.metrics.run(run.workflow_id, status, run.started_at ?? run.created_at);
-    this.deps.log.info(
-      { tenant: run.tenant_id, run: run.id, workflow: run.workflow_id, status },
-      status === 'succeeded' ? 'run:succeeded' : 'run:failed',
-    );
+    const fields = { tenant: run.tenant_id, run: run.id, workflow: run.workflow_id, status };
+    if (status === 'succeeded') this.deps.log.info(fields, 'run:succeeded');
+    else {
+      // A failure is worth a look: warn, with the step and the reason.
+      const reason = error ? `step ${error.step}: ${error.message ?? 'failed'}` : 'failed';
+      this.deps.log.warn({ ...fields, step: error?.step, reason }, `run:failed ${reason}`);
+    }
   }
 
   now = (): Date => this.deps.now?.() ?? new Date();
@@ -232,7 +239,7 @@ export class Core {
       await this.#afterEnd(trx, { ...run, status, error }, states);
       return true;
     });
-    if (ended) this.ended(run, status);
+    if (ended) this.ended(run, status, error);
   }
 
   /** Event triggers and the concurrency wake-up, for any final status (cancel too). */
