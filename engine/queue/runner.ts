@@ -40,7 +40,7 @@ export async function startRunner(opts: RunnerOptions): Promise<Runner> {
       worker: {
         localQueue: { size: 4 * opts.concurrency },
         completeJobBatchDelay: 0,
-        maxPoolSize: opts.concurrency,
+        maxPoolSize: Math.max(4, opts.concurrency),
       },
     },
   } as Parameters<typeof run>[0]);

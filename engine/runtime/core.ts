@@ -35,7 +35,7 @@ export class Core {
   readonly triggers: ReturnType<typeof makeTriggerBatcher>;
   readonly #claims: GroupCommit<{ id: string; tenant_id: string }, ClaimedRun | undefined>;
   /** Workflows that some `event` trigger watches: their runs end in a transaction. */
-  readonly #watched: Set<string>;
+  #watchedFor: { version: string; ids: Set<string> } | undefined;
 
   constructor(
     readonly deps: RuntimeDeps,
@@ -46,12 +46,19 @@ export class Core {
     this.dispatcher = new Dispatcher(deps.db, deps.log);
     this.triggers = makeTriggerBatcher(deps.db);
     this.#claims = new GroupCommit((items) => this.#claimBatch(items));
-    this.#watched = new Set(
-      deps.catalogue
+  }
+
+  /** Workflows some `event` trigger watches, for the catalogue in use (it can be reloaded). */
+  get #watched(): Set<string> {
+    const { version } = this.deps.catalogue;
+    if (this.#watchedFor?.version !== version) {
+      const ids = this.deps.catalogue
         .workflows()
         .map((e) => e.manifest.trigger)
-        .flatMap((t) => (t.type === 'event' ? [t.workflow] : [])),
-    );
+        .flatMap((t) => (t.type === 'event' ? [t.workflow] : []));
+      this.#watchedFor = { version, ids: new Set(ids) };
+    }
+    return this.#watchedFor.ids;
   }
 
   /** True when nothing hangs on the run's end: no concurrency group, no watcher. */
