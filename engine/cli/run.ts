@@ -87,7 +87,7 @@ function parseInput(text: string | undefined): unknown {
   }
 }
 
-function parseTimeout(text: string): number {
+export function parseTimeout(text: string): number {
   const m = /^(\d+)(ms|s|m)?$/.exec(text);
   if (!m) throw new UsageError(`--timeout must be a duration such as 30s or 5m (got "${text}")`);
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm'];

@@ -2,7 +2,7 @@ import { didYouMean } from '../connector-sdk/index.ts';
 import { RuntimeError } from '../runtime/errors.ts';
 import { CliError, type Command, UsageError } from './command.ts';
 import { parseCommandArgs } from './main.ts';
-import { formatRun } from './run.ts';
+import { formatRun, parseTimeout } from './run.ts';
 import { auditCli, requireTenant, withServices } from './services.ts';
 
 const ACTIONS = ['list', 'show', 'retry', 'cancel'] as const;
@@ -12,12 +12,14 @@ export const runs: Command = {
   name: 'runs',
   summary: 'List runs, show one, retry or cancel it',
   usage: `Usage: atlas runs list --tenant <id> [--workflow WF-xxx] [--status <status>] [--limit 20]
-       atlas runs show <run id> [--format json]
+       atlas runs show <run id | last> [--wait [--timeout 60s]] [--format json]
        atlas runs retry <run id>
        atlas runs cancel <run id>
 
   list     the tenant's runs, newest first
-  show     a run with every step (status, attempts, duration, output, error), as \`atlas run --wait\` prints it
+  show     a run with every step (status, attempts, duration, output, error), as \`atlas run --wait\`
+           prints it; \`last\` (with --tenant) is the tenant's newest run; --wait waits for its end
+           (exit 1 unless it succeeded)
   retry    run a failed (or cancelled) run's failed steps again, keeping the outputs of the others
   cancel   cancel a queued or running run
 
@@ -31,6 +33,8 @@ A run id names its tenant; --tenant, when given, must be it.`,
         status: { type: 'string' },
         limit: { type: 'string' },
         format: { type: 'string' },
+        wait: { type: 'boolean' },
+        timeout: { type: 'string' },
       },
       true,
     );
@@ -64,22 +68,46 @@ A run id names its tenant; --tenant, when given, must be it.`,
       });
     }
     if (id === undefined) throw new UsageError(`${action} needs a run id`);
-    if (!UUID.test(id))
-      throw new UsageError(`"${id}" is not a run id (a UUID, as \`atlas runs list\` prints)`);
+    if (id === 'last' && !values.tenant)
+      throw new UsageError('`last` needs --tenant: the newest run of which tenant?');
+    if (id !== 'last' && !UUID.test(id))
+      throw new UsageError(`"${id}" is not a run id (a UUID, as \`atlas runs list\` prints, or last)`);
+    if (values.wait && action !== 'show') throw new UsageError('--wait goes with show');
+    const timeoutMs = values.timeout ? parseTimeout(values.timeout) : 60_000;
     return withServices(io, async ({ runtime }, { db }) => {
-      const row = await db('runs').where({ id }).first<{ tenant_id: string } | undefined>('tenant_id');
+      const runs = db('workflow_runs');
+      const row = await (id === 'last'
+        ? runs.where({ tenant_id: values.tenant }).orderBy([
+            { column: 'created_at', order: 'desc' },
+            { column: 'id', order: 'desc' },
+          ])
+        : runs.where({ id })
+      ).first<{ id: string; tenant_id: string } | undefined>('id', 'tenant_id');
       if (!row || (values.tenant !== undefined && values.tenant !== row.tenant_id))
-        throw new CliError(`there is no run ${id}${values.tenant ? ` for tenant ${values.tenant}` : ''}`);
+        throw new CliError(
+          id === 'last'
+            ? `tenant ${values.tenant} has no runs`
+            : `there is no run ${id}${values.tenant ? ` for tenant ${values.tenant}` : ''}`,
+        );
       const tenantId = row.tenant_id;
+      const runId = row.id;
       if (action === 'show') {
-        const run = await runtime.runtime.getRun(tenantId, id);
-        if (!run) throw new CliError(`there is no run ${id}`);
+        const run = values.wait
+          ? await runtime.runtime.waitForRun(tenantId, runId, timeoutMs)
+          : await runtime.runtime.getRun(tenantId, runId);
+        if (!run) throw new CliError(`there is no run ${runId}`);
         io.out(json ? JSON.stringify(run, null, 2) : formatRun(run));
-        return 0;
+        return !values.wait || run.status === 'succeeded' ? 0 : 1;
       }
       const verb = action as 'retry' | 'cancel';
-      const run = await runtime.runtime[verb](tenantId, id).catch(cliFailure);
-      await auditCli(db, { tenantId, action: `runs.${verb}`, entityType: 'run', entityId: id, summary: {} });
+      const run = await runtime.runtime[verb](tenantId, runId).catch(cliFailure);
+      await auditCli(db, {
+        tenantId,
+        action: `runs.${verb}`,
+        entityType: 'run',
+        entityId: runId,
+        summary: {},
+      });
       io.out(
         json
           ? JSON.stringify(run)

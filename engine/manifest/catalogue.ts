@@ -120,7 +120,9 @@ export interface LiveCatalogue {
 
 export function makeLiveCatalogue(initial: Catalogue): LiveCatalogue {
   let current = initial;
-  const catalogue = new Proxy(initial, {
+  // The target is a bare object of the class, not a catalogue: a Proxy must answer a frozen
+  // target's own fields as they are, and these change on every replace.
+  const catalogue = new Proxy(Object.create(Catalogue.prototype) as Catalogue, {
     get(_target, prop) {
       const value = Reflect.get(current, prop, current) as unknown;
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(current) : value;
