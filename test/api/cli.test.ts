@@ -9,7 +9,14 @@ const t = useTestDatabase();
 describe('atlas token', () => {
   it('mints a token the API accepts: tenants, subject, lifetime, admin role', async () => {
     const env = cliEnv({ ATLAS_JWT_SECRET: SECRET, ATLAS_JWT_AUDIENCE: 'atlas-api', DATABASE_URL: t.url });
-    await t.db('tenants').insert([{ id: 'demo', name: 'Demo' }, { id: 'acme', name: 'Acme' }]).onConflict('id').ignore();
+    await t
+      .db('tenants')
+      .insert([
+        { id: 'demo', name: 'Demo' },
+        { id: 'acme', name: 'Acme' },
+      ])
+      .onConflict('id')
+      .ignore();
     const res = await runCli(
       ['token', '--tenant', 'demo', '--tenant', 'acme', '--sub', 'ada', '--ttl', '2h', '--admin'],
       env,
