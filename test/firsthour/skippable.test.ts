@@ -21,6 +21,9 @@ steps:
     uses: core.log
     with:
       message: "note: {{ steps.proNote.output.note }}"
+  - id: after
+    uses: core.log
+    with: { message: done }
 `;
 
 describe('a template reading a step that can be skipped', () => {
@@ -64,6 +67,9 @@ describe('a template reading a step that can be skipped', () => {
     });
     const r = await runCli(['run', 'WF-060', '--tenant', 'demo', '--input', '{"pro":false}', '--wait'], env);
     expect(r.code).toBe(1);
+    // The steps after the failure did not run, and the failure is logged at warn with its reason.
+    expect(r.stdout).toMatch(/after\s+not run\s+attempts 0/);
+    expect(r.stdout).toMatch(/"level":40.*"msg":"run:failed step say: \{\{ steps.proNote.output.note \}\}/);
     expect(r.stdout).toContain(
       `{{ steps.proNote.output.note }}: steps.proNote.output.note does not exist because step "proNote" was skipped; add a fallback: {{ steps.proNote.output.note ?? '' }}`,
     );
