@@ -133,6 +133,44 @@ npx() { if [ "$1" = atlas ]; then shift; node "${path.join(ROOT, 'bin/atlas.js')
     expect(still.status).toBe(200);
   }, 60_000);
 
+  it('answers bad requests with what to do: the config schema, the input wrapper, where JSON breaks', async () => {
+    const { stdout } = await runToken();
+    const headers = {
+      authorization: `Bearer ${stdout.trim()}`,
+      'x-tenant-id': 'demo',
+      'content-type': 'application/json',
+    };
+    const config = await fetch(`${url}/v1/workflows/WF-050/enabled`, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify({ enabled: true, config: { team: 42 } }),
+    });
+    expect(config.status).toBe(422);
+    const problem = (await config.json()) as { detail: string; errors: Array<{ message: string }> };
+    expect(problem.detail).toBe('The config of WF-050 is invalid.');
+    expect(problem.errors[0]!.message).toBe('team must be a string, not an integer');
+
+    const unwrapped = await fetch(`${url}/v1/workflows/WF-001/runs`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: 'Ada' }),
+    });
+    expect(unwrapped.status).toBe(422);
+    expect(((await unwrapped.json()) as { detail: string }).detail).toBe(
+      'The body is invalid: /name is not a known field. The run input goes under "input": {"input": {"name": "Ada"}}.',
+    );
+
+    const broken = await fetch(`${url}/v1/workflows/WF-001/runs`, {
+      method: 'POST',
+      headers,
+      body: '{\n  "input": {"name": "Ada",}\n}',
+    });
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as { detail: string }).detail).toMatch(
+      /^The body is not valid JSON: .+ at line 2, column 27\.$/,
+    );
+  });
+
   async function runToken() {
     const { runCli } = await import('../helpers/cli.ts');
     return runCli(['token', '--tenant', 'demo'], env);
