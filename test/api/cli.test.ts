@@ -21,6 +21,8 @@ describe('atlas token', () => {
       ['token', '--tenant', 'demo', '--tenant', 'acme', '--sub', 'ada', '--ttl', '2h', '--admin'],
       env,
     );
+    // The tenants test below starts from no tenants.
+    await t.db('tenants').whereIn('id', ['demo', 'acme']).del();
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     const { payload } = await jwtVerify(res.stdout.trim(), new TextEncoder().encode(SECRET), {
