@@ -172,6 +172,26 @@ describe('the first hour on the command line', () => {
     expect(r.stderr).toContain(message);
   });
 
+  it('words "known after the run" as information, and asks a webhook workflow for a sample trigger', async () => {
+    const shipped = { ...env, ATLAS_MANIFESTS: '' };
+    const plan = await runCli(['run', 'WF-010', '--dry-run'], shipped);
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain(
+      'input:  known after the run: {{ steps.fetchStatus.output.body.components }} reads the output of step fetchStatus, which a real run gives (or --fixtures <dir>/fetchStatus.json)',
+    );
+    expect(plan.stdout).not.toContain('does not exist');
+    const bare = await runCli(['run', 'WF-021', '--dry-run'], shipped);
+    expect(bare.stdout).toContain(
+      'Note: WF-021 starts from a webhook; give a sample event with --trigger <file.json> to render trigger.body.',
+    );
+    const event = path.join(dir, 'refund.json');
+    await writeFile(event, JSON.stringify({ id: 'evt_1', type: 'charge.refunded', data: { object: {} } }));
+    const other = await runCli(['run', 'WF-021', '--dry-run', '--trigger', event], shipped);
+    expect(other.stdout).toContain(
+      'Note: WF-021 does not list event type charge.refunded; a delivery of it would start no run.',
+    );
+  });
+
   it('warns when a token is minted for a tenant that does not exist', async () => {
     const r = await runCli(['token', '--tenant', 'acme'], env);
     expect(r.code).toBe(0);
