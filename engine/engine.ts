@@ -14,7 +14,8 @@ import { migrateUp } from './db/migrate.ts';
 import { makeApp } from './http/app.ts';
 import type { Logger } from './log.ts';
 import { startRunner } from './queue/runner.ts';
-import { makeServices, type Services } from './services.ts';
+import { cronItems, SCHEDULE_TASK } from './runtime/cron.ts';
+import { makeServices, type Reload, type Services } from './services.ts';
 import { makeWebhooks } from './webhooks/index.ts';
 
 export interface EngineOptions {
@@ -29,6 +30,11 @@ export interface RunningEngine {
   url: string | undefined;
   db: Knex;
   services: Services;
+  /**
+   * Reads the manifests again: a valid catalogue replaces the one in use (webhook routes and
+   * schedules included); an invalid one is reported and the last valid one keeps serving.
+   */
+  reload(): Promise<Reload>;
   stop(): Promise<void>;
 }
 
@@ -46,35 +52,48 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
     stack.push(() => db.destroy());
     await prepareDatabase(db, instance, log);
     const services = await makeServices(config, log, db);
-    let runner: Runner | undefined;
+    const reloads: Array<() => Promise<void>> = [];
     if (opts.worker) {
       const events = new EventEmitter() as WorkerEvents;
       await services.runtime.startWorker(events, instance.url);
       stack.push(() => services.runtime.stop());
-      runner = await startRunner({
+      const runner = await startRunner({
         connectionString: instance.url,
         concurrency: config.workerConcurrency,
         taskList: services.runtime.tasks,
-        cronItems: services.runtime.cronItems,
         events,
         log,
       });
-      stack.push(() => stopRunner(runner!, config.shutdownTimeoutMs, log));
+      stack.push(() => stopRunner(runner, config.shutdownTimeoutMs, log));
+      // graphile-worker fixes its cron items when a runner starts, so schedules get a small
+      // runner of their own, restarted when a reload changes them.
+      const schedules = scheduleRunner(services, instance.url, config, events, log);
+      await schedules.sync();
+      stack.push(() => schedules.stop());
+      reloads.push(() => schedules.sync());
     }
     let url: string | undefined;
     if (opts.http) {
       const { auth, devSecretFile } = await resolveAuth(config);
       if (devSecretFile)
         log.info({ file: devSecretFile }, 'API tokens use the development secret (`atlas token` mints them)');
-      const webhooks = makeWebhooks({
-        config,
-        db,
-        log,
-        catalogue: services.catalogue,
-        secrets: services.secrets,
-        dispatch: services.runtime.dispatch,
-      });
+      const buildWebhooks = () =>
+        makeWebhooks({
+          config,
+          db,
+          log,
+          catalogue: services.catalogue,
+          secrets: services.secrets,
+          dispatch: services.runtime.dispatch,
+        });
+      // Webhook routes are compiled from the catalogue: a reload builds them again.
+      let webhooks = buildWebhooks();
       stack.push(() => webhooks.stop());
+      reloads.push(async () => {
+        const old = webhooks;
+        webhooks = buildWebhooks();
+        await old.stop();
+      });
       const app = makeApp({
         config,
         db,
@@ -82,14 +101,29 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
         runtime: services.runtime.runtime,
         catalogue: services.catalogue,
         auth,
-        webhooks: webhooks.middleware,
+        webhooks: (ctx, next) => webhooks.middleware(ctx, next),
         secrets: services.secrets,
       });
       const server = await listen(app.callback(), config);
       stack.push(() => closeServer(server, config.shutdownTimeoutMs));
       url = `http://${formatHost(config.host)}:${(server.address() as { port: number }).port}`;
     }
-    return { url, db, services, stop };
+    let reloading: Promise<Reload> | undefined;
+    const reload = async (): Promise<Reload> => {
+      // One reload at a time; a change during one is picked up by the next.
+      while (reloading) await reloading.catch(() => {});
+      reloading = (async () => {
+        const result = await services.reload();
+        if (result.ok) for (const step of reloads) await step();
+        return result;
+      })();
+      try {
+        return await reloading;
+      } finally {
+        reloading = undefined;
+      }
+    };
+    return { url, db, services, reload, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -157,6 +191,46 @@ async function closeServer(server: Server, timeoutMs: number): Promise<void> {
   const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
   await closed;
   clearTimeout(timer);
+}
+
+/** The runner of schedules: started with the catalogue's cron items, restarted when they change. */
+function scheduleRunner(
+  services: Services,
+  connectionString: string,
+  config: Config,
+  events: WorkerEvents,
+  log: Logger,
+) {
+  let runner: Runner | undefined;
+  let current: string | undefined;
+  const items = () => cronItems(services.catalogue, config.cronBackfillMs);
+  return {
+    async sync() {
+      const next = items();
+      const key = JSON.stringify(
+        services.catalogue.workflows().flatMap((e) => {
+          const t = e.manifest.trigger;
+          return t.type === 'schedule' ? [[e.manifest.id, t.cron]] : [];
+        }),
+      );
+      if (key === current) return;
+      await runner?.stop();
+      runner = undefined;
+      current = key;
+      if (next.length === 0) return;
+      runner = await startRunner({
+        connectionString,
+        concurrency: 1,
+        taskList: { [SCHEDULE_TASK]: services.runtime.tasks[SCHEDULE_TASK]! },
+        cronItems: next,
+        events,
+        log,
+      });
+    },
+    async stop() {
+      await runner?.stop();
+    },
+  };
 }
 
 /** Lets running jobs finish within the bound; past it, their locks are released for others. */

@@ -18,7 +18,8 @@ import { makePgPlatformStore } from './db/tenant-settings.ts';
 import { parseAllowlist } from './hub/index.ts';
 import { PgRateLimiter } from './hub/pg-rate-limit.ts';
 import type { Logger } from './log.ts';
-import { type Catalogue, formatErrors, loadCatalogue } from './manifest/index.ts';
+import { makeLiveCatalogue } from './manifest/catalogue.ts';
+import { type Catalogue, type CatalogueEntry, formatErrors, loadCatalogue } from './manifest/index.ts';
 import { makeTokenSource } from './oauth/index.ts';
 import { makeRuntime, type RuntimeHandle, type TokenSource } from './runtime/index.ts';
 import { saveCatalogueVersions } from './runtime/trigger.ts';
@@ -33,8 +34,18 @@ export class CatalogueError extends Error {
   }
 }
 
+export type Reload =
+  | { ok: true; version: string; changes: string[] }
+  | { ok: false; version: string; report: string };
+
 export interface Services {
+  /** Always the newest valid catalogue: `reload()` replaces what it answers. */
   catalogue: Catalogue;
+  /**
+   * Reads the manifests again. A valid catalogue replaces the one in use (new runs pin its
+   * versions; runs in flight keep theirs); an invalid one changes nothing and is reported.
+   */
+  reload(): Promise<Reload>;
   connectors: ConnectorRegistry;
   secrets: ReturnType<typeof makeSecretStore>;
   runtime: RuntimeHandle;
@@ -74,7 +85,8 @@ export async function makeServices(
   if (config.outboundAllowlist.deprecatedVariable) {
     log.warn('ATLAS_WEBHOOK_ALLOWLIST is deprecated: rename it ATLAS_OUTBOUND_ALLOWLIST');
   }
-  const catalogue = await loadValidCatalogue(config, connectors);
+  const live = makeLiveCatalogue(await loadValidCatalogue(config, connectors));
+  const catalogue = live.catalogue;
   loaded = catalogue;
   const keyring = await loadKeyring(config, log);
   const secrets = makeSecretStore(db, keyring);
@@ -101,7 +113,29 @@ export async function makeServices(
     },
     { cronBackfillMs: config.cronBackfillMs },
   );
-  return { catalogue, connectors, secrets, runtime, processId };
+  const reload = async (): Promise<Reload> => {
+    const before = live.current();
+    const { catalogue: next, errors } = await loadCatalogue({ dirs: config.manifestDirs, connectors });
+    if (!next) return { ok: false, version: before.version, report: formatErrors(errors) };
+    await saveCatalogueVersions(db, next);
+    live.replace(next);
+    return { ok: true, version: next.version, changes: catalogueChanges(before, next) };
+  };
+  return { catalogue, reload, connectors, secrets, runtime, processId };
+}
+
+/** `added Workflow WF-050`, `changed WebhookRoute stripe`, `removed Agent x`. */
+export function catalogueChanges(before: Catalogue, after: Catalogue): string[] {
+  const key = (e: CatalogueEntry) => `${e.manifest.kind} ${e.manifest.id}`;
+  const old = new Map(before.entries().map((e) => [key(e), e.hash]));
+  const now = new Map(after.entries().map((e) => [key(e), e.hash]));
+  const changes: string[] = [];
+  for (const [k, hash] of now) {
+    if (!old.has(k)) changes.push(`added ${k}`);
+    else if (old.get(k) !== hash) changes.push(`changed ${k}`);
+  }
+  for (const k of old.keys()) if (!now.has(k)) changes.push(`removed ${k}`);
+  return changes;
 }
 
 /**

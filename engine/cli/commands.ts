@@ -47,3 +47,13 @@ registerCommand(
   'Verify the hash-chained audit log, anchor it, erase old payloads',
   async () => (await import('./audit.ts')).audit,
 );
+registerCommand(
+  'workflows',
+  'List workflows for a tenant, enable or disable them',
+  async () => (await import('./workflows.ts')).workflows,
+);
+registerCommand(
+  'runs',
+  'List runs, show one, retry or cancel it',
+  async () => (await import('./runs.ts')).runs,
+);

@@ -30,7 +30,11 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   }
   const entry = COMMANDS[name];
   if (!entry) {
-    io.err(`atlas: unknown command "${name}". Run \`atlas --help\` for the list.`);
+    const { didYouMean } = await import('../connector-sdk/suggest.ts');
+    const hint = didYouMean(name, Object.keys(COMMANDS)).replace(/^; /, ' ');
+    io.err(
+      `atlas: unknown command "${name}".${hint ? ` ${hint.trim()[0]!.toUpperCase()}${hint.trim().slice(1)}` : ''} Run \`atlas --help\` for the list.`,
+    );
     return 2;
   }
   const command = await entry.load();

@@ -1,26 +1,34 @@
 import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkerEvents } from 'graphile-worker';
 import { builtinConnectors } from '../../connectors/index.ts';
-import { makeConnectorRegistry } from '../connector-sdk/index.ts';
+import { didYouMean, makeConnectorRegistry } from '../connector-sdk/index.ts';
 import type { makeDb } from '../db/knex.ts';
 import { migrationStatus } from '../db/migrate.ts';
+import { evaluate, isTruthy } from '../expr/index.ts';
+import { jsonProblem } from '../http/body.ts';
+import type { Catalogue } from '../manifest/catalogue.ts';
+import type { Workflow } from '../manifest/types.gen.ts';
 import { startRunner } from '../queue/runner.ts';
 import { dryRun, type PlannedStep } from '../runtime/dry-run.ts';
 import { type RunDetail, RuntimeError } from '../runtime/index.ts';
 import { CatalogueError, loadValidCatalogue, makeServices } from '../services.ts';
+import { eventMatcher } from '../webhooks/routes.ts';
 import { CliError, type CliIO, type Command, UsageError } from './command.ts';
 import { openCliDatabase } from './database.ts';
 import { parseCommandArgs } from './main.ts';
 import { configFrom } from './serve.ts';
 
 const USAGE = `Usage: atlas run <workflow id> --tenant <id> [--input '<json>'] [--idempotency-key <key>] [--wait [--timeout 60s]]
-       atlas run <workflow id> --dry-run [--input '<json>'] [--fixtures <dir>] [--tenant <id>] [--format json]
+       atlas run <workflow id> --dry-run [--input '<json>'] [--trigger <file>] [--fixtures <dir>] [--tenant <id>] [--format json]
 
 Starts a run of a workflow for a tenant (a manual trigger).
 
   --wait          wait until the run ends and print it with its steps; exit 1 unless it succeeded.
                   With no worker running, this process runs the queue itself until then.
+  --trigger <file>  with --dry-run: a sample trigger; for a webhook workflow, the event as the
+                  provider sends it (a Stripe event JSON), read as trigger.body
   --dry-run       print the plan: each step's rendered input, the output it would use (from
                   --fixtures <dir>/<step id>.json or <connector.action>.json, else the action's
                   example) and which steps \`if\` would skip. Calls nothing, writes nothing.`;
@@ -40,6 +48,7 @@ export const run: Command = {
         timeout: { type: 'string' },
         'dry-run': { type: 'boolean' },
         fixtures: { type: 'string' },
+        trigger: { type: 'string' },
         format: { type: 'string' },
       },
       true,
@@ -50,6 +59,10 @@ export const run: Command = {
     if (values.format && values.format !== 'json' && values.format !== 'text') {
       throw new UsageError('--format is text or json');
     }
+    if (values.trigger !== undefined && !values['dry-run'])
+      throw new UsageError(
+        '--trigger goes with --dry-run (a real run of a webhook workflow starts with a delivery)',
+      );
     if (values['dry-run']) return planRun(io, workflowId, input, values);
     if (!values.tenant) throw new UsageError('--tenant is required');
     const timeoutMs = values.timeout ? parseTimeout(values.timeout) : 60_000;
@@ -70,11 +83,11 @@ function parseInput(text: string | undefined): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new UsageError(`--input is not JSON: ${(err as Error).message}`);
+    throw new UsageError(`--input is not JSON: ${jsonProblem(text, err as Error)}`);
   }
 }
 
-function parseTimeout(text: string): number {
+export function parseTimeout(text: string): number {
   const m = /^(\d+)(ms|s|m)?$/.exec(text);
   if (!m) throw new UsageError(`--timeout must be a duration such as 30s or 5m (got "${text}")`);
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm'];
@@ -84,27 +97,105 @@ async function planRun(
   io: CliIO,
   workflowId: string,
   given: unknown,
-  values: { tenant?: string | undefined; fixtures?: string | undefined; format?: string | undefined },
+  values: {
+    tenant?: string | undefined;
+    fixtures?: string | undefined;
+    format?: string | undefined;
+    trigger?: string | undefined;
+  },
 ): Promise<number> {
   const config = configFrom(io);
   const connectors = makeConnectorRegistry(builtinConnectors);
   const catalogue = await loadValidCatalogue(config, connectors).catch(catalogueFailure(io));
   const entry = catalogue.workflow(workflowId);
-  if (!entry) throw new CliError(`there is no workflow ${workflowId} in the catalogue`);
+  if (!entry) throw unknownWorkflow(catalogue, workflowId);
   const { trigger } = entry.manifest;
   // A scheduled workflow's runs take the input its schedule gives them.
   const input = given ?? (trigger.type === 'schedule' ? (trigger.input ?? {}) : {});
+  const tenantId = values.tenant ?? 'demo';
+  const sample =
+    values.trigger === undefined
+      ? undefined
+      : sampleTrigger(catalogue, entry.manifest, await readJsonFile(io, values.trigger, '--trigger'));
+  if (sample?.note) io.out(sample.note);
+  if (!sample && trigger.type === 'webhook')
+    io.out(
+      `Note: ${workflowId} starts from a webhook; give a sample event with --trigger <file.json> to render trigger.body.\n`,
+    );
   const steps = await dryRun({
     workflow: entry.manifest,
     connectors,
-    tenantId: values.tenant ?? 'demo',
+    tenantId,
     input,
+    ...(sample ? { trigger: sample.trigger } : {}),
     fixturesDir: values.fixtures ? path.resolve(io.cwd, values.fixtures) : undefined,
   });
   if (values.format === 'json')
     io.out(JSON.stringify({ workflow: workflowId, hash: entry.hash, steps }, null, 2));
   else printPlan(io, workflowId, entry.hash, steps);
   return steps.some((s) => s.action === 'error') ? 1 : 0;
+}
+
+async function readJsonFile(io: CliIO, file: string, flag: string): Promise<unknown> {
+  const text = await readFile(path.resolve(io.cwd, file), 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new CliError(
+      `${flag} ${file} cannot be read: ${err.code === 'ENOENT' ? 'no such file' : err.message}`,
+    );
+  });
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new CliError(`${flag} ${file} is not JSON: ${jsonProblem(text, err as Error)}`);
+  }
+}
+
+/**
+ * The trigger a dry run renders with: for a webhook workflow the file is the event as the
+ * provider sends it (its id and type read where the route says); otherwise the trigger's fields.
+ */
+function sampleTrigger(
+  catalogue: Catalogue,
+  workflow: Workflow,
+  sample: unknown,
+): { trigger: Record<string, unknown>; note?: string } {
+  const at = new Date().toISOString();
+  const { trigger } = workflow;
+  if (trigger.type !== 'webhook') {
+    const fields = sample !== null && typeof sample === 'object' ? sample : {};
+    return { trigger: { type: trigger.type, at, ...fields, dryRun: true } };
+  }
+  const route = catalogue.webhookRoute(trigger.route)?.manifest;
+  const fromBody = (locator: string | undefined): unknown => {
+    if (!locator?.startsWith('body.')) return undefined;
+    return locator
+      .slice(5)
+      .split('.')
+      .reduce<unknown>(
+        (v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined),
+        sample,
+      );
+  };
+  const eventType = String(fromBody(route?.event.type) ?? (route?.event.type ? 'unknown' : 'message'));
+  const built = {
+    type: 'webhook',
+    at,
+    route: trigger.route,
+    eventId: String(fromBody(route?.event.id) ?? 'evt_dry_run'),
+    eventType,
+    body: sample,
+    headers: {},
+    query: {},
+  };
+  const listed = trigger.events === undefined || eventMatcher(trigger.events)(eventType);
+  let admits = listed;
+  if (listed && trigger.if !== undefined)
+    admits = isTruthy(evaluate(trigger.if, { trigger: built, tenant: {} }));
+  const note = !listed
+    ? `Note: ${workflow.id} does not list event type ${eventType}; a delivery of it would start no run.\n`
+    : !admits
+      ? `Note: the trigger \`if\` of ${workflow.id} is false for this event; a delivery of it would start no run.\n`
+      : undefined;
+  return { trigger: built, ...(note ? { note } : {}) };
 }
 
 function printPlan(io: CliIO, workflowId: string, hash: string, steps: PlannedStep[]): void {
@@ -117,7 +208,7 @@ function printPlan(io: CliIO, workflowId: string, hash: string, steps: PlannedSt
     if (s.action === 'run') {
       io.out(
         s.unknownInput
-          ? `    input:  (known after the run: ${s.unknownInput})`
+          ? `    input:  known after the run: ${s.unknownInput}`
           : `    input:  ${JSON.stringify(s.input)}`,
       );
       io.out(`    output: ${JSON.stringify(s.output)}  [${s.outputSource}]`);
@@ -127,7 +218,12 @@ function printPlan(io: CliIO, workflowId: string, hash: string, steps: PlannedSt
   io.out(`\n${count('run')} to run, ${count('skip')} skipped, ${count('error')} with errors.`);
 }
 
-function catalogueFailure(io: CliIO) {
+export function unknownWorkflow(catalogue: Catalogue, workflowId: string): CliError {
+  const ids = catalogue.workflows().map((e) => e.manifest.id);
+  return new CliError(`there is no workflow ${workflowId} in the catalogue${didYouMean(workflowId, ids)}`);
+}
+
+export function catalogueFailure(io: CliIO) {
   return (err: unknown): never => {
     if (err instanceof CatalogueError) {
       io.err(err.report);
@@ -157,6 +253,7 @@ async function startRun(io: CliIO, o: StartOptions): Promise<number> {
       );
     }
     const services = await makeServices(config, log, db).catch(catalogueFailure(io));
+    if (!services.catalogue.workflow(o.workflowId)) throw unknownWorkflow(services.catalogue, o.workflowId);
     const { run, created } = await services.runtime.runtime
       .trigger({
         tenantId: o.tenantId,
@@ -170,7 +267,7 @@ async function startRun(io: CliIO, o: StartOptions): Promise<number> {
       io.out(
         o.json
           ? JSON.stringify(run)
-          : `${created ? 'Queued' : 'Already exists:'} run ${run.id} of ${o.workflowId} (${run.status})`,
+          : `${created ? 'Queued' : 'Already exists:'} run ${run.id} of ${o.workflowId} (${run.status}). Follow it: atlas runs show ${run.id}`,
       );
       return 0;
     }
@@ -217,10 +314,13 @@ async function workersAlive(db: ReturnType<typeof makeDb>): Promise<boolean> {
 
 export function formatRun(run: RunDetail): string {
   const lines = [`Run ${run.id} of ${run.workflowId}: ${run.status}`];
+  const ended = run.status === 'failed' || run.status === 'cancelled';
   for (const step of run.steps) {
     const last = step.attempts.at(-1);
     const took = last?.durationMs !== null && last?.durationMs !== undefined ? ` ${last.durationMs} ms` : '';
-    lines.push(`  ${step.id.padEnd(20)} ${step.status.padEnd(10)} attempts ${step.attempts.length}${took}`);
+    // A run that ended will not start its remaining steps: they are "not run", not pending.
+    const status = ended && step.status === 'pending' ? 'not run' : step.status;
+    lines.push(`  ${step.id.padEnd(20)} ${status.padEnd(10)} attempts ${step.attempts.length}${took}`);
     if (last?.status === 'skipped') lines.push(`    ${last.skipReason}`);
     if (last?.output !== null && last?.output !== undefined)
       lines.push(`    output: ${JSON.stringify(last.output)}`);

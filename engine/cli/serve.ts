@@ -1,3 +1,4 @@
+import { watch } from 'node:fs';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { AlreadyRunningError } from '../db/instance.ts';
 import { startEngine } from '../engine.ts';
@@ -20,9 +21,12 @@ function makeRunCommand(name: string, summary: string, roles: { http: boolean; w
   return {
     name,
     summary,
-    usage: `Usage: atlas ${name}\n\n${summary}.\nConfiguration comes from the environment; see the README's table.`,
+    usage: `Usage: atlas ${name} [--watch]\n\n${summary}.\nConfiguration comes from the environment; see the README's table.
+
+  --watch   reload the manifests when a file under ATLAS_MANIFESTS changes. An invalid change
+            is reported and the last valid catalogue keeps serving. SIGHUP reloads too.`,
     async run(args, io) {
-      parseCommandArgs(args, {});
+      const { values } = parseCommandArgs(args, { watch: { type: 'boolean' } });
       const config = configFrom(io);
       const log = makeLogger(config.logLevel);
       let engine: Awaited<ReturnType<typeof startEngine>>;
@@ -38,10 +42,57 @@ function makeRunCommand(name: string, summary: string, roles: { http: boolean; w
       }
       if (engine.url) io.out(`Atlas is listening on ${engine.url}`);
       else io.out('Atlas worker started');
+      const reload = async (why: string) => {
+        const result = await engine.reload().catch((err: unknown) => {
+          log.error({ err }, 'catalogue:reload-failed');
+          return undefined;
+        });
+        if (!result) return;
+        if (result.ok) {
+          const what = result.changes.length > 0 ? result.changes.join(', ') : 'no change';
+          log.info({ version: result.version, changes: result.changes, why }, 'catalogue:reloaded');
+          io.out(`Catalogue reloaded (${why}): ${what}.`);
+        } else {
+          log.warn({ version: result.version, why }, 'catalogue:reload-refused');
+          io.err(result.report);
+          io.err('The catalogue is invalid (see above): still serving the last valid one.');
+        }
+      };
+      const onHup = () => void reload('SIGHUP');
+      process.on('SIGHUP', onHup);
+      const watcher = values.watch
+        ? watchManifests(config.manifestDirs, () => void reload('a file changed'))
+        : undefined;
+      if (watcher) io.out(`Watching ${config.manifestDirs.join(', ')} for changes`);
       await waitForSignal(log);
+      process.off('SIGHUP', onHup);
+      watcher?.close();
       await engine.stop();
       log.info('stopped');
       return 0;
+    },
+  };
+}
+
+/** Calls `onChange` once things settle after changes under the directories (editors write in bursts). */
+function watchManifests(dirs: readonly string[], onChange: () => void): { close(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const fire = () => {
+    clearTimeout(timer);
+    timer = setTimeout(onChange, 200);
+  };
+  const watchers = dirs.flatMap((dir) => {
+    try {
+      // A watcher that fails later (the directory removed) stops watching; serving goes on.
+      return [watch(dir, { recursive: true }, fire).on('error', () => {})];
+    } catch {
+      return [];
+    }
+  });
+  return {
+    close() {
+      clearTimeout(timer);
+      for (const w of watchers) w.close();
     },
   };
 }

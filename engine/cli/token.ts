@@ -1,8 +1,11 @@
 import os from 'node:os';
 import { resolveAuth } from '../auth/dev-secret.ts';
 import { mintToken } from '../auth/mint.ts';
+import type { Config } from '../config.ts';
+import { runningInstanceUrl } from '../db/instance.ts';
+import { makeDb } from '../db/knex.ts';
 import { TENANT_ID } from '../http/plugins/tenant.ts';
-import { CliError, type Command, UsageError } from './command.ts';
+import { CliError, type CliIO, type Command, UsageError } from './command.ts';
 import { parseCommandArgs } from './main.ts';
 import { configFrom } from './serve.ts';
 
@@ -46,6 +49,7 @@ Example:
         'ATLAS_JWT_SECRET is not set: this server verifies tokens from ATLAS_JWKS_URL, so ask your identity provider for one',
       );
     }
+    await warnUnknownTenants(io, config, tenants);
     io.out(
       await mintToken({
         secret: auth.jwtSecret,
@@ -60,6 +64,35 @@ Example:
     return 0;
   },
 };
+
+/**
+ * A token for a tenant that does not exist gets a 403 on every call: say so (on stderr, so
+ * `TOKEN=$(atlas token ...)` still works). Only when a database is reachable without starting one.
+ */
+async function warnUnknownTenants(io: CliIO, config: Config, tenants: string[]): Promise<void> {
+  if (tenants.length === 0) return;
+  const url = config.databaseUrl ?? (await runningInstanceUrl(config.home));
+  if (!url) return;
+  const db = makeDb(url, { poolSize: 1 });
+  try {
+    const rows = await db('tenants')
+      .whereIn('id', tenants)
+      .select<Array<{ id: string; status: string }>>('id', 'status');
+    for (const id of tenants) {
+      const row = rows.find((r) => r.id === id);
+      if (!row)
+        io.err(
+          `warning: there is no tenant "${id}": its API calls will be refused (403) until \`atlas tenants add ${id}\``,
+        );
+      else if (row.status !== 'active')
+        io.err(`warning: tenant "${id}" is ${row.status}: its API calls will be refused (403)`);
+    }
+  } catch {
+    // The token is for another database, or this one is not migrated yet: nothing to check.
+  } finally {
+    await db.destroy();
+  }
+}
 
 function parseTtl(raw: string): number {
   const match = TTL.exec(raw);

@@ -78,6 +78,13 @@ export async function openDatabase(
   }
 }
 
+/** The URL of the embedded database a running engine holds in `home`, if one is running. */
+export async function runningInstanceUrl(home: string): Promise<string | undefined> {
+  const running = await readLock(path.join(home, 'atlas.lock'));
+  if (!running || !isAlive(running.pid)) return undefined;
+  return sharedUrl(home, running.port).catch(() => undefined);
+}
+
 async function readLock(file: string): Promise<LockContent | undefined> {
   try {
     return JSON.parse(await fs.readFile(file, 'utf8')) as LockContent;

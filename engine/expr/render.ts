@@ -100,8 +100,17 @@ function evaluateTemplate(inner: string, raw: string, scope: ResolvedScope): unk
   const what =
     parsed.path[0] === 'secrets'
       ? `the secret ${String(parsed.path[1])} is not set`
-      : `${missing} does not exist`;
+      : `${missing} does not exist${endedWithout(parsed.path, scope)}`;
   throw new TemplateError(`${raw}: ${what}`, raw, parsed.path);
+}
+
+/** Why a step's output is missing: it was skipped or failed; with the fallback to add. */
+function endedWithout(path: Path, scope: ResolvedScope): string {
+  if (path[0] !== 'steps' || path[2] !== 'output') return '';
+  const status = scope.steps?.[String(path[1])]?.status;
+  if (status !== 'skipped' && status !== 'failed') return '';
+  const read = formatPath(path);
+  return ` because step "${String(path[1])}" ${status === 'skipped' ? 'was skipped' : 'failed'}; add a fallback: {{ ${read} ?? '' }}`;
 }
 
 /** How a value reads inside a longer string: null prints nothing, objects print as JSON. */

@@ -26,10 +26,21 @@ export function jsonBody(limitBytes: number) {
       ctx.state.body = parseJson(text);
     } catch (err) {
       if (err instanceof JsonLimitError) throw problem.badRequest(`The body is refused: ${err.message}.`);
-      throw problem.badRequest('The body is not valid JSON.');
+      throw problem.badRequest(`The body is not valid JSON: ${jsonProblem(text, err as Error)}`);
     }
     return next();
   };
+}
+
+/** The parser's reason with its line and column (V8 names only the offset in some versions). */
+export function jsonProblem(text: string, err: Error): string {
+  const reason = err.message
+    .replace(/\s*\(line \d+ column \d+\)$/, '')
+    .replace(/ in JSON at position \d+$/, '');
+  const at = /position (\d+)/.exec(err.message);
+  const offset = at ? Number(at[1]) : text.length;
+  const before = text.slice(0, offset).split('\n');
+  return `${reason} at line ${before.length}, column ${before.at(-1)!.length + 1}.`;
 }
 
 function hasBody(ctx: ApiContext): boolean {

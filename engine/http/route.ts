@@ -47,6 +47,8 @@ export interface RouteSpec<P = Record<string, string>, Q = Record<string, unknow
   body?: JsonSchema;
   /** Whether a request without a body is refused (400); true when `body` is set. */
   bodyRequired?: boolean;
+  /** Added to the 422 when the body has a field its schema does not know (a missing wrapper). */
+  bodyHint?: string;
   /** Success responses; the error responses every route shares are added to the document. */
   responses: Record<number, ResponseSpec>;
   /** Error statuses particular to this route (404, 409, 422...), for the document. */

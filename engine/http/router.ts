@@ -104,7 +104,7 @@ export function dispatch() {
     }
     const body = ctx.state.body;
     if (route.validateBody && body !== undefined) {
-      failWith(route.validateBody(body), (errors) => invalid(422, 'body', errors));
+      failWith(route.validateBody(body), (errors) => invalid(422, 'body', errors, route.spec.bodyHint));
     }
     await route.spec.handler(ctx, { params, query, body } as never);
   };
@@ -126,8 +126,16 @@ function failWith(errors: FieldError[], toProblem: (errors: FieldError[]) => Htt
   if (errors.length > 0) throw toProblem(errors);
 }
 
-function invalid(status: 400 | 422, where: 'query' | 'body', errors: FieldError[]): HttpProblem {
+function invalid(
+  status: 400 | 422,
+  where: 'query' | 'body',
+  errors: FieldError[],
+  hint?: string,
+): HttpProblem {
   const first = errors[0]!;
-  const detail = `The ${where} is invalid: ${first.pointer || '(root)'} ${first.message}.`;
+  const unknown = errors.some(
+    (e) => e.message === 'is not a known field' && e.pointer.lastIndexOf('/') === 0,
+  );
+  const detail = `The ${where} is invalid: ${first.pointer || '(root)'} ${first.message}.${hint && unknown ? ` ${hint}` : ''}`;
   return status === 400 ? problem.badRequest(detail, { errors }) : problem.unprocessable(detail, { errors });
 }

@@ -43,6 +43,8 @@ export class Catalogue {
   readonly #entries: Map<ManifestKind, Map<string, CatalogueEntry>>;
   /** sha256 over every entry's kind, id and hash: changes whenever any manifest changes. */
   readonly version: string;
+  /** When it was loaded: a 404 for a manifest added since names it. */
+  readonly loadedAt = new Date();
 
   constructor(entries: Iterable<CatalogueEntry>) {
     this.#entries = new Map();
@@ -103,4 +105,34 @@ export class Catalogue {
   agent(id: string) {
     return this.#get('Agent', id);
   }
+}
+
+/**
+ * A catalogue that can be replaced while the engine runs (`atlas serve --watch`, SIGHUP):
+ * `catalogue` always answers from the newest valid one, so every part holding it sees the
+ * change at once. Runs keep the version they pinned (see `manifest_versions`).
+ */
+export interface LiveCatalogue {
+  readonly catalogue: Catalogue;
+  current(): Catalogue;
+  replace(next: Catalogue): void;
+}
+
+export function makeLiveCatalogue(initial: Catalogue): LiveCatalogue {
+  let current = initial;
+  // The target is a bare object of the class, not a catalogue: a Proxy must answer a frozen
+  // target's own fields as they are, and these change on every replace.
+  const catalogue = new Proxy(Object.create(Catalogue.prototype) as Catalogue, {
+    get(_target, prop) {
+      const value = Reflect.get(current, prop, current) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(current) : value;
+    },
+  });
+  return {
+    catalogue,
+    current: () => current,
+    replace(next) {
+      current = next;
+    },
+  };
 }

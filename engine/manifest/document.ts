@@ -1,5 +1,7 @@
 // A manifest document on its way through validation, and the error reporter bound to it.
+import type { ErrorObject } from 'ajv';
 import { describeErrors, didYouMean } from '../connector-sdk/index.ts';
+import { describePath } from '../connector-sdk/schema-errors.ts';
 import type { ManifestError } from './errors.ts';
 import { isManifestKind, MANIFEST_KINDS, type ManifestKind } from './schemas.ts';
 import { type LocateOptions, locate, type Path, type SourceDoc } from './source.ts';
@@ -20,7 +22,16 @@ export interface ManifestDoc {
 export function reporter(source: SourceDoc, kind: string | null, id: string | null, sink: ManifestError[]) {
   return (path: Path, keyword: string, message: string, options: LocateOptions = {}): void => {
     const { line, column } = locate(source, path, options);
-    sink.push({ file: source.file, line, column, kind, id, keyword, message });
+    sink.push({
+      file: source.file,
+      line,
+      column,
+      kind,
+      id,
+      keyword,
+      message,
+      ...(options.warning ? { severity: 'warning' as const } : {}),
+    });
   };
 }
 
@@ -61,9 +72,41 @@ export function checkStructure(source: SourceDoc, sink: ManifestError[]): Manife
   const validate = kindValidator(value.kind);
   const valid = validate(value);
   if (!valid) {
+    const ifs = misplacedIfs(value.kind, validate.errors ?? []);
+    if (ifs) {
+      // Only `if`s are wrong: say how to write one, and check the rest of the file without
+      // them, so the file's other errors show up in the same report.
+      const rest = structuredClone(value);
+      for (const at of ifs) {
+        report(at, 'logic', `${describePath(at)} ${IF_EXAMPLE}`);
+        deleteAt(rest, at);
+      }
+      if (validate(rest)) return { source, kind: value.kind, id: rawId, value: rest, valid: true, report };
+    }
     for (const issue of describeErrors(validate.errors ?? [])) {
       report(issue.path, issue.keyword, issue.message, { key: issue.atKey });
     }
   }
   return { source, kind: value.kind, id: rawId, value, valid, report };
+}
+
+const IF_EXAMPLE =
+  'must be a JSON Logic rule (a map), not text; for example if: { "==": [{ var: input.pro }, true] }';
+
+/** The `if`s (of steps or the trigger) that fail as a whole, when they are the only errors. */
+function misplacedIfs(kind: ManifestKind, errors: readonly ErrorObject[]): Path[] | undefined {
+  if (kind !== 'Workflow' || errors.length === 0) return undefined;
+  const paths = new Map<string, Path>();
+  for (const e of errors) {
+    const m = /^\/(?:steps\/(\d+)|trigger)\/if$/.exec(e.instancePath);
+    if (!m || typeof e.data !== 'string') return undefined;
+    paths.set(e.instancePath, m[1] === undefined ? ['trigger', 'if'] : ['steps', Number(m[1]), 'if']);
+  }
+  return [...paths.values()];
+}
+
+function deleteAt(value: Record<string, unknown>, at: Path): void {
+  let node: unknown = value;
+  for (const key of at.slice(0, -1)) node = (node as Record<string | number, unknown>)[key];
+  delete (node as Record<string | number, unknown>)[at.at(-1)!];
 }

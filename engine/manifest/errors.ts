@@ -19,6 +19,8 @@ export interface ManifestError {
   id: string | null;
   message: string;
   keyword: string;
+  /** `warning`: valid, but likely to fail at run time (a skippable step read without `??`). */
+  severity?: 'error' | 'warning';
 }
 
 export function compareErrors(a: ManifestError, b: ManifestError): number {
@@ -35,7 +37,8 @@ export function formatError(error: ManifestError): string {
   const subject = [error.kind ?? 'manifest', error.id]
     .filter((part) => part !== null && part !== '')
     .join(' ');
-  return `${error.file}:${error.line}:${error.column}  ${subject}: ${error.message}`;
+  const mark = error.severity === 'warning' ? 'warning: ' : '';
+  return `${error.file}:${error.line}:${error.column}  ${mark}${subject}: ${error.message}`;
 }
 
 /** The human report: one line per error, sorted by file and position. */

@@ -92,5 +92,5 @@ export async function loadCatalogue(options: LoadOptions): Promise<ValidationRes
   );
   const result = validateSources(sources.filter(Boolean), options);
   if (errors.length === 0) return result;
-  return { errors: [...errors, ...result.errors] };
+  return { errors: [...errors, ...result.errors], warnings: result.warnings };
 }

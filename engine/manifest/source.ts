@@ -173,6 +173,8 @@ export interface LocateOptions {
   key?: boolean;
   /** A piece of the scalar's source (a template) to point at, inside the value. */
   needle?: string;
+  /** Report a warning rather than an error. */
+  warning?: boolean;
 }
 
 /** The 1-based line and column of a path inside a document. */

@@ -70,6 +70,8 @@ export interface Workflow {
   trigger: Trigger;
   /** A JSON Schema (draft 2020-12) for the run input; templates read it as `input.<field>`. Default: `{"type":"object"}`. */
   input?: Record<string, unknown>;
+  /** A JSON Schema (draft 2020-12) for this workflow's tenant config: `PUT /v1/workflows/:id/enabled` (and `atlas workflows enable --config`) check the values against it, and templates read them as `tenant.config.<field>`. Without it, `tenant.config` is free-form. */
+  config?: Record<string, unknown>;
   /** The id of the Agent manifest this workflow is assigned to (for `agent.*` steps and escalation). */
   agent?: Slug;
   /** Policies applied to every step that does not set its own. */

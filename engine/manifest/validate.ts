@@ -28,6 +28,8 @@ export interface ValidationResult {
   catalogue?: Catalogue;
   /** Sorted by file, line and column. */
   errors: ManifestError[];
+  /** Problems that do not make the catalogue invalid (`severity: 'warning'`), sorted the same. */
+  warnings: ManifestError[];
 }
 
 function toRegistry(connectors: ValidateOptions['connectors']): ConnectorRegistry {
@@ -40,16 +42,16 @@ export function validateSources(
   options: ValidateOptions,
 ): ValidationResult {
   const registry = toRegistry(options.connectors);
-  const errors: ManifestError[] = [];
+  const reported: ManifestError[] = [];
   const docs: ManifestDoc[] = [];
   sources.forEach((source, n) => {
     const file = source.file ?? `<manifest ${n + 1}>`;
     // An object is serialised with indentation so its errors still have useful positions.
     const text = 'text' in source ? source.text : (JSON.stringify(source.manifest, null, 2) ?? 'null');
     const parsed = parseSource(file, text);
-    errors.push(...parsed.errors);
+    reported.push(...parsed.errors);
     for (const sourceDoc of parsed.docs) {
-      const doc = checkStructure(sourceDoc, errors);
+      const doc = checkStructure(sourceDoc, reported);
       if (doc) docs.push(doc);
     }
   });
@@ -59,14 +61,15 @@ export function validateSources(
     if (doc.valid) crossCheck(doc, registry, ids);
   }
   checkDuplicates(docs);
-  errors.sort(compareErrors);
-  if (errors.length > 0) return { errors };
+  const errors = reported.filter((e) => e.severity !== 'warning').sort(compareErrors);
+  const warnings = reported.filter((e) => e.severity === 'warning').sort(compareErrors);
+  if (errors.length > 0) return { errors, warnings };
   const entries: CatalogueEntry[] = docs.map((doc) => ({
     manifest: doc.value as unknown as Manifest,
     hash: manifestHash(doc.value),
     file: doc.source.file,
   }));
-  return { catalogue: new Catalogue(entries), errors };
+  return { catalogue: new Catalogue(entries), errors, warnings };
 }
 
 function crossCheck(doc: ManifestDoc, registry: ConnectorRegistry, ids: CatalogueIds): void {

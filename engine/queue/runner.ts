@@ -34,7 +34,15 @@ export async function startRunner(opts: RunnerOptions): Promise<Runner> {
     logger: graphileLogger(opts.log),
     // Measured on 2 cores: a local queue and immediate completion batches multiply
     // throughput (see STACK-NOTES); the engine's own ledger keeps the truth.
-    preset: { worker: { localQueue: { size: 4 * opts.concurrency }, completeJobBatchDelay: 0 } },
+    // Its pool may grow to one connection per concurrent job (graphile-worker warns otherwise);
+    // with the local queue and batched completions it opens far fewer.
+    preset: {
+      worker: {
+        localQueue: { size: 4 * opts.concurrency },
+        completeJobBatchDelay: 0,
+        maxPoolSize: Math.max(4, opts.concurrency),
+      },
+    },
   } as Parameters<typeof run>[0]);
 }
 

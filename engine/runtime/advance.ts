@@ -206,7 +206,7 @@ class RunLoop {
     }
     const error = failed ? { step: failed.stepId, ...(failed.error as object) } : null;
     const outcome = await this.flush({ status, error });
-    if (outcome.ended) this.core.ended(this.run, status);
+    if (outcome.ended) this.core.ended(this.run, status, error);
   }
 
   private launch(step: Step, attempt: number): void {

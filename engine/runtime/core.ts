@@ -35,7 +35,7 @@ export class Core {
   readonly triggers: ReturnType<typeof makeTriggerBatcher>;
   readonly #claims: GroupCommit<{ id: string; tenant_id: string }, ClaimedRun | undefined>;
   /** Workflows that some `event` trigger watches: their runs end in a transaction. */
-  readonly #watched: Set<string>;
+  #watchedFor: { version: string; ids: Set<string> } | undefined;
 
   constructor(
     readonly deps: RuntimeDeps,
@@ -46,12 +46,19 @@ export class Core {
     this.dispatcher = new Dispatcher(deps.db, deps.log);
     this.triggers = makeTriggerBatcher(deps.db);
     this.#claims = new GroupCommit((items) => this.#claimBatch(items));
-    this.#watched = new Set(
-      deps.catalogue
+  }
+
+  /** Workflows some `event` trigger watches, for the catalogue in use (it can be reloaded). */
+  get #watched(): Set<string> {
+    const { version } = this.deps.catalogue;
+    if (this.#watchedFor?.version !== version) {
+      const ids = this.deps.catalogue
         .workflows()
         .map((e) => e.manifest.trigger)
-        .flatMap((t) => (t.type === 'event' ? [t.workflow] : [])),
-    );
+        .flatMap((t) => (t.type === 'event' ? [t.workflow] : []));
+      this.#watchedFor = { version, ids: new Set(ids) };
+    }
+    return this.#watchedFor.ids;
   }
 
   /** True when nothing hangs on the run's end: no concurrency group, no watcher. */
@@ -60,12 +67,19 @@ export class Core {
   }
 
   /** Metrics and the log line of a run that ended. */
-  ended(run: RunRow, status: 'succeeded' | 'failed'): void {
+  ended(
+    run: RunRow,
+    status: 'succeeded' | 'failed',
+    error?: { step?: string; message?: string } | null,
+  ): void {
     this.metrics.run(run.workflow_id, status, run.started_at ?? run.created_at);
-    this.deps.log.info(
-      { tenant: run.tenant_id, run: run.id, workflow: run.workflow_id, status },
-      status === 'succeeded' ? 'run:succeeded' : 'run:failed',
-    );
+    const fields = { tenant: run.tenant_id, run: run.id, workflow: run.workflow_id, status };
+    if (status === 'succeeded') this.deps.log.info(fields, 'run:succeeded');
+    else {
+      // A failure is worth a look: warn, with the step and the reason.
+      const reason = error ? `step ${error.step}: ${error.message ?? 'failed'}` : 'failed';
+      this.deps.log.warn({ ...fields, step: error?.step, reason }, `run:failed ${reason}`);
+    }
   }
 
   now = (): Date => this.deps.now?.() ?? new Date();
@@ -232,7 +246,7 @@ export class Core {
       await this.#afterEnd(trx, { ...run, status, error }, states);
       return true;
     });
-    if (ended) this.ended(run, status);
+    if (ended) this.ended(run, status, error);
   }
 
   /** Event triggers and the concurrency wake-up, for any final status (cancel too). */

@@ -73,7 +73,7 @@ export async function dryRun(opts: DryRunOptions): Promise<PlannedStep[]> {
             // Like a plan's "known after apply": the value comes from an output that only a
             // real run (or a recorded fixture) knows.
             if (err instanceof TemplateError && guessed.size > 0)
-              return { input: undefined, unknown: err.message };
+              return { input: undefined, unknown: knownAfter(err) };
             throw err;
           },
         );
@@ -94,6 +94,13 @@ export async function dryRun(opts: DryRunOptions): Promise<PlannedStep[]> {
     }
   }
   return planned;
+}
+
+/** Information, not an error: which value only a real run (or a recorded fixture) gives. */
+function knownAfter(err: TemplateError): string {
+  const [root, stepId] = err.path;
+  if (root !== 'steps' || stepId === undefined) return `${err.template} reads a value only a real run gives`;
+  return `${err.template} reads the output of step ${String(stepId)}, which a real run gives (or --fixtures <dir>/${String(stepId)}.json)`;
 }
 
 async function plannedOutput(

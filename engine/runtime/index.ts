@@ -143,10 +143,12 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
     workflowState: (tenantId, workflowId) =>
       withTenant(deps.db, tenantId, (trx) => workflowState(trx, tenantId, workflowId)),
     async setWorkflowState(tenantId, workflowId, state) {
-      if (!deps.catalogue.workflow(workflowId))
-        throw new RuntimeError('unknown_workflow', `There is no workflow ${workflowId}.`);
+      const entry = deps.catalogue.workflow(workflowId);
+      if (!entry) throw new RuntimeError('unknown_workflow', `There is no workflow ${workflowId}.`);
       const current = await workflowState(deps.db, tenantId, workflowId);
       const next = { enabled: state.enabled ?? current.enabled, config: state.config ?? current.config };
+      // A disabled workflow may keep an incomplete config; one that runs must fit the schema.
+      if (next.enabled) inputs.checkConfig(entry, next.config);
       await deps
         .db('tenant_workflows')
         .insert({

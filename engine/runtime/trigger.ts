@@ -33,7 +33,7 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 
 /** Validators of workflows' input schemas, compiled once per manifest version. */
 export class InputSchemas {
-  readonly #ajv = addFormats(new Ajv2020({ allErrors: true, strict: false }));
+  readonly #ajv = addFormats(new Ajv2020({ allErrors: true, strict: false, verbose: true }));
   readonly #cache = new Map<string, ValidateFunction>();
 
   check(entry: CatalogueEntry<Workflow>, input: unknown): void {
@@ -45,6 +45,21 @@ export class InputSchemas {
     if (!validate(input)) {
       const issues = describeErrors(validate.errors ?? [], 'the input');
       throw new RuntimeError('invalid_input', `The input of ${entry.manifest.id} is invalid.`, issues);
+    }
+  }
+
+  /** A tenant's config for the workflow, against the workflow's `config` schema (when it has one). */
+  checkConfig(entry: CatalogueEntry<Workflow>, config: unknown): void {
+    if (entry.manifest.config === undefined) return;
+    const key = `config:${entry.hash}`;
+    let validate = this.#cache.get(key);
+    if (!validate) {
+      validate = this.#ajv.compile(entry.manifest.config);
+      this.#cache.set(key, validate);
+    }
+    if (!validate(config)) {
+      const issues = describeErrors(validate.errors ?? [], 'config');
+      throw new RuntimeError('invalid_input', `The config of ${entry.manifest.id} is invalid.`, issues);
     }
   }
 }

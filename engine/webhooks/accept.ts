@@ -33,6 +33,8 @@ export interface Delivery {
 export interface Acceptance {
   duplicate: boolean;
   runIds: string[];
+  /** Why a new event started no run ("accepted, no run: WF-051 is not enabled for tenant demo"). */
+  note?: string;
 }
 
 /**
@@ -122,7 +124,12 @@ async function acceptDeliveries(db: Knex, deliveries: Delivery[], log: Logger): 
     const outcomes: Accepted[] = planned.map((p, i) => {
       const event = events[i]!;
       if (event.status !== 'active') return { error: inactive(p.delivery.tenantId) };
-      return { duplicate: event.id === null, runIds: runs.ids[i] ?? [] };
+      const runIds = runs.ids[i] ?? [];
+      if (event.id === null || runIds.length > 0) return { duplicate: event.id === null, runIds };
+      const note = `accepted, no run: ${whyNoRun(p)}`;
+      const { route, tenantId, eventId, eventType } = p.delivery;
+      log.info({ route: route.id, tenant: tenantId, eventId, eventType }, `webhook:${note}`);
+      return { duplicate: false, runIds, note };
     });
     await recordAudits(
       trx,
@@ -131,6 +138,21 @@ async function acceptDeliveries(db: Knex, deliveries: Delivery[], log: Logger): 
     await linkRuns(trx, events, runs.ids);
     return outcomes;
   });
+}
+
+/** Why a new event started nothing: no subscriber, no match, or not enabled for the tenant. */
+function whyNoRun({ delivery, candidates }: Planned): string {
+  const { route, tenantId, eventType } = delivery;
+  if (route.subscribers.length === 0) return `no workflow has a trigger on route ${route.id}`;
+  if (candidates.length === 0) {
+    const typed = route.subscribers.filter((s) => s.accepts(eventType));
+    const ids = (list: Subscriber[]) => list.map((s) => s.entry.manifest.id).join(', ');
+    return typed.length === 0
+      ? `no workflow of route ${route.id} (${ids(route.subscribers)}) lists event type ${eventType}`
+      : `the trigger \`if\` of ${ids(typed)} is false for this event`;
+  }
+  const ids = candidates.map((s) => s.entry.manifest.id);
+  return `${ids.join(', ')} ${ids.length === 1 ? 'is' : 'are'} not enabled for tenant ${tenantId}`;
 }
 
 const inactive = (tenantId: string) =>

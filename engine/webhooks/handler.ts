@@ -71,10 +71,11 @@ export function webhookMiddleware(deps: HandlerDeps) {
           { 'retry-after': String(wait) },
         );
       }
-      const { duplicate } = await receive(deps, ctx, route);
+      const { duplicate, note } = await receive(deps, ctx, route);
       ctx.status = route.response.status;
       ctx.body = route.response.body;
       ctx.set('atlas-webhook-outcome', duplicate ? 'duplicate' : 'accepted');
+      if (note) ctx.set('atlas-webhook-note', note);
       deps.metrics.delivered(route.id, duplicate ? 'duplicate' : 'accepted', elapsed(started));
     } catch (err) {
       if (!(err instanceof WebhookRejection)) throw err;
@@ -108,7 +109,7 @@ async function receive(
   deps: HandlerDeps,
   ctx: Context,
   route: CompiledWebhookRoute,
-): Promise<{ duplicate: boolean }> {
+): Promise<{ duplicate: boolean; note?: string }> {
   if (ctx.method !== route.method) {
     throw new WebhookRejection(405, 'method', `${route.path} accepts ${route.method} only.`, {
       allow: route.method,

@@ -9,10 +9,20 @@ const t = useTestDatabase();
 describe('atlas token', () => {
   it('mints a token the API accepts: tenants, subject, lifetime, admin role', async () => {
     const env = cliEnv({ ATLAS_JWT_SECRET: SECRET, ATLAS_JWT_AUDIENCE: 'atlas-api', DATABASE_URL: t.url });
+    await t
+      .db('tenants')
+      .insert([
+        { id: 'demo', name: 'Demo' },
+        { id: 'acme', name: 'Acme' },
+      ])
+      .onConflict('id')
+      .ignore();
     const res = await runCli(
       ['token', '--tenant', 'demo', '--tenant', 'acme', '--sub', 'ada', '--ttl', '2h', '--admin'],
       env,
     );
+    // The tenants test below starts from no tenants.
+    await t.db('tenants').whereIn('id', ['demo', 'acme']).del();
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     const { payload } = await jwtVerify(res.stdout.trim(), new TextEncoder().encode(SECRET), {

@@ -56,6 +56,7 @@ describe('atlas validate', () => {
       id: 'WF-100',
       keyword: 'additionalProperties',
       message: 'unknown field "setps" in the manifest; did you mean "steps"?',
+      severity: 'error',
     });
   });
 

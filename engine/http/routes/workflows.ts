@@ -3,6 +3,7 @@
  * times), the tenant's enablement and config, and manual runs.
  */
 import { CronExpressionParser } from 'cron-parser';
+import { didYouMean } from '../../connector-sdk/index.ts';
 import type { CatalogueEntry } from '../../manifest/catalogue.ts';
 import type { Workflow } from '../../manifest/types.gen.ts';
 import { principalOf, tenantOf } from '../context.ts';
@@ -86,7 +87,13 @@ function summary(entry: CatalogueEntry<Workflow>, enabled: boolean) {
 export function workflowRoutes({ db, runtime, catalogue }: RouteDeps): AnyRoute[] {
   const find = (id: string) => {
     const entry = catalogue.workflow(id);
-    if (!entry) throw problem.notFound(`There is no workflow "${id}".`);
+    if (!entry) {
+      const ids = catalogue.workflows().map((e) => e.manifest.id);
+      throw problem.notFound(
+        `There is no workflow "${id}" in the catalogue loaded at ${catalogue.loadedAt.toISOString()}${didYouMean(id, ids)}. ` +
+          'A manifest added since is served after a reload: SIGHUP, or `atlas serve --watch`.',
+      );
+    }
     return entry;
   };
   return [
@@ -174,6 +181,7 @@ export function workflowRoutes({ db, runtime, catalogue }: RouteDeps): AnyRoute[
         properties: { input: { description: "The run input; the workflow's input schema applies." } },
       },
       bodyRequired: false,
+      bodyHint: 'The run input goes under "input": {"input": {"name": "Ada"}}.',
       errors: [404, 409],
       audit: { action: 'runs.trigger', entityType: 'run' },
       responses: {
@@ -187,6 +195,7 @@ export function workflowRoutes({ db, runtime, catalogue }: RouteDeps): AnyRoute[
         },
       },
       async handler(ctx, { params, body }) {
+        find(params.id);
         const key = ctx.get('idempotency-key');
         if (key !== '' && !IDEMPOTENCY_KEY.test(key)) {
           throw problem.badRequest('The Idempotency-Key header must be 1 to 200 printable ASCII characters.');

@@ -12,6 +12,8 @@ export interface StepInfo {
   uses: string;
   /** The action's output schema; undefined when the action is unknown. */
   output: JsonSchema | undefined;
+  /** Why the step may end without an output: `skipped` (it has an `if`), `failed` (`onError: continue`). */
+  mayEndWithout?: string;
 }
 
 export interface ScopeModel {
@@ -19,6 +21,8 @@ export interface ScopeModel {
   roots: readonly string[];
   triggerType: string;
   input: unknown;
+  /** The workflow's `config` schema, when it declares one: `tenant.config.*` is checked against it. */
+  config?: unknown;
   steps: ReadonlyMap<string, StepInfo>;
   /** The step the expression belongs to, and the steps sure to be done before it. */
   current?: { index: number; ancestors: ReadonlySet<string> };
@@ -51,6 +55,8 @@ export function checkScopePath(path: Path, model: ScopeModel): string | undefine
     case 'input':
       return fieldMessage(model.input, rest, ['input'], 'the workflow input schema');
     case 'tenant':
+      if (rest[0] === 'config' && model.config !== undefined)
+        return fieldMessage(model.config, rest.slice(1), ['tenant', 'config'], 'the workflow config schema');
       return checkListed(rest, TENANT_FIELDS, 'tenant', ['config']);
     case 'secrets':
       if (rest.length !== 1 || typeof rest[0] !== 'string' || !SECRET_NAME.test(rest[0])) {

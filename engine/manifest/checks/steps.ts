@@ -24,9 +24,18 @@ export function stepInfos(workflow: Workflow, registry: ConnectorRegistry): Map<
       index,
       uses: step.uses,
       output: registry.action(step.uses)?.action.output,
+      ...skippable(step),
     });
   });
   return infos;
+}
+
+function skippable(step: Step): { mayEndWithout?: string } {
+  const ways = [
+    ...(step.if === undefined ? [] : ['skipped (it has an `if`)']),
+    ...(step.onError === 'continue' ? ['failed (`onError: continue`)'] : []),
+  ];
+  return ways.length === 0 ? {} : { mayEndWithout: ways.join(' or ') };
 }
 
 /**

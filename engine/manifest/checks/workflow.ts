@@ -18,6 +18,7 @@ export function checkWorkflow(doc: ManifestDoc, registry: ConnectorRegistry, ids
     roots: ['trigger', 'input', 'steps', 'tenant', 'secrets'],
     triggerType: workflow.trigger.type,
     input: workflow.input ?? { type: 'object' },
+    ...(workflow.config === undefined ? {} : { config: workflow.config }),
     steps: stepInfos(workflow, registry),
   };
   checkTrigger(doc, workflow, ids);
@@ -46,6 +47,7 @@ function checkTrigger(doc: ManifestDoc, workflow: Workflow, ids: CatalogueIds): 
     roots: ['trigger', 'tenant'],
     triggerType: trigger.type,
     input: {},
+    ...(workflow.config === undefined ? {} : { config: workflow.config }),
     steps: new Map(),
   };
   switch (trigger.type) {
@@ -94,14 +96,17 @@ export function cronProblem(cron: string): string | undefined {
 let inputAjv: ReturnType<typeof makeSchemaAjv> | undefined;
 
 function checkInputSchema(doc: ManifestDoc, workflow: Workflow): void {
-  if (workflow.input === undefined) return;
-  inputAjv ??= makeSchemaAjv();
-  try {
-    inputAjv.compile(workflow.input);
-  } catch (err) {
-    const reason = (err as Error).message.replace(/^strict mode: /, '');
-    doc.report(['input'], 'input-schema', `input is not a valid JSON Schema: ${reason}`);
-  } finally {
-    inputAjv.removeSchema();
+  for (const field of ['input', 'config'] as const) {
+    const schema = workflow[field];
+    if (schema === undefined) continue;
+    inputAjv ??= makeSchemaAjv();
+    try {
+      inputAjv.compile(schema);
+    } catch (err) {
+      const reason = (err as Error).message.replace(/^strict mode: /, '');
+      doc.report([field], 'input-schema', `${field} is not a valid JSON Schema: ${reason}`);
+    } finally {
+      inputAjv.removeSchema();
+    }
   }
 }
