@@ -69,13 +69,14 @@ async function runTask(script: Turn[], agent = guarded, secrets: Record<string, 
     input: payload,
     connectors: [core, telegram, email],
     baseUrls: { telegram: tg.url, email: resend.url },
-    settings: {
-      ATLAS_CONNECTOR_OPENAI_BASE_URL: chat.url,
+    settings: { ATLAS_CONNECTOR_OPENAI_BASE_URL: chat.url },
+    // The tenant's own keys: platform keys would need the operator's offer and a budget.
+    secrets: {
       OPENAI_API_KEY: CHAT_KEY,
       TELEGRAM_BOT_TOKEN: BOT_TOKEN,
       RESEND_API_KEY: RESEND_KEY,
+      ...secrets,
     },
-    secrets,
     timeoutMs: 10_000,
   });
   ctx.trace = async (event) => {
