@@ -83,6 +83,7 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
         auth,
         webhooks: webhooks.middleware,
         secrets: services.secrets,
+        files: services.files,
       });
       const server = await listen(app.callback(), config);
       stack.push(() => closeServer(server, config.shutdownTimeoutMs));

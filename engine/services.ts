@@ -14,6 +14,8 @@ import {
 } from './connector-sdk/index.ts';
 import { makeDbAuditSink } from './db/audit.ts';
 import type { Knex } from './db/knex.ts';
+import { makeFileStore } from './files/access.ts';
+import { type FileService, makeFileService } from './files/service.ts';
 import { parseAllowlist } from './hub/index.ts';
 import { PgRateLimiter } from './hub/pg-rate-limit.ts';
 import type { Logger } from './log.ts';
@@ -37,6 +39,7 @@ export interface Services {
   connectors: ConnectorRegistry;
   secrets: ReturnType<typeof makeSecretStore>;
   runtime: RuntimeHandle;
+  files: FileService;
   processId: string;
 }
 
@@ -74,6 +77,7 @@ export async function makeServices(
   loaded = catalogue;
   const keyring = await loadKeyring(config, log);
   const secrets = makeSecretStore(db, keyring);
+  const files = makeFileService({ config: config.files, db, keyring, publicUrl: config.oauth.publicUrl });
   await saveCatalogueVersions(db, catalogue);
   const processId = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const runtime = makeRuntime(
@@ -92,11 +96,12 @@ export async function makeServices(
       connectorConfig: (c) => connectorConfig(c, config.env),
       ssrf: parseAllowlist(config.env.ATLAS_WEBHOOK_ALLOWLIST),
       processId,
+      files: makeFileStore(files),
       ...(overrides.fetchImpl ? { fetchImpl: overrides.fetchImpl } : {}),
     },
     { cronBackfillMs: config.cronBackfillMs },
   );
-  return { catalogue, connectors, secrets, runtime, processId };
+  return { catalogue, connectors, secrets, runtime, files, processId };
 }
 
 /**

@@ -9,6 +9,7 @@ import type {
   AttemptScope,
   ConnectorConfig,
   ConnectorDefinition,
+  FileAccess,
   Logger,
   RunData,
   TraceEvent,
@@ -37,6 +38,7 @@ export interface ActionContextDeps extends AttemptScope {
   run?: RunData;
   callAction?(uses: string, input: unknown): Promise<unknown>;
   trace?(event: TraceEvent): Promise<void>;
+  files?: FileAccess;
   redactor?: Redactor;
   maxResponseBytes?: number;
   fetchImpl?: typeof fetch;
@@ -119,5 +121,6 @@ export function makeActionContext(deps: ActionContextDeps): ActionContext {
     run: deps.run ?? { input: deps.input, trigger: undefined, steps: {} },
     ...(deps.callAction ? { callAction: deps.callAction } : {}),
     ...(deps.trace ? { trace: deps.trace } : {}),
+    ...(deps.files ? { files: deps.files } : {}),
   };
 }
