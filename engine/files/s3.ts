@@ -18,7 +18,7 @@ import {
 
 type Sdk = typeof import('@aws-sdk/client-s3');
 
-export function makeS3Storage(config: FilesConfig['s3']): Storage & { close(): void } {
+export function makeS3Storage(config: FilesConfig['s3']): Storage {
   let loaded: Promise<{ sdk: Sdk; client: S3Client }> | undefined;
   const load = () => {
     loaded ??= (async () => {

@@ -34,6 +34,8 @@ export interface Storage {
    * serves the bytes itself (local).
    */
   presign?(key: string, ttlSeconds: number, disposition: string, contentType: string): Promise<string>;
+  /** Releases the driver's connections. */
+  close?(): void;
 }
 
 /** The storage service cannot be reached or refused to work: a 503, retried later. */

@@ -35,6 +35,7 @@ export async function startFilesApi(db: Knex, env: Record<string, string> = {}):
     files: files!,
     async close() {
       await api.close();
+      files?.storage.close?.();
       await fs.rm(home, { recursive: true, force: true });
     },
   };
