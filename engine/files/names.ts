@@ -39,33 +39,39 @@ export function checkFileName(name: string): string {
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
 const GENERIC = new Set(['application/octet-stream', 'binary/octet-stream', 'application/unknown']);
 
-/** The bare media type of a header value (lowercase, parameters dropped); undefined when absent or generic. */
+/**
+ * A declared Content-Type, normalised: the lowercase media type and its charset, other
+ * parameters dropped; undefined when absent or generic (application/octet-stream).
+ */
 export function declaredType(header: string | undefined): string | undefined {
-  const type = header?.split(';')[0]?.trim().toLowerCase();
+  const [first, ...parameters] = (header ?? '').split(';');
+  const type = first?.trim().toLowerCase();
   if (type === undefined || type === '' || GENERIC.has(type)) return undefined;
   if (!MEDIA_TYPE.test(type)) throw new FileInputError(`"${type.slice(0, 60)}" is not a media type.`, 415);
-  return type;
+  const charset = parameters
+    .map((p) => p.trim().toLowerCase())
+    .find((p) => p.startsWith('charset='))
+    ?.slice('charset='.length)
+    .replace(/"/g, '');
+  return charset !== undefined && /^[a-z0-9._-]{1,40}$/.test(charset) ? `${type}; charset=${charset}` : type;
 }
 
 /**
- * The content type to store: the sniffed one when the bytes carry a signature, else the
- * declared one, else application/octet-stream. A declared type that the bytes contradict is
- * refused (415): a "PDF" that is an executable, a "PNG" that is HTML.
+ * The content type to store: the declared one when the bytes agree with it, the sniffed one
+ * when nothing is declared, else application/octet-stream. A declared type that the bytes
+ * contradict is refused (415): a "PDF" that is an executable, a "PNG" that is HTML.
  */
 export async function resolveContentType(declared: string | undefined, head: Uint8Array): Promise<string> {
+  const bare = declared?.split(';')[0];
   const sniffed = await fileTypeFromBuffer(head).catch(() => undefined);
   if (sniffed) {
-    if (declared !== undefined && declared !== sniffed.mime && !compatible(declared, sniffed.mime)) {
-      throw new FileInputError(`The body is ${sniffed.mime}, not ${declared} as declared.`, 415);
+    if (bare !== undefined && bare !== sniffed.mime && !compatible(bare, sniffed.mime)) {
+      throw new FileInputError(`The body is ${sniffed.mime}, not ${bare} as declared.`, 415);
     }
     return declared ?? sniffed.mime;
   }
-  if (
-    declared !== undefined &&
-    (supportedMimeTypes as ReadonlySet<string>).has(declared) &&
-    !textual(declared)
-  ) {
-    throw new FileInputError(`The body is not ${declared} as declared.`, 415);
+  if (bare !== undefined && (supportedMimeTypes as ReadonlySet<string>).has(bare) && !textual(bare)) {
+    throw new FileInputError(`The body is not ${bare} as declared.`, 415);
   }
   return declared ?? 'application/octet-stream';
 }

@@ -78,7 +78,7 @@ export interface UploadInput {
   name: string;
   /** The declared Content-Type, checked against the bytes. */
   contentType?: string | undefined;
-  body: AsyncIterable<Uint8Array> | Readable;
+  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Readable;
   /** Content-Length when known: a file already too large is refused before it is read. */
   declaredSize?: number;
   /**
@@ -415,7 +415,7 @@ const INLINE =
   /^(image\/(png|jpeg|gif|webp|avif)|application\/pdf|text\/plain|audio\/[a-z0-9.+-]+|video\/[a-z0-9.+-]+)$/;
 
 export function contentDisposition(record: Pick<FileRecord, 'name' | 'contentType'>): string {
-  const kind = INLINE.test(record.contentType) ? 'inline' : 'attachment';
+  const kind = INLINE.test(record.contentType.split(';')[0]!) ? 'inline' : 'attachment';
   const ascii = record.name.replace(/[^\x20-\x7e]|["\\]/g, '_');
   return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(record.name)}`;
 }

@@ -1,0 +1,167 @@
+/**
+ * The files connector and actions that send a file by its id, run as workflow steps by the
+ * whole engine (queue, runtime, hub) with the engine's own file service.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outputOf } from '../connectors/in-workflow.ts';
+import { type FakeServer, startFake } from '../fakes/server.ts';
+import { BOT_TOKEN, startTelegram, telegramParams } from '../fakes/telegram.ts';
+import { useTestDatabase } from '../helpers/db.ts';
+import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
+import { pdfBytes } from './harness.ts';
+
+const workflow = (id: string, steps: string) => `apiVersion: atlas/v1
+kind: Workflow
+id: ${id}
+trigger: { type: manual }
+steps:
+${steps}`;
+
+const manifests = {
+  'WF-901.yaml': workflow(
+    'WF-901',
+    `  - id: put
+    uses: files.put
+    with: { name: notes.txt, text: "{{ input.text }}" }
+  - id: get
+    uses: files.get
+    with: { id: "{{ steps.put.output.id }}" }
+  - id: b64
+    uses: files.get
+    with: { id: "{{ steps.put.output.id }}", as: base64 }
+  - id: link
+    uses: files.url
+    with: { id: "{{ steps.put.output.id }}", ttl: 5m }
+  - id: list
+    uses: files.list
+    with: { prefix: notes }
+`,
+  ),
+  'WF-902.yaml': workflow(
+    'WF-902',
+    `  - id: call
+    uses: telegram.sendDocument
+    with: { chat_id: 42, caption: "your invoice", document: { atlas_file_id: "{{ input.fileId }}" } }
+    retry: { maxAttempts: 1 }
+`,
+  ),
+  'WF-903.yaml': workflow(
+    'WF-903',
+    `  - id: call
+    uses: files.put
+    with: { name: "{{ input.name }}", url: "{{ input.url }}", maxBytes: 100000 }
+    retry: { maxAttempts: 1 }
+`,
+  ),
+  'WF-904.yaml': workflow(
+    'WF-904',
+    `  - id: call
+    uses: files.get
+    with: { id: "{{ input.fileId }}" }
+    retry: { maxAttempts: 1 }
+`,
+  ),
+  'WF-905.yaml': workflow(
+    'WF-905',
+    `  - id: call
+    uses: files.delete
+    with: { id: "{{ input.fileId }}" }
+    retry: { maxAttempts: 1 }
+`,
+  ),
+};
+
+describe('files in workflows', () => {
+  const database = useTestDatabase();
+  let engine: TestEngine;
+  let telegram: FakeServer;
+  let origin: FakeServer;
+
+  beforeAll(async () => {
+    telegram = await startTelegram(BOT_TOKEN);
+    origin = await startFake((req) =>
+      req.path === '/invoice.pdf'
+        ? { status: 200, headers: { 'content-type': 'application/pdf' }, body: pdfBytes('remote') }
+        : { status: 200, headers: { 'content-type': 'application/octet-stream' }, streamBytes: 500_000 },
+    );
+    engine = await startTestEngine(database, {
+      manifests,
+      tenants: ['acme', 'globex'],
+      env: {
+        ATLAS_WEBHOOK_ALLOWLIST: '127.0.0.1',
+        ATLAS_CONNECTOR_TELEGRAM_BASE_URL: telegram.url,
+        TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+      },
+    });
+    await engine.startWorker(4);
+  });
+
+  afterAll(async () => {
+    await engine?.stop();
+    await Promise.all([telegram?.close(), origin?.close()]);
+  });
+
+  it('puts, reads, links and lists a file', async () => {
+    const run = await engine.runToEnd('WF-901', { text: 'héllo files' });
+    expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
+    const out = Object.fromEntries(run.steps.map((s) => [s.id, s.attempts.at(-1)?.output])) as Record<
+      string,
+      Record<string, unknown>
+    >;
+    expect(out.put).toMatchObject({
+      name: 'notes.txt',
+      size: Buffer.byteLength('héllo files'),
+      createdBy: `run:${run.id}`,
+    });
+    expect(out.get).toMatchObject({ text: 'héllo files', contentType: 'text/plain; charset=utf-8' });
+    expect(out.b64).toMatchObject({ base64: Buffer.from('héllo files').toString('base64') });
+    expect(String(out.link!.url)).toContain(`/v1/files/${out.put!.id}/content?expires=`);
+    expect(out.list!.items).toEqual([expect.objectContaining({ id: out.put!.id })]);
+  });
+
+  it("sends one of the tenant's files to a Telegram chat by its id", async () => {
+    const stored = await engine.services.files.upload('acme', 'ada', {
+      name: 'invoice-7.pdf',
+      body: [pdfBytes('invoice 7')],
+    });
+    const run = await engine.runToEnd('WF-902', { fileId: stored.id });
+    expect(outputOf(run)).toMatchObject({ chat_id: 42, file_id: 'BQACAgIAAxkBAAIB' });
+    const call = telegram.requests.find((r) => r.path.endsWith('/sendDocument'))!;
+    const form = await new Response(call.body, {
+      headers: { 'content-type': call.header('content-type')! },
+    }).formData();
+    const doc = form.get('document') as File;
+    expect(doc.name).toBe('invoice-7.pdf');
+    expect(doc.type).toBe('application/pdf');
+    expect(Buffer.from(await doc.arrayBuffer()).equals(pdfBytes('invoice 7'))).toBe(true);
+    expect(await telegramParams(call)).toMatchObject({ chat_id: '42', caption: 'your invoice' });
+  });
+
+  it('fetches a URL into a file through the hub, within its size limit', async () => {
+    const ok = await engine.runToEnd('WF-903', { name: 'remote.pdf', url: `${origin.url}/invoice.pdf` });
+    expect(outputOf(ok)).toMatchObject({ name: 'remote.pdf', contentType: 'application/pdf' });
+    const audit = await database.db('audit_log').where({ connector: 'files', action: 'connector.call' });
+    expect(audit.map((a) => a.path)).toContain('/invoice.pdf');
+
+    const big = await engine.runToEnd('WF-903', { name: 'big.bin', url: `${origin.url}/huge` });
+    expect(big.status).toBe('failed');
+    expect(big.error).toMatchObject({ code: 'file_too_large' });
+    expect(await database.db('files').where({ name: 'big.bin' })).toEqual([]);
+  });
+
+  it("cannot read or delete another tenant's file", async () => {
+    const theirs = await engine.services.files.upload('globex', 'eve', {
+      name: 'secret.txt',
+      contentType: 'text/plain',
+      body: [Buffer.from('globex only')],
+    });
+    for (const wf of ['WF-904', 'WF-905']) {
+      const run = await engine.runToEnd(wf, { fileId: theirs.id }, 'acme');
+      expect(run.status).toBe('failed');
+      expect(run.error).toMatchObject({ code: 'file_not_found', kind: 'fatal' });
+    }
+    expect((await engine.services.files.get('globex', theirs.id)).name).toBe('secret.txt');
+    const mine = await engine.runToEnd('WF-905', { fileId: theirs.id }, 'globex');
+    expect(outputOf(mine)).toEqual({ deleted: true });
+  });
+});
