@@ -42,3 +42,8 @@ registerCommand(
   'Add, list, disable or enable tenants',
   async () => (await import('./tenants.ts')).tenants,
 );
+registerCommand(
+  'files',
+  "Upload, list, link or delete a tenant's files",
+  async () => (await import('./files.ts')).files,
+);

@@ -17,7 +17,7 @@ export async function startFilesApi(db: Knex, env: Record<string, string> = {}):
   const home = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-files-'));
   let files: FileService | undefined;
   let url = '';
-  const keyring = parseKeyring(generateKey());
+  const keyring = parseKeyring(env.ATLAS_ENCRYPTION_KEY ?? generateKey());
   const api = await startApi(
     db,
     { ATLAS_HOME: home, ...env },
