@@ -371,6 +371,18 @@ export function fileRoutes({ db }: RouteDeps, files: FileService): AnyRoute[] {
       if (!found) throw problem.notFound('The file no longer exists.');
       const { record, tenantId } = found;
       const range = parseRange(ctx.get('range'), record.size);
+      // Recorded before the first byte leaves, so no download goes unaudited.
+      await recordAudit(db, {
+        tenantId,
+        actor: 'signed-url',
+        action: 'files.download',
+        entityType: 'file',
+        entityId: record.id,
+        requestId: ctx.state.requestId,
+        status: range ? 206 : 200,
+        result: 'ok',
+        summary: range ? { range: `${range.start}-${range.end}` } : {},
+      });
       const body: Readable = await mapped(files.open(tenantId, record, range));
       ctx.set('accept-ranges', 'bytes');
       ctx.set('content-disposition', contentDisposition(record));
@@ -388,17 +400,6 @@ export function fileRoutes({ db }: RouteDeps, files: FileService): AnyRoute[] {
         ctx.status = 200;
         ctx.length = record.size;
       }
-      void recordAudit(db, {
-        tenantId,
-        actor: 'signed-url',
-        action: 'files.download',
-        entityType: 'file',
-        entityId: record.id,
-        requestId: ctx.state.requestId,
-        status: ctx.status,
-        result: 'ok',
-        summary: range ? { range: `${range.start}-${range.end}` } : {},
-      }).catch(() => undefined);
     },
   });
 
