@@ -4,6 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outputOf } from '../connectors/in-workflow.ts';
+import { type GraphFake, MS, startGraph } from '../fakes/msgraph.ts';
+import { RESEND_KEY, type ResendFake, startResend } from '../fakes/resend.ts';
 import { type FakeServer, startFake } from '../fakes/server.ts';
 import { BOT_TOKEN, startTelegram, telegramParams } from '../fakes/telegram.ts';
 import { useTestDatabase } from '../helpers/db.ts';
@@ -69,6 +71,19 @@ const manifests = {
     retry: { maxAttempts: 1 }
 `,
   ),
+  'WF-906.yaml': workflow(
+    'WF-906',
+    `  - id: call
+    uses: email.send
+    with:
+      to: [ada@example.com]
+      subject: Your invoice
+      text: Attached.
+      provider: "{{ input.provider }}"
+      attachments: [{ atlas_file_id: "{{ input.fileId }}" }]
+    retry: { maxAttempts: 1 }
+`,
+  ),
 };
 
 describe('files in workflows', () => {
@@ -76,9 +91,13 @@ describe('files in workflows', () => {
   let engine: TestEngine;
   let telegram: FakeServer;
   let origin: FakeServer;
+  let graph: GraphFake;
+  let resend: ResendFake;
 
   beforeAll(async () => {
     telegram = await startTelegram(BOT_TOKEN);
+    graph = await startGraph();
+    resend = await startResend();
     origin = await startFake((req) =>
       req.path === '/invoice.pdf'
         ? { status: 200, headers: { 'content-type': 'application/pdf' }, body: pdfBytes('remote') }
@@ -91,6 +110,15 @@ describe('files in workflows', () => {
         ATLAS_WEBHOOK_ALLOWLIST: '127.0.0.1',
         ATLAS_CONNECTOR_TELEGRAM_BASE_URL: telegram.url,
         TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+        ATLAS_CONNECTOR_MSGRAPH_BASE_URL: `${graph.url}/v1.0`,
+        ATLAS_CONNECTOR_MSGRAPH_LOGIN_URL: graph.url,
+        MS_TENANT_ID: MS.tenant,
+        MS_CLIENT_ID: MS.clientId,
+        MS_CLIENT_SECRET: MS.clientSecret,
+        MS_MAIL_SENDER: 'noreply@contoso.com',
+        ATLAS_CONNECTOR_EMAIL_BASE_URL: resend.url,
+        RESEND_API_KEY: RESEND_KEY,
+        RESEND_FROM: 'Atlas <noreply@atlas.dev>',
       },
     });
     await engine.startWorker(4);
@@ -98,7 +126,7 @@ describe('files in workflows', () => {
 
   afterAll(async () => {
     await engine?.stop();
-    await Promise.all([telegram?.close(), origin?.close()]);
+    await Promise.all([telegram?.close(), origin?.close(), graph?.close(), resend?.close()]);
   });
 
   it('puts, reads, links and lists a file', async () => {
@@ -135,6 +163,33 @@ describe('files in workflows', () => {
     expect(doc.type).toBe('application/pdf');
     expect(Buffer.from(await doc.arrayBuffer()).equals(pdfBytes('invoice 7'))).toBe(true);
     expect(await telegramParams(call)).toMatchObject({ chat_id: '42', caption: 'your invoice' });
+  });
+
+  it('attaches a stored file to an email, through Graph and through Resend', async () => {
+    const stored = await engine.services.files.upload('acme', 'ada', {
+      name: 'invoice-8.pdf',
+      body: [pdfBytes('invoice 8')],
+    });
+    const base64 = pdfBytes('invoice 8').toString('base64');
+    const viaGraph = await engine.runToEnd('WF-906', { fileId: stored.id, provider: 'msgraph' });
+    expect(outputOf(viaGraph)).toMatchObject({ provider: 'msgraph' });
+    expect(graph.sent.at(-1)!.payload).toMatchObject({
+      message: {
+        attachments: [
+          {
+            '@odata.type': '#microsoft.graph.fileAttachment',
+            name: 'invoice-8.pdf',
+            contentType: 'application/pdf',
+            contentBytes: base64,
+          },
+        ],
+      },
+    });
+    const viaResend = await engine.runToEnd('WF-906', { fileId: stored.id, provider: 'resend' });
+    expect(outputOf(viaResend)).toMatchObject({ provider: 'resend' });
+    expect(resend.emails.at(-1)).toMatchObject({
+      attachments: [{ filename: 'invoice-8.pdf', content: base64, content_type: 'application/pdf' }],
+    });
   });
 
   it('fetches a URL into a file through the hub, within its size limit', async () => {
