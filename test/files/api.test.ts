@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
+import { compileErrors, validate } from '@readme/openapi-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemOf } from '../api/harness.ts';
 import { useTestDatabase } from '../helpers/db.ts';
@@ -390,6 +391,9 @@ describe('OpenAPI', () => {
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining(['/v1/files', '/v1/files/{id}', '/v1/files/{id}/url', '/v1/files/{id}/content']),
     );
+    const result = await validate(structuredClone(doc) as Parameters<typeof validate>[0]);
+    expect(result.valid ? '' : compileErrors(result)).toBe('');
+    expect(result.warnings).toEqual([]);
     expect(Object.keys(doc.paths['/v1/files']!.post.requestBody.content)).toContain('multipart/form-data');
   });
 });
