@@ -3,7 +3,8 @@
  * whole engine (queue, runtime, hub) with the engine's own file service.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outputOf } from '../connectors/in-workflow.ts';
+import { outputOf, tokenSource } from '../connectors/in-workflow.ts';
+import { GOOGLE_TOKEN, type GoogleFake, startGoogle } from '../fakes/google.ts';
 import { type GraphFake, MS, startGraph } from '../fakes/msgraph.ts';
 import { RESEND_KEY, type ResendFake, startResend } from '../fakes/resend.ts';
 import { type FakeServer, startFake } from '../fakes/server.ts';
@@ -84,6 +85,14 @@ const manifests = {
     retry: { maxAttempts: 1 }
 `,
   ),
+  'WF-907.yaml': workflow(
+    'WF-907',
+    `  - id: call
+    uses: google.drive.uploadFile
+    with: { atlas_file_id: "{{ input.fileId }}", parents: [folder-1] }
+    retry: { maxAttempts: 1 }
+`,
+  ),
 };
 
 describe('files in workflows', () => {
@@ -93,11 +102,13 @@ describe('files in workflows', () => {
   let origin: FakeServer;
   let graph: GraphFake;
   let resend: ResendFake;
+  let google: GoogleFake;
 
   beforeAll(async () => {
     telegram = await startTelegram(BOT_TOKEN);
     graph = await startGraph();
     resend = await startResend();
+    google = await startGoogle();
     origin = await startFake((req) =>
       req.path === '/invoice.pdf'
         ? { status: 200, headers: { 'content-type': 'application/pdf' }, body: pdfBytes('remote') }
@@ -106,7 +117,9 @@ describe('files in workflows', () => {
     engine = await startTestEngine(database, {
       manifests,
       tenants: ['acme', 'globex'],
+      tokens: tokenSource({ acme: { google: GOOGLE_TOKEN } }),
       env: {
+        ATLAS_CONNECTOR_GOOGLE_BASE_URL: google.url,
         ATLAS_WEBHOOK_ALLOWLIST: '127.0.0.1',
         ATLAS_CONNECTOR_TELEGRAM_BASE_URL: telegram.url,
         TELEGRAM_BOT_TOKEN: BOT_TOKEN,
@@ -126,7 +139,7 @@ describe('files in workflows', () => {
 
   afterAll(async () => {
     await engine?.stop();
-    await Promise.all([telegram?.close(), origin?.close(), graph?.close(), resend?.close()]);
+    await Promise.all([telegram?.close(), origin?.close(), graph?.close(), resend?.close(), google?.close()]);
   });
 
   it('puts, reads, links and lists a file', async () => {
@@ -189,6 +202,21 @@ describe('files in workflows', () => {
     expect(outputOf(viaResend)).toMatchObject({ provider: 'resend' });
     expect(resend.emails.at(-1)).toMatchObject({
       attachments: [{ filename: 'invoice-8.pdf', content: base64, content_type: 'application/pdf' }],
+    });
+  });
+
+  it('uploads a stored file to Google Drive by its id, with its name and type', async () => {
+    const stored = await engine.services.files.upload('acme', 'ada', {
+      name: 'minutes.txt',
+      contentType: 'text/plain',
+      body: [Buffer.from('minutes of the meeting')],
+    });
+    const run = await engine.runToEnd('WF-907', { fileId: stored.id });
+    expect(outputOf(run)).toMatchObject({ id: 'file2', name: 'minutes.txt' });
+    expect(google.uploads.at(-1)).toMatchObject({
+      metadata: { name: 'minutes.txt', mimeType: 'text/plain', parents: ['folder-1'] },
+      content: 'minutes of the meeting',
+      contentType: 'text/plain',
     });
   });
 
