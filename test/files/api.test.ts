@@ -18,6 +18,7 @@ beforeAll(async () => {
     { id: 'acme', name: 'Acme' },
     { id: 'globex', name: 'Globex' },
     { id: 'quota', name: 'Quota' },
+    { id: 'full', name: 'Full' },
   ]);
   api = await startFilesApi(t.db);
   acme = await api.token({ tenants: ['acme'], sub: 'ada' });
@@ -250,6 +251,25 @@ describe('tenant isolation', () => {
 });
 
 describe('quotas', () => {
+  it('refuses the 501st file under the default limits', { timeout: 120_000 }, async () => {
+    const token = await api.token({ tenants: ['full'] });
+    const pdf = pdfBytes('tiny');
+    for (let batch = 0; batch < 25; batch++) {
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => upload(api, token, 'full', `doc-${batch * 20 + i}.pdf`, pdf)),
+      );
+      expect(results.map((r) => r.status)).toEqual(Array(20).fill(201));
+      await Promise.all(results.map((r) => r.body?.cancel()));
+    }
+    const res = await upload(api, token, 'full', 'doc-501.pdf', pdf);
+    expect(res.status).toBe(409);
+    expect(await problemOf(res)).toMatchObject({
+      reason: 'quota_exceeded',
+      usage: { files: 500, bytes: 500 * pdf.length },
+      limits: { maxFiles: 500 },
+    });
+  });
+
   it('never lets 20 concurrent uploads at the edge exceed the file count, and a delete frees a slot at once', async () => {
     await t
       .db('tenants')

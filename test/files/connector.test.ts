@@ -230,6 +230,14 @@ describe('files in workflows', () => {
     expect(big.status).toBe('failed');
     expect(big.error).toMatchObject({ code: 'file_too_large' });
     expect(await database.db('files').where({ name: 'big.bin' })).toEqual([]);
+
+    // The SSRF guard refuses private targets before any connection (the metadata service here).
+    const metadata = await engine.runToEnd('WF-903', {
+      name: 'creds.json',
+      url: 'http://169.254.169.254/latest/meta-data/',
+    });
+    expect(metadata.status).toBe('failed');
+    expect(metadata.error).toMatchObject({ code: 'ssrf_blocked' });
   });
 
   it("cannot read or delete another tenant's file", async () => {
