@@ -186,6 +186,13 @@ describe('signed URLs', () => {
     expect(download.headers.get('content-disposition')).toContain('filename="a.pdf"');
     expect(Buffer.from(await download.arrayBuffer()).equals(pdfBytes('aaaa'))).toBe(true);
 
+    const head = await fetch(url, { method: 'HEAD' });
+    expect([head.status, head.headers.get('content-length'), await head.text()]).toEqual([
+      200,
+      String(a.size),
+      '',
+    ]);
+
     const part = await fetch(url, { headers: { range: 'bytes=0-4' } });
     expect(part.status).toBe(206);
     expect(part.headers.get('content-range')).toBe(`bytes 0-4/${a.size}`);

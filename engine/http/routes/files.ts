@@ -383,7 +383,9 @@ export function fileRoutes({ db }: RouteDeps, files: FileService): AnyRoute[] {
         result: 'ok',
         summary: range ? { range: `${range.start}-${range.end}` } : {},
       });
-      const body: Readable = await mapped(files.open(tenantId, record, range));
+      // HEAD answers the headers only: no stream is opened that nobody would read.
+      const body: Readable | null =
+        ctx.method === 'HEAD' ? null : await mapped(files.open(tenantId, record, range));
       ctx.set('accept-ranges', 'bytes');
       ctx.set('content-disposition', contentDisposition(record));
       ctx.set('x-content-type-options', 'nosniff');
