@@ -5,6 +5,7 @@ import type { AgentDirectory, ConnectorDefinition } from '../engine/connector-sd
 import { agent, makeAgentConnector } from './agent/index.ts';
 import { core } from './core/index.ts';
 import { email } from './email/index.ts';
+import { files } from './files/index.ts';
 import { google } from './google/index.ts';
 import { http } from './http/index.ts';
 import { msgraph } from './msgraph/index.ts';
@@ -26,6 +27,7 @@ export const builtinConnectors: ConnectorDefinition[] = [
   openai,
   social,
   agent,
+  files,
 ];
 
 /** The built-in connectors with agents able to run, over the engine's directory (engine/services.ts). */

@@ -46,8 +46,29 @@ export interface Config {
   auditAnchorSecret: string | undefined;
   /** Hosts and networks outbound calls may reach although not public (the SSRF guard's allowlist). */
   outboundAllowlist: OutboundAllowlist;
+  /** File storage: the driver, its bucket and endpoint, and the default quotas. */
+  files: FilesConfig;
   /** The raw environment, for connector settings (`ATLAS_CONNECTOR_*`, provider keys). */
   env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface FilesConfig {
+  /** `local`: files under `<home>/files`; `s3`: an S3-compatible bucket. */
+  storage: 'local' | 's3';
+  /** Where the local driver keeps files. */
+  localDir: string;
+  s3: {
+    bucket: string;
+    endpoint: string | undefined;
+    region: string;
+    forcePathStyle: boolean;
+    accessKeyId: string | undefined;
+    secretAccessKey: string | undefined;
+  };
+  /** Default per-tenant limits; a tenant's `settings.files` overrides them. */
+  maxFilesPerTenant: number;
+  maxStorageBytesPerTenant: number;
+  maxFileBytes: number;
 }
 
 export interface AuthConfig {
@@ -124,6 +145,16 @@ export const VARIABLES = {
   ATLAS_PLATFORM_CREDENTIALS: "unset: tenants' own credentials only",
   ATLAS_AUDIT_ANCHOR_SECRET: 'unset: anchors are posted unsigned',
   ATLAS_OUTBOUND_ALLOWLIST: 'unset: public addresses only',
+  ATLAS_STORAGE: 'local',
+  ATLAS_S3_BUCKET: 'atlas-files',
+  ATLAS_S3_ENDPOINT: 'unset: AWS S3',
+  ATLAS_S3_REGION: 'us-east-1',
+  ATLAS_S3_FORCE_PATH_STYLE: 'false',
+  ATLAS_S3_ACCESS_KEY_ID: 'unset: the AWS default chain',
+  ATLAS_S3_SECRET_ACCESS_KEY: 'unset: the AWS default chain',
+  ATLAS_MAX_FILES_PER_TENANT: '500',
+  ATLAS_MAX_STORAGE_MB_PER_TENANT: '500',
+  ATLAS_MAX_FILE_MB: '100',
 } as const;
 
 export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
@@ -152,6 +183,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     platformCredentials: parsePlatformCredentials(env),
     auditAnchorSecret: parseAnchorSecret(env),
     outboundAllowlist: parseOutboundAllowlist(env),
+    files: parseFiles(env, home),
     env: Object.freeze({ ...env }),
   };
 }
@@ -389,6 +421,7 @@ function parseHttpUrl(
   env: Record<string, string | undefined>,
   name: string,
   base: boolean,
+  anyHttp = false,
 ): string | undefined {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return undefined;
@@ -399,7 +432,7 @@ function parseHttpUrl(
     throw new ConfigError(name, `is not a URL (got "${raw}")`);
   }
   const loopbackHttp = url.protocol === 'http:' && LOOPBACK.has(url.hostname);
-  if (url.protocol !== 'https:' && !loopbackHttp) {
+  if (url.protocol !== 'https:' && !loopbackHttp && !(anyHttp && url.protocol === 'http:')) {
     throw new ConfigError(
       name,
       `must be an https:// URL, or http:// on 127.0.0.1 or localhost (got ${url.protocol}//)`,
@@ -434,4 +467,49 @@ function parsePlatformCredentials(env: Record<string, string | undefined>): Read
       );
   }
   return new Set(ids);
+}
+
+const MB = 1024 * 1024;
+
+/** Storage is checked at start: an s3 driver without a bucket or with half its credentials stops here. */
+function parseFiles(env: Record<string, string | undefined>, home: string): FilesConfig {
+  const storage = nonEmpty(env, 'ATLAS_STORAGE') ?? 'local';
+  if (storage !== 'local' && storage !== 's3') {
+    throw new ConfigError('ATLAS_STORAGE', `must be local or s3 (got "${storage}")`);
+  }
+  const bucket = nonEmpty(env, 'ATLAS_S3_BUCKET') ?? VARIABLES.ATLAS_S3_BUCKET;
+  if (!/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigError(
+      'ATLAS_S3_BUCKET',
+      `must be 3-63 lowercase letters, digits, dots, dashes or underscores (got "${bucket}")`,
+    );
+  }
+  const endpoint = parseHttpUrl(env, 'ATLAS_S3_ENDPOINT', false, true);
+  const pathStyle = nonEmpty(env, 'ATLAS_S3_FORCE_PATH_STYLE') ?? 'false';
+  if (pathStyle !== 'true' && pathStyle !== 'false') {
+    throw new ConfigError('ATLAS_S3_FORCE_PATH_STYLE', `must be true or false (got "${pathStyle}")`);
+  }
+  const accessKeyId = nonEmpty(env, 'ATLAS_S3_ACCESS_KEY_ID');
+  const secretAccessKey = nonEmpty(env, 'ATLAS_S3_SECRET_ACCESS_KEY');
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new ConfigError(
+      accessKeyId === undefined ? 'ATLAS_S3_ACCESS_KEY_ID' : 'ATLAS_S3_SECRET_ACCESS_KEY',
+      'must be set together with its pair (ATLAS_S3_ACCESS_KEY_ID and ATLAS_S3_SECRET_ACCESS_KEY)',
+    );
+  }
+  return {
+    storage,
+    localDir: path.join(home, 'files'),
+    s3: {
+      bucket,
+      endpoint,
+      region: nonEmpty(env, 'ATLAS_S3_REGION') ?? VARIABLES.ATLAS_S3_REGION,
+      forcePathStyle: pathStyle === 'true',
+      accessKeyId,
+      secretAccessKey,
+    },
+    maxFilesPerTenant: parseInteger(env, 'ATLAS_MAX_FILES_PER_TENANT', 500, 1, 10_000_000),
+    maxStorageBytesPerTenant: parseInteger(env, 'ATLAS_MAX_STORAGE_MB_PER_TENANT', 500, 1, 100_000_000) * MB,
+    maxFileBytes: parseInteger(env, 'ATLAS_MAX_FILE_MB', 100, 1, 5_000_000) * MB,
+  };
 }

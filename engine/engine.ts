@@ -53,6 +53,7 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
     await prepareDatabase(db, instance, log);
     const services = await makeServices(config, log, db);
     const reloads: Array<() => Promise<void>> = [];
+    stack.push(async () => services.files.storage.close?.());
     if (opts.worker) {
       const events = new EventEmitter() as WorkerEvents;
       await services.runtime.startWorker(events, instance.url);
@@ -103,7 +104,9 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
         auth,
         webhooks: (ctx, next) => webhooks.middleware(ctx, next),
         secrets: services.secrets,
+        files: services.files,
       });
+      stack.push(startFileSweep(services, log));
       const server = await listen(app.callback(), config);
       stack.push(() => closeServer(server, config.shutdownTimeoutMs));
       url = `http://${formatHost(config.host)}:${(server.address() as { port: number }).port}`;
@@ -245,4 +248,30 @@ async function stopRunner(runner: Runner, timeoutMs: number, log: Logger): Promi
     log.warn({ timeoutMs }, 'jobs still running at the shutdown bound; stopping the worker anyway');
     await runner.kill();
   }
+}
+
+/**
+ * Removes what interrupted uploads and deletions left in file storage: at start, then
+ * hourly. A failure is logged and tried again at the next turn.
+ */
+function startFileSweep(services: Services, log: Logger): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  const sweep = () => {
+    running ??= services.files
+      .sweep()
+      .then((swept) => {
+        if (swept.objects + swept.rows + swept.staged > 0) log.info({ swept }, 'files: swept leftovers');
+      })
+      .catch((err: unknown) => log.warn({ err }, 'files: the sweep failed; it runs again in an hour'))
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  sweep();
+  const timer = setInterval(sweep, 3_600_000);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
 }

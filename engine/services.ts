@@ -15,6 +15,8 @@ import {
 import { makeDbAuditSink } from './db/audit.ts';
 import type { Knex } from './db/knex.ts';
 import { makePgPlatformStore } from './db/tenant-settings.ts';
+import { makeFileStore } from './files/access.ts';
+import { type FileService, makeFileService } from './files/service.ts';
 import { parseAllowlist } from './hub/index.ts';
 import { PgRateLimiter } from './hub/pg-rate-limit.ts';
 import type { Logger } from './log.ts';
@@ -49,6 +51,7 @@ export interface Services {
   connectors: ConnectorRegistry;
   secrets: ReturnType<typeof makeSecretStore>;
   runtime: RuntimeHandle;
+  files: FileService;
   processId: string;
 }
 
@@ -90,6 +93,7 @@ export async function makeServices(
   loaded = catalogue;
   const keyring = await loadKeyring(config, log);
   const secrets = makeSecretStore(db, keyring);
+  const files = makeFileService({ config: config.files, db, keyring, publicUrl: config.oauth.publicUrl });
   await saveCatalogueVersions(db, catalogue);
   const processId = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const runtime = makeRuntime(
@@ -109,6 +113,7 @@ export async function makeServices(
       ssrf: parseAllowlist(config.outboundAllowlist.value),
       platform: makePgPlatformStore(db),
       processId,
+      files: makeFileStore(files),
       ...(overrides.fetchImpl ? { fetchImpl: overrides.fetchImpl } : {}),
     },
     { cronBackfillMs: config.cronBackfillMs },
@@ -121,7 +126,7 @@ export async function makeServices(
     live.replace(next);
     return { ok: true, version: next.version, changes: catalogueChanges(before, next) };
   };
-  return { catalogue, reload, connectors, secrets, runtime, processId };
+  return { catalogue, reload, connectors, secrets, runtime, files, processId };
 }
 
 /** `added Workflow WF-050`, `changed WebhookRoute stripe`, `removed Agent x`. */

@@ -21,6 +21,47 @@ export interface Mail {
   subject: string;
   html?: string;
   text?: string;
+  /** The tenant's files to attach, by id. */
+  attachments?: Array<{ atlas_file_id: string }>;
+}
+
+/** Resend accepts up to 40 MB per email after base64 encoding. */
+const RESEND_ATTACHMENTS_BYTES = 30 * 1024 * 1024;
+
+/** The schema of `attachments` in email inputs: the tenant's files by id. */
+export const attachmentsSchema = {
+  type: 'array',
+  maxItems: 20,
+  description: "The tenant's files to attach (files.put, POST /v1/files).",
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['atlas_file_id'],
+    properties: { atlas_file_id: { type: 'string', description: "The id of one of the tenant's files." } },
+  },
+};
+
+/** Reads the attachments of a mail, at most `limit` bytes in all. */
+export async function readAttachments(
+  ctx: ActionContext,
+  attachments: Array<{ atlas_file_id: string }>,
+  limit: number,
+): Promise<Array<{ name: string; contentType: string; base64: string }>> {
+  if (attachments.length === 0) return [];
+  if (!ctx.files)
+    throw ConnectorError.fatal('files_unavailable', 'file storage is not configured in this engine');
+  const out: Array<{ name: string; contentType: string; base64: string }> = [];
+  let total = 0;
+  for (const { atlas_file_id } of attachments) {
+    const { info, bytes } = await ctx.files.read(atlas_file_id, Math.max(1, limit - total));
+    total += bytes.byteLength;
+    out.push({
+      name: info.name,
+      contentType: info.contentType,
+      base64: Buffer.from(bytes).toString('base64'),
+    });
+  }
+  return out;
 }
 
 /** The tenant's own Resend key, else the platform's when the operator offers it. */
@@ -34,6 +75,7 @@ export async function sendWithResend(ctx: ActionContext, key: Credential, mail: 
     ? await platformMailbox(ctx, mail.from, ctx.config.settings[RESEND_FROM], 'send from')
     : (mail.from ?? ctx.config.settings[RESEND_FROM]);
   if (!from) throw ConnectorError.fatal('sender_missing', `email: give "from" or set ${RESEND_FROM}`);
+  const attachments = await readAttachments(ctx, mail.attachments ?? [], RESEND_ATTACHMENTS_BYTES);
   const res = await ctx.http.request({
     method: 'POST',
     url: '/emails',
@@ -48,6 +90,15 @@ export async function sendWithResend(ctx: ActionContext, key: Credential, mail: 
       ...(mail.cc ? { cc: mail.cc } : {}),
       ...(mail.bcc ? { bcc: mail.bcc } : {}),
       ...(mail.replyTo ? { reply_to: mail.replyTo } : {}),
+      ...(attachments.length > 0
+        ? {
+            attachments: attachments.map((a) => ({
+              filename: a.name,
+              content: a.base64,
+              content_type: a.contentType,
+            })),
+          }
+        : {}),
     },
   });
   return expectString(expectRecord(res.json(), 'resend email'), 'id', 'resend email');

@@ -57,3 +57,8 @@ registerCommand(
   'List runs, show one, retry or cancel it',
   async () => (await import('./runs.ts')).runs,
 );
+registerCommand(
+  'files',
+  "Upload, list, link or delete a tenant's files",
+  async () => (await import('./files.ts')).files,
+);

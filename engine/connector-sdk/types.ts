@@ -143,6 +143,42 @@ export interface ActionContext extends AttemptScope {
    * visible with the job or run it belongs to. Inputs and outputs are redacted first.
    */
   trace?(event: TraceEvent): Promise<void>;
+  /**
+   * The tenant's files (`files` connector, and actions that send a file by its id). Errors
+   * are ConnectorErrors: `file_not_found`, `quota_exceeded`, `file_too_large` (fatal),
+   * `storage_unavailable` (retryable).
+   */
+  files?: FileAccess;
+}
+
+export interface FileInfo {
+  id: string;
+  name: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  createdBy: string;
+  createdAt: string;
+}
+
+export interface FileAccess {
+  put(input: {
+    name: string;
+    contentType?: string;
+    body: Uint8Array | AsyncIterable<Uint8Array>;
+    /** At most this many bytes (the tenant's file limit applies too). */
+    maxBytes?: number;
+  }): Promise<FileInfo>;
+  info(id: string): Promise<FileInfo>;
+  /** The whole file; `file_too_large` when it has more than `maxBytes`. */
+  read(id: string, maxBytes: number): Promise<{ info: FileInfo; bytes: Uint8Array }>;
+  url(id: string, ttlSeconds: number): Promise<{ url: string; expiresAt: string }>;
+  list(query: {
+    prefix?: string;
+    limit: number;
+    cursor?: string;
+  }): Promise<{ items: FileInfo[]; nextCursor?: string }>;
+  delete(id: string): Promise<void>;
 }
 
 /**

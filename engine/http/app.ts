@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import Koa, { type Middleware, type Next } from 'koa';
 import { makeTokenVerifier } from '../auth/verify.ts';
 import type { AuthConfig, Config } from '../config.ts';
+import type { FileService } from '../files/service.ts';
 import type { Logger } from '../log.ts';
 import type { Catalogue } from '../manifest/catalogue.ts';
 import type { Runtime } from '../runtime/index.ts';
@@ -23,6 +24,7 @@ import { compileRoutes, dispatch, matchRoute } from './router.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { auditRoutes } from './routes/audit.ts';
 import type { RouteDeps, TenantSecrets } from './routes/deps.ts';
+import { fileRoutes } from './routes/files.ts';
 import { integrationRoutes } from './routes/integrations.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { metaRoutes } from './routes/meta.ts';
@@ -45,6 +47,8 @@ export interface AppDeps {
   webhooks?: Middleware;
   /** The tenant secrets store behind `/v1/secrets`. */
   secrets?: TenantSecrets;
+  /** File storage behind `/v1/files`. */
+  files?: FileService;
 }
 
 /** Every route of the API, in the order the OpenAPI document lists them. */
@@ -65,6 +69,7 @@ export function apiRoutes(deps: RouteDeps): AnyRoute[] {
     ...integrationRoutes(deps),
     ...(deps.secrets ? secretRoutes(deps, deps.secrets) : []),
     ...webhookRouteRoutes(deps),
+    ...(deps.files ? fileRoutes(deps, deps.files) : []),
   ];
   return routes;
 }

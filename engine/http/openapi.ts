@@ -14,10 +14,11 @@ const ERROR_TITLES: Record<number, string> = {
   403: 'The token does not grant this tenant, or lacks the admin role.',
   404: 'The resource does not exist (or belongs to another tenant).',
   409: 'The request conflicts with the current state.',
-  413: 'The body is larger than ATLAS_BODY_LIMIT.',
+  413: 'The body is larger than ATLAS_BODY_LIMIT (files: the file limit).',
   415: 'The body is not application/json in UTF-8.',
   422: 'The body does not match its schema.',
   429: 'Too many requests; see Retry-After.',
+  416: 'The requested range is outside the file.',
   502: 'An upstream provider failed.',
   503: 'Not ready, or token keys cannot be fetched.',
 };
@@ -66,6 +67,7 @@ function operation(route: AnyRoute): Record<string, unknown> {
     responses: responses(route),
   };
   if (route.description) op.description = route.description;
+  if (route.requestBody) op.requestBody = route.requestBody;
   if (route.body) {
     op.requestBody = {
       required: route.bodyRequired ?? true,

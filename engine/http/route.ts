@@ -45,6 +45,11 @@ export interface RouteSpec<P = Record<string, string>, Q = Record<string, unknow
   query?: JsonSchema;
   /** The JSON body's schema; failing it answers 422. Routes without one read no body. */
   body?: JsonSchema;
+  /**
+   * The OpenAPI request body of a route that reads a non-JSON body itself (file uploads);
+   * such a route declares no `body`, so the JSON reader and ATLAS_BODY_LIMIT leave it alone.
+   */
+  requestBody?: Record<string, unknown>;
   /** Whether a request without a body is refused (400); true when `body` is set. */
   bodyRequired?: boolean;
   /** Added to the 422 when the body has a field its schema does not know (a missing wrapper). */

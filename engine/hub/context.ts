@@ -9,6 +9,7 @@ import type {
   AttemptScope,
   ConnectorConfig,
   ConnectorDefinition,
+  FileAccess,
   Logger,
   RunData,
   TraceEvent,
@@ -40,6 +41,7 @@ export interface ActionContextDeps extends AttemptScope {
   run?: RunData;
   callAction?(uses: string, input: unknown): Promise<unknown>;
   trace?(event: TraceEvent): Promise<void>;
+  files?: FileAccess;
   redactor?: Redactor;
   maxResponseBytes?: number;
   fetchImpl?: typeof fetch;
@@ -138,5 +140,6 @@ export function makeActionContext(deps: ActionContextDeps): ActionContext {
     platform: makePlatformAccess(deps.platform ?? new MemoryPlatformStore(), deps.tenantId, connector.id),
     ...(deps.callAction ? { callAction: deps.callAction } : {}),
     ...(deps.trace ? { trace: deps.trace } : {}),
+    ...(deps.files ? { files: deps.files } : {}),
   };
 }

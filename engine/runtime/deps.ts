@@ -17,6 +17,11 @@ export interface TokenSource {
   accessToken(tenantId: string, provider: string, opts?: { forceRefresh?: boolean }): Promise<string>;
 }
 
+/** The tenant's files as an action sees them (engine/files/access.ts). */
+export interface FileStore {
+  forAction(tenantId: string, actor: string): import('../connector-sdk/index.ts').FileAccess;
+}
+
 export interface RuntimeDeps {
   db: Knex;
   log: Logger;
@@ -30,6 +35,8 @@ export interface RuntimeDeps {
   ssrf?: SsrfPolicy;
   /** Tenants' admin-only settings and platform token budgets; without it, nothing is granted. */
   platform?: PlatformStore;
+  /** Tenants' files, for the `files` connector and actions that send a file by id. */
+  files?: FileStore;
   /** Identifies this process in leases and heartbeats. */
   processId: string;
   /** How long a run lease lasts without renewal (ms). */

@@ -131,6 +131,7 @@ async function attempt(
     ...(req.run ? { run: req.run } : {}),
     redactor,
     callAction: (uses, input) => callNested(deps, req, signal, uses, input, ++nested),
+    ...(deps.files ? { files: deps.files.forAction(req.tenantId, actorOf(req)) } : {}),
     trace: (event) => recordTrace(deps, req, redactor, event),
   });
   try {
@@ -247,4 +248,9 @@ async function recordTrace(
 
 function fail(err: unknown, attempt: number): AttemptResult {
   return { ok: false, failure: classify(err, attempt) };
+}
+
+/** Who a file written by an action was created by: its run or job. */
+function actorOf(req: AttemptRequest): string {
+  return req.runId ? `run:${req.runId}` : req.jobId ? `job:${req.jobId}` : 'engine';
 }

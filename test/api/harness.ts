@@ -8,9 +8,10 @@ import type { Knex } from 'knex';
 import { builtinConnectors } from '../../connectors/index.ts';
 import { webhook } from '../../connectors/webhook/index.ts';
 import { mintToken } from '../../engine/auth/mint.ts';
-import { loadConfig } from '../../engine/config.ts';
+import { type Config, loadConfig } from '../../engine/config.ts';
 import { defineAction, defineConnector, makeConnectorRegistry } from '../../engine/connector-sdk/index.ts';
 import { makeDbAuditSink } from '../../engine/db/audit.ts';
+import type { FileService } from '../../engine/files/service.ts';
 import { makeApp } from '../../engine/http/app.ts';
 import { MemoryRateLimiter } from '../../engine/hub/index.ts';
 import { makeLogger } from '../../engine/log.ts';
@@ -110,7 +111,11 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-export async function startApi(db: Knex, env: Record<string, string> = {}): Promise<Api> {
+export async function startApi(
+  db: Knex,
+  env: Record<string, string> = {},
+  extra: { files?: (config: Config) => FileService } = {},
+): Promise<Api> {
   const config = loadConfig({ ATLAS_JWT_SECRET: SECRET, LOG_LEVEL: 'silent', ...env });
   // ATLAS_TEST_LOG=1 shows the errors behind a 500 while debugging a test.
   const log = makeLogger(process.env.ATLAS_TEST_LOG === '1' ? 'error' : 'silent', false);
@@ -133,7 +138,14 @@ export async function startApi(db: Knex, env: Record<string, string> = {}): Prom
     connectorConfig: () => ({ settings: {} }),
     processId: 'api-test',
   });
-  const app = makeApp({ config, db, log, runtime, catalogue });
+  const app = makeApp({
+    config,
+    db,
+    log,
+    runtime,
+    catalogue,
+    ...(extra.files ? { files: extra.files(config) } : {}),
+  });
   const server = createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;

@@ -1,6 +1,7 @@
 /** What the API's routes are given: the database, the runtime and the manifest catalogue. */
 import type { Knex } from 'knex';
 import type { Config } from '../../config.ts';
+import type { FileService } from '../../files/service.ts';
 import type { Logger } from '../../log.ts';
 import type { Catalogue } from '../../manifest/catalogue.ts';
 import type { Runtime } from '../../runtime/index.ts';
@@ -16,6 +17,8 @@ export interface RouteDeps {
   tenants: TenantStatusCache;
   /** The tenant secrets store; without it the API has no `/v1/secrets` routes. */
   secrets?: TenantSecrets;
+  /** File storage; without it the API has no `/v1/files` routes. */
+  files?: FileService;
 }
 
 export type TenantSecrets = ReturnType<typeof makeSecretStore>;

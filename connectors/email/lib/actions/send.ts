@@ -1,6 +1,6 @@
 import type { ActionContext } from '../../../../engine/connector-sdk/index.ts';
 import { ConnectorError, defineAction } from '../../../../engine/connector-sdk/index.ts';
-import { type Mail, resendKey, sendWithResend } from '../../client.ts';
+import { attachmentsSchema, type Mail, resendKey, sendWithResend } from '../../client.ts';
 
 export interface SendInput extends Mail {
   /** Force one provider (tests, or a tenant without Graph). */
@@ -39,6 +39,7 @@ export const send = defineAction<SendInput, SendOutput>({
       subject: { type: 'string', description: 'Subject line.' },
       html: { type: 'string', description: 'HTML body.' },
       text: { type: 'string', description: 'Plain-text body (used when no HTML is given).' },
+      attachments: attachmentsSchema,
       provider: { enum: ['msgraph', 'resend'], description: 'Use only this provider.' },
     },
   },
@@ -92,6 +93,7 @@ async function viaGraph(ctx: ActionContext, mail: Mail): Promise<void> {
     subject: mail.subject,
     body: mail.html ?? mail.text ?? '',
     contentType: mail.html === undefined ? 'Text' : 'HTML',
+    ...(mail.attachments?.length ? { attachments: mail.attachments } : {}),
   });
 }
 

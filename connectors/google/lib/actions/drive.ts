@@ -72,9 +72,10 @@ export const driveListFiles = defineAction<
 });
 
 interface UploadFileInput {
-  name: string;
+  name?: string;
   mimeType?: string;
-  content_base64: string;
+  content_base64?: string;
+  atlas_file_id?: string;
   parents?: string[];
   description?: string;
 }
@@ -82,33 +83,59 @@ interface UploadFileInput {
 export const driveUploadFile = defineAction<UploadFileInput, Record<string, unknown>>({
   id: 'drive.uploadFile',
   description:
-    'Upload a file to Google Drive (multipart upload: metadata and content in one request, up to 5 MB).',
+    'Upload a file to Google Drive (multipart upload: metadata and content in one request, up to 5 MB): ' +
+    "given as base64, or one of the tenant's files by id.",
   input: {
     type: 'object',
     additionalProperties: false,
-    required: ['name', 'content_base64'],
+    oneOf: [{ required: ['name', 'content_base64'] }, { required: ['atlas_file_id'] }],
     properties: {
-      name: { type: 'string', minLength: 1, description: 'File name.' },
-      mimeType: { type: 'string', default: 'application/octet-stream', description: 'Content type.' },
+      name: {
+        type: 'string',
+        minLength: 1,
+        description: "File name (default with atlas_file_id: the file's).",
+      },
+      mimeType: {
+        type: 'string',
+        description: "Content type (default: the file's with atlas_file_id, else application/octet-stream).",
+      },
       content_base64: { type: 'string', contentEncoding: 'base64', description: 'The bytes, base64.' },
+      atlas_file_id: {
+        type: 'string',
+        description:
+          "The id of one of the tenant's files (files.put, POST /v1/files), instead of content_base64.",
+      },
       parents: { type: 'array', items: { type: 'string' }, description: 'Folder ids.' },
       description: { type: 'string', description: 'Shown in Drive.' },
     },
   },
   output: file,
   async run(ctx, input) {
-    const bytes = Buffer.from(input.content_base64, 'base64');
+    const MAX = 5 * 1024 * 1024;
+    let bytes: Buffer;
+    let name = input.name;
+    let mimeType = input.mimeType;
+    if (input.atlas_file_id !== undefined) {
+      if (!ctx.files)
+        throw ConnectorError.fatal('files_unavailable', 'file storage is not configured in this engine');
+      const stored = await ctx.files.read(input.atlas_file_id, MAX);
+      bytes = Buffer.from(stored.bytes);
+      name ??= stored.info.name;
+      mimeType ??= stored.info.contentType;
+    } else {
+      bytes = Buffer.from(input.content_base64 ?? '', 'base64');
+    }
     // Google's limit for uploadType=multipart; larger files need a resumable upload.
-    if (bytes.byteLength > 5 * 1024 * 1024)
+    if (bytes.byteLength > MAX)
       throw ConnectorError.fatal('file_too_large', 'google drive: multipart uploads are limited to 5 MB');
-    const mimeType = input.mimeType ?? 'application/octet-stream';
+    mimeType ??= 'application/octet-stream';
     const drive = await driveClient(ctx);
     let data: unknown;
     try {
       ({ data } = await drive.files.create(
         {
           requestBody: {
-            name: input.name,
+            name: name ?? 'file',
             mimeType,
             ...(input.parents ? { parents: input.parents } : {}),
             ...(input.description ? { description: input.description } : {}),

@@ -1,4 +1,9 @@
-import { defineAction, platformMailbox } from '../../../../engine/connector-sdk/index.ts';
+import {
+  type ActionContext,
+  ConnectorError,
+  defineAction,
+  platformMailbox,
+} from '../../../../engine/connector-sdk/index.ts';
 import { graphApp, requireCredentials, SETTINGS } from '../../client.ts';
 import { addressList, mailbox, recipients } from '../schemas.ts';
 
@@ -12,7 +17,11 @@ export interface SendMailInput {
   body: string;
   contentType?: 'Text' | 'HTML';
   saveToSentItems?: boolean;
+  attachments?: Array<{ atlas_file_id: string }>;
 }
+
+/** Graph's sendMail takes attachments inline up to about 3 MB in all (4 MB per request). */
+const GRAPH_ATTACHMENTS_BYTES = 3 * 1024 * 1024;
 
 export interface SendMailOutput {
   accepted: true;
@@ -36,6 +45,19 @@ export const outlookSendMail = defineAction<SendMailInput, SendMailOutput>({
       body: { type: 'string', description: 'Message body.' },
       contentType: { enum: ['Text', 'HTML'], default: 'HTML', description: 'Body format.' },
       saveToSentItems: { type: 'boolean', default: true, description: 'Keep a copy in Sent Items.' },
+      attachments: {
+        type: 'array',
+        maxItems: 20,
+        description: "The tenant's files to attach (files.put, POST /v1/files), at most 3 MB in all.",
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['atlas_file_id'],
+          properties: {
+            atlas_file_id: { type: 'string', description: "The id of one of the tenant's files." },
+          },
+        },
+      },
     },
   },
   output: {
@@ -51,6 +73,7 @@ export const outlookSendMail = defineAction<SendMailInput, SendMailOutput>({
     requireCredentials(ctx);
     // The app may send as any mailbox of the organisation: a tenant only as those assigned to it.
     const from = await platformMailbox(ctx, input.from, ctx.config.settings[SETTINGS.sender], 'send from');
+    const attachments = await readAttachments(ctx, input.attachments ?? []);
     const message = {
       subject: input.subject,
       body: { contentType: input.contentType ?? 'HTML', content: input.body },
@@ -58,6 +81,7 @@ export const outlookSendMail = defineAction<SendMailInput, SendMailOutput>({
       ...(input.cc ? { ccRecipients: recipients(input.cc) } : {}),
       ...(input.bcc ? { bccRecipients: recipients(input.bcc) } : {}),
       ...(input.replyTo ? { replyTo: recipients(input.replyTo) } : {}),
+      ...(attachments.length > 0 ? { attachments } : {}),
     };
     // Graph answers 202 Accepted with no body; nothing to parse.
     await graphApp(ctx, (token) =>
@@ -71,3 +95,23 @@ export const outlookSendMail = defineAction<SendMailInput, SendMailOutput>({
     return { accepted: true, from };
   },
 });
+
+/** The tenant's files as Graph file attachments (base64 `contentBytes`). */
+async function readAttachments(ctx: ActionContext, ids: Array<{ atlas_file_id: string }>) {
+  if (ids.length === 0) return [];
+  if (!ctx.files)
+    throw ConnectorError.fatal('files_unavailable', 'file storage is not configured in this engine');
+  const out: Array<Record<string, string>> = [];
+  let total = 0;
+  for (const { atlas_file_id } of ids) {
+    const { info, bytes } = await ctx.files.read(atlas_file_id, Math.max(1, GRAPH_ATTACHMENTS_BYTES - total));
+    total += bytes.byteLength;
+    out.push({
+      '@odata.type': '#microsoft.graph.fileAttachment',
+      name: info.name,
+      contentType: info.contentType,
+      contentBytes: Buffer.from(bytes).toString('base64'),
+    });
+  }
+  return out;
+}

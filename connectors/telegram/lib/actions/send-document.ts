@@ -1,4 +1,4 @@
-import { ConnectorError, defineAction } from '../../../../engine/connector-sdk/index.ts';
+import { type ActionContext, ConnectorError, defineAction } from '../../../../engine/connector-sdk/index.ts';
 import { callBot } from '../../client.ts';
 import { checkLength, type SentMessage, toSentMessage } from '../message.ts';
 import { chatId, message, parseMode } from '../schemas.ts';
@@ -6,6 +6,7 @@ import { chatId, message, parseMode } from '../schemas.ts';
 export type DocumentSource =
   | { url: string }
   | { file_id: string }
+  | { atlas_file_id: string }
   | { content_base64: string; filename: string; mime_type?: string };
 
 export interface SendDocumentInput {
@@ -30,7 +31,8 @@ export const sendDocument = defineAction<SendDocumentInput, SentMessage & { file
       chat_id: chatId,
       document: {
         description:
-          'The file: `{ url }`, `{ file_id }`, or `{ content_base64, filename, mime_type? }` to upload.',
+          "The file: `{ url }`, `{ file_id }` (Telegram's), `{ atlas_file_id }` (one of the tenant's files, uploaded), " +
+          'or `{ content_base64, filename, mime_type? }` to upload.',
         oneOf: [
           {
             type: 'object',
@@ -43,6 +45,17 @@ export const sendDocument = defineAction<SendDocumentInput, SentMessage & { file
             required: ['file_id'],
             additionalProperties: false,
             properties: { file_id: { type: 'string' } },
+          },
+          {
+            type: 'object',
+            required: ['atlas_file_id'],
+            additionalProperties: false,
+            properties: {
+              atlas_file_id: {
+                type: 'string',
+                description: "The id of one of the tenant's files (files.put, POST /v1/files).",
+              },
+            },
           },
           {
             type: 'object',
@@ -72,7 +85,12 @@ export const sendDocument = defineAction<SendDocumentInput, SentMessage & { file
   async run(ctx, input) {
     if (input.caption !== undefined) checkLength('caption', input.caption, 0, 1024);
     const { document, ...fields } = input;
-    const result = await callBot(ctx, 'sendDocument', requestBody(fields, document), input.chat_id);
+    const result = await callBot(
+      ctx,
+      'sendDocument',
+      await requestBody(ctx, fields, document),
+      input.chat_id,
+    );
     const sent = toSentMessage(result, 'telegram sendDocument');
     const doc = (result as { document?: { file_id?: unknown } }).document;
     if (typeof doc?.file_id !== 'string')
@@ -82,19 +100,29 @@ export const sendDocument = defineAction<SendDocumentInput, SentMessage & { file
 });
 
 /** A URL or file_id goes as JSON; bytes go as multipart/form-data (the only upload form). */
-function requestBody(fields: Omit<SendDocumentInput, 'document'>, document: DocumentSource) {
+async function requestBody(
+  ctx: ActionContext,
+  fields: Omit<SendDocumentInput, 'document'>,
+  document: DocumentSource,
+) {
   if ('url' in document) return { json: { ...fields, document: document.url } };
   if ('file_id' in document) return { json: { ...fields, document: document.file_id } };
+  if ('atlas_file_id' in document) {
+    if (!ctx.files)
+      throw ConnectorError.fatal('files_unavailable', 'file storage is not configured in this engine');
+    const { info, bytes } = await ctx.files.read(document.atlas_file_id, MAX_UPLOAD_BYTES);
+    return upload(fields, Buffer.from(bytes), info.name, info.contentType);
+  }
   const bytes = Buffer.from(document.content_base64, 'base64');
   if (bytes.byteLength > MAX_UPLOAD_BYTES) {
     throw ConnectorError.fatal('file_too_large', 'telegram: documents are limited to 50 MB');
   }
+  return upload(fields, bytes, document.filename, document.mime_type ?? 'application/octet-stream');
+}
+
+function upload(fields: Omit<SendDocumentInput, 'document'>, bytes: Buffer, filename: string, type: string) {
   const form = new FormData();
   for (const [key, value] of Object.entries(fields)) if (value !== undefined) form.set(key, String(value));
-  form.set(
-    'document',
-    new Blob([bytes], { type: document.mime_type ?? 'application/octet-stream' }),
-    document.filename,
-  );
+  form.set('document', new Blob([bytes], { type }), filename);
   return { body: form };
 }

@@ -1,0 +1,421 @@
+/**
+ * Files of tenants: uploads streamed to a staging file while their sha256 and size are
+ * computed (never held whole in memory), checked against the tenant's quota under a
+ * per-tenant lock, stored by the driver, then recorded. The same service backs the API,
+ * the `files` connector and the CLI.
+ *
+ * An upload first reserves its share (a `pending` row, counted against the quota), then
+ * writes the object, then marks the row `ready`: concurrent uploads never exceed a quota,
+ * and a failure at any point releases what it reserved. The sweep removes what a crash left
+ * behind: staging files, `pending` rows, and objects without a live row.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Knex } from 'knex';
+import type { FilesConfig } from '../config.ts';
+import type { Keyring } from '../crypto/index.ts';
+import { withTenant } from '../db/rls.ts';
+import { makeLocalStorage } from './local.ts';
+import { checkFileName, declaredType, FileInputError, resolveContentType } from './names.ts';
+import { makeS3Storage } from './s3.ts';
+import { makeUrlSigner } from './signing.ts';
+import { type ByteRange, fileIdOfKey, objectKey, type Storage } from './storage.ts';
+
+export interface FileRecord {
+  id: string;
+  name: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  createdBy: string;
+  createdAt: string;
+}
+
+export interface Usage {
+  files: number;
+  bytes: number;
+}
+
+export interface Limits {
+  maxFiles: number;
+  maxStorageBytes: number;
+  maxFileBytes: number;
+}
+
+export class FileNotFoundError extends Error {
+  override readonly name = 'FileNotFoundError';
+}
+
+/** One file larger than the tenant's largest file (413). */
+export class FileTooLargeError extends Error {
+  override readonly name = 'FileTooLargeError';
+  constructor(readonly limitBytes: number) {
+    super(`The file is larger than the limit of ${limitBytes} bytes.`);
+  }
+}
+
+/** The upload would take the tenant over its file count or storage (409). */
+export class QuotaExceededError extends Error {
+  override readonly name = 'QuotaExceededError';
+  constructor(
+    readonly usage: Usage,
+    readonly limits: Limits,
+    readonly adding: number,
+  ) {
+    super(
+      usage.files + 1 > limits.maxFiles
+        ? `The tenant has ${usage.files} of ${limits.maxFiles} files.`
+        : `The tenant uses ${usage.bytes} of ${limits.maxStorageBytes} bytes; this file needs ${adding} more.`,
+    );
+  }
+}
+
+export interface UploadInput {
+  name: string;
+  /** The declared Content-Type, checked against the bytes. */
+  contentType?: string | undefined;
+  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Readable;
+  /** Content-Length when known: a file already too large is refused before it is read. */
+  declaredSize?: number;
+  /**
+   * Commits the row as ready; the API wraps it in its audited transaction. Defaults to a
+   * plain transaction.
+   */
+  commit?: (finish: (trx: Knex.Transaction) => Promise<FileRecord>) => Promise<FileRecord>;
+}
+
+export interface ListQuery {
+  prefix?: string;
+  limit: number;
+  /** The id of the last file of the previous page. */
+  after?: string;
+}
+
+export interface SignedUrl {
+  url: string;
+  expiresAt: string;
+}
+
+export interface OpenedFile {
+  record: FileRecord;
+  body: Readable;
+  range?: ByteRange;
+}
+
+export const MAX_URL_TTL_SECONDS = 7 * 24 * 3600;
+const SNIFF_BYTES = 4100;
+const STALE_MS = 3_600_000;
+
+export type FileService = ReturnType<typeof makeFileService>;
+
+export interface FileServiceDeps {
+  config: FilesConfig;
+  db: Knex;
+  keyring: Keyring;
+  /** Where signed local URLs point: ATLAS_PUBLIC_URL (a function when known only once listening). */
+  publicUrl: string | (() => string);
+  /** Another driver than the configured one (tests). */
+  storage?: Storage;
+}
+
+export function makeStorage(config: FilesConfig): Storage {
+  return config.storage === 's3' ? makeS3Storage(config.s3) : makeLocalStorage(config.localDir);
+}
+
+export function makeFileService(deps: FileServiceDeps) {
+  const { config, db } = deps;
+  const storage = deps.storage ?? makeStorage(config);
+  const signer = makeUrlSigner(deps.keyring);
+  const stagingDir = path.join(config.localDir, '.staging');
+
+  async function limits(tenantId: string): Promise<Limits> {
+    const row = await db('tenants')
+      .where({ id: tenantId })
+      .first<{ files?: unknown } | undefined>(db.raw(`settings -> 'files' as files`));
+    const o = (row?.files ?? {}) as Record<string, unknown>;
+    const pick = (value: unknown, fallback: number, unit: number) =>
+      typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.floor(value * unit) : fallback;
+    const MB = 1024 * 1024;
+    return {
+      maxFiles: pick(o.maxFiles, config.maxFilesPerTenant, 1),
+      maxStorageBytes: pick(o.maxStorageMb, config.maxStorageBytesPerTenant, MB),
+      maxFileBytes: pick(o.maxFileMb, config.maxFileBytes, MB),
+    };
+  }
+
+  async function usage(trx: Knex | Knex.Transaction, tenantId: string): Promise<Usage> {
+    const row = await trx('files')
+      .where({ tenant_id: tenantId })
+      .whereNull('deleted_at')
+      .first(trx.raw('count(*)::int as files'), trx.raw('coalesce(sum(size), 0)::bigint as bytes'));
+    return { files: Number(row?.files ?? 0), bytes: Number(row?.bytes ?? 0) };
+  }
+
+  /** Writes the body to a staging file, hashing and counting; nothing of it stays in memory. */
+  async function stage(body: UploadInput['body'], maxBytes: number) {
+    await fs.mkdir(stagingDir, { recursive: true });
+    const file = path.join(stagingDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+    const hash = createHash('sha256');
+    let size = 0;
+    const head: Buffer[] = [];
+    let headBytes = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        size += chunk.length;
+        if (size > maxBytes) return done(new FileTooLargeError(maxBytes));
+        hash.update(chunk);
+        if (headBytes < SNIFF_BYTES) {
+          head.push(chunk.subarray(0, SNIFF_BYTES - headBytes));
+          headBytes += Math.min(chunk.length, SNIFF_BYTES - headBytes);
+        }
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(body, meter, createWriteStream(file, { flags: 'wx' }));
+    } catch (err) {
+      await fs.rm(file, { force: true });
+      throw err;
+    }
+    return { file, size, sha256: hash.digest('hex'), head: Buffer.concat(head) };
+  }
+
+  async function upload(tenantId: string, actor: string, input: UploadInput): Promise<FileRecord> {
+    const name = checkFileName(input.name);
+    const declared = declaredType(input.contentType);
+    const limit = await limits(tenantId);
+    if (input.declaredSize !== undefined && input.declaredSize > limit.maxFileBytes) {
+      throw new FileTooLargeError(limit.maxFileBytes);
+    }
+    const staged = await stage(input.body, limit.maxFileBytes);
+    try {
+      if (staged.size === 0) throw new FileInputError('The file is empty.');
+      const contentType = await resolveContentType(declared, staged.head);
+      const id = uuidv7();
+      const key = objectKey(tenantId, id);
+      await withTenant(db, tenantId, async (trx) => {
+        // One upload of a tenant at a time passes this point: the check and the reservation
+        // are one step for every concurrent upload.
+        await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`atlas.files:${tenantId}`]);
+        const current = await usage(trx, tenantId);
+        if (current.files + 1 > limit.maxFiles || current.bytes + staged.size > limit.maxStorageBytes) {
+          throw new QuotaExceededError(current, limit, staged.size);
+        }
+        await trx('files').insert({
+          id,
+          tenant_id: tenantId,
+          name,
+          content_type: contentType,
+          size: staged.size,
+          sha256: staged.sha256,
+          storage_key: key,
+          status: 'pending',
+          created_by: actor,
+        });
+      });
+      try {
+        await storage.put(key, {
+          body: createReadStream(staged.file),
+          size: staged.size,
+          contentType,
+          stagedPath: staged.file,
+        });
+      } catch (err) {
+        await db('files').where({ id, tenant_id: tenantId }).delete();
+        throw err;
+      }
+      const finish = async (trx: Knex.Transaction) => {
+        const [row] = await trx('files')
+          .where({ id, tenant_id: tenantId })
+          .update({ status: 'ready' })
+          .returning(COLUMNS);
+        return toRecord(row);
+      };
+      try {
+        return await (input.commit ? input.commit(finish) : db.transaction(finish));
+      } catch (err) {
+        await storage.delete(key).catch(() => undefined);
+        await db('files')
+          .where({ id, tenant_id: tenantId })
+          .delete()
+          .catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      await fs.rm(staged.file, { force: true });
+    }
+  }
+
+  async function list(tenantId: string, query: ListQuery): Promise<FileRecord[]> {
+    return withTenant(db, tenantId, async (trx) => {
+      const q = trx('files')
+        .where({ tenant_id: tenantId, status: 'ready' })
+        .whereNull('deleted_at')
+        .orderBy('id', 'desc')
+        .limit(query.limit)
+        .select(COLUMNS);
+      if (query.prefix) q.whereRaw('name like ? escape ?', [`${escapeLike(query.prefix)}%`, '\\']);
+      if (query.after) q.where('id', '<', query.after);
+      return (await q).map(toRecord);
+    });
+  }
+
+  async function get(tenantId: string, id: string): Promise<FileRecord> {
+    if (!UUID.test(id)) throw new FileNotFoundError(`There is no file ${id}.`);
+    const row = await withTenant(db, tenantId, (trx) =>
+      trx('files').where({ tenant_id: tenantId, id, status: 'ready' }).whereNull('deleted_at').first(COLUMNS),
+    );
+    if (!row) throw new FileNotFoundError(`There is no file ${id}.`);
+    return toRecord(row);
+  }
+
+  async function signedUrl(tenantId: string, id: string, ttlSeconds: number): Promise<SignedUrl> {
+    const record = await get(tenantId, id);
+    const ttl = Math.min(Math.max(1, Math.floor(ttlSeconds)), MAX_URL_TTL_SECONDS);
+    const expires = Math.floor(Date.now() / 1000) + ttl;
+    const expiresAt = new Date(expires * 1000).toISOString();
+    if (storage.presign) {
+      const url = await storage.presign(
+        objectKey(tenantId, id),
+        ttl,
+        contentDisposition(record),
+        record.contentType,
+      );
+      return { url, expiresAt };
+    }
+    const signature = signer.sign(id, expires);
+    return {
+      url: `${typeof deps.publicUrl === 'string' ? deps.publicUrl : deps.publicUrl()}/v1/files/${id}/content?expires=${expires}&signature=${signature}`,
+      expiresAt,
+    };
+  }
+
+  /** Checks a signed URL's expiry and signature; the caller answers 403 when false. */
+  function verifySignature(id: string, expires: number, signature: string): boolean {
+    if (!Number.isSafeInteger(expires) || expires < Date.now() / 1000) return false;
+    return signer.verify(id, expires, signature);
+  }
+
+  /** A live file by id alone (signed URLs name no tenant: the signature is the authority). */
+  async function recordById(id: string): Promise<{ tenantId: string; record: FileRecord } | undefined> {
+    if (!UUID.test(id)) return undefined;
+    const row = await db('files')
+      .where({ id, status: 'ready' })
+      .whereNull('deleted_at')
+      .first([...COLUMNS, 'tenant_id']);
+    return row ? { tenantId: row.tenant_id, record: toRecord(row) } : undefined;
+  }
+
+  async function open(tenantId: string, record: FileRecord, range?: ByteRange): Promise<Readable> {
+    return storage.get(objectKey(tenantId, record.id), range);
+  }
+
+  /** Soft-deletes the row (the quota share is free at once), then deletes the object. */
+  async function remove(
+    tenantId: string,
+    id: string,
+    commit?: (change: (trx: Knex.Transaction) => Promise<void>) => Promise<void>,
+  ): Promise<void> {
+    if (!UUID.test(id)) throw new FileNotFoundError(`There is no file ${id}.`);
+    const change = async (trx: Knex.Transaction) => {
+      const n = await trx('files')
+        .where({ tenant_id: tenantId, id, status: 'ready' })
+        .whereNull('deleted_at')
+        .update({ deleted_at: trx.fn.now() });
+      if (n === 0) throw new FileNotFoundError(`There is no file ${id}.`);
+    };
+    await (commit ? commit(change) : db.transaction(change));
+    // A storage failure here leaves an object without a live row: the sweep removes it.
+    await storage.delete(objectKey(tenantId, id)).catch(() => undefined);
+  }
+
+  /**
+   * Removes what interrupted work left: staging files and `pending` rows older than an hour,
+   * and objects whose row is deleted, missing, or pending that long.
+   */
+  async function sweep(now = Date.now()): Promise<{ objects: number; rows: number; staged: number }> {
+    let staged = 0;
+    for (const entry of await fs.readdir(stagingDir).catch(() => [] as string[])) {
+      const stamp = Number(entry.split('-')[0]);
+      if (Number.isFinite(stamp) && now - stamp > STALE_MS) {
+        await fs.rm(path.join(stagingDir, entry), { force: true });
+        staged++;
+      }
+    }
+    const cutoff = new Date(now - STALE_MS);
+    const rows = await db('files').where({ status: 'pending' }).where('created_at', '<', cutoff).delete();
+    let objects = 0;
+    for await (const key of storage.list('tenants/')) {
+      const parsed = fileIdOfKey(key);
+      if (!parsed) continue;
+      const row = await db('files')
+        .where({ id: parsed.fileId, tenant_id: parsed.tenantId })
+        .whereNull('deleted_at')
+        .first('status', 'created_at');
+      const live = row && (row.status === 'ready' || new Date(row.created_at).getTime() > cutoff.getTime());
+      if (!live) {
+        await storage.delete(key);
+        objects++;
+      }
+    }
+    return { objects, rows, staged };
+  }
+
+  return {
+    storage,
+    limits,
+    usage: (tenantId: string) => withTenant(db, tenantId, (trx) => usage(trx, tenantId)),
+    upload,
+    list,
+    get,
+    signedUrl,
+    verifySignature,
+    recordById,
+    open,
+    remove,
+    sweep,
+  };
+}
+
+const COLUMNS = ['id', 'name', 'content_type', 'size', 'sha256', 'created_by', 'created_at'];
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function toRecord(row: Record<string, unknown>): FileRecord {
+  return {
+    id: row.id as string,
+    name: row.name as string,
+    contentType: row.content_type as string,
+    size: Number(row.size),
+    sha256: row.sha256 as string,
+    createdBy: row.created_by as string,
+    createdAt: new Date(row.created_at as string).toISOString(),
+  };
+}
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** Time-ordered ids (UUID version 7): the newest file sorts first, and ids are the cursor. */
+export function uuidv7(): string {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(Date.now(), 0, 6);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Types a browser may show in place (sandboxed); everything else downloads. */
+const INLINE =
+  /^(image\/(png|jpeg|gif|webp|avif)|application\/pdf|text\/plain|audio\/[a-z0-9.+-]+|video\/[a-z0-9.+-]+)$/;
+
+export function contentDisposition(record: Pick<FileRecord, 'name' | 'contentType'>): string {
+  const kind = INLINE.test(record.contentType.split(';')[0]!) ? 'inline' : 'attachment';
+  const ascii = record.name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(record.name)}`;
+}
