@@ -12,6 +12,7 @@ import { type DatabaseInstance, openDatabase } from './db/instance.ts';
 import { type Knex, makeDb } from './db/knex.ts';
 import { migrateUp } from './db/migrate.ts';
 import { makeApp } from './http/app.ts';
+import { devSignInOption } from './http/routes/console.ts';
 import type { Logger } from './log.ts';
 import { startRunner } from './queue/runner.ts';
 import { makeServices, type Services } from './services.ts';
@@ -22,6 +23,8 @@ export interface EngineOptions {
   log: Logger;
   http: boolean;
   worker: boolean;
+  /** The built web console; `dist/ui` by default. */
+  uiDir?: string;
 }
 
 export interface RunningEngine {
@@ -84,6 +87,8 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
         auth,
         webhooks: webhooks.middleware,
         secrets: services.secrets,
+        ...devSignInOption(config, auth, devSecretFile),
+        ...(opts.uiDir ? { uiDir: opts.uiDir } : {}),
       });
       const server = await listen(app.callback(), config);
       stack.push(() => closeServer(server, config.shutdownTimeoutMs));

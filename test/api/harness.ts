@@ -11,7 +11,7 @@ import { mintToken } from '../../engine/auth/mint.ts';
 import { loadConfig } from '../../engine/config.ts';
 import { defineAction, defineConnector, makeConnectorRegistry } from '../../engine/connector-sdk/index.ts';
 import { makeDbAuditSink } from '../../engine/db/audit.ts';
-import { makeApp } from '../../engine/http/app.ts';
+import { type AppDeps, makeApp } from '../../engine/http/app.ts';
 import { MemoryRateLimiter } from '../../engine/hub/index.ts';
 import { makeLogger } from '../../engine/log.ts';
 import { Catalogue, type CatalogueEntry, type Manifest, manifestHash } from '../../engine/manifest/index.ts';
@@ -110,7 +110,11 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-export async function startApi(db: Knex, env: Record<string, string> = {}): Promise<Api> {
+export async function startApi(
+  db: Knex,
+  env: Record<string, string> = {},
+  extra: Pick<AppDeps, 'devSignIn' | 'uiDir'> = {},
+): Promise<Api> {
   const config = loadConfig({ ATLAS_JWT_SECRET: SECRET, LOG_LEVEL: 'silent', ...env });
   // ATLAS_TEST_LOG=1 shows the errors behind a 500 while debugging a test.
   const log = makeLogger(process.env.ATLAS_TEST_LOG === '1' ? 'error' : 'silent', false);
@@ -133,7 +137,7 @@ export async function startApi(db: Knex, env: Record<string, string> = {}): Prom
     connectorConfig: () => ({ settings: {} }),
     processId: 'api-test',
   });
-  const app = makeApp({ config, db, log, runtime, catalogue });
+  const app = makeApp({ config, db, log, runtime, catalogue, ...extra });
   const server = createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;

@@ -16,6 +16,8 @@ export interface RouteDeps {
   tenants: TenantStatusCache;
   /** The tenant secrets store; without it the API has no `/v1/secrets` routes. */
   secrets?: TenantSecrets;
+  /** The development sign-in's signing secret: set only on loopback with the development secret. */
+  devSignIn?: { secret: string };
 }
 
 export type TenantSecrets = ReturnType<typeof makeSecretStore>;
