@@ -160,8 +160,8 @@ function RunForm({ workflow, navigate }) {
     ${
       props
         ? Object.entries(props).map(([name, sub]) => {
-            const label = html`${name}${required.has(name) ? html` <span aria-hidden="true">*</span>` : ''}
-              ${sub.description ? html`<small class="muted"> ${sub.description}</small>` : null}`;
+            const label = html`<span>${name}${required.has(name) ? html` <span aria-hidden="true">*</span>` : ''}</span>
+              ${sub.description ? html`<small class="muted">${sub.description}</small>` : null}`;
             if (sub.enum)
               return html`<label>${label}<select name=${name}><option value="">—</option>${sub.enum.map((v) => html`<option value=${v}>${v}</option>`)}</select></label>`;
             if (sub.type === 'boolean')
