@@ -177,7 +177,12 @@ describe.skipIf(!CHROMIUM)('the console in a browser', () => {
     await page.goto(url);
     await page.getByRole('heading', { name: 'Sign in to Atlas' }).waitFor();
     const loadMs = performance.now() - started;
+    // A cold browser's first page; a second load, with the assets cached, is the usual case.
     expect(loadMs).toBeLessThan(3000);
+    const again = performance.now();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sign in to Atlas' }).waitFor();
+    expect(performance.now() - again).toBeLessThan(1000);
     await shot('01-sign-in-1280');
     await page.getByLabel('Token', { exact: true }).fill('not a token');
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
