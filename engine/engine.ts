@@ -12,6 +12,7 @@ import { type DatabaseInstance, openDatabase } from './db/instance.ts';
 import { type Knex, makeDb } from './db/knex.ts';
 import { migrateUp } from './db/migrate.ts';
 import { makeApp } from './http/app.ts';
+import { devSignInOption } from './http/routes/console.ts';
 import type { Logger } from './log.ts';
 import { startRunner } from './queue/runner.ts';
 import { cronItems, SCHEDULE_TASK } from './runtime/cron.ts';
@@ -23,6 +24,8 @@ export interface EngineOptions {
   log: Logger;
   http: boolean;
   worker: boolean;
+  /** The built web console; `dist/ui` by default. */
+  uiDir?: string;
 }
 
 export interface RunningEngine {
@@ -105,6 +108,8 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
         webhooks: (ctx, next) => webhooks.middleware(ctx, next),
         secrets: services.secrets,
         files: services.files,
+        ...devSignInOption(config, auth, devSecretFile),
+        ...(opts.uiDir ? { uiDir: opts.uiDir } : {}),
       });
       stack.push(startFileSweep(services, log));
       const server = await listen(app.callback(), config);

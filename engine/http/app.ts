@@ -23,6 +23,7 @@ import type { AnyRoute } from './route.ts';
 import { compileRoutes, dispatch, matchRoute } from './router.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { consoleRoutes } from './routes/console.ts';
 import type { RouteDeps, TenantSecrets } from './routes/deps.ts';
 import { fileRoutes } from './routes/files.ts';
 import { integrationRoutes } from './routes/integrations.ts';
@@ -34,6 +35,7 @@ import { secretRoutes } from './routes/secrets.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { webhookRouteRoutes } from './routes/webhook-routes.ts';
 import { workflowRoutes } from './routes/workflows.ts';
+import { serveUi } from './ui.ts';
 
 export interface AppDeps {
   config: Config;
@@ -49,6 +51,10 @@ export interface AppDeps {
   secrets?: TenantSecrets;
   /** File storage behind `/v1/files`. */
   files?: FileService;
+  /** Offers the development sign-in (engine.ts decides: loopback and the development secret). */
+  devSignIn?: { secret: string };
+  /** The built web console; `dist/ui` by default. */
+  uiDir?: string;
 }
 
 /** Every route of the API, in the order the OpenAPI document lists them. */
@@ -60,6 +66,8 @@ export function apiRoutes(deps: RouteDeps): AnyRoute[] {
       return document;
     }),
     ...tenantRoutes(deps),
+    // Before runRoutes: `/v1/runs/changes` must not be taken for a run id.
+    ...consoleRoutes(deps),
     ...workflowRoutes(deps),
     ...runRoutes(deps),
     ...agentRoutes(deps),
@@ -84,6 +92,7 @@ export function makeApp(deps: AppDeps): Koa {
   app.use(requestId());
   app.use(observe());
   app.use(errorHandler(deps.log));
+  app.use(serveUi(deps.uiDir));
   if (deps.webhooks) app.use(deps.webhooks);
   app.use(matchRoute(routes));
   app.use(jsonBody(deps.config.bodyLimitBytes));

@@ -12,7 +12,7 @@ import { type Config, loadConfig } from '../../engine/config.ts';
 import { defineAction, defineConnector, makeConnectorRegistry } from '../../engine/connector-sdk/index.ts';
 import { makeDbAuditSink } from '../../engine/db/audit.ts';
 import type { FileService } from '../../engine/files/service.ts';
-import { makeApp } from '../../engine/http/app.ts';
+import { type AppDeps, makeApp } from '../../engine/http/app.ts';
 import { MemoryRateLimiter } from '../../engine/hub/index.ts';
 import { makeLogger } from '../../engine/log.ts';
 import { Catalogue, type CatalogueEntry, type Manifest, manifestHash } from '../../engine/manifest/index.ts';
@@ -114,7 +114,7 @@ export interface CallOptions {
 export async function startApi(
   db: Knex,
   env: Record<string, string> = {},
-  extra: { files?: (config: Config) => FileService } = {},
+  extra: { files?: (config: Config) => FileService } & Pick<AppDeps, 'devSignIn' | 'uiDir'> = {},
 ): Promise<Api> {
   const config = loadConfig({ ATLAS_JWT_SECRET: SECRET, LOG_LEVEL: 'silent', ...env });
   // ATLAS_TEST_LOG=1 shows the errors behind a 500 while debugging a test.
@@ -138,13 +138,15 @@ export async function startApi(
     connectorConfig: () => ({ settings: {} }),
     processId: 'api-test',
   });
+  const { files, ...appExtra } = extra;
   const app = makeApp({
     config,
     db,
     log,
     runtime,
     catalogue,
-    ...(extra.files ? { files: extra.files(config) } : {}),
+    ...(files ? { files: files(config) } : {}),
+    ...appExtra,
   });
   const server = createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -19,6 +19,8 @@ export interface RouteDeps {
   secrets?: TenantSecrets;
   /** File storage; without it the API has no `/v1/files` routes. */
   files?: FileService;
+  /** The development sign-in's signing secret: set only on loopback with the development secret. */
+  devSignIn?: { secret: string };
 }
 
 export type TenantSecrets = ReturnType<typeof makeSecretStore>;
