@@ -208,7 +208,7 @@ function runtimeFailure(err: unknown): never {
   throw err;
 }
 
-export function formatRun(run: RunDetail): string {
+function formatRun(run: RunDetail): string {
   const lines = [`Run ${run.id} of ${run.workflowId}: ${run.status}`];
   for (const step of run.steps) {
     const last = step.attempts.at(-1);

@@ -5,7 +5,7 @@
 import type { Knex } from 'knex';
 import pg from 'pg';
 
-export const CANCEL_CHANNEL = 'atlas_run_cancel';
+const CANCEL_CHANNEL = 'atlas_run_cancel';
 
 /** Tells every worker, once the transaction commits, that the run was cancelled. */
 export async function notifyCancel(trx: Knex.Transaction, runId: string): Promise<void> {

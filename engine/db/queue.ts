@@ -14,9 +14,9 @@ export const JOB_TASK = 'atlas.job';
  * How often the queue itself retries a job whose handler threw (the database blinked): the
  * engine schedules step and job retries itself, so this only bounds infrastructure failures.
  */
-export const QUEUE_MAX_ATTEMPTS = 25;
+const QUEUE_MAX_ATTEMPTS = 25;
 
-export interface JobSpec {
+interface JobSpec {
   task: string;
   payload: unknown;
   runAt?: Date | undefined;
@@ -28,7 +28,7 @@ export interface JobSpec {
 
 type Db = Knex | Knex.Transaction;
 
-export async function addJob(db: Db, spec: JobSpec): Promise<void> {
+async function addJob(db: Db, spec: JobSpec): Promise<void> {
   await db.raw(
     `select graphile_worker.add_job(
        identifier => ?, payload => ?::json, queue_name => ?, run_at => ?,

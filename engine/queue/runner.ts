@@ -33,7 +33,7 @@ export async function startRunner(opts: RunnerOptions): Promise<Runner> {
     ...(opts.events ? { events: opts.events } : {}),
     logger: graphileLogger(opts.log),
     // Measured on 2 cores: a local queue and immediate completion batches multiply
-    // throughput (see STACK-NOTES); the engine's own ledger keeps the truth.
+    // throughput; the engine's own ledger keeps the truth.
     preset: { worker: { localQueue: { size: 4 * opts.concurrency }, completeJobBatchDelay: 0 } },
   } as Parameters<typeof run>[0]);
 }

@@ -18,7 +18,7 @@ import type { RuntimeDeps } from './deps.ts';
 
 export type { ClaimedRun } from '../db/run-claims.ts';
 
-export const DEFAULT_LEASE_MS = 30_000;
+const DEFAULT_LEASE_MS = 30_000;
 /** A run waiting for a concurrency slot is also re-checked this often, in case a wake-up is lost. */
 const CONCURRENCY_RECHECK_MS = 15_000;
 

@@ -6,6 +6,7 @@ import type { EventEmitter } from 'node:events';
 import type { ParsedCronItem, TaskList } from 'graphile-worker';
 import type { Knex } from 'knex';
 import { getJob } from '../db/jobs.ts';
+import { JOB_TASK, RUN_TASK } from '../db/queue.ts';
 import { withTenant } from '../db/rls.ts';
 import { getRunWithAttempts, listRuns } from '../db/runs.ts';
 import { jobStepRuns } from '../db/step-runs.ts';
@@ -16,10 +17,10 @@ import { Core } from './core.ts';
 import { cronItems, fireSchedule, SCHEDULE_TASK } from './cron.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { RuntimeError } from './errors.ts';
-import { enqueueJob, JOB_TASK, runJob } from './jobs.ts';
+import { enqueueJob, runJob } from './jobs.ts';
 import { Liveness } from './liveness.ts';
 import { makeMetrics } from './metrics.ts';
-import { createRun, InputSchemas, RUN_TASK } from './trigger.ts';
+import { createRun, InputSchemas } from './trigger.ts';
 import {
   type JobDetail,
   type JobSummary,

@@ -21,8 +21,6 @@ import {
   workerLost,
 } from './retry.ts';
 
-export { JOB_TASK } from '../db/queue.ts';
-
 /** The action serving a job type, or a clear error while no connector provides one. */
 export function jobAction(core: Core, type: string): ActionEntry {
   if (!(JOB_TYPES as readonly string[]).includes(type)) {

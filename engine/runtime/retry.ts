@@ -27,7 +27,7 @@ export const DEFAULT_RETRY: RetrySettings = {
 };
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
-export function retrySettings(
+function retrySettings(
   policy: RetryPolicy | undefined,
   fallback: RetrySettings = DEFAULT_RETRY,
 ): RetrySettings {

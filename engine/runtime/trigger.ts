@@ -18,8 +18,6 @@ import type { Catalogue, CatalogueEntry } from '../manifest/catalogue.ts';
 import type { Workflow } from '../manifest/types.gen.ts';
 import { RuntimeError } from './errors.ts';
 
-export { RUN_TASK } from '../db/queue.ts';
-
 export interface NewRun {
   tenantId: string;
   entry: CatalogueEntry<Workflow>;

@@ -65,7 +65,7 @@ export function runSummary(row: RunRow): RunSummary {
   };
 }
 
-export function attemptView(a: StepRunRow): AttemptView {
+function attemptView(a: StepRunRow): AttemptView {
   return {
     attempt: a.attempt,
     maxAttempts: a.max_attempts,

@@ -18,7 +18,7 @@ const HTTP_NOT_YET_MOVED: readonly string[] = [
 ];
 
 /** Folders that must hold no SQL. */
-const CLEAN = ['engine/runtime', 'engine/http'];
+const CLEAN = ['engine/runtime', 'engine/http', 'engine/queue', 'engine/cli'];
 
 /** SQL in a string or template literal. */
 const SQL_TEXT = [
