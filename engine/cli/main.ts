@@ -58,7 +58,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   }
 }
 
-export function processIO(): CliIO {
+function processIO(): CliIO {
   // A reader that stops early (`atlas connectors | head`) closes the pipe: that is the
   // reader's choice, not an error of ours, so exit quietly instead of with a stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {

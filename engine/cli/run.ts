@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { WorkerEvents } from 'graphile-worker';
 import { builtinConnectors } from '../../connectors/index.ts';
 import { didYouMean, makeConnectorRegistry } from '../connector-sdk/index.ts';
-import type { makeDb } from '../db/knex.ts';
+import { anyWorkerAlive } from '../db/heartbeats.ts';
 import { migrationStatus } from '../db/migrate.ts';
 import { evaluate, isTruthy } from '../expr/index.ts';
 import { jsonProblem } from '../http/body.ts';
@@ -271,7 +271,7 @@ async function startRun(io: CliIO, o: StartOptions): Promise<number> {
       );
       return 0;
     }
-    if (!(await workersAlive(db))) {
+    if (!(await anyWorkerAlive(db))) {
       const events = new EventEmitter() as WorkerEvents;
       await services.runtime.startWorker(events, instance.url);
       const runner = await startRunner({
@@ -303,13 +303,6 @@ function runtimeFailure(err: unknown): never {
     throw new CliError(`${err.message}${details}`);
   }
   throw err;
-}
-
-async function workersAlive(db: ReturnType<typeof makeDb>): Promise<boolean> {
-  const row = await db('worker_heartbeats')
-    .where('seen_at', '>', db.raw("now() - interval '20 seconds'"))
-    .first('process_id');
-  return row !== undefined;
 }
 
 export function formatRun(run: RunDetail): string {

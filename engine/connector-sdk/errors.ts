@@ -1,19 +1,18 @@
+import { AtlasError } from '../errors.ts';
 import type { ConnectorErrorInit, ErrorKind } from './types.ts';
 
 /**
  * The one error type a connector throws. Connectors only classify what went wrong;
  * the step's retry policy (engine/runtime/retry.ts) decides what happens next.
  */
-export class ConnectorError extends Error {
-  readonly code: string;
+export class ConnectorError extends AtlasError {
   readonly kind: ErrorKind;
   readonly retryAfterMs: number | undefined;
   readonly status: number | undefined;
 
   constructor(init: ConnectorErrorInit) {
-    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    super(init.code, init.message, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = 'ConnectorError';
-    this.code = init.code;
     this.kind = init.kind;
     this.retryAfterMs = init.retryAfterMs;
     this.status = init.status;

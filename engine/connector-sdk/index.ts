@@ -1,3 +1,4 @@
+export { AtlasError } from '../errors.ts';
 export { JsonLimitError, MAX_JSON_DEPTH, parseJson } from '../json/limits.ts';
 export { defineAction, defineConnector } from './define.ts';
 export { isDuration, parseDuration } from './duration.ts';

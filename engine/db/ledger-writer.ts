@@ -6,7 +6,8 @@
  */
 import type { Knex } from 'knex';
 import { GroupCommit } from './group-commit.ts';
-import type { RunStatus, StepStatus } from './runs.ts';
+import type { RunStatus } from './runs.ts';
+import type { StepStatus } from './step-runs.ts';
 
 export interface FinishedAttempt {
   id: number;

@@ -5,18 +5,22 @@
 import type { EventEmitter } from 'node:events';
 import type { ParsedCronItem, TaskList } from 'graphile-worker';
 import type { Knex } from 'knex';
+import { getJob } from '../db/jobs.ts';
+import { JOB_TASK, RUN_TASK } from '../db/queue.ts';
 import { withTenant } from '../db/rls.ts';
 import { getRunWithAttempts, listRuns } from '../db/runs.ts';
+import { jobStepRuns } from '../db/step-runs.ts';
+import { getWorkflowState, putWorkflowState } from '../db/tenant-workflows.ts';
 import { advanceRun } from './advance.ts';
 import { cancelRun, restartRun, retryRun } from './control.ts';
 import { Core } from './core.ts';
 import { cronItems, fireSchedule, SCHEDULE_TASK } from './cron.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { RuntimeError } from './errors.ts';
-import { enqueueJob, JOB_TASK, type JobRow, runJob } from './jobs.ts';
+import { enqueueJob, runJob } from './jobs.ts';
 import { Liveness } from './liveness.ts';
 import { makeMetrics } from './metrics.ts';
-import { createRun, InputSchemas, RUN_TASK } from './trigger.ts';
+import { createRun, InputSchemas } from './trigger.ts';
 import {
   type JobDetail,
   type JobSummary,
@@ -105,7 +109,7 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
     async getRun(tenantId, runId) {
       const found = await withTenant(deps.db, tenantId, (trx) => getRunWithAttempts(trx, tenantId, runId));
       if (!found) return undefined;
-      const workflow = await core.workflowFor(found.run);
+      const workflow = await core.versions.of(found.run);
       return runDetail(
         found.run,
         workflow.steps.map((s) => s.id),
@@ -131,34 +135,19 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
     },
     getJob: (tenantId, jobId) =>
       withTenant(deps.db, tenantId, async (trx) => {
-        const row = (await trx('jobs').where({ tenant_id: tenantId, id: jobId }).first()) as
-          | JobRow
-          | undefined;
-        if (!row) return undefined;
-        return jobDetail(
-          row,
-          await trx('step_runs').where({ tenant_id: tenantId, job_id: jobId }).orderBy('id'),
-        );
+        const row = await getJob(trx, tenantId, jobId);
+        return row && jobDetail(row, await jobStepRuns(trx, tenantId, jobId));
       }),
     workflowState: (tenantId, workflowId) =>
-      withTenant(deps.db, tenantId, (trx) => workflowState(trx, tenantId, workflowId)),
+      withTenant(deps.db, tenantId, (trx) => getWorkflowState(trx, tenantId, workflowId)),
     async setWorkflowState(tenantId, workflowId, state) {
       const entry = deps.catalogue.workflow(workflowId);
       if (!entry) throw new RuntimeError('unknown_workflow', `There is no workflow ${workflowId}.`);
-      const current = await workflowState(deps.db, tenantId, workflowId);
+      const current = await getWorkflowState(deps.db, tenantId, workflowId);
       const next = { enabled: state.enabled ?? current.enabled, config: state.config ?? current.config };
       // A disabled workflow may keep an incomplete config; one that runs must fit the schema.
       if (next.enabled) inputs.checkConfig(entry, next.config);
-      await deps
-        .db('tenant_workflows')
-        .insert({
-          tenant_id: tenantId,
-          workflow_id: workflowId,
-          enabled: next.enabled,
-          config: JSON.stringify(next.config),
-        })
-        .onConflict(['tenant_id', 'workflow_id'])
-        .merge({ enabled: next.enabled, config: JSON.stringify(next.config), updated_at: deps.db.fn.now() });
+      await putWorkflowState(deps.db, tenantId, workflowId, next);
       return next;
     },
     async waitForRun(tenantId, runId, timeoutMs) {
@@ -196,8 +185,8 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
         connectionString,
         processId: deps.processId,
         log: deps.log,
-        leaseMs: core.leaseMs,
-        onCancel: (runId) => core.abort(runId),
+        leaseMs: core.claims.leaseMs,
+        onCancel: (runId) => core.cancels.abort(runId),
       });
       events.on('pool:create', ({ workerPool }: { workerPool: { id: string } }) =>
         liveness?.addQueueWorker(workerPool.id),
@@ -243,17 +232,6 @@ async function trigger(
   if (created)
     core.deps.log.debug({ tenant: req.tenantId, run: run.id, workflow: entry.manifest.id }, 'run:queued');
   return { run: runSummary(run), created };
-}
-
-async function workflowState(
-  db: Knex | Knex.Transaction,
-  tenantId: string,
-  workflowId: string,
-): Promise<WorkflowState> {
-  const row = await db('tenant_workflows')
-    .where({ tenant_id: tenantId, workflow_id: workflowId })
-    .first('enabled', 'config');
-  return { enabled: row?.enabled ?? false, config: row?.config ?? {} };
 }
 
 function encodeCursor(createdAt: Date, id: string): string {

@@ -2,6 +2,7 @@
  * The data a run's templates and `if` conditions read, and the rendering of a step's input.
  */
 
+import { tenantScope } from '../db/tenant-workflows.ts';
 import { evaluate, isTruthy, render, templateRefs } from '../expr/index.ts';
 import { makeRedactor, type Redactor } from '../hub/index.ts';
 import type { Step, Workflow } from '../manifest/types.gen.ts';
@@ -36,20 +37,7 @@ export async function loadTenantScope(
   tenantId: string,
   workflowId: string,
 ): Promise<RunScope['tenant']> {
-  const row = await deps
-    .db('tenants as t')
-    .leftJoin('tenant_workflows as w', function () {
-      this.on('w.tenant_id', 't.id').andOn('w.workflow_id', deps.db.raw('?', [workflowId]));
-    })
-    .where('t.id', tenantId)
-    .first<{
-      id: string;
-      name: string;
-      config: Record<string, unknown>;
-      wf_config: Record<string, unknown> | null;
-    }>('t.id', 't.name', 't.config', 'w.config as wf_config');
-  if (!row) return undefined;
-  return { id: row.id, name: row.name, config: { ...row.config, ...(row.wf_config ?? {}) } };
+  return tenantScope(deps.db, tenantId, workflowId);
 }
 
 export function stepOutputs(

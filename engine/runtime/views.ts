@@ -1,8 +1,9 @@
 /**
  * The public shapes of runs and jobs (API responses, CLI output): camelCase, ISO dates.
  */
-import type { RunRow, StepRunRow } from '../db/runs.ts';
-import type { JobRow } from './jobs.ts';
+import type { JobRow } from '../db/jobs.ts';
+import type { RunRow } from '../db/runs.ts';
+import type { StepRunRow } from '../db/step-runs.ts';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
@@ -64,7 +65,7 @@ export function runSummary(row: RunRow): RunSummary {
   };
 }
 
-export function attemptView(a: StepRunRow): AttemptView {
+function attemptView(a: StepRunRow): AttemptView {
   return {
     attempt: a.attempt,
     maxAttempts: a.max_attempts,

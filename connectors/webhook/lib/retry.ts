@@ -20,18 +20,11 @@ export const WEBHOOK_RETRY_SCHEDULE_MS: readonly number[] = Object.freeze([
 /** ± this fraction of each delay is random. */
 export const WEBHOOK_RETRY_JITTER = 0.2;
 
-/**
- * The SDK's job retry policy: `delayMs` gives the delay after `attempt` (1-based) failed, or
- * `undefined` when the schedule is exhausted; a receiver's longer `retryAfterMs` wins.
- */
+/** The schedule as the SDK's job retry policy; the engine applies it and a receiver's longer `Retry-After`. */
 export type DeliveryRetryPolicy = JobRetryPolicy;
 
 export const webhookRetryPolicy: DeliveryRetryPolicy = {
   maxAttempts: WEBHOOK_RETRY_SCHEDULE_MS.length + 1,
-  delayMs(attempt, retryAfterMs, random = Math.random) {
-    const base = WEBHOOK_RETRY_SCHEDULE_MS[attempt - 1];
-    if (base === undefined) return undefined;
-    const jittered = Math.round(base * (1 + WEBHOOK_RETRY_JITTER * (2 * random() - 1)));
-    return Math.max(jittered, retryAfterMs ?? 0);
-  },
+  delaysMs: WEBHOOK_RETRY_SCHEDULE_MS,
+  jitter: WEBHOOK_RETRY_JITTER,
 };
