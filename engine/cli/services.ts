@@ -2,6 +2,7 @@ import os from 'node:os';
 import { recordAudit } from '../db/audit.ts';
 import type { Knex } from '../db/knex.ts';
 import { migrationStatus } from '../db/migrate.ts';
+import { getTenant } from '../db/tenants.ts';
 import { makeServices, type Services } from '../services.ts';
 import { CliError, type CliIO } from './command.ts';
 import { type CliDatabase, openCliDatabase } from './database.ts';
@@ -30,8 +31,8 @@ export async function withServices<T>(
 
 /** Fails with one sentence when the tenant does not exist. */
 export async function requireTenant(db: Knex, tenantId: string): Promise<void> {
-  const row = await db('tenants').where({ id: tenantId }).first('id');
-  if (!row) throw new CliError(`there is no tenant "${tenantId}"; \`atlas tenants list\` shows them`);
+  if (!(await getTenant(db, tenantId)))
+    throw new CliError(`there is no tenant "${tenantId}"; \`atlas tenants list\` shows them`);
 }
 
 /** An audit entry for a change made from the command line, with the user name as the actor. */

@@ -97,3 +97,25 @@ export async function settleJob(
       updated_at: db.fn.now(),
     });
 }
+
+export interface JobPageFilter {
+  type?: string;
+  status?: string;
+  /** Jobs created before this position (newest first). */
+  before?: { at: Date; id: string };
+  limit: number;
+}
+
+/** A page of the tenant's jobs, newest first: one row more than `limit` says there is more. */
+export async function listJobs(db: Db, tenantId: string, f: JobPageFilter): Promise<JobRow[]> {
+  const q = db<JobRow>('jobs').where({ tenant_id: tenantId });
+  if (f.type) q.andWhere('type', f.type);
+  if (f.status) q.andWhere('status', f.status);
+  if (f.before) q.andWhereRaw('(created_at, id) < (?, ?)', [f.before.at, f.before.id]);
+  return q
+    .orderBy([
+      { column: 'created_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(f.limit + 1) as Promise<JobRow[]>;
+}

@@ -178,3 +178,53 @@ export async function nextQueuedInGroup(
     .orderBy('created_at')
     .first('id', 'tenant_id');
 }
+
+/** Where a run is: its tenant, by id, or the newest run of a tenant (`last`). */
+export async function locateRun(
+  db: Db,
+  which: { id: string } | { newestOf: string },
+): Promise<{ id: string; tenant_id: string } | undefined> {
+  const runs = db('workflow_runs');
+  const query =
+    'id' in which
+      ? runs.where({ id: which.id })
+      : runs.where({ tenant_id: which.newestOf }).orderBy([
+          { column: 'created_at', order: 'desc' },
+          { column: 'id', order: 'desc' },
+        ]);
+  return query.first<{ id: string; tenant_id: string } | undefined>('id', 'tenant_id');
+}
+
+/** A position in the stream of run changes: `updated_at` in microseconds, then the id. */
+export interface RunChangePosition {
+  us: bigint;
+  id: string;
+}
+
+/** The database's clock, in microseconds since the epoch (the change feed's time base). */
+export async function dbNowMicros(db: Db): Promise<bigint> {
+  const { rows } = await db.raw<{ rows: Array<{ us: string }> }>(
+    'select (extract(epoch from now()) * 1000000)::bigint::text as us',
+  );
+  return BigInt(rows[0]!.us);
+}
+
+/** The tenant's runs changed after `from`, oldest change first, one more than `limit`. */
+export async function runChangesSince(
+  db: Db,
+  tenantId: string,
+  from: RunChangePosition,
+  limit: number,
+): Promise<Array<RunRow & { updated_us: string }>> {
+  return (await db('workflow_runs')
+    .where({ tenant_id: tenantId })
+    .andWhereRaw("(updated_at, id::text) > (timestamptz 'epoch' + ?::bigint * interval '1 microsecond', ?)", [
+      from.us.toString(),
+      from.id,
+    ])
+    .orderByRaw('updated_at, id::text')
+    .limit(limit + 1)
+    .select('*', db.raw('(extract(epoch from updated_at) * 1000000)::bigint::text as updated_us'))) as Array<
+    RunRow & { updated_us: string }
+  >;
+}

@@ -9,9 +9,11 @@ import type { Knex } from 'knex';
 import { mintToken } from '../../auth/mint.ts';
 import { type AuthConfig, type Config, isLoopbackHost } from '../../config.ts';
 import { JOB_TYPES } from '../../connector-sdk/index.ts';
-import type { JobRow } from '../../db/jobs.ts';
+import { listJobs } from '../../db/jobs.ts';
 import { withTenant } from '../../db/rls.ts';
-import type { RunRow } from '../../db/runs.ts';
+import { dbNowMicros, type RunRow, runChangesSince } from '../../db/runs.ts';
+import { activeTenantIds, getTenant } from '../../db/tenants.ts';
+import { listDeliveries } from '../../db/webhook-events.ts';
 import { jobSummary, runSummary } from '../../runtime/views.ts';
 import { type ApiContext, tenantOf } from '../context.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
@@ -141,8 +143,7 @@ export function consoleRoutes({ db, catalogue, devSignIn }: RouteDeps): AnyRoute
         ctx.body = { available: false, reason };
         return;
       }
-      const rows = await db('tenants').where({ status: 'active' }).orderBy('id').limit(200).select('id');
-      ctx.body = { available: true, tenants: rows.map((r: { id: string }) => r.id) };
+      ctx.body = { available: true, tenants: await activeTenantIds(db, 200) };
     },
   });
 
@@ -179,8 +180,8 @@ export function consoleRoutes({ db, catalogue, devSignIn }: RouteDeps): AnyRoute
       const reason = devSignInRefusal(ctx, devSignIn !== undefined);
       if (reason !== undefined || !devSignIn) throw problem.forbidden(reason ?? 'Not offered.');
       if (!TENANT_ID.test(body.tenant)) throw problem.unprocessable(`"${body.tenant}" is not a tenant id.`);
-      const row = await db('tenants').where({ id: body.tenant }).first('status');
-      if (row?.status !== 'active') {
+      const tenant = await getTenant(db, body.tenant);
+      if (tenant?.status !== 'active') {
         throw problem.forbidden(`Tenant "${body.tenant}" does not exist or is disabled.`);
       }
       const token = await mintToken({
@@ -265,18 +266,14 @@ export function consoleRoutes({ db, catalogue, devSignIn }: RouteDeps): AnyRoute
       const tenantId = tenantOf(ctx);
       const before = decodeCursor(query.cursor, 'string');
       const position = before === undefined ? undefined : parsePosition(before);
-      const rows = (await withTenant(db, tenantId, (trx) => {
-        const q = trx('jobs').where({ tenant_id: tenantId });
-        if (query.type) q.andWhere('type', query.type);
-        if (query.status) q.andWhere('status', query.status);
-        if (position) q.andWhereRaw('(created_at, id) < (?, ?)', [position.at, position.id]);
-        return q
-          .orderBy([
-            { column: 'created_at', order: 'desc' },
-            { column: 'id', order: 'desc' },
-          ])
-          .limit(query.limit + 1);
-      })) as JobRow[];
+      const rows = await withTenant(db, tenantId, (trx) =>
+        listJobs(trx, tenantId, {
+          ...(query.type ? { type: query.type } : {}),
+          ...(query.status ? { status: query.status } : {}),
+          ...(position ? { before: position } : {}),
+          limit: query.limit,
+        }),
+      );
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
       ctx.body = {
@@ -315,20 +312,18 @@ export function consoleRoutes({ db, catalogue, devSignIn }: RouteDeps): AnyRoute
       const until = queryDate(query.until, 'until');
       const beforeId = decodeCursor(query.cursor, 'number');
       const withPayload = query.payload === 'true';
-      const rows = await withTenant(db, tenantId, (trx) => {
-        const q = trx('webhook_events').where({ tenant_id: tenantId });
-        if (query.route) q.andWhere('route_id', query.route);
-        if (query.eventId) q.andWhere('event_id', query.eventId);
-        if (since) q.andWhere('received_at', '>=', since);
-        if (until) q.andWhere('received_at', '<', until);
-        if (beforeId !== undefined) q.andWhere('id', '<', beforeId);
-        const columns = ['id', 'route_id', 'event_id', 'event_type', 'received_at', 'run_ids'];
-        return q
-          .orderBy('id', 'desc')
-          .limit(query.limit + 1)
-          .select(withPayload ? [...columns, 'payload'] : columns);
-      });
-      const page = rows.slice(0, query.limit) as Array<Record<string, unknown>>;
+      const rows = await withTenant(db, tenantId, (trx) =>
+        listDeliveries(trx, tenantId, {
+          ...(query.route ? { route: query.route } : {}),
+          ...(query.eventId ? { eventId: query.eventId } : {}),
+          ...(since ? { since } : {}),
+          ...(until ? { until } : {}),
+          ...(beforeId !== undefined ? { beforeId } : {}),
+          withPayload,
+          limit: query.limit,
+        }),
+      );
+      const page = rows.slice(0, query.limit);
       const last = page.at(-1);
       ctx.body = {
         items: page.map((r) => ({
@@ -336,7 +331,7 @@ export function consoleRoutes({ db, catalogue, devSignIn }: RouteDeps): AnyRoute
           route: r.route_id,
           eventId: r.event_id,
           eventType: r.event_type,
-          receivedAt: (r.received_at as Date).toISOString(),
+          receivedAt: r.received_at.toISOString(),
           runIds: r.run_ids ?? [],
           ...(withPayload ? { payload: r.payload } : {}),
         })),
@@ -391,22 +386,9 @@ async function runChanges(
   after: ChangePosition | undefined,
   limit: number,
 ): Promise<{ rows: Array<RunRow & { updated_us: string }>; nowUs: bigint; from: ChangePosition }> {
-  const { rows: clock } = await trx.raw<{ rows: Array<{ us: string }> }>(
-    'select (extract(epoch from now()) * 1000000)::bigint::text as us',
-  );
-  const nowUs = BigInt(clock[0]!.us);
+  const nowUs = await dbNowMicros(trx);
   const from = after ?? { us: nowUs - BigInt(CHANGES_OVERLAP_MS) * 1000n, id: '' };
-  const rows = (await trx('workflow_runs')
-    .where({ tenant_id: tenantId })
-    .andWhereRaw("(updated_at, id::text) > (timestamptz 'epoch' + ?::bigint * interval '1 microsecond', ?)", [
-      from.us.toString(),
-      from.id,
-    ])
-    .orderByRaw('updated_at, id::text')
-    .limit(limit + 1)
-    .select('*', trx.raw('(extract(epoch from updated_at) * 1000000)::bigint::text as updated_us'))) as Array<
-    RunRow & { updated_us: string }
-  >;
+  const rows = await runChangesSince(trx, tenantId, from, limit);
   return { rows, nowUs, from };
 }
 
