@@ -42,3 +42,8 @@ registerCommand(
   'Add, list, disable or enable tenants',
   async () => (await import('./tenants.ts')).tenants,
 );
+registerCommand(
+  'import',
+  'Convert n8n workflow exports into Atlas manifests, with a report',
+  async () => (await import('./import.ts')).importCommand,
+);
