@@ -299,7 +299,11 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
       const stepDoc: Record<string, unknown> = { id, name: clip(node.name, 120) };
       const comments: string[] = [];
       if (isProblem(mapping)) {
-        const message = `n8n node "${clip(node.name, 60)}" (${node.type} v${node.typeVersion}) was not translated: ${mapping.message}`;
+        // The message quotes n8n text; braces in it must not become templates when the step renders it.
+        const message =
+          `n8n node "${clip(node.name, 60)}" (${node.type} v${node.typeVersion}) was not translated: ${mapping.message}`
+            .replaceAll('{{', '{ {')
+            .replaceAll('}}', '} }');
         result.untranslated.push({
           node: node.name,
           type: node.type,
