@@ -289,3 +289,84 @@ describe('hostile exports', () => {
     await expectValid(result);
   });
 });
+
+describe('triggers', () => {
+  it('maps an Error Trigger to a failure event of the workflow that names it', async () => {
+    await fs.mkdir(path.join(tmp, 'errors'));
+    const watched = {
+      name: 'Watched',
+      settings: { errorWorkflow: 'err1' },
+      nodes: [node('Start', 'manualTrigger'), node('Fail', 'stopAndError', { errorMessage: 'no' })],
+      connections: chain('Start', 'Fail'),
+    };
+    const handler = {
+      id: 'err1',
+      name: 'On error',
+      nodes: [node('Error Trigger', 'errorTrigger'), node('Done', 'noOp')],
+      connections: chain('Error Trigger', 'Done'),
+    };
+    await fs.writeFile(path.join(tmp, 'errors', 'a.json'), JSON.stringify(watched));
+    await fs.writeFile(path.join(tmp, 'errors', 'b.json'), JSON.stringify(handler));
+    const result = await importN8n({ paths: [path.join(tmp, 'errors')], idFrom: 300, catalogue: CATALOGUE });
+    expect(result.report.totals.converted).toBe(2);
+    const wf = parse(result.files.find((f) => f.name.startsWith('workflows/WF-301'))!.text);
+    expect(wf.trigger).toEqual({ type: 'event', workflow: 'WF-300', status: ['failed'] });
+    await expectValid(result);
+    const alone = await importOne('alone.json', handler);
+    expect(alone.report.workflows[0]!.reason).toContain('no imported workflow names as its error workflow');
+  });
+
+  it('drops a Manual Trigger beside another trigger, and refuses two real ones or a GET webhook', async () => {
+    const both = await importOne('both.json', {
+      name: 'Both',
+      nodes: [
+        node('Manual', 'manualTrigger'),
+        node(
+          'Every hour',
+          'scheduleTrigger',
+          { rule: { interval: [{ field: 'hours', triggerAtMinute: 5 }] } },
+          1.2,
+        ),
+        node('Work', 'noOp'),
+      ],
+      connections: { ...chain('Manual', 'Work'), ...chain('Every hour', 'Work') },
+    });
+    const [w] = both.report.workflows;
+    expect(w!.status).toBe('converted');
+    expect(w!.notes).toContain('the Manual Trigger was dropped: every Atlas workflow can be started by hand');
+    expect(parse(both.files[0]!.text).trigger).toEqual({ type: 'schedule', cron: '5 * * * *' });
+    const two = await importOne('two.json', {
+      nodes: [
+        node('A', 'scheduleTrigger', {}, 1.2),
+        node('B', 'webhook', { httpMethod: 'POST', path: 'x' }, 2),
+      ],
+      connections: {},
+    });
+    expect(two.report.workflows[0]!.reason).toBe(
+      'it has 2 triggers ("A", "B"); an Atlas workflow has one: split it',
+    );
+    const get = await importOne('get.json', {
+      nodes: [node('Hook', 'webhook', { path: 'x' }, 2)],
+      connections: {},
+    });
+    expect(get.report.workflows[0]!.reason).toContain('a GET webhook');
+  });
+
+  it('leaves a Respond to Webhook computed from the run as an explicit failing step', async () => {
+    const result = await importOne('respond.json', {
+      name: 'Respond',
+      nodes: [
+        node('Hook', 'webhook', { httpMethod: 'POST', path: 'r', responseMode: 'responseNode' }, 2),
+        node('Respond', 'respondToWebhook', { respondWith: 'json', responseBody: '={{ $json.body }}' }, 1.1),
+      ],
+      connections: chain('Hook', 'Respond'),
+    });
+    expect(result.report.workflows[0]!.untranslated).toEqual([
+      expect.objectContaining({
+        node: 'Respond',
+        message: 'an answer computed from the run; Atlas answers webhooks before the run, with a fixed body',
+      }),
+    ]);
+    await expectValid(result);
+  });
+});
