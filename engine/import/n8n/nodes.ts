@@ -817,24 +817,40 @@ function agent(ctx: NodeContext): Mapping {
 
 // --- Not yet expressible ------------------------------------------------------------------
 
-/** Nodes whose Atlas construct is coming: each says in one line what it will map to. */
-const PENDING: Record<string, { needs: string; message: string }> = {
-  // → `forEach` over the items, the loop body as its steps.
-  splitInBatches: { needs: 'forEach', message: 'a loop over items; it will map to forEach' },
-  splitOut: { needs: 'forEach', message: 'splitting a list into items; it will map to forEach' },
-  itemLists: { needs: 'forEach', message: 'item list operations; they will map to forEach' },
-  // → `workflow.run` with the sub-workflow's id and input.
-  executeWorkflow: { needs: 'workflow.run', message: 'a sub-workflow call; it will map to workflow.run' },
-  // → a durable wait (`wait: 1h`) or a signal resumed by a webhook.
-  wait: {
-    needs: 'wait',
-    message: 'a wait; it will map to a durable wait, or a signal when it resumes on a webhook',
-  },
-  // → computed values (`$expr`) over the step outputs.
-  aggregate: { needs: '$expr', message: 'aggregating items; it will map to a computed value' },
-  limit: { needs: '$expr', message: 'limiting items; it will map to a computed value' },
-  dateTime: { needs: '$expr', message: 'date arithmetic; it will map to a computed value' },
-  summarize: { needs: '$expr', message: 'summarising items; it will map to a computed value' },
+/** A node whose Atlas construct the workflow language does not have yet. */
+const pending = (needs: string, what: string): Mapping =>
+  new Problem(`${what}; it will map to ${needs} (not in the workflow language yet)`, needs);
+
+// One function per node that waits for the language; each is replaced by its mapping once it exists.
+/** → `forEach` over the input items, the loop body as its steps. */
+const splitInBatches = (): Mapping => pending('forEach', 'a loop over items');
+/** → `forEach` over the list field it splits. */
+const splitOut = (): Mapping => pending('forEach', 'splitting a list into items');
+/** → `forEach` (split) or computed values (sort, limit, concatenate). */
+const itemLists = (): Mapping => pending('forEach', 'item list operations');
+/** → `workflow.run` with the sub-workflow's id and its input. */
+const executeWorkflow = (): Mapping => pending('workflow.run', 'a sub-workflow call');
+/** → a durable wait (time), or a signal resumed by its webhook. */
+const wait = (): Mapping => pending('wait', 'a wait');
+/** → a computed value (`$expr`) over a step's list. */
+const aggregate = (): Mapping => pending('$expr', 'aggregating items');
+/** → a computed value (`$expr`) slicing a step's list. */
+const limit = (): Mapping => pending('$expr', 'limiting items');
+/** → a computed value (`$expr`) formatting or shifting a date. */
+const dateTime = (): Mapping => pending('$expr', 'date arithmetic');
+/** → a computed value (`$expr`) summing or counting a step's list. */
+const summarize = (): Mapping => pending('$expr', 'summarising items');
+
+const PENDING: Record<string, Mapper> = {
+  splitInBatches,
+  splitOut,
+  itemLists,
+  executeWorkflow,
+  wait,
+  aggregate,
+  limit,
+  dateTime,
+  summarize,
 };
 
 const CODE: Record<string, string> = {
@@ -879,8 +895,8 @@ export function mapNode(ctx: NodeContext): Mapping {
     return new Problem(
       `${code} is not translated; write its result as a core.set step over templates, or as a connector action`,
     );
-  const pending = PENDING[type];
-  if (pending) return new Problem(`${pending.message} (not in the workflow language yet)`, pending.needs);
+  const later = PENDING[type];
+  if (later) return later(ctx);
   const mapper = MAPPERS[type];
   if (!mapper)
     return new Problem(
