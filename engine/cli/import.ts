@@ -46,6 +46,7 @@ Exit codes: 0 every workflow converted fully, 1 some partial or refused, 2 usage
         paths: paths.map((p) => path.resolve(io.cwd, p)),
         idFrom: Number(values['id-from']),
         catalogue: manifestDirs(io.env).map((d) => path.resolve(io.cwd, d)),
+        outDir: out,
       });
     } catch (err) {
       if (err instanceof ImportInputError) throw new CliError(err.message);

@@ -370,3 +370,22 @@ describe('triggers', () => {
     await expectValid(result);
   });
 });
+
+describe('importing into the catalogue itself', () => {
+  it('imports twice into a catalogue directory, the second time replacing its own files byte for byte', async () => {
+    const catalogue = path.join(tmp, 'catalogue');
+    const io: CliIO = {
+      out: () => {},
+      err: () => {},
+      env: { ATLAS_MANIFESTS: `${path.join(ROOT, 'manifests')}:${catalogue}` },
+      cwd: ROOT,
+    };
+    await fs.mkdir(catalogue);
+    const args = ['import', 'n8n', 'test/fixtures/n8n/stripe-to-telegram.json', '--out', catalogue];
+    expect(await main(args, io)).toBe(0);
+    const file = path.join(catalogue, 'workflows/WF-100-stripe-payment-to-telegram.yaml');
+    const first = await fs.readFile(file);
+    expect(await main(args, io)).toBe(0);
+    expect((await fs.readFile(file)).equals(first)).toBe(true);
+  });
+});

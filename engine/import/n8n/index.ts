@@ -45,6 +45,8 @@ export interface ImportOptions {
   idFrom?: number;
   /** Manifest directories the written workflows will live beside (their webhook routes are checked against them). */
   catalogue?: string[];
+  /** Where the files will be written: catalogue files they replace are left out of the check. */
+  outDir?: string;
 }
 
 /** The largest export file read. */
@@ -228,7 +230,11 @@ export async function importN8n(options: ImportOptions): Promise<ImportResult> {
         .map((e) => path.join(e.parentPath, e.name));
     }),
   );
-  for (const file of extraYaml.flat().sort()) extra.push({ file, text: await fs.readFile(file, 'utf8') });
+  const replaced = new Set(
+    options.outDir ? outputs.flatMap((o) => o.files.map((f) => path.resolve(options.outDir!, f.name))) : [],
+  );
+  for (const file of extraYaml.flat().sort())
+    if (!replaced.has(path.resolve(file))) extra.push({ file, text: await fs.readFile(file, 'utf8') });
   let pending = outputs;
   for (let round = 0; round < 5 && pending.length > 0; round++) {
     const sources: ManifestSource[] = [
