@@ -62,3 +62,8 @@ registerCommand(
   "Upload, list, link or delete a tenant's files",
   async () => (await import('./files.ts')).files,
 );
+registerCommand(
+  'import',
+  'Convert n8n workflow exports into Atlas manifests, with a report',
+  async () => (await import('./import.ts')).importCommand,
+);

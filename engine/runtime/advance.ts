@@ -117,7 +117,9 @@ class RunLoop {
   /** Plans until the only work left is to execute attempts: skips and input errors settle here. */
   private async settle(): Promise<Plan> {
     for (;;) {
-      const next = plan(this.workflow, this.states, this.core.now(), new Set(this.inFlight.keys()));
+      // A step prepared in an earlier pass of this loop is about to start, not left by a dead worker.
+      const starting = new Set([...this.inFlight.keys(), ...this.pendingInputs.keys()]);
+      const next = plan(this.workflow, this.states, this.core.now(), starting);
       if (next.kind !== 'run' || next.ready.length === 0) return next;
       let changed = false;
       for (const { step, attempt } of next.ready) {
