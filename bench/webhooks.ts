@@ -7,10 +7,11 @@
 // event loop. Afterwards the database must hold exactly one event row, run, queue job and
 // audit entry per delivery the server accepted.
 // Run: npx tsx bench/webhooks.ts   (DATABASE_URL, or an embedded PostgreSQL)
-// Knobs: BENCH_DURATION_S (8), BENCH_CONNECTIONS (50), BENCH_POOL_SIZE (20).
+// Knobs: --duration 8 (seconds), --connections 50, --pool-size 20.
 import { execFile } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
+import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import Koa from 'koa';
 import Stripe from 'stripe';
@@ -24,9 +25,17 @@ import { makeServices } from '../engine/services.ts';
 import { makeWebhooks } from '../engine/webhooks/index.ts';
 import { benchDatabase, listen } from './support.ts';
 
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const POOL_SIZE = Number(process.env.BENCH_POOL_SIZE ?? 20);
+const { values: knobs, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    duration: { type: 'string', default: '8' },
+    connections: { type: 'string', default: '50' },
+    'pool-size': { type: 'string', default: '20' },
+  },
+});
+const DURATION_S = Number(knobs.duration);
+const CONNECTIONS = Number(knobs.connections);
+const POOL_SIZE = Number(knobs['pool-size']);
 const TENANT = 'bench';
 const SECRET = 'whsec_benchBenchBench0123456789abcdef';
 const stripe = new Stripe('sk_test_x'); // offline: only its test-header signer is used
@@ -97,7 +106,14 @@ async function load(url: string): Promise<void> {
 
 function measure(url: string): Promise<Figures> {
   return new Promise((resolve, reject) => {
-    const args = [...process.execArgv, import.meta.filename, 'load', url];
+    const args = [
+      ...process.execArgv,
+      import.meta.filename,
+      'load',
+      url,
+      `--duration=${DURATION_S}`,
+      `--connections=${CONNECTIONS}`,
+    ];
     execFile(process.execPath, args, { timeout: (DURATION_S + 60) * 1000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`the load generator failed: ${stderr || err.message}`));
       else resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as Figures);
@@ -255,5 +271,5 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === 'load') await load(process.argv[3]!);
+if (positionals[0] === 'load') await load(positionals[1]!);
 else await main();

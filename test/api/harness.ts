@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import { builtinConnectors } from '../../connectors/index.ts';
 import { webhook } from '../../connectors/webhook/index.ts';
 import { mintToken } from '../../engine/auth/mint.ts';
-import { loadConfig } from '../../engine/config.ts';
+import { environment, loadConfig } from '../../engine/config.ts';
 import { defineAction, defineConnector, makeConnectorRegistry } from '../../engine/connector-sdk/index.ts';
 import { makeDbAuditSink } from '../../engine/db/audit.ts';
 import { makeApp } from '../../engine/http/app.ts';
@@ -113,7 +113,7 @@ export interface CallOptions {
 export async function startApi(db: Knex, env: Record<string, string> = {}): Promise<Api> {
   const config = loadConfig({ ATLAS_JWT_SECRET: SECRET, LOG_LEVEL: 'silent', ...env });
   // ATLAS_TEST_LOG=1 shows the errors behind a 500 while debugging a test.
-  const log = makeLogger(process.env.ATLAS_TEST_LOG === '1' ? 'error' : 'silent', false);
+  const log = makeLogger(environment().ATLAS_TEST_LOG === '1' ? 'error' : 'silent', false);
   const catalogue = testCatalogue();
   // Runs pin a manifest version by hash; the engine stores the catalogue's at start.
   await saveCatalogueVersions(db, catalogue);
