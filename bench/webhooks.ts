@@ -19,10 +19,8 @@ import { loadConfig } from '../engine/config.ts';
 import { generateKey } from '../engine/crypto/index.ts';
 import { type Knex, makeDb } from '../engine/db/knex.ts';
 import { migrateUp } from '../engine/db/migrate.ts';
-import { makeApp } from '../engine/http/app.ts';
+import { startEngine } from '../engine/engine.ts';
 import { makeLogger } from '../engine/log.ts';
-import { makeServices } from '../engine/services.ts';
-import { makeWebhooks } from '../engine/webhooks/index.ts';
 import { benchDatabase, listen } from './support.ts';
 
 const { values: knobs, positionals } = parseArgs({
@@ -232,25 +230,17 @@ async function main(): Promise<void> {
     .insert({ tenant_id: TENANT, workflow_id: 'WF-021', enabled: true })
     .onConflict(['tenant_id', 'workflow_id'])
     .merge();
-  const services = await makeServices(config, log, db);
-  await services.secrets.put(TENANT, 'STRIPE_WEBHOOK_SECRET', SECRET);
-  const webhooks = makeWebhooks({
+  // The API role as `atlas serve` builds it, served here to count requests in flight.
+  const engine = await startEngine({
     config,
-    db,
     log,
-    catalogue: services.catalogue,
-    secrets: services.secrets,
-    dispatch: services.runtime.dispatch,
+    http: true,
+    worker: false,
+    listen: false,
+    database: { db, url: pgInstance.url },
   });
-  const app = makeApp({
-    config,
-    db,
-    log,
-    runtime: services.runtime.runtime,
-    catalogue: services.catalogue,
-    webhooks: webhooks.middleware,
-  });
-  const atlasHandler = tracked(app.callback());
+  await engine.services.secrets.put(TENANT, 'STRIPE_WEBHOOK_SECRET', SECRET);
+  const atlasHandler = tracked(engine.app!.callback());
   const api = await listen(atlasHandler.handler);
   const bare = await listen(bareKoa().callback());
   try {
@@ -264,8 +254,7 @@ async function main(): Promise<void> {
       s.closeAllConnections();
       await new Promise((resolve) => s.close(resolve));
     }
-    await webhooks.stop();
-    await services.runtime.stop();
+    await engine.stop();
     await db.destroy();
     await pgInstance.stop();
   }

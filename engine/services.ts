@@ -59,6 +59,10 @@ export async function loadValidCatalogue(config: Config, connectors: ConnectorRe
 }
 
 export interface ServiceOverrides {
+  /** A catalogue built in memory instead of read from ATLAS_MANIFESTS (a reload keeps it). */
+  catalogue?: Catalogue;
+  /** The connectors instead of the built-in ones (with the agent connector). */
+  connectors?: ConnectorDefinition[];
   /** OAuth access tokens from elsewhere than the engine's store (tests, embedding hosts). */
   tokens?: TokenSource;
   /** The network under every action (tests refuse anything but 127.0.0.1). */
@@ -74,18 +78,19 @@ export async function makeServices(
   // Agents read the catalogue and the registry when a task runs; both exist by then.
   let loaded: Catalogue | undefined;
   const connectors: ConnectorRegistry = makeConnectorRegistry(
-    connectorsWithAgents({
-      agent: (id) => loaded?.agent(id)?.manifest,
-      actions: {
-        action: (uses) => connectors.action(uses),
-        validateInput: (u, v) => connectors.validateInput(u, v),
-      },
-    }),
+    overrides.connectors ??
+      connectorsWithAgents({
+        agent: (id) => loaded?.agent(id)?.manifest,
+        actions: {
+          action: (uses) => connectors.action(uses),
+          validateInput: (u, v) => connectors.validateInput(u, v),
+        },
+      }),
   );
   if (config.outboundAllowlist.deprecatedVariable) {
     log.warn('ATLAS_WEBHOOK_ALLOWLIST is deprecated: rename it ATLAS_OUTBOUND_ALLOWLIST');
   }
-  const live = makeLiveCatalogue(await loadValidCatalogue(config, connectors));
+  const live = makeLiveCatalogue(overrides.catalogue ?? (await loadValidCatalogue(config, connectors)));
   const catalogue = live.catalogue;
   loaded = catalogue;
   const keyring = await loadKeyring(config, log);
@@ -115,6 +120,7 @@ export async function makeServices(
   );
   const reload = async (): Promise<Reload> => {
     const before = live.current();
+    if (overrides.catalogue) return { ok: true, version: before.version, changes: [] };
     const { catalogue: next, errors } = await loadCatalogue({ dirs: config.manifestDirs, connectors });
     if (!next) return { ok: false, version: before.version, report: formatErrors(errors) };
     await saveCatalogueVersions(db, next);
@@ -160,7 +166,7 @@ export function connectorConfig(
   if (connector.auth.type === 'secret')
     for (const v of Object.values(connector.auth.envFallback ?? {})) names.add(v);
   const settings: Record<string, string | undefined> = {};
-  for (const name of names) settings[name] = config.env[name];
+  for (const name of names) settings[name] = config.connectorVariables[name] ?? config.env[name];
   for (const [name, value] of Object.entries(config.connectorVariables)) {
     if (name.startsWith(prefix)) settings[name.slice(prefix.length)] = value;
   }

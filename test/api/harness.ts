@@ -9,14 +9,11 @@ import { builtinConnectors } from '../../connectors/index.ts';
 import { webhook } from '../../connectors/webhook/index.ts';
 import { mintToken } from '../../engine/auth/mint.ts';
 import { environment, loadConfig } from '../../engine/config.ts';
-import { defineAction, defineConnector, makeConnectorRegistry } from '../../engine/connector-sdk/index.ts';
-import { makeDbAuditSink } from '../../engine/db/audit.ts';
-import { makeApp } from '../../engine/http/app.ts';
-import { MemoryRateLimiter } from '../../engine/hub/index.ts';
+import { defineAction, defineConnector } from '../../engine/connector-sdk/index.ts';
+import { startEngine } from '../../engine/engine.ts';
 import { makeLogger } from '../../engine/log.ts';
 import { Catalogue, type CatalogueEntry, type Manifest, manifestHash } from '../../engine/manifest/index.ts';
-import { makeRuntime, type Runtime } from '../../engine/runtime/index.ts';
-import { saveCatalogueVersions } from '../../engine/runtime/trigger.ts';
+import type { Runtime } from '../../engine/runtime/index.ts';
 
 export const SECRET = 'atlas-test-secret-0123456789abcdef';
 
@@ -111,35 +108,38 @@ export interface CallOptions {
 }
 
 export async function startApi(db: Knex, env: Record<string, string> = {}): Promise<Api> {
-  const config = loadConfig({ ATLAS_JWT_SECRET: SECRET, LOG_LEVEL: 'silent', ...env });
+  const config = loadConfig({
+    ATLAS_JWT_SECRET: SECRET,
+    ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 4).toString('base64'),
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
   // ATLAS_TEST_LOG=1 shows the errors behind a 500 while debugging a test.
   const log = makeLogger(environment().ATLAS_TEST_LOG === '1' ? 'error' : 'silent', false);
-  const catalogue = testCatalogue();
-  // Runs pin a manifest version by hash; the engine stores the catalogue's at start.
-  await saveCatalogueVersions(db, catalogue);
-  const { runtime } = makeRuntime({
-    db,
+  // The API role alone, not listening: this harness serves it on a port of its own.
+  const engine = await startEngine({
+    config,
     log,
-    catalogue,
-    connectors: makeConnectorRegistry(testConnectors()),
-    secrets: { get: async () => undefined },
-    tokens: {
-      accessToken: async (_tenant, provider) => {
-        throw new Error(`no ${provider} connection in API tests`);
+    http: true,
+    worker: false,
+    listen: false,
+    database: { db },
+    overrides: {
+      catalogue: testCatalogue(),
+      connectors: testConnectors(),
+      tokens: {
+        accessToken: async (_tenant, provider) => {
+          throw new Error(`no ${provider} connection in API tests`);
+        },
       },
     },
-    audit: makeDbAuditSink(db),
-    rateLimiter: new MemoryRateLimiter(),
-    connectorConfig: () => ({ settings: {} }),
-    processId: 'api-test',
   });
-  const app = makeApp({ config, db, log, runtime, catalogue });
-  const server = createServer(app.callback());
+  const server = createServer(engine.app!.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   return {
     url,
-    runtime,
+    runtime: engine.runtime,
     token: (opts = {}) =>
       mintToken({
         secret: SECRET,
@@ -149,7 +149,10 @@ export async function startApi(db: Knex, env: Record<string, string> = {}): Prom
         ttlSeconds: opts.ttlSeconds ?? 300,
       }),
     call: (method, path, opts = {}) => call(url, method, path, opts),
-    close: () => closeServer(server),
+    close: async () => {
+      await closeServer(server);
+      await engine.stop();
+    },
   };
 }
 
