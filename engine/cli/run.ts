@@ -1,19 +1,17 @@
-import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { WorkerEvents } from 'graphile-worker';
 import { builtinConnectors } from '../../connectors/index.ts';
 import { didYouMean, makeConnectorRegistry } from '../connector-sdk/index.ts';
 import { anyWorkerAlive } from '../db/heartbeats.ts';
 import { migrationStatus } from '../db/migrate.ts';
+import { startEngine } from '../engine.ts';
 import { evaluate, isTruthy } from '../expr/index.ts';
 import { jsonProblem } from '../http/body.ts';
 import type { Catalogue } from '../manifest/catalogue.ts';
 import type { Workflow } from '../manifest/types.gen.ts';
-import { startRunner } from '../queue/runner.ts';
 import { dryRun, type PlannedStep } from '../runtime/dry-run.ts';
 import { type RunDetail, RuntimeError } from '../runtime/index.ts';
-import { CatalogueError, loadValidCatalogue, makeServices } from '../services.ts';
+import { CatalogueError, loadValidCatalogue } from '../services.ts';
 import { eventMatcher } from '../webhooks/routes.ts';
 import { CliError, type CliIO, type Command, UsageError } from './command.ts';
 import { openCliDatabase } from './database.ts';
@@ -252,7 +250,17 @@ async function startRun(io: CliIO, o: StartOptions): Promise<number> {
         'the database has pending migrations: run `atlas migrate up` (or start the engine) first',
       );
     }
-    const services = await makeServices(config, log, db).catch(catalogueFailure(io));
+    // No role: the engine's parts over this command's database; a worker only if none runs.
+    const engine = await startEngine({
+      config,
+      log,
+      http: false,
+      worker: false,
+      schedules: false,
+      database: { db, url: instance.url },
+    }).catch(catalogueFailure(io));
+    cleanup.push(() => engine.stop());
+    const { services } = engine;
     if (!services.catalogue.workflow(o.workflowId)) throw unknownWorkflow(services.catalogue, o.workflowId);
     const { run, created } = await services.runtime.runtime
       .trigger({
@@ -271,21 +279,7 @@ async function startRun(io: CliIO, o: StartOptions): Promise<number> {
       );
       return 0;
     }
-    if (!(await anyWorkerAlive(db))) {
-      const events = new EventEmitter() as WorkerEvents;
-      await services.runtime.startWorker(events, instance.url);
-      const runner = await startRunner({
-        connectionString: instance.url,
-        concurrency: 4,
-        taskList: services.runtime.tasks,
-        events,
-        log,
-      });
-      cleanup.push(
-        () => services.runtime.stop(),
-        () => runner.stop(),
-      );
-    }
+    if (!(await anyWorkerAlive(db))) await engine.startWorker(4);
     const done = await services.runtime.runtime.waitForRun(o.tenantId, run.id, o.timeoutMs);
     if (!done) throw new CliError(`run ${run.id} disappeared`);
     io.out(o.json ? JSON.stringify(done, null, 2) : formatRun(done));

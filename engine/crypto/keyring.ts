@@ -50,6 +50,6 @@ export function parseKeyring(value: string | undefined): Keyring {
 }
 
 /** Reads the keyring from the environment once (configuration is read once, passed down). */
-export function keyringFromEnv(env: NodeJS.ProcessEnv = process.env): Keyring {
+export function keyringFromEnv(env: Readonly<Record<string, string | undefined>>): Keyring {
   return parseKeyring(env['ATLAS_ENCRYPTION_KEY']);
 }

@@ -84,7 +84,7 @@ export function apiRoutes(deps: RouteDeps): AnyRoute[] {
 
 export function makeApp(deps: AppDeps): Koa {
   const app = new Koa();
-  app.proxy = deps.config.env.ATLAS_TRUST_PROXY === 'true';
+  app.proxy = deps.config.trustProxy;
   // Koa's default handler prints to stderr; the error handler below already logged it.
   app.silent = true;
   const tenants = makeTenantStatusCache(deps.db);

@@ -14,7 +14,7 @@ import {
 const EXTENSIONS = /\.(ya?ml|json)$/i;
 
 /** The catalogue directories: ATLAS_MANIFESTS when set, else `manifests`. */
-export function manifestDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+export function manifestDirs(env: Readonly<Record<string, string | undefined>>): string[] {
   const list = (env.ATLAS_MANIFESTS ?? '').split(':').filter((dir) => dir.trim() !== '');
   return list.length > 0 ? list : ['manifests'];
 }
@@ -71,7 +71,7 @@ async function collectFiles(
 }
 
 export interface LoadOptions extends ValidateOptions {
-  /** Directories or files; `manifestDirs()` when absent. */
+  /** Directories or files; `manifests` when absent. */
   dirs?: readonly string[];
 }
 
@@ -79,7 +79,7 @@ export interface LoadOptions extends ValidateOptions {
 export async function loadCatalogue(options: LoadOptions): Promise<ValidationResult> {
   const files: string[] = [];
   const errors: ManifestError[] = [];
-  for (const dir of options.dirs ?? manifestDirs()) await collectFiles(dir, files, errors, true);
+  for (const dir of options.dirs ?? manifestDirs({})) await collectFiles(dir, files, errors, true);
   const sources: ManifestSource[] = [];
   await Promise.all(
     files.map(async (file, i) => {
