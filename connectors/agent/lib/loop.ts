@@ -4,14 +4,15 @@
  * without calling a tool or a limit stops it. Each model call and each tool call is recorded
  * with `ctx.trace`, so the job (or the workflow step) shows them as its own steps.
  */
-import type OpenAI from 'openai';
+
 import {
   type ActionContext,
   type AgentDirectory,
   type AgentManifest,
   ConnectorError,
   type TraceEvent,
-} from '../../../engine/connector-sdk/index.ts';
+} from 'atlas-engine/sdk';
+import type OpenAI from 'openai';
 import { modelClient } from '../client.ts';
 import {
   assistantMessage,

@@ -1,4 +1,4 @@
-import { defineAction, platformMailbox } from '../../../../engine/connector-sdk/index.ts';
+import { defineAction, platformMailbox } from 'atlas-engine/sdk';
 import { graphApp, requireCredentials, SETTINGS } from '../../client.ts';
 import { addressList, mailbox, recipients } from '../schemas.ts';
 
