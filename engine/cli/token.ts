@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { resolveAuth } from '../auth/dev-secret.ts';
 import { mintToken } from '../auth/mint.ts';
-import { TENANT_ID } from '../http/plugins/tenant.ts';
+import { TENANT_ID } from '../tenants/status.ts';
 import { CliError, type Command, UsageError } from './command.ts';
 import { parseCommandArgs } from './main.ts';
 import { configFrom } from './serve.ts';

@@ -4,8 +4,8 @@
  * one door every entry passes, so a caller cannot forget to.
  */
 import type { Knex } from 'knex';
-import type { AuditEntry, AuditSink } from '../hub/audit.ts';
-import { redact } from '../hub/redact.ts';
+import type { AuditEntry, AuditSink } from '../audit/entry.ts';
+import { redact } from '../audit/redact.ts';
 import { contentHash, payloadHash } from './audit-hash.ts';
 import { GroupCommit } from './group-commit.ts';
 

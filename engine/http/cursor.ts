@@ -3,7 +3,7 @@
  * JSON. Opaque so clients do not build them; checked on the way in so a forged one is a 400,
  * not a database error.
  */
-import { problem } from './problem.ts';
+import { problem } from '../problem.ts';
 
 export function encodeCursor(position: string | number): string {
   return Buffer.from(JSON.stringify({ p: position })).toString('base64url');

@@ -3,8 +3,8 @@
  * the route's scope and audit action); validation and the handler run last.
  */
 import type { Next } from 'koa';
+import { HttpProblem, problem } from '../problem.ts';
 import type { ApiContext } from './context.ts';
-import { HttpProblem, problem } from './problem.ts';
 import type { AnyRoute, Method } from './route.ts';
 import { compileBody, compileText, type FieldError, type Validator } from './validate.ts';
 
@@ -67,7 +67,6 @@ export function matchRoute(routes: CompiledRoute[]) {
     if (allowed.length === 0) throw problem.notFound(`No route for ${ctx.method} ${ctx.path}.`);
     throw new HttpProblem({
       status: 405,
-      title: 'Method Not Allowed',
       detail: `${ctx.path} accepts ${allowed.join(', ')}.`,
       headers: { allow: allowed.join(', ') },
     });

@@ -1,6 +1,7 @@
 /** The runtime's errors, by code, as problem+json. */
+
+import { type HttpProblem, problem } from '../problem.ts';
 import { RuntimeError } from '../runtime/errors.ts';
-import { type HttpProblem, problem } from './problem.ts';
 
 export function runtimeProblem(err: RuntimeError): HttpProblem {
   switch (err.code) {

@@ -10,7 +10,8 @@
  * pinned like the first, credentials dropped when the origin changes.
  */
 import { Agent, type Dispatcher } from 'undici';
-
+import type { AuditEntry, AuditSink } from '../audit/entry.ts';
+import { makeRedactor, type Redactor } from '../audit/redact.ts';
 import type {
   ConnectorDefinition,
   HttpClient,
@@ -20,11 +21,9 @@ import type {
 } from '../connector-sdk/index.ts';
 import { ConnectorError } from '../connector-sdk/index.ts';
 import { JsonLimitError, parseJson } from '../json/limits.ts';
-import type { AuditEntry, AuditSink } from './audit.ts';
 import { capResponse, DEFAULT_MAX_RESPONSE_BYTES, readCapped, tooDeep } from './body.ts';
 import { mapFetchFailure, mapHttpError } from './errors.ts';
 import type { RateLimiter, ResolvedRateLimit } from './rate-limit.ts';
-import { makeRedactor, type Redactor } from './redact.ts';
 import { auditBody, auditTarget, buildBody, buildUrl } from './request.ts';
 import { assertUrlAllowed, guardedLookup, isAllowedHost, parseAllowlist, type SsrfPolicy } from './ssrf.ts';
 

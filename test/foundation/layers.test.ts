@@ -72,4 +72,15 @@ describe('layers', () => {
     );
     expect(bad).toEqual([]);
   });
+
+  it('db/ imports only modules below it', () => {
+    const below = /^engine\/(db|audit|json|crypto|connector-sdk)\/|^engine\/(config|log)\.ts$/;
+    const bad = offenders('engine/db', (target, spec) => isPackage(spec) || below.test(target));
+    expect(bad).toEqual([]);
+  });
+
+  it('webhooks/ does not reach into http/', () => {
+    const bad = offenders('engine/webhooks', (target) => !target.startsWith('engine/http/'));
+    expect(bad).toEqual([]);
+  });
 });

@@ -10,8 +10,8 @@
  */
 import type { Knex } from 'knex';
 import type { Next } from 'koa';
+import { REDACTED } from '../../audit/redact.ts';
 import { type AuditRecord, recordAudit } from '../../db/audit.ts';
-import { REDACTED } from '../../hub/redact.ts';
 import type { Logger } from '../../log.ts';
 import type { ApiContext, AuditState } from '../context.ts';
 import { toProblem } from '../middleware.ts';

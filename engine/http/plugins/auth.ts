@@ -5,8 +5,8 @@
 import type { Next } from 'koa';
 import { KeySourceError, TokenError, type TokenVerifier } from '../../auth/verify.ts';
 import type { Logger } from '../../log.ts';
+import { HttpProblem, problem } from '../../problem.ts';
 import type { ApiContext } from '../context.ts';
-import { HttpProblem, problem } from '../problem.ts';
 
 const REALM = 'Bearer realm="atlas"';
 /** Tokens longer than this are not ours; refuse before parsing. */
@@ -35,7 +35,6 @@ export function authPlugin(verifier: TokenVerifier | undefined, log: Logger) {
         log.error({ err, requestId: ctx.state.requestId }, 'token keys unavailable');
         throw new HttpProblem({
           status: 503,
-          title: 'Service Unavailable',
           detail: 'The keys that verify tokens cannot be fetched; try again shortly.',
           headers: { 'retry-after': '5' },
         });

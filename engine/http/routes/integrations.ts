@@ -4,8 +4,8 @@
  * tokens in any case.
  */
 import { integrationsOf, removeIntegration } from '../../oauth/index.ts';
+import { problem } from '../../problem.ts';
 import { tenantOf } from '../context.ts';
-import { problem } from '../problem.ts';
 import { type AnyRoute, defineRoute } from '../route.ts';
 import { uuidParams } from '../schemas.ts';
 import type { RouteDeps } from './deps.ts';

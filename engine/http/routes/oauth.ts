@@ -23,10 +23,10 @@ import {
   redirectUriFor,
   startAuthorization,
 } from '../../oauth/index.ts';
+import { HttpProblem, problem } from '../../problem.ts';
 import { loadKeyring } from '../../secrets/keys.ts';
 import { type ApiContext, principalOf, tenantOf } from '../context.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
-import { HttpProblem, problem } from '../problem.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
 
@@ -385,17 +385,8 @@ function withQuery(base: string, values: Record<string, string>): string {
 }
 
 function callbackProblem(failure: CallbackFailure): HttpProblem {
-  const titles: Record<number, string> = {
-    400: 'Bad Request',
-    403: 'Forbidden',
-    404: 'Not Found',
-    410: 'Gone',
-    502: 'Bad Gateway',
-    503: 'Service Unavailable',
-  };
   return new HttpProblem({
     status: failure.status,
-    title: titles[failure.status] ?? 'Error',
     detail: failure.description,
     extra: { error: failure.error },
     ...(failure.status === 503 ? { headers: { 'retry-after': '5' } } : {}),
@@ -410,7 +401,6 @@ export function routeProblem(err: unknown): unknown {
   // The platform's app for this provider is not configured (its client id variable is unset).
   return new HttpProblem({
     status: 503,
-    title: 'Service Unavailable',
     detail: err.message,
     extra: { error: err.code },
   });

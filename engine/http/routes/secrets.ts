@@ -3,11 +3,12 @@
  * returned by any route; the list shows names, key ids and dates. Workflows read values as
  * `{{ secrets.NAME }}`, decrypted only when a step runs.
  */
+
+import { problem } from '../../problem.ts';
 import { SECRET_NAME } from '../../secrets/store.ts';
 import { keyProblem } from '../../webhooks/keys.ts';
 import { tenantOf } from '../context.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
-import { problem } from '../problem.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import type { RouteDeps, TenantSecrets } from './deps.ts';
 

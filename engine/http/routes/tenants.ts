@@ -12,9 +12,9 @@ import {
   type TenantStatus,
   updateTenant,
 } from '../../db/tenants.ts';
+import { problem } from '../../problem.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
-import { problem } from '../problem.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import {
   cursorSchema,

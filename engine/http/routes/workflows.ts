@@ -5,9 +5,9 @@
 import { CronExpressionParser } from 'cron-parser';
 import type { CatalogueEntry } from '../../manifest/catalogue.ts';
 import type { Workflow } from '../../manifest/types.gen.ts';
+import { problem } from '../../problem.ts';
 import { principalOf, tenantOf } from '../context.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
-import { problem } from '../problem.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import { callRuntime } from '../runtime-errors.ts';
 import { runSummarySchema } from '../schemas.ts';
