@@ -71,6 +71,22 @@ export async function recordAudit(db: Knex | Knex.Transaction, entry: AuditRecor
   return id!;
 }
 
+/**
+ * Runs a change and appends its audit entry in one transaction (a savepoint inside `db` when
+ * it is one), so neither exists without the other. `entry` is built from the change's result.
+ */
+export async function withAuditEntry<T>(
+  db: Knex | Knex.Transaction,
+  change: (trx: Knex.Transaction) => Promise<T>,
+  entry: (result: T) => AuditRecord,
+): Promise<T> {
+  return db.transaction(async (trx) => {
+    const result = await change(trx);
+    await recordAudit(trx, entry(result));
+    return result;
+  });
+}
+
 /** Many entries in one statement (a batch of webhook deliveries). */
 export async function recordAudits(db: Knex | Knex.Transaction, entries: AuditRecord[]): Promise<void> {
   if (entries.length > 0) await appendAudit(db, entries);
