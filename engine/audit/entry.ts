@@ -53,7 +53,7 @@ export class MemoryAuditSink implements AuditSink {
 }
 
 /** Maximum characters of a body kept in an audit entry. */
-export const AUDIT_BODY_LIMIT = 4096;
+const AUDIT_BODY_LIMIT = 4096;
 
 export function truncateForAudit(text: string): string {
   return text.length <= AUDIT_BODY_LIMIT

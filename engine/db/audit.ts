@@ -241,7 +241,7 @@ export function makeDbAuditSink(db: Knex): AuditSink {
   };
 }
 
-export function fromHubEntry(entry: AuditEntry): AuditRecord {
+function fromHubEntry(entry: AuditEntry): AuditRecord {
   const failed = entry.errorCode !== undefined || entry.status === undefined || entry.status >= 400;
   return {
     tenantId: entry.tenantId,

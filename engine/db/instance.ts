@@ -9,7 +9,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { isAlive, startEmbeddedPostgres } from './embedded.ts';
 
-export const DATABASE_NAME = 'atlas';
+const DATABASE_NAME = 'atlas';
 
 export interface DatabaseInstance {
   url: string;

@@ -50,7 +50,7 @@ export interface AppDeps {
 }
 
 /** Every route of the API, in the order the OpenAPI document lists them. */
-export function apiRoutes(deps: RouteDeps): AnyRoute[] {
+function apiRoutes(deps: RouteDeps): AnyRoute[] {
   let document: object | undefined;
   const routes: AnyRoute[] = [
     ...metaRoutes(deps, () => {

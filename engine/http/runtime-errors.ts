@@ -3,7 +3,7 @@
 import { type HttpProblem, problem } from '../problem.ts';
 import { RuntimeError } from '../runtime/errors.ts';
 
-export function runtimeProblem(err: RuntimeError): HttpProblem {
+function runtimeProblem(err: RuntimeError): HttpProblem {
   switch (err.code) {
     case 'not_found':
     case 'unknown_workflow':

@@ -28,7 +28,7 @@ import { auditBody, auditTarget, buildBody, buildUrl } from './request.ts';
 import { assertUrlAllowed, guardedLookup, isAllowedHost, parseAllowlist, type SsrfPolicy } from './ssrf.ts';
 
 /** Hops followed after the first request; one more 3xx fails the call. */
-export const MAX_REDIRECTS = 5;
+const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Headers a redirect to another origin must not carry. */
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];

@@ -14,7 +14,7 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 ) => Ajv2020;
 
 /** Strict draft 2020-12; `verbose` keeps the schema and data in errors for messages. */
-export const AJV_OPTIONS = {
+const AJV_OPTIONS = {
   allErrors: true,
   strict: true,
   strictRequired: false,

@@ -29,7 +29,7 @@ export const KINDS_TYPES_FILE = fileURLToPath(new URL('./validators.gen.d.ts', i
 export const ACTIONS_TYPES_FILE = fileURLToPath(new URL('./actions.gen.d.ts', import.meta.url));
 
 /** The draft 2020-12 meta-schema Ajv checks every schema it compiles against. */
-export const META_SCHEMA_ID = 'https://json-schema.org/draft/2020-12/schema';
+const META_SCHEMA_ID = 'https://json-schema.org/draft/2020-12/schema';
 
 // CommonJS; its default export arrives wrapped under some loaders.
 const standaloneCode = ((standaloneCodeModule as unknown as { default?: unknown }).default ??

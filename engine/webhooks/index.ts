@@ -24,7 +24,7 @@ import { pruneWebhookRejections, RejectionLimiter, RejectionLog } from './reject
 import { type CompiledWebhookRoute, compileWebhookRoutes } from './routes.ts';
 import { makeSecretResolver, platformSecrets } from './secrets.ts';
 
-export { type Acceptance, acceptDelivery, type Delivery, makeAcceptor } from './accept.ts';
+export { type Acceptance, type Delivery, makeAcceptor } from './accept.ts';
 export { pruneWebhookEvents } from './prune.ts';
 export { pruneWebhookRejections } from './rejections.ts';
 export { type CompiledWebhookRoute, compileWebhookRoutes, eventMatcher } from './routes.ts';

@@ -12,7 +12,7 @@ import type { RouteDeps } from './deps.ts';
 const text = (maxLength: number): JsonSchema => ({ type: 'string', minLength: 1, maxLength });
 const nullable = (schema: JsonSchema): JsonSchema => ({ ...schema, type: [schema.type, 'null'] });
 
-export const auditEntrySchema: JsonSchema = {
+const auditEntrySchema: JsonSchema = {
   type: 'object',
   required: ['id', 'at', 'actor', 'action', 'entityType', 'result', 'seq', 'hash'],
   properties: {

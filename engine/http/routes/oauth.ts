@@ -10,15 +10,18 @@
  */
 import { parseCookie, stringifySetCookie } from 'cookie';
 import {
+  type AuthorizationStart,
   type BrowserBinding,
   bindingCookieName,
   type CallbackFailure,
+  type ConnectLink,
   completeAuthorization,
   LINK_TTL_MS,
   MAX_LINK_TTL_MS,
   mintConnectLink,
   type OAuthDeps,
   OAuthError,
+  type OpenedLink,
   openConnectLink,
   redirectUriFor,
   startAuthorization,
@@ -30,7 +33,7 @@ import { auditedTransaction } from '../plugins/audit.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
 
-export const providerParams: JsonSchema = {
+const providerParams: JsonSchema = {
   type: 'object',
   required: ['provider'],
   additionalProperties: false,
@@ -140,7 +143,7 @@ export function oauthRoutes(deps: RouteDeps): AnyRoute[] {
       },
     },
     async handler(ctx, { params, query }) {
-      let start: Awaited<ReturnType<typeof startAuthorization>>;
+      let start: AuthorizationStart;
       try {
         start = await startAuthorization(await oauth(), {
           tenantId: tenantOf(ctx),
@@ -264,7 +267,7 @@ export function oauthRoutes(deps: RouteDeps): AnyRoute[] {
         userSub: principalOf(ctx).sub,
         ttlMs: (body?.ttlSeconds ?? LINK_TTL_MS / 1000) * 1000,
       };
-      let link: Awaited<ReturnType<typeof mintConnectLink>>;
+      let link: ConnectLink;
       try {
         link = await auditedTransaction(
           ctx,
@@ -306,7 +309,7 @@ export function oauthRoutes(deps: RouteDeps): AnyRoute[] {
       ctx.set('cache-control', 'no-store');
       // The provider's pages must not see the link in a Referer.
       ctx.set('referrer-policy', 'no-referrer');
-      let opened: Awaited<ReturnType<typeof openConnectLink>>;
+      let opened: OpenedLink;
       try {
         opened = await openConnectLink(await oauth(), params.token);
       } catch (err) {
@@ -394,7 +397,7 @@ function callbackProblem(failure: CallbackFailure): HttpProblem {
 }
 
 /** OAuth failures before the provider is involved: unknown provider, missing app config. */
-export function routeProblem(err: unknown): unknown {
+function routeProblem(err: unknown): unknown {
   if (!(err instanceof OAuthError)) return err;
   if (err.code === 'unknown_provider') return problem.notFound(err.message);
   if (err.code === 'not_authorizable') return problem.conflict(err.message);

@@ -29,7 +29,7 @@ import type { RouteDeps } from './deps.ts';
 const nameSchema: JsonSchema = { type: 'string', minLength: 1, maxLength: 200 };
 const statusSchema: JsonSchema = { type: 'string', enum: ['active', 'disabled'] };
 
-export const tenantSchema: JsonSchema = {
+const tenantSchema: JsonSchema = {
   type: 'object',
   required: ['id', 'name', 'status', 'config', 'createdAt', 'updatedAt'],
   properties: {
