@@ -10,6 +10,7 @@ import type { ApiContext } from '../../engine/http/context.ts';
 import { errorHandler, requestId } from '../../engine/http/middleware.ts';
 import { type AnyRoute, defineRoute } from '../../engine/http/route.ts';
 import { routeTable } from '../../engine/http/router.ts';
+import { decodeCursor, encodeCursor } from '../../engine/json/cursor.ts';
 import { silentLogger } from '../../engine/log.ts';
 
 const seen: string[] = [];
@@ -46,6 +47,19 @@ const routes = [
   echo('getThing', 'GET', '/v1/things/{id}'),
   echo('deleteThing', 'DELETE', '/v1/things/{id}'),
   echo('openapi', 'GET', '/v1/openapi.json'),
+  defineRoute<Record<string, never>, { cursor?: string }>({
+    method: 'GET',
+    path: '/v1/paged',
+    operationId: 'paged',
+    summary: 'paged',
+    tag: 'test',
+    scope: 'public',
+    query: { type: 'object', properties: { cursor: { type: 'string' } }, additionalProperties: false },
+    responses: { 200: { description: 'ok' } },
+    handler(ctx, { query }) {
+      ctx.body = { after: decodeCursor(query.cursor, 'number') ?? null };
+    },
+  }) as AnyRoute,
 ];
 
 let server: Server;
@@ -145,5 +159,18 @@ describe('routeTable', () => {
       detail: 'The query parameter "q" is given more than once.',
     });
     seen.length = 0;
+  });
+
+  it('answers a forged cursor with a 400 problem', async () => {
+    expect(await (await call('GET', `/v1/paged?cursor=${encodeCursor(7)}`)).json()).toEqual({ after: 7 });
+    const res = await call('GET', `/v1/paged?cursor=${encodeCursor('x')}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      type: 'about:blank',
+      title: 'Bad Request',
+      status: 400,
+      detail: 'The cursor is not one this API issued.',
+      instance: '/v1/paged',
+    });
   });
 });

@@ -13,7 +13,7 @@ import {
   updateTenant,
 } from '../../db/tenants.ts';
 import { problem } from '../../problem.ts';
-import { decodeCursor, encodeCursor } from '../cursor.ts';
+import { decodeCursor, encodeCursor } from '../../json/cursor.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import {
