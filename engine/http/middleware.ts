@@ -31,7 +31,7 @@ export function errorHandler(log: Logger) {
     } catch (err) {
       const p = toProblem(err);
       if (p.status >= 500)
-        log.error({ err, requestId: ctx.state.requestId, path: ctx.path }, 'request failed');
+        log.error({ err, requestId: ctx.state.requestId, path: ctx.path }, 'request:failed');
       ctx.status = p.status;
       for (const [name, value] of Object.entries(p.headers)) ctx.set(name, value);
       ctx.type = 'application/problem+json';
@@ -53,7 +53,7 @@ export function errorHandler(log: Logger) {
           status: ctx.status,
           ms: elapsed(started),
         },
-        'request',
+        'request:answered',
       );
     }
   };

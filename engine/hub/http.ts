@@ -307,10 +307,10 @@ function recordAudit(
   }
   try {
     const pending = opts.audit.record(entry);
-    if (pending) pending.catch((err: unknown) => opts.log?.warn({ err: String(err) }, 'audit sink failed'));
+    if (pending) pending.catch((err: unknown) => opts.log?.warn({ err: String(err) }, 'audit:sink-failed'));
   } catch (err) {
     // Auditing must never fail the call it describes.
-    opts.log?.warn({ err: String(err) }, 'audit sink failed');
+    opts.log?.warn({ err: String(err) }, 'audit:sink-failed');
   }
 }
 

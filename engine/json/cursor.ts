@@ -9,7 +9,11 @@ export type CursorPosition = string | number | readonly [string, string];
 
 export type CursorKind = 'string' | 'number' | 'pair';
 
-type PositionOf<K extends CursorKind> = K extends 'string' ? string : K extends 'number' ? number : [string, string];
+type PositionOf<K extends CursorKind> = K extends 'string'
+  ? string
+  : K extends 'number'
+    ? number
+    : [string, string];
 
 /** A cursor this API did not issue. Carries a 4xx status and a safe message, as Koa's errors do. */
 export class CursorError extends Error {

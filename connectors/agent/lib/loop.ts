@@ -238,7 +238,7 @@ async function trace(task: Task, event: TraceEvent): Promise<void> {
   try {
     await task.ctx.trace?.(event);
   } catch (err) {
-    task.ctx.log.warn({ err: String(err), step: event.name }, 'agent: could not record a step');
+    task.ctx.log.warn({ err: String(err), step: event.name }, 'agent:step-not-recorded');
   }
 }
 

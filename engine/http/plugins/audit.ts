@@ -44,7 +44,7 @@ async function writeLate(db: Knex, log: Logger, entry: AuditRecord): Promise<voi
   try {
     await recordAudit(db, entry);
   } catch (err) {
-    log.error({ err, audit: entry }, 'audit entry could not be written');
+    log.error({ err, audit: entry }, 'audit:not-written');
   }
 }
 

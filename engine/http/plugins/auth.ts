@@ -32,7 +32,7 @@ export function authPlugin(verifier: TokenVerifier | undefined, log: Logger) {
     } catch (err) {
       if (err instanceof TokenError) throw invalidToken(`The token is not valid: ${err.message}.`);
       if (err instanceof KeySourceError) {
-        log.error({ err, requestId: ctx.state.requestId }, 'token keys unavailable');
+        log.error({ err, requestId: ctx.state.requestId }, 'auth:keys-unavailable');
         throw new HttpProblem({
           status: 503,
           detail: 'The keys that verify tokens cannot be fetched; try again shortly.',

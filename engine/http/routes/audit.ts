@@ -2,8 +2,8 @@
 import { type AuditFilter, listAudit } from '../../db/audit.ts';
 import { verifyAudit } from '../../db/audit-chain.ts';
 import { withTenant } from '../../db/rls.ts';
-import { tenantOf } from '../context.ts';
 import { decodeCursor, encodeCursor } from '../../json/cursor.ts';
+import { tenantOf } from '../context.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import { cursorSchema, limitSchema, type PageQuery, pageOf } from '../schemas.ts';
 import { queryDate } from '../time.ts';

@@ -12,8 +12,8 @@ import {
   type TenantStatus,
   updateTenant,
 } from '../../db/tenants.ts';
-import { problem } from '../../problem.ts';
 import { decodeCursor, encodeCursor } from '../../json/cursor.ts';
+import { problem } from '../../problem.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import {
