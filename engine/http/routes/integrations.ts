@@ -9,7 +9,7 @@ import { tenantOf } from '../context.ts';
 import { type AnyRoute, defineRoute } from '../route.ts';
 import { uuidParams } from '../schemas.ts';
 import type { RouteDeps } from './deps.ts';
-import { integrationSchema, lazyOAuthDeps } from './oauth.ts';
+import { integrationSchema, lazyOAuthDeps } from './oauth-browser.ts';
 
 export function integrationRoutes(deps: RouteDeps): AnyRoute[] {
   const oauth = lazyOAuthDeps(deps);
