@@ -1,7 +1,7 @@
 // The built-in connectors. A connector module declares schemas and functions only: it must
 // not import a provider SDK at top level (load it inside `run` or a lazy client.ts), so
 // `atlas validate` stays fast.
-import type { AgentDirectory, ConnectorDefinition } from '../engine/connector-sdk/index.ts';
+import type { AgentDirectory, ConnectorDefinition } from 'atlas-engine/sdk';
 import { agent, makeAgentConnector } from './agent/index.ts';
 import { core } from './core/index.ts';
 import { email } from './email/index.ts';

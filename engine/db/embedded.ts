@@ -67,7 +67,7 @@ async function serverUser(): Promise<{ uid?: number; gid?: number }> {
   }
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();

@@ -1,7 +1,8 @@
 /**
- * The Koa application. Middleware order is part of the contract (ARCHITECTURE.md): request
- * id, error handler, body limits, authPlugin, tenantPlugin, auditPlugin, routes. The route
- * is matched before the body is read, so each plugin knows what the route needs.
+ * The Koa application. Middleware order is part of the contract (docs/ARCHITECTURE.md):
+ * request id, error handler, inbound webhooks, then the route table (@koa/router): the route
+ * is matched before the body is read, so each plugin knows what the route needs: body
+ * limits, authPlugin, tenantPlugin, auditPlugin, then the route's schemas and handler.
  */
 import type { Knex } from 'knex';
 import Koa, { type Middleware, type Next } from 'koa';
@@ -11,6 +12,7 @@ import type { FileService } from '../files/service.ts';
 import type { Logger } from '../log.ts';
 import type { Catalogue } from '../manifest/catalogue.ts';
 import type { Runtime } from '../runtime/index.ts';
+import { makeTenantStatusCache } from '../tenants/status.ts';
 import { jsonBody } from './body.ts';
 import type { ApiContext } from './context.ts';
 import { httpMetrics } from './metrics.ts';
@@ -18,9 +20,9 @@ import { errorHandler, requestId } from './middleware.ts';
 import { openApiDocument } from './openapi.ts';
 import { auditPlugin } from './plugins/audit.ts';
 import { authPlugin } from './plugins/auth.ts';
-import { makeTenantStatusCache, tenantPlugin } from './plugins/tenant.ts';
+import { tenantPlugin } from './plugins/tenant.ts';
 import type { AnyRoute } from './route.ts';
-import { compileRoutes, dispatch, matchRoute } from './router.ts';
+import { routeTable } from './router.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { consoleRoutes } from './routes/console.ts';
@@ -58,7 +60,7 @@ export interface AppDeps {
 }
 
 /** Every route of the API, in the order the OpenAPI document lists them. */
-export function apiRoutes(deps: RouteDeps): AnyRoute[] {
+function apiRoutes(deps: RouteDeps): AnyRoute[] {
   let document: object | undefined;
   const routes: AnyRoute[] = [
     ...metaRoutes(deps, () => {
@@ -88,18 +90,19 @@ export function makeApp(deps: AppDeps): Koa {
   // Koa's default handler prints to stderr; the error handler below already logged it.
   app.silent = true;
   const tenants = makeTenantStatusCache(deps.db);
-  const routes = compileRoutes(apiRoutes({ ...deps, tenants }));
   app.use(requestId());
   app.use(observe());
   app.use(errorHandler(deps.log));
   app.use(serveUi(deps.uiDir));
   if (deps.webhooks) app.use(deps.webhooks);
-  app.use(matchRoute(routes));
-  app.use(jsonBody(deps.config.bodyLimitBytes));
-  app.use(authPlugin(makeTokenVerifier(deps.auth ?? deps.config.auth), deps.log));
-  app.use(tenantPlugin(tenants));
-  app.use(auditPlugin(deps.db, deps.log));
-  app.use(dispatch());
+  app.use(
+    routeTable(apiRoutes({ ...deps, tenants }), [
+      jsonBody(deps.config.bodyLimitBytes),
+      authPlugin(makeTokenVerifier(deps.auth ?? deps.config.auth), deps.log),
+      tenantPlugin(tenants),
+      auditPlugin(deps.db, deps.log),
+    ] as Middleware[]),
+  );
   return app;
 }
 

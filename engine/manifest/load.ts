@@ -1,6 +1,7 @@
 // Reading the catalogue from disk. `manifests/` by default; ATLAS_MANIFESTS (a
 // `:`-separated list of directories) replaces it, so an operator can add their own
 // directory beside the shipped one.
+import type { Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ManifestError } from './errors.ts';
@@ -45,7 +46,7 @@ async function collectFiles(
   errors: ManifestError[],
   top: boolean,
 ): Promise<void> {
-  let info: Awaited<ReturnType<typeof stat>>;
+  let info: Stats;
   try {
     info = await stat(path);
   } catch (err) {

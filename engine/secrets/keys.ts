@@ -22,8 +22,11 @@ export async function loadKeyring(config: Config, log: Logger): Promise<Keyring>
     });
     if (config.databaseUrl) {
       log.warn(
-        { file },
-        'ATLAS_ENCRYPTION_KEY is not set: generated a key in ATLAS_HOME; set it to share one key between machines',
+        {
+          file,
+          hint: 'ATLAS_ENCRYPTION_KEY is not set: generated a key in ATLAS_HOME; set it to share one key between machines',
+        },
+        'secrets:key-generated',
       );
     }
   }

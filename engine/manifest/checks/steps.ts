@@ -42,7 +42,7 @@ function skippable(step: Step): { mayEndWithout?: string } {
  * The steps certainly finished before each step runs: a step without `needs` waits for the
  * one before it (and so for all earlier ones); a step with `needs` waits only for those.
  */
-export function ancestorSets(steps: readonly Step[]): Set<string>[] {
+function ancestorSets(steps: readonly Step[]): Set<string>[] {
   const sets: Set<string>[] = [];
   const byId = new Map<string, number>();
   steps.forEach((step, i) => {
