@@ -11,7 +11,7 @@ import { jsonProblem } from '../http/body.ts';
 import type { Catalogue } from '../manifest/catalogue.ts';
 import type { Workflow } from '../manifest/types.gen.ts';
 import { startRunner } from '../queue/runner.ts';
-import { dryRun, type PlannedStep } from '../runtime/dry-run.ts';
+import { type DryRunPlan, dryRun } from '../runtime/dry-run.ts';
 import { type RunDetail, RuntimeError } from '../runtime/index.ts';
 import { CatalogueError, loadValidCatalogue, makeServices } from '../services.ts';
 import { eventMatcher } from '../webhooks/routes.ts';
@@ -122,7 +122,7 @@ async function planRun(
     io.out(
       `Note: ${workflowId} starts from a webhook; give a sample event with --trigger <file.json> to render trigger.body.\n`,
     );
-  const steps = await dryRun({
+  const plan = await dryRun({
     workflow: entry.manifest,
     connectors,
     tenantId,
@@ -130,10 +130,11 @@ async function planRun(
     ...(sample ? { trigger: sample.trigger } : {}),
     fixturesDir: values.fixtures ? path.resolve(io.cwd, values.fixtures) : undefined,
   });
+  const { steps } = plan;
   if (values.format === 'json')
-    io.out(JSON.stringify({ workflow: workflowId, hash: entry.hash, steps }, null, 2));
-  else printPlan(io, workflowId, entry.hash, steps);
-  return steps.some((s) => s.action === 'error') ? 1 : 0;
+    io.out(JSON.stringify({ workflow: workflowId, hash: entry.hash, ...plan }, null, 2));
+  else printPlan(io, workflowId, entry.hash, plan);
+  return steps.some((s) => s.action === 'error') || plan.output?.error ? 1 : 0;
 }
 
 async function readJsonFile(io: CliIO, file: string, flag: string): Promise<unknown> {
@@ -198,8 +199,10 @@ function sampleTrigger(
   return { trigger: built, ...(note ? { note } : {}) };
 }
 
-function printPlan(io: CliIO, workflowId: string, hash: string, steps: PlannedStep[]): void {
+function printPlan(io: CliIO, workflowId: string, hash: string, plan: DryRunPlan): void {
+  const { steps } = plan;
   io.out(`Plan of ${workflowId} (manifest ${hash.slice(0, 12)}), nothing will be called:\n`);
+  if (plan.readsNow) io.out(`  now: ${plan.now} (what \`now\` answers in $expr and if)\n`);
   for (const [i, s] of steps.entries()) {
     const mark = s.action === 'run' ? '+' : s.action === 'skip' ? '~' : '!';
     io.out(`${mark} ${i + 1}. ${s.id}  (${s.uses})`);
@@ -214,6 +217,10 @@ function printPlan(io: CliIO, workflowId: string, hash: string, steps: PlannedSt
       io.out(`    output: ${JSON.stringify(s.output)}  [${s.outputSource}]`);
     }
   }
+  const out = plan.output;
+  if (out?.error) io.out(`\n! output error: ${out.error}`);
+  else if (out?.unknown) io.out(`\noutput: known after the run: ${out.unknown}`);
+  else if (out) io.out(`\noutput: ${JSON.stringify(out.value)}`);
   const count = (a: string) => steps.filter((s) => s.action === a).length;
   io.out(`\n${count('run')} to run, ${count('skip')} skipped, ${count('error')} with errors.`);
 }
@@ -326,5 +333,6 @@ export function formatRun(run: RunDetail): string {
       lines.push(`    output: ${JSON.stringify(last.output)}`);
     if (last?.error) lines.push(`    error: ${(last.error as { message?: string }).message}`);
   }
+  if (run.output !== null && run.output !== undefined) lines.push(`  output: ${JSON.stringify(run.output)}`);
   return lines.join('\n');
 }

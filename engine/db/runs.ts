@@ -20,6 +20,8 @@ export interface RunRow {
   concurrency_limit: number | null;
   run_attempt: number;
   error: unknown;
+  /** The workflow's `output:`, rendered when the run succeeded. */
+  output?: unknown;
   parent_run_id: string | null;
   lease_owner: string | null;
   lease_expires_at: Date | null;

@@ -15,7 +15,16 @@ import type { ClaimedRun, Core } from './core.ts';
 import { executeAttempt } from './execute.ts';
 import { type Plan, plan, type StepState } from './plan.ts';
 import { classify, decideRetry, stepRetry, stepTimeoutMs } from './retry.ts';
-import { loadTenantScope, type RunScope, readsTenant, renderInput, shouldRun, stepOutputs } from './scope.ts';
+import {
+  loadTenantScope,
+  type RunScope,
+  readsTenant,
+  renderInput,
+  renderOutput,
+  shouldRun,
+  stepOutputs,
+  triggerTime,
+} from './scope.ts';
 
 /** Waits up to this long stay in process; longer ones go back to the queue. */
 const SHORT_WAIT_MS = 1_500;
@@ -39,6 +48,7 @@ export async function advanceRun(core: Core, runId: string, tenantId: string): P
       tenantId,
       input: run.input,
       trigger: run.trigger,
+      now: triggerTime(run.trigger, run.created_at),
       tenant: readsTenant(workflow) ? await loadTenantScope(core.deps, tenantId, run.workflow_id) : undefined,
     };
     await new RunLoop(core, run, workflow, scope, cancel.signal).drive();
@@ -175,7 +185,7 @@ class RunLoop {
   private ledgerIds = new Map<string, number>();
 
   /** Writes the pending checkpoint (group-committed with other runs'); returns the run's status. */
-  private async flush(end?: { status: 'succeeded' | 'failed'; error: unknown }) {
+  private async flush(end?: { status: 'succeeded' | 'failed'; error: unknown; output?: unknown }) {
     const outcome = await this.core.writer.write({
       tenantId: this.run.tenant_id,
       runId: this.run.id,
@@ -200,12 +210,29 @@ class RunLoop {
     status: 'succeeded' | 'failed',
     failed?: { stepId: string; error: unknown },
   ): Promise<void> {
+    let output: unknown;
+    let error: Record<string, unknown> | null = failed
+      ? { step: failed.stepId, ...(failed.error as object) }
+      : null;
+    if (status === 'succeeded') {
+      try {
+        output = renderOutput(this.workflow, this.scope, this.states);
+      } catch (err) {
+        // Every step succeeded, but the output cannot be built: the run fails and says why.
+        status = 'failed';
+        error = {
+          code: 'invalid_output',
+          kind: 'fatal',
+          retryable: false,
+          message: `output: ${(err as Error).message}`,
+        };
+      }
+    }
     if (!this.core.endsAlone(this.run)) {
       if (this.finished.length > 0 || this.started.length > 0) await this.flush();
-      return this.core.finish(this.run, status, this.states, failed);
+      return this.core.finish(this.run, status, this.states, failed, { output, error });
     }
-    const error = failed ? { step: failed.stepId, ...(failed.error as object) } : null;
-    const outcome = await this.flush({ status, error });
+    const outcome = await this.flush({ status, error, output });
     if (outcome.ended) this.core.ended(this.run, status, error);
   }
 

@@ -30,6 +30,7 @@ function requeue(trx: Knex.Transaction, run: RunRow): Promise<void> {
 const reopen = (trx: Knex.Transaction) => ({
   status: 'queued',
   error: null,
+  output: null,
   finished_at: null,
   updated_at: trx.fn.now(),
 });

@@ -77,7 +77,9 @@ export class Core {
     if (status === 'succeeded') this.deps.log.info(fields, 'run:succeeded');
     else {
       // A failure is worth a look: warn, with the step and the reason.
-      const reason = error ? `step ${error.step}: ${error.message ?? 'failed'}` : 'failed';
+      const reason = error?.step
+        ? `step ${error.step}: ${error.message ?? 'failed'}`
+        : (error?.message ?? 'failed');
       this.deps.log.warn({ ...fields, step: error?.step, reason }, `run:failed ${reason}`);
     }
   }
@@ -229,14 +231,21 @@ export class Core {
     status: 'succeeded' | 'failed',
     states: Map<string, StepState>,
     failed?: { stepId: string; error: unknown },
+    end?: { output: unknown; error: unknown },
   ): Promise<void> {
-    const error = failed ? { step: failed.stepId, ...(failed.error as object) } : null;
+    const error = (
+      end ? end.error : failed ? { step: failed.stepId, ...(failed.error as object) } : null
+    ) as {
+      step?: string;
+      message?: string;
+    } | null;
     const ended = await this.deps.db.transaction(async (trx) => {
       const updated = await trx('workflow_runs')
         .where({ id: run.id, tenant_id: run.tenant_id, status: 'running' })
         .update({
           status,
           error: error === null ? null : JSON.stringify(error),
+          output: end?.output === undefined ? null : JSON.stringify(end.output),
           finished_at: trx.fn.now(),
           updated_at: trx.fn.now(),
           lease_owner: null,
