@@ -190,7 +190,7 @@ function sampleTrigger(
   const listed = trigger.events === undefined || eventMatcher(trigger.events)(eventType);
   let admits = listed;
   if (listed && trigger.if !== undefined)
-    admits = isTruthy(evaluate(trigger.if, { trigger: built, tenant: {} }));
+    admits = isTruthy(evaluate(trigger.if, { trigger: built, tenant: {} }, at));
   const note = !listed
     ? `Note: ${workflow.id} does not list event type ${eventType}; a delivery of it would start no run.\n`
     : !admits

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { builtinConnectors } from '../../connectors/index.ts';
+import { exprType } from '../../engine/manifest/checks/expressions.ts';
+import { checkScopePath, type ScopeModel } from '../../engine/manifest/checks/scope.ts';
 import { formatErrors, validateSources } from '../../engine/manifest/index.ts';
 
 const head = `apiVersion: atlas/v1
@@ -117,5 +119,32 @@ output:
   qty: { $expr: { var: steps.shape.output.qty } }
 `),
     ).toEqual([]);
+  });
+});
+
+describe('names a construct adds to the scope (a loop item, loop.index)', () => {
+  const model: ScopeModel = {
+    roots: ['trigger', 'input', 'steps', 'tenant'],
+    triggerType: 'manual',
+    input: { type: 'object' },
+    steps: new Map(),
+    locals: {
+      invoice: { type: 'object', properties: { id: { type: 'string' }, amount: { type: 'integer' } } },
+      loop: { type: 'object', properties: { index: { type: 'integer' } }, additionalProperties: false },
+    },
+  };
+
+  it('checks reads of them like any root, with did-you-mean', () => {
+    expect(checkScopePath(['invoice', 'amount'], model)).toBeUndefined();
+    expect(checkScopePath(['loop', 'indx'], model)).toBe(
+      'loop has no field "indx" in the loop value; did you mean "index"?',
+    );
+    expect(checkScopePath(['invoce', 'id'], model)).toBe('unknown root "invoce"; did you mean "invoice"?');
+  });
+
+  it('types $expr rules that read them', () => {
+    expect(exprType({ '+': [{ var: 'loop.index' }, 1] }, model)).toEqual({ type: 'number' });
+    expect(exprType({ var: 'invoice.id' }, model)).toEqual({ type: 'string' });
+    expect(exprType({ var: 'invoice' }, model)).toEqual(model.locals!.invoice);
   });
 });
