@@ -9,7 +9,7 @@ import { evaluate, isTruthy } from '../expr/index.ts';
 import { jsonProblem } from '../http/body.ts';
 import type { Catalogue } from '../manifest/catalogue.ts';
 import type { Workflow } from '../manifest/types.gen.ts';
-import { dryRun, type PlannedStep } from '../runtime/dry-run.ts';
+import { type DryRunPlan, dryRun } from '../runtime/dry-run.ts';
 import { type RunDetail, RuntimeError } from '../runtime/index.ts';
 import { CatalogueError, loadValidCatalogue } from '../services.ts';
 import { eventMatcher } from '../webhooks/routes.ts';
@@ -120,7 +120,7 @@ async function planRun(
     io.out(
       `Note: ${workflowId} starts from a webhook; give a sample event with --trigger <file.json> to render trigger.body.\n`,
     );
-  const steps = await dryRun({
+  const plan = await dryRun({
     workflow: entry.manifest,
     connectors,
     tenantId,
@@ -128,10 +128,11 @@ async function planRun(
     ...(sample ? { trigger: sample.trigger } : {}),
     fixturesDir: values.fixtures ? path.resolve(io.cwd, values.fixtures) : undefined,
   });
+  const { steps } = plan;
   if (values.format === 'json')
-    io.out(JSON.stringify({ workflow: workflowId, hash: entry.hash, steps }, null, 2));
-  else printPlan(io, workflowId, entry.hash, steps);
-  return steps.some((s) => s.action === 'error') ? 1 : 0;
+    io.out(JSON.stringify({ workflow: workflowId, hash: entry.hash, ...plan }, null, 2));
+  else printPlan(io, workflowId, entry.hash, plan);
+  return steps.some((s) => s.action === 'error') || plan.output?.error ? 1 : 0;
 }
 
 async function readJsonFile(io: CliIO, file: string, flag: string): Promise<unknown> {
@@ -187,7 +188,7 @@ function sampleTrigger(
   const listed = trigger.events === undefined || eventMatcher(trigger.events)(eventType);
   let admits = listed;
   if (listed && trigger.if !== undefined)
-    admits = isTruthy(evaluate(trigger.if, { trigger: built, tenant: {} }));
+    admits = isTruthy(evaluate(trigger.if, { trigger: built, tenant: {} }, at));
   const note = !listed
     ? `Note: ${workflow.id} does not list event type ${eventType}; a delivery of it would start no run.\n`
     : !admits
@@ -196,8 +197,10 @@ function sampleTrigger(
   return { trigger: built, ...(note ? { note } : {}) };
 }
 
-function printPlan(io: CliIO, workflowId: string, hash: string, steps: PlannedStep[]): void {
+function printPlan(io: CliIO, workflowId: string, hash: string, plan: DryRunPlan): void {
+  const { steps } = plan;
   io.out(`Plan of ${workflowId} (manifest ${hash.slice(0, 12)}), nothing will be called:\n`);
+  if (plan.readsNow) io.out(`  now: ${plan.now} (what \`now\` answers in $expr and if)\n`);
   for (const [i, s] of steps.entries()) {
     const mark = s.action === 'run' ? '+' : s.action === 'skip' ? '~' : '!';
     io.out(`${mark} ${i + 1}. ${s.id}  (${s.uses})`);
@@ -212,6 +215,10 @@ function printPlan(io: CliIO, workflowId: string, hash: string, steps: PlannedSt
       io.out(`    output: ${JSON.stringify(s.output)}  [${s.outputSource}]`);
     }
   }
+  const out = plan.output;
+  if (out?.error) io.out(`\n! output error: ${out.error}`);
+  else if (out?.unknown) io.out(`\noutput: known after the run: ${out.unknown}`);
+  else if (out) io.out(`\noutput: ${JSON.stringify(out.value)}`);
   const count = (a: string) => steps.filter((s) => s.action === a).length;
   io.out(`\n${count('run')} to run, ${count('skip')} skipped, ${count('error')} with errors.`);
 }
@@ -313,5 +320,6 @@ export function formatRun(run: RunDetail): string {
       lines.push(`    output: ${JSON.stringify(last.output)}`);
     if (last?.error) lines.push(`    error: ${(last.error as { message?: string }).message}`);
   }
+  if (run.output !== null && run.output !== undefined) lines.push(`  output: ${JSON.stringify(run.output)}`);
   return lines.join('\n');
 }

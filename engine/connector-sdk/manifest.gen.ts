@@ -31,7 +31,7 @@ export type EnvName = string;
 /** A duration: one or more groups of an integer and a unit (`ms`, `s`, `m`, `h`, `d`), e.g. `500ms`, `30s`, `5m`, `1h30m`. */
 export type Duration = string;
 
-/** A JSON Logic rule (jsonlogic.com). `var` reads the run scope: `trigger`, `input`, `steps.<id>.output`, `tenant`. */
+/** A JSON Logic rule (jsonlogic.com). `var` reads the run scope: `trigger`, `input`, `steps.<id>.output`, `tenant`. Besides the standard operators: `now`, `date_add`, `date_format`, `lower`, `upper`, `join`, `split`, `slice`, `length`, `sum`, `default`. */
 export type JsonLogicRule = Record<string, unknown> | boolean;
 
 /** Exponential backoff between attempts: `initial * factor^(attempt-1)`, capped at `max`, then randomised by `jitter`. */
@@ -78,6 +78,8 @@ export interface Workflow {
   defaults?: StepDefaults;
   /** Limits how many runs with the same key are active at once; later runs wait their turn. */
   concurrency?: Concurrency;
+  /** The run's output, rendered once every step is done: templates and `{ $expr }` values over `trigger`, `input`, `steps.<id>.output` and `tenant` (never `secrets`). `GET /v1/runs/:id` and `atlas run --wait` show it. */
+  output?: unknown;
   /** The steps, in order. A step without `needs` runs after the one before it; a step with `needs` runs as soon as those are done. */
   steps: Step[];
 }
@@ -149,7 +151,7 @@ export interface Step {
   name?: DisplayName;
   /** A connector action: the connector id, a dot, then the action id (which may itself be dotted, e.g. `msgraph.outlook.sendMail`). */
   uses: ActionRef;
-  /** The action input. Strings may hold `{{ path }}` templates into `trigger`, `input`, `steps.<id>.output`, `tenant` and `secrets`; a string that is exactly one template keeps the value's type. Default: `{}`. */
+  /** The action input. Strings may hold `{{ path }}` templates into `trigger`, `input`, `steps.<id>.output`, `tenant` and `secrets`; a string that is exactly one template keeps the value's type. `{ $expr: <JSON Logic> }` computes a value (with `now`, `date_add`, `date_format`, `lower`, `upper`, `join`, `split`, `slice`, `length`, `sum`, `default`). Default: `{}`. */
   with?: Record<string, unknown>;
   /** A JSON Logic condition; the step is skipped when it is falsy. */
   if?: JsonLogicRule;

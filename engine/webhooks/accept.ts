@@ -47,7 +47,8 @@ function matchingSubscribers(delivery: Delivery, trigger: object, log: Logger): 
     if (!s.accepts(delivery.eventType)) return false;
     if (s.rule === undefined) return true;
     try {
-      return isTruthy(evaluate(s.rule, { trigger, tenant: { id: delivery.tenantId } }));
+      const at = (trigger as { at?: string }).at;
+      return isTruthy(evaluate(s.rule, { trigger, tenant: { id: delivery.tenantId } }, at));
     } catch (err) {
       log.warn(
         { err, workflow: s.entry.manifest.id, route: delivery.route.id, eventId: delivery.eventId },
