@@ -41,6 +41,8 @@ export interface Config {
    * use (ATLAS_PLATFORM_CREDENTIALS); every other connector sees no platform credential.
    */
   platformCredentials: ReadonlySet<string>;
+  /** The knowledge base: largest document (ATLAS_KB_MAX_BYTES), vector cache budget (ATLAS_KB_VECTOR_CACHE). */
+  kb: { maxBytes: number; vectorCacheBytes: number };
   /** The raw environment, for connector settings (`ATLAS_CONNECTOR_*`, provider keys). */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -108,6 +110,8 @@ export const VARIABLES = {
   TEAMS_WEBHOOK_SECRET: "unset: tenants' own secrets only",
   ATLAS_WEBHOOK_TOLERANCE: '5m',
   ATLAS_PLATFORM_CREDENTIALS: "unset: tenants' own credentials only",
+  ATLAS_KB_MAX_BYTES: '10mb',
+  ATLAS_KB_VECTOR_CACHE: '256mb',
 } as const;
 
 export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
@@ -134,6 +138,10 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     oauth: parseOAuth(env, host, port),
     webhooks: parseWebhooks(env),
     platformCredentials: parsePlatformCredentials(env),
+    kb: {
+      maxBytes: parseSize(env, 'ATLAS_KB_MAX_BYTES', 10 * 1024 * 1024),
+      vectorCacheBytes: parseSize(env, 'ATLAS_KB_VECTOR_CACHE', 256 * 1024 * 1024),
+    },
     env: Object.freeze({ ...env }),
   };
 }

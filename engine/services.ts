@@ -17,6 +17,7 @@ import type { Knex } from './db/knex.ts';
 import { makePgPlatformStore } from './db/tenant-settings.ts';
 import { parseAllowlist } from './hub/index.ts';
 import { PgRateLimiter } from './hub/pg-rate-limit.ts';
+import { makeKnowledgeBase } from './kb/service.ts';
 import type { Logger } from './log.ts';
 import { type Catalogue, formatErrors, loadCatalogue } from './manifest/index.ts';
 import { makeTokenSource } from './oauth/index.ts';
@@ -63,13 +64,16 @@ export async function makeServices(
   // Agents read the catalogue and the registry when a task runs; both exist by then.
   let loaded: Catalogue | undefined;
   const connectors: ConnectorRegistry = makeConnectorRegistry(
-    connectorsWithAgents({
-      agent: (id) => loaded?.agent(id)?.manifest,
-      actions: {
-        action: (uses) => connectors.action(uses),
-        validateInput: (u, v) => connectors.validateInput(u, v),
+    connectorsWithAgents(
+      {
+        agent: (id) => loaded?.agent(id)?.manifest,
+        actions: {
+          action: (uses) => connectors.action(uses),
+          validateInput: (u, v) => connectors.validateInput(u, v),
+        },
       },
-    }),
+      makeKnowledgeBase(db, config.kb),
+    ),
   );
   const catalogue = await loadValidCatalogue(config, connectors);
   loaded = catalogue;

@@ -1,6 +1,7 @@
 export { defineAction, defineConnector } from './define.ts';
 export { isDuration, parseDuration } from './duration.ts';
 export { ConnectorError, toError } from './errors.ts';
+export type * from './kb.ts';
 export {
   assignedMailboxes,
   type Credential,

@@ -25,6 +25,7 @@ import { auditRoutes } from './routes/audit.ts';
 import type { RouteDeps, TenantSecrets } from './routes/deps.ts';
 import { integrationRoutes } from './routes/integrations.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { kbRoutes } from './routes/kb.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { runRoutes } from './routes/runs.ts';
@@ -59,6 +60,7 @@ export function apiRoutes(deps: RouteDeps): AnyRoute[] {
     ...runRoutes(deps),
     ...agentRoutes(deps),
     ...jobRoutes(deps),
+    ...kbRoutes(deps),
     ...auditRoutes(deps),
     ...oauthRoutes(deps),
     ...integrationRoutes(deps),
