@@ -42,3 +42,8 @@ registerCommand(
   'Add, list, disable or enable tenants',
   async () => (await import('./tenants.ts')).tenants,
 );
+registerCommand(
+  'kb',
+  'Ingest files into a tenant’s knowledge base, or search it',
+  async () => (await import('./kb.ts')).kb,
+);
