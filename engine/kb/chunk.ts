@@ -24,6 +24,8 @@ export const DEFAULT_CHUNKING: ChunkOptions = { target: 500, overlap: 50 };
 
 interface Block {
   text: string;
+  /** The block's token ids (encoded once: counts and overlaps come from them). */
+  ids: number[];
   tokens: number;
   heading: boolean;
 }
@@ -58,40 +60,41 @@ function pushBlock(blocks: Block[], text: string, target: number): void {
   const heading = HEADING.test(text) && !text.includes('\n');
   const ids = encode(text);
   if (ids.length <= target) {
-    blocks.push({ text, tokens: ids.length, heading });
+    blocks.push({ text, ids, tokens: ids.length, heading });
     return;
   }
   for (let i = 0; i < ids.length; i += target) {
     const slice = ids.slice(i, i + target);
-    blocks.push({ text: decode(slice), tokens: slice.length, heading: false });
+    blocks.push({ text: decode(slice), ids: slice, tokens: slice.length, heading: false });
   }
 }
 
-/** The last `n` tokens of a text, as text. */
-function tail(text: string, n: number): { text: string; tokens: number } {
-  const ids = encode(text);
+/** The last `n` tokens of the blocks, as text, from their token ids (no second encoding). */
+function tail(blocks: Block[], n: number): { text: string; ids: number[] } {
+  const ids: number[] = [];
+  for (let i = blocks.length - 1; i >= 0 && ids.length < n; i--) ids.unshift(...blocks[i]!.ids);
   const slice = ids.slice(Math.max(0, ids.length - n));
-  return { text: decode(slice).trimStart(), tokens: slice.length };
+  return { text: decode(slice).trimStart(), ids: slice };
 }
 
 export function chunkText(text: string, opts: ChunkOptions = DEFAULT_CHUNKING): Chunk[] {
   const chunks: Chunk[] = [];
-  let parts: string[] = [];
+  let parts: Block[] = [];
   let tokens = 0;
   let heading: string | undefined;
   let body = false;
 
   const flush = (carry: boolean) => {
     if (!body) return;
-    const joined = parts.join('\n\n');
-    chunks.push({ text: joined, tokens, ...(heading ? { heading } : {}) });
+    chunks.push({ text: parts.map((p) => p.text).join('\n\n'), tokens, ...(heading ? { heading } : {}) });
+    const previous = parts;
     parts = [];
     tokens = 0;
     body = false;
     if (carry && opts.overlap > 0) {
-      const t = tail(joined, opts.overlap);
-      parts.push(t.text);
-      tokens = t.tokens;
+      const t = tail(previous, opts.overlap);
+      parts.push({ text: t.text, ids: t.ids, tokens: t.ids.length, heading: false });
+      tokens = t.ids.length;
     }
   };
 
@@ -99,15 +102,14 @@ export function chunkText(text: string, opts: ChunkOptions = DEFAULT_CHUNKING): 
     if (block.heading) {
       // A new section: the chunk so far ends, and nothing of it carries over.
       flush(false);
-      parts = [];
-      tokens = 0;
       heading = block.text.replace(/^#+\s+/, '').trim();
-      parts.push(block.text);
-      tokens = block.tokens;
+      // Headings with no text of their own stay above the next one.
+      parts.push(block);
+      tokens += block.tokens;
       continue;
     }
     if (body && tokens + block.tokens > opts.target) flush(true);
-    parts.push(block.text);
+    parts.push(block);
     tokens += block.tokens;
     body = true;
   }
