@@ -257,10 +257,14 @@ export function getDocument(
   });
 }
 
-export function deleteDocument(db: Knex, tenantId: string, id: string): Promise<boolean> {
-  return withTenant(
-    db,
-    tenantId,
-    async (trx) => (await trx('kb_documents').where({ tenant_id: tenantId, id }).delete()) > 0,
-  );
+/** Deletes a document and its chunks; inside `trx` (the API's audited transaction) when given. */
+export async function deleteDocument(
+  db: Knex,
+  tenantId: string,
+  id: string,
+  trx?: Knex.Transaction,
+): Promise<boolean> {
+  const remove = async (t: Knex.Transaction) =>
+    (await t('kb_documents').where({ tenant_id: tenantId, id }).delete()) > 0;
+  return trx ? remove(trx) : withTenant(db, tenantId, remove);
 }

@@ -241,6 +241,10 @@ describe('KB_INGEST and search, full text only (no embeddings model)', () => {
     const job = await ingest('globex', { text: 'Temporary note about badges.' });
     const id = job.result!['documentId'] as string;
     expect((await api('globex', 'DELETE', `/v1/kb/documents/${id}`)).status).toBe(204);
+    const audited = await database
+      .db('audit_log')
+      .where({ tenant_id: 'globex', action: 'kb.documents.delete' });
+    expect(audited.map((a) => [a.entity_id, a.status])).toEqual([[id, 204]]);
     expect((await api('globex', 'GET', `/v1/kb/documents/${id}`)).status).toBe(404);
     expect((await api('globex', 'DELETE', `/v1/kb/documents/${id}`)).status).toBe(404);
     expect((await search('globex', { query: 'badges' })).results).toEqual([]);

@@ -153,8 +153,9 @@ export function kbRoutes({ db, runtime }: RouteDeps): AnyRoute[] {
           ctx,
           db,
           204,
-          async () => {
-            if (!(await deleteDocument(db, tenantId, params.id)))
+          async (trx) => {
+            // In the audit's transaction: the deletion and its audit entry commit together.
+            if (!(await deleteDocument(db, tenantId, params.id, trx)))
               throw problem.notFound(`There is no document ${params.id}.`);
           },
           () => params.id,
