@@ -42,19 +42,28 @@ export async function searchText(
 ): Promise<Ranked[]> {
   const f = filterSql(filter);
   const run = async (tsquery: string, limit: number, exclude: string[]) => {
-    // Ranking reads each matching chunk's tsvector: words found in most chunks would make a
-    // query rank the whole tenant. At most RANK_CANDIDATES matches are ranked.
+    // The tsquery is written inline (not joined from a subquery) so that the planner sees a
+    // constant and takes the GIN index. Ranking reads each matching chunk's tsvector: words
+    // found in most chunks would make a query rank the whole tenant, so at most
+    // RANK_CANDIDATES matches are ranked.
     const { rows } = await trx.raw<{ rows: Array<{ id: string; score: number }> }>(
-      `select m.id::text as id, ts_rank_cd(m.tsv, m.query) as score
-         from (select c.id, c.tsv, q.query
-                 from (select ${tsquery} as query) q,
-                      kb_chunks c join kb_documents d on d.id = c.document_id
-                where c.tenant_id = ? and d.status = 'ready' and c.tsv @@ q.query${f.sql}
+      `select m.id::text as id, ts_rank_cd(m.tsv, ${tsquery}) as score
+         from (select c.id, c.tsv
+                 from kb_chunks c join kb_documents d on d.id = c.document_id
+                where c.tenant_id = ? and d.status = 'ready' and c.tsv @@ ${tsquery}${f.sql}
                   ${exclude.length > 0 ? 'and c.id <> all(?::bigint[])' : ''}
                 limit ?) m
         order by score desc, m.id
         limit ?`,
-      [query, tenantId, ...f.bindings, ...(exclude.length > 0 ? [exclude] : []), RANK_CANDIDATES, limit],
+      [
+        query,
+        tenantId,
+        query,
+        ...f.bindings,
+        ...(exclude.length > 0 ? [exclude] : []),
+        RANK_CANDIDATES,
+        limit,
+      ],
     );
     return rows.map((r) => ({ id: r.id, score: Number(r.score) }));
   };
