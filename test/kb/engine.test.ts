@@ -252,6 +252,30 @@ describe('KB_INGEST and search, full text only (no embeddings model)', () => {
 });
 
 describe('with an embeddings model', () => {
+  it('is set in the tenant’s admin-only settings, checked against their schema', async () => {
+    const admin = await mintToken({
+      secret: JWT_SECRET,
+      sub: 'operator',
+      tenants: [],
+      admin: true,
+      ttlSeconds: 600,
+    });
+    const put = (settings: unknown) =>
+      fetch(`${engine.url}/v1/tenants/acme/settings`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify(settings),
+      });
+    const bad = await put({ kb: { embeddings: { model: 'text-embedding-3-small', dimensions: 0 } } });
+    expect(bad.status).toBe(422);
+    expect(((await bad.json()) as { detail: string }).detail).toMatch(/dimensions/);
+    const good = await put({
+      llm: { tokensPerDay: 1_000_000 },
+      kb: { embeddings: { model: 'text-embedding-3-small' } },
+    });
+    expect(good.status).toBe(200);
+  });
+
   it('embeds chunks in batches at 512 dimensions and searches by vector and hybrid', async () => {
     const sent = chat.embeddings.length;
     const job = await ingest('acme', { text: REFUNDS, key: 'refunds' });
