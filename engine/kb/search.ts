@@ -24,6 +24,8 @@ export interface ChunkHit {
 
 /** Most full-text matches ranked per query (see searchText). */
 export const RANK_CANDIDATES = 1000;
+/** Most distinct words of a query looked up one by one. */
+const MAX_WORDS = 12;
 
 /** The constant of reciprocal rank fusion (Cormack et al.): 60. */
 export const RRF_K = 60;
@@ -41,7 +43,7 @@ export async function searchText(
   filter?: Record<string, unknown>,
 ): Promise<Ranked[]> {
   const f = filterSql(filter);
-  const run = async (tsquery: string, limit: number, exclude: string[]) => {
+  const run = async (tsquery: string, limit: number) => {
     // The tsquery is written inline (not joined from a subquery) so that the planner sees a
     // constant and takes the GIN index. Ranking reads each matching chunk's tsvector: words
     // found in most chunks would make a query rank the whole tenant, so at most
@@ -51,33 +53,48 @@ export async function searchText(
          from (select c.id, c.tsv
                  from kb_chunks c join kb_documents d on d.id = c.document_id
                 where c.tenant_id = ? and d.status = 'ready' and c.tsv @@ ${tsquery}${f.sql}
-                  ${exclude.length > 0 ? 'and c.id <> all(?::bigint[])' : ''}
                 limit ?) m
         order by score desc, m.id
         limit ?`,
-      [
-        query,
-        tenantId,
-        query,
-        ...f.bindings,
-        ...(exclude.length > 0 ? [exclude] : []),
-        RANK_CANDIDATES,
-        limit,
-      ],
+      [query, tenantId, query, ...f.bindings, RANK_CANDIDATES, limit],
     );
     return rows.map((r) => ({ id: r.id, score: Number(r.score) }));
   };
   // Chunks holding every word of the query first (plainto_tsquery joins them with AND: a
-  // selective index lookup); a question rarely has every word in one chunk, so when they are
-  // too few, chunks holding any of the words follow, ranked by cover density.
-  const all = await run(`plainto_tsquery('english', ?)`, n, []);
+  // selective index lookup).
+  const all = await run(`plainto_tsquery('english', ?)`, n);
   if (all.length >= n) return all;
-  const any = await run(
-    `nullif(replace(plainto_tsquery('english', ?)::text, ' & ', ' | '), '')::tsquery`,
-    n - all.length,
-    all.map((r) => r.id),
+  // A question rarely has every word in one chunk: then chunks holding any of them follow.
+  // Their candidates are gathered word by word, each capped, so that a word found in most
+  // chunks cannot crowd out the chunks holding a rare one; all are ranked by cover density.
+  const { rows: words } = await trx.raw<{ rows: Array<{ lexeme: string }> }>(
+    `select distinct unnest(tsvector_to_array(to_tsvector('english', ?))) as lexeme limit ${MAX_WORDS}`,
+    [query],
   );
-  return [...all, ...any];
+  if (words.length === 0) return all;
+  const quoted = words.map((w) => `'${w.lexeme.replace(/'/g, "''")}'`);
+  const exclude = all.map((r) => r.id);
+  const perWord = Math.ceil(RANK_CANDIDATES / words.length);
+  const candidates = quoted
+    .map(
+      () => `(select c.id from kb_chunks c join kb_documents d on d.id = c.document_id
+               where c.tenant_id = ? and d.status = 'ready' and c.tsv @@ ?::tsquery${f.sql} limit ${perWord})`,
+    )
+    .join(' union ');
+  const { rows } = await trx.raw<{ rows: Array<{ id: string; score: number }> }>(
+    `select c.id::text as id, ts_rank_cd(c.tsv, ?::tsquery) as score
+       from kb_chunks c
+      where c.id in (${candidates})${exclude.length > 0 ? ' and c.id <> all(?::bigint[])' : ''}
+      order by score desc, c.id
+      limit ?`,
+    [
+      quoted.join(' | '),
+      ...quoted.flatMap((q) => [tenantId, q, ...f.bindings]),
+      ...(exclude.length > 0 ? [exclude] : []),
+      n - all.length,
+    ],
+  );
+  return [...all, ...rows.map((r) => ({ id: r.id, score: Number(r.score) }))];
 }
 
 /** Exact cosine in SQL (unit vectors: the dot product), for tenants beyond the cache's budget. */
