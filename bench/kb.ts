@@ -181,7 +181,7 @@ async function main(): Promise<void> {
         });
         await db('kb_chunks').insert(rows);
       }
-      await db.raw('analyze kb_chunks');
+      await db.raw('vacuum analyze kb_chunks');
       console.log(
         `text search: ${TEXT_CHUNKS} chunks of about 450 tokens loaded in ${fmt((performance.now() - start) / 1000)} s`,
       );
