@@ -81,6 +81,10 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     auditAnchorSecret: parseAnchorSecret(env),
     outboundAllowlist: parseOutboundAllowlist(env),
     files: parseFiles(env, home),
+    kb: {
+      maxBytes: parseSize(env, 'ATLAS_KB_MAX_BYTES', 10 * 1024 * 1024),
+      vectorCacheBytes: parseSize(env, 'ATLAS_KB_VECTOR_CACHE', 256 * 1024 * 1024),
+    },
     trustProxy: parseBoolean(env, 'ATLAS_TRUST_PROXY', false),
     encryptionKey: parseEncryptionKey(env),
     connectorVariables: parseConnectorVariables(env),

@@ -19,6 +19,7 @@ import { makeFileStore } from './files/access.ts';
 import { type FileService, makeFileService } from './files/service.ts';
 import { parseAllowlist } from './hub/index.ts';
 import { PgRateLimiter } from './hub/pg-rate-limit.ts';
+import { makeKnowledgeBase } from './kb/service.ts';
 import type { Logger } from './log.ts';
 import { makeLiveCatalogue } from './manifest/catalogue.ts';
 import { type Catalogue, type CatalogueEntry, formatErrors, loadCatalogue } from './manifest/index.ts';
@@ -82,13 +83,16 @@ export async function makeServices(
   let loaded: Catalogue | undefined;
   const connectors: ConnectorRegistry = makeConnectorRegistry(
     overrides.connectors ??
-      connectorsWithAgents({
-        agent: (id) => loaded?.agent(id)?.manifest,
-        actions: {
-          action: (uses) => connectors.action(uses),
-          validateInput: (u, v) => connectors.validateInput(u, v),
+      connectorsWithAgents(
+        {
+          agent: (id) => loaded?.agent(id)?.manifest,
+          actions: {
+            action: (uses) => connectors.action(uses),
+            validateInput: (u, v) => connectors.validateInput(u, v),
+          },
         },
-      }),
+        makeKnowledgeBase(db, config.kb),
+      ),
   );
   if (config.outboundAllowlist.deprecatedVariable) {
     log.warn('ATLAS_WEBHOOK_ALLOWLIST is deprecated: rename it ATLAS_OUTBOUND_ALLOWLIST');

@@ -285,6 +285,19 @@ export const VARIABLES: readonly Variable[] = [
     description: 'largest single file',
   },
   {
+    name: 'ATLAS_KB_MAX_BYTES',
+    type: 'size',
+    default: '`10mb`',
+    description: 'largest document the knowledge base ingests (text, upload or URL)',
+  },
+  {
+    name: 'ATLAS_KB_VECTOR_CACHE',
+    type: 'size',
+    default: '`256mb`',
+    description:
+      'memory the exact vector search may hold per process; tenants beyond it are searched in SQL ([Knowledge base](#knowledge-base))',
+  },
+  {
     name: 'ATLAS_FROM_SOURCE',
     type: 'boolean',
     default: 'unset: the compiled CLI when it is current',

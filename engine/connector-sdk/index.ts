@@ -3,6 +3,7 @@ export { JsonLimitError, MAX_JSON_DEPTH, parseJson } from '../json/limits.ts';
 export { defineAction, defineConnector } from './define.ts';
 export { parseDuration } from './duration.ts';
 export { ConnectorError } from './errors.ts';
+export type * from './kb.ts';
 export {
   assignedMailboxes,
   type Credential,

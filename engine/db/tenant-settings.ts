@@ -52,6 +52,24 @@ export const tenantSettingsSchema = {
         },
       },
     },
+    kb: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        embeddings: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['model'],
+          description:
+            "The knowledge base's embeddings model; without it, documents are searched by full text only.",
+          properties: {
+            model: { type: 'string', minLength: 1, maxLength: 200, examples: ['text-embedding-3-small'] },
+            dimensions: { type: 'integer', minimum: 1, maximum: 4096, default: 512 },
+            provider: { enum: ['openai', 'deepseek', 'cerebras'], default: 'openai' },
+          },
+        },
+      },
+    },
   },
 } as const;
 

@@ -30,6 +30,7 @@ import type { RouteDeps, TenantSecrets } from './routes/deps.ts';
 import { fileRoutes } from './routes/files.ts';
 import { integrationRoutes } from './routes/integrations.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { kbRoutes } from './routes/kb.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { runRoutes } from './routes/runs.ts';
@@ -74,6 +75,7 @@ function apiRoutes(deps: RouteDeps): AnyRoute[] {
     ...runRoutes(deps),
     ...agentRoutes(deps),
     ...jobRoutes(deps),
+    ...kbRoutes(deps),
     ...auditRoutes(deps),
     ...oauthRoutes(deps),
     ...integrationRoutes(deps),
