@@ -1,18 +1,20 @@
 import { createHash } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { WorkerEvents } from 'graphile-worker';
 import type { KbIngestOutput, KbSearchOutput } from '../connector-sdk/index.ts';
+import { anyWorkerAlive } from '../db/heartbeats.ts';
+import { jobOutcome } from '../db/jobs.ts';
+import { ingestedFileHashes } from '../db/kb-documents.ts';
 import type { Knex } from '../db/knex.ts';
 import { migrationStatus } from '../db/migrate.ts';
 import { withTenant } from '../db/rls.ts';
-import { startRunner } from '../queue/runner.ts';
+import { getTenant } from '../db/tenants.ts';
+import { type RunningEngine, startEngine } from '../engine.ts';
 import { type Runtime, RuntimeError } from '../runtime/index.ts';
-import { CatalogueError, makeServices } from '../services.ts';
 import { CliError, type CliIO, type Command, UsageError } from './command.ts';
 import { openCliDatabase } from './database.ts';
 import { parseCommandArgs } from './main.ts';
+import { catalogueFailure } from './run.ts';
 
 const USAGE = `Usage: atlas kb ingest <files or directories...> --tenant <id> [--timeout 10m]
        atlas kb search "<query>" --tenant <id> [--k 5] [--mode hybrid|text|vector] [--format json]
@@ -107,46 +109,35 @@ interface Opened {
 }
 
 async function open(io: CliIO, runQueue: boolean): Promise<Opened> {
-  const { config, log, instance, db, close } = await openCliDatabase(io, { poolSize: 4, prepare: true });
-  const cleanup: Array<() => Promise<void>> = [close];
-  const closeAll = async () => {
-    for (const step of cleanup.reverse()) await step().catch(() => {});
-  };
+  const database = await openCliDatabase(io, { poolSize: 4, prepare: true });
+  let engine: RunningEngine | undefined;
   try {
-    if ((await migrationStatus(db)).pending.length > 0)
+    if ((await migrationStatus(database.db)).pending.length > 0)
       throw new CliError(
         'the database has pending migrations: run `atlas migrate up` (or start the engine) first',
       );
-    const services = await makeServices(config, log, db).catch((err: unknown) => {
-      if (err instanceof CatalogueError) {
-        io.err(err.report);
-        throw new CliError('the manifest catalogue is invalid (see above)');
-      }
-      throw err;
-    });
-    if (runQueue) {
-      const alive = await db('worker_heartbeats')
-        .where('seen_at', '>', db.raw("now() - interval '20 seconds'"))
-        .first('process_id');
-      if (!alive) {
-        const events = new EventEmitter() as WorkerEvents;
-        await services.runtime.startWorker(events, instance.url);
-        const runner = await startRunner({
-          connectionString: instance.url,
-          concurrency: 4,
-          taskList: services.runtime.tasks,
-          events,
-          log,
-        });
-        cleanup.push(
-          () => services.runtime.stop(),
-          () => runner.stop(),
-        );
-      } else cleanup.push(() => services.runtime.stop());
-    } else cleanup.push(() => services.runtime.stop());
-    return { db, runtime: services.runtime.runtime, close: closeAll };
+    // The engine's parts over the command's database; a queue worker only when none runs.
+    engine = await startEngine({
+      config: database.config,
+      log: database.log,
+      http: false,
+      worker: false,
+      schedules: false,
+      database: { db: database.db, url: database.instance.url },
+    }).catch(catalogueFailure(io));
+    if (runQueue && !(await anyWorkerAlive(database.db))) await engine.startWorker(4);
+    const started = engine;
+    return {
+      db: database.db,
+      runtime: started.runtime,
+      close: async () => {
+        await started.stop().catch(() => {});
+        await database.close();
+      },
+    };
   } catch (err) {
-    await closeAll();
+    await engine?.stop().catch(() => {});
+    await database.close();
     throw err;
   }
 }
@@ -161,19 +152,9 @@ async function ingest(io: CliIO, inputs: string[], tenantId: string, timeoutMs: 
   if (files.length === 0) throw new CliError('no files to ingest (Markdown, text, HTML, PDF, DOCX or JSON)');
   const { db, runtime, close } = await open(io, true);
   try {
-    const tenant = await db('tenants').where({ id: tenantId }).first('status');
-    if (!tenant)
+    if (!(await getTenant(db, tenantId)))
       throw new CliError(`there is no tenant ${tenantId}: add it with \`atlas tenants add ${tenantId}\``);
-    const known = new Map<string, string>(
-      (
-        (await withTenant(db, tenantId, (trx) =>
-          trx('kb_documents')
-            .where({ tenant_id: tenantId, status: 'ready' })
-            .whereNull('error')
-            .select('source_key', trx.raw("metadata #>> '{file,sha256}' as sha256")),
-        )) as Array<{ source_key: string; sha256: string | null }>
-      ).map((r) => [r.source_key, r.sha256 ?? '']),
-    );
+    const known = await withTenant(db, tenantId, (trx) => ingestedFileHashes(trx, tenantId));
     const deadline = Date.now() + timeoutMs;
     const counts: Record<Outcome['status'], number> = {
       created: 0,
@@ -203,20 +184,19 @@ async function ingest(io: CliIO, inputs: string[], tenantId: string, timeoutMs: 
       });
       for (;;) {
         // The job's status alone: its payload holds the whole file.
-        const now = (await db('jobs')
-          .where({ tenant_id: tenantId, id: job.id })
-          .first('status', 'result', 'last_error')) as
-          | { status: string; result: KbIngestOutput | null; last_error: { message?: string } | null }
-          | undefined;
+        const now = await jobOutcome(db, tenantId, job.id);
         if (now?.status === 'succeeded' && now.result) {
-          const out = now.result;
+          const out = now.result as KbIngestOutput;
           return {
             status: out.status,
             detail: `${out.chunks} chunks, ${out.tokens} tokens${out.embedded ? ', embedded' : ''}`,
           };
         }
         if (now?.status === 'failed' || now?.status === 'cancelled')
-          return { status: 'failed', detail: now.last_error?.message ?? now.status };
+          return {
+            status: 'failed',
+            detail: (now.last_error as { message?: string } | null)?.message ?? now.status,
+          };
         if (Date.now() > deadline)
           return { status: 'failed', detail: `still ${now?.status} at the timeout (job ${job.id})` };
         await new Promise((resolve) => setTimeout(resolve, 100));

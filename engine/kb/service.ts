@@ -20,12 +20,12 @@ import {
   type KbSearchOutput,
   type KnowledgeBase,
 } from '../connector-sdk/index.ts';
+import { findDocument, recordFailure, saveDocument } from '../db/kb-documents.ts';
+import { fuse, loadHits, type Ranked, searchText, searchVector, VectorCache } from '../db/kb-search.ts';
 import { withTenant } from '../db/rls.ts';
 import { type ChunkOptions, chunkText, DEFAULT_CHUNKING } from './chunk.ts';
 import { DEFAULT_LIMITS, DocumentError, type ExtractLimits, extract } from './extract.ts';
-import { fuse, loadHits, type Ranked, searchText, searchVector, VectorCache } from './search.ts';
 import { sourceFor } from './sources.ts';
-import { findDocument, recordFailure, saveDocument } from './store.ts';
 
 export interface KnowledgeBaseOptions {
   /** Largest document accepted, in bytes (ATLAS_KB_MAX_BYTES). */

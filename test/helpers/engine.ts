@@ -35,6 +35,8 @@ export interface TestEngineOptions {
   tenants?: string[];
   /** OAuth access tokens for OAuth connectors (google, social, Teams), instead of the engine's store. */
   tokens?: TokenSource;
+  /** Build the HTTP API too (`engine.app`, not listening: serve it on a port of the test's). */
+  http?: boolean;
 }
 
 export async function startTestEngine(
@@ -59,7 +61,8 @@ export async function startTestEngine(
   const engine = await startEngine({
     config,
     log: silentLogger,
-    http: false,
+    http: opts.http ?? false,
+    listen: false,
     worker: false,
     schedules: false,
     database,

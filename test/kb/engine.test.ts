@@ -428,7 +428,8 @@ describe('the assistant agent', () => {
       callTools({ id: 'call_kb', name: 'kb__search', arguments: { query: 'refund card days', k: 3 } }),
       answer((req) => {
         const tool = req.messages.find((m) => m.role === 'tool' && m.tool_call_id === 'call_kb');
-        const found = JSON.parse(tool?.content ?? '{}') as SearchResult;
+        // Tool results reach the model wrapped as untrusted data.
+        const found = (JSON.parse(tool?.content ?? '{}') as { untrusted_data: SearchResult }).untrusted_data;
         const best = found.results[0]!;
         return `From "${best.document.title}": ${best.text.split('\n\n')[1]}`;
       }),

@@ -8,8 +8,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../engine/auth/mint.ts';
 import { formatRun } from '../../engine/cli/run.ts';
-import { makeApp } from '../../engine/http/app.ts';
-import { silentLogger } from '../../engine/log.ts';
 import type { FakeServer } from '../fakes/server.ts';
 import { BOT_TOKEN, startTelegram, telegramParams } from '../fakes/telegram.ts';
 import { ROOT } from '../helpers/cli.ts';
@@ -87,6 +85,7 @@ describe('computed values and run outputs', () => {
         ATLAS_CONNECTOR_TELEGRAM_BASE_URL: telegram.url,
         ATLAS_JWT_SECRET: SECRET,
       },
+      http: true,
     });
     await engine.services.secrets.put('acme', 'TELEGRAM_BOT_TOKEN', BOT_TOKEN);
     await database.db('tenant_workflows').insert({
@@ -96,13 +95,7 @@ describe('computed values and run outputs', () => {
       config: JSON.stringify({ chatId: '-100200300' }),
     });
     await engine.startWorker();
-    const app = makeApp({
-      config: engine.config,
-      db: database.db,
-      log: silentLogger,
-      runtime: engine.runtime,
-      catalogue: engine.services.catalogue,
-    });
+    const app = engine.engine.app!;
     server = createServer(app.callback());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;

@@ -4,8 +4,8 @@
  * runs the `kb.search` action at once, through the hub (its query embedding is an audited call).
  */
 import { searchInput, searchOutput } from '../../../connectors/kb/lib/schemas.ts';
+import { deleteDocument, documentView, getDocument, listDocuments } from '../../db/kb-documents.ts';
 import { decodeCursor, encodeCursor } from '../../json/cursor.ts';
-import { deleteDocument, documentView, getDocument, listDocuments } from '../../kb/store.ts';
 import { HttpProblem, problem } from '../../problem.ts';
 import { tenantOf } from '../context.ts';
 import { auditedTransaction } from '../plugins/audit.ts';

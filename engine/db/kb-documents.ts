@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { withTenant } from '../db/rls.ts';
+import { withTenant } from './rls.ts';
 
 export interface DocumentRow {
   id: string;
@@ -267,4 +267,19 @@ export async function deleteDocument(
   const remove = async (t: Knex.Transaction) =>
     (await t('kb_documents').where({ tenant_id: tenantId, id }).delete()) > 0;
   return trx ? remove(trx) : withTenant(db, tenantId, remove);
+}
+
+/** What the CLI ingested from files, by source key: the sha256 of each file, to skip unchanged ones. */
+export async function ingestedFileHashes(
+  trx: Knex.Transaction,
+  tenantId: string,
+): Promise<Map<string, string>> {
+  const rows = (await trx('kb_documents')
+    .where({ tenant_id: tenantId, status: 'ready' })
+    .whereNull('error')
+    .select('source_key', trx.raw("metadata #>> '{file,sha256}' as sha256"))) as Array<{
+    source_key: string;
+    sha256: string | null;
+  }>;
+  return new Map(rows.map((r) => [r.source_key, r.sha256 ?? '']));
 }

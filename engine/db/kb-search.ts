@@ -5,7 +5,7 @@
  * SQL), and hybrid: both rankings fused by reciprocal rank fusion.
  */
 import type { Knex } from 'knex';
-import { hasPgvector, PGVECTOR_DIMENSIONS, vectorLiteral } from './store.ts';
+import { hasPgvector, PGVECTOR_DIMENSIONS, vectorLiteral } from './kb-documents.ts';
 
 export interface Ranked {
   id: string;
