@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type Koa from 'koa';
 import { resolveAuth } from './auth/dev-secret.ts';
 import { type Config, ConfigError, checkMetricsExposure } from './config.ts';
+import { auditWritesSettled } from './db/audit.ts';
 import { type DatabaseInstance, openDatabase } from './db/instance.ts';
 import { type Knex, makeDb } from './db/knex.ts';
 import { migrateUp } from './db/migrate.ts';
@@ -74,6 +75,9 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
   if (opts.http && opts.listen !== false) checkMetricsExposure(config);
   try {
     const { db, url: databaseUrl } = await connect(opts, stack);
+    // Last before the pool closes: audit entries written after a response (or a call) was
+    // answered are still in their group commit; none may be lost at shutdown.
+    stack.push(() => auditWritesSettled(db));
     const services = await makeServices(config, log, db, opts.overrides);
     stack.push(() => services.runtime.stop());
     stack.push(async () => services.files.storage.close?.());
