@@ -48,6 +48,8 @@ export interface Config {
   outboundAllowlist: OutboundAllowlist;
   /** File storage: the driver, its bucket and endpoint, and the default quotas. */
   files: FilesConfig;
+  /** The change feed: `auto` reads a replication slot when the database allows it; its WAL limit. */
+  feed: { mode: 'auto' | 'off'; maxLagBytes: number };
   /** The raw environment, for connector settings (`ATLAS_CONNECTOR_*`, provider keys). */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -155,6 +157,8 @@ export const VARIABLES = {
   ATLAS_MAX_FILES_PER_TENANT: '500',
   ATLAS_MAX_STORAGE_MB_PER_TENANT: '500',
   ATLAS_MAX_FILE_MB: '100',
+  ATLAS_FEED: 'auto',
+  ATLAS_FEED_MAX_LAG: '1024mb',
 } as const;
 
 export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
@@ -184,8 +188,18 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     auditAnchorSecret: parseAnchorSecret(env),
     outboundAllowlist: parseOutboundAllowlist(env),
     files: parseFiles(env, home),
+    feed: parseFeed(env),
     env: Object.freeze({ ...env }),
   };
+}
+
+function parseFeed(env: Record<string, string | undefined>): Config['feed'] {
+  const mode = nonEmpty(env, 'ATLAS_FEED')?.toLowerCase() ?? 'auto';
+  if (mode !== 'auto' && mode !== 'off')
+    throw new ConfigError('ATLAS_FEED', `must be auto or off (got "${mode}")`);
+  const maxLagBytes = parseSize(env, 'ATLAS_FEED_MAX_LAG', 1024 ** 3);
+  if (maxLagBytes < 1024 * 1024) throw new ConfigError('ATLAS_FEED_MAX_LAG', 'must be at least 1mb');
+  return { mode, maxLagBytes };
 }
 
 function nonEmpty(env: Record<string, string | undefined>, name: string): string | undefined {

@@ -11,6 +11,7 @@ import { type Config, ConfigError, checkMetricsExposure } from './config.ts';
 import { type DatabaseInstance, openDatabase } from './db/instance.ts';
 import { type Knex, makeDb } from './db/knex.ts';
 import { migrateUp } from './db/migrate.ts';
+import { type Feed, startFeed } from './feed/index.ts';
 import { makeApp } from './http/app.ts';
 import { devSignInOption } from './http/routes/console.ts';
 import type { Logger } from './log.ts';
@@ -76,6 +77,18 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
       stack.push(() => schedules.stop());
       reloads.push(() => schedules.sync());
     }
+    let feed: Feed | undefined;
+    if (config.feed.mode !== 'off') {
+      const started = await startFeed({
+        db,
+        url: instance.url,
+        log,
+        maxLagBytes: config.feed.maxLagBytes,
+        enqueue: (req, trx) => services.runtime.runtime.enqueueJob(req, trx),
+      });
+      feed = started;
+      stack.push(() => started.stop());
+    }
     let url: string | undefined;
     if (opts.http) {
       const { auth, devSecretFile } = await resolveAuth(config);
@@ -108,6 +121,7 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
         webhooks: (ctx, next) => webhooks.middleware(ctx, next),
         secrets: services.secrets,
         files: services.files,
+        feed: feed?.status ?? { on: false, reason: 'the change feed is off: ATLAS_FEED=off' },
         ...devSignInOption(config, auth, devSecretFile),
         ...(opts.uiDir ? { uiDir: opts.uiDir } : {}),
       });
