@@ -46,9 +46,10 @@ export async function up(knex: Knex): Promise<void> {
     updated_at timestamptz not null default now()
   )`);
   await knex.raw('create index feed_subscriptions_tenant on feed_subscriptions (tenant_id, created_at)');
-  // One row per slot: where it stood, and the gaps left when it had to be dropped.
+  // One row per slot the feed created: when, and when and why it had to be dropped (a gap).
   await knex.raw(`create table feed_slots (
-    slot_name text primary key,
+    id bigint generated always as identity primary key,
+    slot_name text not null,
     created_at timestamptz not null default now(),
     dropped_at timestamptz,
     dropped_lag_bytes bigint,

@@ -209,19 +209,18 @@ export async function slotInfo(db: Db, slot: string): Promise<SlotInfo | undefin
   return rows[0];
 }
 
-/** Creates the slot (pgoutput) and records it; false when it exists already. */
+/** Creates the slot (pgoutput) and records it (42710 when it exists already). */
 export async function createSlot(db: Db, slot: string): Promise<void> {
   await db.raw(`select pg_create_logical_replication_slot(?, 'pgoutput')`, [slot]);
-  await db.raw(
-    `insert into feed_slots (slot_name) values (?) on conflict (slot_name) do update
-     set created_at = now(), dropped_at = null, dropped_lag_bytes = null, dropped_reason = null`,
-    [slot],
-  );
+  await db.raw('insert into feed_slots (slot_name) values (?)', [slot]);
 }
 
-/** Whether a slot of this name was ever created here (a missing one means a gap). */
+/** Whether a slot of this name was created here and not dropped by the feed (missing now: a gap). */
 export async function slotRecorded(db: Db, slot: string): Promise<boolean> {
-  const { rows } = await db.raw<{ rows: unknown[] }>('select 1 from feed_slots where slot_name = ?', [slot]);
+  const { rows } = await db.raw<{ rows: unknown[] }>(
+    'select 1 from feed_slots where slot_name = ? and dropped_at is null',
+    [slot],
+  );
   return rows.length > 0;
 }
 
@@ -246,7 +245,8 @@ export async function dropSlot(db: Db, slot: string, reason: string, lagBytes: n
     }
   }
   await db.raw(
-    'update feed_slots set dropped_at = now(), dropped_lag_bytes = ?, dropped_reason = ? where slot_name = ?',
+    `update feed_slots set dropped_at = now(), dropped_lag_bytes = ?, dropped_reason = ?
+     where slot_name = ? and dropped_at is null`,
     [lagBytes, reason, slot],
   );
 }
