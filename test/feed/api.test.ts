@@ -1,0 +1,212 @@
+/**
+ * The feed's API on a real HTTP server over the real services and a feed reading this file's
+ * replication slot: tenants see and receive only their own events, a change that does not move
+ * an entity makes no event, hostile input gets a clear problem, and a receiver's 410 Gone
+ * disables its subscription.
+ */
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintToken } from '../../engine/auth/mint.ts';
+import { type Feed, startFeed } from '../../engine/feed/index.ts';
+import { makeApp } from '../../engine/http/app.ts';
+import { silentLogger } from '../../engine/log.ts';
+import { closeServer, problemOf } from '../api/harness.ts';
+import { useTestDatabase } from '../helpers/db.ts';
+import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
+import { poll } from '../helpers/poll.ts';
+
+const SECRET = 'feed-api-test-jwt-secret-0123456789abcdef';
+const WORKFLOW = `apiVersion: atlas/v1
+kind: Workflow
+id: WF-001
+trigger: { type: manual }
+steps:
+  - id: hello
+    uses: core.noop
+`;
+
+interface EventView {
+  id: string;
+  type: string;
+  tenantId: string;
+  entity: { type: string; id: string; seq: number };
+}
+
+describe('the change feed API', () => {
+  const database = useTestDatabase();
+  let engine: TestEngine;
+  let feed: Feed;
+  let server: Server;
+  let base: string;
+  const tokens: Record<string, string> = {};
+
+  beforeAll(async () => {
+    engine = await startTestEngine(database, {
+      manifests: { 'wf.yaml': WORKFLOW },
+      tenants: ['acme', 'globex'],
+      env: { ATLAS_JWT_SECRET: SECRET },
+    });
+    feed = await startFeed({
+      db: database.db,
+      url: database.url,
+      log: silentLogger,
+      maxLagBytes: 2 ** 30,
+      enqueue: (req, trx) => engine.runtime.enqueueJob(req, trx),
+    });
+    const app = makeApp({
+      config: engine.config,
+      db: database.db,
+      log: silentLogger,
+      runtime: engine.runtime,
+      catalogue: engine.services.catalogue,
+      secrets: engine.services.secrets,
+      feed: feed.status,
+    });
+    server = createServer(app.callback());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    for (const t of ['acme', 'globex']) {
+      tokens[t] = await mintToken({ secret: SECRET, sub: `${t}-user`, tenants: [t], ttlSeconds: 600 });
+    }
+  });
+
+  afterAll(async () => {
+    await closeServer(server);
+    await feed.stop();
+    await engine.stop();
+  });
+
+  const call = (
+    tenant: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) =>
+    fetch(`${base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${tokens[tenant]}`,
+        'x-tenant-id': tenant,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+
+  const eventsOf = async (tenant: string): Promise<EventView[]> => {
+    const res = await call(tenant, 'GET', '/v1/events?limit=500');
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { items: EventView[] }).items;
+  };
+
+  it('shows each tenant its own events only, and delivers them to its own subscriptions only', async () => {
+    const created = await call('acme', 'POST', '/v1/subscriptions', {
+      url: 'http://127.0.0.1:9/hooks',
+      types: ['run.*'],
+    });
+    expect(created.status).toBe(201);
+    const sub = (await created.json()) as { id: string; secret: string };
+    expect(sub.secret).toMatch(/^whsec_/);
+    // The secret is never shown again, nor written to the audit log.
+    const listed = await (await call('acme', 'GET', '/v1/subscriptions')).json();
+    expect(JSON.stringify(listed)).not.toContain(sub.secret);
+    const audit = await database.db('audit_log').where({ action: 'subscriptions.create' });
+    expect(JSON.stringify(audit)).not.toContain(sub.secret);
+
+    const acmeRun = (await engine.runtime.trigger({ tenantId: 'acme', workflowId: 'WF-001' })).run;
+    const globexRun = (await engine.runtime.trigger({ tenantId: 'globex', workflowId: 'WF-001' })).run;
+    await poll(async () => {
+      const ids = (await eventsOf('globex')).map((e) => e.entity.id);
+      return ids.includes(globexRun.id) ? true : undefined;
+    });
+    const acme = await eventsOf('acme');
+    expect(acme.map((e) => e.entity.id)).toContain(acmeRun.id);
+    expect(acme.every((e) => e.tenantId === 'acme')).toBe(true);
+    expect((await eventsOf('globex')).every((e) => e.tenantId === 'globex')).toBe(true);
+
+    // One delivery job, for acme's run only, carrying the event id as its webhook-id.
+    const jobs = await database.db('jobs').where({ actor: `feed:${sub.id}` });
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0].tenant_id).toBe('acme');
+    expect(jobs[0].payload).toMatchObject({
+      type: 'run.queued',
+      messageId: acme.find((e) => e.entity.id === acmeRun.id)!.id,
+    });
+    // And the delivery job itself is no event (a job.* subscription would feed itself).
+    expect(acme.some((e) => e.entity.id === jobs[0].id)).toBe(false);
+
+    // Another tenant's subscription does not exist for globex.
+    expect((await call('globex', 'DELETE', `/v1/subscriptions/${sub.id}`)).status).toBe(404);
+  });
+
+  it('numbers events per entity and makes none for a change that leaves the state as it was', async () => {
+    const run = (await engine.runtime.trigger({ tenantId: 'acme', workflowId: 'WF-001' })).run;
+    await poll(async () => ((await eventsOf('acme')).some((e) => e.entity.id === run.id) ? true : undefined));
+    // A lease renewal, then real transitions.
+    await database.db('workflow_runs').where({ id: run.id }).update({ lease_expires_at: new Date() });
+    await database.db('workflow_runs').where({ id: run.id }).update({ status: 'running' });
+    await database.db('workflow_runs').where({ id: run.id }).update({ lease_expires_at: new Date() });
+    await database.db('workflow_runs').where({ id: run.id }).update({ status: 'cancelled' });
+    const mine = await poll(async () => {
+      const events = (await eventsOf('acme')).filter((e) => e.entity.id === run.id);
+      return events.length >= 3 ? events : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const settled = (await eventsOf('acme')).filter((e) => e.entity.id === run.id);
+    expect(settled).toEqual(mine);
+    expect(mine.map((e) => [e.type, e.entity.seq])).toEqual([
+      ['run.queued', 1],
+      ['run.running', 2],
+      ['run.cancelled', 3],
+    ]);
+  });
+
+  it('answers hostile input with a problem', async () => {
+    const badId = await call('acme', 'GET', '/v1/events', undefined, { 'last-event-id': '1; drop table x' });
+    expect((await problemOf(badId)).status).toBe(400);
+    expect((await problemOf(await call('acme', 'GET', '/v1/events?types=run.%2A%2Cx'))).status).toBe(400);
+    expect((await problemOf(await call('acme', 'GET', '/v1/events?after=-1'))).status).toBe(400);
+    const cases: unknown[] = [
+      { url: 'ftp://127.0.0.1/x', types: ['run.succeeded'] },
+      { url: 'http://127.0.0.1/x', types: ['run.bogus'] },
+      { url: 'http://127.0.0.1/x', types: [] },
+      { url: 'http://127.0.0.1/x', types: ['run.succeeded'], secret: 'whsec_AAAA' },
+      { url: 'http://127.0.0.1/x', types: ['run.succeeded'], extra: true },
+    ];
+    for (const body of cases) {
+      const res = await call('acme', 'POST', '/v1/subscriptions', body);
+      expect((await problemOf(res)).status, JSON.stringify(body)).toBe(422);
+    }
+  });
+
+  it('disables a subscription whose receiver answered 410 Gone', async () => {
+    const created = await call('acme', 'POST', '/v1/subscriptions', {
+      url: 'http://127.0.0.1:9/gone',
+      types: ['run.queued'],
+    });
+    const sub = (await created.json()) as { id: string };
+    await engine.runtime.trigger({ tenantId: 'acme', workflowId: 'WF-001' });
+    const job = await poll(async () =>
+      database
+        .db('jobs')
+        .where({ actor: `feed:${sub.id}` })
+        .first(),
+    );
+    // The webhook connector's outcome for a 410 (connectors/webhook): the job fails as endpoint_gone.
+    await database
+      .db('jobs')
+      .where({ id: job.id })
+      .update({ status: 'failed', last_error: JSON.stringify({ code: 'endpoint_gone', kind: 'fatal' }) });
+    const disabled = await poll(async () => {
+      const items = (
+        (await (await call('acme', 'GET', '/v1/subscriptions')).json()) as {
+          items: Array<{ id: string; status: string; statusReason: string | null }>;
+        }
+      ).items;
+      const row = items.find((s) => s.id === sub.id);
+      return row?.status === 'disabled' ? row : undefined;
+    });
+    expect(disabled.statusReason).toMatch(/410 Gone/);
+  });
+});
