@@ -224,8 +224,11 @@ export async function slotRecorded(db: Db, slot: string): Promise<boolean> {
   return rows.length > 0;
 }
 
-/** Ends the slot's reader (wherever it runs) and drops the slot; records why. */
-export async function dropSlot(db: Db, slot: string, reason: string, lagBytes: number | null): Promise<void> {
+/**
+ * Ends the slot's reader (wherever it runs) and drops the slot; records why. True for the one
+ * process that recorded the drop (two processes may decide it at once: one reports the gap).
+ */
+export async function dropSlot(db: Db, slot: string, reason: string, lagBytes: number | null): Promise<boolean> {
   for (let i = 0; i < 50; i++) {
     const info = await slotInfo(db, slot);
     if (!info) break;
@@ -244,11 +247,12 @@ export async function dropSlot(db: Db, slot: string, reason: string, lagBytes: n
       if (code !== '55006') throw err;
     }
   }
-  await db.raw(
+  const { rowCount } = await db.raw<{ rowCount: number }>(
     `update feed_slots set dropped_at = now(), dropped_lag_bytes = ?, dropped_reason = ?
      where slot_name = ? and dropped_at is null`,
     [lagBytes, reason, slot],
   );
+  return rowCount > 0;
 }
 
 export async function activeTenantIds(db: Db): Promise<string[]> {

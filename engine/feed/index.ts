@@ -314,9 +314,10 @@ export async function startFeed(opts: FeedOptions): Promise<Feed> {
     const mine = service;
     service = undefined;
     await mine?.destroy().catch(() => {});
-    await dropSlot(db, slot, reason, retained);
-    metrics.gaps.inc();
-    await reportGap(db, reason, retained);
+    if (await dropSlot(db, slot, reason, retained)) {
+      metrics.gaps.inc();
+      await reportGap(db, reason, retained);
+    }
     await ensureSlot();
     scheduleConnect(0);
   };
