@@ -117,6 +117,15 @@ export async function listFeedEvents(db: Db, page: EventPage): Promise<FeedEvent
   return rows;
 }
 
+/** The id of the tenant's newest event (0 without any): where a client that wants only new ones starts. */
+export async function latestFeedEventId(db: Db, tenantId: string): Promise<number> {
+  const { rows } = await db.raw<{ rows: Array<{ id: string | null }> }>(
+    'select max(id)::text as id from feed_events where tenant_id = ?',
+    [tenantId],
+  );
+  return Number(rows[0]?.id ?? 0);
+}
+
 export async function activeSubscriptions(db: Db, tenantIds: readonly string[]): Promise<SubscriptionRow[]> {
   if (tenantIds.length === 0) return [];
   const { rows } = await db.raw<{ rows: SubscriptionRow[] }>(
@@ -228,7 +237,12 @@ export async function slotRecorded(db: Db, slot: string): Promise<boolean> {
  * Ends the slot's reader (wherever it runs) and drops the slot; records why. True for the one
  * process that recorded the drop (two processes may decide it at once: one reports the gap).
  */
-export async function dropSlot(db: Db, slot: string, reason: string, lagBytes: number | null): Promise<boolean> {
+export async function dropSlot(
+  db: Db,
+  slot: string,
+  reason: string,
+  lagBytes: number | null,
+): Promise<boolean> {
   for (let i = 0; i < 50; i++) {
     const info = await slotInfo(db, slot);
     if (!info) break;

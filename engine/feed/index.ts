@@ -39,6 +39,11 @@ export interface FeedStatus {
   on: boolean;
   /** Why the feed is off. */
   reason?: string;
+  /** The slot's lag and retained WAL at the last check, and the limit (bytes). */
+  lagBytes?: number;
+  retainedBytes?: number;
+  maxLagBytes?: number;
+  checkedAt?: string;
 }
 
 export interface FeedOptions {
@@ -124,6 +129,7 @@ export async function startFeed(opts: FeedOptions): Promise<Feed> {
   let draining: Promise<void> | undefined;
   let pending: Pending | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
+  const status: FeedStatus = { on: true, lagBytes: 0, retainedBytes: 0, maxLagBytes: opts.maxLagBytes };
 
   const ensureSlot = async () => {
     if (await slotInfo(db, slot)) return;
@@ -305,6 +311,11 @@ export async function startFeed(opts: FeedOptions): Promise<Feed> {
     const retained = Number(info.retained_bytes ?? 0);
     metrics.lag.set(Number(info.lag_bytes ?? 0));
     metrics.retained.set(retained);
+    Object.assign(status, {
+      lagBytes: Number(info.lag_bytes ?? 0),
+      retainedBytes: retained,
+      checkedAt: new Date().toISOString(),
+    });
     const lost = info.wal_status === 'lost';
     if (!lost && retained <= opts.maxLagBytes) return;
     const reason = lost
@@ -331,7 +342,7 @@ export async function startFeed(opts: FeedOptions): Promise<Feed> {
   await connect();
 
   return {
-    status: { on: true },
+    status,
     slot,
     checkLag,
     async stop() {

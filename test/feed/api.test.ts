@@ -162,6 +162,35 @@ describe('the change feed API', () => {
     ]);
   });
 
+  it('starts a client at the newest event with after=latest, and reports the slot lag', async () => {
+    const all = await eventsOf('acme');
+    const head = (await (await call('acme', 'GET', '/v1/events?after=latest')).json()) as {
+      items: unknown[];
+      cursor: string;
+    };
+    expect(head.items).toEqual([]);
+    expect(`evt_${head.cursor}`).toBe(all.at(-1)!.id);
+    const status = (await (await call('acme', 'GET', '/v1/events/status')).json()) as Record<string, unknown>;
+    expect(status).toMatchObject({ on: true, maxLagBytes: 2 ** 30 });
+    expect(typeof status.lagBytes).toBe('number');
+  });
+
+  it('ends open streams when the server stops accepting connections', async () => {
+    const second = createServer(server.listeners('request')[0] as Parameters<typeof createServer>[0]);
+    await new Promise<void>((resolve) => second.listen(0, '127.0.0.1', resolve));
+    const port = (second.address() as { port: number }).port;
+    const res = await fetch(`http://127.0.0.1:${port}/v1/events?after=latest`, {
+      headers: { authorization: `Bearer ${tokens.acme}`, 'x-tenant-id': 'acme', accept: 'text/event-stream' },
+    });
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const started = Date.now();
+    const closed = new Promise<void>((resolve) => second.close(() => resolve()));
+    const text = await res.text(); // resolves only when the stream ends
+    await closed; // and the connection too
+    expect(text).toContain('retry: 2000');
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
   it('answers hostile input with a problem', async () => {
     const badId = await call('acme', 'GET', '/v1/events', undefined, { 'last-event-id': '1; drop table x' });
     expect((await problemOf(badId)).status).toBe(400);

@@ -9,6 +9,7 @@ import {
   deleteSubscription,
   type FeedEventRow,
   insertSubscription,
+  latestFeedEventId,
   listFeedEvents,
   listSubscriptions,
   type SubscriptionRow,
@@ -24,6 +25,7 @@ import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
 
 const CURSOR = '^(evt_)?[0-9]{1,18}$';
+const AFTER = '^((evt_)?[0-9]{1,18}|latest)$';
 const TYPE_PATTERN = `^(\\*|(run|job|integration|file|feed)\\.(\\*|[a-z_]{1,40}))$`;
 /** How often an open stream looks for new events, and sends a comment to keep proxies from closing it. */
 const POLL_MS = 500;
@@ -117,8 +119,8 @@ export function feedRoutes(deps: RouteDeps): AnyRoute[] {
       properties: {
         after: {
           type: 'string',
-          pattern: CURSOR,
-          description: 'An event id (evt_<n> or n): events after it.',
+          pattern: AFTER,
+          description: 'An event id (evt_<n> or n): events after it; `latest`: only events from now on.',
         },
         types: { type: 'string', maxLength: 1000, description: 'Comma-separated types or `run.*` patterns.' },
         limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
@@ -147,7 +149,10 @@ export function feedRoutes(deps: RouteDeps): AnyRoute[] {
       if (lastEventId !== '' && !new RegExp(CURSOR).test(lastEventId)) {
         throw problem.badRequest('Last-Event-ID must be an event id the feed sent (evt_<n> or n).');
       }
-      const after = toNumber(lastEventId || query.after);
+      const after =
+        !lastEventId && query.after === 'latest'
+          ? await withTenant(db, tenantId, (trx) => latestFeedEventId(trx, tenantId))
+          : toNumber(lastEventId || query.after);
       const limit = query.limit ?? 100;
       if (ctx.accepts('json', 'text/event-stream') === 'text/event-stream') {
         stream(ctx, (afterId) => read(tenantId, afterId, 200), after, types);
@@ -294,7 +299,39 @@ export function feedRoutes(deps: RouteDeps): AnyRoute[] {
     },
   });
 
-  return [events, create, list, remove] as AnyRoute[];
+  const status = defineRoute({
+    method: 'GET',
+    path: '/v1/events/status',
+    operationId: 'feedStatus',
+    summary: 'Whether the change feed runs, and how far its replication slot is behind',
+    tag: 'events',
+    scope: 'tenant',
+    responses: {
+      200: {
+        description: 'The feed of this process.',
+        schema: {
+          type: 'object',
+          required: ['on'],
+          properties: {
+            on: { type: 'boolean' },
+            reason: { type: 'string', description: 'Why it is off.' },
+            lagBytes: { type: 'integer', description: 'How far the slot is behind the server (WAL bytes).' },
+            retainedBytes: { type: 'integer', description: 'WAL the slot keeps on disk.' },
+            maxLagBytes: {
+              type: 'integer',
+              description: 'Past this, the slot is dropped and a feed.gap reported.',
+            },
+            checkedAt: { type: 'string', format: 'date-time' },
+          },
+        },
+      },
+    },
+    handler(ctx) {
+      ctx.body = deps.feed ?? { on: false, reason: 'the change feed is off in this process' };
+    },
+  });
+
+  return [events, status, create, list, remove] as AnyRoute[];
 }
 
 function parseTypes(raw: string | undefined): string[] | undefined {
@@ -335,7 +372,14 @@ function stream(
   };
   ctx.req.once('close', close);
   out.write('retry: 2000\n\n');
+  // A server that stops accepting connections (shutdown) ends its streams: clients reconnect elsewhere.
+  const server = (ctx.req.socket as { server?: { listening: boolean } }).server;
   const poll = async () => {
+    if (server && !server.listening) {
+      // Ended, and the connection with it, so that the shutdown need not wait for it.
+      ctx.res.once('finish', () => ctx.req.socket.end());
+      close();
+    }
     if (closed) return;
     try {
       for (;;) {
