@@ -67,18 +67,20 @@ export async function saveEntity(
   );
 }
 
-/** Inserts an event; undefined when its source change was recorded already (a replay). */
+/**
+ * Inserts an event; undefined when its source change was recorded already (a replay), or when
+ * its tenant was deleted since (its changes have no one to go to, and must not stall the feed).
+ */
 export async function insertFeedEvent(
   trx: Knex.Transaction,
   e: FeedEventInsert & { entitySeq: number },
 ): Promise<FeedEventRow | undefined> {
   const { rows } = await trx.raw<{ rows: FeedEventRow[] }>(
     `insert into feed_events (tenant_id, type, entity_type, entity_id, entity_seq, data, source_lsn, source_pos, occurred_at)
-     values (?, ?, ?, ?, ?, ?::jsonb, ?::pg_lsn, ?, ?)
+     select t.id, ?, ?, ?, ?, ?::jsonb, ?::pg_lsn, ?, ? from tenants t where t.id = ?
      on conflict (source_lsn, source_pos) do nothing
      returning id, tenant_id, type, entity_type, entity_id, entity_seq, data, occurred_at`,
     [
-      e.tenantId,
       e.type,
       e.entityType,
       e.entityId,
@@ -87,6 +89,7 @@ export async function insertFeedEvent(
       e.sourceLsn,
       e.sourcePos,
       e.occurredAt,
+      e.tenantId,
     ],
   );
   return rows[0];

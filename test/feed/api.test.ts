@@ -191,6 +191,17 @@ describe('the change feed API', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
+  it('skips the changes of a tenant deleted before they were read, and reads on', async () => {
+    await database.db('tenants').insert({ id: 'brief', name: 'Brief' });
+    await database.db('integrations').insert({ tenant_id: 'brief', provider: 'google' });
+    await database.db('tenants').where({ id: 'brief' }).delete();
+    const run = (await engine.runtime.trigger({ tenantId: 'acme', workflowId: 'WF-001' })).run;
+    await poll(
+      async () => ((await eventsOf('acme')).some((e) => e.entity.id === run.id) ? true : undefined),
+      8000,
+    );
+  });
+
   it('answers hostile input with a problem', async () => {
     const badId = await call('acme', 'GET', '/v1/events', undefined, { 'last-event-id': '1; drop table x' });
     expect((await problemOf(badId)).status).toBe(400);
