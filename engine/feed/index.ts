@@ -62,6 +62,8 @@ export interface FeedOptions {
   checkEveryMs?: number;
   /** How long a standby waits before trying to take the slot again (ms). */
   retryEveryMs?: number;
+  /** Messages waiting past which reading pauses (5000); it resumes below a tenth of it. */
+  queueHigh?: number;
 }
 
 export interface Feed {
@@ -228,8 +230,30 @@ export async function startFeed(opts: FeedOptions): Promise<Feed> {
     }
   };
 
+  // Backpressure: past HIGH messages waiting, stop reading the socket (the server waits, the
+  // WAL stays on its disk, where the lag limit watches it) until the queue is down to LOW.
+  const socket = () =>
+    (service as unknown as { _connection?: { stream?: { pause?(): void; resume?(): void } } } | undefined)
+      ?._connection?.stream;
+  let paused = false;
+  const QUEUE_HIGH = opts.queueHigh ?? 5000;
+  const QUEUE_LOW = Math.ceil(QUEUE_HIGH / 10);
+  const push = (item: Item) => {
+    queue.push(item);
+    if (!paused && queue.length > QUEUE_HIGH) {
+      paused = true;
+      metrics.pauses.inc();
+      socket()?.pause?.();
+    }
+    draining ??= drain().finally(() => (draining = undefined));
+  };
+
   const drain = async () => {
     while (queue.length > 0 && !stopped) {
+      if (paused && queue.length < QUEUE_LOW) {
+        paused = false;
+        socket()?.resume?.();
+      }
       const item = queue.shift()!;
       try {
         await handle(item);
@@ -264,6 +288,7 @@ export async function startFeed(opts: FeedOptions): Promise<Feed> {
       processed = await lastSourceLsn(db);
       queue.length = 0;
       pending = undefined;
+      paused = false;
       const s = new LogicalReplicationService(
         { connectionString: opts.url },
         { acknowledge: { auto: false, timeoutSeconds: 0 } },
@@ -271,12 +296,10 @@ export async function startFeed(opts: FeedOptions): Promise<Feed> {
       service = s;
       lastAcked = '0/0';
       s.on('data', (_lsn: string, msg: { tag: string } & Record<string, unknown>) => {
-        queue.push({ kind: 'data', log: msg });
-        draining ??= drain().finally(() => (draining = undefined));
+        push({ kind: 'data', log: msg });
       });
       s.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
-        queue.push({ kind: 'keepalive', lsn });
-        draining ??= drain().finally(() => (draining = undefined));
+        push({ kind: 'keepalive', lsn });
         // The server wants an answer (or it ends the connection): the last position handled.
         if (shouldRespond) void s.acknowledge(lastAcked);
       });
@@ -473,5 +496,9 @@ function feedMetrics() {
     retained: gauge('atlas_feed_slot_retained_bytes', 'WAL the change feed slot keeps on disk (bytes).'),
     gaps: counter('atlas_feed_gaps_total', 'Times the slot was dropped and a feed.gap reported.'),
     events: counter('atlas_feed_changes_total', 'Changes of watched tables read from the slot.'),
+    pauses: counter(
+      'atlas_feed_pauses_total',
+      'Times reading the slot paused until the queued changes were recorded.',
+    ),
   };
 }

@@ -16,6 +16,7 @@ import { feedUnavailable, slotName, startFeed } from '../../engine/feed/index.ts
 import { silentLogger } from '../../engine/log.ts';
 import { startApi } from '../api/harness.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { poll } from '../helpers/poll.ts';
 
 const noEnqueue = async () => undefined;
 
@@ -89,6 +90,49 @@ describe('the change feed slot', () => {
       expect(((await res.json()) as { detail: string }).detail).toMatch(/change feed is off/);
     } finally {
       await api.close();
+    }
+  }, 60_000);
+
+  it('pauses reading while changes wait, and records every one of them', async () => {
+    const { db, url } = database;
+    const feed = await startFeed({
+      db,
+      url,
+      log: silentLogger,
+      enqueue: noEnqueue,
+      maxLagBytes: 2 ** 30,
+      queueHigh: 20,
+    });
+    try {
+      const ids = Array.from(
+        { length: 300 },
+        (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      );
+      // One transaction each, committed together: they arrive faster than they are recorded.
+      await Promise.all(
+        ids.map((id) =>
+          db('files').insert({
+            id,
+            tenant_id: 'acme',
+            name: `f${id.slice(-4)}.txt`,
+            content_type: 'text/plain',
+            size: 1,
+            sha256: '0'.repeat(64),
+            storage_key: `tenants/acme/${id}`,
+            status: 'ready',
+            created_by: 'test',
+          }),
+        ),
+      );
+      await poll(async () => {
+        const [row] = await db('feed_events').where({ type: 'file.created' }).count({ n: '*' });
+        return Number(row?.n) === ids.length ? true : undefined;
+      }, 30_000);
+      expect(await client.register.getSingleMetricAsString('atlas_feed_pauses_total')).toMatch(
+        /atlas_feed_pauses_total [1-9]/,
+      );
+    } finally {
+      await feed.stop();
     }
   }, 60_000);
 
