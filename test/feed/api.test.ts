@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../engine/auth/mint.ts';
 import { type Feed, startFeed } from '../../engine/feed/index.ts';
 import { makeApp } from '../../engine/http/app.ts';
+import { MAX_STREAMS_PER_TENANT } from '../../engine/http/routes/feed.ts';
 import { silentLogger } from '../../engine/log.ts';
 import { closeServer, problemOf } from '../api/harness.ts';
 import { useTestDatabase } from '../helpers/db.ts';
@@ -200,6 +201,39 @@ describe('the change feed API', () => {
       async () => ((await eventsOf('acme')).some((e) => e.entity.id === run.id) ? true : undefined),
       8000,
     );
+  });
+
+  it('holds a tenant to its share of open streams', async () => {
+    const controllers: AbortController[] = [];
+    const open = (tenant: string) => {
+      const c = new AbortController();
+      controllers.push(c);
+      return fetch(`${base}/v1/events?after=latest`, {
+        headers: {
+          authorization: `Bearer ${tokens[tenant]}`,
+          'x-tenant-id': tenant,
+          accept: 'text/event-stream',
+        },
+        signal: c.signal,
+      });
+    };
+    try {
+      for (let i = 0; i < MAX_STREAMS_PER_TENANT; i++) expect((await open('acme')).status).toBe(200);
+      const refused = await open('acme');
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect((await open('globex')).status).toBe(200); // another tenant is not held back
+      controllers.shift()!.abort(); // one closes: one more may open
+      const again = await poll(async () => {
+        const res = await open('acme');
+        if (res.status === 200) return res;
+        await res.body?.cancel();
+        return undefined;
+      }, 5000);
+      expect(again.status).toBe(200);
+    } finally {
+      for (const c of controllers) c.abort();
+    }
   });
 
   it('answers hostile input with a problem', async () => {

@@ -20,7 +20,7 @@ import { publicEvent } from '../../feed/index.ts';
 import { keyProblem } from '../../webhooks/keys.ts';
 import { type ApiContext, principalOf, tenantOf } from '../context.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
-import { problem } from '../problem.ts';
+import { HttpProblem, problem } from '../problem.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
 
@@ -30,6 +30,8 @@ const TYPE_PATTERN = `^(\\*|(run|job|integration|file|feed)\\.(\\*|[a-z_]{1,40})
 /** How often an open stream looks for new events, and sends a comment to keep proxies from closing it. */
 const POLL_MS = 500;
 const KEEPALIVE_MS = 15_000;
+/** Open streams one tenant may hold on one process (each reads the database twice a second). */
+export const MAX_STREAMS_PER_TENANT = 20;
 
 const eventSchema: JsonSchema = {
   type: 'object',
@@ -93,6 +95,7 @@ function subscriptionView(row: SubscriptionRow) {
 
 export function feedRoutes(deps: RouteDeps): AnyRoute[] {
   const { db } = deps;
+  const open = new Map<string, number>();
   const requireFeed = () => {
     if (!deps.feed?.on)
       throw problem.unavailable(deps.feed?.reason ?? 'the change feed is off in this process');
@@ -140,7 +143,7 @@ export function feedRoutes(deps: RouteDeps): AnyRoute[] {
         },
       },
     },
-    errors: [503],
+    errors: [429, 503],
     async handler(ctx, { query }) {
       requireFeed();
       const tenantId = tenantOf(ctx);
@@ -155,6 +158,21 @@ export function feedRoutes(deps: RouteDeps): AnyRoute[] {
           : toNumber(lastEventId || query.after);
       const limit = query.limit ?? 100;
       if (ctx.accepts('json', 'text/event-stream') === 'text/event-stream') {
+        const count = open.get(tenantId) ?? 0;
+        if (count >= MAX_STREAMS_PER_TENANT) {
+          throw new HttpProblem({
+            status: 429,
+            title: 'Too Many Requests',
+            detail: `This tenant holds ${count} open event streams here already; close one, or poll with ?after=.`,
+            headers: { 'retry-after': '5' },
+          });
+        }
+        open.set(tenantId, count + 1);
+        ctx.req.once('close', () => {
+          const left = (open.get(tenantId) ?? 1) - 1;
+          if (left > 0) open.set(tenantId, left);
+          else open.delete(tenantId);
+        });
         stream(ctx, (afterId) => read(tenantId, afterId, 200), after, types);
         return;
       }
