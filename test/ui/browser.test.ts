@@ -226,6 +226,27 @@ describe.skipIf(!CHROMIUM)('the console in a browser', () => {
     await shot('05-runs-live-1280');
   });
 
+  it('follows the change feed for the live list instead of polling', async () => {
+    const requests: string[] = [];
+    const onRequest = (req: { url(): string; headers(): Record<string, string> }) => {
+      const u = new URL(req.url());
+      if (u.pathname.startsWith('/v1/runs/changes') || u.pathname === '/v1/events')
+        requests.push(`${u.pathname} ${req.headers().accept ?? ''}`);
+    };
+    page.on('request', onRequest);
+    try {
+      await go('/runs');
+      await page.reload(); // the page opens its stream again, now observed
+      await page.locator('p.live[data-feed="live"]').waitFor({ timeout: 10_000 });
+      const id = await startRun('WF-001', { name: 'Feed' });
+      await page.locator(`tr[data-run="${id}"] .status-succeeded`).waitFor({ timeout: 20_000 });
+      expect(requests.some((r) => r.startsWith('/v1/events text/event-stream'))).toBe(true);
+      expect(requests.filter((r) => r.startsWith('/v1/runs/changes'))).toEqual([]);
+    } finally {
+      page.off('request', onRequest);
+    }
+  });
+
   it('retries a failed run after confirmation', async () => {
     const id = await startRun('WF-901');
     await go(`/runs/${id}`);
@@ -393,7 +414,9 @@ describe.skipIf(!CHROMIUM)('the console in a browser', () => {
     ] as const) {
       await go(hash);
       await page.locator('main h1').waitFor();
-      await page.waitForLoadState('networkidle');
+      // The runs page keeps its change-feed stream open: the network never goes idle there.
+      if (hash === '/runs') await page.locator('p.live[data-feed="live"]').waitFor();
+      else await page.waitForLoadState('networkidle');
       const width = await page.evaluate<number>('document.documentElement.scrollWidth');
       expect(width).toBeLessThanOrEqual(390);
       await shot(name);
