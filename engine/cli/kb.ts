@@ -11,10 +11,10 @@ import { withTenant } from '../db/rls.ts';
 import { getTenant } from '../db/tenants.ts';
 import { type RunningEngine, startEngine } from '../engine.ts';
 import { type Runtime, RuntimeError } from '../runtime/index.ts';
+import { catalogueFailure } from './catalogue-errors.ts';
 import { CliError, type CliIO, type Command, UsageError } from './command.ts';
 import { openCliDatabase } from './database.ts';
 import { parseCommandArgs } from './main.ts';
-import { catalogueFailure } from './run.ts';
 
 const USAGE = `Usage: atlas kb ingest <files or directories...> --tenant <id> [--timeout 10m]
        atlas kb search "<query>" --tenant <id> [--k 5] [--mode hybrid|text|vector] [--format json]

@@ -5,9 +5,9 @@ import { migrationStatus } from '../db/migrate.ts';
 import { getTenant } from '../db/tenants.ts';
 import { type RunningEngine, startEngine } from '../engine.ts';
 import type { Services } from '../services.ts';
+import { catalogueFailure } from './catalogue-errors.ts';
 import { CliError, type CliIO } from './command.ts';
 import { type CliDatabase, openCliDatabase } from './database.ts';
-import { catalogueFailure } from './run.ts';
 
 /** The engine's parts over the command's database, for commands that act as the API would. */
 export async function withServices<T>(
