@@ -39,10 +39,10 @@ import {
 } from './records.ts';
 import { makeS3Storage } from './s3.ts';
 import { makeUrlSigner } from './signing.ts';
-import { type ByteRange, fileIdOfKey, objectKey, type Storage } from './storage.ts';
+import { type ByteRange, objectKey, type Storage } from './storage.ts';
+import { sweepFiles } from './sweep.ts';
 
 const SNIFF_BYTES = 4100;
-const STALE_MS = 3_600_000;
 
 export type FileService = ReturnType<typeof makeFileService>;
 
@@ -272,31 +272,7 @@ export function makeFileService(deps: FileServiceDeps) {
    * and objects whose row is deleted, missing, or pending that long.
    */
   async function sweep(now = Date.now()): Promise<{ objects: number; rows: number; staged: number }> {
-    let staged = 0;
-    for (const entry of await fs.readdir(stagingDir).catch(() => [] as string[])) {
-      const stamp = Number(entry.split('-')[0]);
-      if (Number.isFinite(stamp) && now - stamp > STALE_MS) {
-        await fs.rm(path.join(stagingDir, entry), { force: true });
-        staged++;
-      }
-    }
-    const cutoff = new Date(now - STALE_MS);
-    const rows = await db('files').where({ status: 'pending' }).where('created_at', '<', cutoff).delete();
-    let objects = 0;
-    for await (const key of storage.list('tenants/')) {
-      const parsed = fileIdOfKey(key);
-      if (!parsed) continue;
-      const row = await db('files')
-        .where({ id: parsed.fileId, tenant_id: parsed.tenantId })
-        .whereNull('deleted_at')
-        .first('status', 'created_at');
-      const live = row && (row.status === 'ready' || new Date(row.created_at).getTime() > cutoff.getTime());
-      if (!live) {
-        await storage.delete(key);
-        objects++;
-      }
-    }
-    return { objects, rows, staged };
+    return sweepFiles({ db, storage, stagingDir }, now);
   }
 
   return {
