@@ -18,6 +18,8 @@ export interface RenderScope {
   tenant?: { id: string; name?: string; config?: Record<string, unknown> };
   /** A resolver (for `render`) or already resolved values (for either function). */
   secrets?: SecretResolver | Record<string, string | undefined>;
+  /** Names bound inside one step only: a `forEach` item (`as`) and `loop`. */
+  locals?: Record<string, unknown>;
 }
 
 export type ResolvedScope = Omit<RenderScope, 'secrets'> & { secrets?: Record<string, string | undefined> };
@@ -84,14 +86,15 @@ function evaluateTemplate(inner: string, raw: string, scope: ResolvedScope): unk
     throw new TemplateError(`${raw}: ${(err as Error).message}`, raw, []);
   }
   const [root] = parsed.path;
-  if (!(SCOPE_ROOTS as readonly unknown[]).includes(root)) {
+  const local = scope.locals !== undefined && typeof root === 'string' && Object.hasOwn(scope.locals, root);
+  if (!local && !(SCOPE_ROOTS as readonly unknown[]).includes(root)) {
     throw new TemplateError(
       `${raw}: unknown root "${String(root)}" (use ${SCOPE_ROOTS.join(', ')})`,
       raw,
       parsed.path,
     );
   }
-  const result = readPath(scope, parsed.path);
+  const result = readPath(local ? scope.locals : scope, parsed.path);
   // `??` applies to null as well as to a missing value, as in JavaScript.
   if (result.found && result.value !== undefined && (result.value !== null || !parsed.fallback))
     return result.value;

@@ -14,15 +14,18 @@ import type { Step, Workflow } from '../manifest/types.gen.ts';
 import type { ClaimedRun } from './claims.ts';
 import type { Core } from './core.ts';
 import { type AttemptResult, executeAttempt } from './execute.ts';
+import { DEFAULT_MAX_ITEMS, itemId, Loop, type LoopStatus } from './loop.ts';
 import { type Plan, plan, type StepState } from './plan.ts';
-import { resumeStates } from './resume.ts';
+import { type ResumedLoop, resumeStates } from './resume.ts';
 import { cancelled, classify, decideRetry, failure, stepRetry, stepTimeoutMs } from './retry.ts';
 import {
+  itemLocals,
   loadTenantScope,
   type RenderedInput,
   type RunScope,
   readsTenant,
   renderInput,
+  renderList,
   shouldRun,
   stepOutputs,
 } from './scope.ts';
@@ -68,6 +71,14 @@ class RunLoop {
   private readonly inFlight = new Map<string, Promise<Completion>>();
   private finished: FinishedAttempt[] = [];
   private started: NewAttempt[] = [];
+  /** `forEach` steps under way, and the item attempts started or in flight. */
+  private readonly loops = new Map<string, Loop>();
+  private readonly items = new Map<string, { loop: Loop; index: number }>();
+  private resumed = new Map<string, ResumedLoop>();
+  /** Attempts that ended and are not yet recorded. */
+  private ended: Completion[] = [];
+  private wakeUp: (() => void) | undefined;
+  private crashed: { error: unknown } | undefined;
 
   constructor(
     private readonly core: Core,
@@ -87,9 +98,9 @@ class RunLoop {
         const { runStatus } = await this.flush();
         if (runStatus !== 'running') return this.stopCancelled(starting);
       }
-      for (const s of starting) this.launch(this.stepOf(s.stepId), s.attempt);
+      for (const s of starting) if (this.pendingInputs.has(s.stepId)) this.launch(s.stepId, s.attempt);
       if (this.inFlight.size > 0) {
-        this.complete(await Promise.race(this.inFlight.values()));
+        for (const c of await this.completions()) this.complete(c);
         continue;
       }
       if (next.kind === 'wait') {
@@ -108,8 +119,9 @@ class RunLoop {
   /** Reads the ledger; attempts left `running` by a dead worker are recorded as lost. */
   private async loadStates(): Promise<void> {
     const rows = await latestStepRuns(this.core.deps.db, this.run);
-    const { states, lost } = resumeStates(rows, this.workflow, this.core.now(), this.core.random);
+    const { states, lost, loops } = resumeStates(rows, this.workflow, this.core.now(), this.core.random);
     for (const [id, state] of states) this.states.set(id, state);
+    this.resumed = loops;
     this.finished.push(...lost);
     for (const _ of lost) this.core.metrics.lost(this.run.workflow_id);
   }
@@ -119,7 +131,7 @@ class RunLoop {
     for (;;) {
       // A step prepared in an earlier pass of this loop is about to start, not left by a dead worker.
       const starting = new Set([...this.inFlight.keys(), ...this.pendingInputs.keys()]);
-      const next = plan(this.workflow, this.states, this.core.now(), starting);
+      const next = plan(this.workflow, this.states, this.core.now(), starting, (id) => this.loopStatus(id));
       if (next.kind !== 'run' || next.ready.length === 0) return next;
       let changed = false;
       for (const { step, attempt } of next.ready) {
@@ -137,12 +149,15 @@ class RunLoop {
       attempt,
       maxAttempts: stepRetry(step, this.workflow.defaults).maxAttempts,
     };
+    if (step.forEach !== undefined && this.states.get(step.id)?.status === 'running')
+      return this.fillLoop(step);
     try {
       if (!shouldRun(step, this.scope, this.states)) {
         this.states.set(step.id, { stepId: step.id, status: 'skipped', attempt });
         this.started.push({ ...base, status: 'skipped', skipReason: 'its `if` condition was false' });
         return true;
       }
+      if (step.forEach !== undefined) return await this.startLoop(step, base);
       const rendered = await renderInput(this.core.deps.secrets, step, this.scope, this.states);
       this.pendingInputs.set(step.id, rendered);
       this.states.set(step.id, { stepId: step.id, status: 'running', attempt });
@@ -194,11 +209,13 @@ class RunLoop {
     if (outcome.ended) this.core.finishing.ended(this.run, status, error);
   }
 
-  private launch(step: Step, attempt: number): void {
-    const rendered = this.pendingInputs.get(step.id)!;
-    this.pendingInputs.delete(step.id);
+  private launch(id: string, attempt: number): void {
+    const step = this.items.get(id)?.loop.step ?? this.stepOf(id);
+    const rendered = this.pendingInputs.get(id)!;
+    this.pendingInputs.delete(id);
     const entry = this.core.deps.connectors.action(step.uses);
-    const ledgerId = this.ledgerIds.get(step.id)!;
+    const ledgerId = this.ledgerIds.get(id)!;
+    this.ledgerIds.delete(id);
     const startedAt = performance.now();
     const settings = stepRetry(step, this.workflow.defaults);
     const promise = (async (): Promise<Completion> => {
@@ -208,10 +225,10 @@ class RunLoop {
             input: rendered.input,
             tenantId: this.run.tenant_id,
             runId: this.run.id,
-            stepId: step.id,
+            stepId: id,
             attempt,
             maxAttempts: settings.maxAttempts,
-            idempotencyKey: `${this.run.id}:${step.id}`,
+            idempotencyKey: `${this.run.id}:${id}`,
             timeoutMs: stepTimeoutMs(step, this.workflow.defaults),
             cancel: this.cancel,
             runAttempt: this.run.run_attempt,
@@ -228,23 +245,51 @@ class RunLoop {
             failure: classify(new Error(`no action "${step.uses}" is registered`), attempt),
           };
       return {
-        stepId: step.id,
+        stepId: id,
         ledgerId,
         attempt,
         startedAt,
         result,
       };
     })();
-    this.inFlight.set(step.id, promise);
+    this.inFlight.set(id, promise);
+    promise.then(
+      (c) => {
+        this.ended.push(c);
+        this.wakeUp?.();
+      },
+      (error: unknown) => {
+        this.crashed = { error };
+        this.wakeUp?.();
+      },
+    );
+  }
+
+  /** Every attempt that ended since the last call (at least one), so that they share a checkpoint. */
+  private async completions(): Promise<Completion[]> {
+    while (this.ended.length === 0 && !this.crashed) {
+      await new Promise<void>((resolve) => {
+        this.wakeUp = resolve;
+      });
+      this.wakeUp = undefined;
+    }
+    if (this.crashed) throw this.crashed.error;
+    const out = this.ended;
+    this.ended = [];
+    return out;
   }
 
   private complete(c: Completion): void {
     this.inFlight.delete(c.stepId);
     const durationMs = Math.round(performance.now() - c.startedAt);
-    const step = this.stepOf(c.stepId);
+    const item = this.items.get(c.stepId);
+    this.items.delete(c.stepId);
+    const step = item?.loop.step ?? this.stepOf(c.stepId);
+    const record = (state: StepState) =>
+      item ? item.loop.record(item.index, state) : this.states.set(c.stepId, state);
     if (c.result.ok) {
       const { output } = c.result;
-      this.states.set(c.stepId, { stepId: c.stepId, status: 'succeeded', attempt: c.attempt, output });
+      record({ stepId: c.stepId, status: 'succeeded', attempt: c.attempt, output });
       this.finished.push({ id: c.ledgerId, status: 'succeeded', output, durationMs });
       this.core.metrics.step(step.uses, 'succeeded', durationMs);
       const of = stepRetry(step, this.workflow.defaults).maxAttempts;
@@ -256,7 +301,7 @@ class RunLoop {
     const decision = decideRetry(settings, failed, this.core.random);
     const retryAt = decision.retry ? new Date(this.core.now().getTime() + decision.delayMs) : undefined;
     const status = failed.code === 'cancelled' ? 'cancelled' : 'failed';
-    this.states.set(c.stepId, { stepId: c.stepId, status, attempt: c.attempt, error: failed, retryAt });
+    record({ stepId: c.stepId, status, attempt: c.attempt, error: failed, retryAt });
     this.finished.push({ id: c.ledgerId, status, error: failed, retryAt, durationMs });
     this.core.metrics.step(step.uses, 'failed', durationMs);
     if (retryAt) this.core.metrics.retry(step.uses);
@@ -282,12 +327,114 @@ class RunLoop {
     }
     for (const s of unlaunched) {
       const id = this.ledgerIds.get(s.stepId);
-      if (id !== undefined)
+      if (id !== undefined && !this.loops.has(s.stepId))
         this.finished.push({ id, status: 'cancelled', error: cancelled(s.attempt), durationMs: 0 });
     }
-    while (this.inFlight.size > 0) this.complete(await Promise.race(this.inFlight.values()));
+    for (const [stepId, loop] of this.loops) {
+      const id = this.ledgerIds.get(stepId);
+      const attempt = this.states.get(stepId)?.attempt ?? 1;
+      if (!loop.closed && id !== undefined)
+        this.finished.push({ id, status: 'cancelled', error: cancelled(attempt), durationMs: 0 });
+    }
+    while (this.inFlight.size > 0) for (const c of await this.completions()) this.complete(c);
     if (this.finished.length > 0 || this.started.length > 0) await this.flush();
     await this.core.claims.release(this.run);
+  }
+
+  private loopStatus(stepId: string): LoopStatus {
+    const loop = this.loops.get(stepId);
+    // Not in memory yet (resumed from the ledger): preparing it rebuilds it.
+    return loop ? loop.status(this.core.now()) : 'ready';
+  }
+
+  /** Starts a `forEach` step: its list, checked and stored on its own row, then its first items. */
+  private async startLoop(step: Step, base: Omit<NewAttempt, 'status'>): Promise<boolean> {
+    const list = await renderList(step, this.scope, this.states);
+    if (!Array.isArray(list)) {
+      const kind = list === null ? 'null' : typeof list === 'object' ? 'an object' : `a ${typeof list}`;
+      throw new Error(`forEach must be a list, but it is ${kind}`);
+    }
+    const max = step.maxItems ?? DEFAULT_MAX_ITEMS;
+    if (list.length > max) {
+      throw new Error(
+        `forEach has ${list.length} items, more than maxItems (${max}); raise maxItems (at most 10000) or split the list`,
+      );
+    }
+    // A run retried after a failure keeps the items that already succeeded.
+    const loop = new Loop(step, list, this.resumed.get(step.id)?.items);
+    this.resumed.delete(step.id);
+    this.loops.set(step.id, loop);
+    this.states.set(step.id, { stepId: step.id, status: 'running', attempt: base.attempt });
+    this.started.push({ ...base, status: 'running', input: { items: list } });
+    await this.fillLoop(step);
+    return true;
+  }
+
+  /** Rebuilds a loop whose items were under way when its run was last checkpointed. */
+  private resumeLoop(step: Step): Loop {
+    const resumed = this.resumed.get(step.id);
+    const items = (resumed?.row?.input as { items?: unknown[] } | null)?.items ?? [];
+    const loop = new Loop(step, items, resumed?.items);
+    if (resumed?.row) this.ledgerIds.set(step.id, resumed.row.id);
+    this.resumed.delete(step.id);
+    this.loops.set(step.id, loop);
+    return loop;
+  }
+
+  /** Queues the items due now, up to the step's concurrency; ends the step when all are done. */
+  private async fillLoop(step: Step): Promise<boolean> {
+    const loop = this.loops.get(step.id) ?? this.resumeLoop(step);
+    let changed = false;
+    const maxAttempts = stepRetry(step, this.workflow.defaults).maxAttempts;
+    for (const { index, attempt } of loop.due(this.core.now())) {
+      const id = itemId(step.id, index);
+      const base = { stepId: id, uses: step.uses, attempt, maxAttempts };
+      try {
+        const locals = itemLocals(step, loop.items[index], index);
+        const rendered = await renderInput(this.core.deps.secrets, step, this.scope, this.states, locals);
+        this.pendingInputs.set(id, rendered);
+        this.items.set(id, { loop, index });
+        loop.start(index, { stepId: id, status: 'running', attempt });
+        this.started.push({ ...base, status: 'running', input: rendered.stored });
+      } catch (err) {
+        const invalid = failure({ ...classify(err, attempt), kind: 'fatal', code: 'invalid_input' });
+        loop.record(index, { stepId: id, status: 'failed', attempt, error: invalid });
+        this.started.push({ ...base, status: 'failed', error: invalid });
+        changed = true;
+      }
+    }
+    if (!loop.done) return changed;
+    this.closeLoop(step, loop);
+    return true;
+  }
+
+  /** Ends a `forEach` step's own row: the list of item outputs, or the first item's failure. */
+  private closeLoop(step: Step, loop: Loop): void {
+    loop.closed = true;
+    this.loops.delete(step.id);
+    const attempt = this.states.get(step.id)?.attempt ?? 1;
+    const durationMs = Math.round(performance.now() - loop.startedAt);
+    const ending: Pick<FinishedAttempt, 'status' | 'output' | 'error'> = loop.failed
+      ? {
+          status: 'failed',
+          error: {
+            ...(loop.failed.error as object),
+            item: loop.failed.index,
+            message: `item ${loop.failed.index} failed: ${(loop.failed.error as { message?: string })?.message ?? 'unknown error'}`,
+          },
+        }
+      : { status: 'succeeded', output: loop.output() };
+    this.states.set(step.id, { stepId: step.id, attempt, ...ending });
+    const id = this.ledgerIds.get(step.id);
+    if (id !== undefined) {
+      this.ledgerIds.delete(step.id);
+      this.finished.push({ id, durationMs, ...ending });
+    } else {
+      // Started in this same checkpoint (an empty list, or only items done before): one row.
+      const row = this.started.find((s) => s.stepId === step.id && s.status === 'running');
+      if (row) Object.assign(row, ending);
+    }
+    this.core.metrics.step(step.uses, ending.status, durationMs);
   }
 
   private stepOf(id: string): Step {

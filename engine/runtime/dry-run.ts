@@ -11,11 +11,12 @@ import type { ConnectorRegistry } from '../connector-sdk/index.ts';
 import { TemplateError } from '../expr/index.ts';
 import { MemoryAuditSink, MemoryRateLimiter } from '../hub/index.ts';
 import { silentLogger } from '../log.ts';
-import type { Workflow } from '../manifest/types.gen.ts';
+import type { Step, Workflow } from '../manifest/types.gen.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { executeAttempt } from './execute.ts';
+import { DEFAULT_MAX_ITEMS } from './loop.ts';
 import { plan, type StepState } from './plan.ts';
-import { type RunScope, renderInput, shouldRun } from './scope.ts';
+import { itemLocals, type RunScope, renderInput, renderList, shouldRun } from './scope.ts';
 
 export interface PlannedStep {
   id: string;
@@ -28,6 +29,8 @@ export interface PlannedStep {
   output?: unknown;
   /** Where the output came from: a fixture file, the action's example, or nothing. */
   outputSource?: string;
+  /** A `forEach` step: each item's rendered input and planned output. */
+  items?: Array<{ index: number; input: unknown; output: unknown; outputSource: string }>;
 }
 
 export interface DryRunOptions {
@@ -67,6 +70,15 @@ export async function dryRun(opts: DryRunOptions): Promise<PlannedStep[]> {
           planned.push({ ...entry, action: 'skip', reason: 'its `if` condition is false' });
           continue;
         }
+        if (step.forEach !== undefined) {
+          const items = await planItems(opts, step, scope, states, secrets);
+          const output = items.map((i) => i.output);
+          if (items.some((i) => i.outputSource === 'example' || i.outputSource === 'none'))
+            guessed.add(step.id);
+          states.set(step.id, { stepId: step.id, status: 'succeeded', attempt: 1, output });
+          planned.push({ ...entry, items, output, outputSource: 'items' });
+          continue;
+        }
         const rendered = await renderInput(secrets, step, scope, states).then(
           (r) => ({ input: r.input, unknown: undefined }),
           (err: unknown) => {
@@ -94,6 +106,27 @@ export async function dryRun(opts: DryRunOptions): Promise<PlannedStep[]> {
     }
   }
   return planned;
+}
+
+/** A `forEach` step's items: the list, then each item's input and output, as a run would make them. */
+async function planItems(
+  opts: DryRunOptions,
+  step: Step,
+  scope: RunScope,
+  states: Map<string, StepState>,
+  secrets: { get: (tenant: string, name: string) => Promise<string> },
+): Promise<NonNullable<PlannedStep['items']>> {
+  const list = await renderList(step, scope, states);
+  if (!Array.isArray(list)) throw new Error('forEach must be a list');
+  const max = step.maxItems ?? DEFAULT_MAX_ITEMS;
+  if (list.length > max) throw new Error(`forEach has ${list.length} items, more than maxItems (${max})`);
+  const items: NonNullable<PlannedStep['items']> = [];
+  for (const [index, item] of list.entries()) {
+    const { input } = await renderInput(secrets, step, scope, states, itemLocals(step, item, index));
+    const { output, source } = await plannedOutput(opts, step.id, step.uses, input);
+    items.push({ index, input, output, outputSource: source });
+  }
+  return items;
 }
 
 /** Information, not an error: which value only a real run (or a recorded fixture) gives. */

@@ -3,6 +3,7 @@
  * advance loop reads the ledger, asks the plan, acts, and writes the ledger again.
  */
 import type { Step, Workflow } from '../manifest/types.gen.ts';
+import type { LoopStatus } from './loop.ts';
 
 /** The latest attempt of a step in the current run attempt, as the ledger holds it. */
 export interface StepState {
@@ -43,6 +44,8 @@ export function plan(
   states: Map<string, StepState>,
   now: Date,
   running = new Set<string>(),
+  /** What a `forEach` step whose items are under way needs (its own row says `running`). */
+  loopStatus: (stepId: string) => LoopStatus = () => 'ready',
 ): Plan {
   const ready: Array<{ step: Step; attempt: number }> = [];
   let wake: Date | undefined;
@@ -53,6 +56,12 @@ export function plan(
     const unfinished = state?.status === 'failed' || state?.status === 'cancelled';
     if (unfinished && !state.retryAt) return { kind: 'failed', stepId: step.id, error: state.error };
     pending++;
+    if (step.forEach !== undefined && state?.status === 'running') {
+      const status = loopStatus(step.id);
+      if (status === 'ready') ready.push({ step, attempt: state.attempt });
+      else if (status !== 'busy' && (!wake || status < wake)) wake = status;
+      continue;
+    }
     if (running.has(step.id)) continue;
     const deps = dependencies(workflow, index);
     const depsDone = deps.every((id) => isDone(stepById(workflow, id), states.get(id)));

@@ -77,10 +77,13 @@ export async function renderInput(
   step: Step,
   scope: RunScope,
   states: Map<string, StepState>,
+  /** A `forEach` item and `loop`, for one item's input. */
+  locals?: Record<string, unknown>,
 ): Promise<RenderedInput> {
   const redactor = makeRedactor();
   const input = await render(step.with ?? {}, {
     ...dataOf(scope, states),
+    ...(locals ? { locals } : {}),
     secrets: async (name: string) => {
       const value = await secrets.get(scope.tenantId, name);
       redactor.add(value);
@@ -88,4 +91,18 @@ export async function renderInput(
     },
   });
   return { input, stored: redactor.redact(input), redactor };
+}
+
+/** A `forEach` step's list (secrets are not read here: the list is stored in the ledger). */
+export async function renderList(
+  step: Step,
+  scope: RunScope,
+  states: Map<string, StepState>,
+): Promise<unknown> {
+  return render(step.forEach, dataOf(scope, states));
+}
+
+/** The names one item's templates read besides the run scope. */
+export function itemLocals(step: Step, item: unknown, index: number): Record<string, unknown> {
+  return { [step.as ?? 'item']: item, loop: { index } };
 }

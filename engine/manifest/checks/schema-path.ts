@@ -55,3 +55,19 @@ function step(schema: JsonSchema, key: string): unknown | 'missing' {
   // Declared fields and nothing said about others: reading another field is a mistake.
   return properties && Object.keys(properties).length > 0 ? 'missing' : true;
 }
+
+/** The schema of the value at `path`, when the schema says; undefined when it is open. */
+export function schemaAt(schema: unknown, path: Path): JsonSchema | undefined {
+  let current: unknown = schema;
+  for (const segment of path) {
+    if (!isSchema(current) || '$ref' in current || 'oneOf' in current || 'anyOf' in current) return undefined;
+    if (typeof segment === 'number' || current.type === 'array') {
+      current = current.items;
+      continue;
+    }
+    const next = step(current, String(segment));
+    if (next === 'missing' || next === true) return undefined;
+    current = next;
+  }
+  return isSchema(current) ? current : undefined;
+}

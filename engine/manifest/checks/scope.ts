@@ -26,7 +26,12 @@ export interface ScopeModel {
   steps: ReadonlyMap<string, StepInfo>;
   /** The step the expression belongs to, and the steps sure to be done before it. */
   current?: { index: number; ancestors: ReadonlySet<string> };
+  /** Names bound inside a `forEach` step: its item (with the items' schema, when known) and `loop`. */
+  locals?: ReadonlyMap<string, unknown>;
 }
+
+/** The fields of `loop` inside a `forEach` step. */
+export const LOOP_FIELDS = ['index'] as const;
 
 const SCALAR_WORDS: Record<string, string> = {
   array: 'a list',
@@ -42,9 +47,14 @@ const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;
 /** A plain sentence when the path cannot be read, else undefined. */
 export function checkScopePath(path: Path, model: ScopeModel): string | undefined {
   const [root, ...rest] = path;
+  if (typeof root === 'string' && model.locals?.has(root)) {
+    if (root === 'loop') return checkListed(rest, LOOP_FIELDS, 'loop', []);
+    return fieldMessage(model.locals.get(root), rest, [root], 'the items of forEach');
+  }
   if (typeof root !== 'string' || !model.roots.includes(root)) {
-    const known = model.roots.join(', ');
-    const hint = typeof root === 'string' ? didYouMean(root, model.roots) : '';
+    const names = [...model.roots, ...(model.locals?.keys() ?? [])];
+    const known = names.join(', ');
+    const hint = typeof root === 'string' ? didYouMean(root, names) : '';
     if (typeof root === 'string' && (SCOPE_ROOTS as readonly string[]).includes(root))
       return `${root} cannot be read here (only ${known})`;
     return `unknown root "${String(root)}"${hint || `; expressions read ${known}`}`;

@@ -4,14 +4,16 @@ import {
   type ConnectorRegistry,
   describeErrors,
   didYouMean,
+  type JsonSchema,
   parseDuration,
   splitUses,
 } from '../../connector-sdk/index.ts';
-import { templateRefs } from '../../expr/index.ts';
+import { formatPath, SCOPE_ROOTS, templateRefs } from '../../expr/index.ts';
 import type { ManifestDoc } from '../document.ts';
 import type { Step, Workflow } from '../types.gen.ts';
 import { actionInputValidator } from '../validators.ts';
 import { checkLogic, checkTemplates } from './expressions.ts';
+import { schemaAt } from './schema-path.ts';
 import type { ScopeModel, StepInfo } from './scope.ts';
 
 /** Steps by id with their position and output schema (first occurrence wins on duplicates). */
@@ -23,11 +25,17 @@ export function stepInfos(workflow: Workflow, registry: ConnectorRegistry): Map<
       id: step.id,
       index,
       uses: step.uses,
-      output: registry.action(step.uses)?.action.output,
+      output: loopOutput(step, registry.action(step.uses)?.action.output),
       ...skippable(step),
     });
   });
   return infos;
+}
+
+/** A `forEach` step outputs the list of its items' outputs. */
+function loopOutput(step: Step, output: JsonSchema | undefined): JsonSchema | undefined {
+  if (step.forEach === undefined) return output;
+  return { type: 'array', items: output ?? {} };
 }
 
 function skippable(step: Step): { mayEndWithout?: string } {
@@ -77,7 +85,8 @@ export function checkSteps(
     checkUses(doc, step, i, registry);
     checkNeeds(doc, step, i, model);
     const stepModel: ScopeModel = { ...model, current: { index: i, ancestors: ancestors[i]! } };
-    checkTemplates(doc, step.with ?? {}, [...at, 'with'], stepModel);
+    const locals = checkLoop(doc, step, at, stepModel);
+    checkTemplates(doc, step.with ?? {}, [...at, 'with'], locals ? { ...stepModel, locals } : stepModel);
     if (step.if !== undefined) {
       checkLogic(doc, step.if, [...at, 'if'], {
         ...stepModel,
@@ -164,4 +173,71 @@ function checkPolicy(doc: ManifestDoc, step: Step, at: (string | number)[]): voi
       `backoff initial (${backoff.initial}) is longer than its max (${backoff.max})`,
     );
   }
+}
+
+const LOOP_ONLY = ['as', 'concurrency', 'onItemError', 'maxItems'] as const;
+
+/**
+ * `forEach` must read a list, and its item name must not hide a root; returns the names its
+ * `with` may read besides the run scope (the item, with the items' schema when known, and
+ * `loop`), or undefined for a step without `forEach`.
+ */
+function checkLoop(
+  doc: ManifestDoc,
+  step: Step,
+  at: (string | number)[],
+  model: ScopeModel,
+): Map<string, unknown> | undefined {
+  if (step.forEach === undefined) {
+    for (const field of LOOP_ONLY) {
+      if (step[field] !== undefined)
+        doc.report([...at, field], 'for-each', `${field} only applies to a step with forEach`, { key: true });
+    }
+    return undefined;
+  }
+  const name = step.as ?? 'item';
+  if ((SCOPE_ROOTS as readonly string[]).includes(name) || name === 'loop') {
+    doc.report([...at, 'as'], 'for-each', `as: "${name}" would hide ${name}; choose another name`);
+  }
+  let items: unknown;
+  if (Array.isArray(step.forEach)) items = undefined;
+  else items = listItems(doc, step.forEach, [...at, 'forEach'], model);
+  return new Map<string, unknown>([
+    [name, items],
+    ['loop', undefined],
+  ]);
+}
+
+/** Checks the `forEach` template; returns its items' schema when the producer declares it. */
+function listItems(doc: ManifestDoc, text: string, at: (string | number)[], model: ScopeModel): unknown {
+  const refs = templateRefs(text, at);
+  const whole = refs.length === 1 && refs[0]!.raw === text.trim();
+  if (!whole) {
+    doc.report(
+      at,
+      'for-each',
+      'forEach must be a list: write one template, such as {{ steps.list.output.items }}',
+    );
+    return undefined;
+  }
+  checkTemplates(doc, text, at, model);
+  const ref = refs[0]!;
+  if (ref.error) return undefined;
+  const [root, id, field, ...deeper] = ref.path;
+  let schema: JsonSchema | undefined;
+  if (root === 'steps' && field === 'output') schema = schemaAt(model.steps.get(String(id))?.output, deeper);
+  else if (root === 'input') schema = schemaAt(model.input, ref.path.slice(1));
+  const type = schema?.type;
+  if (typeof type === 'string' && type !== 'array') {
+    doc.report(
+      at,
+      'for-each',
+      `forEach must be a list, but ${formatPath(ref.path)} is ${type === 'object' ? 'an object' : `a ${type}`}`,
+      {
+        needle: ref.raw,
+      },
+    );
+    return undefined;
+  }
+  return schema?.items;
 }
