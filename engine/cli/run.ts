@@ -218,6 +218,7 @@ function printPlan(io: CliIO, workflowId: string, hash: string, steps: PlannedSt
           ? `    input:  known after the run: ${s.unknownInput}`
           : `    input:  ${JSON.stringify(s.input)}`,
       );
+      if (s.resumesAt) io.out(`    waits:  the run parks and goes on at ${s.resumesAt}`);
       io.out(`    output: ${JSON.stringify(s.output)}  [${s.outputSource}]`);
     }
   }

@@ -93,7 +93,7 @@ async function writeBatch(db: Knex, items: CheckpointItem[]): Promise<Checkpoint
       error: json(s.error),
       skip_reason: s.skipReason ?? null,
       retry_at: s.retryAt?.toISOString() ?? null,
-      finished: s.status !== 'running',
+      finished: s.status !== 'running' && s.status !== 'waiting',
     })),
   );
   const ends = items

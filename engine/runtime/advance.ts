@@ -7,6 +7,7 @@
  * that were in flight, and the ledger records them as lost.
  */
 
+import { ConnectorError } from '../connector-sdk/index.ts';
 import type { FinishedAttempt, NewAttempt } from '../db/ledger-writer.ts';
 import { latestStepRuns } from '../db/step-runs.ts';
 import { sleep } from '../hub/index.ts';
@@ -30,6 +31,7 @@ import {
   stepOutputs,
 } from './scope.ts';
 import { logStep } from './step-log.ts';
+import { type DurableWait, durableWait } from './waits.ts';
 
 /** Waits up to this long stay in process; longer ones go back to the queue. */
 const SHORT_WAIT_MS = 1_500;
@@ -107,7 +109,11 @@ class RunLoop {
         const ms = next.until.getTime() - this.core.now().getTime();
         // The queue looks for future jobs every couple of seconds; a short backoff is
         // waited here (lease held, cancellation honoured) instead of overshooting it.
-        if (ms > SHORT_WAIT_MS) return this.core.claims.sleepUntil(this.run, next.until);
+        if (ms > SHORT_WAIT_MS) {
+          // A durable wait parks the run (`waiting`); a retry's backoff only frees the lease.
+          if (this.waits()) return this.core.claims.park(this.run, next.until);
+          return this.core.claims.sleepUntil(this.run, next.until);
+        }
         await sleep(ms, this.cancel).catch(() => {});
         continue;
       }
@@ -149,8 +155,9 @@ class RunLoop {
       attempt,
       maxAttempts: stepRetry(step, this.workflow.defaults).maxAttempts,
     };
-    if (step.forEach !== undefined && this.states.get(step.id)?.status === 'running')
-      return this.fillLoop(step);
+    const current = this.states.get(step.id);
+    if (step.forEach !== undefined && current?.status === 'running') return this.fillLoop(step);
+    if (current?.status === 'waiting') return this.endWait(step, current);
     try {
       if (!shouldRun(step, this.scope, this.states)) {
         this.states.set(step.id, { stepId: step.id, status: 'skipped', attempt });
@@ -159,6 +166,8 @@ class RunLoop {
       }
       if (step.forEach !== undefined) return await this.startLoop(step, base);
       const rendered = await renderInput(this.core.deps.secrets, step, this.scope, this.states);
+      const wait = durableWait(step.uses, rendered.input, this.core.now());
+      if (wait) return this.startWait(step, base, rendered, wait);
       this.pendingInputs.set(step.id, rendered);
       this.states.set(step.id, { stepId: step.id, status: 'running', attempt });
       this.started.push({ ...base, status: 'running', input: rendered.stored });
@@ -425,16 +434,75 @@ class RunLoop {
         }
       : { status: 'succeeded', output: loop.output() };
     this.states.set(step.id, { stepId: step.id, attempt, ...ending });
-    const id = this.ledgerIds.get(step.id);
-    if (id !== undefined) {
-      this.ledgerIds.delete(step.id);
-      this.finished.push({ id, durationMs, ...ending });
-    } else {
-      // Started in this same checkpoint (an empty list, or only items done before): one row.
-      const row = this.started.find((s) => s.stepId === step.id && s.status === 'running');
-      if (row) Object.assign(row, ending);
-    }
+    this.endRow(step.id, durationMs, ending);
     this.core.metrics.step(step.uses, ending.status, durationMs);
+  }
+
+  /**
+   * Ends a step's open row (a loop's, a wait's): a finished attempt when it was checkpointed,
+   * or the pending start itself when it ends in the checkpoint that starts it.
+   */
+  private endRow(
+    stepId: string,
+    durationMs: number,
+    ending: Pick<FinishedAttempt, 'status' | 'output' | 'error'>,
+    ledgerId?: number,
+  ): void {
+    const id = this.ledgerIds.get(stepId) ?? ledgerId;
+    this.ledgerIds.delete(stepId);
+    if (id !== undefined) {
+      this.finished.push({ id, durationMs, ...ending });
+      return;
+    }
+    const row = this.started.find(
+      (s) => s.stepId === stepId && (s.status === 'running' || s.status === 'waiting'),
+    );
+    if (row) Object.assign(row, ending, { retryAt: undefined });
+  }
+
+  /** Whether a durable wait is pending, so a long pause parks the run rather than only freeing its lease. */
+  private waits(): boolean {
+    for (const state of this.states.values()) if (state.status === 'waiting') return true;
+    return false;
+  }
+
+  /** Records a durable wait: its input checked, its end time and output on a `waiting` row. */
+  private startWait(
+    step: Step,
+    base: Omit<NewAttempt, 'status'>,
+    rendered: RenderedInput,
+    wait: DurableWait,
+  ): boolean {
+    const checked = this.core.deps.connectors.validateInput(step.uses, rendered.input);
+    if (!checked.ok) {
+      const detail = checked.issues.map((i) => i.message).join('; ');
+      throw ConnectorError.fatal('invalid_input', `the input of ${step.uses} is invalid: ${detail}`);
+    }
+    const state: StepState = {
+      stepId: step.id,
+      status: 'waiting',
+      attempt: base.attempt,
+      output: wait.output,
+      retryAt: wait.until,
+    };
+    this.states.set(step.id, state);
+    this.started.push({
+      ...base,
+      status: 'waiting',
+      input: rendered.stored,
+      output: wait.output,
+      retryAt: wait.until,
+    });
+    return true;
+  }
+
+  /** A durable wait reached its time: the step succeeds with the output recorded when it began. */
+  private endWait(step: Step, state: StepState): boolean {
+    const ending = { status: 'succeeded' as const, output: state.output };
+    this.states.set(step.id, { stepId: step.id, attempt: state.attempt, ...ending });
+    this.endRow(step.id, 0, ending, state.ledgerId);
+    this.core.metrics.step(step.uses, 'succeeded', 0);
+    return true;
   }
 
   private stepOf(id: string): Step {

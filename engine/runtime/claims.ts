@@ -13,7 +13,7 @@ import {
   lockConcurrencyGroup,
   releaseLease,
 } from '../db/run-claims.ts';
-import { lockRun, type RunRow } from '../db/runs.ts';
+import { lockRun, parkRun, type RunRow } from '../db/runs.ts';
 import type { RuntimeDeps } from './deps.ts';
 
 export type { ClaimedRun } from '../db/run-claims.ts';
@@ -50,7 +50,8 @@ export class Claims {
 
   async #claimSlow(trx: Knex.Transaction, runId: string, tenantId: string): Promise<RunRow | undefined> {
     const run = await lockRun(trx, tenantId, runId);
-    if (!run || (run.status !== 'queued' && run.status !== 'running')) return undefined;
+    if (!run || (run.status !== 'queued' && run.status !== 'running' && run.status !== 'waiting'))
+      return undefined;
     const leased =
       run.lease_owner && run.lease_owner !== this.deps.processId && run.lease_expires_at! > this.now();
     if (leased) {
@@ -72,6 +73,16 @@ export class Claims {
     await this.deps.db.transaction(async (trx) => {
       await releaseLease(trx, run, this.deps.processId);
       await enqueueRun(trx, run, until);
+    });
+  }
+
+  /**
+   * Only durable waits remain (a timer, a signal): the run becomes `waiting`, holds no lease
+   * and no worker, and its queue job brings it back at `until` (a signal brings it sooner).
+   */
+  async park(run: RunRow, until: Date): Promise<void> {
+    await this.deps.db.transaction(async (trx) => {
+      if (await parkRun(trx, run)) await enqueueRun(trx, run, until);
     });
   }
 

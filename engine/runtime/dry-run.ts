@@ -17,6 +17,7 @@ import { executeAttempt } from './execute.ts';
 import { DEFAULT_MAX_ITEMS } from './loop.ts';
 import { plan, type StepState } from './plan.ts';
 import { itemLocals, type RunScope, renderInput, renderList, shouldRun } from './scope.ts';
+import { durableWait } from './waits.ts';
 
 export interface PlannedStep {
   id: string;
@@ -29,6 +30,8 @@ export interface PlannedStep {
   output?: unknown;
   /** Where the output came from: a fixture file, the action's example, or nothing. */
   outputSource?: string;
+  /** A durable wait: when the run would go on (from the plan's time). */
+  resumesAt?: string;
   /** A `forEach` step: each item's rendered input and planned output. */
   items?: Array<{ index: number; input: unknown; output: unknown; outputSource: string }>;
 }
@@ -89,6 +92,19 @@ export async function dryRun(opts: DryRunOptions): Promise<PlannedStep[]> {
             throw err;
           },
         );
+        const wait =
+          rendered.input === undefined ? undefined : durableWait(step.uses, rendered.input, new Date());
+        if (wait) {
+          states.set(step.id, { stepId: step.id, status: 'succeeded', attempt: 1, output: wait.output });
+          planned.push({
+            ...entry,
+            input: rendered.input,
+            resumesAt: wait.until.toISOString(),
+            output: wait.output,
+            outputSource: 'wait',
+          });
+          continue;
+        }
         const { output, source } = await plannedOutput(opts, step.id, step.uses, rendered.input);
         if (source === 'example' || source === 'none' || rendered.unknown) guessed.add(step.id);
         states.set(step.id, { stepId: step.id, status: 'succeeded', attempt: 1, output });

@@ -8,12 +8,14 @@ import type { LoopStatus } from './loop.ts';
 /** The latest attempt of a step in the current run attempt, as the ledger holds it. */
 export interface StepState {
   stepId: string;
-  status: 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+  status: 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
   attempt: number;
   output?: unknown;
   error?: unknown;
-  /** Set on a failed attempt that will be tried again. */
+  /** Set on a failed attempt that will be tried again, and on a wait: when it ends. */
   retryAt?: Date | undefined;
+  /** A waiting attempt's ledger id, when it was read back from the ledger. */
+  ledgerId?: number;
 }
 
 export type Plan =
@@ -60,6 +62,12 @@ export function plan(
       const status = loopStatus(step.id);
       if (status === 'ready') ready.push({ step, attempt: state.attempt });
       else if (status !== 'busy' && (!wake || status < wake)) wake = status;
+      continue;
+    }
+    if (state?.status === 'waiting') {
+      // A durable wait: it ends at its time (or when its signal arrives).
+      if (state.retryAt && state.retryAt <= now) ready.push({ step, attempt: state.attempt });
+      else if (state.retryAt && (!wake || state.retryAt < wake)) wake = state.retryAt;
       continue;
     }
     if (running.has(step.id)) continue;

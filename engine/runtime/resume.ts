@@ -40,6 +40,7 @@ export function resumeStates(
       output: row.output,
       error: row.error,
       retryAt: row.retry_at ?? undefined,
+      ...(row.status === 'waiting' ? { ledgerId: row.id } : {}),
     };
     const step = workflow.steps.find((s) => s.id === stepId);
     if (!step) {

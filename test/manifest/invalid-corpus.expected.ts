@@ -371,4 +371,7 @@ export const EXPECTED: Record<string, [line: number, column: number, keyword: st
     [12, 14, 'for-each', 'forEach must be a list: write one template, such as {{ steps.list.output.items }}'],
     [13, 9, 'for-each', 'as: "steps" would hide steps; choose another name'],
   ],
+  'foreach-wait.yaml': [
+    [8, 5, 'for-each', 'a durable wait parks the whole run; it cannot run per item of a forEach'],
+  ],
 };

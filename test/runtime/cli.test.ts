@@ -79,6 +79,28 @@ describe('atlas run', () => {
     ]);
   });
 
+  it('shows when a durable wait would resume in a dry run, and runs WF-051 through its wait', async () => {
+    const plan = await runCli(
+      ['run', 'WF-051', '--dry-run', '--input', '{"email":"ada@example.com"}'],
+      cliEnv(),
+    );
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toMatch(/waits: {2}the run parks and goes on at \d{4}-\d\d-\d\dT/);
+    expect(plan.stdout).toContain(
+      '"message":"Getting-started guide for ada@example.com, 259200000 ms after sign-up"',
+    );
+    await database.db('tenants').insert({ id: 'demo', name: 'Demo' }).onConflict('id').ignore();
+    const env = cliEnv({
+      DATABASE_URL: database.url,
+      ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+    });
+    const input = JSON.stringify({ email: 'ada@example.com', after: '2s' });
+    const r = await runCli(['run', 'WF-051', '--tenant', 'demo', '--input', input, '--wait'], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Run [0-9a-f-]{36} of WF-051: succeeded/);
+  });
+
   it('runs WF-001 to the end with --wait when no worker is running, and prints its steps', async () => {
     await database.db('tenants').insert({ id: 'demo', name: 'Demo' }).onConflict('id').ignore();
     const env = cliEnv({

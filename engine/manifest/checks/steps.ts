@@ -195,6 +195,18 @@ function checkLoop(
     }
     return undefined;
   }
+  const durable =
+    step.uses === 'core.waitUntil' || (step.uses === 'core.sleep' && step.with?.duration !== undefined);
+  if (durable) {
+    doc.report(
+      [...at, 'forEach'],
+      'for-each',
+      'a durable wait parks the whole run; it cannot run per item of a forEach',
+      {
+        key: true,
+      },
+    );
+  }
   const name = step.as ?? 'item';
   if ((SCOPE_ROOTS as readonly string[]).includes(name) || name === 'loop') {
     doc.report([...at, 'as'], 'for-each', `as: "${name}" would hide ${name}; choose another name`);
