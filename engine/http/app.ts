@@ -32,6 +32,7 @@ import { metaRoutes } from './routes/meta.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { runRoutes } from './routes/runs.ts';
 import { secretRoutes } from './routes/secrets.ts';
+import { signalRoutes } from './routes/signals.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { webhookRouteRoutes } from './routes/webhook-routes.ts';
 import { workflowRoutes } from './routes/workflows.ts';
@@ -70,6 +71,7 @@ export function apiRoutes(deps: RouteDeps): AnyRoute[] {
     ...consoleRoutes(deps),
     ...workflowRoutes(deps),
     ...runRoutes(deps),
+    ...signalRoutes(deps),
     ...agentRoutes(deps),
     ...jobRoutes(deps),
     ...auditRoutes(deps),

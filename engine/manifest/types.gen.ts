@@ -169,6 +169,11 @@ export interface Step {
   retry?: RetryPolicy;
   /** Longest time one attempt may take; the workflow's `defaults.timeout` when absent. */
   timeout?: Duration;
+  /** With `core.waitForSignal`: when no signal comes before its `timeout`, the step succeeds with this `output` (templates over the run) instead of failing with kind `timeout`. */
+  onTimeout?: {
+    /** The step's output on timeout. */
+    output: unknown;
+  };
   /** What a failure (after the last attempt) does to the run: `fail` stops it, `continue` records the failure and goes on. Default: `"fail"`. */
   onError?: 'fail' | 'continue';
 }

@@ -18,7 +18,15 @@ import { type AttemptResult, executeAttempt } from './execute.ts';
 import { DEFAULT_MAX_ITEMS, itemId, Loop, type LoopStatus } from './loop.ts';
 import { type Plan, plan, type StepState } from './plan.ts';
 import { type ResumedLoop, resumeStates } from './resume.ts';
-import { cancelled, classify, decideRetry, failure, stepRetry, stepTimeoutMs } from './retry.ts';
+import {
+  cancelled,
+  classify,
+  decideRetry,
+  failure,
+  signalTimeout,
+  stepRetry,
+  stepTimeoutMs,
+} from './retry.ts';
 import {
   itemLocals,
   loadTenantScope,
@@ -27,6 +35,7 @@ import {
   readsTenant,
   renderInput,
   renderList,
+  renderValue,
   shouldRun,
   stepOutputs,
 } from './scope.ts';
@@ -111,7 +120,8 @@ class RunLoop {
         // waited here (lease held, cancellation honoured) instead of overshooting it.
         if (ms > SHORT_WAIT_MS) {
           // A durable wait parks the run (`waiting`); a retry's backoff only frees the lease.
-          if (this.waits()) return this.core.claims.park(this.run, next.until);
+          const waits = this.waits();
+          if (waits) return this.core.claims.park(this.run, next.until, waits);
           return this.core.claims.sleepUntil(this.run, next.until);
         }
         await sleep(ms, this.cancel).catch(() => {});
@@ -461,9 +471,14 @@ class RunLoop {
   }
 
   /** Whether a durable wait is pending, so a long pause parks the run rather than only freeing its lease. */
-  private waits(): boolean {
-    for (const state of this.states.values()) if (state.status === 'waiting') return true;
-    return false;
+  private waits(): number[] | undefined {
+    const ids: number[] = [];
+    for (const state of this.states.values()) {
+      if (state.status !== 'waiting') continue;
+      const id = this.ledgerIds.get(state.stepId) ?? state.ledgerId;
+      if (id !== undefined) ids.push(id);
+    }
+    return ids.length > 0 ? ids : undefined;
   }
 
   /** Records a durable wait: its input checked, its end time and output on a `waiting` row. */
@@ -496,12 +511,24 @@ class RunLoop {
     return true;
   }
 
-  /** A durable wait reached its time: the step succeeds with the output recorded when it began. */
+  /**
+   * A durable wait reached its time: the step succeeds with the output recorded when it
+   * began; a signal that did not come takes `onTimeout`, or fails with kind `timeout`.
+   */
   private endWait(step: Step, state: StepState): boolean {
-    const ending = { status: 'succeeded' as const, output: state.output };
+    let ending: Pick<FinishedAttempt, 'status' | 'output' | 'error'> = {
+      status: 'succeeded',
+      output: state.output,
+    };
+    if (step.uses === 'core.waitForSignal') {
+      const name = String((step.with as { name?: unknown } | undefined)?.name ?? '');
+      ending = step.onTimeout
+        ? { status: 'succeeded', output: renderValue(step.onTimeout.output, this.scope, this.states) }
+        : { status: 'failed', error: signalTimeout(state.attempt, name) };
+    }
     this.states.set(step.id, { stepId: step.id, attempt: state.attempt, ...ending });
     this.endRow(step.id, 0, ending, state.ledgerId);
-    this.core.metrics.step(step.uses, 'succeeded', 0);
+    this.core.metrics.step(step.uses, ending.status, 0);
     return true;
   }
 

@@ -14,6 +14,7 @@ import {
   releaseLease,
 } from '../db/run-claims.ts';
 import { lockRun, parkRun, type RunRow } from '../db/runs.ts';
+import { countWaiting } from '../db/signals.ts';
 import type { RuntimeDeps } from './deps.ts';
 
 export type { ClaimedRun } from '../db/run-claims.ts';
@@ -80,8 +81,15 @@ export class Claims {
    * Only durable waits remain (a timer, a signal): the run becomes `waiting`, holds no lease
    * and no worker, and its queue job brings it back at `until` (a signal brings it sooner).
    */
-  async park(run: RunRow, until: Date): Promise<void> {
+  async park(run: RunRow, until: Date, waits: number[]): Promise<void> {
     await this.deps.db.transaction(async (trx) => {
+      if (!(await lockRun(trx, run.tenant_id, run.id))) return;
+      // A signal that ended a wait since the last checkpoint: go on now, from the ledger.
+      if ((await countWaiting(trx, run.tenant_id, waits)) < waits.length) {
+        await releaseLease(trx, run, this.deps.processId);
+        await enqueueRun(trx, run);
+        return;
+      }
       if (await parkRun(trx, run)) await enqueueRun(trx, run, until);
     });
   }

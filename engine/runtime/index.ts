@@ -2,6 +2,7 @@
  * The runtime: starting runs and jobs, reading them, recovering them, and the queue tasks
  * that execute them. `makeRuntime` is called once per process and passed down.
  */
+
 import type { EventEmitter } from 'node:events';
 import type { ParsedCronItem, TaskList } from 'graphile-worker';
 import type { Knex } from 'knex';
@@ -20,6 +21,7 @@ import { RuntimeError } from './errors.ts';
 import { enqueueJob, runJob } from './jobs.ts';
 import { Liveness } from './liveness.ts';
 import { makeMetrics } from './metrics.ts';
+import { type SignalRequest, type SignalView, sendSignal } from './signals.ts';
 import { createRun, InputSchemas } from './trigger.ts';
 import {
   type JobDetail,
@@ -67,6 +69,8 @@ export interface Runtime {
   retry(tenantId: string, runId: string): Promise<RunSummary>;
   restart(tenantId: string, runId: string): Promise<RunSummary>;
   cancel(tenantId: string, runId: string): Promise<RunSummary>;
+  /** Delivers a signal to a run waiting for it (`core.waitForSignal`); in `trx` when given. */
+  signal(req: SignalRequest, trx?: Knex.Transaction): Promise<SignalView>;
   enqueueJob(
     req: { tenantId: string; type: string; payload: unknown; actor?: string; idempotencyKey?: string },
     trx?: Knex.Transaction,
@@ -129,6 +133,7 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
     retry: async (t, id) => runSummary(await retryRun(core, t, id)),
     restart: async (t, id) => runSummary(await restartRun(core, t, id)),
     cancel: async (t, id) => runSummary(await cancelRun(core, t, id)),
+    signal: (req, trx) => sendSignal(core, req, trx),
     async enqueueJob(req, trx) {
       const { job, created } = await enqueueJob(core, req, trx);
       return { ...jobSummary(job), created };

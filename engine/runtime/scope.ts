@@ -3,7 +3,7 @@
  */
 
 import { tenantScope } from '../db/tenant-workflows.ts';
-import { evaluate, isTruthy, render, templateRefs } from '../expr/index.ts';
+import { evaluate, isTruthy, render, renderSync, templateRefs } from '../expr/index.ts';
 import { makeRedactor, type Redactor } from '../hub/index.ts';
 import type { Step, Workflow } from '../manifest/types.gen.ts';
 import type { RuntimeDeps, SecretStore } from './deps.ts';
@@ -91,6 +91,11 @@ export async function renderInput(
     },
   });
   return { input, stored: redactor.redact(input), redactor };
+}
+
+/** A value with templates over the run's data (no secrets): a wait's `onTimeout` output. */
+export function renderValue(value: unknown, scope: RunScope, states: Map<string, StepState>): unknown {
+  return renderSync(value, dataOf(scope, states));
 }
 
 /** A `forEach` step's list (secrets are not read here: the list is stored in the ledger). */

@@ -6,6 +6,9 @@
  */
 import { ConnectorError, parseDuration } from '../connector-sdk/index.ts';
 
+/** How long a signal is waited for when the step does not say. */
+export const DEFAULT_SIGNAL_TIMEOUT = '7d';
+
 export interface DurableWait {
   until: Date;
   /** The step's output once the wait ends. */
@@ -18,6 +21,13 @@ export function durableWait(uses: string, input: unknown, now: Date): DurableWai
   if (uses === 'core.sleep' && typeof fields.duration === 'string') {
     const ms = parseDuration(fields.duration);
     return { until: new Date(now.getTime() + ms), output: { sleptMs: ms } };
+  }
+  if (uses === 'core.waitForSignal') {
+    const timeout =
+      typeof (input as { timeout?: unknown })?.timeout === 'string'
+        ? String((input as { timeout: string }).timeout)
+        : DEFAULT_SIGNAL_TIMEOUT;
+    return { until: new Date(now.getTime() + parseDuration(timeout)), output: null };
   }
   if (uses === 'core.waitUntil') {
     const until = new Date(String(fields.until));

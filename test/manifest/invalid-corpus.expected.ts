@@ -374,4 +374,13 @@ export const EXPECTED: Record<string, [line: number, column: number, keyword: st
   'foreach-wait.yaml': [
     [8, 5, 'for-each', 'a durable wait parks the whole run; it cannot run per item of a forEach'],
   ],
+  'signal-bad-name.yaml': [
+    [
+      8,
+      19,
+      'input',
+      'with.name "manager approval" is not valid: it must look like "approval" (input of core.waitForSignal)',
+    ],
+    [11, 5, 'on-timeout', 'onTimeout only applies to core.waitForSignal'],
+  ],
 };

@@ -94,6 +94,17 @@ export function checkSteps(
       });
     }
     checkPolicy(doc, step, at);
+    if (step.onTimeout !== undefined) {
+      if (step.uses !== 'core.waitForSignal')
+        doc.report([...at, 'onTimeout'], 'on-timeout', 'onTimeout only applies to core.waitForSignal', {
+          key: true,
+        });
+      else
+        checkTemplates(doc, step.onTimeout.output, [...at, 'onTimeout', 'output'], {
+          ...stepModel,
+          roots: model.roots.filter((r) => r !== 'secrets'),
+        });
+    }
   });
 }
 
@@ -196,7 +207,9 @@ function checkLoop(
     return undefined;
   }
   const durable =
-    step.uses === 'core.waitUntil' || (step.uses === 'core.sleep' && step.with?.duration !== undefined);
+    step.uses === 'core.waitUntil' ||
+    step.uses === 'core.waitForSignal' ||
+    (step.uses === 'core.sleep' && step.with?.duration !== undefined);
   if (durable) {
     doc.report(
       [...at, 'forEach'],
