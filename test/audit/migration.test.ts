@@ -10,7 +10,8 @@ describe('migration 150', () => {
   it('chains the rows written before it, and rolls back', async () => {
     await t.db('tenants').insert({ id: 'acme', name: 'Acme' });
     await recordAudit(t.db, { tenantId: 'acme', actor: 'a', action: 'x.y', entityType: 'x', result: 'ok' });
-    await migrateDown(t.db);
+    // Undo every migration after 150, then 150 itself.
+    for (let i = 0; i < 20; i++) if ((await migrateDown(t.db)).some((f) => f.startsWith('150_'))) break;
     expect(await t.db.schema.hasColumn('audit_log', 'hash')).toBe(false);
     // Rows as the engine wrote them before the chain: the database's clock, microseconds and all.
     await t.db('audit_log').insert([
