@@ -61,13 +61,15 @@ export class ApiError extends Error {
   }
 }
 
-/** Calls the API as the session's tenant; resolves to the JSON (or text) answer. */
+/** Calls the API as the session's tenant (a FormData body goes as multipart); resolves to the JSON (or text) answer. */
 export async function api(method, path, body) {
   const s = session.value;
   if (!s) throw new ApiError(401, 'Sign in first.');
   const headers = { authorization: `Bearer ${s.token}`, 'x-tenant-id': s.tenant };
   const init = { method, headers };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body; // multipart: the browser writes the content type with its boundary
+  } else if (body !== undefined) {
     headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
   }

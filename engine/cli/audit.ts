@@ -4,7 +4,7 @@ import path from 'node:path';
 import { type AnchorPoint, anchorAudit, parseAnchors, verifyAudit } from '../db/audit-chain.ts';
 import { eraseAuditPayloads } from '../db/audit-retention.ts';
 import type { Knex } from '../db/knex.ts';
-import { TENANT_ID } from '../http/plugins/tenant.ts';
+import { TENANT_ID } from '../tenants/status.ts';
 import { CliError, type CliIO, type Command, UsageError } from './command.ts';
 import { type CliDatabase, openCliDatabase } from './database.ts';
 import { parseCommandArgs } from './main.ts';

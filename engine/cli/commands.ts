@@ -67,3 +67,8 @@ registerCommand(
   'Convert n8n workflow exports into Atlas manifests, with a report',
   async () => (await import('./import.ts')).importCommand,
 );
+registerCommand(
+  'kb',
+  'Ingest files into a tenant’s knowledge base, or search it',
+  async () => (await import('./kb.ts')).kb,
+);

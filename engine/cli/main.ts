@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { environment } from '../config.ts';
 import { CliError, type CliIO, type Command, UsageError } from './command.ts';
 
 /** Commands are loaded lazily so `atlas validate` does not pay for the HTTP server. */
@@ -68,7 +69,7 @@ function processIO(): CliIO {
   return {
     out: (line) => process.stdout.write(line + '\n'),
     err: (line) => process.stderr.write(line + '\n'),
-    env: process.env,
+    env: environment(),
     cwd: process.cwd(),
   };
 }

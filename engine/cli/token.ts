@@ -5,7 +5,7 @@ import type { Config } from '../config.ts';
 import { runningInstanceUrl } from '../db/instance.ts';
 import { makeDb } from '../db/knex.ts';
 import { getTenants } from '../db/tenants.ts';
-import { TENANT_ID } from '../http/plugins/tenant.ts';
+import { TENANT_ID } from '../tenants/status.ts';
 import { CliError, type CliIO, type Command, UsageError } from './command.ts';
 import { parseCommandArgs } from './main.ts';
 import { configFrom } from './serve.ts';

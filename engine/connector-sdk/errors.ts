@@ -67,19 +67,3 @@ export class ConnectorError extends AtlasError {
     };
   }
 }
-
-/** Coerces any thrown value into an Error, keeping the original as `cause`. */
-export function toError(value: unknown): Error {
-  if (value instanceof Error) return value;
-  return new Error(typeof value === 'string' ? value : `non-error thrown: ${safeString(value)}`, {
-    cause: value,
-  });
-}
-
-function safeString(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}

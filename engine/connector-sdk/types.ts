@@ -12,8 +12,9 @@
  * - delivery: one outbound or inbound webhook transmission.
  * - tenant: the customer every row and call is scoped to.
  */
-import type { Agent } from '../manifest/types.gen.ts';
+
 import type { ConnectorError } from './errors.ts';
+import type { Agent } from './manifest.gen.ts';
 import type { ConnectorRegistry } from './registry.ts';
 
 /** A JSON Schema (draft 2020-12) as plain data. */

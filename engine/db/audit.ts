@@ -4,8 +4,8 @@
  * one door every entry passes, so a caller cannot forget to.
  */
 import type { Knex } from 'knex';
-import type { AuditEntry, AuditSink } from '../hub/audit.ts';
-import { redact } from '../hub/redact.ts';
+import type { AuditEntry, AuditSink } from '../audit/entry.ts';
+import { redact } from '../audit/redact.ts';
 import { contentHash, payloadHash } from './audit-hash.ts';
 import { GroupCommit } from './group-commit.ts';
 
@@ -71,6 +71,22 @@ export async function recordAudit(db: Knex | Knex.Transaction, entry: AuditRecor
   return id!;
 }
 
+/**
+ * Runs a change and appends its audit entry in one transaction (a savepoint inside `db` when
+ * it is one), so neither exists without the other. `entry` is built from the change's result.
+ */
+export async function withAuditEntry<T>(
+  db: Knex | Knex.Transaction,
+  change: (trx: Knex.Transaction) => Promise<T>,
+  entry: (result: T) => AuditRecord,
+): Promise<T> {
+  return db.transaction(async (trx) => {
+    const result = await change(trx);
+    await recordAudit(trx, entry(result));
+    return result;
+  });
+}
+
 /** Many entries in one statement (a batch of webhook deliveries). */
 export async function recordAudits(db: Knex | Knex.Transaction, entries: AuditRecord[]): Promise<void> {
   if (entries.length > 0) await appendAudit(db, entries);
@@ -85,6 +101,11 @@ function writerFor(db: Knex): GroupCommit<AuditRecord, number> {
     writers.set(db, writer);
   }
   return writer;
+}
+
+/** Waits for audit entries still queued for their group commit (before the pool closes). */
+export async function auditWritesSettled(db: Knex): Promise<void> {
+  await writers.get(db)?.settled();
 }
 
 /**
@@ -225,7 +246,7 @@ export function makeDbAuditSink(db: Knex): AuditSink {
   };
 }
 
-export function fromHubEntry(entry: AuditEntry): AuditRecord {
+function fromHubEntry(entry: AuditEntry): AuditRecord {
   const failed = entry.errorCode !== undefined || entry.status === undefined || entry.status >= 400;
   return {
     tenantId: entry.tenantId,

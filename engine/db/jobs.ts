@@ -119,3 +119,12 @@ export async function listJobs(db: Db, tenantId: string, f: JobPageFilter): Prom
     ])
     .limit(f.limit + 1) as Promise<JobRow[]>;
 }
+
+/** A job's status and outcome, without its payload (which may be large). */
+export async function jobOutcome(
+  db: Db,
+  tenantId: string,
+  jobId: string,
+): Promise<Pick<JobRow, 'status' | 'result' | 'last_error'> | undefined> {
+  return db<JobRow>('jobs').where({ tenant_id: tenantId, id: jobId }).first('status', 'result', 'last_error');
+}

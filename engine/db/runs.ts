@@ -21,6 +21,8 @@ export interface RunRow {
   concurrency_limit: number | null;
   run_attempt: number;
   error: unknown;
+  /** The workflow's `output:`, rendered when the run succeeded. */
+  output?: unknown;
   parent_run_id: string | null;
   lease_owner: string | null;
   lease_expires_at: Date | null;
@@ -121,6 +123,7 @@ export async function requeueRun(
     .update({
       status: 'queued',
       error: null,
+      output: null,
       finished_at: null,
       updated_at: trx.fn.now(),
       ...(mode === 'restart' ? { run_attempt: run.run_attempt + 1, started_at: null } : {}),
@@ -163,12 +166,14 @@ export async function finishRun(
   run: { id: string; tenant_id: string },
   status: 'succeeded' | 'failed',
   error: unknown,
+  output?: unknown,
 ): Promise<boolean> {
   const updated = await trx('workflow_runs')
     .where({ id: run.id, tenant_id: run.tenant_id, status: 'running' })
     .update({
       status,
       error: error === null ? null : JSON.stringify(error),
+      output: output === undefined ? null : JSON.stringify(output),
       finished_at: trx.fn.now(),
       updated_at: trx.fn.now(),
       lease_owner: null,

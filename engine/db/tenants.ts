@@ -99,3 +99,9 @@ function toTenant(row: Record<string, unknown>): Tenant {
     updatedAt: (row.updated_at as Date).toISOString(),
   };
 }
+
+/** Whether the tenant exists and is active. */
+export async function isTenantActive(db: Db, id: string): Promise<boolean> {
+  const row = await db('tenants').where({ id }).first<{ status: TenantStatus } | undefined>('status');
+  return row?.status === 'active';
+}

@@ -35,9 +35,11 @@ import {
   readsTenant,
   renderInput,
   renderList,
+  renderOutput,
   renderValue,
   shouldRun,
   stepOutputs,
+  triggerTime,
 } from './scope.ts';
 import { logStep } from './step-log.ts';
 import { type DurableWait, durableWait } from './waits.ts';
@@ -64,6 +66,7 @@ export async function advanceRun(core: Core, runId: string, tenantId: string): P
       tenantId,
       input: run.input,
       trigger: run.trigger,
+      now: triggerTime(run.trigger, run.created_at),
       tenant: readsTenant(workflow) ? await loadTenantScope(core.deps, tenantId, run.workflow_id) : undefined,
     };
     await new RunLoop(core, run, workflow, scope, cancel.signal).drive();
@@ -194,7 +197,7 @@ class RunLoop {
   private ledgerIds = new Map<string, number>();
 
   /** Writes the pending checkpoint (group-committed with other runs'); returns the run's status. */
-  private async flush(end?: { status: 'succeeded' | 'failed'; error: unknown }) {
+  private async flush(end?: { status: 'succeeded' | 'failed'; error: unknown; output?: unknown }) {
     const outcome = await this.core.writer.write({
       tenantId: this.run.tenant_id,
       runId: this.run.id,
@@ -219,12 +222,29 @@ class RunLoop {
     status: 'succeeded' | 'failed',
     failed?: { stepId: string; error: unknown },
   ): Promise<void> {
+    let output: unknown;
+    let error: Record<string, unknown> | null = failed
+      ? { step: failed.stepId, ...(failed.error as object) }
+      : null;
+    if (status === 'succeeded') {
+      try {
+        output = renderOutput(this.workflow, this.scope, this.states);
+      } catch (err) {
+        // Every step succeeded, but the output cannot be built: the run fails and says why.
+        status = 'failed';
+        error = {
+          code: 'invalid_output',
+          kind: 'fatal',
+          retryable: false,
+          message: `output: ${(err as Error).message}`,
+        };
+      }
+    }
     if (!this.core.finishing.endsAlone(this.run)) {
       if (this.finished.length > 0 || this.started.length > 0) await this.flush();
-      return this.core.finishing.finish(this.run, status, this.states, failed);
+      return this.core.finishing.finish(this.run, status, this.states, { output, error });
     }
-    const error = failed ? { step: failed.stepId, ...(failed.error as object) } : null;
-    const outcome = await this.flush({ status, error });
+    const outcome = await this.flush({ status, error, output });
     if (outcome.ended) this.core.finishing.ended(this.run, status, error);
   }
 

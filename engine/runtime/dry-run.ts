@@ -16,7 +16,15 @@ import type { RuntimeDeps } from './deps.ts';
 import { executeAttempt } from './execute.ts';
 import { DEFAULT_MAX_ITEMS } from './loop.ts';
 import { plan, type StepState } from './plan.ts';
-import { itemLocals, type RunScope, renderInput, renderList, shouldRun } from './scope.ts';
+import {
+  itemLocals,
+  type RunScope,
+  renderInput,
+  renderList,
+  renderOutput,
+  shouldRun,
+  triggerTime,
+} from './scope.ts';
 import { durableWait } from './waits.ts';
 
 export interface PlannedStep {
@@ -36,6 +44,24 @@ export interface PlannedStep {
   items?: Array<{ index: number; input: unknown; output: unknown; outputSource: string }>;
 }
 
+/** The workflow's `output:` as the plan renders it. */
+export interface PlannedOutput {
+  value?: unknown;
+  /** Why it cannot be known before a real run (it reads a guessed output). */
+  unknown?: string;
+  error?: string;
+}
+
+export interface DryRunPlan {
+  steps: PlannedStep[];
+  /** What `now` answers in `$expr` and `if`: the sample trigger's `at`, or the time of planning. */
+  now: string;
+  /** Whether any rule of the workflow reads `now`. */
+  readsNow: boolean;
+  /** Absent when the workflow declares no `output:`. */
+  output?: PlannedOutput;
+}
+
 export interface DryRunOptions {
   workflow: Workflow;
   connectors: ConnectorRegistry;
@@ -47,13 +73,15 @@ export interface DryRunOptions {
   tenantConfig?: Record<string, unknown>;
 }
 
-export async function dryRun(opts: DryRunOptions): Promise<PlannedStep[]> {
+export async function dryRun(opts: DryRunOptions): Promise<DryRunPlan> {
   const { workflow } = opts;
   const scope: RunScope = {
     workflowId: workflow.id,
     tenantId: opts.tenantId,
     input: opts.input,
     trigger: opts.trigger ?? { type: 'manual', dryRun: true },
+    // A sample trigger's `at`, else the time of planning: one time for the whole plan, as in a run.
+    now: triggerTime(opts.trigger, new Date()),
     tenant: { id: opts.tenantId, config: opts.tenantConfig ?? {} },
   };
   // Secrets are never read in a dry run: templates show which one would be used.
@@ -121,7 +149,25 @@ export async function dryRun(opts: DryRunOptions): Promise<PlannedStep[]> {
       }
     }
   }
-  return planned;
+  const readsNow = /"now":/.test(JSON.stringify([workflow.steps, workflow.output ?? null]));
+  const result: DryRunPlan = { steps: planned, now: new Date(scope.now).toISOString(), readsNow };
+  if (workflow.output !== undefined && !planned.some((s) => s.action === 'error'))
+    result.output = plannedRunOutput(workflow, scope, states, guessed);
+  return result;
+}
+
+function plannedRunOutput(
+  workflow: Workflow,
+  scope: RunScope,
+  states: Map<string, StepState>,
+  guessed: Set<string>,
+): PlannedOutput {
+  try {
+    return { value: renderOutput(workflow, scope, states) };
+  } catch (err) {
+    if (err instanceof TemplateError && guessed.size > 0) return { unknown: knownAfter(err) };
+    return { error: (err as Error).message };
+  }
 }
 
 /** A `forEach` step's items: the list, then each item's input and output, as a run would make them. */

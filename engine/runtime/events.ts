@@ -61,7 +61,7 @@ export class EventTriggers {
       const trigger = entry.manifest.trigger as { status?: string[]; if?: unknown };
       if (!enabled.has(entry.manifest.id)) continue;
       if (!(trigger.status ?? ['succeeded']).includes(run.status)) continue;
-      if (trigger.if !== undefined && !isTruthy(evaluate(trigger.if, { trigger: event }))) continue;
+      if (trigger.if !== undefined && !isTruthy(evaluate(trigger.if, { trigger: event }, event.at))) continue;
       await createRun(trx, {
         tenantId: run.tenant_id,
         entry,

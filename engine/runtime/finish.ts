@@ -39,7 +39,9 @@ export class Finishing {
     if (status === 'succeeded') this.deps.log.info(fields, 'run:succeeded');
     else {
       // A failure is worth a look: warn, with the step and the reason.
-      const reason = error ? `step ${error.step}: ${error.message ?? 'failed'}` : 'failed';
+      const reason = error?.step
+        ? `step ${error.step}: ${error.message ?? 'failed'}`
+        : (error?.message ?? 'failed');
       this.deps.log.warn({ ...fields, step: error?.step, reason }, `run:failed ${reason}`);
     }
   }
@@ -49,11 +51,11 @@ export class Finishing {
     run: RunRow,
     status: 'succeeded' | 'failed',
     states: Map<string, StepState>,
-    failed?: { stepId: string; error: unknown },
+    end: { output?: unknown; error: Record<string, unknown> | null },
   ): Promise<void> {
-    const error = failed ? { step: failed.stepId, ...(failed.error as object) } : null;
+    const error = end.error as { step?: string; message?: string } | null;
     const ended = await this.deps.db.transaction(async (trx) => {
-      if (!(await finishRun(trx, run, status, error))) return false;
+      if (!(await finishRun(trx, run, status, error, end.output))) return false;
       await this.afterEnd(trx, { ...run, status, error }, states);
       return true;
     });

@@ -2,7 +2,7 @@
  * The runtime: starting runs and jobs, reading them, recovering them, and the queue tasks
  * that execute them. `makeRuntime` is called once per process and passed down.
  */
-
+import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { ParsedCronItem, TaskList } from 'graphile-worker';
 import type { Knex } from 'knex';
@@ -18,6 +18,7 @@ import { Core } from './core.ts';
 import { cronItems, fireSchedule, SCHEDULE_TASK } from './cron.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { RuntimeError } from './errors.ts';
+import { type AttemptResult, executeAttempt } from './execute.ts';
 import { enqueueJob, runJob } from './jobs.ts';
 import { Liveness } from './liveness.ts';
 import { makeMetrics } from './metrics.ts';
@@ -36,6 +37,7 @@ import {
 
 export type { RuntimeDeps, SecretStore, TokenSource } from './deps.ts';
 export { RuntimeError, type RuntimeErrorCode } from './errors.ts';
+export type { AttemptResult } from './execute.ts';
 export type { AttemptView, JobDetail, JobSummary, RunDetail, RunSummary, StepView } from './views.ts';
 
 export interface TriggerRequest {
@@ -82,6 +84,11 @@ export interface Runtime {
     workflowId: string,
     state: Partial<WorkflowState>,
   ): Promise<WorkflowState>;
+  /**
+   * Calls one action now for a tenant, outside any run or job: one attempt through the hub
+   * (credentials, rate limits, audit), as a step would (the API's knowledge base search).
+   */
+  callAction(tenantId: string, uses: string, input: unknown, timeoutMs?: number): Promise<AttemptResult>;
   /** Resolves once the run is finished (or the timeout passes), polling the ledger. */
   waitForRun(tenantId: string, runId: string, timeoutMs: number): Promise<RunDetail | undefined>;
 }
@@ -154,6 +161,19 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
       if (next.enabled) inputs.checkConfig(entry, next.config);
       await putWorkflowState(deps.db, tenantId, workflowId, next);
       return next;
+    },
+    async callAction(tenantId, uses, input, timeoutMs = 30_000) {
+      const entry = deps.connectors.action(uses);
+      if (!entry) throw new RuntimeError('invalid_input', `No action "${uses}" is registered.`);
+      return executeAttempt(deps, {
+        entry,
+        input,
+        tenantId,
+        attempt: 1,
+        maxAttempts: 1,
+        idempotencyKey: `call:${randomUUID()}`,
+        timeoutMs,
+      });
     },
     async waitForRun(tenantId, runId, timeoutMs) {
       const deadline = Date.now() + timeoutMs;

@@ -3,7 +3,7 @@
  */
 
 import { tenantScope } from '../db/tenant-workflows.ts';
-import { evaluate, isTruthy, render, renderSync, templateRefs } from '../expr/index.ts';
+import { evaluate, isTruthy, logicData, render, renderSync, templateRefs } from '../expr/index.ts';
 import { makeRedactor, type Redactor } from '../hub/index.ts';
 import type { Step, Workflow } from '../manifest/types.gen.ts';
 import type { RuntimeDeps, SecretStore } from './deps.ts';
@@ -14,6 +14,11 @@ export interface RunScope {
   tenantId: string;
   input: unknown;
   trigger: unknown;
+  /**
+   * What `now` answers in `$expr` and `if`: the run's recorded trigger time (`trigger.at`), the
+   * same in every step, attempt, retry and the output, never the clock at the moment of rendering.
+   */
+  now: Date | string;
   tenant: { id: string; name?: string; config: Record<string, unknown> } | undefined;
 }
 
@@ -23,9 +28,9 @@ const tenantReaders = new WeakMap<Workflow, boolean>();
 export function readsTenant(workflow: Workflow): boolean {
   let reads = tenantReaders.get(workflow);
   if (reads === undefined) {
-    const text = JSON.stringify(workflow.steps);
-    reads =
-      templateRefs(workflow.steps).some((ref) => ref.path[0] === 'tenant') || /"var":\s*"tenant\./.test(text);
+    const read = [workflow.steps, workflow.output ?? null];
+    const text = JSON.stringify(read);
+    reads = templateRefs(read).some((ref) => ref.path[0] === 'tenant') || /"var":\s*"tenant\./.test(text);
     tenantReaders.set(workflow, reads);
   }
   return reads;
@@ -61,7 +66,22 @@ function dataOf(scope: RunScope, states: Map<string, StepState>) {
 /** `if`: JSON Logic over the run's data; a step without one always runs. */
 export function shouldRun(step: Step, scope: RunScope, states: Map<string, StepState>): boolean {
   if (step.if === undefined) return true;
-  return isTruthy(evaluate(step.if, dataOf(scope, states)));
+  return isTruthy(evaluate(step.if, logicData(dataOf(scope, states)), scope.now));
+}
+
+/** When the run was triggered, as its trigger records it (`trigger.at`), else `fallback`. */
+export function triggerTime(trigger: unknown, fallback: Date): Date | string {
+  const at = (trigger as { at?: unknown } | null)?.at;
+  return typeof at === 'string' && !Number.isNaN(Date.parse(at)) ? at : fallback;
+}
+
+/**
+ * The run's `output`: the workflow's `output:` rendered over the finished steps (no secrets:
+ * the output is stored and shown in plain). Undefined when the workflow declares none.
+ */
+export function renderOutput(workflow: Workflow, scope: RunScope, states: Map<string, StepState>): unknown {
+  if (workflow.output === undefined) return undefined;
+  return renderSync(workflow.output, { ...dataOf(scope, states), secrets: {}, now: scope.now });
 }
 
 export interface RenderedInput {
@@ -84,6 +104,7 @@ export async function renderInput(
   const input = await render(step.with ?? {}, {
     ...dataOf(scope, states),
     ...(locals ? { locals } : {}),
+    now: scope.now,
     secrets: async (name: string) => {
       const value = await secrets.get(scope.tenantId, name);
       redactor.add(value);

@@ -46,6 +46,8 @@ export interface StepView {
 export interface RunDetail extends RunSummary {
   input: unknown;
   trigger: unknown;
+  /** The workflow's `output:` as the run rendered it (null until it succeeds, or without one). */
+  output: unknown;
   steps: StepView[];
 }
 
@@ -93,7 +95,7 @@ export function runDetail(row: RunRow, stepOrder: string[], attempts: StepRunRow
     const current = list.filter((a) => a.run_attempt === row.run_attempt).at(-1);
     return { id, status: current?.status ?? ('pending' as const), attempts: list.map(attemptView) };
   });
-  return { ...runSummary(row), input: row.input, trigger: row.trigger, steps };
+  return { ...runSummary(row), input: row.input, trigger: row.trigger, output: row.output ?? null, steps };
 }
 
 export interface JobSummary {

@@ -354,9 +354,9 @@ export const EXPECTED: Record<string, [line: number, column: number, keyword: st
       20,
       39,
       'template',
-      '{{ invoice.emial }}: invoice has no field "emial" in the items of forEach; did you mean "email"?',
+      '{{ invoice.emial }}: invoice has no field "emial" in the invoice value; did you mean "email"?',
     ],
-    [20, 59, 'template', '{{ loop.count }}: loop has no field "count"; it has index'],
+    [20, 59, 'template', '{{ loop.count }}: loop has no field "count" in the loop value (it has index)'],
   ],
   'foreach-item-outside.yaml': [
     [

@@ -4,7 +4,7 @@
  * about 27 hours. Jitter spreads retries so one receiver's outage does not come back as a
  * thundering herd when it recovers.
  */
-import type { JobRetryPolicy } from '../../../engine/connector-sdk/index.ts';
+import type { JobRetryPolicy } from 'atlas-engine/sdk';
 
 /** Delay before attempt n+1 after attempt n failed (index 0 = after the first attempt). */
 export const WEBHOOK_RETRY_SCHEDULE_MS: readonly number[] = Object.freeze([

@@ -14,11 +14,11 @@ import { withTenant } from '../../db/rls.ts';
 import { dbNowMicros, type RunRow, runChangesSince } from '../../db/runs.ts';
 import { activeTenantIds, getTenant } from '../../db/tenants.ts';
 import { listDeliveries } from '../../db/webhook-events.ts';
+import { decodeCursor, encodeCursor } from '../../json/cursor.ts';
+import { problem } from '../../problem.ts';
 import { jobSummary, runSummary } from '../../runtime/views.ts';
+import { TENANT_ID } from '../../tenants/status.ts';
 import { type ApiContext, tenantOf } from '../context.ts';
-import { decodeCursor, encodeCursor } from '../cursor.ts';
-import { TENANT_ID } from '../plugins/tenant.ts';
-import { problem } from '../problem.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import {
   cursorSchema,

@@ -6,7 +6,7 @@ import type { Logger } from '../../log.ts';
 import type { Catalogue } from '../../manifest/catalogue.ts';
 import type { Runtime } from '../../runtime/index.ts';
 import type { makeSecretStore } from '../../secrets/store.ts';
-import type { TenantStatusCache } from '../plugins/tenant.ts';
+import type { TenantStatusCache } from '../../tenants/status.ts';
 
 export interface RouteDeps {
   config: Config;

@@ -1,7 +1,8 @@
 /** Signals: a JSON payload delivered to a run waiting in a `core.waitForSignal` step. */
+
+import { problem } from '../../problem.ts';
 import { principalOf, tenantOf } from '../context.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
-import { problem } from '../problem.ts';
 import { type AnyRoute, defineRoute } from '../route.ts';
 import { callRuntime } from '../runtime-errors.ts';
 import type { RouteDeps } from './deps.ts';

@@ -56,18 +56,17 @@ function step(schema: JsonSchema, key: string): unknown | 'missing' {
   return properties && Object.keys(properties).length > 0 ? 'missing' : true;
 }
 
-/** The schema of the value at `path`, when the schema says; undefined when it is open. */
-export function schemaAt(schema: unknown, path: Path): JsonSchema | undefined {
+/** The schema of the value at `path`, or `{}` (anything) where the schema does not say. */
+export function schemaAt(schema: unknown, path: Path): Record<string, unknown> {
   let current: unknown = schema;
   for (const segment of path) {
-    if (!isSchema(current) || '$ref' in current || 'oneOf' in current || 'anyOf' in current) return undefined;
-    if (typeof segment === 'number' || current.type === 'array') {
-      current = current.items;
+    if (!isSchema(current)) return {};
+    if (current.type === 'array' || (typeof segment === 'number' && isSchema(current.items))) {
+      current = typeof segment === 'number' ? current.items : undefined;
       continue;
     }
     const next = step(current, String(segment));
-    if (next === 'missing' || next === true) return undefined;
-    current = next;
+    current = next === 'missing' ? undefined : next;
   }
-  return isSchema(current) ? current : undefined;
+  return isSchema(current) ? (current as Record<string, unknown>) : {};
 }

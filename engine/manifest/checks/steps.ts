@@ -8,13 +8,25 @@ import {
   parseDuration,
   splitUses,
 } from '../../connector-sdk/index.ts';
-import { formatPath, SCOPE_ROOTS, templateRefs } from '../../expr/index.ts';
+import {
+  findExprs,
+  formatPath,
+  hasExpr,
+  literalType,
+  SCOPE_ROOTS,
+  type Schema,
+  templateRefs,
+  typeFits,
+  typeNames,
+  typeWords,
+  union,
+} from '../../expr/index.ts';
 import type { ManifestDoc } from '../document.ts';
 import type { Step, Workflow } from '../types.gen.ts';
 import { actionInputValidator } from '../validators.ts';
-import { checkLogic, checkTemplates } from './expressions.ts';
+import { checkLogic, checkTemplates, exprType } from './expressions.ts';
 import { schemaAt } from './schema-path.ts';
-import type { ScopeModel, StepInfo } from './scope.ts';
+import { type ScopeModel, type StepInfo, scopeSchema } from './scope.ts';
 
 /** Steps by id with their position and output schema (first occurrence wins on duplicates). */
 export function stepInfos(workflow: Workflow, registry: ConnectorRegistry): Map<string, StepInfo> {
@@ -38,6 +50,47 @@ function loopOutput(step: Step, output: JsonSchema | undefined): JsonSchema | un
   return { type: 'array', items: output ?? {} };
 }
 
+/**
+ * What a `core.set` step outputs is its `value`, so its output schema is known from the
+ * literal: fields, literal types, the schemas of whole templates and the types of `$expr`
+ * values. Later templates reading `steps.<id>.output.*` are then checked against it.
+ */
+export function inferSetOutputs(workflow: Workflow, model: ScopeModel): void {
+  const ancestors = ancestorSets(workflow.steps);
+  workflow.steps.forEach((step, i) => {
+    const info = model.steps.get(step.id);
+    if (step.uses !== 'core.set' || info?.index !== i || !step.with || !Object.hasOwn(step.with, 'value'))
+      return;
+    const stepModel: ScopeModel = { ...model, current: { index: i, ancestors: ancestors[i]! } };
+    if (step.forEach === undefined) {
+      (info as { output: unknown }).output = valueSchema(step.with.value, stepModel);
+      return;
+    }
+    const items = Array.isArray(step.forEach) ? {} : itemSchema(step.forEach, stepModel).items;
+    const value = valueSchema(step.with.value, { ...stepModel, locals: loopLocals(step, items) });
+    (info as { output: unknown }).output = loopOutput(step, value);
+  });
+}
+
+/** The schema of what a `with` value renders to. */
+export function valueSchema(value: unknown, model: ScopeModel): Schema {
+  if (hasExpr(value)) return Object.keys(value).length === 1 ? exprType(value.$expr, model) : {};
+  if (typeof value === 'string') {
+    const refs = templateRefs(value);
+    if (refs.length === 0) return { type: 'string' };
+    const [ref] = refs;
+    if (refs.length === 1 && ref!.whole)
+      return ref!.hasFallback || ref!.error ? {} : scopeSchema(ref!.path, model);
+    return { type: 'string' };
+  }
+  if (Array.isArray(value)) return { type: 'array', items: union(value.map((v) => valueSchema(v, model))) };
+  if (value !== null && typeof value === 'object') {
+    const properties = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, valueSchema(v, model)]));
+    return { type: 'object', properties, required: Object.keys(properties), additionalProperties: false };
+  }
+  return literalType(value);
+}
+
 function skippable(step: Step): { mayEndWithout?: string } {
   const ways = [
     ...(step.if === undefined ? [] : ['skipped (it has an `if`)']),
@@ -50,7 +103,7 @@ function skippable(step: Step): { mayEndWithout?: string } {
  * The steps certainly finished before each step runs: a step without `needs` waits for the
  * one before it (and so for all earlier ones); a step with `needs` waits only for those.
  */
-export function ancestorSets(steps: readonly Step[]): Set<string>[] {
+function ancestorSets(steps: readonly Step[]): Set<string>[] {
   const sets: Set<string>[] = [];
   const byId = new Map<string, number>();
   steps.forEach((step, i) => {
@@ -82,11 +135,12 @@ export function checkSteps(
     if (seen === undefined) firstIndex.set(step.id, i);
     else
       doc.report([...at, 'id'], 'duplicate-step', `step id "${step.id}" is already used by steps[${seen}]`);
-    checkUses(doc, step, i, registry);
-    checkNeeds(doc, step, i, model);
     const stepModel: ScopeModel = { ...model, current: { index: i, ancestors: ancestors[i]! } };
     const locals = checkLoop(doc, step, at, stepModel);
-    checkTemplates(doc, step.with ?? {}, [...at, 'with'], locals ? { ...stepModel, locals } : stepModel);
+    const itemModel: ScopeModel = locals ? { ...stepModel, locals } : stepModel;
+    checkUses(doc, step, i, registry, itemModel);
+    checkNeeds(doc, step, i, model);
+    checkTemplates(doc, step.with ?? {}, [...at, 'with'], itemModel);
     if (step.if !== undefined) {
       checkLogic(doc, step.if, [...at, 'if'], {
         ...stepModel,
@@ -108,7 +162,13 @@ export function checkSteps(
   });
 }
 
-function checkUses(doc: ManifestDoc, step: Step, i: number, registry: ConnectorRegistry): void {
+function checkUses(
+  doc: ManifestDoc,
+  step: Step,
+  i: number,
+  registry: ConnectorRegistry,
+  model: ScopeModel,
+): void {
   const at = ['steps', i, 'uses'];
   const entry = registry.action(step.uses);
   if (!entry) {
@@ -135,15 +195,40 @@ function checkUses(doc: ManifestDoc, step: Step, i: number, registry: ConnectorR
     }
     return;
   }
-  checkInput(doc, step, i, registry);
+  checkInput(doc, step, i, registry, model);
 }
 
-/** Literal `with` values must fit the input schema; templated values are checked at run time. */
-function checkInput(doc: ManifestDoc, step: Step, i: number, registry: ConnectorRegistry): void {
+/**
+ * Literal `with` values must fit the input schema, and `$expr` values must compute a type
+ * the field takes; templated values are checked at run time.
+ */
+function checkInput(
+  doc: ManifestDoc,
+  step: Step,
+  i: number,
+  registry: ConnectorRegistry,
+  model: ScopeModel,
+): void {
   const value = step.with ?? {};
+  const exprs = findExprs(value);
+  const input = registry.action(step.uses)?.action.input;
+  for (const { node, at } of exprs) {
+    if (Object.keys(node).length !== 1) continue;
+    const expected = typeNames(schemaAt(input, at));
+    const actual = typeNames(exprType(node.$expr, model));
+    if (!expected || !actual || typeFits(actual, expected)) continue;
+    doc.report(
+      ['steps', i, 'with', ...at],
+      'expr-type',
+      `this $expr computes ${typeWords(actual)}, but ${at.map(String).join('.')} of ${step.uses} takes ${typeWords(expected)}`,
+      { key: true },
+    );
+  }
   const validate = actionInputValidator(registry, step.uses);
   if (validate(value)) return;
-  const templated = templateRefs(value).map((ref) => `/${ref.at.map(String).join('/')}`);
+  const templated = [...templateRefs(value).map((ref) => ref.at), ...exprs.map((e) => e.at)].map(
+    (at) => `/${at.map(String).join('/')}`,
+  );
   const errors = (validate.errors ?? []).filter(
     (e) => !templated.some((t) => e.instancePath === t || e.instancePath.startsWith(`${t}/`)),
   );
@@ -198,7 +283,7 @@ function checkLoop(
   step: Step,
   at: (string | number)[],
   model: ScopeModel,
-): Map<string, unknown> | undefined {
+): Record<string, Schema> | undefined {
   if (step.forEach === undefined) {
     for (const field of LOOP_ONLY) {
       if (step[field] !== undefined)
@@ -224,17 +309,40 @@ function checkLoop(
   if ((SCOPE_ROOTS as readonly string[]).includes(name) || name === 'loop') {
     doc.report([...at, 'as'], 'for-each', `as: "${name}" would hide ${name}; choose another name`);
   }
-  let items: unknown;
-  if (Array.isArray(step.forEach)) items = undefined;
-  else items = listItems(doc, step.forEach, [...at, 'forEach'], model);
-  return new Map<string, unknown>([
-    [name, items],
-    ['loop', undefined],
-  ]);
+  const items = Array.isArray(step.forEach) ? {} : listItems(doc, step.forEach, [...at, 'forEach'], model);
+  return loopLocals(step, items);
 }
 
-/** Checks the `forEach` template; returns its items' schema when the producer declares it. */
-function listItems(doc: ManifestDoc, text: string, at: (string | number)[], model: ScopeModel): unknown {
+/** The names a `forEach` step binds for its templates: its item (`as`) and `loop`. */
+function loopLocals(step: Step, items: Schema): Record<string, Schema> {
+  return {
+    [step.as ?? 'item']: items,
+    loop: { type: 'object', properties: { index: { type: 'integer' } }, additionalProperties: false },
+  };
+}
+
+/** The schema of a `forEach` template's items, `{}` (anything) when the producer does not say. */
+function itemSchema(
+  text: string,
+  model: ScopeModel,
+): { list: Schema; items: Schema; ref?: ReturnType<typeof templateRefs>[number] } {
+  const refs = templateRefs(text);
+  const ref = refs[0];
+  if (refs.length !== 1 || ref!.raw !== text.trim() || ref!.error) return { list: {}, items: {} };
+  const [root, id, field, ...deeper] = ref!.path;
+  let list: Schema = {};
+  if (root === 'steps' && field === 'output') list = schemaAt(model.steps.get(String(id))?.output, deeper);
+  else if (root === 'input') list = schemaAt(model.input, ref!.path.slice(1));
+  const items = list.type === 'array' && isObject(list.items) ? (list.items as Schema) : {};
+  return { list, items, ref };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Checks the `forEach` template; returns its items' schema (`{}` when the producer does not say). */
+function listItems(doc: ManifestDoc, text: string, at: (string | number)[], model: ScopeModel): Schema {
   const refs = templateRefs(text, at);
   const whole = refs.length === 1 && refs[0]!.raw === text.trim();
   if (!whole) {
@@ -243,16 +351,12 @@ function listItems(doc: ManifestDoc, text: string, at: (string | number)[], mode
       'for-each',
       'forEach must be a list: write one template, such as {{ steps.list.output.items }}',
     );
-    return undefined;
+    return {};
   }
   checkTemplates(doc, text, at, model);
-  const ref = refs[0]!;
-  if (ref.error) return undefined;
-  const [root, id, field, ...deeper] = ref.path;
-  let schema: JsonSchema | undefined;
-  if (root === 'steps' && field === 'output') schema = schemaAt(model.steps.get(String(id))?.output, deeper);
-  else if (root === 'input') schema = schemaAt(model.input, ref.path.slice(1));
-  const type = schema?.type;
+  const { list, items, ref } = itemSchema(text, model);
+  if (!ref) return {};
+  const type = list.type;
   if (typeof type === 'string' && type !== 'array') {
     doc.report(
       at,
@@ -262,7 +366,7 @@ function listItems(doc: ManifestDoc, text: string, at: (string | number)[], mode
         needle: ref.raw,
       },
     );
-    return undefined;
+    return {};
   }
-  return schema?.items;
+  return items;
 }

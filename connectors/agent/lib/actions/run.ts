@@ -1,9 +1,4 @@
-import {
-  type ActionDefinition,
-  type AgentDirectory,
-  ConnectorError,
-  defineAction,
-} from '../../../../engine/connector-sdk/index.ts';
+import { type ActionDefinition, type AgentDirectory, ConnectorError, defineAction } from 'atlas-engine/sdk';
 import { type AgentTaskInput, type AgentTaskOutput, runAgentTask } from '../loop.ts';
 
 const usage = {

@@ -1,4 +1,4 @@
-import { ConnectorError, defineAction } from '../../../../engine/connector-sdk/index.ts';
+import { ConnectorError, defineAction } from 'atlas-engine/sdk';
 
 /**
  * A durable wait until a point in time: the runtime parks the run (status `waiting`, no
