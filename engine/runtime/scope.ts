@@ -116,7 +116,7 @@ export async function renderInput(
 
 /** A value with templates over the run's data (no secrets): a wait's `onTimeout` output. */
 export function renderValue(value: unknown, scope: RunScope, states: Map<string, StepState>): unknown {
-  return renderSync(value, dataOf(scope, states));
+  return renderSync(value, { ...dataOf(scope, states), now: scope.now });
 }
 
 /** A `forEach` step's list (secrets are not read here: the list is stored in the ledger). */
@@ -125,7 +125,7 @@ export async function renderList(
   scope: RunScope,
   states: Map<string, StepState>,
 ): Promise<unknown> {
-  return render(step.forEach, dataOf(scope, states));
+  return render(step.forEach, { ...dataOf(scope, states), now: scope.now });
 }
 
 /** The names one item's templates read besides the run scope. */
