@@ -6,8 +6,6 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../engine/auth/mint.ts';
-import { makeApp } from '../../engine/http/app.ts';
-import { makeLogger } from '../../engine/log.ts';
 import { closeServer, problemOf } from '../api/harness.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
@@ -61,16 +59,10 @@ describe('signals', () => {
       manifests: MANIFESTS,
       tenants: ['acme', 'globex'],
       env: { ATLAS_JWT_SECRET: SECRET, ATLAS_BODY_LIMIT: '4kb' },
+      http: true,
     });
     await engine.startWorker(2);
-    const app = makeApp({
-      config: engine.config,
-      db: database.db,
-      log: makeLogger('silent', false),
-      runtime: engine.runtime,
-      catalogue: engine.services.catalogue,
-    });
-    server = createServer(app.callback());
+    server = createServer(engine.engine.app!.callback());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     acme = await mintToken({ secret: SECRET, sub: 'alice', tenants: ['acme'], ttlSeconds: 300 });
