@@ -4,11 +4,13 @@ import { log } from './lib/actions/log.ts';
 import { noop } from './lib/actions/noop.ts';
 import { set } from './lib/actions/set.ts';
 import { sleep } from './lib/actions/sleep.ts';
+import { waitForSignal } from './lib/actions/wait-for-signal.ts';
+import { waitUntil } from './lib/actions/wait-until.ts';
 
 /** Built-in steps with no provider: shaping data, logging, waiting, and failing on purpose for tests. */
 export const core = defineConnector({
   id: 'core',
-  description: 'Built-in steps: noop, log, set, sleep, fail.',
+  description: 'Built-in steps: noop, log, set, sleep, waitUntil, waitForSignal, fail.',
   auth: { type: 'none' },
-  actions: [noop, log, set, sleep, fail],
+  actions: [noop, log, set, sleep, waitUntil, waitForSignal, fail],
 });

@@ -129,12 +129,20 @@ function printPlan(io: CliIO, workflowId: string, hash: string, plan: DryRunPlan
     io.out(`${mark} ${i + 1}. ${s.id}  (${s.uses})`);
     if (s.action === 'skip') io.out(`    skipped: ${s.reason}`);
     if (s.action === 'error') io.out(`    error: ${s.reason}`);
-    if (s.action === 'run') {
+    if (s.action === 'run' && s.items) {
+      io.out(`    forEach: ${s.items.length} item${s.items.length === 1 ? '' : 's'}`);
+      for (const item of s.items.slice(0, 20))
+        io.out(
+          `    [${item.index}] input: ${JSON.stringify(item.input)}  output: ${JSON.stringify(item.output)}  [${item.outputSource}]`,
+        );
+      if (s.items.length > 20) io.out(`    ... and ${s.items.length - 20} more`);
+    } else if (s.action === 'run') {
       io.out(
         s.unknownInput
           ? `    input:  known after the run: ${s.unknownInput}`
           : `    input:  ${JSON.stringify(s.input)}`,
       );
+      if (s.resumesAt) io.out(`    waits:  the run parks and goes on at ${s.resumesAt}`);
       io.out(`    output: ${JSON.stringify(s.output)}  [${s.outputSource}]`);
     }
   }

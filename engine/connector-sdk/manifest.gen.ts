@@ -157,10 +157,25 @@ export interface Step {
   if?: JsonLogicRule;
   /** Earlier steps this step waits for. Without it the step waits for the step before it. */
   needs?: StepId[];
+  /** Runs the step once per item of a list: a template that reads a list (`{{ steps.list.output.items }}`) or a literal list. Each item is its own checkpointed attempt chain (`<step>[i]`, with the step's retries); the step's output is the list of item outputs, in order. */
+  forEach?: string | unknown[];
+  /** With `forEach`: the item's name in this step's templates (`{{ invoice.id }}`); `{{ loop.index }}` is its position, from 0. Default: `"item"`. */
+  as?: string;
+  /** With `forEach`: how many items are in flight at once. Default: `1`. */
+  concurrency?: number;
+  /** With `forEach`: what an item that failed (after its last attempt) does: `fail` fails the step once the items in flight end; `continue` puts `{ error }` in its place and goes on. Default: `"fail"`. */
+  onItemError?: 'fail' | 'continue';
+  /** With `forEach`: the longest list accepted; a longer one fails the step before any item runs. Default: `1000`. */
+  maxItems?: number;
   /** How often and how patiently a failed step is retried. Only retryable errors (network, timeout, 429, 5xx) are retried; a provider's `Retry-After` wins over the backoff when longer. */
   retry?: RetryPolicy;
   /** Longest time one attempt may take; the workflow's `defaults.timeout` when absent. */
   timeout?: Duration;
+  /** With `core.waitForSignal`: when no signal comes before its `timeout`, the step succeeds with this `output` (templates over the run) instead of failing with kind `timeout`. */
+  onTimeout?: {
+    /** The step's output on timeout. */
+    output: unknown;
+  };
   /** What a failure (after the last attempt) does to the run: `fail` stops it, `continue` records the failure and goes on. Default: `"fail"`. */
   onError?: 'fail' | 'continue';
 }

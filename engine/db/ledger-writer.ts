@@ -93,7 +93,7 @@ async function writeBatch(db: Knex, items: CheckpointItem[]): Promise<Checkpoint
       error: json(s.error),
       skip_reason: s.skipReason ?? null,
       retry_at: s.retryAt?.toISOString() ?? null,
-      finished: s.status !== 'running',
+      finished: s.status !== 'running' && s.status !== 'waiting',
     })),
   );
   const ends = items
@@ -141,7 +141,7 @@ with done as (
          duration_ms = f.duration_ms, finished_at = now()
     from json_to_recordset(?::json) as f(id bigint, tenant_id text, status text, output jsonb, error jsonb,
                                          retry_at timestamptz, duration_ms int)
-   where s.id = f.id and s.tenant_id = f.tenant_id
+   where s.id = f.id and s.tenant_id = f.tenant_id and s.status in ('running', 'waiting')
   returning s.id
 ), started as (
   insert into step_runs (tenant_id, run_id, run_attempt, worker, step_id, uses, attempt, max_attempts,

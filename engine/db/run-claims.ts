@@ -34,7 +34,7 @@ export async function claimRuns(
             lease_expires_at = now() + make_interval(secs => ?), updated_at = now()
        from workflow_runs o, json_to_recordset(?::json) as c(id uuid, tenant_id text)
       where r.id = c.id and r.tenant_id = c.tenant_id and o.id = r.id
-        and r.status in ('queued', 'running') and r.concurrency_key is null
+        and r.status in ('queued', 'running', 'waiting') and r.concurrency_key is null
         and (r.lease_owner is null or r.lease_owner = ? or r.lease_expires_at < now())
     returning r.*, o.started_at is null as fresh`,
     [owner, leaseMs / 1000, JSON.stringify(items), owner],
@@ -77,7 +77,7 @@ export async function lockConcurrencyGroup(trx: Knex.Transaction, run: RunRow): 
       workflow_id: run.workflow_id,
       concurrency_key: run.concurrency_key,
     })
-    .where('status', 'running')
+    .whereIn('status', ['running', 'waiting'])
     .count({ active: '*' })) as Array<{ active: number }>;
   return Number(counted?.active ?? 0);
 }

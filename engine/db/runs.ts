@@ -6,7 +6,7 @@
 import type { Knex } from 'knex';
 import type { StepRunRow } from './step-runs.ts';
 
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface RunRow {
   id: string;
@@ -144,6 +144,20 @@ export async function cancelRunRow(trx: Knex.Transaction, run: RunRow, error: un
     })
     .returning('*')) as RunRow[];
   return row!;
+}
+
+/**
+ * Parks a running run that only waits (a durable timer or a signal): status `waiting`, lease
+ * freed; its queue job (added by the caller) resumes it. False when it was no longer running.
+ */
+export async function parkRun(
+  trx: Knex.Transaction,
+  run: { id: string; tenant_id: string },
+): Promise<boolean> {
+  const updated = await trx('workflow_runs')
+    .where({ id: run.id, tenant_id: run.tenant_id, status: 'running' })
+    .update({ status: 'waiting', lease_owner: null, lease_expires_at: null, updated_at: trx.fn.now() });
+  return updated > 0;
 }
 
 /** Ends a running run and frees its lease; false when it was no longer running (a cancel). */

@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 
-export type StepStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+export type StepStatus = 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
 export interface StepRunRow {
   id: number;
@@ -57,6 +57,17 @@ export async function makeUnfinishedStepsDue(
         and s.status in ('failed', 'cancelled', 'running')`,
     [run.tenant_id, run.id, run.run_attempt],
   );
+}
+
+/** Ends the waits (timers, signals) of a run being cancelled: no worker holds them. */
+export async function cancelWaitingSteps(
+  db: Db,
+  run: { id: string; tenant_id: string; run_attempt: number },
+  error: unknown,
+): Promise<void> {
+  await db('step_runs')
+    .where({ tenant_id: run.tenant_id, run_id: run.id, run_attempt: run.run_attempt, status: 'waiting' })
+    .update({ status: 'cancelled', error: JSON.stringify(error), retry_at: null, finished_at: db.fn.now() });
 }
 
 /** Every attempt and trace of a job, oldest first. */

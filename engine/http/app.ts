@@ -37,6 +37,7 @@ import { metaRoutes } from './routes/meta.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { runRoutes } from './routes/runs.ts';
 import { secretRoutes } from './routes/secrets.ts';
+import { signalRoutes } from './routes/signals.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { webhookRouteRoutes } from './routes/webhook-routes.ts';
 import { workflowRoutes } from './routes/workflows.ts';
@@ -77,6 +78,7 @@ function apiRoutes(deps: RouteDeps): AnyRoute[] {
     ...consoleRoutes(deps),
     ...workflowRoutes(deps),
     ...runRoutes(deps),
+    ...signalRoutes(deps),
     ...agentRoutes(deps),
     ...jobRoutes(deps),
     ...kbRoutes(deps),

@@ -68,7 +68,7 @@ export interface PageQuery {
   cursor?: string;
 }
 
-export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export const RUN_STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] as const;
 
 /** A run or job as the runtime reports it; the runtime owns the exact fields. */
 export const runSummarySchema: JsonSchema = {

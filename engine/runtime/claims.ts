@@ -13,7 +13,8 @@ import {
   lockConcurrencyGroup,
   releaseLease,
 } from '../db/run-claims.ts';
-import { lockRun, type RunRow } from '../db/runs.ts';
+import { lockRun, parkRun, type RunRow } from '../db/runs.ts';
+import { countWaiting } from '../db/signals.ts';
 import type { RuntimeDeps } from './deps.ts';
 
 export type { ClaimedRun } from '../db/run-claims.ts';
@@ -50,7 +51,8 @@ export class Claims {
 
   async #claimSlow(trx: Knex.Transaction, runId: string, tenantId: string): Promise<RunRow | undefined> {
     const run = await lockRun(trx, tenantId, runId);
-    if (!run || (run.status !== 'queued' && run.status !== 'running')) return undefined;
+    if (!run || (run.status !== 'queued' && run.status !== 'running' && run.status !== 'waiting'))
+      return undefined;
     const leased =
       run.lease_owner && run.lease_owner !== this.deps.processId && run.lease_expires_at! > this.now();
     if (leased) {
@@ -72,6 +74,23 @@ export class Claims {
     await this.deps.db.transaction(async (trx) => {
       await releaseLease(trx, run, this.deps.processId);
       await enqueueRun(trx, run, until);
+    });
+  }
+
+  /**
+   * Only durable waits remain (a timer, a signal): the run becomes `waiting`, holds no lease
+   * and no worker, and its queue job brings it back at `until` (a signal brings it sooner).
+   */
+  async park(run: RunRow, until: Date, waits: number[]): Promise<void> {
+    await this.deps.db.transaction(async (trx) => {
+      if (!(await lockRun(trx, run.tenant_id, run.id))) return;
+      // A signal that ended a wait since the last checkpoint: go on now, from the ledger.
+      if ((await countWaiting(trx, run.tenant_id, waits)) < waits.length) {
+        await releaseLease(trx, run, this.deps.processId);
+        await enqueueRun(trx, run);
+        return;
+      }
+      if (await parkRun(trx, run)) await enqueueRun(trx, run, until);
     });
   }
 

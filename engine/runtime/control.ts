@@ -6,9 +6,10 @@ import type { Knex } from 'knex';
 import { notifyCancel } from '../db/cancel-channel.ts';
 import { enqueueRun, removeRunJob } from '../db/queue.ts';
 import { cancelRunRow, lockRun, type RunRow, requeueRun } from '../db/runs.ts';
-import { makeUnfinishedStepsDue } from '../db/step-runs.ts';
+import { cancelWaitingSteps, makeUnfinishedStepsDue } from '../db/step-runs.ts';
 import type { Core } from './core.ts';
 import { RuntimeError } from './errors.ts';
+import { cancelled } from './retry.ts';
 
 async function locked(trx: Knex.Transaction, tenantId: string, runId: string): Promise<RunRow> {
   const run = await lockRun(trx, tenantId, runId);
@@ -38,7 +39,7 @@ export async function retryRun(core: Core, tenantId: string, runId: string): Pro
 export async function restartRun(core: Core, tenantId: string, runId: string): Promise<RunRow> {
   return core.deps.db.transaction(async (trx) => {
     const run = await locked(trx, tenantId, runId);
-    if (run.status === 'queued' || run.status === 'running') {
+    if (run.status === 'queued' || run.status === 'running' || run.status === 'waiting') {
       throw new RuntimeError('conflict', `Run ${runId} is ${run.status}; cancel it before restarting it.`);
     }
     const updated = await requeueRun(trx, run, 'restart');
@@ -54,10 +55,11 @@ export async function restartRun(core: Core, tenantId: string, runId: string): P
 export async function cancelRun(core: Core, tenantId: string, runId: string): Promise<RunRow> {
   const updated = await core.deps.db.transaction(async (trx) => {
     const run = await locked(trx, tenantId, runId);
-    if (run.status !== 'queued' && run.status !== 'running') {
+    if (run.status !== 'queued' && run.status !== 'running' && run.status !== 'waiting') {
       throw new RuntimeError('conflict', `Run ${runId} is already ${run.status}.`);
     }
     const row = await cancelRunRow(trx, run, { code: 'cancelled', message: 'the run was cancelled' });
+    await cancelWaitingSteps(trx, run, cancelled(1));
     await removeRunJob(trx, runId);
     await notifyCancel(trx, runId);
     await core.finishing.afterEnd(trx, row);

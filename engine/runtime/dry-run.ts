@@ -11,11 +11,21 @@ import type { ConnectorRegistry } from '../connector-sdk/index.ts';
 import { TemplateError } from '../expr/index.ts';
 import { MemoryAuditSink, MemoryRateLimiter } from '../hub/index.ts';
 import { silentLogger } from '../log.ts';
-import type { Workflow } from '../manifest/types.gen.ts';
+import type { Step, Workflow } from '../manifest/types.gen.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { executeAttempt } from './execute.ts';
+import { DEFAULT_MAX_ITEMS } from './loop.ts';
 import { plan, type StepState } from './plan.ts';
-import { type RunScope, renderInput, renderOutput, shouldRun, triggerTime } from './scope.ts';
+import {
+  itemLocals,
+  type RunScope,
+  renderInput,
+  renderList,
+  renderOutput,
+  shouldRun,
+  triggerTime,
+} from './scope.ts';
+import { durableWait } from './waits.ts';
 
 export interface PlannedStep {
   id: string;
@@ -28,6 +38,10 @@ export interface PlannedStep {
   output?: unknown;
   /** Where the output came from: a fixture file, the action's example, or nothing. */
   outputSource?: string;
+  /** A durable wait: when the run would go on (from the plan's time). */
+  resumesAt?: string;
+  /** A `forEach` step: each item's rendered input and planned output. */
+  items?: Array<{ index: number; input: unknown; output: unknown; outputSource: string }>;
 }
 
 /** The workflow's `output:` as the plan renders it. */
@@ -87,6 +101,15 @@ export async function dryRun(opts: DryRunOptions): Promise<DryRunPlan> {
           planned.push({ ...entry, action: 'skip', reason: 'its `if` condition is false' });
           continue;
         }
+        if (step.forEach !== undefined) {
+          const items = await planItems(opts, step, scope, states, secrets);
+          const output = items.map((i) => i.output);
+          if (items.some((i) => i.outputSource === 'example' || i.outputSource === 'none'))
+            guessed.add(step.id);
+          states.set(step.id, { stepId: step.id, status: 'succeeded', attempt: 1, output });
+          planned.push({ ...entry, items, output, outputSource: 'items' });
+          continue;
+        }
         const rendered = await renderInput(secrets, step, scope, states).then(
           (r) => ({ input: r.input, unknown: undefined }),
           (err: unknown) => {
@@ -97,6 +120,19 @@ export async function dryRun(opts: DryRunOptions): Promise<DryRunPlan> {
             throw err;
           },
         );
+        const wait =
+          rendered.input === undefined ? undefined : durableWait(step.uses, rendered.input, new Date());
+        if (wait) {
+          states.set(step.id, { stepId: step.id, status: 'succeeded', attempt: 1, output: wait.output });
+          planned.push({
+            ...entry,
+            input: rendered.input,
+            resumesAt: wait.until.toISOString(),
+            output: wait.output,
+            outputSource: 'wait',
+          });
+          continue;
+        }
         const { output, source } = await plannedOutput(opts, step.id, step.uses, rendered.input);
         if (source === 'example' || source === 'none' || rendered.unknown) guessed.add(step.id);
         states.set(step.id, { stepId: step.id, status: 'succeeded', attempt: 1, output });
@@ -132,6 +168,27 @@ function plannedRunOutput(
     if (err instanceof TemplateError && guessed.size > 0) return { unknown: knownAfter(err) };
     return { error: (err as Error).message };
   }
+}
+
+/** A `forEach` step's items: the list, then each item's input and output, as a run would make them. */
+async function planItems(
+  opts: DryRunOptions,
+  step: Step,
+  scope: RunScope,
+  states: Map<string, StepState>,
+  secrets: { get: (tenant: string, name: string) => Promise<string> },
+): Promise<NonNullable<PlannedStep['items']>> {
+  const list = await renderList(step, scope, states);
+  if (!Array.isArray(list)) throw new Error('forEach must be a list');
+  const max = step.maxItems ?? DEFAULT_MAX_ITEMS;
+  if (list.length > max) throw new Error(`forEach has ${list.length} items, more than maxItems (${max})`);
+  const items: NonNullable<PlannedStep['items']> = [];
+  for (const [index, item] of list.entries()) {
+    const { input } = await renderInput(secrets, step, scope, states, itemLocals(step, item, index));
+    const { output, source } = await plannedOutput(opts, step.id, step.uses, input);
+    items.push({ index, input, output, outputSource: source });
+  }
+  return items;
 }
 
 /** Information, not an error: which value only a real run (or a recorded fixture) gives. */

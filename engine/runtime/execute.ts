@@ -191,7 +191,7 @@ async function callNested(
   throw new ConnectorError({
     code: failure.code,
     message: failure.message,
-    kind: failure.kind,
+    kind: failure.kind === 'timeout' ? 'fatal' : failure.kind,
     ...(failure.status === undefined ? {} : { status: failure.status }),
     ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
   });

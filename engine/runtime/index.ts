@@ -22,6 +22,7 @@ import { type AttemptResult, executeAttempt } from './execute.ts';
 import { enqueueJob, runJob } from './jobs.ts';
 import { Liveness } from './liveness.ts';
 import { makeMetrics } from './metrics.ts';
+import { type SignalRequest, type SignalView, sendSignal } from './signals.ts';
 import { createRun, InputSchemas } from './trigger.ts';
 import {
   type JobDetail,
@@ -70,6 +71,8 @@ export interface Runtime {
   retry(tenantId: string, runId: string): Promise<RunSummary>;
   restart(tenantId: string, runId: string): Promise<RunSummary>;
   cancel(tenantId: string, runId: string): Promise<RunSummary>;
+  /** Delivers a signal to a run waiting for it (`core.waitForSignal`); in `trx` when given. */
+  signal(req: SignalRequest, trx?: Knex.Transaction): Promise<SignalView>;
   enqueueJob(
     req: { tenantId: string; type: string; payload: unknown; actor?: string; idempotencyKey?: string },
     trx?: Knex.Transaction,
@@ -137,6 +140,7 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
     retry: async (t, id) => runSummary(await retryRun(core, t, id)),
     restart: async (t, id) => runSummary(await restartRun(core, t, id)),
     cancel: async (t, id) => runSummary(await cancelRun(core, t, id)),
+    signal: (req, trx) => sendSignal(core, req, trx),
     async enqueueJob(req, trx) {
       const { job, created } = await enqueueJob(core, req, trx);
       return { ...jobSummary(job), created };

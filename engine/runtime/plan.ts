@@ -3,16 +3,19 @@
  * advance loop reads the ledger, asks the plan, acts, and writes the ledger again.
  */
 import type { Step, Workflow } from '../manifest/types.gen.ts';
+import type { LoopStatus } from './loop.ts';
 
 /** The latest attempt of a step in the current run attempt, as the ledger holds it. */
 export interface StepState {
   stepId: string;
-  status: 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+  status: 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
   attempt: number;
   output?: unknown;
   error?: unknown;
-  /** Set on a failed attempt that will be tried again. */
+  /** Set on a failed attempt that will be tried again, and on a wait: when it ends. */
   retryAt?: Date | undefined;
+  /** A waiting attempt's ledger id, when it was read back from the ledger. */
+  ledgerId?: number;
 }
 
 export type Plan =
@@ -43,6 +46,8 @@ export function plan(
   states: Map<string, StepState>,
   now: Date,
   running = new Set<string>(),
+  /** What a `forEach` step whose items are under way needs (its own row says `running`). */
+  loopStatus: (stepId: string) => LoopStatus = () => 'ready',
 ): Plan {
   const ready: Array<{ step: Step; attempt: number }> = [];
   let wake: Date | undefined;
@@ -53,6 +58,18 @@ export function plan(
     const unfinished = state?.status === 'failed' || state?.status === 'cancelled';
     if (unfinished && !state.retryAt) return { kind: 'failed', stepId: step.id, error: state.error };
     pending++;
+    if (step.forEach !== undefined && state?.status === 'running') {
+      const status = loopStatus(step.id);
+      if (status === 'ready') ready.push({ step, attempt: state.attempt });
+      else if (status !== 'busy' && (!wake || status < wake)) wake = status;
+      continue;
+    }
+    if (state?.status === 'waiting') {
+      // A durable wait: it ends at its time (or when its signal arrives).
+      if (state.retryAt && state.retryAt <= now) ready.push({ step, attempt: state.attempt });
+      else if (state.retryAt && (!wake || state.retryAt < wake)) wake = state.retryAt;
+      continue;
+    }
     if (running.has(step.id)) continue;
     const deps = dependencies(workflow, index);
     const depsDone = deps.every((id) => isDone(stepById(workflow, id), states.get(id)));

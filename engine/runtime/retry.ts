@@ -65,7 +65,7 @@ export function stepTimeoutMs(step: Step, defaults: StepDefaults | undefined): n
 
 /** The serialisable form of a failure, as the ledger keeps it. */
 export interface FailureRecord {
-  kind: 'retryable' | 'fatal' | 'auth';
+  kind: 'retryable' | 'fatal' | 'auth' | 'timeout';
   /** Whether a policy may try again: the kind is `retryable`. */
   retryable: boolean;
   /** The attempt that failed (1-based). */
@@ -94,6 +94,11 @@ export function workerLost(attempt: number): FailureRecord {
     code: 'worker_lost',
     message: 'the worker running this attempt stopped',
   });
+}
+
+/** A wait for a signal that did not come in time (never retried). */
+export function signalTimeout(attempt: number, name: string): FailureRecord {
+  return failure({ kind: 'timeout', attempt, code: 'timeout', message: `no signal "${name}" came in time` });
 }
 
 /** An attempt stopped because its run was cancelled. */

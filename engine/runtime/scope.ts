@@ -97,10 +97,13 @@ export async function renderInput(
   step: Step,
   scope: RunScope,
   states: Map<string, StepState>,
+  /** A `forEach` item and `loop`, for one item's input. */
+  locals?: Record<string, unknown>,
 ): Promise<RenderedInput> {
   const redactor = makeRedactor();
   const input = await render(step.with ?? {}, {
     ...dataOf(scope, states),
+    ...(locals ? { locals } : {}),
     now: scope.now,
     secrets: async (name: string) => {
       const value = await secrets.get(scope.tenantId, name);
@@ -109,4 +112,23 @@ export async function renderInput(
     },
   });
   return { input, stored: redactor.redact(input), redactor };
+}
+
+/** A value with templates over the run's data (no secrets): a wait's `onTimeout` output. */
+export function renderValue(value: unknown, scope: RunScope, states: Map<string, StepState>): unknown {
+  return renderSync(value, { ...dataOf(scope, states), now: scope.now });
+}
+
+/** A `forEach` step's list (secrets are not read here: the list is stored in the ledger). */
+export async function renderList(
+  step: Step,
+  scope: RunScope,
+  states: Map<string, StepState>,
+): Promise<unknown> {
+  return render(step.forEach, { ...dataOf(scope, states), now: scope.now });
+}
+
+/** The names one item's templates read besides the run scope. */
+export function itemLocals(step: Step, item: unknown, index: number): Record<string, unknown> {
+  return { [step.as ?? 'item']: item, loop: { index } };
 }

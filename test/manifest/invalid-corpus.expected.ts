@@ -347,4 +347,40 @@ export const EXPECTED: Record<string, [line: number, column: number, keyword: st
   'yaml-bad-indentation.yaml': [[9, 1, 'yaml', 'invalid YAML: Sequence item without - indicator']],
   'yaml-duplicate-key.yaml': [[9, 5, 'yaml', 'invalid YAML: Map keys must be unique']],
   'yaml-unclosed-quote.yaml': [[9, 1, 'yaml', 'invalid YAML: Missing closing "quote']],
+  'foreach-not-list.yaml': [[12, 15, 'for-each', 'forEach must be a list, but input.customer is a string']],
+  'foreach-item-typo.yaml': [
+    [20, 23, 'template', '{{ invoce.id }}: unknown root "invoce"; did you mean "invoice"?'],
+    [
+      20,
+      39,
+      'template',
+      '{{ invoice.emial }}: invoice has no field "emial" in the invoice value; did you mean "email"?',
+    ],
+    [20, 59, 'template', '{{ loop.count }}: loop has no field "count" in the loop value (it has index)'],
+  ],
+  'foreach-item-outside.yaml': [
+    [
+      13,
+      23,
+      'template',
+      '{{ invoice }}: unknown root "invoice"; expressions read trigger, input, steps, tenant, secrets',
+    ],
+  ],
+  'foreach-options-without-loop.yaml': [
+    [8, 5, 'for-each', 'concurrency only applies to a step with forEach'],
+    [12, 14, 'for-each', 'forEach must be a list: write one template, such as {{ steps.list.output.items }}'],
+    [13, 9, 'for-each', 'as: "steps" would hide steps; choose another name'],
+  ],
+  'foreach-wait.yaml': [
+    [8, 5, 'for-each', 'a durable wait parks the whole run; it cannot run per item of a forEach'],
+  ],
+  'signal-bad-name.yaml': [
+    [
+      8,
+      19,
+      'input',
+      'with.name "manager approval" is not valid: it must look like "approval" (input of core.waitForSignal)',
+    ],
+    [11, 5, 'on-timeout', 'onTimeout only applies to core.waitForSignal'],
+  ],
 };

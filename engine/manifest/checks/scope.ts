@@ -40,6 +40,9 @@ export interface ScopeModel {
   locals?: Readonly<Record<string, Schema>>;
 }
 
+/** The fields of `loop` inside a `forEach` step. */
+export const LOOP_FIELDS = ['index'] as const;
+
 const SCALAR_WORDS: Record<string, string> = {
   array: 'a list',
   string: 'a string',

@@ -4,13 +4,16 @@ import {
   type ConnectorRegistry,
   describeErrors,
   didYouMean,
+  type JsonSchema,
   parseDuration,
   splitUses,
 } from '../../connector-sdk/index.ts';
 import {
   findExprs,
+  formatPath,
   hasExpr,
   literalType,
+  SCOPE_ROOTS,
   type Schema,
   templateRefs,
   typeFits,
@@ -34,11 +37,17 @@ export function stepInfos(workflow: Workflow, registry: ConnectorRegistry): Map<
       id: step.id,
       index,
       uses: step.uses,
-      output: registry.action(step.uses)?.action.output,
+      output: loopOutput(step, registry.action(step.uses)?.action.output),
       ...skippable(step),
     });
   });
   return infos;
+}
+
+/** A `forEach` step outputs the list of its items' outputs. */
+function loopOutput(step: Step, output: JsonSchema | undefined): JsonSchema | undefined {
+  if (step.forEach === undefined) return output;
+  return { type: 'array', items: output ?? {} };
 }
 
 /**
@@ -53,7 +62,13 @@ export function inferSetOutputs(workflow: Workflow, model: ScopeModel): void {
     if (step.uses !== 'core.set' || info?.index !== i || !step.with || !Object.hasOwn(step.with, 'value'))
       return;
     const stepModel: ScopeModel = { ...model, current: { index: i, ancestors: ancestors[i]! } };
-    (info as { output: unknown }).output = valueSchema(step.with.value, stepModel);
+    if (step.forEach === undefined) {
+      (info as { output: unknown }).output = valueSchema(step.with.value, stepModel);
+      return;
+    }
+    const items = Array.isArray(step.forEach) ? {} : itemSchema(step.forEach, stepModel).items;
+    const value = valueSchema(step.with.value, { ...stepModel, locals: loopLocals(step, items) });
+    (info as { output: unknown }).output = loopOutput(step, value);
   });
 }
 
@@ -121,9 +136,11 @@ export function checkSteps(
     else
       doc.report([...at, 'id'], 'duplicate-step', `step id "${step.id}" is already used by steps[${seen}]`);
     const stepModel: ScopeModel = { ...model, current: { index: i, ancestors: ancestors[i]! } };
-    checkUses(doc, step, i, registry, stepModel);
+    const locals = checkLoop(doc, step, at, stepModel);
+    const itemModel: ScopeModel = locals ? { ...stepModel, locals } : stepModel;
+    checkUses(doc, step, i, registry, itemModel);
     checkNeeds(doc, step, i, model);
-    checkTemplates(doc, step.with ?? {}, [...at, 'with'], stepModel);
+    checkTemplates(doc, step.with ?? {}, [...at, 'with'], itemModel);
     if (step.if !== undefined) {
       checkLogic(doc, step.if, [...at, 'if'], {
         ...stepModel,
@@ -131,6 +148,17 @@ export function checkSteps(
       });
     }
     checkPolicy(doc, step, at);
+    if (step.onTimeout !== undefined) {
+      if (step.uses !== 'core.waitForSignal')
+        doc.report([...at, 'onTimeout'], 'on-timeout', 'onTimeout only applies to core.waitForSignal', {
+          key: true,
+        });
+      else
+        checkTemplates(doc, step.onTimeout.output, [...at, 'onTimeout', 'output'], {
+          ...stepModel,
+          roots: model.roots.filter((r) => r !== 'secrets'),
+        });
+    }
   });
 }
 
@@ -241,4 +269,104 @@ function checkPolicy(doc: ManifestDoc, step: Step, at: (string | number)[]): voi
       `backoff initial (${backoff.initial}) is longer than its max (${backoff.max})`,
     );
   }
+}
+
+const LOOP_ONLY = ['as', 'concurrency', 'onItemError', 'maxItems'] as const;
+
+/**
+ * `forEach` must read a list, and its item name must not hide a root; returns the names its
+ * `with` may read besides the run scope (the item, with the items' schema when known, and
+ * `loop`), or undefined for a step without `forEach`.
+ */
+function checkLoop(
+  doc: ManifestDoc,
+  step: Step,
+  at: (string | number)[],
+  model: ScopeModel,
+): Record<string, Schema> | undefined {
+  if (step.forEach === undefined) {
+    for (const field of LOOP_ONLY) {
+      if (step[field] !== undefined)
+        doc.report([...at, field], 'for-each', `${field} only applies to a step with forEach`, { key: true });
+    }
+    return undefined;
+  }
+  const durable =
+    step.uses === 'core.waitUntil' ||
+    step.uses === 'core.waitForSignal' ||
+    (step.uses === 'core.sleep' && step.with?.duration !== undefined);
+  if (durable) {
+    doc.report(
+      [...at, 'forEach'],
+      'for-each',
+      'a durable wait parks the whole run; it cannot run per item of a forEach',
+      {
+        key: true,
+      },
+    );
+  }
+  const name = step.as ?? 'item';
+  if ((SCOPE_ROOTS as readonly string[]).includes(name) || name === 'loop') {
+    doc.report([...at, 'as'], 'for-each', `as: "${name}" would hide ${name}; choose another name`);
+  }
+  const items = Array.isArray(step.forEach) ? {} : listItems(doc, step.forEach, [...at, 'forEach'], model);
+  return loopLocals(step, items);
+}
+
+/** The names a `forEach` step binds for its templates: its item (`as`) and `loop`. */
+function loopLocals(step: Step, items: Schema): Record<string, Schema> {
+  return {
+    [step.as ?? 'item']: items,
+    loop: { type: 'object', properties: { index: { type: 'integer' } }, additionalProperties: false },
+  };
+}
+
+/** The schema of a `forEach` template's items, `{}` (anything) when the producer does not say. */
+function itemSchema(
+  text: string,
+  model: ScopeModel,
+): { list: Schema; items: Schema; ref?: ReturnType<typeof templateRefs>[number] } {
+  const refs = templateRefs(text);
+  const ref = refs[0];
+  if (refs.length !== 1 || ref!.raw !== text.trim() || ref!.error) return { list: {}, items: {} };
+  const [root, id, field, ...deeper] = ref!.path;
+  let list: Schema = {};
+  if (root === 'steps' && field === 'output') list = schemaAt(model.steps.get(String(id))?.output, deeper);
+  else if (root === 'input') list = schemaAt(model.input, ref!.path.slice(1));
+  const items = list.type === 'array' && isObject(list.items) ? (list.items as Schema) : {};
+  return { list, items, ref };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Checks the `forEach` template; returns its items' schema (`{}` when the producer does not say). */
+function listItems(doc: ManifestDoc, text: string, at: (string | number)[], model: ScopeModel): Schema {
+  const refs = templateRefs(text, at);
+  const whole = refs.length === 1 && refs[0]!.raw === text.trim();
+  if (!whole) {
+    doc.report(
+      at,
+      'for-each',
+      'forEach must be a list: write one template, such as {{ steps.list.output.items }}',
+    );
+    return {};
+  }
+  checkTemplates(doc, text, at, model);
+  const { list, items, ref } = itemSchema(text, model);
+  if (!ref) return {};
+  const type = list.type;
+  if (typeof type === 'string' && type !== 'array') {
+    doc.report(
+      at,
+      'for-each',
+      `forEach must be a list, but ${formatPath(ref.path)} is ${type === 'object' ? 'an object' : `a ${type}`}`,
+      {
+        needle: ref.raw,
+      },
+    );
+    return {};
+  }
+  return items;
 }
