@@ -27,12 +27,18 @@ export function makeLocalStorage(dir: string): Storage {
   return {
     kind: 'local',
     async put(key, source: PutSource) {
+      if (source.stagedPath) {
+        // The body is not read: the staged file moves instead. Its stream may still be
+        // opening, and that open fails once the file has moved: expected, so handled at once
+        // (before any await, or the failed open is an uncaught error).
+        source.body.on('error', () => {});
+        source.body.destroy();
+      }
       const target = pathOf(key);
       const temp = `${target}.${randomBytes(6).toString('hex')}.part`;
       try {
         await fs.mkdir(path.dirname(target), { recursive: true });
         if (source.stagedPath) {
-          source.body.destroy();
           await fs.rename(source.stagedPath, temp).catch(async (err: NodeJS.ErrnoException) => {
             // Another file system: copy instead of moving.
             if (err.code !== 'EXDEV') throw err;
