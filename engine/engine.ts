@@ -86,6 +86,7 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
           catalogue: services.catalogue,
           secrets: services.secrets,
           dispatch: services.runtime.dispatch,
+          gate: services.runtime.gate,
         });
       // Webhook routes are compiled from the catalogue: a reload builds them again.
       let webhooks = buildWebhooks();

@@ -10,6 +10,7 @@ import { loadManifestVersion, type RunRow } from '../db/runs.ts';
 import { evaluate, isTruthy } from '../expr/index.ts';
 import type { Step, Workflow } from '../manifest/types.gen.ts';
 import { addJob } from '../queue/add-job.ts';
+import { DefaultGate, isDefaultOn, loadHoldings, recordSkips, type Skip } from './defaults.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { Dispatcher } from './dispatch.ts';
 import type { RuntimeMetrics } from './metrics.ts';
@@ -34,6 +35,8 @@ export class Core {
   /** Group commit of runs triggered outside any caller transaction. */
   readonly triggers: ReturnType<typeof makeTriggerBatcher>;
   readonly #claims: GroupCommit<{ id: string; tenant_id: string }, ClaimedRun | undefined>;
+  /** Checks what default-on workflows need from tenants that did not enable them. */
+  readonly gate: DefaultGate;
   /** Workflows that some `event` trigger watches: their runs end in a transaction. */
   #watchedFor: { version: string; ids: Set<string> } | undefined;
 
@@ -46,6 +49,7 @@ export class Core {
     this.dispatcher = new Dispatcher(deps.db, deps.log);
     this.triggers = makeTriggerBatcher(deps.db);
     this.#claims = new GroupCommit((items) => this.#claimBatch(items));
+    this.gate = new DefaultGate(deps);
   }
 
   /** Workflows some `event` trigger watches, for the catalogue in use (it can be reloaded). */
@@ -268,7 +272,7 @@ export class Core {
           jobKey: `run:${next.id}`,
         });
     }
-    await triggerEvents(trx, this.deps, run, states, () => this.dispatcher.poke());
+    await triggerEvents(trx, this.deps, this.gate, run, states, () => this.dispatcher.poke());
   }
 
   async afterCancel(trx: Knex.Transaction, run: RunRow): Promise<void> {
@@ -308,25 +312,11 @@ export class Core {
 async function triggerEvents(
   trx: Knex.Transaction,
   deps: RuntimeDeps,
+  gate: DefaultGate,
   run: RunRow,
   states: Map<string, StepState>,
   dispatch: () => void,
 ): Promise<void> {
-  const watchers = deps.catalogue
-    .workflows()
-    .filter((e) => e.manifest.trigger.type === 'event' && e.manifest.trigger.workflow === run.workflow_id);
-  if (watchers.length === 0) return;
-  const enabled = new Set(
-    (
-      await trx('tenant_workflows')
-        .where({ tenant_id: run.tenant_id, enabled: true })
-        .whereIn(
-          'workflow_id',
-          watchers.map((w) => w.manifest.id),
-        )
-        .select('workflow_id')
-    ).map((r: { workflow_id: string }) => r.workflow_id),
-  );
   // The trigger fields are a contract with the validator (TRIGGER_FIELDS in engine/expr/path.ts).
   const output = Object.fromEntries([...states].map(([id, s]) => [id, s.output ?? null]));
   const event = {
@@ -337,11 +327,36 @@ async function triggerEvents(
     status: run.status,
     output,
   };
+  const watchers = deps.catalogue.workflows().filter((e) => {
+    const trigger = e.manifest.trigger;
+    if (trigger.type !== 'event' || trigger.workflow !== run.workflow_id) return false;
+    if (!(trigger.status ?? ['succeeded']).includes(run.status as 'succeeded')) return false;
+    return trigger.if === undefined || isTruthy(evaluate(trigger.if, { trigger: event }));
+  });
+  if (watchers.length === 0) return;
+  const rows: Array<{ workflow_id: string; enabled: boolean }> = await trx('tenant_workflows')
+    .where({ tenant_id: run.tenant_id })
+    .whereIn(
+      'workflow_id',
+      watchers.map((w) => w.manifest.id),
+    )
+    .select('workflow_id', 'enabled');
+  const enabled = new Set(rows.filter((r) => r.enabled).map((r) => r.workflow_id));
+  // Default-on watchers run for a tenant without a row, when it has what they need.
+  const chose = new Set(rows.map((r) => r.workflow_id));
+  const implicit = watchers.filter((w) => isDefaultOn(w.manifest) && !chose.has(w.manifest.id));
+  if (implicit.length > 0) {
+    const held = (await loadHoldings(trx, [run.tenant_id])).get(run.tenant_id)!;
+    const skips: Skip[] = [];
+    for (const entry of implicit) {
+      const reason = gate.missing(entry, held);
+      if (reason === undefined) enabled.add(entry.manifest.id);
+      else skips.push({ tenantId: run.tenant_id, workflowId: entry.manifest.id, reason, trigger: 'event' });
+    }
+    await recordSkips(trx, skips);
+  }
   for (const entry of watchers) {
-    const trigger = entry.manifest.trigger as { status?: string[]; if?: unknown };
     if (!enabled.has(entry.manifest.id)) continue;
-    if (!(trigger.status ?? ['succeeded']).includes(run.status)) continue;
-    if (trigger.if !== undefined && !isTruthy(evaluate(trigger.if, { trigger: event }))) continue;
     await createRun(trx, {
       tenantId: run.tenant_id,
       entry,

@@ -7,10 +7,14 @@ import type { ParsedCronItem, TaskList } from 'graphile-worker';
 import type { Knex } from 'knex';
 import { withTenant } from '../db/rls.ts';
 import { getRunWithAttempts, listRuns } from '../db/runs.ts';
+import type { CatalogueEntry } from '../manifest/catalogue.ts';
+import { describeRequirements } from '../manifest/requirements.ts';
+import type { Workflow } from '../manifest/types.gen.ts';
 import { advanceRun } from './advance.ts';
 import { cancelRun, restartRun, retryRun } from './control.ts';
 import { Core } from './core.ts';
 import { cronItems, fireSchedule, SCHEDULE_TASK } from './cron.ts';
+import { type DefaultGate, isDefaultOn, type LastSkip, lastSkips, loadHoldings } from './defaults.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { RuntimeError } from './errors.ts';
 import { enqueueJob, JOB_TASK, type JobRow, runJob } from './jobs.ts';
@@ -54,6 +58,19 @@ export interface RunListFilter {
 export interface WorkflowState {
   enabled: boolean;
   config: Record<string, unknown>;
+  /** The tenant enabled or disabled it itself; false: an `enabled: default` workflow runs by default. */
+  chosen?: boolean;
+}
+
+export interface WorkflowStatus extends WorkflowState {
+  /** `enabled: default` in the manifest: on for every tenant that did not turn it off. */
+  byDefault: boolean;
+  /** What it needs from a tenant, in one line (`secrets A; integrations google; config chatId`). */
+  requirements: string;
+  /** Why a schedule, webhook or event would skip this tenant now (default-on, not enabled by the tenant). */
+  missing?: string;
+  /** The latest recorded skip. */
+  lastSkip?: LastSkip;
 }
 
 export interface Runtime {
@@ -69,6 +86,8 @@ export interface Runtime {
   ): Promise<JobSummary & { created: boolean }>;
   getJob(tenantId: string, jobId: string): Promise<JobDetail | undefined>;
   workflowState(tenantId: string, workflowId: string): Promise<WorkflowState>;
+  /** Every workflow of the catalogue as this tenant sees it: enabled, needs, why it is skipped. */
+  workflowStatuses(tenantId: string): Promise<Map<string, WorkflowStatus>>;
   setWorkflowState(
     tenantId: string,
     workflowId: string,
@@ -84,6 +103,8 @@ export interface RuntimeHandle {
   cronItems: ParsedCronItem[];
   /** Starts heartbeats, the reaper and the cancellation listener (worker processes). */
   startWorker(events: EventEmitter, connectionString: string): Promise<void>;
+  /** What default-on workflows need, and who lacks it. */
+  gate: DefaultGate;
   /** Hands committed, undispatched runs to the queue soon (callers that created runs in their own transaction). */
   dispatch(): void;
   stop(): Promise<void>;
@@ -141,11 +162,41 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
         );
       }),
     workflowState: (tenantId, workflowId) =>
-      withTenant(deps.db, tenantId, (trx) => workflowState(trx, tenantId, workflowId)),
+      withTenant(deps.db, tenantId, (trx) =>
+        workflowState(trx, tenantId, workflowId, deps.catalogue.workflow(workflowId)),
+      ),
+    workflowStatuses: (tenantId) =>
+      withTenant(deps.db, tenantId, async (trx) => {
+        const rows: Array<{ workflow_id: string; enabled: boolean; config: Record<string, unknown> }> =
+          await trx('tenant_workflows')
+            .where({ tenant_id: tenantId })
+            .select('workflow_id', 'enabled', 'config');
+        const byId = new Map(rows.map((r) => [r.workflow_id, r]));
+        const held = (await loadHoldings(trx, [tenantId])).get(tenantId)!;
+        const skips = await lastSkips(trx, tenantId);
+        const out = new Map<string, WorkflowStatus>();
+        for (const entry of deps.catalogue.workflows()) {
+          const id = entry.manifest.id;
+          const row = byId.get(id);
+          const byDefault = isDefaultOn(entry.manifest);
+          const missing = byDefault && !row ? core.gate.missing(entry, held) : undefined;
+          const lastSkip = skips.get(id);
+          out.set(id, {
+            enabled: row?.enabled ?? byDefault,
+            config: row?.config ?? {},
+            chosen: row !== undefined,
+            byDefault,
+            requirements: describeRequirements(core.gate.requirements(entry)),
+            ...(missing === undefined ? {} : { missing }),
+            ...(lastSkip === undefined ? {} : { lastSkip }),
+          });
+        }
+        return out;
+      }),
     async setWorkflowState(tenantId, workflowId, state) {
       const entry = deps.catalogue.workflow(workflowId);
       if (!entry) throw new RuntimeError('unknown_workflow', `There is no workflow ${workflowId}.`);
-      const current = await workflowState(deps.db, tenantId, workflowId);
+      const current = await workflowState(deps.db, tenantId, workflowId, entry);
       const next = { enabled: state.enabled ?? current.enabled, config: state.config ?? current.config };
       // A disabled workflow may keep an incomplete config; one that runs must fit the schema.
       if (next.enabled) inputs.checkConfig(entry, next.config);
@@ -207,6 +258,7 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
       );
       await liveness.start();
     },
+    gate: core.gate,
     dispatch: () => dispatcher.poke(),
     async stop() {
       await dispatcher.stop();
@@ -249,11 +301,13 @@ async function workflowState(
   db: Knex | Knex.Transaction,
   tenantId: string,
   workflowId: string,
+  entry: CatalogueEntry<Workflow> | undefined,
 ): Promise<WorkflowState> {
   const row = await db('tenant_workflows')
     .where({ tenant_id: tenantId, workflow_id: workflowId })
     .first('enabled', 'config');
-  return { enabled: row?.enabled ?? false, config: row?.config ?? {} };
+  const isDefault = entry !== undefined && isDefaultOn(entry.manifest);
+  return { enabled: row?.enabled ?? isDefault, config: row?.config ?? {}, chosen: row !== undefined };
 }
 
 function encodeCursor(createdAt: Date, id: string): string {
