@@ -26,7 +26,7 @@ export interface Requirements {
   credentials: CredentialNeed[];
   /** OAuthProvider ids the tenant must have connected, sorted. */
   integrations: string[];
-  /** Required fields of the workflow's `config` schema. */
+  /** Required fields of the workflow's `config` schema, and `tenant.config.*` fields read without a fallback. */
   config: string[];
 }
 
@@ -39,10 +39,12 @@ const SOCIAL_PROVIDERS: Record<string, string> = {
   tiktok: 'tiktok',
 };
 
-function secretNames(value: unknown, into: Set<string>): void {
+function secretNames(value: unknown, into: Set<string>, config?: Set<string>): void {
   for (const ref of templateRefs(value)) {
-    if (ref.path[0] === 'secrets' && typeof ref.path[1] === 'string' && !ref.hasFallback)
-      into.add(ref.path[1]);
+    if (ref.hasFallback || typeof ref.path[1] !== 'string') continue;
+    if (ref.path[0] === 'secrets') into.add(ref.path[1]);
+    if (config && ref.path[0] === 'tenant' && ref.path[1] === 'config' && typeof ref.path[2] === 'string')
+      config.add(ref.path[2]);
   }
 }
 
@@ -57,11 +59,12 @@ export function workflowRequirements(
 ): Requirements {
   const secrets = new Set<string>();
   const integrations = new Set<string>();
+  const configRefs = new Set<string>();
   const uses: Array<{ uses: string; with: Record<string, unknown> }> = [];
   for (const step of workflow.steps) {
     const input = (step.with ?? {}) as Record<string, unknown>;
     uses.push({ uses: step.uses, with: input });
-    secretNames(input, secrets);
+    secretNames(input, secrets, configRefs);
     const named = literal(input.secret);
     if (named !== undefined) secrets.add(named);
     if (step.uses === 'agent.run') {
@@ -96,7 +99,9 @@ export function workflowRequirements(
     }
   }
   const schema = workflow.config as { required?: unknown } | undefined;
-  const config = Array.isArray(schema?.required) ? schema.required.map(String) : [];
+  const config = [
+    ...new Set([...(Array.isArray(schema?.required) ? schema.required.map(String) : []), ...configRefs]),
+  ];
   return {
     connectors: [...connectors].sort(),
     secrets: [...secrets].sort(),
