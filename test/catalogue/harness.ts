@@ -17,11 +17,13 @@ import { RESEND_KEY, type ResendFake, startResend } from '../fakes/resend.ts';
 import { type FakeServer, json, startFake } from '../fakes/server.ts';
 import { STRIPE_KEY, startStripe } from '../fakes/stripe.ts';
 import { BOT_TOKEN, startTelegram } from '../fakes/telegram.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook.ts';
 import { waitFor } from '../helpers/poll.ts';
 import { ROOT, signedStripe, stripe } from '../webhooks/harness.ts';
 
 export { BOT_TOKEN, RESEND_KEY, STRIPE_KEY, stripe };
 export const STRIPE_SECRET = 'whsec_catalogueCatalogueCatalogue01234567';
+export const HOOK_SECRET = `whsec_${Buffer.from('catalogue-signing-key-32-bytes!!').toString('base64')}`;
 
 export interface Fakes {
   telegram: FakeServer;
@@ -30,6 +32,8 @@ export interface Fakes {
   stripe: FakeServer;
   /** A tenant's own systems: answers every request with 200 `{"ok": true}`. */
   receiver: FakeServer;
+  /** A Standard Webhooks endpoint that verifies signatures with HOOK_SECRET (400 otherwise). */
+  hooks: WebhookReceiver;
 }
 
 export interface CatalogueEngine {
@@ -49,14 +53,15 @@ export interface CatalogueEngine {
 }
 
 export async function startCatalogueEngine(databaseUrl: string): Promise<CatalogueEngine> {
-  const [telegram, graph, resend, stripeFake, receiver] = await Promise.all([
+  const [telegram, graph, resend, stripeFake, receiver, hooks] = await Promise.all([
     startTelegram(BOT_TOKEN),
     startGraph(),
     startResend(),
     startStripe(),
     startFake(() => json(200, { ok: true })),
+    startWebhookReceiver(HOOK_SECRET),
   ]);
-  const fakes: Fakes = { telegram, graph, resend, stripe: stripeFake, receiver };
+  const fakes: Fakes = { telegram, graph, resend, stripe: stripeFake, receiver, hooks };
   const home = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-catalogue-'));
   const config = loadConfig(
     {

@@ -73,6 +73,14 @@ function objectSchema(object: string): JsonSchema {
     properties: {
       id: { type: 'string', description: `The ${object} id.` },
       object: { const: object },
+      ...(object === 'checkout.session'
+        ? {
+            url: {
+              type: ['string', 'null'],
+              description: 'The hosted payment page to send the customer to.',
+            },
+          }
+        : {}),
     },
   };
 }
