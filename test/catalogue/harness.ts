@@ -13,6 +13,7 @@ import { type RunningEngine, startEngine } from '../../engine/engine.ts';
 import { makeLogger } from '../../engine/log.ts';
 import type { RunDetail } from '../../engine/runtime/index.ts';
 import { type GraphFake, startGraph } from '../fakes/msgraph.ts';
+import { OPENAI_KEY, startOpenAI } from '../fakes/openai.ts';
 import { RESEND_KEY, type ResendFake, startResend } from '../fakes/resend.ts';
 import { type FakeServer, json, startFake } from '../fakes/server.ts';
 import { STRIPE_KEY, startStripe } from '../fakes/stripe.ts';
@@ -23,6 +24,7 @@ import { ROOT, signedStripe, stripe } from '../webhooks/harness.ts';
 
 export { BOT_TOKEN, RESEND_KEY, STRIPE_KEY, stripe };
 export const STRIPE_SECRET = 'whsec_catalogueCatalogueCatalogue01234567';
+export const TELEGRAM_SECRET = 'telegram-route-secret-0123456789';
 export const HOOK_SECRET = `whsec_${Buffer.from('catalogue-signing-key-32-bytes!!').toString('base64')}`;
 
 export interface Fakes {
@@ -34,6 +36,7 @@ export interface Fakes {
   receiver: FakeServer;
   /** A Standard Webhooks endpoint that verifies signatures with HOOK_SECRET (400 otherwise). */
   hooks: WebhookReceiver;
+  openai: FakeServer;
 }
 
 export interface CatalogueEngine {
@@ -47,21 +50,24 @@ export interface CatalogueEngine {
   ): Promise<void>;
   /** Delivers a Stripe event signed with the tenant's secret; returns the response. */
   stripeEvent(tenant: string, event: Record<string, unknown>): Promise<Response>;
+  /** Delivers a Telegram update as Telegram does, with the tenant's secret token. */
+  telegramUpdate(tenant: string, update: Record<string, unknown>): Promise<Response>;
   /** Waits until the tenant has `count` finished runs of the workflow, and returns them in full. */
   finished(tenant: string, workflowId: string, count?: number): Promise<RunDetail[]>;
   close(): Promise<void>;
 }
 
 export async function startCatalogueEngine(databaseUrl: string): Promise<CatalogueEngine> {
-  const [telegram, graph, resend, stripeFake, receiver, hooks] = await Promise.all([
+  const [telegram, graph, resend, stripeFake, receiver, hooks, openai] = await Promise.all([
     startTelegram(BOT_TOKEN),
     startGraph(),
     startResend(),
     startStripe(),
     startFake(() => json(200, { ok: true })),
     startWebhookReceiver(HOOK_SECRET),
+    startOpenAI(),
   ]);
-  const fakes: Fakes = { telegram, graph, resend, stripe: stripeFake, receiver, hooks };
+  const fakes: Fakes = { telegram, graph, resend, stripe: stripeFake, receiver, hooks, openai };
   const home = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-catalogue-'));
   const config = loadConfig(
     {
@@ -80,6 +86,7 @@ export async function startCatalogueEngine(databaseUrl: string): Promise<Catalog
       ATLAS_CONNECTOR_MSGRAPH_TEAMS_WEBHOOK_HOSTS: '127.0.0.1',
       ATLAS_CONNECTOR_EMAIL_BASE_URL: resend.url,
       ATLAS_CONNECTOR_STRIPE_BASE_URL: stripeFake.url,
+      ATLAS_CONNECTOR_OPENAI_BASE_URL: `${openai.url}/v1`,
       RESEND_FROM: 'Acme <billing@acme.example>',
     },
     ROOT,
@@ -98,6 +105,8 @@ export async function startCatalogueEngine(databaseUrl: string): Promise<Catalog
         STRIPE_SECRET_KEY: STRIPE_KEY,
         TELEGRAM_BOT_TOKEN: BOT_TOKEN,
         RESEND_API_KEY: RESEND_KEY,
+        OPENAI_API_KEY: OPENAI_KEY,
+        TELEGRAM_WEBHOOK_SECRET: TELEGRAM_SECRET,
         ...opts.secrets,
       };
       for (const [name, value] of Object.entries(secrets)) await engine.services.secrets.put(id, name, value);
@@ -110,6 +119,13 @@ export async function startCatalogueEngine(databaseUrl: string): Promise<Catalog
         method: 'POST',
         body: d.body,
         headers: d.headers,
+      });
+    },
+    telegramUpdate(tenant, update) {
+      return fetch(`${engine.url}/v1/telegram/webhook?tenantId=${tenant}`, {
+        method: 'POST',
+        body: JSON.stringify(update),
+        headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': TELEGRAM_SECRET },
       });
     },
     async finished(tenant, workflowId, count = 1) {
