@@ -20,8 +20,16 @@ beforeAll(async () => {
       TEAMS_SALES_WEBHOOK_URL: `${atlas.fakes.graph.url}/workflows/sales?sig=salesSig`,
       OWNER_EMAIL: 'owner@acme.example',
       MY_HOOK_SECRET: HOOK_SECRET,
+      ORDERS_WEBHOOK_SECRET: HOOK_SECRET,
+      FINANCE_TELEGRAM_CHAT: '-100444',
     },
-    enable: { 'WF-065': { welcome: 'Welcome to Acme Bakery!' }, 'WF-069': {}, 'WF-070': {} },
+    enable: {
+      'WF-065': { welcome: 'Welcome to Acme Bakery!' },
+      'WF-069': {},
+      'WF-070': {},
+      'WF-076': { ordersWebhookUrl: `${atlas.fakes.hooks.url}/orders` },
+      'WF-077': {},
+    },
   });
 }, 60_000);
 afterAll(async () => {
@@ -127,6 +135,46 @@ describe('operations', () => {
     await succeeded('WF-066');
     expect(atlas.fakes.hooks.verified).toContainEqual(
       expect.objectContaining({ type: 'atlas.ping', data: expect.objectContaining({ tenant: 'acme' }) }),
+    );
+  });
+
+  it('WF-076 and WF-077: a Telegram order reaches the shop signed; a payout reaches finance', async () => {
+    await atlas.telegramUpdate('acme', {
+      update_id: 918273800,
+      message: {
+        message_id: 9,
+        date: 1764400000,
+        chat: { id: 5550003, type: 'private' },
+        from: { id: 5550003, is_bot: false, first_name: 'Kim' },
+        text: 'order 2 sourdough for Saturday',
+      },
+    });
+    await atlas.stripeEvent(
+      'acme',
+      stripeEventOf('payout.paid', { id: 'po_1', amount: 182300, currency: 'eur', arrival_date: 1764460800 }),
+    );
+    await succeeded('WF-076');
+    await succeeded('WF-077');
+    expect(atlas.fakes.hooks.verified).toContainEqual(
+      expect.objectContaining({
+        type: 'telegram.order',
+        data: { chatId: 5550003, from: 'Kim', text: 'order 2 sourdough for Saturday' },
+      }),
+    );
+    const order = atlas.fakes.hooks.requests.find((r) => r.path === '/orders')!;
+    expect(order.header('webhook-id')).toBe('telegram-918273800');
+    const sent = await Promise.all(atlas.fakes.telegram.requests.map(telegramParams));
+    expect(sent).toContainEqual(
+      expect.objectContaining({
+        chat_id: 5550003,
+        text: 'Thank you, your order was received. We confirm it here shortly.',
+      }),
+    );
+    expect(sent).toContainEqual(
+      expect.objectContaining({
+        chat_id: '-100444',
+        text: 'Payout po_1: 182300 eur (cents), arriving 1764460800 (unix time).',
+      }),
     );
   });
 });
