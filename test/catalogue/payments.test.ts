@@ -136,4 +136,47 @@ describe('payments', () => {
       `The daily digest failed (run ${run.id}). Open the run in Atlas to see the failed step and retry it.`,
     );
   });
+
+  it('WF-079 and WF-080: an expired checkout gets its recovery link mailed; a closed dispute reaches finance', async () => {
+    await atlas.engine.services.runtime.runtime.setWorkflowState('acme', 'WF-079', { enabled: true });
+    await atlas.engine.services.runtime.runtime.setWorkflowState('acme', 'WF-080', { enabled: true });
+    const noLink = await atlas.stripeEvent(
+      'acme',
+      stripeEventOf('checkout.session.expired', {
+        id: 'cs_x',
+        customer_details: { email: 'kim@example.com' },
+      }),
+    );
+    expect(noLink.headers.get('atlas-webhook-note')).toContain('the trigger `if` of WF-079 is false');
+    await atlas.stripeEvent(
+      'acme',
+      stripeEventOf('checkout.session.expired', {
+        id: 'cs_y',
+        customer_details: { email: 'kim@example.com' },
+        after_expiration: { recovery: { url: 'https://buy.stripe.com/r/test_abc' } },
+      }),
+    );
+    await atlas.stripeEvent(
+      'acme',
+      stripeEventOf('charge.dispute.closed', {
+        charge: 'ch_d',
+        status: 'won',
+        amount: 9000,
+        currency: 'eur',
+      }),
+    );
+    const [recovery] = await atlas.finished('acme', 'WF-079');
+    expect(recovery!.status, JSON.stringify(recovery!.error)).toBe('succeeded');
+    const [outcome] = await atlas.finished('acme', 'WF-080');
+    expect(outcome!.status, JSON.stringify(outcome!.error)).toBe('succeeded');
+    const mails = atlas.fakes.resend.emails.filter((e) =>
+      JSON.stringify(e['to']).includes('kim@example.com'),
+    );
+    expect(mails.map((m) => m['text'])).toEqual([
+      'Your order was not completed. You can finish it here: https://buy.stripe.com/r/test_abc',
+    ]);
+    expect((await telegramTo('-100777')).map((m) => m['text'])).toContain(
+      'Dispute on charge ch_d closed: won (9000 eur, cents).',
+    );
+  });
 });
