@@ -160,7 +160,7 @@ describe('billing and customers', () => {
       'acme',
       stripeEventOf('checkout.session.completed', { id: 'cs_unpaid', payment_status: 'unpaid' }),
     );
-    expect(unpaid.headers.get('atlas-webhook-note')).toContain('the trigger `if` of WF-032 is false');
+    expect(unpaid.headers.get('atlas-webhook-note')).toContain('the trigger `if` of WF-032, WF-059 is false');
     await atlas.stripeEvent(
       'acme',
       stripeEventOf('checkout.session.completed', {
