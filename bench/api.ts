@@ -4,9 +4,8 @@ import { mintToken } from '../engine/auth/mint.ts';
 import { loadConfig } from '../engine/config.ts';
 import { makeDb } from '../engine/db/knex.ts';
 import { migrateUp } from '../engine/db/migrate.ts';
-import { makeApp } from '../engine/http/app.ts';
+import { startEngine } from '../engine/engine.ts';
 import { makeLogger } from '../engine/log.ts';
-import { makeServices } from '../engine/services.ts';
 import { benchDatabase, listen } from './support.ts';
 
 const DURATION_S = 5;
@@ -51,9 +50,15 @@ async function main(): Promise<void> {
   const db = makeDb(pgInstance.url, { poolSize: 20 });
   await migrateUp(db, pgInstance.url);
   await db('tenants').insert({ id: 'bench', name: 'Bench' }).onConflict('id').ignore();
-  const services = await makeServices(config, log, db);
-  const app = makeApp({ config, db, log, runtime: services.runtime.runtime, catalogue: services.catalogue });
-  const api = await listen(app.callback());
+  const engine = await startEngine({
+    config,
+    log,
+    http: true,
+    worker: false,
+    listen: false,
+    database: { db, url: pgInstance.url },
+  });
+  const api = await listen(engine.app!.callback());
   const bare = await listen(bareKoa().callback());
   const token = await mintToken({ secret: SECRET, sub: 'bench', tenants: ['bench'], ttlSeconds: 600 });
   const headers = {
@@ -100,7 +105,7 @@ async function main(): Promise<void> {
       s.closeAllConnections();
       await new Promise((resolve) => s.close(resolve));
     }
-    await services.runtime.stop();
+    await engine.stop();
     await db.destroy();
     await pgInstance.stop();
   }

@@ -10,19 +10,19 @@
  * 3. latency: p50/p99 from trigger to finished run at a moderate, paced load.
  * Same worker settings for both. fsync stays on: this is the database a user would run.
  */
-import { EventEmitter } from 'node:events';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { makeWorkerUtils, type Runner, type WorkerEvents } from 'graphile-worker';
+import { makeWorkerUtils } from 'graphile-worker';
 import { loadConfig } from '../engine/config.ts';
 import { startEmbeddedPostgres } from '../engine/db/embedded.ts';
 import { makeDb } from '../engine/db/knex.ts';
 import { migrateUp } from '../engine/db/migrate.ts';
+import { startEngine } from '../engine/engine.ts';
 import { silentLogger } from '../engine/log.ts';
 import { graphileLogger, startRunner } from '../engine/queue/runner.ts';
-import { makeServices } from '../engine/services.ts';
+import type { Runtime } from '../engine/runtime/index.ts';
 
 const { values } = parseArgs({
   options: {
@@ -121,18 +121,18 @@ async function engineThroughput(url: string, db: ReturnType<typeof makeDb>, dir:
     ATLAS_HOME: dir,
     ATLAS_MANIFESTS: path.join(dir, 'manifests'),
     ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'),
+    ATLAS_WORKER_CONCURRENCY: String(CONCURRENCY),
   });
-  const services = await makeServices(config, silentLogger, db);
-  const runtime = services.runtime.runtime;
-  const events = new EventEmitter() as WorkerEvents;
-  await services.runtime.startWorker(events, url);
-  const runner: Runner = await startRunner({
-    connectionString: url,
-    concurrency: CONCURRENCY,
-    taskList: services.runtime.tasks,
-    events,
+  // The worker role as `atlas worker` builds it, at the same concurrency as the raw runner.
+  const engine = await startEngine({
+    config,
     log: silentLogger,
+    http: false,
+    worker: true,
+    schedules: false,
+    database: { db, url },
   });
+  const runtime = engine.runtime;
   try {
     const started = performance.now();
     // Triggers come from concurrent callers, as API requests would.
@@ -151,8 +151,7 @@ async function engineThroughput(url: string, db: ReturnType<typeof makeDb>, dir:
     const latency = await pacedLatency(runtime, db);
     return { seconds, rate: RUNS / seconds, latency };
   } finally {
-    await runner.stop();
-    await services.runtime.stop();
+    await engine.stop();
   }
 }
 
@@ -165,7 +164,7 @@ async function waitAllFinished(db: ReturnType<typeof makeDb>, expected: number):
 }
 
 async function pacedLatency(
-  runtime: Awaited<ReturnType<typeof makeServices>>['runtime']['runtime'],
+  runtime: Runtime,
   db: ReturnType<typeof makeDb>,
 ): Promise<{ p50: number; p99: number; n: number }> {
   const seconds = 5;

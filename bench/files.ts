@@ -15,9 +15,8 @@ import { mintToken } from '../engine/auth/mint.ts';
 import { loadConfig } from '../engine/config.ts';
 import { makeDb } from '../engine/db/knex.ts';
 import { migrateUp } from '../engine/db/migrate.ts';
-import { makeApp } from '../engine/http/app.ts';
+import { startEngine } from '../engine/engine.ts';
 import { makeLogger } from '../engine/log.ts';
-import { makeServices } from '../engine/services.ts';
 import { benchDatabase, listen } from './support.ts';
 
 const { values: args } = parseArgs({
@@ -68,16 +67,16 @@ async function main(): Promise<void> {
   const db = makeDb(pgInstance.url, { poolSize: 20 });
   await migrateUp(db, pgInstance.url);
   await db('tenants').insert({ id: 'bench', name: 'Bench' }).onConflict('id').ignore();
-  const services = await makeServices(config, log, db);
-  const app = makeApp({
+  const engine = await startEngine({
     config,
-    db,
     log,
-    runtime: services.runtime.runtime,
-    catalogue: services.catalogue,
-    files: services.files,
+    http: true,
+    worker: false,
+    listen: false,
+    database: { db, url: pgInstance.url },
   });
-  const api = await listen(app.callback());
+  const services = engine.services;
+  const api = await listen(engine.app!.callback());
   const token = await mintToken({ secret: SECRET, sub: 'bench', tenants: ['bench'], ttlSeconds: 3600 });
   const raw = path.join(home, 'raw');
   await fs.mkdir(raw);
@@ -160,7 +159,7 @@ async function main(): Promise<void> {
   } finally {
     api.server.closeAllConnections();
     await new Promise((resolve) => api.server.close(resolve));
-    await services.runtime.stop();
+    await engine.stop();
     await db.destroy();
     await pgInstance.stop();
     await fs.rm(home, { recursive: true, force: true });

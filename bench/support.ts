@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { environment, loadConfig } from '../engine/config.ts';
 import { startEmbeddedPostgres } from '../engine/db/embedded.ts';
 
 /**
@@ -11,7 +12,8 @@ import { startEmbeddedPostgres } from '../engine/db/embedded.ts';
  * (fsync on, as a user would run it) with one database, removed afterwards.
  */
 export async function benchDatabase(name: string): Promise<{ url: string; stop(): Promise<void> }> {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => {} };
+  const { databaseUrl } = loadConfig(environment());
+  if (databaseUrl) return { url: databaseUrl, stop: async () => {} };
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-bench-'));
   await fs.chmod(dir, 0o755);
   const embedded = await startEmbeddedPostgres({

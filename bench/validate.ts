@@ -9,6 +9,7 @@ import { parseAllDocuments } from 'yaml';
 // @ts-expect-error: a plain JavaScript build script, run by npm before any TypeScript tooling
 import { build } from '../bin/build-dist.js';
 import { builtinConnectors } from '../connectors/index.ts';
+import { childEnvironment } from '../engine/config.ts';
 import { makeConnectorRegistry } from '../engine/connector-sdk/index.ts';
 import { type ManifestSource, validateSources } from '../engine/manifest/index.ts';
 
@@ -95,7 +96,7 @@ function cli(env: NodeJS.ProcessEnv): { median: number; min: number; max: number
     execFileSync('node', ['bin/atlas.js', 'validate', 'manifests/'], {
       cwd: ROOT,
       stdio: 'ignore',
-      env: { ...process.env, ...env },
+      env: childEnvironment(env),
     });
     runs.push(performance.now() - start);
   }

@@ -7,10 +7,11 @@
 // event loop. Afterwards the database must hold exactly one event row, run, queue job and
 // audit entry per delivery the server accepted.
 // Run: npx tsx bench/webhooks.ts   (DATABASE_URL, or an embedded PostgreSQL)
-// Knobs: BENCH_DURATION_S (8), BENCH_CONNECTIONS (50), BENCH_POOL_SIZE (20).
+// Knobs: --duration 8 (seconds), --connections 50, --pool-size 20.
 import { execFile } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
+import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import Koa from 'koa';
 import Stripe from 'stripe';
@@ -18,15 +19,21 @@ import { loadConfig } from '../engine/config.ts';
 import { generateKey } from '../engine/crypto/index.ts';
 import { type Knex, makeDb } from '../engine/db/knex.ts';
 import { migrateUp } from '../engine/db/migrate.ts';
-import { makeApp } from '../engine/http/app.ts';
+import { startEngine } from '../engine/engine.ts';
 import { makeLogger } from '../engine/log.ts';
-import { makeServices } from '../engine/services.ts';
-import { makeWebhooks } from '../engine/webhooks/index.ts';
 import { benchDatabase, listen } from './support.ts';
 
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const POOL_SIZE = Number(process.env.BENCH_POOL_SIZE ?? 20);
+const { values: knobs, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    duration: { type: 'string', default: '8' },
+    connections: { type: 'string', default: '50' },
+    'pool-size': { type: 'string', default: '20' },
+  },
+});
+const DURATION_S = Number(knobs.duration);
+const CONNECTIONS = Number(knobs.connections);
+const POOL_SIZE = Number(knobs['pool-size']);
 const TENANT = 'bench';
 const SECRET = 'whsec_benchBenchBench0123456789abcdef';
 const stripe = new Stripe('sk_test_x'); // offline: only its test-header signer is used
@@ -97,7 +104,14 @@ async function load(url: string): Promise<void> {
 
 function measure(url: string): Promise<Figures> {
   return new Promise((resolve, reject) => {
-    const args = [...process.execArgv, import.meta.filename, 'load', url];
+    const args = [
+      ...process.execArgv,
+      import.meta.filename,
+      'load',
+      url,
+      `--duration=${DURATION_S}`,
+      `--connections=${CONNECTIONS}`,
+    ];
     execFile(process.execPath, args, { timeout: (DURATION_S + 60) * 1000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`the load generator failed: ${stderr || err.message}`));
       else resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as Figures);
@@ -216,25 +230,17 @@ async function main(): Promise<void> {
     .insert({ tenant_id: TENANT, workflow_id: 'WF-021', enabled: true })
     .onConflict(['tenant_id', 'workflow_id'])
     .merge();
-  const services = await makeServices(config, log, db);
-  await services.secrets.put(TENANT, 'STRIPE_WEBHOOK_SECRET', SECRET);
-  const webhooks = makeWebhooks({
+  // The API role as `atlas serve` builds it, served here to count requests in flight.
+  const engine = await startEngine({
     config,
-    db,
     log,
-    catalogue: services.catalogue,
-    secrets: services.secrets,
-    dispatch: services.runtime.dispatch,
+    http: true,
+    worker: false,
+    listen: false,
+    database: { db, url: pgInstance.url },
   });
-  const app = makeApp({
-    config,
-    db,
-    log,
-    runtime: services.runtime.runtime,
-    catalogue: services.catalogue,
-    webhooks: webhooks.middleware,
-  });
-  const atlasHandler = tracked(app.callback());
+  await engine.services.secrets.put(TENANT, 'STRIPE_WEBHOOK_SECRET', SECRET);
+  const atlasHandler = tracked(engine.app!.callback());
   const api = await listen(atlasHandler.handler);
   const bare = await listen(bareKoa().callback());
   try {
@@ -248,12 +254,11 @@ async function main(): Promise<void> {
       s.closeAllConnections();
       await new Promise((resolve) => s.close(resolve));
     }
-    await webhooks.stop();
-    await services.runtime.stop();
+    await engine.stop();
     await db.destroy();
     await pgInstance.stop();
   }
 }
 
-if (process.argv[2] === 'load') await load(process.argv[3]!);
+if (positionals[0] === 'load') await load(positionals[1]!);
 else await main();

@@ -129,4 +129,14 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       process.stderr.write('atlas: esbuild is not installed; dist/ not built\n');
     else process.stderr.write(`atlas: dist/ not built: ${err?.message ?? err}\n`);
   }
+  // The web console, after the CLI (whose build empties dist/); a failure leaves a page that
+  // says how to build it.
+  try {
+    const { buildUi } = await import('./build-ui.js');
+    const sizes = await buildUi();
+    const total = Object.values(sizes).reduce((a, b) => a + b, 0);
+    process.stdout.write(`atlas: built the console into dist/ui (${(total / 1024).toFixed(1)} KB gzipped)\n`);
+  } catch (err) {
+    process.stderr.write(`atlas: dist/ui not built: ${err?.message ?? err}\n`);
+  }
 }

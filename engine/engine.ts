@@ -1,35 +1,62 @@
 /**
- * The engine process: database, migrations, HTTP API, worker and scheduler, and their
- * orderly shutdown. `atlas serve` runs every role; `atlas worker` only the queue.
+ * The one wiring of Atlas: `startEngine` builds the engine from a configuration (database,
+ * catalogue, connector registry, secrets, runtime, dispatcher, HTTP app, worker and
+ * scheduler) and stops it in order. `atlas serve` runs every role, `atlas worker` the queue,
+ * the commands that act as the API would no role; tests and benchmarks choose with options.
  */
-
-import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
-import type { Runner, WorkerEvents } from 'graphile-worker';
+import type Koa from 'koa';
 import { resolveAuth } from './auth/dev-secret.ts';
 import { type Config, ConfigError, checkMetricsExposure } from './config.ts';
 import { type DatabaseInstance, openDatabase } from './db/instance.ts';
 import { type Knex, makeDb } from './db/knex.ts';
 import { migrateUp } from './db/migrate.ts';
 import { makeApp } from './http/app.ts';
+import { devSignInOption } from './http/routes/console.ts';
 import type { Logger } from './log.ts';
-import { startRunner } from './queue/runner.ts';
-import { cronItems, SCHEDULE_TASK } from './runtime/cron.ts';
-import { makeServices, type Reload, type Services } from './services.ts';
+import { closeServer, formatHost, listen, scheduleRunner, startQueueWorker, workerEvents } from './roles.ts';
+import type { Runtime } from './runtime/index.ts';
+import { makeServices, type Reload, type ServiceOverrides, type Services } from './services.ts';
 import { makeWebhooks } from './webhooks/index.ts';
 
 export interface EngineOptions {
   config: Config;
   log: Logger;
+  /** Serve the HTTP API (with the webhook routes). */
   http: boolean;
+  /** Run the queue worker and the scheduler from the start; `startWorker()` can start them later. */
   worker: boolean;
+  /**
+   * An open, migrated database to use as it is (tests, benchmarks, one-off commands): the
+   * engine neither migrates nor closes it. `url` is needed by the worker only. Without it,
+   * the engine opens `DATABASE_URL` (or the embedded database), migrates it and closes it.
+   */
+  database?: { db: Knex; url?: string };
+  /** With `http`: listen on HOST:PORT (default), or only build the app (`engine.app`) for a server of the caller's. */
+  listen?: boolean;
+  /** With the worker: run the schedules too (default). */
+  schedules?: boolean;
+  /** Parts from elsewhere than the configuration: a catalogue, connectors, OAuth tokens, the network. */
+  overrides?: ServiceOverrides;
+  /** The built web console; `dist/ui` by default. */
+  uiDir?: string;
+  /**
+   * Offer the development sign-in, signed with this secret. Without it the engine decides:
+   * only on loopback with its own development secret.
+   */
+  devSignIn?: { secret: string };
 }
 
 export interface RunningEngine {
-  /** The API's base URL, when the HTTP role runs. */
+  /** The API's base URL, when the HTTP role listens. */
   url: string | undefined;
+  /** The HTTP app, when the HTTP role runs. */
+  app: Koa | undefined;
   db: Knex;
   services: Services;
+  runtime: Runtime;
+  /** Starts the queue worker (and the scheduler, unless `schedules: false`) if not running yet. */
+  startWorker(concurrency?: number): Promise<void>;
   /**
    * Reads the manifests again: a valid catalogue replaces the one in use (webhook routes and
    * schedules included); an invalid one is reported and the last valid one keeps serving.
@@ -44,73 +71,40 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
   const stop = async () => {
     while (stack.length > 0) await stack.pop()?.();
   };
-  if (opts.http) checkMetricsExposure(config);
+  if (opts.http && opts.listen !== false) checkMetricsExposure(config);
   try {
-    const instance = await openDatabase(config, log, opts.http);
-    stack.push(() => instance.release());
-    const db = makeDb(instance.url, { poolSize: config.poolSize });
-    stack.push(() => db.destroy());
-    await prepareDatabase(db, instance, log);
-    const services = await makeServices(config, log, db);
-    const reloads: Array<() => Promise<void>> = [];
+    const { db, url: databaseUrl } = await connect(opts, stack);
+    const services = await makeServices(config, log, db, opts.overrides);
+    stack.push(() => services.runtime.stop());
     stack.push(async () => services.files.storage.close?.());
-    if (opts.worker) {
-      const events = new EventEmitter() as WorkerEvents;
-      await services.runtime.startWorker(events, instance.url);
-      stack.push(() => services.runtime.stop());
-      const runner = await startRunner({
-        connectionString: instance.url,
-        concurrency: config.workerConcurrency,
-        taskList: services.runtime.tasks,
-        events,
-        log,
-      });
-      stack.push(() => stopRunner(runner, config.shutdownTimeoutMs, log));
-      // graphile-worker fixes its cron items when a runner starts, so schedules get a small
-      // runner of their own, restarted when a reload changes them.
-      const schedules = scheduleRunner(services, instance.url, config, events, log);
-      await schedules.sync();
-      stack.push(() => schedules.stop());
-      reloads.push(() => schedules.sync());
-    }
+    const reloads: Array<() => Promise<void>> = [];
+    let worker: Promise<void> | undefined;
+    const startWorker = (concurrency = config.workerConcurrency): Promise<void> => {
+      worker ??= (async () => {
+        if (databaseUrl === undefined) throw new Error('the worker needs the database URL');
+        const events = workerEvents();
+        stack.push(await startQueueWorker(services, databaseUrl, concurrency, events, config, log));
+        if (opts.schedules === false) return;
+        // graphile-worker fixes its cron items when a runner starts, so schedules get a small
+        // runner of their own, restarted when a reload changes them.
+        const schedules = scheduleRunner(services, databaseUrl, config, events, log);
+        await schedules.sync();
+        stack.push(() => schedules.stop());
+        reloads.push(() => schedules.sync());
+      })();
+      return worker;
+    };
+    if (opts.worker) await startWorker();
     let url: string | undefined;
+    let app: Koa | undefined;
     if (opts.http) {
-      const { auth, devSecretFile } = await resolveAuth(config);
-      if (devSecretFile)
-        log.info({ file: devSecretFile }, 'API tokens use the development secret (`atlas token` mints them)');
-      const buildWebhooks = () =>
-        makeWebhooks({
-          config,
-          db,
-          log,
-          catalogue: services.catalogue,
-          secrets: services.secrets,
-          dispatch: services.runtime.dispatch,
-          gate: services.runtime.gate,
-        });
-      // Webhook routes are compiled from the catalogue: a reload builds them again.
-      let webhooks = buildWebhooks();
-      stack.push(() => webhooks.stop());
-      reloads.push(async () => {
-        const old = webhooks;
-        webhooks = buildWebhooks();
-        await old.stop();
-      });
-      const app = makeApp({
-        config,
-        db,
-        log,
-        runtime: services.runtime.runtime,
-        catalogue: services.catalogue,
-        auth,
-        webhooks: (ctx, next) => webhooks.middleware(ctx, next),
-        secrets: services.secrets,
-        files: services.files,
-      });
+      app = await httpApp(opts, db, services, stack, reloads);
       stack.push(startFileSweep(services, log));
-      const server = await listen(app.callback(), config);
-      stack.push(() => closeServer(server, config.shutdownTimeoutMs));
-      url = `http://${formatHost(config.host)}:${(server.address() as { port: number }).port}`;
+      if (opts.listen !== false) {
+        const server: Server = await listen(app.callback(), config);
+        stack.push(() => closeServer(server, config.shutdownTimeoutMs));
+        url = `http://${formatHost(config.host)}:${(server.address() as { port: number }).port}`;
+      }
     }
     let reloading: Promise<Reload> | undefined;
     const reload = async (): Promise<Reload> => {
@@ -127,11 +121,69 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
         reloading = undefined;
       }
     };
-    return { url, db, services, reload, stop };
+    return { url, app, db, services, runtime: services.runtime.runtime, startWorker, reload, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** The caller's database, or the configured one: opened, migrated, and closed at the end. */
+async function connect(
+  opts: EngineOptions,
+  stack: Array<() => Promise<void>>,
+): Promise<{ db: Knex; url: string | undefined }> {
+  if (opts.database) return { db: opts.database.db, url: opts.database.url };
+  const instance = await openDatabase(opts.config, opts.log, opts.http);
+  stack.push(() => instance.release());
+  const db = makeDb(instance.url, { poolSize: opts.config.poolSize });
+  stack.push(() => db.destroy());
+  await prepareDatabase(db, instance, opts.log);
+  return { db, url: instance.url };
+}
+
+/** The API with the webhook routes, compiled from the catalogue again on every reload. */
+async function httpApp(
+  opts: EngineOptions,
+  db: Knex,
+  services: Services,
+  stack: Array<() => Promise<void>>,
+  reloads: Array<() => Promise<void>>,
+): Promise<Koa> {
+  const { config, log } = opts;
+  const { auth, devSecretFile } = await resolveAuth(config);
+  if (devSecretFile)
+    log.info({ file: devSecretFile }, 'API tokens use the development secret (`atlas token` mints them)');
+  const buildWebhooks = () =>
+    makeWebhooks({
+      config,
+      db,
+      log,
+      catalogue: services.catalogue,
+      secrets: services.secrets,
+      dispatch: services.runtime.dispatch,
+      gate: services.runtime.gate,
+    });
+  let webhooks = buildWebhooks();
+  stack.push(() => webhooks.stop());
+  reloads.push(async () => {
+    const old = webhooks;
+    webhooks = buildWebhooks();
+    await old.stop();
+  });
+  return makeApp({
+    config,
+    db,
+    log,
+    runtime: services.runtime.runtime,
+    catalogue: services.catalogue,
+    auth,
+    webhooks: (ctx, next) => webhooks.middleware(ctx, next),
+    secrets: services.secrets,
+    files: services.files,
+    ...(opts.devSignIn ? { devSignIn: opts.devSignIn } : devSignInOption(config, auth, devSecretFile)),
+    ...(opts.uiDir ? { uiDir: opts.uiDir } : {}),
+  });
 }
 
 /** Reachability check, migrations and, on the development database, the `demo` tenant. */
@@ -164,90 +216,6 @@ async function checkReachable(db: Knex, instance: DatabaseInstance): Promise<voi
     const what = UNREACHABLE[code];
     if (instance.owned || what === undefined) throw err;
     throw new ConfigError('DATABASE_URL', `${what} (${(err as Error).message})`);
-  }
-}
-
-async function listen(handler: Parameters<typeof import('node:http').createServer>[1], config: Config) {
-  const { createServer } = await import('node:http');
-  const server = createServer(handler);
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE')
-        reject(new ConfigError('PORT', `${config.port} is already in use on ${config.host}`));
-      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND')
-        reject(new ConfigError('HOST', `"${config.host}" is not an address of this machine`));
-      else reject(err);
-    });
-    server.listen(config.port, config.host, () => resolve());
-  });
-  return server;
-}
-
-function formatHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
-
-/** Stops accepting connections, lets in-flight requests finish, then closes the rest. */
-async function closeServer(server: Server, timeoutMs: number): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
-  await closed;
-  clearTimeout(timer);
-}
-
-/** The runner of schedules: started with the catalogue's cron items, restarted when they change. */
-function scheduleRunner(
-  services: Services,
-  connectionString: string,
-  config: Config,
-  events: WorkerEvents,
-  log: Logger,
-) {
-  let runner: Runner | undefined;
-  let current: string | undefined;
-  const items = () => cronItems(services.catalogue, config.cronBackfillMs);
-  return {
-    async sync() {
-      const next = items();
-      const key = JSON.stringify(
-        services.catalogue.workflows().flatMap((e) => {
-          const t = e.manifest.trigger;
-          return t.type === 'schedule' ? [[e.manifest.id, t.cron]] : [];
-        }),
-      );
-      if (key === current) return;
-      await runner?.stop();
-      runner = undefined;
-      current = key;
-      if (next.length === 0) return;
-      runner = await startRunner({
-        connectionString,
-        concurrency: 1,
-        taskList: { [SCHEDULE_TASK]: services.runtime.tasks[SCHEDULE_TASK]! },
-        cronItems: next,
-        events,
-        log,
-      });
-    },
-    async stop() {
-      await runner?.stop();
-    },
-  };
-}
-
-/** Lets running jobs finish within the bound; past it, their locks are released for others. */
-async function stopRunner(runner: Runner, timeoutMs: number, log: Logger): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
-  const outcome = await Promise.race([runner.stop().then(() => 'stopped' as const), timedOut]);
-  clearTimeout(timer);
-  if (outcome === 'timeout') {
-    log.warn({ timeoutMs }, 'jobs still running at the shutdown bound; stopping the worker anyway');
-    await runner.kill();
   }
 }
 

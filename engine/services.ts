@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { connectorsWithAgents } from '../connectors/index.ts';
-import type { Config } from './config.ts';
+import { CONNECTOR_PREFIX, type Config } from './config.ts';
 import {
   type ConnectorConfig,
   type ConnectorDefinition,
@@ -19,6 +19,7 @@ import { makeFileStore } from './files/access.ts';
 import { type FileService, makeFileService } from './files/service.ts';
 import { parseAllowlist } from './hub/index.ts';
 import { PgRateLimiter } from './hub/pg-rate-limit.ts';
+import { makeKnowledgeBase } from './kb/service.ts';
 import type { Logger } from './log.ts';
 import { makeLiveCatalogue } from './manifest/catalogue.ts';
 import { type Catalogue, type CatalogueEntry, formatErrors, loadCatalogue } from './manifest/index.ts';
@@ -62,6 +63,10 @@ export async function loadValidCatalogue(config: Config, connectors: ConnectorRe
 }
 
 export interface ServiceOverrides {
+  /** A catalogue built in memory instead of read from ATLAS_MANIFESTS (a reload keeps it). */
+  catalogue?: Catalogue;
+  /** The connectors instead of the built-in ones (with the agent connector). */
+  connectors?: ConnectorDefinition[];
   /** OAuth access tokens from elsewhere than the engine's store (tests, embedding hosts). */
   tokens?: TokenSource;
   /** The network under every action (tests refuse anything but 127.0.0.1). */
@@ -77,18 +82,22 @@ export async function makeServices(
   // Agents read the catalogue and the registry when a task runs; both exist by then.
   let loaded: Catalogue | undefined;
   const connectors: ConnectorRegistry = makeConnectorRegistry(
-    connectorsWithAgents({
-      agent: (id) => loaded?.agent(id)?.manifest,
-      actions: {
-        action: (uses) => connectors.action(uses),
-        validateInput: (u, v) => connectors.validateInput(u, v),
-      },
-    }),
+    overrides.connectors ??
+      connectorsWithAgents(
+        {
+          agent: (id) => loaded?.agent(id)?.manifest,
+          actions: {
+            action: (uses) => connectors.action(uses),
+            validateInput: (u, v) => connectors.validateInput(u, v),
+          },
+        },
+        makeKnowledgeBase(db, config.kb),
+      ),
   );
   if (config.outboundAllowlist.deprecatedVariable) {
     log.warn('ATLAS_WEBHOOK_ALLOWLIST is deprecated: rename it ATLAS_OUTBOUND_ALLOWLIST');
   }
-  const live = makeLiveCatalogue(await loadValidCatalogue(config, connectors));
+  const live = makeLiveCatalogue(overrides.catalogue ?? (await loadValidCatalogue(config, connectors)));
   const catalogue = live.catalogue;
   loaded = catalogue;
   const keyring = await loadKeyring(config, log);
@@ -109,7 +118,7 @@ export async function makeServices(
       audit: makeDbAuditSink(db),
       // Counted in PostgreSQL: a provider's quota is shared by every worker process.
       rateLimiter: new PgRateLimiter(db),
-      connectorConfig: (c) => connectorConfig(c, config.env, config.platformCredentials, catalogue),
+      connectorConfig: (c) => connectorConfig(c, config, catalogue),
       ssrf: parseAllowlist(config.outboundAllowlist.value),
       platform: makePgPlatformStore(db),
       processId,
@@ -120,6 +129,7 @@ export async function makeServices(
   );
   const reload = async (): Promise<Reload> => {
     const before = live.current();
+    if (overrides.catalogue) return { ok: true, version: before.version, changes: [] };
     const { catalogue: next, errors } = await loadCatalogue({ dirs: config.manifestDirs, connectors });
     if (!next) return { ok: false, version: before.version, report: formatErrors(errors) };
     await saveCatalogueVersions(db, next);
@@ -144,20 +154,20 @@ export function catalogueChanges(before: Catalogue, after: Catalogue): string[] 
 }
 
 /**
- * A connector's settings come from the environment: `ATLAS_CONNECTOR_<ID>_BASE_URL` for its
- * base URL (how tests and private deployments point it elsewhere), and the variables it
- * declares. Its platform credentials (the variables of `env` auth, the environment fallbacks
- * of tenant secrets, such as `TELEGRAM_BOT_TOKEN`) are left out unless the operator offers
- * the connector's platform credentials to tenants (`ATLAS_PLATFORM_CREDENTIALS`). The agent
- * connector trusts the catalogue's `model.baseUrl`s: the operator wrote them.
+ * A connector's settings come from the configuration: `ATLAS_CONNECTOR_<ID>_<KEY>` for its
+ * base URL (how tests and private deployments point it elsewhere) and other settings, and
+ * the variables it declares. Its platform credentials (the variables of `env` auth, the
+ * environment fallbacks of tenant secrets, such as `TELEGRAM_BOT_TOKEN`) are left out unless
+ * the operator offers the connector's platform credentials to tenants
+ * (`ATLAS_PLATFORM_CREDENTIALS`). The agent connector trusts the catalogue's
+ * `model.baseUrl`s: the operator wrote them.
  */
 export function connectorConfig(
   connector: ConnectorDefinition,
-  env: Readonly<Record<string, string | undefined>>,
-  offered: ReadonlySet<string> = new Set(),
+  config: Pick<Config, 'env' | 'connectorVariables' | 'platformCredentials'>,
   catalogue?: Catalogue,
 ): ConnectorConfig {
-  const prefix = `ATLAS_CONNECTOR_${connector.id.toUpperCase()}_`;
+  const prefix = `${CONNECTOR_PREFIX}${connector.id.toUpperCase()}_`;
   const names = new Set([
     ...(connector.settings ?? []),
     ...(connector.auth.type === 'env' ? connector.auth.variables : []),
@@ -165,15 +175,15 @@ export function connectorConfig(
   if (connector.auth.type === 'secret')
     for (const v of Object.values(connector.auth.envFallback ?? {})) names.add(v);
   const settings: Record<string, string | undefined> = {};
-  for (const name of names) settings[name] = env[name];
-  for (const [name, value] of Object.entries(env)) {
+  for (const name of names) settings[name] = config.connectorVariables[name] ?? config.env[name];
+  for (const [name, value] of Object.entries(config.connectorVariables)) {
     if (name.startsWith(prefix)) settings[name.slice(prefix.length)] = value;
   }
-  if (!offered.has(connector.id)) {
+  if (!config.platformCredentials.has(connector.id)) {
     // After the prefixed variables too: `ATLAS_CONNECTOR_<ID>_<KEY>` cannot bring a key back.
     for (const name of platformCredentialNames(connector)) delete settings[name];
   }
-  const baseUrl = env[`${prefix}BASE_URL`] ?? connector.baseUrl;
+  const baseUrl = config.connectorVariables[`${prefix}BASE_URL`] ?? connector.baseUrl;
   const trustedUrls =
     connector.id === 'agent' && catalogue
       ? catalogue

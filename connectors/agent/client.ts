@@ -4,7 +4,7 @@
  * `openai` connector (whose provider table and error mapping it shares), requests go through
  * `ctx.http.fetch` (timeout, rate limit, audit with the key redacted) with `maxRetries: 0`.
  */
-import type OpenAI from 'openai';
+
 import {
   type ActionContext,
   type AgentManifest,
@@ -12,7 +12,8 @@ import {
   type Credential,
   credential,
   credentialMissing,
-} from '../../engine/connector-sdk/index.ts';
+} from 'atlas-engine/sdk';
+import type OpenAI from 'openai';
 import { PROVIDERS } from '../openai/client.ts';
 
 type AgentModel = AgentManifest['model'];

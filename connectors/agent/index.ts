@@ -9,11 +9,7 @@
  * whose directory reads the catalogue and the registry once they exist, when a task runs.
  * A connector imports only the SDK, so the directory is an SDK type, {@link AgentDirectory}.
  */
-import {
-  type AgentDirectory,
-  type ConnectorDefinition,
-  defineConnector,
-} from '../../engine/connector-sdk/index.ts';
+import { type AgentDirectory, type ConnectorDefinition, defineConnector } from 'atlas-engine/sdk';
 import { PROVIDERS } from '../openai/client.ts';
 import { MODEL_SETTINGS } from './client.ts';
 import { runAction } from './lib/actions/run.ts';

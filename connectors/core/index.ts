@@ -1,4 +1,4 @@
-import { defineConnector } from '../../engine/connector-sdk/index.ts';
+import { defineConnector } from 'atlas-engine/sdk';
 import { fail } from './lib/actions/fail.ts';
 import { log } from './lib/actions/log.ts';
 import { noop } from './lib/actions/noop.ts';

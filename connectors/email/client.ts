@@ -5,9 +5,15 @@
  * `rate_limit_exceeded`, `invalid_api_key`).
  */
 
-import type { ActionContext, ConnectorErrorInit, Credential } from '../../engine/connector-sdk/index.ts';
-import { ConnectorError, credential, platformMailbox } from '../../engine/connector-sdk/index.ts';
-import { expectRecord, expectString, isRecord } from '../../engine/connector-sdk/response.ts';
+import type { ActionContext, ConnectorErrorInit, Credential } from 'atlas-engine/sdk';
+import {
+  ConnectorError,
+  credential,
+  expectRecord,
+  expectString,
+  isRecord,
+  platformMailbox,
+} from 'atlas-engine/sdk';
 
 export const RESEND_KEY = 'RESEND_API_KEY';
 export const RESEND_FROM = 'RESEND_FROM';

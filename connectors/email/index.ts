@@ -1,4 +1,4 @@
-import { defineConnector } from '../../engine/connector-sdk/index.ts';
+import { defineConnector } from 'atlas-engine/sdk';
 import { mapResendError, RESEND_FROM, RESEND_KEY } from './client.ts';
 import { send } from './lib/actions/send.ts';
 

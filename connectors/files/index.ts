@@ -1,4 +1,4 @@
-import { defineConnector } from '../../engine/connector-sdk/index.ts';
+import { defineConnector } from 'atlas-engine/sdk';
 import { put } from './lib/actions/put.ts';
 import { get, list, remove, url } from './lib/actions/read.ts';
 

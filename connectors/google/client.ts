@@ -6,9 +6,8 @@
  */
 import type { calendar_v3 } from '@googleapis/calendar';
 import type { drive_v3 } from '@googleapis/drive';
-import type { ActionContext } from '../../engine/connector-sdk/index.ts';
-import { ConnectorError } from '../../engine/connector-sdk/index.ts';
-import { isRecord } from '../../engine/connector-sdk/response.ts';
+import type { ActionContext } from 'atlas-engine/sdk';
+import { ConnectorError, isRecord } from 'atlas-engine/sdk';
 
 const DEFAULT_ROOT = 'https://www.googleapis.com/';
 

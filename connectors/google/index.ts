@@ -1,4 +1,4 @@
-import { defineConnector } from '../../engine/connector-sdk/index.ts';
+import { defineConnector } from 'atlas-engine/sdk';
 import { calendarInsertEvent, calendarListEvents } from './lib/actions/calendar.ts';
 import { driveListFiles, driveUploadFile } from './lib/actions/drive.ts';
 

@@ -1,4 +1,4 @@
-import { defineConnector } from '../../engine/connector-sdk/index.ts';
+import { defineConnector } from 'atlas-engine/sdk';
 import { request } from './lib/actions/request.ts';
 
 /** Generic HTTP calls, for APIs without a dedicated connector. */

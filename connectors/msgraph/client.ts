@@ -8,9 +8,8 @@
  * keyed the same way as here.
  */
 import { createHash } from 'node:crypto';
-import type { ActionContext, ConnectorErrorInit } from '../../engine/connector-sdk/index.ts';
-import { ConnectorError } from '../../engine/connector-sdk/index.ts';
-import { expectNumber, expectRecord, expectString, isRecord } from '../../engine/connector-sdk/response.ts';
+import type { ActionContext, ConnectorErrorInit } from 'atlas-engine/sdk';
+import { ConnectorError, expectNumber, expectRecord, expectString, isRecord } from 'atlas-engine/sdk';
 
 export const SETTINGS = {
   tenant: 'MS_TENANT_ID',

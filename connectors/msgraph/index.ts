@@ -1,4 +1,4 @@
-import { defineConnector } from '../../engine/connector-sdk/index.ts';
+import { defineConnector } from 'atlas-engine/sdk';
 import { mapGraphError, SETTINGS } from './client.ts';
 import { outlookListMessages } from './lib/actions/outlook-list-messages.ts';
 import { outlookSendMail } from './lib/actions/outlook-send-mail.ts';

@@ -4,9 +4,10 @@
  * through `ctx.http.fetch` (timeout, rate limit, audit) with `maxRetries: 0`: the engine's
  * step policy retries.
  */
+
+import type { ActionContext } from 'atlas-engine/sdk';
+import { ConnectorError, credential, credentialMissing } from 'atlas-engine/sdk';
 import type OpenAI from 'openai';
-import type { ActionContext } from '../../engine/connector-sdk/index.ts';
-import { ConnectorError, credential, credentialMissing } from '../../engine/connector-sdk/index.ts';
 
 export const PROVIDERS = {
   openai: { key: 'OPENAI_API_KEY', baseSetting: undefined, defaultBase: 'https://api.openai.com/v1' },

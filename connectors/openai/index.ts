@@ -1,4 +1,4 @@
-import { defineConnector } from '../../engine/connector-sdk/index.ts';
+import { defineConnector } from 'atlas-engine/sdk';
 import { PROVIDERS } from './client.ts';
 import { chat } from './lib/actions/chat.ts';
 import { embeddings } from './lib/actions/embeddings.ts';

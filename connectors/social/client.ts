@@ -3,9 +3,8 @@
  * token per network, and one error mapper that tells the networks' error bodies apart.
  */
 
-import type { ActionContext, ConnectorErrorInit } from '../../engine/connector-sdk/index.ts';
-import { ConnectorError } from '../../engine/connector-sdk/index.ts';
-import { isRecord } from '../../engine/connector-sdk/response.ts';
+import type { ActionContext, ConnectorErrorInit } from 'atlas-engine/sdk';
+import { ConnectorError, isRecord } from 'atlas-engine/sdk';
 
 export const NETWORKS = ['x', 'linkedin', 'facebook', 'instagram', 'tiktok'] as const;
 export type Network = (typeof NETWORKS)[number];

@@ -1,4 +1,4 @@
-import { defineConnector } from '../../engine/connector-sdk/index.ts';
+import { defineConnector } from 'atlas-engine/sdk';
 import { baseSetting, LINKEDIN_VERSION, mapSocialError, NETWORKS } from './client.ts';
 import { publish } from './lib/actions/publish.ts';
 

@@ -4,9 +4,10 @@
  * (timeout, rate limit, audit), with `maxNetworkRetries: 0`: the engine's step policy retries,
  * and the step's idempotency key makes a retried create safe.
  */
+
+import type { ActionContext } from 'atlas-engine/sdk';
+import { ConnectorError } from 'atlas-engine/sdk';
 import type Stripe from 'stripe';
-import type { ActionContext } from '../../engine/connector-sdk/index.ts';
-import { ConnectorError } from '../../engine/connector-sdk/index.ts';
 
 export const STRIPE_KEY = 'STRIPE_SECRET_KEY';
 const DEFAULT_BASE_URL = 'https://api.stripe.com';

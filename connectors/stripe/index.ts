@@ -1,4 +1,4 @@
-import { defineConnector } from '../../engine/connector-sdk/index.ts';
+import { defineConnector } from 'atlas-engine/sdk';
 import { STRIPE_KEY } from './client.ts';
 import { checkoutSessionsCreate } from './lib/actions/checkout-sessions.ts';
 import { customersCreate, customersRetrieve } from './lib/actions/customers.ts';

@@ -4,9 +4,8 @@
  * (https://core.telegram.org/bots/api#making-requests).
  */
 
-import type { ActionContext, ConnectorErrorInit, HttpRequest } from '../../engine/connector-sdk/index.ts';
-import { ConnectorError, credential, credentialMissing } from '../../engine/connector-sdk/index.ts';
-import { expectRecord, isRecord } from '../../engine/connector-sdk/response.ts';
+import type { ActionContext, ConnectorErrorInit, HttpRequest } from 'atlas-engine/sdk';
+import { ConnectorError, credential, credentialMissing, expectRecord, isRecord } from 'atlas-engine/sdk';
 
 export const TOKEN_NAME = 'TELEGRAM_BOT_TOKEN';
 

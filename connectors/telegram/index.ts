@@ -1,4 +1,4 @@
-import { defineConnector } from '../../engine/connector-sdk/index.ts';
+import { defineConnector } from 'atlas-engine/sdk';
 import { mapTelegramError, TOKEN_NAME } from './client.ts';
 import { sendDocument } from './lib/actions/send-document.ts';
 import { sendMessage } from './lib/actions/send-message.ts';

@@ -2,7 +2,7 @@
  * Standard Webhooks signing, loaded on first use (connector modules import no SDK at top
  * level, so `atlas validate` stays fast).
  */
-import { ConnectorError } from '../../engine/connector-sdk/index.ts';
+import { ConnectorError } from 'atlas-engine/sdk';
 
 export interface SignedHeaders {
   'webhook-id': string;

@@ -1,4 +1,4 @@
-import { defineConnector } from '../../engine/connector-sdk/index.ts';
+import { defineConnector } from 'atlas-engine/sdk';
 import { send } from './lib/actions/send.ts';
 
 export { WEBHOOK_TIMEOUT_MS } from './lib/actions/send.ts';

@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { AuthConfig, Config } from '../config.ts';
 
-export const DEV_SECRET_FILE = 'jwt-secret';
+const DEV_SECRET_FILE = 'jwt-secret';
 
 export interface ResolvedAuth {
   auth: AuthConfig;

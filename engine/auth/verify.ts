@@ -24,8 +24,8 @@ export interface Principal {
   admin: boolean;
 }
 
-export const HMAC_ALGORITHMS = ['HS256'] as const;
-export const PUBLIC_KEY_ALGORITHMS = ['RS256', 'ES256'] as const;
+const HMAC_ALGORITHMS = ['HS256'] as const;
+const PUBLIC_KEY_ALGORITHMS = ['RS256', 'ES256'] as const;
 
 /** Clock skew tolerated on `exp` and `nbf` between the issuer and this machine. */
 const CLOCK_TOLERANCE_S = 5;

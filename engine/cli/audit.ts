@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type AnchorPoint, anchorAudit, parseAnchors, verifyAudit } from '../db/audit-chain.ts';
+import { eraseAuditPayloads } from '../db/audit-retention.ts';
 import type { Knex } from '../db/knex.ts';
-import { TENANT_ID } from '../http/plugins/tenant.ts';
+import { TENANT_ID } from '../tenants/status.ts';
 import { CliError, type CliIO, type Command, UsageError } from './command.ts';
 import { type CliDatabase, openCliDatabase } from './database.ts';
 import { parseCommandArgs } from './main.ts';
@@ -166,9 +167,7 @@ async function anchor(cli: CliDatabase, io: CliIO, tenantId: string | undefined,
 }
 
 async function erase(db: Knex, io: CliIO, before: Date, tenantId: string | undefined): Promise<number> {
-  const query = db('audit_log').where('at', '<', before).whereNotNull('summary');
-  if (tenantId !== undefined) query.where('tenant_id', tenantId);
-  const count = await query.update({ summary: null, erased_at: db.fn.now() });
+  const count = await eraseAuditPayloads(db, before, tenantId);
   io.out(
     `Erased the payloads of ${count} audit entr${count === 1 ? 'y' : 'ies'} older than ${before.toISOString()}.`,
   );

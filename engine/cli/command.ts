@@ -1,3 +1,5 @@
+import { AtlasError } from '../errors.ts';
+
 /** A CLI command: one file per command under engine/cli/, listed in main.ts. */
 export interface Command {
   name: string;
@@ -17,18 +19,18 @@ export interface CliIO {
 }
 
 /** A usage error: printed with the command's usage, exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends AtlasError {
   constructor(message: string) {
-    super(message);
+    super('usage', message);
     this.name = 'UsageError';
   }
 }
 
 /** A failure the user can act on: printed as one sentence, exit code 1, no stack trace. */
-export class CliError extends Error {
+export class CliError extends AtlasError {
   readonly exitCode: number;
   constructor(message: string, exitCode = 1) {
-    super(message);
+    super('cli_failed', message);
     this.name = 'CliError';
     this.exitCode = exitCode;
   }

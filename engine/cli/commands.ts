@@ -62,3 +62,13 @@ registerCommand(
   "Upload, list, link or delete a tenant's files",
   async () => (await import('./files.ts')).files,
 );
+registerCommand(
+  'import',
+  'Convert n8n workflow exports into Atlas manifests, with a report',
+  async () => (await import('./import.ts')).importCommand,
+);
+registerCommand(
+  'kb',
+  'Ingest files into a tenant’s knowledge base, or search it',
+  async () => (await import('./kb.ts')).kb,
+);

@@ -5,10 +5,11 @@ import path from 'node:path';
 import { parseDuration } from '../connector-sdk/index.ts';
 import { recordAudit } from '../db/audit.ts';
 import type { Knex } from '../db/knex.ts';
+import { getTenant } from '../db/tenants.ts';
 import { toConnectorError } from '../files/access.ts';
 import { type FileService, makeFileService } from '../files/service.ts';
-import { TENANT_ID } from '../http/plugins/tenant.ts';
 import { loadKeyring } from '../secrets/keys.ts';
+import { TENANT_ID } from '../tenants/status.ts';
 import { CliError, type CliIO, type Command, UsageError } from './command.ts';
 import { openCliDatabase } from './database.ts';
 import { parseCommandArgs } from './main.ts';
@@ -141,7 +142,7 @@ async function withFiles(
   const { db, close, config, log } = await openCliDatabase(io, { prepare: true });
   let svc: FileService | undefined;
   try {
-    if (!(await db('tenants').where({ id: tenant }).first('id')))
+    if (!(await getTenant(db, tenant)))
       throw new CliError(`there is no tenant "${tenant}"; \`atlas tenants list\` shows them`);
     const keyring = await loadKeyring(config, log);
     svc = makeFileService({ config: config.files, db, keyring, publicUrl: config.oauth.publicUrl });

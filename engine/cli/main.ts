@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { environment } from '../config.ts';
 import { CliError, type CliIO, type Command, UsageError } from './command.ts';
 
 /** Commands are loaded lazily so `atlas validate` does not pay for the HTTP server. */
@@ -58,7 +59,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   }
 }
 
-export function processIO(): CliIO {
+function processIO(): CliIO {
   // A reader that stops early (`atlas connectors | head`) closes the pipe: that is the
   // reader's choice, not an error of ours, so exit quietly instead of with a stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -68,7 +69,7 @@ export function processIO(): CliIO {
   return {
     out: (line) => process.stdout.write(line + '\n'),
     err: (line) => process.stderr.write(line + '\n'),
-    env: process.env,
+    env: environment(),
     cwd: process.cwd(),
   };
 }

@@ -1,19 +1,17 @@
-import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { WorkerEvents } from 'graphile-worker';
 import { builtinConnectors } from '../../connectors/index.ts';
 import { didYouMean, makeConnectorRegistry } from '../connector-sdk/index.ts';
-import type { makeDb } from '../db/knex.ts';
+import { anyWorkerAlive } from '../db/heartbeats.ts';
 import { migrationStatus } from '../db/migrate.ts';
+import { startEngine } from '../engine.ts';
 import { evaluate, isTruthy } from '../expr/index.ts';
 import { jsonProblem } from '../http/body.ts';
 import type { Catalogue } from '../manifest/catalogue.ts';
 import type { Workflow } from '../manifest/types.gen.ts';
-import { startRunner } from '../queue/runner.ts';
-import { dryRun, type PlannedStep } from '../runtime/dry-run.ts';
+import { type DryRunPlan, dryRun } from '../runtime/dry-run.ts';
 import { type RunDetail, RuntimeError } from '../runtime/index.ts';
-import { CatalogueError, loadValidCatalogue, makeServices } from '../services.ts';
+import { CatalogueError, loadValidCatalogue } from '../services.ts';
 import { eventMatcher } from '../webhooks/routes.ts';
 import { CliError, type CliIO, type Command, UsageError } from './command.ts';
 import { openCliDatabase } from './database.ts';
@@ -122,7 +120,7 @@ async function planRun(
     io.out(
       `Note: ${workflowId} starts from a webhook; give a sample event with --trigger <file.json> to render trigger.body.\n`,
     );
-  const steps = await dryRun({
+  const plan = await dryRun({
     workflow: entry.manifest,
     connectors,
     tenantId,
@@ -130,10 +128,11 @@ async function planRun(
     ...(sample ? { trigger: sample.trigger } : {}),
     fixturesDir: values.fixtures ? path.resolve(io.cwd, values.fixtures) : undefined,
   });
+  const { steps } = plan;
   if (values.format === 'json')
-    io.out(JSON.stringify({ workflow: workflowId, hash: entry.hash, steps }, null, 2));
-  else printPlan(io, workflowId, entry.hash, steps);
-  return steps.some((s) => s.action === 'error') ? 1 : 0;
+    io.out(JSON.stringify({ workflow: workflowId, hash: entry.hash, ...plan }, null, 2));
+  else printPlan(io, workflowId, entry.hash, plan);
+  return steps.some((s) => s.action === 'error') || plan.output?.error ? 1 : 0;
 }
 
 async function readJsonFile(io: CliIO, file: string, flag: string): Promise<unknown> {
@@ -189,7 +188,7 @@ export function sampleTrigger(
   const listed = trigger.events === undefined || eventMatcher(trigger.events)(eventType);
   let admits = listed;
   if (listed && trigger.if !== undefined)
-    admits = isTruthy(evaluate(trigger.if, { trigger: built, tenant: {} }));
+    admits = isTruthy(evaluate(trigger.if, { trigger: built, tenant: {} }, at));
   const note = !listed
     ? `Note: ${workflow.id} does not list event type ${eventType}; a delivery of it would start no run.\n`
     : !admits
@@ -198,8 +197,10 @@ export function sampleTrigger(
   return { trigger: built, ...(note ? { note } : {}) };
 }
 
-function printPlan(io: CliIO, workflowId: string, hash: string, steps: PlannedStep[]): void {
+function printPlan(io: CliIO, workflowId: string, hash: string, plan: DryRunPlan): void {
+  const { steps } = plan;
   io.out(`Plan of ${workflowId} (manifest ${hash.slice(0, 12)}), nothing will be called:\n`);
+  if (plan.readsNow) io.out(`  now: ${plan.now} (what \`now\` answers in $expr and if)\n`);
   for (const [i, s] of steps.entries()) {
     const mark = s.action === 'run' ? '+' : s.action === 'skip' ? '~' : '!';
     io.out(`${mark} ${i + 1}. ${s.id}  (${s.uses})`);
@@ -214,6 +215,10 @@ function printPlan(io: CliIO, workflowId: string, hash: string, steps: PlannedSt
       io.out(`    output: ${JSON.stringify(s.output)}  [${s.outputSource}]`);
     }
   }
+  const out = plan.output;
+  if (out?.error) io.out(`\n! output error: ${out.error}`);
+  else if (out?.unknown) io.out(`\noutput: known after the run: ${out.unknown}`);
+  else if (out) io.out(`\noutput: ${JSON.stringify(out.value)}`);
   const count = (a: string) => steps.filter((s) => s.action === a).length;
   io.out(`\n${count('run')} to run, ${count('skip')} skipped, ${count('error')} with errors.`);
 }
@@ -252,7 +257,17 @@ async function startRun(io: CliIO, o: StartOptions): Promise<number> {
         'the database has pending migrations: run `atlas migrate up` (or start the engine) first',
       );
     }
-    const services = await makeServices(config, log, db).catch(catalogueFailure(io));
+    // No role: the engine's parts over this command's database; a worker only if none runs.
+    const engine = await startEngine({
+      config,
+      log,
+      http: false,
+      worker: false,
+      schedules: false,
+      database: { db, url: instance.url },
+    }).catch(catalogueFailure(io));
+    cleanup.push(() => engine.stop());
+    const { services } = engine;
     if (!services.catalogue.workflow(o.workflowId)) throw unknownWorkflow(services.catalogue, o.workflowId);
     const { run, created } = await services.runtime.runtime
       .trigger({
@@ -271,21 +286,7 @@ async function startRun(io: CliIO, o: StartOptions): Promise<number> {
       );
       return 0;
     }
-    if (!(await workersAlive(db))) {
-      const events = new EventEmitter() as WorkerEvents;
-      await services.runtime.startWorker(events, instance.url);
-      const runner = await startRunner({
-        connectionString: instance.url,
-        concurrency: 4,
-        taskList: services.runtime.tasks,
-        events,
-        log,
-      });
-      cleanup.push(
-        () => services.runtime.stop(),
-        () => runner.stop(),
-      );
-    }
+    if (!(await anyWorkerAlive(db))) await engine.startWorker(4);
     const done = await services.runtime.runtime.waitForRun(o.tenantId, run.id, o.timeoutMs);
     if (!done) throw new CliError(`run ${run.id} disappeared`);
     io.out(o.json ? JSON.stringify(done, null, 2) : formatRun(done));
@@ -305,13 +306,6 @@ function runtimeFailure(err: unknown): never {
   throw err;
 }
 
-async function workersAlive(db: ReturnType<typeof makeDb>): Promise<boolean> {
-  const row = await db('worker_heartbeats')
-    .where('seen_at', '>', db.raw("now() - interval '20 seconds'"))
-    .first('process_id');
-  return row !== undefined;
-}
-
 export function formatRun(run: RunDetail): string {
   const lines = [`Run ${run.id} of ${run.workflowId}: ${run.status}`];
   const ended = run.status === 'failed' || run.status === 'cancelled';
@@ -326,5 +320,6 @@ export function formatRun(run: RunDetail): string {
       lines.push(`    output: ${JSON.stringify(last.output)}`);
     if (last?.error) lines.push(`    error: ${(last.error as { message?: string }).message}`);
   }
+  if (run.output !== null && run.output !== undefined) lines.push(`  output: ${JSON.stringify(run.output)}`);
   return lines.join('\n');
 }

@@ -1,4 +1,5 @@
 import { didYouMean } from '../connector-sdk/index.ts';
+import { locateRun } from '../db/runs.ts';
 import { RuntimeError } from '../runtime/errors.ts';
 import { CliError, type Command, UsageError } from './command.ts';
 import { parseCommandArgs } from './main.ts';
@@ -75,14 +76,7 @@ A run id names its tenant; --tenant, when given, must be it.`,
     if (values.wait && action !== 'show') throw new UsageError('--wait goes with show');
     const timeoutMs = values.timeout ? parseTimeout(values.timeout) : 60_000;
     return withServices(io, async ({ runtime }, { db }) => {
-      const runs = db('workflow_runs');
-      const row = await (id === 'last'
-        ? runs.where({ tenant_id: values.tenant }).orderBy([
-            { column: 'created_at', order: 'desc' },
-            { column: 'id', order: 'desc' },
-          ])
-        : runs.where({ id })
-      ).first<{ id: string; tenant_id: string } | undefined>('id', 'tenant_id');
+      const row = await locateRun(db, id === 'last' ? { newestOf: values.tenant! } : { id });
       if (!row || (values.tenant !== undefined && values.tenant !== row.tenant_id))
         throw new CliError(
           id === 'last'

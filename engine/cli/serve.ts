@@ -1,7 +1,7 @@
 import { watch } from 'node:fs';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { AlreadyRunningError } from '../db/instance.ts';
-import { startEngine } from '../engine.ts';
+import { type RunningEngine, startEngine } from '../engine.ts';
 import { makeLogger } from '../log.ts';
 import { CatalogueError } from '../services.ts';
 import { CliError, type CliIO, type Command } from './command.ts';
@@ -29,7 +29,7 @@ function makeRunCommand(name: string, summary: string, roles: { http: boolean; w
       const { values } = parseCommandArgs(args, { watch: { type: 'boolean' } });
       const config = configFrom(io);
       const log = makeLogger(config.logLevel);
-      let engine: Awaited<ReturnType<typeof startEngine>>;
+      let engine: RunningEngine;
       try {
         engine = await startEngine({ config, log, ...roles });
       } catch (err) {

@@ -2,7 +2,9 @@ import os from 'node:os';
 import { recordAudit } from '../db/audit.ts';
 import type { Knex } from '../db/knex.ts';
 import { migrationStatus } from '../db/migrate.ts';
-import { makeServices, type Services } from '../services.ts';
+import { getTenant } from '../db/tenants.ts';
+import { type RunningEngine, startEngine } from '../engine.ts';
+import type { Services } from '../services.ts';
 import { CliError, type CliIO } from './command.ts';
 import { type CliDatabase, openCliDatabase } from './database.ts';
 import { catalogueFailure } from './run.ts';
@@ -13,25 +15,32 @@ export async function withServices<T>(
   fn: (services: Services, database: CliDatabase) => Promise<T>,
 ): Promise<T> {
   const database = await openCliDatabase(io, { poolSize: 4, prepare: true });
-  let services: Services | undefined;
+  let engine: RunningEngine | undefined;
   try {
     if ((await migrationStatus(database.db)).pending.length > 0) {
       throw new CliError(
         'the database has pending migrations: run `atlas migrate up` (or start the engine) first',
       );
     }
-    services = await makeServices(database.config, database.log, database.db).catch(catalogueFailure(io));
-    return await fn(services, database);
+    // No role: the engine's parts over the command's database.
+    engine = await startEngine({
+      config: database.config,
+      log: database.log,
+      http: false,
+      worker: false,
+      database: { db: database.db, url: database.instance.url },
+    }).catch(catalogueFailure(io));
+    return await fn(engine.services, database);
   } finally {
-    await services?.runtime.stop().catch(() => {});
+    await engine?.stop().catch(() => {});
     await database.close();
   }
 }
 
 /** Fails with one sentence when the tenant does not exist. */
 export async function requireTenant(db: Knex, tenantId: string): Promise<void> {
-  const row = await db('tenants').where({ id: tenantId }).first('id');
-  if (!row) throw new CliError(`there is no tenant "${tenantId}"; \`atlas tenants list\` shows them`);
+  if (!(await getTenant(db, tenantId)))
+    throw new CliError(`there is no tenant "${tenantId}"; \`atlas tenants list\` shows them`);
 }
 
 /** An audit entry for a change made from the command line, with the user name as the actor. */

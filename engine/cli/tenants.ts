@@ -2,7 +2,7 @@ import os from 'node:os';
 import { recordAudit } from '../db/audit.ts';
 import type { Knex } from '../db/knex.ts';
 import { createTenant, listTenants, TenantExistsError, updateTenant } from '../db/tenants.ts';
-import { TENANT_ID } from '../http/plugins/tenant.ts';
+import { TENANT_ID } from '../tenants/status.ts';
 import { CliError, type CliIO, type Command, UsageError } from './command.ts';
 import { openCliDatabase } from './database.ts';
 import { parseCommandArgs } from './main.ts';

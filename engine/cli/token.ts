@@ -4,7 +4,8 @@ import { mintToken } from '../auth/mint.ts';
 import type { Config } from '../config.ts';
 import { runningInstanceUrl } from '../db/instance.ts';
 import { makeDb } from '../db/knex.ts';
-import { TENANT_ID } from '../http/plugins/tenant.ts';
+import { getTenants } from '../db/tenants.ts';
+import { TENANT_ID } from '../tenants/status.ts';
 import { CliError, type CliIO, type Command, UsageError } from './command.ts';
 import { parseCommandArgs } from './main.ts';
 import { configFrom } from './serve.ts';
@@ -75,9 +76,7 @@ async function warnUnknownTenants(io: CliIO, config: Config, tenants: string[]):
   if (!url) return;
   const db = makeDb(url, { poolSize: 1 });
   try {
-    const rows = await db('tenants')
-      .whereIn('id', tenants)
-      .select<Array<{ id: string; status: string }>>('id', 'status');
+    const rows = await getTenants(db, tenants);
     for (const id of tenants) {
       const row = rows.find((r) => r.id === id);
       if (!row)

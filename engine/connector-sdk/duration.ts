@@ -13,8 +13,3 @@ export function parseDuration(text: string): number {
     total += Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
   return total;
 }
-
-/** True when the text is a valid duration. */
-export function isDuration(text: string): boolean {
-  return WHOLE.test(text);
-}

@@ -1,19 +1,18 @@
+import { AtlasError } from '../errors.ts';
 import type { ConnectorErrorInit, ErrorKind } from './types.ts';
 
 /**
  * The one error type a connector throws. Connectors only classify what went wrong;
  * the step's retry policy (engine/runtime/retry.ts) decides what happens next.
  */
-export class ConnectorError extends Error {
-  readonly code: string;
+export class ConnectorError extends AtlasError {
   readonly kind: ErrorKind;
   readonly retryAfterMs: number | undefined;
   readonly status: number | undefined;
 
   constructor(init: ConnectorErrorInit) {
-    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    super(init.code, init.message, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = 'ConnectorError';
-    this.code = init.code;
     this.kind = init.kind;
     this.retryAfterMs = init.retryAfterMs;
     this.status = init.status;
@@ -66,21 +65,5 @@ export class ConnectorError extends Error {
       ...(this.status === undefined ? {} : { status: this.status }),
       ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
     };
-  }
-}
-
-/** Coerces any thrown value into an Error, keeping the original as `cause`. */
-export function toError(value: unknown): Error {
-  if (value instanceof Error) return value;
-  return new Error(typeof value === 'string' ? value : `non-error thrown: ${safeString(value)}`, {
-    cause: value,
-  });
-}
-
-function safeString(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
   }
 }

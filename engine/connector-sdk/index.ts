@@ -1,7 +1,9 @@
+export { AtlasError } from '../errors.ts';
 export { JsonLimitError, MAX_JSON_DEPTH, parseJson } from '../json/limits.ts';
 export { defineAction, defineConnector } from './define.ts';
-export { isDuration, parseDuration } from './duration.ts';
-export { ConnectorError, toError } from './errors.ts';
+export { parseDuration } from './duration.ts';
+export { ConnectorError } from './errors.ts';
+export type * from './kb.ts';
 export {
   assignedMailboxes,
   type Credential,
@@ -18,6 +20,15 @@ export {
   type SchemaCheck,
   splitUses,
 } from './registry.ts';
+export {
+  expectArray,
+  expectNumber,
+  expectRecord,
+  expectString,
+  isRecord,
+  type JsonRecord,
+  optionalString,
+} from './response.ts';
 export { describeErrors, type SchemaIssue } from './schema-errors.ts';
 export { closest, didYouMean } from './suggest.ts';
 export type * from './types.ts';

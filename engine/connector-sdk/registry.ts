@@ -2,8 +2,7 @@
 // action, do literal inputs fit its schema, do templates read fields its output declares)
 // and the engine (find the action, check its input before `run`, its output after).
 import type { ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import { makeAjv } from '../json/ajv.ts';
 import { describeErrors, type SchemaIssue } from './schema-errors.ts';
 import { closest } from './suggest.ts';
 import type { ActionDefinition, ConnectorDefinition, JsonSchema } from './types.ts';
@@ -43,10 +42,6 @@ export function splitUses(uses: string): { connectorId: string; actionId: string
   return { connectorId: uses.slice(0, dot), actionId: uses.slice(dot + 1) };
 }
 
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
-  ajv: Ajv2020,
-) => Ajv2020;
-
 /** Builds the registry; throws when two connectors share an id (a programming error). */
 export function makeConnectorRegistry(list: readonly ConnectorDefinition[]): ConnectorRegistry {
   const byId = new Map<string, ConnectorDefinition>();
@@ -77,14 +72,7 @@ export function makeConnectorRegistry(list: readonly ConnectorDefinition[]): Con
 
 function makeCompiler(entries: Map<string, ActionEntry>) {
   // Action schemas are compiled lazily: `atlas validate` only pays for the actions it sees.
-  const ajv = new Ajv2020({
-    allErrors: true,
-    strict: true,
-    strictRequired: false,
-    allowUnionTypes: true,
-    verbose: true,
-  });
-  addFormats(ajv);
+  const ajv = makeAjv();
   const cache = new Map<string, ValidateFunction>();
   return (uses: string, side: 'input' | 'output'): ValidateFunction => {
     const key = `${uses}#${side}`;

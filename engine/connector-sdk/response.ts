@@ -36,14 +36,6 @@ export function expectNumber(record: JsonRecord, key: string, what: string): num
   return value;
 }
 
-/** A string or numeric id (providers disagree: Telegram numbers, Graph strings). */
-export function expectId(record: JsonRecord, key: string, what: string): string {
-  const value = record[key];
-  if (typeof value === 'string' && value !== '') return value;
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  throw ConnectorError.invalidResponse(`${what}: "${key}" must be an id`);
-}
-
 export function optionalString(record: JsonRecord, key: string): string | undefined {
   const value = record[key];
   return typeof value === 'string' ? value : undefined;

@@ -20,7 +20,7 @@ export interface SchemaIssue {
  * Splits a JSON Pointer (`/steps/0/with`) into segments. Digit-only segments become numbers
  * (array indexes); consumers that walk maps look numbers up as string keys too.
  */
-export function pointerToPath(pointer: string): IssuePath {
+function pointerToPath(pointer: string): IssuePath {
   if (pointer === '') return [];
   return pointer
     .slice(1)
@@ -61,7 +61,7 @@ const TYPE_WORDS: Record<string, string> = {
 };
 
 /** One sentence for one Ajv error (run with `verbose: true`, so `data` and `parentSchema` are set). */
-export function describeError(error: ErrorObject, root?: string): SchemaIssue {
+function describeError(error: ErrorObject, root?: string): SchemaIssue {
   const path = pointerToPath(error.instancePath);
   const where = describePath(path, root);
   const params = error.params as Record<string, unknown>;

@@ -12,8 +12,9 @@
  * - delivery: one outbound or inbound webhook transmission.
  * - tenant: the customer every row and call is scoped to.
  */
-import type { Agent } from '../manifest/types.gen.ts';
+
 import type { ConnectorError } from './errors.ts';
+import type { Agent } from './manifest.gen.ts';
 import type { ConnectorRegistry } from './registry.ts';
 
 /** A JSON Schema (draft 2020-12) as plain data. */
@@ -282,11 +283,21 @@ export interface ConnectorDefinition {
   actions: ActionDefinition[];
 }
 
+/**
+ * An action's retry schedule for its jobs. The action only supplies it: the engine decides
+ * (engine/runtime/retry.ts), retrying only retryable failures and never sooner than the
+ * provider's Retry-After.
+ */
 export interface JobRetryPolicy {
   /** First attempt included. */
   maxAttempts: number;
-  /** Delay after attempt `attempt` (1-based) failed; `undefined` when none is left. */
-  delayMs(attempt: number, retryAfterMs?: number, random?: () => number): number | undefined;
+  /**
+   * The delay after attempt n (1-based) failed is `delaysMs[n - 1]`; none is left past the
+   * end. Without it, the engine's default exponential backoff applies.
+   */
+  delaysMs?: readonly number[];
+  /** ± this fraction of each delay is random (0 by default). */
+  jitter?: number;
 }
 
 export const JOB_TYPES = ['EMAIL_SEND', 'SOCIAL_PUBLISH', 'WEBHOOK_SEND', 'KB_INGEST', 'AGENT_TASK'] as const;

@@ -1,2 +1,2 @@
 export { DecryptError, decrypt, encrypt, envelopeKeyId, generateKey, needsRotation } from './envelope.ts';
-export { type Keyring, KeyringError, keyringFromEnv, parseKeyring } from './keyring.ts';
+export { type Keyring, KeyringError, parseKeyring } from './keyring.ts';

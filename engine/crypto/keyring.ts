@@ -48,8 +48,3 @@ export function parseKeyring(value: string | undefined): Keyring {
   if (currentId === undefined) throw new KeyringError('ATLAS_ENCRYPTION_KEY holds no key');
   return { currentId, keys };
 }
-
-/** Reads the keyring from the environment once (configuration is read once, passed down). */
-export function keyringFromEnv(env: NodeJS.ProcessEnv = process.env): Keyring {
-  return parseKeyring(env['ATLAS_ENCRYPTION_KEY']);
-}

@@ -4,8 +4,8 @@
  * one door every entry passes, so a caller cannot forget to.
  */
 import type { Knex } from 'knex';
-import type { AuditEntry, AuditSink } from '../hub/audit.ts';
-import { redact } from '../hub/redact.ts';
+import type { AuditEntry, AuditSink } from '../audit/entry.ts';
+import { redact } from '../audit/redact.ts';
 import { contentHash, payloadHash } from './audit-hash.ts';
 import { GroupCommit } from './group-commit.ts';
 
@@ -69,6 +69,22 @@ export async function recordAudit(db: Knex | Knex.Transaction, entry: AuditRecor
   if (!db.isTransaction) return writerFor(db as Knex).submit(entry);
   const [id] = await appendAudit(db, [entry]);
   return id!;
+}
+
+/**
+ * Runs a change and appends its audit entry in one transaction (a savepoint inside `db` when
+ * it is one), so neither exists without the other. `entry` is built from the change's result.
+ */
+export async function withAuditEntry<T>(
+  db: Knex | Knex.Transaction,
+  change: (trx: Knex.Transaction) => Promise<T>,
+  entry: (result: T) => AuditRecord,
+): Promise<T> {
+  return db.transaction(async (trx) => {
+    const result = await change(trx);
+    await recordAudit(trx, entry(result));
+    return result;
+  });
 }
 
 /** Many entries in one statement (a batch of webhook deliveries). */
@@ -225,7 +241,7 @@ export function makeDbAuditSink(db: Knex): AuditSink {
   };
 }
 
-export function fromHubEntry(entry: AuditEntry): AuditRecord {
+function fromHubEntry(entry: AuditEntry): AuditRecord {
   const failed = entry.errorCode !== undefined || entry.status === undefined || entry.status >= 400;
   return {
     tenantId: entry.tenantId,

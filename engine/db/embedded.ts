@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { childEnvironment } from '../config.ts';
 
 const exec = promisify(execFile);
 
@@ -66,7 +67,7 @@ async function serverUser(): Promise<{ uid?: number; gid?: number }> {
   }
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
@@ -110,7 +111,7 @@ async function initialise(bins: Binaries, opts: EmbeddedOptions, user: { uid?: n
         '--encoding=UTF8',
         '--locale=C',
       ],
-      { ...user, env: { ...process.env, LC_ALL: 'C' } },
+      { ...user, env: childEnvironment({ LC_ALL: 'C' }) },
     );
   } catch (err) {
     if (user.uid !== undefined && /Permission denied/.test(String((err as { stderr?: string }).stderr))) {

@@ -9,7 +9,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { isAlive, startEmbeddedPostgres } from './embedded.ts';
 
-export const DATABASE_NAME = 'atlas';
+const DATABASE_NAME = 'atlas';
 
 export interface DatabaseInstance {
   url: string;
@@ -62,7 +62,7 @@ export async function openDatabase(
     await handle.writeFile(JSON.stringify({ pid: process.pid, port: pg.port } satisfies LockContent));
     await handle.close();
     const url = await ensureDatabase(pg.url);
-    log.info({ port: pg.port, dataDir: path.join(config.home, 'pg') }, 'embedded PostgreSQL started');
+    log.info({ port: pg.port, dataDir: path.join(config.home, 'pg') }, 'postgres:started');
     return {
       url,
       owned: true,

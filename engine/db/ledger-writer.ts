@@ -6,7 +6,8 @@
  */
 import type { Knex } from 'knex';
 import { GroupCommit } from './group-commit.ts';
-import type { RunStatus, StepStatus } from './runs.ts';
+import type { RunStatus } from './runs.ts';
+import type { StepStatus } from './step-runs.ts';
 
 export interface FinishedAttempt {
   id: number;
@@ -38,7 +39,7 @@ export interface CheckpointItem {
   finished: FinishedAttempt[];
   started: NewAttempt[];
   /** Ends the run in the same commit (only when no other work hangs on its end). */
-  end?: { status: 'succeeded' | 'failed'; error: unknown };
+  end?: { status: 'succeeded' | 'failed'; error: unknown; output?: unknown };
 }
 
 export interface CheckpointOutcome {
@@ -102,6 +103,7 @@ async function writeBatch(db: Knex, items: CheckpointItem[]): Promise<Checkpoint
       tenant_id: it.tenantId,
       status: it.end!.status,
       error: json(it.end!.error),
+      output: json(it.end!.output),
     }));
   const { rows } = await db.raw<{
     rows: Array<{
@@ -153,9 +155,9 @@ with done as (
   returning run_id, step_id, id
 ), ended as (
   update workflow_runs r
-     set status = e.status, error = e.error, finished_at = now(), updated_at = now(),
+     set status = e.status, error = e.error, output = e.output, finished_at = now(), updated_at = now(),
          lease_owner = null, lease_expires_at = null
-    from json_to_recordset(?::json) as e(id uuid, tenant_id text, status text, error jsonb)
+    from json_to_recordset(?::json) as e(id uuid, tenant_id text, status text, error jsonb, output jsonb)
    where r.id = e.id and r.tenant_id = e.tenant_id and r.status = 'running'
   returning r.id
 )

@@ -10,7 +10,7 @@ import type { Knex } from 'knex';
 
 const silentGraphileLogger = new GraphileLogger(() => () => {});
 
-export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '../../migrations');
+const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '../../migrations');
 const FILE = /^\d{3,}_[a-z0-9_]+\.(ts|js)$/;
 
 interface MigrationModule {

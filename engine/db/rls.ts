@@ -16,7 +16,7 @@ import type { Knex } from 'knex';
 export const APP_ROLE = 'atlas_app';
 
 /** The transaction-local setting the policies read. */
-export const TENANT_SETTING = 'app.tenant_id';
+const TENANT_SETTING = 'app.tenant_id';
 
 export type Privilege = 'select' | 'insert' | 'update' | 'delete';
 

@@ -1,11 +1,12 @@
 /**
- * Queries of the run ledger: `workflow_runs`, `step_runs`, `manifest_versions`. Every query
- * names its tenant.
+ * Queries of `workflow_runs`: reading runs, and the changes of a run's status outside the
+ * checkpoints (recovery, cancellation, ending in a transaction). Claims and leases are in
+ * `run-claims.ts`, new runs in `run-inserts.ts`. Every query names its tenant.
  */
 import type { Knex } from 'knex';
+import type { StepRunRow } from './step-runs.ts';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export type StepStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
 export interface RunRow {
   id: string;
@@ -20,6 +21,8 @@ export interface RunRow {
   concurrency_limit: number | null;
   run_attempt: number;
   error: unknown;
+  /** The workflow's `output:`, rendered when the run succeeded. */
+  output?: unknown;
   parent_run_id: string | null;
   lease_owner: string | null;
   lease_expires_at: Date | null;
@@ -29,54 +32,10 @@ export interface RunRow {
   updated_at: Date;
 }
 
-export interface StepRunRow {
-  id: number;
-  tenant_id: string;
-  run_id: string | null;
-  job_id: string | null;
-  step_id: string;
-  uses: string | null;
-  run_attempt: number;
-  attempt: number;
-  max_attempts: number;
-  status: StepStatus;
-  input: unknown;
-  output: unknown;
-  error: unknown;
-  skip_reason: string | null;
-  retry_at: Date | null;
-  worker: string | null;
-  started_at: Date;
-  finished_at: Date | null;
-  duration_ms: number | null;
-}
-
-/** Stores manifest versions once each; runs refer to them by hash. */
-export async function saveManifestVersions(
-  db: Knex,
-  versions: Array<{ hash: string; kind: string; id: string; content: unknown }>,
-): Promise<void> {
-  if (versions.length === 0) return;
-  await db('manifest_versions')
-    .insert(
-      versions.map((v) => ({
-        hash: v.hash,
-        kind: v.kind,
-        manifest_id: v.id,
-        content: JSON.stringify(v.content),
-      })),
-    )
-    .onConflict('hash')
-    .ignore();
-}
-
-export async function loadManifestVersion(db: Knex, hash: string): Promise<unknown | undefined> {
-  const row = await db('manifest_versions').where({ hash }).first('content');
-  return row?.content;
-}
+type Db = Knex | Knex.Transaction;
 
 export async function findRunByKey(
-  db: Knex,
+  db: Db,
   tenantId: string,
   workflowId: string,
   key: string,
@@ -86,9 +45,18 @@ export async function findRunByKey(
     .first();
 }
 
+/** The run, locked until the transaction ends. */
+export async function lockRun(
+  trx: Knex.Transaction,
+  tenantId: string,
+  runId: string,
+): Promise<RunRow | undefined> {
+  return trx<RunRow>('workflow_runs').where({ tenant_id: tenantId, id: runId }).forUpdate().first();
+}
+
 /** A run and all its step attempts (oldest first) in one round trip. */
 export async function getRunWithAttempts(
-  db: Knex,
+  db: Db,
   tenantId: string,
   runId: string,
 ): Promise<{ run: RunRow; attempts: StepRunRow[] } | undefined> {
@@ -114,25 +82,17 @@ export async function getRunWithAttempts(
   };
 }
 
-/** The latest attempt of every step in the run's current attempt. */
-export async function latestStepRuns(db: Knex, run: RunRow): Promise<StepRunRow[]> {
-  return db<StepRunRow>('step_runs')
-    .distinctOn('step_id')
-    .where({ tenant_id: run.tenant_id, run_id: run.id, run_attempt: run.run_attempt })
-    .orderBy([{ column: 'step_id' }, { column: 'attempt', order: 'desc' }]);
-}
-
 export interface RunFilter {
-  workflowId?: string;
-  status?: string;
-  since?: Date;
-  until?: Date;
+  workflowId?: string | undefined;
+  status?: string | undefined;
+  since?: Date | undefined;
+  until?: Date | undefined;
   limit: number;
   /** Keyset cursor: runs created before this (created_at, id). */
-  before?: { createdAt: Date; id: string };
+  before?: { createdAt: Date; id: string } | undefined;
 }
 
-export async function listRuns(db: Knex, tenantId: string, f: RunFilter): Promise<RunRow[]> {
+export async function listRuns(db: Db, tenantId: string, f: RunFilter): Promise<RunRow[]> {
   const q = db<RunRow>('workflow_runs').where({ tenant_id: tenantId });
   if (f.workflowId) q.andWhere('workflow_id', f.workflowId);
   if (f.status) q.andWhere('status', f.status);
@@ -147,4 +107,129 @@ export async function listRuns(db: Knex, tenantId: string, f: RunFilter): Promis
       { column: 'id', order: 'desc' },
     ])
     .limit(f.limit);
+}
+
+/**
+ * Queues a finished run again: from its failed steps (`retry`), or from the beginning as
+ * its next run attempt (`restart`).
+ */
+export async function requeueRun(
+  trx: Knex.Transaction,
+  run: RunRow,
+  mode: 'retry' | 'restart',
+): Promise<RunRow> {
+  const [updated] = (await trx('workflow_runs')
+    .where({ id: run.id, tenant_id: run.tenant_id })
+    .update({
+      status: 'queued',
+      error: null,
+      output: null,
+      finished_at: null,
+      updated_at: trx.fn.now(),
+      ...(mode === 'restart' ? { run_attempt: run.run_attempt + 1, started_at: null } : {}),
+    })
+    .returning('*')) as RunRow[];
+  return updated!;
+}
+
+/** Marks the run cancelled (its waiting queue job and in-flight attempts are the caller's). */
+export async function cancelRunRow(trx: Knex.Transaction, run: RunRow, error: unknown): Promise<RunRow> {
+  const [row] = (await trx('workflow_runs')
+    .where({ id: run.id, tenant_id: run.tenant_id })
+    .update({
+      status: 'cancelled',
+      error: JSON.stringify(error),
+      finished_at: trx.fn.now(),
+      updated_at: trx.fn.now(),
+    })
+    .returning('*')) as RunRow[];
+  return row!;
+}
+
+/** Ends a running run and frees its lease; false when it was no longer running (a cancel). */
+export async function finishRun(
+  trx: Knex.Transaction,
+  run: { id: string; tenant_id: string },
+  status: 'succeeded' | 'failed',
+  error: unknown,
+  output?: unknown,
+): Promise<boolean> {
+  const updated = await trx('workflow_runs')
+    .where({ id: run.id, tenant_id: run.tenant_id, status: 'running' })
+    .update({
+      status,
+      error: error === null ? null : JSON.stringify(error),
+      output: output === undefined ? null : JSON.stringify(output),
+      finished_at: trx.fn.now(),
+      updated_at: trx.fn.now(),
+      lease_owner: null,
+      lease_expires_at: null,
+    });
+  return updated > 0;
+}
+
+/** The oldest run waiting for a slot in this run's concurrency group. */
+export async function nextQueuedInGroup(
+  trx: Knex.Transaction,
+  run: RunRow,
+): Promise<{ id: string; tenant_id: string } | undefined> {
+  return trx<RunRow>('workflow_runs')
+    .where({
+      tenant_id: run.tenant_id,
+      workflow_id: run.workflow_id,
+      concurrency_key: run.concurrency_key,
+      status: 'queued',
+    })
+    .orderBy('created_at')
+    .first('id', 'tenant_id');
+}
+
+/** Where a run is: its tenant, by id, or the newest run of a tenant (`last`). */
+export async function locateRun(
+  db: Db,
+  which: { id: string } | { newestOf: string },
+): Promise<{ id: string; tenant_id: string } | undefined> {
+  const runs = db('workflow_runs');
+  const query =
+    'id' in which
+      ? runs.where({ id: which.id })
+      : runs.where({ tenant_id: which.newestOf }).orderBy([
+          { column: 'created_at', order: 'desc' },
+          { column: 'id', order: 'desc' },
+        ]);
+  return query.first<{ id: string; tenant_id: string } | undefined>('id', 'tenant_id');
+}
+
+/** A position in the stream of run changes: `updated_at` in microseconds, then the id. */
+export interface RunChangePosition {
+  us: bigint;
+  id: string;
+}
+
+/** The database's clock, in microseconds since the epoch (the change feed's time base). */
+export async function dbNowMicros(db: Db): Promise<bigint> {
+  const { rows } = await db.raw<{ rows: Array<{ us: string }> }>(
+    'select (extract(epoch from now()) * 1000000)::bigint::text as us',
+  );
+  return BigInt(rows[0]!.us);
+}
+
+/** The tenant's runs changed after `from`, oldest change first, one more than `limit`. */
+export async function runChangesSince(
+  db: Db,
+  tenantId: string,
+  from: RunChangePosition,
+  limit: number,
+): Promise<Array<RunRow & { updated_us: string }>> {
+  return (await db('workflow_runs')
+    .where({ tenant_id: tenantId })
+    .andWhereRaw("(updated_at, id::text) > (timestamptz 'epoch' + ?::bigint * interval '1 microsecond', ?)", [
+      from.us.toString(),
+      from.id,
+    ])
+    .orderByRaw('updated_at, id::text')
+    .limit(limit + 1)
+    .select('*', db.raw('(extract(epoch from updated_at) * 1000000)::bigint::text as updated_us'))) as Array<
+    RunRow & { updated_us: string }
+  >;
 }

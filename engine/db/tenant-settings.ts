@@ -6,7 +6,6 @@
  */
 import type { Knex } from 'knex';
 import type { TenantSettings } from '../connector-sdk/index.ts';
-import type { PlatformStore } from '../hub/index.ts';
 
 type Db = Knex | Knex.Transaction;
 
@@ -53,6 +52,24 @@ export const tenantSettingsSchema = {
         },
       },
     },
+    kb: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        embeddings: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['model'],
+          description:
+            "The knowledge base's embeddings model; without it, documents are searched by full text only.",
+          properties: {
+            model: { type: 'string', minLength: 1, maxLength: 200, examples: ['text-embedding-3-small'] },
+            dimensions: { type: 'integer', minimum: 1, maximum: 4096, default: 512 },
+            provider: { enum: ['openai', 'deepseek', 'cerebras'], default: 'openai' },
+          },
+        },
+      },
+    },
   },
 } as const;
 
@@ -78,6 +95,16 @@ export async function writeTenantSettings(
 }
 
 const TODAY = `(now() at time zone 'utc')::date`;
+
+/** A tenant's grants and token count, as the hub reads them (a map in tests). */
+export interface PlatformStore {
+  /** The tenant's admin-only settings (`{}` when none). */
+  settings(tenantId: string): Promise<TenantSettings>;
+  /** Tokens counted for the tenant today (UTC). */
+  tokensToday(tenantId: string): Promise<number>;
+  /** Adds tokens to today's count, atomically; returns the new count. */
+  addTokens(tenantId: string, tokens: number): Promise<number>;
+}
 
 /** Settings from `tenants.settings`, token counts in `platform_token_usage` (one row per tenant and UTC day). */
 export function makePgPlatformStore(db: Knex): PlatformStore {

@@ -62,6 +62,18 @@ export async function getTenant(db: Db, id: string): Promise<Tenant | undefined>
   return row === undefined ? undefined : toTenant(row);
 }
 
+/** The tenants among `ids` that exist (any status). */
+export async function getTenants(db: Db, ids: readonly string[]): Promise<Tenant[]> {
+  if (ids.length === 0) return [];
+  return (await db('tenants').whereIn('id', ids)).map(toTenant);
+}
+
+/** Ids of active tenants, sorted, at most `limit`. */
+export async function activeTenantIds(db: Db, limit: number): Promise<string[]> {
+  const rows = await db('tenants').where({ status: 'active' }).orderBy('id').limit(limit).select('id');
+  return rows.map((r: { id: string }) => r.id);
+}
+
 export interface TenantFilter {
   status?: TenantStatus;
   /** Tenants whose id sorts after this one (the cursor of the previous page). */
@@ -86,4 +98,10 @@ function toTenant(row: Record<string, unknown>): Tenant {
     createdAt: (row.created_at as Date).toISOString(),
     updatedAt: (row.updated_at as Date).toISOString(),
   };
+}
+
+/** Whether the tenant exists and is active. */
+export async function isTenantActive(db: Db, id: string): Promise<boolean> {
+  const row = await db('tenants').where({ id }).first<{ status: TenantStatus } | undefined>('status');
+  return row?.status === 'active';
 }

@@ -5,8 +5,24 @@
  * `secrets.<NAME>`. A string that is exactly one template keeps the value's type (an
  * object, a number); templates inside longer strings are interpolated (objects as JSON,
  * null as nothing). A missing value is an error, unless the template has a fallback:
- * `{{ input.limit ?? 10 }}`.
+ * `{{ input.limit ?? 10 }}`. `{ $expr: rule }` computes a value with JSON Logic and Atlas's
+ * pure operations (compute.ts, functions.ts).
  */
+export {
+  EXPR_KEY,
+  exprShapeProblem,
+  findExprs,
+  hasExpr,
+  inferType,
+  literalType,
+  type Schema,
+  type TypeResolver,
+  typeFits,
+  typeNames,
+  typeWords,
+  union,
+} from './compute.ts';
+export { ATLAS_OPERATORS } from './functions.ts';
 export {
   evaluate,
   isTruthy,
@@ -15,6 +31,7 @@ export {
   type LogicScan,
   type LogicVar,
   logicVars,
+  STANDARD_OPERATORS,
   scanLogic,
 } from './logic.ts';
 export {
@@ -31,6 +48,7 @@ export {
 } from './path.ts';
 export { type TemplateRef, templateRefs, walkStrings } from './refs.ts';
 export {
+  logicData,
   type RenderScope,
   type ResolvedScope,
   render,

@@ -1,10 +1,13 @@
-// JSON Logic (json-logic-js) for `if` conditions. Only the standard operators are allowed:
-// Atlas adds none (json-logic-js keeps added operators in global state) and leaves out
-// `log`, which writes to the console.
+// JSON Logic (json-logic-js) for `if` conditions and `$expr` values: the standard operators
+// without `log` (it writes to the console), plus Atlas's pure operations (functions.ts).
 import jsonLogic from 'json-logic-js';
+import { ATLAS_OPERATORS, LogicError, withNow } from './functions.ts';
 import { type Path, splitDotted } from './path.ts';
 
-export const LOGIC_OPERATORS: ReadonlySet<string> = new Set([
+export { LogicError };
+
+/** The standard JSON Logic operators Atlas allows. */
+export const STANDARD_OPERATORS: ReadonlySet<string> = new Set([
   '==',
   '===',
   '!=',
@@ -41,15 +44,10 @@ export const LOGIC_OPERATORS: ReadonlySet<string> = new Set([
   'some',
 ]);
 
-/** Operators whose second argument is evaluated per array item: `var` there reads the item. */
-const ITERATING = new Set(['map', 'filter', 'reduce', 'all', 'none', 'some']);
+export const LOGIC_OPERATORS: ReadonlySet<string> = new Set([...STANDARD_OPERATORS, ...ATLAS_OPERATORS]);
 
-export class LogicError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LogicError';
-  }
-}
+/** Operators whose second argument is evaluated per array item: `var` there reads the item. */
+export const ITERATING = new Set(['map', 'filter', 'reduce', 'all', 'none', 'some']);
 
 /** A `var` read by a rule. */
 export interface LogicVar {
@@ -126,11 +124,14 @@ export function logicVars(rule: unknown): LogicVar[] {
   return scanLogic(rule).vars.filter((v) => !v.local);
 }
 
-/** Evaluates a rule against data; an unknown operator is an error, never a silent false. */
-export function evaluate(rule: unknown, data: unknown): unknown {
+/**
+ * Evaluates a rule against data; an unknown operator is an error, never a silent false.
+ * `now` is what the `now` operation answers: a time the caller recorded, never the clock.
+ */
+export function evaluate(rule: unknown, data: unknown, now?: Date | string): unknown {
   const unknown = scanLogic(rule).unknownOperators[0];
   if (unknown) throw new LogicError(`unknown JSON Logic operator "${unknown.operator}"`);
-  return jsonLogic.apply(rule as jsonLogic.RulesLogic, data);
+  return withNow(now, () => jsonLogic.apply(rule as jsonLogic.RulesLogic, data));
 }
 
 /** JSON Logic truthiness (an empty array is false), for `if` conditions. */

@@ -1,3 +1,4 @@
+import { hasExpr } from './compute.ts';
 import type { Path } from './path.ts';
 import { findTemplates, isWholeTemplate, parseTemplate, TemplateSyntaxError } from './template.ts';
 
@@ -19,58 +20,72 @@ export interface TemplateRef {
   error?: string;
 }
 
-/** Lists every template in a value (strings anywhere inside objects and arrays). */
+/**
+ * Lists every template in a value (strings anywhere inside objects and arrays), except inside
+ * `{ $expr }` rules, whose strings are literals.
+ */
 export function templateRefs(value: unknown, at: Path = []): TemplateRef[] {
   const refs: TemplateRef[] = [];
-  walkStrings(value, at, (text, where) => {
-    const { matches, unclosedAt } = findTemplates(text);
-    const whole = isWholeTemplate(text, matches);
-    for (const m of matches) {
-      try {
-        const parsed = parseTemplate(m.inner);
+  walkStrings(
+    value,
+    at,
+    (text, where) => {
+      const { matches, unclosedAt } = findTemplates(text);
+      const whole = isWholeTemplate(text, matches);
+      for (const m of matches) {
+        try {
+          const parsed = parseTemplate(m.inner);
+          refs.push({
+            raw: m.raw,
+            path: parsed.path,
+            at: where,
+            index: m.index,
+            whole,
+            hasFallback: !!parsed.fallback,
+          });
+        } catch (err) {
+          if (!(err instanceof TemplateSyntaxError)) throw err;
+          refs.push({
+            raw: m.raw,
+            path: [],
+            at: where,
+            index: m.index,
+            whole,
+            hasFallback: false,
+            error: err.message,
+          });
+        }
+      }
+      if (unclosedAt !== undefined) {
+        const raw = text.slice(unclosedAt, unclosedAt + 2);
         refs.push({
-          raw: m.raw,
-          path: parsed.path,
-          at: where,
-          index: m.index,
-          whole,
-          hasFallback: !!parsed.fallback,
-        });
-      } catch (err) {
-        if (!(err instanceof TemplateSyntaxError)) throw err;
-        refs.push({
-          raw: m.raw,
+          raw,
           path: [],
           at: where,
-          index: m.index,
-          whole,
+          index: unclosedAt,
+          whole: false,
           hasFallback: false,
-          error: err.message,
+          error: '"{{" is never closed with "}}"',
         });
       }
-    }
-    if (unclosedAt !== undefined) {
-      const raw = text.slice(unclosedAt, unclosedAt + 2);
-      refs.push({
-        raw,
-        path: [],
-        at: where,
-        index: unclosedAt,
-        whole: false,
-        hasFallback: false,
-        error: '"{{" is never closed with "}}"',
-      });
-    }
-  });
+    },
+    hasExpr,
+  );
   return refs;
 }
 
-/** Calls `visit` for every string in a value, with its path. */
-export function walkStrings(value: unknown, at: Path, visit: (text: string, at: Path) => void): void {
+/** Calls `visit` for every string in a value, with its path; `skip` prunes subtrees. */
+export function walkStrings(
+  value: unknown,
+  at: Path,
+  visit: (text: string, at: Path) => void,
+  skip?: (value: unknown) => boolean,
+): void {
+  if (skip?.(value)) return;
   if (typeof value === 'string') visit(value, at);
   else if (Array.isArray(value)) {
-    for (const [i, item] of value.entries()) walkStrings(item, [...at, i], visit);
+    for (const [i, item] of value.entries()) walkStrings(item, [...at, i], visit, skip);
   } else if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) walkStrings(item, [...at, key], visit);
+    for (const [key, item] of Object.entries(value)) walkStrings(item, [...at, key], visit, skip);
   }
 }

@@ -4,6 +4,8 @@
 // `render` first collects the secret names a value reads, resolves them all at once through
 // the engine's resolver, then renders synchronously. `renderSync` takes pre-resolved secrets.
 // Rendered values hold plain secrets: never log them; log the template instead.
+import { EXPR_KEY, exprShapeProblem, hasExpr } from './compute.ts';
+import { evaluate } from './logic.ts';
 import { formatPath, type Path, readPath, SCOPE_ROOTS } from './path.ts';
 import { templateRefs } from './refs.ts';
 import { findTemplates, isWholeTemplate, parseTemplate } from './template.ts';
@@ -18,6 +20,13 @@ export interface RenderScope {
   tenant?: { id: string; name?: string; config?: Record<string, unknown> };
   /** A resolver (for `render`) or already resolved values (for either function). */
   secrets?: SecretResolver | Record<string, string | undefined>;
+  /**
+   * Names a construct adds to the scope (a loop's item and `loop`): read like the roots, by
+   * templates and `$expr`. They may not shadow a root.
+   */
+  locals?: Record<string, unknown>;
+  /** What `{ now: [] }` answers in `$expr`: a time recorded for this rendering, never the clock. */
+  now?: Date | string;
 }
 
 export type ResolvedScope = Omit<RenderScope, 'secrets'> & { secrets?: Record<string, string | undefined> };
@@ -53,6 +62,7 @@ async function resolveSecrets(value: unknown, scope: RenderScope): Promise<Resol
 /** Renders with pre-resolved secrets. A string that is exactly one template keeps the value's type. */
 export function renderSync(value: unknown, scope: ResolvedScope): unknown {
   if (typeof value === 'string') return renderString(value, scope);
+  if (hasExpr(value)) return compute(value, scope);
   if (Array.isArray(value)) return value.map((item) => renderSync(item, scope));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
@@ -60,6 +70,29 @@ export function renderSync(value: unknown, scope: ResolvedScope): unknown {
     return out;
   }
   return value;
+}
+
+/** The data `$expr` rules (and `if` conditions) read: the scope without secrets. */
+export function logicData(scope: Omit<RenderScope, 'secrets'>): Record<string, unknown> {
+  return {
+    ...(scope.locals ?? {}),
+    trigger: scope.trigger,
+    input: scope.input,
+    steps: scope.steps ?? {},
+    tenant: scope.tenant,
+  };
+}
+
+function compute(node: Record<string, unknown>, scope: ResolvedScope): unknown {
+  const problem = exprShapeProblem(node);
+  if (problem) throw new TemplateError(problem, EXPR_KEY, []);
+  try {
+    return evaluate(node[EXPR_KEY], logicData(scope), scope.now);
+  } catch (err) {
+    const rule = JSON.stringify(node[EXPR_KEY]);
+    const shown = rule.length > 80 ? `${rule.slice(0, 77)}...` : rule;
+    throw new TemplateError(`$expr ${shown}: ${(err as Error).message}`, EXPR_KEY, []);
+  }
 }
 
 function renderString(text: string, scope: ResolvedScope): unknown {
@@ -84,14 +117,16 @@ function evaluateTemplate(inner: string, raw: string, scope: ResolvedScope): unk
     throw new TemplateError(`${raw}: ${(err as Error).message}`, raw, []);
   }
   const [root] = parsed.path;
-  if (!(SCOPE_ROOTS as readonly unknown[]).includes(root)) {
+  const local = scope.locals !== undefined && Object.hasOwn(scope.locals, String(root));
+  if (!local && !(SCOPE_ROOTS as readonly unknown[]).includes(root)) {
+    const roots = [...SCOPE_ROOTS, ...Object.keys(scope.locals ?? {})];
     throw new TemplateError(
-      `${raw}: unknown root "${String(root)}" (use ${SCOPE_ROOTS.join(', ')})`,
+      `${raw}: unknown root "${String(root)}" (use ${roots.join(', ')})`,
       raw,
       parsed.path,
     );
   }
-  const result = readPath(scope, parsed.path);
+  const result = readPath(local ? scope.locals : scope, parsed.path);
   // `??` applies to null as well as to a missing value, as in JavaScript.
   if (result.found && result.value !== undefined && (result.value !== null || !parsed.fallback))
     return result.value;

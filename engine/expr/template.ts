@@ -2,7 +2,7 @@
 //   template := '{{' path [ '??' literal ] '}}'
 //   path     := ident ( '.' key | '[' digits ']' | '[' quoted ']' )*
 //   literal  := quoted string | number | true | false | null
-// No expressions or function calls: anything computed belongs in a step (`core.set`).
+// No expressions or function calls: a computed value is a `{ $expr: rule }` (compute.ts).
 import type { Path } from './path.ts';
 
 export class TemplateSyntaxError extends Error {

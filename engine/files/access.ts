@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { ConnectorError, type FileAccess } from '../connector-sdk/index.ts';
-import { decodeCursor, encodeCursor } from '../http/cursor.ts';
+import { decodeCursor, encodeCursor } from '../json/cursor.ts';
 import { FileInputError } from './names.ts';
 import { FileNotFoundError, type FileService, FileTooLargeError, QuotaExceededError } from './service.ts';
 import { ObjectMissingError, StorageUnavailableError } from './storage.ts';

@@ -1,7 +1,8 @@
 /**
- * The Koa application. Middleware order is part of the contract (ARCHITECTURE.md): request
- * id, error handler, body limits, authPlugin, tenantPlugin, auditPlugin, routes. The route
- * is matched before the body is read, so each plugin knows what the route needs.
+ * The Koa application. Middleware order is part of the contract (docs/ARCHITECTURE.md):
+ * request id, error handler, inbound webhooks, then the route table (@koa/router): the route
+ * is matched before the body is read, so each plugin knows what the route needs: body
+ * limits, authPlugin, tenantPlugin, auditPlugin, then the route's schemas and handler.
  */
 import type { Knex } from 'knex';
 import Koa, { type Middleware, type Next } from 'koa';
@@ -11,6 +12,7 @@ import type { FileService } from '../files/service.ts';
 import type { Logger } from '../log.ts';
 import type { Catalogue } from '../manifest/catalogue.ts';
 import type { Runtime } from '../runtime/index.ts';
+import { makeTenantStatusCache } from '../tenants/status.ts';
 import { jsonBody } from './body.ts';
 import type { ApiContext } from './context.ts';
 import { httpMetrics } from './metrics.ts';
@@ -18,15 +20,17 @@ import { errorHandler, requestId } from './middleware.ts';
 import { openApiDocument } from './openapi.ts';
 import { auditPlugin } from './plugins/audit.ts';
 import { authPlugin } from './plugins/auth.ts';
-import { makeTenantStatusCache, tenantPlugin } from './plugins/tenant.ts';
+import { tenantPlugin } from './plugins/tenant.ts';
 import type { AnyRoute } from './route.ts';
-import { compileRoutes, dispatch, matchRoute } from './router.ts';
+import { routeTable } from './router.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { consoleRoutes } from './routes/console.ts';
 import type { RouteDeps, TenantSecrets } from './routes/deps.ts';
 import { fileRoutes } from './routes/files.ts';
 import { integrationRoutes } from './routes/integrations.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { kbRoutes } from './routes/kb.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { runRoutes } from './routes/runs.ts';
@@ -34,6 +38,7 @@ import { secretRoutes } from './routes/secrets.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { webhookRouteRoutes } from './routes/webhook-routes.ts';
 import { workflowRoutes } from './routes/workflows.ts';
+import { serveUi } from './ui.ts';
 
 export interface AppDeps {
   config: Config;
@@ -49,10 +54,14 @@ export interface AppDeps {
   secrets?: TenantSecrets;
   /** File storage behind `/v1/files`. */
   files?: FileService;
+  /** Offers the development sign-in (engine.ts decides: loopback and the development secret). */
+  devSignIn?: { secret: string };
+  /** The built web console; `dist/ui` by default. */
+  uiDir?: string;
 }
 
 /** Every route of the API, in the order the OpenAPI document lists them. */
-export function apiRoutes(deps: RouteDeps): AnyRoute[] {
+function apiRoutes(deps: RouteDeps): AnyRoute[] {
   let document: object | undefined;
   const routes: AnyRoute[] = [
     ...metaRoutes(deps, () => {
@@ -60,10 +69,13 @@ export function apiRoutes(deps: RouteDeps): AnyRoute[] {
       return document;
     }),
     ...tenantRoutes(deps),
+    // Before runRoutes: `/v1/runs/changes` must not be taken for a run id.
+    ...consoleRoutes(deps),
     ...workflowRoutes(deps),
     ...runRoutes(deps),
     ...agentRoutes(deps),
     ...jobRoutes(deps),
+    ...kbRoutes(deps),
     ...auditRoutes(deps),
     ...oauthRoutes(deps),
     ...integrationRoutes(deps),
@@ -76,21 +88,23 @@ export function apiRoutes(deps: RouteDeps): AnyRoute[] {
 
 export function makeApp(deps: AppDeps): Koa {
   const app = new Koa();
-  app.proxy = deps.config.env.ATLAS_TRUST_PROXY === 'true';
+  app.proxy = deps.config.trustProxy;
   // Koa's default handler prints to stderr; the error handler below already logged it.
   app.silent = true;
   const tenants = makeTenantStatusCache(deps.db);
-  const routes = compileRoutes(apiRoutes({ ...deps, tenants }));
   app.use(requestId());
   app.use(observe());
   app.use(errorHandler(deps.log));
+  app.use(serveUi(deps.uiDir));
   if (deps.webhooks) app.use(deps.webhooks);
-  app.use(matchRoute(routes));
-  app.use(jsonBody(deps.config.bodyLimitBytes));
-  app.use(authPlugin(makeTokenVerifier(deps.auth ?? deps.config.auth), deps.log));
-  app.use(tenantPlugin(tenants));
-  app.use(auditPlugin(deps.db, deps.log));
-  app.use(dispatch());
+  app.use(
+    routeTable(apiRoutes({ ...deps, tenants }), [
+      jsonBody(deps.config.bodyLimitBytes),
+      authPlugin(makeTokenVerifier(deps.auth ?? deps.config.auth), deps.log),
+      tenantPlugin(tenants),
+      auditPlugin(deps.db, deps.log),
+    ] as Middleware[]),
+  );
   return app;
 }
 

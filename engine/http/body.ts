@@ -7,8 +7,8 @@
 import type { Next } from 'koa';
 import getRawBody from 'raw-body';
 import { JsonLimitError, parseJson } from '../json/limits.ts';
+import { problem } from '../problem.ts';
 import type { ApiContext } from './context.ts';
-import { problem } from './problem.ts';
 
 const JSON_TYPE = /^application\/(?:[a-z0-9.+-]+\+)?json$/;
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { Logger } from '../log.ts';
-import { HttpProblem } from './problem.ts';
+import { HttpProblem, statusTitle } from '../problem.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -26,16 +26,12 @@ export function errorHandler(log: Logger) {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
-        throw new HttpProblem({
-          status: 404,
-          title: 'Not Found',
-          detail: `No route for ${ctx.method} ${ctx.path}.`,
-        });
+        throw new HttpProblem({ status: 404, detail: `No route for ${ctx.method} ${ctx.path}.` });
       }
     } catch (err) {
       const p = toProblem(err);
       if (p.status >= 500)
-        log.error({ err, requestId: ctx.state.requestId, path: ctx.path }, 'request failed');
+        log.error({ err, requestId: ctx.state.requestId, path: ctx.path }, 'request:failed');
       ctx.status = p.status;
       for (const [name, value] of Object.entries(p.headers)) ctx.set(name, value);
       ctx.type = 'application/problem+json';
@@ -57,7 +53,7 @@ export function errorHandler(log: Logger) {
           status: ctx.status,
           ms: elapsed(started),
         },
-        'request',
+        'request:answered',
       );
     }
   };
@@ -79,25 +75,5 @@ export function toProblem(err: unknown): HttpProblem {
       detail: e.expose ? e.message : undefined,
     });
   }
-  return new HttpProblem({
-    status: 500,
-    title: 'Internal Server Error',
-    detail: 'An unexpected error occurred.',
-  });
-}
-
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Content',
-};
-
-function statusTitle(status: number): string {
-  return TITLES[status] ?? 'Client Error';
+  return new HttpProblem({ status: 500, detail: 'An unexpected error occurred.' });
 }

@@ -1,16 +1,16 @@
 /**
- * Matching and dispatch for the route table. Matching runs early (the plugins after it read
- * the route's scope and audit action); validation and the handler run last.
+ * Matching and dispatch for the route table, on @koa/router. Matching runs first (the plugins
+ * after it read the route's scope and audit action); validation and the handler run last.
  */
-import type { Next } from 'koa';
+import Router, { type RouterContext } from '@koa/router';
+import type { Middleware } from 'koa';
+import { HttpProblem, problem } from '../problem.ts';
 import type { ApiContext } from './context.ts';
-import { HttpProblem, problem } from './problem.ts';
-import type { AnyRoute, Method } from './route.ts';
+import type { AnyRoute } from './route.ts';
 import { compileBody, compileText, type FieldError, type Validator } from './validate.ts';
 
 export interface CompiledRoute {
   spec: AnyRoute;
-  pattern: RegExp;
   validateParams: Validator | undefined;
   validateQuery: Validator | undefined;
   validateBody: Validator | undefined;
@@ -19,7 +19,7 @@ export interface CompiledRoute {
 /** The query parameter the tenant plugin reads; every tenant route accepts it. */
 export const TENANT_QUERY = 'tenantId';
 
-export function compileRoutes(routes: readonly AnyRoute[]): CompiledRoute[] {
+function compileRoutes(routes: readonly AnyRoute[]): CompiledRoute[] {
   const seen = new Set<string>();
   return routes.map((spec) => {
     const key = `${spec.method} ${spec.path}`;
@@ -27,7 +27,6 @@ export function compileRoutes(routes: readonly AnyRoute[]): CompiledRoute[] {
     seen.add(key);
     return {
       spec,
-      pattern: toPattern(spec.path),
       validateParams: spec.params ? compileText(spec.params) : undefined,
       validateQuery: spec.query ? compileText(spec.query) : undefined,
       validateBody: spec.body ? compileBody(spec.body) : undefined,
@@ -35,62 +34,68 @@ export function compileRoutes(routes: readonly AnyRoute[]): CompiledRoute[] {
   });
 }
 
-/** `/v1/runs/{id}` → `^/v1/runs/(?<id>[^/]+)$`. */
-function toPattern(path: string): RegExp {
-  const source = path
-    .split('/')
-    .map((part) => {
-      const param = /^\{([A-Za-z][A-Za-z0-9]*)\}$/.exec(part);
-      return param ? `(?<${param[1]}>[^/]+)` : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    })
-    .join('/');
-  return new RegExp(`^${source}$`);
+/**
+ * The route table as one middleware: @koa/router matches the path and method (first route
+ * in table order wins; GET also answers HEAD), then the route's pipeline runs: `plugins`
+ * (body, auth, tenant, audit: they read the matched route on `ctx.state.route`), then the
+ * schemas and the handler. An unknown path is a 404; a known path's other methods a 405
+ * with `Allow`.
+ */
+export function routeTable(specs: readonly AnyRoute[], plugins: readonly Middleware[]): Middleware {
+  const router = new Router({ strict: true, sensitive: true });
+  for (const route of compileRoutes(specs)) {
+    router.register(
+      toRouterPath(route.spec.path),
+      [route.spec.method],
+      [enter(route), ...plugins, dispatch(route)],
+    );
+  }
+  const matched = router.routes();
+  return (ctx) => matched(ctx as RouterContext, async () => unmatched(router, ctx as ApiContext));
 }
 
-/** Finds the route; 404 for an unknown path, 405 (with `Allow`) for a known path's other methods. */
-export function matchRoute(routes: CompiledRoute[]) {
-  return async (ctx: ApiContext, next: Next) => {
-    const method = (ctx.method === 'HEAD' ? 'GET' : ctx.method) as Method;
-    ctx.state.params = {};
-    const allowed: string[] = [];
-    for (const route of routes) {
-      const match = route.pattern.exec(ctx.path);
-      if (!match) continue;
-      if (route.spec.method !== method) {
-        allowed.push(route.spec.method);
-        continue;
+/** `/v1/runs/{id}` → `/v1/runs/:id`. */
+function toRouterPath(path: string): string {
+  return path.replace(/\{([A-Za-z][A-Za-z0-9]*)\}/g, ':$1');
+}
+
+/** Records the matched route and its path parameters, decoded (a malformed escape is a 404). */
+function enter(route: CompiledRoute): Middleware {
+  const names = [...route.spec.path.matchAll(/\{([A-Za-z][A-Za-z0-9]*)\}/g)].map((m) => m[1]!);
+  return (ctx, next) => {
+    const state = (ctx as ApiContext).state;
+    const captures: string[] = ctx.captures ?? [];
+    state.route = route;
+    state.params = {};
+    names.forEach((name, i) => {
+      try {
+        state.params[name] = decodeURIComponent(captures[i] ?? '');
+      } catch {
+        throw problem.notFound('The resource does not exist.');
       }
-      ctx.state.route = route;
-      ctx.state.params = decodeParams(match.groups ?? {});
-      return next();
-    }
-    if (allowed.length === 0) throw problem.notFound(`No route for ${ctx.method} ${ctx.path}.`);
-    throw new HttpProblem({
-      status: 405,
-      title: 'Method Not Allowed',
-      detail: `${ctx.path} accepts ${allowed.join(', ')}.`,
-      headers: { allow: allowed.join(', ') },
     });
+    return next();
   };
 }
 
-function decodeParams(groups: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, raw] of Object.entries(groups)) {
-    try {
-      out[name] = decodeURIComponent(raw);
-    } catch {
-      throw problem.notFound('The resource does not exist.');
-    }
-  }
-  return out;
+/** 404 for an unknown path, 405 (with `Allow`, in table order) for a known path's other methods. */
+function unmatched(router: Router, ctx: ApiContext): never {
+  ctx.state.params = {};
+  const allowed = router
+    .match(ctx.path, ctx.method)
+    .path.flatMap((layer) => layer.methods.filter((method) => method !== 'HEAD'));
+  if (allowed.length === 0) throw problem.notFound(`No route for ${ctx.method} ${ctx.path}.`);
+  throw new HttpProblem({
+    status: 405,
+    detail: `${ctx.path} accepts ${allowed.join(', ')}.`,
+    headers: { allow: allowed.join(', ') },
+  });
 }
 
 /** Validates path parameters, query and body against the route's schemas, then runs it. */
-export function dispatch() {
-  return async (ctx: ApiContext) => {
-    const route = ctx.state.route;
-    if (!route) throw new Error('dispatch() runs after matchRoute()');
+function dispatch(route: CompiledRoute): Middleware {
+  return async (koaCtx) => {
+    const ctx = koaCtx as ApiContext;
     const params: Record<string, unknown> = { ...ctx.state.params };
     if (route.validateParams && route.validateParams(params).length > 0) {
       throw problem.notFound('The resource does not exist.');

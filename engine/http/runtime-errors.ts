@@ -1,8 +1,9 @@
 /** The runtime's errors, by code, as problem+json. */
-import { RuntimeError } from '../runtime/errors.ts';
-import { type HttpProblem, problem } from './problem.ts';
 
-export function runtimeProblem(err: RuntimeError): HttpProblem {
+import { type HttpProblem, problem } from '../problem.ts';
+import { RuntimeError } from '../runtime/errors.ts';
+
+function runtimeProblem(err: RuntimeError): HttpProblem {
   switch (err.code) {
     case 'not_found':
     case 'unknown_workflow':

@@ -86,6 +86,9 @@ export const runDetailSchema: JsonSchema = {
   required: ['id', 'workflowId', 'status'],
   properties: {
     ...(runSummarySchema.properties as Record<string, JsonSchema>),
+    output: {
+      description: "The workflow's `output:` as the run rendered it; null until it succeeds, or without one.",
+    },
     steps: {
       type: 'array',
       description: 'Every step with its attempts: rendered input, output, error.',

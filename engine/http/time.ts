@@ -1,4 +1,4 @@
-import { problem } from './problem.ts';
+import { problem } from '../problem.ts';
 
 /**
  * A `date-time` query value as a Date. The schema's format check accepts a few strings Date

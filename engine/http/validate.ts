@@ -4,25 +4,12 @@
  * text, so their validator coerces ("10" becomes 10) before checking.
  */
 
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import * as addFormatsModule from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { makeAjv } from '../json/ajv.ts';
 import type { JsonSchema } from './route.ts';
 
-// ajv-formats is CommonJS; its default export arrives wrapped under some loaders.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
-  ajv: Ajv2020,
-) => Ajv2020;
-
-function makeValidatorAjv(coerce: boolean): Ajv2020 {
-  const ajv = new Ajv2020({
-    allErrors: true,
-    strict: true,
-    coerceTypes: coerce,
-    useDefaults: true,
-  });
-  addFormats(ajv);
-  return ajv;
-}
+/** The one Ajv's options, and for requests: defaults filled in, texts coerced. */
+const makeValidatorAjv = (coerce: boolean) => makeAjv({ coerceTypes: coerce, useDefaults: true });
 
 const bodies = makeValidatorAjv(false);
 const texts = makeValidatorAjv(true);

@@ -4,6 +4,9 @@
  * context hands out remembered by the redactor so no audit entry or error message shows it.
  * The runtime supplies the stores (secrets, OAuth tokens, audit, limiter); tests supply maps.
  */
+
+import type { AuditSink } from '../audit/entry.ts';
+import { isSecretKey, makeRedactor, type Redactor } from '../audit/redact.ts';
 import type {
   ActionContext,
   AttemptScope,
@@ -14,11 +17,9 @@ import type {
   RunData,
   TraceEvent,
 } from '../connector-sdk/index.ts';
-import type { AuditSink } from './audit.ts';
 import { makeHttpClient } from './http.ts';
 import { MemoryPlatformStore, makePlatformAccess, type PlatformStore } from './platform.ts';
 import { credentialFingerprint, type RateLimiter, resolveRateLimits } from './rate-limit.ts';
-import { isSecretKey, makeRedactor, type Redactor } from './redact.ts';
 import type { SsrfPolicy } from './ssrf.ts';
 
 export interface ActionContextDeps extends AttemptScope {

@@ -10,7 +10,8 @@
  * pinned like the first, credentials dropped when the origin changes.
  */
 import { Agent, type Dispatcher } from 'undici';
-
+import type { AuditEntry, AuditSink } from '../audit/entry.ts';
+import { makeRedactor, type Redactor } from '../audit/redact.ts';
 import type {
   ConnectorDefinition,
   HttpClient,
@@ -20,19 +21,15 @@ import type {
 } from '../connector-sdk/index.ts';
 import { ConnectorError } from '../connector-sdk/index.ts';
 import { JsonLimitError, parseJson } from '../json/limits.ts';
-import type { AuditEntry, AuditSink } from './audit.ts';
 import { capResponse, DEFAULT_MAX_RESPONSE_BYTES, readCapped, tooDeep } from './body.ts';
 import { mapFetchFailure, mapHttpError } from './errors.ts';
 import type { RateLimiter, ResolvedRateLimit } from './rate-limit.ts';
-import { makeRedactor, type Redactor } from './redact.ts';
+import { isStreamBody, redirectTarget } from './redirect.ts';
 import { auditBody, auditTarget, buildBody, buildUrl } from './request.ts';
 import { assertUrlAllowed, guardedLookup, isAllowedHost, parseAllowlist, type SsrfPolicy } from './ssrf.ts';
 
 /** Hops followed after the first request; one more 3xx fails the call. */
-export const MAX_REDIRECTS = 5;
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-/** Headers a redirect to another origin must not carry. */
-const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+const MAX_REDIRECTS = 5;
 /** The guard applied when the caller gives none: nothing but public addresses. */
 const PUBLIC_ONLY = parseAllowlist('');
 /** Connections to trusted origins (connector base URLs the operator set). */
@@ -244,42 +241,6 @@ function originOf(url: string): string | undefined {
   }
 }
 
-/**
- * The next hop of a redirect, as fetch would make it: 303 (and 301/302 after a POST) become a
- * GET without a body; 307/308 repeat the method and body (not a streamed one: the 3xx is then
- * the answer). Credentials stay behind when the origin changes.
- */
-function redirectTarget(hop: SendInput, response: Response): SendInput | undefined {
-  const location = response.headers.get('location');
-  if (!REDIRECTS.has(response.status) || location === null) return undefined;
-  let url: URL;
-  try {
-    url = new URL(location, hop.url);
-  } catch {
-    return undefined;
-  }
-  const headers = new Headers(hop.headers);
-  if (url.origin !== hop.url.origin) for (const name of CREDENTIAL_HEADERS) headers.delete(name);
-  const toGet =
-    response.status === 303
-      ? hop.method !== 'HEAD'
-      : hop.method === 'POST' && response.status !== 307 && response.status !== 308;
-  if (toGet) {
-    for (const name of ['content-type', 'content-length', 'content-encoding', 'content-language'])
-      headers.delete(name);
-    return {
-      ...hop,
-      url,
-      headers,
-      method: 'GET',
-      requestBody: undefined,
-      init: { ...hop.init, body: undefined },
-    };
-  }
-  if (isStreamBody(hop.init.body)) return undefined;
-  return { ...hop, url, headers };
-}
-
 function recordAudit(
   opts: HttpClientOptions,
   redactor: Redactor,
@@ -308,23 +269,11 @@ function recordAudit(
   }
   try {
     const pending = opts.audit.record(entry);
-    if (pending) pending.catch((err: unknown) => opts.log?.warn({ err: String(err) }, 'audit sink failed'));
+    if (pending) pending.catch((err: unknown) => opts.log?.warn({ err: String(err) }, 'audit:sink-failed'));
   } catch (err) {
     // Auditing must never fail the call it describes.
-    opts.log?.warn({ err: String(err) }, 'audit sink failed');
+    opts.log?.warn({ err: String(err) }, 'audit:sink-failed');
   }
-}
-
-/**
- * Streamed bodies (gaxios' multipart upload hands fetch a Node stream) need `duplex: 'half'`
- * in Node's fetch; buffered bodies must not have it.
- */
-function isStreamBody(body: unknown): boolean {
-  if (body === null || body === undefined || typeof body === 'string') return false;
-  if (body instanceof Uint8Array || body instanceof ArrayBuffer || body instanceof URLSearchParams)
-    return false;
-  if (body instanceof FormData || body instanceof Blob) return false;
-  return body instanceof ReadableStream || Symbol.asyncIterator in (body as object);
 }
 
 function safeJson(bytes: Uint8Array): unknown {

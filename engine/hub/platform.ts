@@ -4,15 +4,9 @@
  * engine (engine/db/tenant-settings.ts), a map in tests.
  */
 import { ConnectorError, type PlatformAccess, type TenantSettings } from '../connector-sdk/index.ts';
+import type { PlatformStore } from '../db/tenant-settings.ts';
 
-export interface PlatformStore {
-  /** The tenant's admin-only settings (`{}` when none). */
-  settings(tenantId: string): Promise<TenantSettings>;
-  /** Tokens counted for the tenant today (UTC). */
-  tokensToday(tenantId: string): Promise<number>;
-  /** Adds tokens to today's count, atomically; returns the new count. */
-  addTokens(tenantId: string, tokens: number): Promise<number>;
-}
+export type { PlatformStore };
 
 export function makePlatformAccess(
   store: PlatformStore,

@@ -1,8 +1,9 @@
 /** Request building and audit shaping helpers for the hub's HTTP client. */
+
+import { truncateForAudit } from '../audit/entry.ts';
+import { type Redactor, redactHeaders, redactPath, redactQuery } from '../audit/redact.ts';
 import type { HttpRequest } from '../connector-sdk/index.ts';
 import { parseJson } from '../json/limits.ts';
-import { truncateForAudit } from './audit.ts';
-import { type Redactor, redactHeaders, redactPath, redactQuery } from './redact.ts';
 
 /**
  * Joins a relative URL to the base URL, keeping the base's path prefix

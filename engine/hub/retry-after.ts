@@ -20,7 +20,7 @@ export function parseRetryAfter(
   return clampDelay(date - now, max);
 }
 
-export function clampDelay(ms: number, max: number = MAX_RETRY_AFTER_MS): number {
+function clampDelay(ms: number, max: number = MAX_RETRY_AFTER_MS): number {
   if (!Number.isFinite(ms) || ms < 0) return 0;
   return Math.min(Math.round(ms), max);
 }

@@ -41,12 +41,6 @@ const EXTRA_BLOCKED: Cidr[] = ['64:ff9b:1::/48', '::/96', '2001::/23', '192.88.9
   ipaddr.parseCIDR(c),
 );
 
-/** The ipaddr.js range name of an address (`unicast`, `private`, `loopback`, `6to4`, ...). */
-export function addressRange(address: string): string {
-  if (!ipaddr.isValid(address)) return 'invalid';
-  return ipaddr.parse(address).range();
-}
-
 /** True when the address is not a public unicast address. */
 export function isBlockedAddress(address: string): boolean {
   if (isIP(address) === 0) return true;
@@ -94,7 +88,7 @@ function isAllowed(policy: SsrfPolicy, address: string): boolean {
 }
 
 /** The URL's host as Atlas compares it: lower case, IPv6 without brackets, no trailing dot. */
-export function urlHost(url: URL): string {
+function urlHost(url: URL): string {
   return url.hostname
     .replace(/^\[|\]$/g, '')
     .toLowerCase()
@@ -141,7 +135,7 @@ async function defaultResolve(host: string): Promise<string[]> {
 }
 
 /** Resolves a host and returns its addresses once every one of them passed the check. */
-export async function resolveChecked(host: string, policy: SsrfPolicy): Promise<string[]> {
+async function resolveChecked(host: string, policy: SsrfPolicy): Promise<string[]> {
   if (isIP(host) !== 0) {
     checkAddress(policy, host, host);
     return [host];

@@ -1,5 +1,5 @@
 // Derives TypeScript types from `schemas/` so manifest shapes are written once, as JSON
-// Schema. `npm run gen:types` rewrites engine/manifest/types.gen.ts; a test fails when the
+// Schema. `npm run gen:types` rewrites engine/connector-sdk/manifest.gen.ts; a test fails when the
 // file is stale. Only the subset of JSON Schema the manifest schemas use is supported, and
 // anything else is a hard error so the generator never silently emits a wrong type.
 import { writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { JsonSchema } from '../connector-sdk/index.ts';
 import { readSchema, SCHEMA_FILES } from './schemas.ts';
 
-export const TYPES_FILE = fileURLToPath(new URL('./types.gen.ts', import.meta.url));
+export const TYPES_FILE = fileURLToPath(new URL('../connector-sdk/manifest.gen.ts', import.meta.url));
 
 type Named = { name: string; schema: JsonSchema; file: string };
 
@@ -111,7 +111,7 @@ function literal(value: unknown): string {
   return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }
 
-/** The full text of types.gen.ts. */
+/** The full text of manifest.gen.ts. */
 export function generateTypes(): string {
   const named = collectNamed();
   const gen = new Generator(named);

@@ -8,19 +8,19 @@ import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Options } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
 import standaloneCodeModule from 'ajv/dist/standalone/index.js';
 import { builtinConnectors } from '../../connectors/index.ts';
 import type { ConnectorDefinition, JsonSchema } from '../connector-sdk/index.ts';
+import { makeAjv } from '../json/ajv.ts';
 import { manifestHash } from './catalogue.ts';
 import {
+  MANIFEST_AJV_OPTIONS,
   MANIFEST_KINDS,
-  makeAjv,
   readSchema,
   SCHEMA_BASE,
   SCHEMA_FILES,
   schemasHash,
-  withFormats,
 } from './schemas.ts';
 
 export const KINDS_FILE = fileURLToPath(new URL('./validators.gen.js', import.meta.url));
@@ -29,20 +29,7 @@ export const KINDS_TYPES_FILE = fileURLToPath(new URL('./validators.gen.d.ts', i
 export const ACTIONS_TYPES_FILE = fileURLToPath(new URL('./actions.gen.d.ts', import.meta.url));
 
 /** The draft 2020-12 meta-schema Ajv checks every schema it compiles against. */
-export const META_SCHEMA_ID = 'https://json-schema.org/draft/2020-12/schema';
-
-/**
- * The options engine/connector-sdk/registry.ts compiles action schemas with. They must stay
- * equal, or a precompiled validator would word its errors differently from the registry's;
- * test/manifest/precompiled.test.ts compares the two on every built-in action.
- */
-export const ACTION_AJV_OPTIONS = {
-  allErrors: true,
-  strict: true,
-  strictRequired: false,
-  allowUnionTypes: true,
-  verbose: true,
-} as const satisfies Options;
+const META_SCHEMA_ID = 'https://json-schema.org/draft/2020-12/schema';
 
 // CommonJS; its default export arrives wrapped under some loaders.
 const standaloneCode = ((standaloneCodeModule as unknown as { default?: unknown }).default ??
@@ -70,7 +57,7 @@ function header(from: string): string {
 
 /** The text of validators.gen.js: one validator per manifest kind, and the meta-schema's. */
 export function generateKindValidators(): string {
-  const ajv = makeAjv({ code: CODE });
+  const ajv = makeAjv({ ...MANIFEST_AJV_OPTIONS, code: CODE });
   for (const file of Object.values(SCHEMA_FILES)) ajv.addSchema(readSchema(file), SCHEMA_BASE + file);
   const refs: Record<string, string> = { META_SCHEMA: META_SCHEMA_ID };
   for (const kind of MANIFEST_KINDS) refs[kind] = SCHEMA_BASE + SCHEMA_FILES[kind];
@@ -105,7 +92,9 @@ export declare const ACTIONS: Readonly<Record<string, { hash: string; validate: 
 export function generateActionValidators(
   connectors: readonly ConnectorDefinition[] = builtinConnectors,
 ): string {
-  const ajv = withFormats(new Ajv2020({ ...ACTION_AJV_OPTIONS, code: CODE }));
+  // The registry's options (engine/connector-sdk/registry.ts), or a precompiled validator would
+  // word its errors differently; test/manifest/precompiled.test.ts compares the two.
+  const ajv = makeAjv({ code: CODE });
   const refs: Record<string, string> = {};
   const table: string[] = [];
   for (const connector of connectors) {

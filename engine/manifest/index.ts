@@ -8,7 +8,7 @@
  *   const wf = catalogue.workflow('WF-010'); // { manifest, hash, file }
  */
 
-export { isDuration, parseDuration } from '../connector-sdk/duration.ts';
+export { parseDuration } from '../connector-sdk/duration.ts';
 export { Catalogue, type CatalogueEntry, canonicalJson, type Manifest, manifestHash } from './catalogue.ts';
 export { cronProblem } from './checks/workflow.ts';
 export { formatError, formatErrors, type ManifestError } from './errors.ts';

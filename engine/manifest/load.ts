@@ -1,6 +1,7 @@
 // Reading the catalogue from disk. `manifests/` by default; ATLAS_MANIFESTS (a
 // `:`-separated list of directories) replaces it, so an operator can add their own
 // directory beside the shipped one.
+import type { Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ManifestError } from './errors.ts';
@@ -14,7 +15,7 @@ import {
 const EXTENSIONS = /\.(ya?ml|json)$/i;
 
 /** The catalogue directories: ATLAS_MANIFESTS when set, else `manifests`. */
-export function manifestDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+export function manifestDirs(env: Readonly<Record<string, string | undefined>>): string[] {
   const list = (env.ATLAS_MANIFESTS ?? '').split(':').filter((dir) => dir.trim() !== '');
   return list.length > 0 ? list : ['manifests'];
 }
@@ -45,7 +46,7 @@ async function collectFiles(
   errors: ManifestError[],
   top: boolean,
 ): Promise<void> {
-  let info: Awaited<ReturnType<typeof stat>>;
+  let info: Stats;
   try {
     info = await stat(path);
   } catch (err) {
@@ -71,7 +72,7 @@ async function collectFiles(
 }
 
 export interface LoadOptions extends ValidateOptions {
-  /** Directories or files; `manifestDirs()` when absent. */
+  /** Directories or files; `manifests` when absent. */
   dirs?: readonly string[];
 }
 
@@ -79,7 +80,7 @@ export interface LoadOptions extends ValidateOptions {
 export async function loadCatalogue(options: LoadOptions): Promise<ValidationResult> {
   const files: string[] = [];
   const errors: ManifestError[] = [];
-  for (const dir of options.dirs ?? manifestDirs()) await collectFiles(dir, files, errors, true);
+  for (const dir of options.dirs ?? manifestDirs({})) await collectFiles(dir, files, errors, true);
   const sources: ManifestSource[] = [];
   await Promise.all(
     files.map(async (file, i) => {

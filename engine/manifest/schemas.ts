@@ -7,8 +7,6 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Options } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import type { JsonSchema } from '../connector-sdk/index.ts';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
@@ -47,28 +45,5 @@ export function schemasHash(): string {
   return hash.digest('hex');
 }
 
-// ajv-formats is CommonJS; its default export arrives wrapped under some loaders.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
-  ajv: Ajv2020,
-) => Ajv2020;
-
-/** Adds the formats (`uri`, `email`, `date-time`, ...) every manifest Ajv knows. */
-export function withFormats<T extends Ajv2020>(ajv: T): T {
-  addFormats(ajv);
-  return ajv;
-}
-
-/** Strict draft 2020-12; `verbose` keeps the schema and data in errors for messages. */
-export const AJV_OPTIONS = {
-  allErrors: true,
-  strict: true,
-  strictRequired: false,
-  allowUnionTypes: true,
-  verbose: true,
-  discriminator: true,
-} as const satisfies Options;
-
-/** A strict Ajv for draft 2020-12 with formats; `extra` adds code-generation options. */
-export function makeAjv(extra: Options = {}): Ajv2020 {
-  return withFormats(new Ajv2020({ ...AJV_OPTIONS, ...extra }));
-}
+/** What manifests add to the one Ajv's options: `discriminator` for `kind` and trigger types. */
+export const MANIFEST_AJV_OPTIONS = { discriminator: true } as const satisfies Options;

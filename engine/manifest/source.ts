@@ -16,7 +16,7 @@ import { MAX_JSON_DEPTH } from '../json/limits.ts';
 import type { ManifestError } from './errors.ts';
 
 /** Largest manifest file read, in characters: a catalogue entry is a few kilobytes. */
-export const MAX_MANIFEST_CHARS = 1_000_000;
+const MAX_MANIFEST_CHARS = 1_000_000;
 
 /** Most alias expansions per document (YAML's "billion laughs" multiplies them). */
 const MAX_ALIAS_COUNT = 100;
@@ -116,7 +116,7 @@ function firstAlias(doc: Document): number | undefined {
  * The path to the first value nested deeper than `max` levels (aliases expanded), found
  * without recursion; undefined when there is none.
  */
-export function tooDeepAt(value: unknown, max: number): Path | undefined {
+function tooDeepAt(value: unknown, max: number): Path | undefined {
   const stack: Array<{ value: unknown; path: Path }> = [{ value, path: [] }];
   while (stack.length > 0) {
     const { value: current, path } = stack.pop()!;

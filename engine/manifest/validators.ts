@@ -6,16 +6,16 @@
 import type { ErrorObject, Options } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ConnectorRegistry } from '../connector-sdk/index.ts';
+import { makeAjv } from '../json/ajv.ts';
 import * as precompiledActions from './actions.gen.js';
 import { manifestHash } from './catalogue.ts';
 import {
-  AJV_OPTIONS,
+  MANIFEST_AJV_OPTIONS,
   type ManifestKind,
   readSchema,
   SCHEMA_BASE,
   SCHEMA_FILES,
   schemasHash,
-  withFormats,
 } from './schemas.ts';
 import * as precompiled from './validators.gen.js';
 
@@ -74,7 +74,7 @@ class ManifestAjv extends Ajv2020 {
 
 /** A strict Ajv with formats for compiling manifest-provided schemas (a workflow's `input`). */
 export function makeSchemaAjv(extra: Options = {}): Ajv2020 {
-  return withFormats(new ManifestAjv({ ...AJV_OPTIONS, ...extra }));
+  return makeAjv({ ...MANIFEST_AJV_OPTIONS, ...extra }, ManifestAjv);
 }
 
 const actionValidators = new WeakMap<object, SchemaValidator>();

@@ -182,10 +182,7 @@ async function connect(
     tokens = await exchange(deps, p, query, pending);
   } catch (err) {
     const e = classifyOAuthError(err, pending.provider);
-    deps.log.warn(
-      { err: e, provider: pending.provider, tenant: pending.tenantId },
-      'oauth: code exchange failed',
-    );
+    deps.log.warn({ err: e, provider: pending.provider, tenant: pending.tenantId }, 'oauth:exchange-failed');
     return fail(
       exchangeStatus(e),
       e.kind === 'transient' ? 'provider_unavailable' : e.code,
@@ -267,6 +264,6 @@ async function auditConnect(
       }),
     );
   } catch (err) {
-    deps.log.error({ err }, 'oauth: the audit entry of a failed connection could not be written');
+    deps.log.error({ err }, 'oauth:audit-not-written');
   }
 }

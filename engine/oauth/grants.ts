@@ -59,7 +59,7 @@ export function refreshGrant(p: ResolvedProvider, refreshToken: string, now: Dat
 }
 
 /** The value in `exchangeParams` that stands for the current access token. */
-export const CURRENT_TOKEN = '$access_token';
+const CURRENT_TOKEN = '$access_token';
 
 /**
  * Meta has no refresh grant: a valid token is traded for a long-lived one (about 60 days)

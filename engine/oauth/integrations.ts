@@ -50,10 +50,7 @@ async function revokeAtProvider(deps: OAuthDeps, row: IntegrationRow): Promise<R
     return 'revoked';
   } catch (err) {
     const e = classifyOAuthError(err, row.provider);
-    deps.log.warn(
-      { err: e, tenant: row.tenant_id, provider: row.provider },
-      'oauth: revocation at the provider failed',
-    );
+    deps.log.warn({ err: e, tenant: row.tenant_id, provider: row.provider }, 'oauth:revoke-failed');
     return 'failed';
   }
 }

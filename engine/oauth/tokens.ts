@@ -78,7 +78,7 @@ export function makeTokenSource(deps: OAuthDeps): TokenSource {
     await storeRenewed(trx, deps.keyring, row, tokens);
     deps.log.info(
       { tenant: row.tenant_id, provider: row.provider, rotated: tokens.refreshToken !== undefined },
-      'oauth: token renewed',
+      'oauth:token-renewed',
     );
     return { ok: true, token: tokens.accessToken };
   }
@@ -132,10 +132,7 @@ export function makeTokenSource(deps: OAuthDeps): TokenSource {
       result: 'error',
       summary: { provider: row.provider, reason: e.code, message: e.message },
     });
-    deps.log.warn(
-      { tenant: row.tenant_id, provider: row.provider, reason: e.code },
-      'oauth: integration disconnected',
-    );
+    deps.log.warn({ tenant: row.tenant_id, provider: row.provider, reason: e.code }, 'oauth:disconnected');
   }
 
   const open = (row: IntegrationRow): string =>

@@ -33,7 +33,7 @@ export async function startRunner(opts: RunnerOptions): Promise<Runner> {
     ...(opts.events ? { events: opts.events } : {}),
     logger: graphileLogger(opts.log),
     // Measured on 2 cores: a local queue and immediate completion batches multiply
-    // throughput (see STACK-NOTES); the engine's own ledger keeps the truth.
+    // throughput; the engine's own ledger keeps the truth.
     // Its pool may grow to one connection per concurrent job (graphile-worker warns otherwise);
     // with the local queue and batched completions it opens far fewer.
     preset: {

@@ -8,14 +8,27 @@
  */
 
 import type { FinishedAttempt, NewAttempt } from '../db/ledger-writer.ts';
-import { latestStepRuns } from '../db/runs.ts';
+import { latestStepRuns } from '../db/step-runs.ts';
 import { sleep } from '../hub/index.ts';
 import type { Step, Workflow } from '../manifest/types.gen.ts';
-import type { ClaimedRun, Core } from './core.ts';
-import { executeAttempt } from './execute.ts';
+import type { ClaimedRun } from './claims.ts';
+import type { Core } from './core.ts';
+import { type AttemptResult, executeAttempt } from './execute.ts';
 import { type Plan, plan, type StepState } from './plan.ts';
-import { classify, decideRetry, stepRetry, stepTimeoutMs } from './retry.ts';
-import { loadTenantScope, type RunScope, readsTenant, renderInput, shouldRun, stepOutputs } from './scope.ts';
+import { resumeStates } from './resume.ts';
+import { cancelled, classify, decideRetry, failure, stepRetry, stepTimeoutMs } from './retry.ts';
+import {
+  loadTenantScope,
+  type RenderedInput,
+  type RunScope,
+  readsTenant,
+  renderInput,
+  renderOutput,
+  shouldRun,
+  stepOutputs,
+  triggerTime,
+} from './scope.ts';
+import { logStep } from './step-log.ts';
 
 /** Waits up to this long stay in process; longer ones go back to the queue. */
 const SHORT_WAIT_MS = 1_500;
@@ -25,27 +38,28 @@ interface Completion {
   ledgerId: number;
   attempt: number;
   startedAt: number;
-  result: Awaited<ReturnType<typeof executeAttempt>>;
+  result: AttemptResult;
 }
 
 export async function advanceRun(core: Core, runId: string, tenantId: string): Promise<void> {
-  const run = await core.claim(runId, tenantId);
+  const run = await core.claims.claim(runId, tenantId);
   if (!run) return;
-  const cancel = core.cancellation(run.id);
+  const cancel = core.cancels.watch(run.id);
   try {
-    const workflow = await core.workflowFor(run);
+    const workflow = await core.versions.of(run);
     const scope: RunScope = {
       workflowId: run.workflow_id,
       tenantId,
       input: run.input,
       trigger: run.trigger,
+      now: triggerTime(run.trigger, run.created_at),
       tenant: readsTenant(workflow) ? await loadTenantScope(core.deps, tenantId, run.workflow_id) : undefined,
     };
     await new RunLoop(core, run, workflow, scope, cancel.signal).drive();
   } catch (err) {
     // The queue retries this job (the database blinked, say): free the lease so that the
     // retry may run on any worker, instead of waiting for this process to let go.
-    await core.releaseLease(run).catch(() => {});
+    await core.claims.release(run).catch(() => {});
     throw err;
   } finally {
     cancel.release();
@@ -85,7 +99,7 @@ class RunLoop {
         const ms = next.until.getTime() - this.core.now().getTime();
         // The queue looks for future jobs every couple of seconds; a short backoff is
         // waited here (lease held, cancellation honoured) instead of overshooting it.
-        if (ms > SHORT_WAIT_MS) return this.core.sleepUntil(this.run, next.until);
+        if (ms > SHORT_WAIT_MS) return this.core.claims.sleepUntil(this.run, next.until);
         await sleep(ms, this.cancel).catch(() => {});
         continue;
       }
@@ -96,40 +110,19 @@ class RunLoop {
 
   /** Reads the ledger; attempts left `running` by a dead worker are recorded as lost. */
   private async loadStates(): Promise<void> {
-    for (const row of await latestStepRuns(this.core.deps.db, this.run)) {
-      const state: StepState = {
-        stepId: row.step_id,
-        status: row.status,
-        attempt: row.attempt,
-        output: row.output,
-        error: row.error,
-        retryAt: row.retry_at ?? undefined,
-      };
-      if (row.status === 'running') {
-        const step = this.stepOf(row.step_id);
-        const failure = { ...classify(new Error('the worker running this attempt stopped'), row.attempt) };
-        Object.assign(failure, { code: 'worker_lost', kind: 'retryable', retryable: true });
-        const decision = decideRetry(stepRetry(step, this.workflow.defaults), failure, this.core.random);
-        state.status = 'failed';
-        state.error = failure;
-        state.retryAt = decision.retry ? this.core.now() : undefined;
-        this.finished.push({
-          id: row.id,
-          status: 'failed',
-          error: failure,
-          retryAt: state.retryAt,
-          durationMs: 0,
-        });
-        this.core.metrics.lost(this.run.workflow_id);
-      }
-      this.states.set(row.step_id, state);
-    }
+    const rows = await latestStepRuns(this.core.deps.db, this.run);
+    const { states, lost } = resumeStates(rows, this.workflow, this.core.now(), this.core.random);
+    for (const [id, state] of states) this.states.set(id, state);
+    this.finished.push(...lost);
+    for (const _ of lost) this.core.metrics.lost(this.run.workflow_id);
   }
 
   /** Plans until the only work left is to execute attempts: skips and input errors settle here. */
   private async settle(): Promise<Plan> {
     for (;;) {
-      const next = plan(this.workflow, this.states, this.core.now(), new Set(this.inFlight.keys()));
+      // A step prepared in an earlier pass of this loop is about to start, not left by a dead worker.
+      const starting = new Set([...this.inFlight.keys(), ...this.pendingInputs.keys()]);
+      const next = plan(this.workflow, this.states, this.core.now(), starting);
       if (next.kind !== 'run' || next.ready.length === 0) return next;
       let changed = false;
       for (const { step, attempt } of next.ready) {
@@ -159,23 +152,18 @@ class RunLoop {
       this.started.push({ ...base, status: 'running', input: rendered.stored });
       return false;
     } catch (err) {
-      const failure = {
-        ...classify(err, attempt),
-        kind: 'fatal' as const,
-        retryable: false,
-        code: 'invalid_input',
-      };
-      this.states.set(step.id, { stepId: step.id, status: 'failed', attempt, error: failure });
-      this.started.push({ ...base, status: 'failed', error: failure });
+      const invalid = failure({ ...classify(err, attempt), kind: 'fatal', code: 'invalid_input' });
+      this.states.set(step.id, { stepId: step.id, status: 'failed', attempt, error: invalid });
+      this.started.push({ ...base, status: 'failed', error: invalid });
       return true;
     }
   }
 
-  private readonly pendingInputs = new Map<string, Awaited<ReturnType<typeof renderInput>>>();
+  private readonly pendingInputs = new Map<string, RenderedInput>();
   private ledgerIds = new Map<string, number>();
 
   /** Writes the pending checkpoint (group-committed with other runs'); returns the run's status. */
-  private async flush(end?: { status: 'succeeded' | 'failed'; error: unknown }) {
+  private async flush(end?: { status: 'succeeded' | 'failed'; error: unknown; output?: unknown }) {
     const outcome = await this.core.writer.write({
       tenantId: this.run.tenant_id,
       runId: this.run.id,
@@ -200,13 +188,30 @@ class RunLoop {
     status: 'succeeded' | 'failed',
     failed?: { stepId: string; error: unknown },
   ): Promise<void> {
-    if (!this.core.endsAlone(this.run)) {
-      if (this.finished.length > 0 || this.started.length > 0) await this.flush();
-      return this.core.finish(this.run, status, this.states, failed);
+    let output: unknown;
+    let error: Record<string, unknown> | null = failed
+      ? { step: failed.stepId, ...(failed.error as object) }
+      : null;
+    if (status === 'succeeded') {
+      try {
+        output = renderOutput(this.workflow, this.scope, this.states);
+      } catch (err) {
+        // Every step succeeded, but the output cannot be built: the run fails and says why.
+        status = 'failed';
+        error = {
+          code: 'invalid_output',
+          kind: 'fatal',
+          retryable: false,
+          message: `output: ${(err as Error).message}`,
+        };
+      }
     }
-    const error = failed ? { step: failed.stepId, ...(failed.error as object) } : null;
-    const outcome = await this.flush({ status, error });
-    if (outcome.ended) this.core.ended(this.run, status, error);
+    if (!this.core.finishing.endsAlone(this.run)) {
+      if (this.finished.length > 0 || this.started.length > 0) await this.flush();
+      return this.core.finishing.finish(this.run, status, this.states, { output, error });
+    }
+    const outcome = await this.flush({ status, error, output });
+    if (outcome.ended) this.core.finishing.ended(this.run, status, error);
   }
 
   private launch(step: Step, attempt: number): void {
@@ -262,24 +267,28 @@ class RunLoop {
       this.states.set(c.stepId, { stepId: c.stepId, status: 'succeeded', attempt: c.attempt, output });
       this.finished.push({ id: c.ledgerId, status: 'succeeded', output, durationMs });
       this.core.metrics.step(step.uses, 'succeeded', durationMs);
-      this.core.logStep(
-        this.run,
-        step,
-        `${c.attempt}/${stepRetry(step, this.workflow.defaults).maxAttempts}`,
-        durationMs,
-      );
+      const of = stepRetry(step, this.workflow.defaults).maxAttempts;
+      logStep(this.core.deps.log, this.run, step, `${c.attempt}/${of}`, durationMs);
       return;
     }
-    const { failure } = c.result;
+    const failed = c.result.failure;
     const settings = stepRetry(step, this.workflow.defaults);
-    const decision = decideRetry(settings, failure, this.core.random);
+    const decision = decideRetry(settings, failed, this.core.random);
     const retryAt = decision.retry ? new Date(this.core.now().getTime() + decision.delayMs) : undefined;
-    const status = failure.code === 'cancelled' ? 'cancelled' : 'failed';
-    this.states.set(c.stepId, { stepId: c.stepId, status, attempt: c.attempt, error: failure, retryAt });
-    this.finished.push({ id: c.ledgerId, status, error: failure, retryAt, durationMs });
+    const status = failed.code === 'cancelled' ? 'cancelled' : 'failed';
+    this.states.set(c.stepId, { stepId: c.stepId, status, attempt: c.attempt, error: failed, retryAt });
+    this.finished.push({ id: c.ledgerId, status, error: failed, retryAt, durationMs });
     this.core.metrics.step(step.uses, 'failed', durationMs);
     if (retryAt) this.core.metrics.retry(step.uses);
-    this.core.logStep(this.run, step, `${c.attempt}/${settings.maxAttempts}`, durationMs, failure, retryAt);
+    logStep(
+      this.core.deps.log,
+      this.run,
+      step,
+      `${c.attempt}/${settings.maxAttempts}`,
+      durationMs,
+      failed,
+      retryAt,
+    );
   }
 
   /**
@@ -287,23 +296,18 @@ class RunLoop {
    * attempts that were about to start are recorded as cancelled instead.
    */
   private async stopCancelled(unlaunched: NewAttempt[]): Promise<void> {
-    this.core.abort(this.run.id);
-    const cancelled = {
-      code: 'cancelled',
-      message: 'the run was cancelled',
-      kind: 'fatal',
-      retryable: false,
-    };
+    this.core.cancels.abort(this.run.id);
     for (const s of this.started) {
-      if (s.status === 'running') Object.assign(s, { status: 'cancelled', error: cancelled });
+      if (s.status === 'running') Object.assign(s, { status: 'cancelled', error: cancelled(s.attempt) });
     }
     for (const s of unlaunched) {
       const id = this.ledgerIds.get(s.stepId);
-      if (id !== undefined) this.finished.push({ id, status: 'cancelled', error: cancelled, durationMs: 0 });
+      if (id !== undefined)
+        this.finished.push({ id, status: 'cancelled', error: cancelled(s.attempt), durationMs: 0 });
     }
     while (this.inFlight.size > 0) this.complete(await Promise.race(this.inFlight.values()));
     if (this.finished.length > 0 || this.started.length > 0) await this.flush();
-    await this.core.releaseLease(this.run);
+    await this.core.claims.release(this.run);
   }
 
   private stepOf(id: string): Step {

@@ -5,6 +5,7 @@
  * what it needs); the fire time is the idempotency key, so a double fire starts nothing.
  */
 import { type ParsedCronItem, parseCronItems } from 'graphile-worker';
+import { tenantsRunning } from '../db/tenant-workflows.ts';
 import type { Catalogue } from '../manifest/catalogue.ts';
 import type { Core } from './core.ts';
 import { defaultTenants, isDefaultOn, recordSkips } from './defaults.ts';
@@ -42,15 +43,12 @@ export async function fireSchedule(core: Core, payload: SchedulePayload): Promis
     scheduledAt: firedAt,
   };
   return core.deps.db.transaction(async (trx) => {
-    const tenants = await trx('tenant_workflows as w')
-      .join('tenants as t', 't.id', 'w.tenant_id')
-      .where({ 'w.workflow_id': entry.manifest.id, 'w.enabled': true, 't.status': 'active' })
-      .select<Array<{ tenant_id: string }>>('w.tenant_id');
+    const tenants = await tenantsRunning(trx, entry.manifest.id);
     let skipped = 0;
     if (isDefaultOn(entry.manifest)) {
       // Every active tenant that did not turn it off, when it has what the workflow needs.
       const implicit = await defaultTenants(trx, core.gate, entry);
-      for (const id of implicit.run) tenants.push({ tenant_id: id });
+      tenants.push(...implicit.run);
       skipped = implicit.skipped.length;
       await recordSkips(
         trx,
@@ -58,9 +56,9 @@ export async function fireSchedule(core: Core, payload: SchedulePayload): Promis
       );
     }
     let started = 0;
-    for (const { tenant_id } of tenants) {
+    for (const tenantId of tenants) {
       const { created } = await createRun(trx, {
-        tenantId: tenant_id,
+        tenantId,
         entry,
         input: entry.manifest.trigger.type === 'schedule' ? (entry.manifest.trigger.input ?? {}) : {},
         trigger,

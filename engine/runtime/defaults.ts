@@ -10,23 +10,16 @@
  */
 import type { Knex } from 'knex';
 import type { ConnectorConfig, ConnectorDefinition, ConnectorRegistry } from '../connector-sdk/index.ts';
+import { tenantsWithoutChoice } from '../db/tenant-workflows.ts';
+import { type Holdings, type LastSkip, loadHoldings, recordSkips, type Skip } from '../db/workflow-skips.ts';
 import type { Catalogue, CatalogueEntry } from '../manifest/catalogue.ts';
 import { type Requirements, workflowRequirements } from '../manifest/requirements.ts';
 import type { Workflow } from '../manifest/types.gen.ts';
 
 export const isDefaultOn = (workflow: Workflow): boolean => workflow.enabled === 'default';
 
-export interface Holdings {
-  secrets: ReadonlySet<string>;
-  integrations: ReadonlySet<string>;
-}
-
-export interface Skip {
-  tenantId: string;
-  workflowId: string;
-  reason: string;
-  trigger: string;
-}
+export type { Holdings, LastSkip, Skip };
+export { loadHoldings, recordSkips };
 
 export interface GateDeps {
   catalogue: Catalogue;
@@ -96,75 +89,6 @@ export class DefaultGate {
   }
 }
 
-/** The secret names and connected integrations of each tenant, in two statements. */
-export async function loadHoldings(
-  db: Knex | Knex.Transaction,
-  tenantIds: readonly string[],
-): Promise<Map<string, Holdings>> {
-  const out = new Map<string, { secrets: Set<string>; integrations: Set<string> }>();
-  if (tenantIds.length === 0) return out;
-  for (const id of tenantIds) out.set(id, { secrets: new Set(), integrations: new Set() });
-  const [secrets, integrations] = await Promise.all([
-    db('tenant_secrets')
-      .whereIn('tenant_id', tenantIds)
-      .select<Array<{ tenant_id: string; name: string }>>('tenant_id', 'name'),
-    db('integrations')
-      .whereIn('tenant_id', tenantIds)
-      .where({ status: 'connected' })
-      .select<Array<{ tenant_id: string; provider: string }>>('tenant_id', 'provider'),
-  ]);
-  for (const s of secrets) out.get(s.tenant_id)?.secrets.add(s.name);
-  for (const i of integrations) out.get(i.tenant_id)?.integrations.add(i.provider);
-  return out;
-}
-
-/** Keeps the latest reason of each skipped tenant and workflow, and counts them. */
-export async function recordSkips(db: Knex | Knex.Transaction, skips: readonly Skip[]): Promise<void> {
-  if (skips.length === 0) return;
-  await db.raw(
-    `insert into workflow_skips (tenant_id, workflow_id, reason, trigger, skipped_at, count)
-     select s.tenant_id, s.workflow_id, s.reason, s.trigger, now(), 1
-       from jsonb_to_recordset(?::jsonb) as s(tenant_id text, workflow_id text, reason text, trigger text)
-     on conflict (tenant_id, workflow_id) do update
-       set reason = excluded.reason, trigger = excluded.trigger, skipped_at = excluded.skipped_at,
-           count = workflow_skips.count + 1`,
-    [JSON.stringify(skips.map((s) => ({ ...s, tenant_id: s.tenantId, workflow_id: s.workflowId })))],
-  );
-}
-
-export interface LastSkip {
-  reason: string;
-  trigger: string;
-  at: string;
-  count: number;
-}
-
-export async function lastSkips(
-  db: Knex | Knex.Transaction,
-  tenantId: string,
-): Promise<Map<string, LastSkip>> {
-  const rows = await db('workflow_skips')
-    .where({ tenant_id: tenantId })
-    .select<Array<{ workflow_id: string; reason: string; trigger: string; skipped_at: Date; count: number }>>(
-      'workflow_id',
-      'reason',
-      'trigger',
-      'skipped_at',
-      'count',
-    );
-  return new Map(
-    rows.map((r) => [
-      r.workflow_id,
-      {
-        reason: r.reason,
-        trigger: r.trigger,
-        at: new Date(r.skipped_at).toISOString(),
-        count: Number(r.count),
-      },
-    ]),
-  );
-}
-
 /**
  * For a default-on workflow: the active tenants without a row that turns it off, split into
  * those that run (with their config) and those skipped for a missing requirement.
@@ -174,14 +98,7 @@ export async function defaultTenants(
   gate: DefaultGate,
   entry: CatalogueEntry<Workflow>,
 ): Promise<{ run: string[]; skipped: Array<{ tenantId: string; reason: string }> }> {
-  const rows = await trx('tenants as t')
-    .leftJoin('tenant_workflows as w', function () {
-      this.on('w.tenant_id', 't.id').andOnVal('w.workflow_id', entry.manifest.id);
-    })
-    .where('t.status', 'active')
-    .whereNull('w.tenant_id')
-    .select<Array<{ id: string }>>('t.id');
-  const ids = rows.map((r) => r.id);
+  const ids = await tenantsWithoutChoice(trx, entry.manifest.id);
   const held = await loadHoldings(trx, ids);
   const run: string[] = [];
   const skipped: Array<{ tenantId: string; reason: string }> = [];

@@ -9,8 +9,8 @@
  */
 import type { Knex } from 'knex';
 import { GroupCommit } from '../db/group-commit.ts';
+import { dispatchRuns } from '../db/run-outbox.ts';
 import type { Logger } from '../log.ts';
-import { addRunJobs, RUN_TASK } from './trigger.ts';
 
 const BATCH = 500;
 
@@ -24,7 +24,7 @@ export class Dispatcher {
   ) {
     this.#group = new GroupCommit(async (items) => {
       let moved = 0;
-      for (let n = BATCH; n === BATCH; moved += n) n = await dispatchBatch(this.db);
+      for (let n = BATCH; n === BATCH; moved += n) n = await dispatchRuns(this.db, BATCH);
       return items.map(() => moved);
     });
   }
@@ -51,20 +51,4 @@ export class Dispatcher {
     clearInterval(this.#timer);
     await this.flush().catch(() => {});
   }
-}
-
-async function dispatchBatch(db: Knex): Promise<number> {
-  const { rows } = await db.raw<{ rows: Array<{ moved: number }> }>(
-    `with picked as (
-       select id from workflow_runs where not dispatched order by created_at limit ${BATCH} for update skip locked
-     ), marked as (
-       update workflow_runs r set dispatched = true from picked where r.id = picked.id
-       returning r.id, r.tenant_id
-     ), queued as (
-       ${addRunJobs('marked')}
-     )
-     select (select count(*) from marked)::int as moved, (select n from queued) as jobs`,
-    [RUN_TASK],
-  );
-  return rows[0]?.moved ?? 0;
 }

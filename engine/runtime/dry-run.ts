@@ -15,7 +15,7 @@ import type { Workflow } from '../manifest/types.gen.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { executeAttempt } from './execute.ts';
 import { plan, type StepState } from './plan.ts';
-import { type RunScope, renderInput, shouldRun } from './scope.ts';
+import { type RunScope, renderInput, renderOutput, shouldRun, triggerTime } from './scope.ts';
 
 export interface PlannedStep {
   id: string;
@@ -30,6 +30,24 @@ export interface PlannedStep {
   outputSource?: string;
 }
 
+/** The workflow's `output:` as the plan renders it. */
+export interface PlannedOutput {
+  value?: unknown;
+  /** Why it cannot be known before a real run (it reads a guessed output). */
+  unknown?: string;
+  error?: string;
+}
+
+export interface DryRunPlan {
+  steps: PlannedStep[];
+  /** What `now` answers in `$expr` and `if`: the sample trigger's `at`, or the time of planning. */
+  now: string;
+  /** Whether any rule of the workflow reads `now`. */
+  readsNow: boolean;
+  /** Absent when the workflow declares no `output:`. */
+  output?: PlannedOutput;
+}
+
 export interface DryRunOptions {
   workflow: Workflow;
   connectors: ConnectorRegistry;
@@ -41,13 +59,15 @@ export interface DryRunOptions {
   tenantConfig?: Record<string, unknown>;
 }
 
-export async function dryRun(opts: DryRunOptions): Promise<PlannedStep[]> {
+export async function dryRun(opts: DryRunOptions): Promise<DryRunPlan> {
   const { workflow } = opts;
   const scope: RunScope = {
     workflowId: workflow.id,
     tenantId: opts.tenantId,
     input: opts.input,
     trigger: opts.trigger ?? { type: 'manual', dryRun: true },
+    // A sample trigger's `at`, else the time of planning: one time for the whole plan, as in a run.
+    now: triggerTime(opts.trigger, new Date()),
     tenant: { id: opts.tenantId, config: opts.tenantConfig ?? {} },
   };
   // Secrets are never read in a dry run: templates show which one would be used.
@@ -93,7 +113,25 @@ export async function dryRun(opts: DryRunOptions): Promise<PlannedStep[]> {
       }
     }
   }
-  return planned;
+  const readsNow = /"now":/.test(JSON.stringify([workflow.steps, workflow.output ?? null]));
+  const result: DryRunPlan = { steps: planned, now: new Date(scope.now).toISOString(), readsNow };
+  if (workflow.output !== undefined && !planned.some((s) => s.action === 'error'))
+    result.output = plannedRunOutput(workflow, scope, states, guessed);
+  return result;
+}
+
+function plannedRunOutput(
+  workflow: Workflow,
+  scope: RunScope,
+  states: Map<string, StepState>,
+  guessed: Set<string>,
+): PlannedOutput {
+  try {
+    return { value: renderOutput(workflow, scope, states) };
+  } catch (err) {
+    if (err instanceof TemplateError && guessed.size > 0) return { unknown: knownAfter(err) };
+    return { error: (err as Error).message };
+  }
 }
 
 /** Information, not an error: which value only a real run (or a recorded fixture) gives. */

@@ -1,3 +1,5 @@
+import { AtlasError } from '../errors.ts';
+
 /**
  * Errors the runtime reports to its callers (API, CLI, webhooks), by code; the HTTP layer
  * maps them to problem+json statuses.
@@ -10,14 +12,13 @@ export type RuntimeErrorCode =
   | 'unknown_job_type'
   | 'tenant_disabled';
 
-export class RuntimeError extends Error {
-  readonly code: RuntimeErrorCode;
+export class RuntimeError extends AtlasError {
+  declare readonly code: RuntimeErrorCode;
   readonly details: unknown;
 
   constructor(code: RuntimeErrorCode, message: string, details?: unknown) {
-    super(message);
+    super(code, message);
     this.name = 'RuntimeError';
-    this.code = code;
     this.details = details;
   }
 }

@@ -12,6 +12,7 @@ import {
   type TraceEvent,
 } from '../connector-sdk/index.ts';
 import { recordAudit } from '../db/audit.ts';
+import { insertTrace } from '../db/step-runs.ts';
 import { makeActionContext, makeRedactor, type Redactor } from '../hub/index.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { classify, type FailureRecord } from './retry.ts';
@@ -227,22 +228,20 @@ async function recordTrace(
     });
   }
   if (!owner) return;
-  const json = (v: unknown) => (v === undefined ? null : JSON.stringify(redactor.redact(v)));
-  await deps.db('step_runs').insert({
-    tenant_id: req.tenantId,
-    ...owner,
-    step_id: req.jobId ? event.name : `${req.stepId}/${event.name}`,
+  const redacted = (v: unknown) => (v === undefined ? undefined : redactor.redact(v));
+  await insertTrace(deps.db, {
+    tenantId: req.tenantId,
+    owner,
+    stepId: req.jobId ? event.name : `${req.stepId}/${event.name}`,
     uses: event.uses ?? null,
     attempt: req.attempt,
-    max_attempts: req.maxAttempts,
+    maxAttempts: req.maxAttempts,
     status: event.status,
-    input: json(event.input),
-    output: json(event.output),
-    error: json(event.error),
+    input: redacted(event.input),
+    output: redacted(event.output),
+    error: redacted(event.error),
     worker: deps.processId,
-    started_at: new Date(Date.now() - (event.durationMs ?? 0)),
-    finished_at: deps.db.fn.now(),
-    duration_ms: event.durationMs ?? null,
+    durationMs: event.durationMs,
   });
 }
 

@@ -2,25 +2,30 @@
  * The runtime: starting runs and jobs, reading them, recovering them, and the queue tasks
  * that execute them. `makeRuntime` is called once per process and passed down.
  */
+import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { ParsedCronItem, TaskList } from 'graphile-worker';
 import type { Knex } from 'knex';
+import { getJob } from '../db/jobs.ts';
+import { JOB_TASK, RUN_TASK } from '../db/queue.ts';
 import { withTenant } from '../db/rls.ts';
 import { getRunWithAttempts, listRuns } from '../db/runs.ts';
-import type { CatalogueEntry } from '../manifest/catalogue.ts';
+import { jobStepRuns } from '../db/step-runs.ts';
+import { getWorkflowState, putWorkflowState, workflowChoices } from '../db/tenant-workflows.ts';
+import { lastSkips, loadHoldings } from '../db/workflow-skips.ts';
 import { describeRequirements } from '../manifest/requirements.ts';
-import type { Workflow } from '../manifest/types.gen.ts';
 import { advanceRun } from './advance.ts';
 import { cancelRun, restartRun, retryRun } from './control.ts';
 import { Core } from './core.ts';
 import { cronItems, fireSchedule, SCHEDULE_TASK } from './cron.ts';
-import { type DefaultGate, isDefaultOn, type LastSkip, lastSkips, loadHoldings } from './defaults.ts';
+import { type DefaultGate, isDefaultOn, type LastSkip } from './defaults.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { RuntimeError } from './errors.ts';
-import { enqueueJob, JOB_TASK, type JobRow, runJob } from './jobs.ts';
+import { type AttemptResult, executeAttempt } from './execute.ts';
+import { enqueueJob, runJob } from './jobs.ts';
 import { Liveness } from './liveness.ts';
 import { makeMetrics } from './metrics.ts';
-import { createRun, InputSchemas, RUN_TASK } from './trigger.ts';
+import { createRun, InputSchemas } from './trigger.ts';
 import {
   type JobDetail,
   type JobSummary,
@@ -34,6 +39,7 @@ import {
 
 export type { RuntimeDeps, SecretStore, TokenSource } from './deps.ts';
 export { RuntimeError, type RuntimeErrorCode } from './errors.ts';
+export type { AttemptResult } from './execute.ts';
 export type { AttemptView, JobDetail, JobSummary, RunDetail, RunSummary, StepView } from './views.ts';
 
 export interface TriggerRequest {
@@ -93,6 +99,11 @@ export interface Runtime {
     workflowId: string,
     state: Partial<WorkflowState>,
   ): Promise<WorkflowState>;
+  /**
+   * Calls one action now for a tenant, outside any run or job: one attempt through the hub
+   * (credentials, rate limits, audit), as a step would (the API's knowledge base search).
+   */
+  callAction(tenantId: string, uses: string, input: unknown, timeoutMs?: number): Promise<AttemptResult>;
   /** Resolves once the run is finished (or the timeout passes), polling the ledger. */
   waitForRun(tenantId: string, runId: string, timeoutMs: number): Promise<RunDetail | undefined>;
 }
@@ -112,6 +123,10 @@ export interface RuntimeHandle {
 
 export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number } = {}): RuntimeHandle {
   const core = new Core(deps, makeMetrics(deps.db));
+  const isDefault = (workflowId: string): boolean => {
+    const entry = deps.catalogue.workflow(workflowId);
+    return entry !== undefined && isDefaultOn(entry.manifest);
+  };
   const { dispatcher } = core;
   // Every process that creates runs also sweeps up runs whose creator died before handing
   // them to the queue.
@@ -126,7 +141,7 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
     async getRun(tenantId, runId) {
       const found = await withTenant(deps.db, tenantId, (trx) => getRunWithAttempts(trx, tenantId, runId));
       if (!found) return undefined;
-      const workflow = await core.workflowFor(found.run);
+      const workflow = await core.versions.of(found.run);
       return runDetail(
         found.run,
         workflow.steps.map((s) => s.id),
@@ -152,25 +167,16 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
     },
     getJob: (tenantId, jobId) =>
       withTenant(deps.db, tenantId, async (trx) => {
-        const row = (await trx('jobs').where({ tenant_id: tenantId, id: jobId }).first()) as
-          | JobRow
-          | undefined;
-        if (!row) return undefined;
-        return jobDetail(
-          row,
-          await trx('step_runs').where({ tenant_id: tenantId, job_id: jobId }).orderBy('id'),
-        );
+        const row = await getJob(trx, tenantId, jobId);
+        return row && jobDetail(row, await jobStepRuns(trx, tenantId, jobId));
       }),
     workflowState: (tenantId, workflowId) =>
       withTenant(deps.db, tenantId, (trx) =>
-        workflowState(trx, tenantId, workflowId, deps.catalogue.workflow(workflowId)),
+        getWorkflowState(trx, tenantId, workflowId, isDefault(workflowId)),
       ),
     workflowStatuses: (tenantId) =>
       withTenant(deps.db, tenantId, async (trx) => {
-        const rows: Array<{ workflow_id: string; enabled: boolean; config: Record<string, unknown> }> =
-          await trx('tenant_workflows')
-            .where({ tenant_id: tenantId })
-            .select('workflow_id', 'enabled', 'config');
+        const rows = await workflowChoices(trx, tenantId);
         const byId = new Map(rows.map((r) => [r.workflow_id, r]));
         const held = (await loadHoldings(trx, [tenantId])).get(tenantId)!;
         const skips = await lastSkips(trx, tenantId);
@@ -196,21 +202,25 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
     async setWorkflowState(tenantId, workflowId, state) {
       const entry = deps.catalogue.workflow(workflowId);
       if (!entry) throw new RuntimeError('unknown_workflow', `There is no workflow ${workflowId}.`);
-      const current = await workflowState(deps.db, tenantId, workflowId, entry);
+      const current = await getWorkflowState(deps.db, tenantId, workflowId, isDefaultOn(entry.manifest));
       const next = { enabled: state.enabled ?? current.enabled, config: state.config ?? current.config };
       // A disabled workflow may keep an incomplete config; one that runs must fit the schema.
       if (next.enabled) inputs.checkConfig(entry, next.config);
-      await deps
-        .db('tenant_workflows')
-        .insert({
-          tenant_id: tenantId,
-          workflow_id: workflowId,
-          enabled: next.enabled,
-          config: JSON.stringify(next.config),
-        })
-        .onConflict(['tenant_id', 'workflow_id'])
-        .merge({ enabled: next.enabled, config: JSON.stringify(next.config), updated_at: deps.db.fn.now() });
+      await putWorkflowState(deps.db, tenantId, workflowId, next);
       return next;
+    },
+    async callAction(tenantId, uses, input, timeoutMs = 30_000) {
+      const entry = deps.connectors.action(uses);
+      if (!entry) throw new RuntimeError('invalid_input', `No action "${uses}" is registered.`);
+      return executeAttempt(deps, {
+        entry,
+        input,
+        tenantId,
+        attempt: 1,
+        maxAttempts: 1,
+        idempotencyKey: `call:${randomUUID()}`,
+        timeoutMs,
+      });
     },
     async waitForRun(tenantId, runId, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
@@ -247,8 +257,8 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
         connectionString,
         processId: deps.processId,
         log: deps.log,
-        leaseMs: core.leaseMs,
-        onCancel: (runId) => core.abort(runId),
+        leaseMs: core.claims.leaseMs,
+        onCancel: (runId) => core.cancels.abort(runId),
       });
       events.on('pool:create', ({ workerPool }: { workerPool: { id: string } }) =>
         liveness?.addQueueWorker(workerPool.id),
@@ -295,19 +305,6 @@ async function trigger(
   if (created)
     core.deps.log.debug({ tenant: req.tenantId, run: run.id, workflow: entry.manifest.id }, 'run:queued');
   return { run: runSummary(run), created };
-}
-
-async function workflowState(
-  db: Knex | Knex.Transaction,
-  tenantId: string,
-  workflowId: string,
-  entry: CatalogueEntry<Workflow> | undefined,
-): Promise<WorkflowState> {
-  const row = await db('tenant_workflows')
-    .where({ tenant_id: tenantId, workflow_id: workflowId })
-    .first('enabled', 'config');
-  const isDefault = entry !== undefined && isDefaultOn(entry.manifest);
-  return { enabled: row?.enabled ?? isDefault, config: row?.config ?? {}, chosen: row !== undefined };
 }
 
 function encodeCursor(createdAt: Date, id: string): string {

@@ -8,10 +8,9 @@
  */
 import os from 'node:os';
 import type { Knex } from 'knex';
-import pg from 'pg';
+import { listenForCancels } from '../db/cancel-channel.ts';
+import { beat, forgetWorker, reapStaleWorkers } from '../db/heartbeats.ts';
 import type { Logger } from '../log.ts';
-
-export const CANCEL_CHANNEL = 'atlas_run_cancel';
 
 export interface LivenessOptions {
   db: Knex;
@@ -28,7 +27,7 @@ export interface LivenessOptions {
 export class Liveness {
   readonly #queueIds = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
-  #listener: pg.Client | undefined;
+  #listener: { close(): Promise<void> } | undefined;
   #stopped = false;
   #beating: Promise<void> = Promise.resolve();
 
@@ -62,60 +61,37 @@ export class Liveness {
     this.#stopped = true;
     clearInterval(this.#timer);
     await this.#beating;
-    await this.#listener?.end().catch(() => {});
-    await this.opts.db('worker_heartbeats').where({ process_id: this.opts.processId }).delete();
+    await this.#listener?.close().catch(() => {});
+    await forgetWorker(this.opts.db, this.opts.processId);
   }
 
   async #beat(): Promise<void> {
     const { db, processId, leaseMs } = this.opts;
-    await db.raw(
-      `with beat as (
-         insert into worker_heartbeats (process_id, queue_worker_ids, hostname, pid)
-         values (?, ?, ?, ?)
-         on conflict (process_id) do update set seen_at = now(), queue_worker_ids = excluded.queue_worker_ids
-       )
-       update workflow_runs set lease_expires_at = now() + make_interval(secs => ?)
-        where lease_owner = ?`,
-      [processId, [...this.#queueIds], os.hostname(), process.pid, leaseMs / 1000, processId],
-    );
+    await beat(db, {
+      processId,
+      queueWorkerIds: [...this.#queueIds],
+      hostname: os.hostname(),
+      pid: process.pid,
+      leaseMs,
+    });
   }
 
   /** Releases the queue locks and run leases of processes that stopped beating. */
   async #reap(): Promise<void> {
-    const { db, staleMs = 20_000 } = this.opts;
-    await db.transaction(async (trx) => {
-      const dead = await trx('worker_heartbeats')
-        .where('seen_at', '<', trx.raw(`now() - make_interval(secs => ?)`, [staleMs / 1000]))
-        .forUpdate()
-        .skipLocked()
-        .select<Array<{ process_id: string; queue_worker_ids: string[] }>>('process_id', 'queue_worker_ids');
-      if (dead.length === 0) return;
-      const queueIds = dead.flatMap((d) => d.queue_worker_ids);
-      if (queueIds.length > 0)
-        await trx.raw('select graphile_worker.force_unlock_workers(?::text[])', [queueIds]);
-      const processes = dead.map((d) => d.process_id);
-      await trx('workflow_runs')
-        .whereIn('lease_owner', processes)
-        .update({ lease_owner: null, lease_expires_at: null });
-      await trx('worker_heartbeats').whereIn('process_id', processes).delete();
-      this.opts.log.warn({ processes, queueWorkers: queueIds }, 'released the work of stopped workers');
-    });
+    const released = await reapStaleWorkers(this.opts.db, this.opts.staleMs ?? 20_000);
+    if (released) this.opts.log.warn(released, 'released the work of stopped workers');
   }
 
   async #listen(): Promise<void> {
     if (this.#stopped) return;
-    const client = new pg.Client({ connectionString: this.opts.connectionString });
-    client.on('notification', (msg) => {
-      if (msg.channel === CANCEL_CHANNEL && msg.payload) this.opts.onCancel(msg.payload);
-    });
-    client.on('error', (err) => {
-      this.opts.log.warn({ err }, 'cancellation listener lost its connection; reconnecting');
-      this.#listener = undefined;
-      client.end().catch(() => {});
-      setTimeout(() => this.#listen().catch(() => {}), 1000).unref();
-    });
-    await client.connect();
-    await client.query(`listen ${CANCEL_CHANNEL}`);
-    this.#listener = client;
+    this.#listener = await listenForCancels(
+      this.opts.connectionString,
+      (runId) => this.opts.onCancel(runId),
+      (err) => {
+        this.opts.log.warn({ err }, 'cancellation listener lost its connection; reconnecting');
+        this.#listener = undefined;
+        setTimeout(() => this.#listen().catch(() => {}), 1000).unref();
+      },
+    );
   }
 }

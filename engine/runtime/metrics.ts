@@ -4,6 +4,7 @@
  */
 import type { Knex } from 'knex';
 import client from 'prom-client';
+import { queueStats } from '../db/queue.ts';
 
 export interface RuntimeMetrics {
   run(workflowId: string, status: string, startedAt: Date): void;
@@ -96,7 +97,7 @@ function registerQueueGauges(db: Knex): void {
     name: 'atlas_queue_depth',
     help: 'Queue jobs waiting to run (due now)',
     async collect() {
-      const stats = await queueStats();
+      const stats = await queueStatsNow();
       if (stats) this.set(stats.depth);
     },
   });
@@ -104,17 +105,12 @@ function registerQueueGauges(db: Knex): void {
     name: 'atlas_queue_oldest_job_age_seconds',
     help: 'Age of the oldest due queue job that no worker has taken',
     async collect() {
-      const stats = await queueStats();
+      const stats = await queueStatsNow();
       if (stats) this.set(stats.oldest);
     },
   });
 }
 
-async function queueStats(): Promise<{ depth: number; oldest: number } | undefined> {
-  if (!queueDb) return undefined;
-  const { rows } = await queueDb.raw<{ rows: Array<{ depth: number; oldest: number | null }> }>(
-    `select count(*)::int as depth, extract(epoch from now() - min(run_at))::float8 as oldest
-       from graphile_worker.jobs where locked_at is null and run_at <= now() and attempts < max_attempts`,
-  );
-  return { depth: rows[0]?.depth ?? 0, oldest: rows[0]?.oldest ?? 0 };
+async function queueStatsNow(): Promise<{ depth: number; oldest: number } | undefined> {
+  return queueDb && queueStats(queueDb);
 }

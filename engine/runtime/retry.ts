@@ -1,11 +1,13 @@
 /**
- * Retries are decided here and nowhere else. Connectors only classify what went wrong
- * (ConnectorError: retryable, fatal or auth, with an optional Retry-After); the step's
- * policy decides whether and when the next attempt runs.
+ * Retries are decided here and nowhere else, for workflow steps and typed jobs alike.
+ * Connectors only classify what went wrong (ConnectorError: retryable, fatal or auth, with
+ * an optional Retry-After) and may supply a policy (an action's `jobRetry` schedule); the
+ * decision, and every failure record the ledger keeps, come from this file.
  */
-import { ConnectorError, parseDuration } from '../connector-sdk/index.ts';
+import { ConnectorError, type JobRetryPolicy, parseDuration } from '../connector-sdk/index.ts';
 import type { RetryPolicy, Step, StepDefaults } from '../manifest/types.gen.ts';
 
+/** Exponential backoff, as a workflow's `retry` declares it. */
 export interface RetrySettings {
   maxAttempts: number;
   initialMs: number;
@@ -25,7 +27,7 @@ export const DEFAULT_RETRY: RetrySettings = {
 };
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
-export function retrySettings(
+function retrySettings(
   policy: RetryPolicy | undefined,
   fallback: RetrySettings = DEFAULT_RETRY,
 ): RetrySettings {
@@ -44,6 +46,18 @@ export function stepRetry(step: Step, defaults: StepDefaults | undefined): Retry
   return retrySettings(step.retry ?? defaults?.retry);
 }
 
+/**
+ * A typed job's policy: its action's schedule when it supplies one, else the default
+ * backoff up to the job's attempt limit.
+ */
+export function jobRetry(
+  supplied: JobRetryPolicy | undefined,
+  maxAttempts: number = DEFAULT_RETRY.maxAttempts,
+): RetrySettings | JobRetryPolicy {
+  if (supplied?.delaysMs) return supplied;
+  return { ...DEFAULT_RETRY, maxAttempts: supplied?.maxAttempts ?? maxAttempts };
+}
+
 export function stepTimeoutMs(step: Step, defaults: StepDefaults | undefined): number {
   const text = step.timeout ?? defaults?.timeout;
   return text ? parseDuration(text) : DEFAULT_TIMEOUT_MS;
@@ -51,57 +65,91 @@ export function stepTimeoutMs(step: Step, defaults: StepDefaults | undefined): n
 
 /** The serialisable form of a failure, as the ledger keeps it. */
 export interface FailureRecord {
+  kind: 'retryable' | 'fatal' | 'auth';
+  /** Whether a policy may try again: the kind is `retryable`. */
+  retryable: boolean;
+  /** The attempt that failed (1-based). */
+  attempt: number;
   code: string;
   message: string;
-  kind: 'retryable' | 'fatal' | 'auth';
-  retryable: boolean;
+  /** When it failed (ISO 8601). */
+  at: string;
   status?: number;
   retryAfterMs?: number;
-  attempt: number;
   cause?: string;
+}
+
+export type FailureInit = Omit<FailureRecord, 'retryable' | 'at'> & { at?: string };
+
+/** The one way to make a failure record: every field, `retryable` following the kind. */
+export function failure(init: FailureInit): FailureRecord {
+  return { ...init, retryable: init.kind === 'retryable', at: init.at ?? new Date().toISOString() };
+}
+
+/** An attempt left running by a worker that stopped: retryable by the step's policy. */
+export function workerLost(attempt: number): FailureRecord {
+  return failure({
+    kind: 'retryable',
+    attempt,
+    code: 'worker_lost',
+    message: 'the worker running this attempt stopped',
+  });
+}
+
+/** An attempt stopped because its run was cancelled. */
+export function cancelled(attempt: number): FailureRecord {
+  return failure({ kind: 'fatal', attempt, code: 'cancelled', message: 'the run was cancelled' });
 }
 
 /** Coerces anything thrown by an action into a classified failure. Unknown errors are
  * programming errors or unexpected states: fatal, so they surface instead of looping. */
 export function classify(err: unknown, attempt: number): FailureRecord {
   if (err instanceof ConnectorError) {
-    return {
+    return failure({
       code: err.code,
       message: err.message,
       kind: err.kind,
-      retryable: err.kind === 'retryable',
       attempt,
       ...(err.status === undefined ? {} : { status: err.status }),
       ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }),
       ...(err.cause instanceof Error ? { cause: err.cause.message } : {}),
-    };
+    });
   }
   const e = err instanceof Error ? err : new Error(String(err));
   if (e.name === 'TimeoutError' || e.name === 'AbortError') {
-    return {
+    return failure({
       code: 'timeout',
       message: e.message || 'the step timed out',
       kind: 'retryable',
-      retryable: true,
       attempt,
-    };
+    });
   }
-  return { code: 'internal_error', message: e.message, kind: 'fatal', retryable: false, attempt };
+  return failure({ code: 'internal_error', message: e.message, kind: 'fatal', attempt });
 }
 
 export type RetryDecision = { retry: true; delayMs: number } | { retry: false };
 
 /**
- * Exponential backoff `initial * factor^(attempt-1)` capped at `max`, with `jitter` of it
- * randomised downwards (full jitter at 1), and never sooner than the provider's Retry-After.
+ * Whether and when the next attempt runs: only a retryable failure with attempts left is
+ * retried, never sooner than the provider's Retry-After. The delay is the policy's:
+ * exponential backoff `initial * factor^(attempt-1)` capped at `max`, with `jitter` of it
+ * randomised downwards (full jitter at 1); or a supplied schedule's entry for the attempt,
+ * randomised by ± its `jitter`.
  */
 export function decideRetry(
-  settings: RetrySettings,
+  policy: RetrySettings | JobRetryPolicy,
   failure: FailureRecord,
   random: () => number = Math.random,
 ): RetryDecision {
-  if (!failure.retryable || failure.attempt >= settings.maxAttempts) return { retry: false };
-  const base = Math.min(settings.maxMs, settings.initialMs * settings.factor ** (failure.attempt - 1));
-  const jittered = base * (1 - settings.jitter * random());
-  return { retry: true, delayMs: Math.round(Math.max(jittered, failure.retryAfterMs ?? 0)) };
+  if (!failure.retryable || failure.attempt >= policy.maxAttempts) return { retry: false };
+  let delay: number;
+  if ('initialMs' in policy) {
+    const base = Math.min(policy.maxMs, policy.initialMs * policy.factor ** (failure.attempt - 1));
+    delay = base * (1 - policy.jitter * random());
+  } else {
+    const base = policy.delaysMs?.[failure.attempt - 1];
+    if (base === undefined) return { retry: false };
+    delay = Math.round(base * (1 + (policy.jitter ?? 0) * (2 * random() - 1)));
+  }
+  return { retry: true, delayMs: Math.round(Math.max(delay, failure.retryAfterMs ?? 0)) };
 }

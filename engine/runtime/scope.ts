@@ -2,7 +2,8 @@
  * The data a run's templates and `if` conditions read, and the rendering of a step's input.
  */
 
-import { evaluate, isTruthy, render, templateRefs } from '../expr/index.ts';
+import { tenantScope } from '../db/tenant-workflows.ts';
+import { evaluate, isTruthy, logicData, render, renderSync, templateRefs } from '../expr/index.ts';
 import { makeRedactor, type Redactor } from '../hub/index.ts';
 import type { Step, Workflow } from '../manifest/types.gen.ts';
 import type { RuntimeDeps, SecretStore } from './deps.ts';
@@ -13,6 +14,11 @@ export interface RunScope {
   tenantId: string;
   input: unknown;
   trigger: unknown;
+  /**
+   * What `now` answers in `$expr` and `if`: the run's recorded trigger time (`trigger.at`), the
+   * same in every step, attempt, retry and the output, never the clock at the moment of rendering.
+   */
+  now: Date | string;
   tenant: { id: string; name?: string; config: Record<string, unknown> } | undefined;
 }
 
@@ -22,9 +28,9 @@ const tenantReaders = new WeakMap<Workflow, boolean>();
 export function readsTenant(workflow: Workflow): boolean {
   let reads = tenantReaders.get(workflow);
   if (reads === undefined) {
-    const text = JSON.stringify(workflow.steps);
-    reads =
-      templateRefs(workflow.steps).some((ref) => ref.path[0] === 'tenant') || /"var":\s*"tenant\./.test(text);
+    const read = [workflow.steps, workflow.output ?? null];
+    const text = JSON.stringify(read);
+    reads = templateRefs(read).some((ref) => ref.path[0] === 'tenant') || /"var":\s*"tenant\./.test(text);
     tenantReaders.set(workflow, reads);
   }
   return reads;
@@ -36,20 +42,7 @@ export async function loadTenantScope(
   tenantId: string,
   workflowId: string,
 ): Promise<RunScope['tenant']> {
-  const row = await deps
-    .db('tenants as t')
-    .leftJoin('tenant_workflows as w', function () {
-      this.on('w.tenant_id', 't.id').andOn('w.workflow_id', deps.db.raw('?', [workflowId]));
-    })
-    .where('t.id', tenantId)
-    .first<{
-      id: string;
-      name: string;
-      config: Record<string, unknown>;
-      wf_config: Record<string, unknown> | null;
-    }>('t.id', 't.name', 't.config', 'w.config as wf_config');
-  if (!row) return undefined;
-  return { id: row.id, name: row.name, config: { ...row.config, ...(row.wf_config ?? {}) } };
+  return tenantScope(deps.db, tenantId, workflowId);
 }
 
 export function stepOutputs(
@@ -73,7 +66,22 @@ function dataOf(scope: RunScope, states: Map<string, StepState>) {
 /** `if`: JSON Logic over the run's data; a step without one always runs. */
 export function shouldRun(step: Step, scope: RunScope, states: Map<string, StepState>): boolean {
   if (step.if === undefined) return true;
-  return isTruthy(evaluate(step.if, dataOf(scope, states)));
+  return isTruthy(evaluate(step.if, logicData(dataOf(scope, states)), scope.now));
+}
+
+/** When the run was triggered, as its trigger records it (`trigger.at`), else `fallback`. */
+export function triggerTime(trigger: unknown, fallback: Date): Date | string {
+  const at = (trigger as { at?: unknown } | null)?.at;
+  return typeof at === 'string' && !Number.isNaN(Date.parse(at)) ? at : fallback;
+}
+
+/**
+ * The run's `output`: the workflow's `output:` rendered over the finished steps (no secrets:
+ * the output is stored and shown in plain). Undefined when the workflow declares none.
+ */
+export function renderOutput(workflow: Workflow, scope: RunScope, states: Map<string, StepState>): unknown {
+  if (workflow.output === undefined) return undefined;
+  return renderSync(workflow.output, { ...dataOf(scope, states), secrets: {}, now: scope.now });
 }
 
 export interface RenderedInput {
@@ -93,6 +101,7 @@ export async function renderInput(
   const redactor = makeRedactor();
   const input = await render(step.with ?? {}, {
     ...dataOf(scope, states),
+    now: scope.now,
     secrets: async (name: string) => {
       const value = await secrets.get(scope.tenantId, name);
       redactor.add(value);

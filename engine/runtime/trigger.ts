@@ -10,13 +10,13 @@ import addFormatsModule from 'ajv-formats';
 import type { Knex } from 'knex';
 import { describeErrors } from '../connector-sdk/index.ts';
 import { GroupCommit } from '../db/group-commit.ts';
-import { findRunByKey, type RunRow, saveManifestVersions } from '../db/runs.ts';
+import { saveManifestVersions } from '../db/manifest-versions.ts';
+import { insertRuns } from '../db/run-inserts.ts';
+import { findRunByKey, type RunRow } from '../db/runs.ts';
 import { renderSync } from '../expr/index.ts';
 import type { Catalogue, CatalogueEntry } from '../manifest/catalogue.ts';
 import type { Workflow } from '../manifest/types.gen.ts';
 import { RuntimeError } from './errors.ts';
-
-export const RUN_TASK = 'atlas.run';
 
 export interface NewRun {
   tenantId: string;
@@ -81,30 +81,6 @@ export async function createRun(
   return outcome;
 }
 
-type RawRun = Omit<
-  RunRow,
-  'created_at' | 'started_at' | 'finished_at' | 'updated_at' | 'lease_expires_at'
-> & {
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  updated_at: string;
-  lease_expires_at: string | null;
-};
-
-/** `row_to_json` gives timestamps as text; the rest of the runtime works with Dates. */
-function fromJson(raw: RawRun): RunRow {
-  const date = (v: string | null) => (v === null ? null : new Date(v));
-  return {
-    ...raw,
-    created_at: new Date(raw.created_at),
-    updated_at: new Date(raw.updated_at),
-    started_at: date(raw.started_at),
-    finished_at: date(raw.finished_at),
-    lease_expires_at: date(raw.lease_expires_at),
-  };
-}
-
 /** The concurrency group of a run, rendered from its key template (the tenant by default). */
 function concurrencyKey(workflow: Workflow, req: NewRun): string | null {
   if (!workflow.concurrency) return null;
@@ -159,8 +135,7 @@ export async function createRunsBatch(
   items: NewRun[],
   enqueue = true,
 ): Promise<Outcome[]> {
-  const requests = items.map((req, ord) => ({
-    ord,
+  const requests = items.map((req) => ({
     id: randomUUID(),
     tenant_id: req.tenantId,
     workflow_id: req.entry.manifest.id,
@@ -172,20 +147,16 @@ export async function createRunsBatch(
     concurrency_limit: req.entry.manifest.concurrency?.limit ?? null,
     parent_run_id: req.parentRunId ?? null,
   }));
-  const { rows } = await db.raw<{
-    rows: Array<{ tenants: Array<[number, string | null]>; runs: RawRun[] | null }>;
-  }>(enqueue ? BATCH_SQL : BATCH_SQL_OUTBOX, [JSON.stringify(requests), ...(enqueue ? [RUN_TASK] : [])]);
-  const statuses = new Map(rows[0]!.tenants);
-  const inserted = new Map((rows[0]!.runs ?? []).map((r) => [r.id, fromJson(r)]));
+  const { tenantStatus, runs } = await insertRuns(db, requests, enqueue);
   return Promise.all(
     items.map(async (req, i): Promise<Outcome> => {
-      const status = statuses.get(i) ?? null;
+      const status = tenantStatus[i] ?? null;
       if (status === null)
         return { error: new RuntimeError('not_found', `There is no tenant ${req.tenantId}.`) };
       if (status !== 'active') {
         return { error: new RuntimeError('tenant_disabled', `Tenant ${req.tenantId} is disabled.`) };
       }
-      const run = inserted.get(requests[i]!.id);
+      const run = runs.get(requests[i]!.id);
       if (run) return { run, created: true };
       const existing = await findRunByKey(db, req.tenantId, req.entry.manifest.id, req.idempotencyKey!);
       return existing
@@ -194,42 +165,3 @@ export async function createRunsBatch(
     }),
   );
 }
-
-/**
- * SQL adding the queue job of every run in `relation` (columns `id`, `tenant_id`) with one
- * `add_jobs` call, so one NOTIFY; the job key is the run's, so a run never has two jobs
- * waiting. Binds one parameter: the task name.
- */
-export function addRunJobs(relation: string): string {
-  return `select count(*) as n from graphile_worker.add_jobs(array(
-    select row(?, json_build_object('runId', id, 'tenantId', tenant_id), null, null, 25,
-               'run:' || id::text, null, null)::graphile_worker.job_spec
-      from ${relation}))
-   where exists (select 1 from ${relation})`;
-}
-
-/** Inserts a batch of runs; with `enqueue`, also their queue jobs (one `add_jobs`). */
-function batchSql(enqueue: boolean): string {
-  return `
-with req as (
-  select * from json_to_recordset(?::json) as r(ord int, id uuid, tenant_id text, workflow_id text,
-         manifest_hash text, input jsonb, trigger jsonb, idempotency_key text, concurrency_key text,
-         concurrency_limit int, parent_run_id uuid)
-), ins as (
-  insert into workflow_runs (id, tenant_id, workflow_id, manifest_hash, status, input, trigger, idempotency_key,
-                             concurrency_key, concurrency_limit, parent_run_id, dispatched)
-  select req.id, req.tenant_id, req.workflow_id, req.manifest_hash, 'queued', req.input, req.trigger,
-         req.idempotency_key, req.concurrency_key, req.concurrency_limit, req.parent_run_id, ${enqueue}
-    from req join tenants t on t.id = req.tenant_id and t.status = 'active'
-  on conflict (tenant_id, workflow_id, idempotency_key) where idempotency_key is not null do nothing
-  returning *
-)${enqueue ? `, jobs as (\n  ${addRunJobs('ins')}\n)` : ''}
-select (select json_agg(json_build_array(r.ord, t.status)) from req r left join tenants t on t.id = r.tenant_id) as tenants,
-       (select json_agg(row_to_json(ins)) from ins) as runs${
-         // A CTE that modifies nothing runs only when referenced: count the jobs.
-         enqueue ? ',\n       (select n from jobs) as jobs' : ''
-       }`;
-}
-
-const BATCH_SQL = batchSql(true);
-const BATCH_SQL_OUTBOX = batchSql(false);

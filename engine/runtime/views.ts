@@ -1,8 +1,9 @@
 /**
  * The public shapes of runs and jobs (API responses, CLI output): camelCase, ISO dates.
  */
-import type { RunRow, StepRunRow } from '../db/runs.ts';
-import type { JobRow } from './jobs.ts';
+import type { JobRow } from '../db/jobs.ts';
+import type { RunRow } from '../db/runs.ts';
+import type { StepRunRow } from '../db/step-runs.ts';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
@@ -45,6 +46,8 @@ export interface StepView {
 export interface RunDetail extends RunSummary {
   input: unknown;
   trigger: unknown;
+  /** The workflow's `output:` as the run rendered it (null until it succeeds, or without one). */
+  output: unknown;
   steps: StepView[];
 }
 
@@ -64,7 +67,7 @@ export function runSummary(row: RunRow): RunSummary {
   };
 }
 
-export function attemptView(a: StepRunRow): AttemptView {
+function attemptView(a: StepRunRow): AttemptView {
   return {
     attempt: a.attempt,
     maxAttempts: a.max_attempts,
@@ -92,7 +95,7 @@ export function runDetail(row: RunRow, stepOrder: string[], attempts: StepRunRow
     const current = list.filter((a) => a.run_attempt === row.run_attempt).at(-1);
     return { id, status: current?.status ?? ('pending' as const), attempts: list.map(attemptView) };
   });
-  return { ...runSummary(row), input: row.input, trigger: row.trigger, steps };
+  return { ...runSummary(row), input: row.input, trigger: row.trigger, output: row.output ?? null, steps };
 }
 
 export interface JobSummary {

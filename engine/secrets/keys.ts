@@ -5,21 +5,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.ts';
-import { ConfigError } from '../config.ts';
-import { generateKey, type Keyring, KeyringError, parseKeyring } from '../crypto/index.ts';
+import { generateKey, type Keyring, parseKeyring } from '../crypto/index.ts';
 import type { Logger } from '../log.ts';
 
 export async function loadKeyring(config: Config, log: Logger): Promise<Keyring> {
-  const fromEnv = config.env.ATLAS_ENCRYPTION_KEY;
-  if (fromEnv !== undefined && fromEnv.trim() !== '') {
-    try {
-      return parseKeyring(fromEnv);
-    } catch (err) {
-      if (err instanceof KeyringError)
-        throw new ConfigError('ATLAS_ENCRYPTION_KEY', err.message.replace(/^.*?(must|holds|appears)/, '$1'));
-      throw err;
-    }
-  }
+  // Validated by loadConfig: a bad value has stopped Atlas already.
+  if (config.encryptionKey !== undefined) return parseKeyring(config.encryptionKey);
   const file = path.join(config.home, 'encryption.key');
   let key = await fs.readFile(file, 'utf8').catch(() => undefined);
   if (key === undefined) {
@@ -31,8 +22,11 @@ export async function loadKeyring(config: Config, log: Logger): Promise<Keyring>
     });
     if (config.databaseUrl) {
       log.warn(
-        { file },
-        'ATLAS_ENCRYPTION_KEY is not set: generated a key in ATLAS_HOME; set it to share one key between machines',
+        {
+          file,
+          hint: 'ATLAS_ENCRYPTION_KEY is not set: generated a key in ATLAS_HOME; set it to share one key between machines',
+        },
+        'secrets:key-generated',
       );
     }
   }

@@ -43,12 +43,13 @@ export interface Acceptance {
  * the transaction. A rule that throws on this payload admits nothing (and is logged): a
  * provider must never see a 5xx because of one workflow's filter.
  */
-export function matchingSubscribers(delivery: Delivery, trigger: object, log: Logger): Subscriber[] {
+function matchingSubscribers(delivery: Delivery, trigger: object, log: Logger): Subscriber[] {
   return delivery.route.subscribers.filter((s) => {
     if (!s.accepts(delivery.eventType)) return false;
     if (s.rule === undefined) return true;
     try {
-      return isTruthy(evaluate(s.rule, { trigger, tenant: { id: delivery.tenantId } }));
+      const at = (trigger as { at?: string }).at;
+      return isTruthy(evaluate(s.rule, { trigger, tenant: { id: delivery.tenantId } }, at));
     } catch (err) {
       log.warn(
         { err, workflow: s.entry.manifest.id, route: delivery.route.id, eventId: delivery.eventId },
@@ -59,7 +60,7 @@ export function matchingSubscribers(delivery: Delivery, trigger: object, log: Lo
   });
 }
 
-export function triggerOf(delivery: Delivery): Record<string, unknown> {
+function triggerOf(delivery: Delivery): Record<string, unknown> {
   return {
     type: 'webhook',
     at: delivery.receivedAt.toISOString(),
@@ -91,18 +92,6 @@ export function makeAcceptor(
     if ('error' in outcome) throw outcome.error;
     return outcome;
   };
-}
-
-/** One delivery alone (tests, callers without concurrency). */
-export async function acceptDelivery(
-  db: Knex,
-  delivery: Delivery,
-  log: Logger,
-  gate?: DefaultGate,
-): Promise<Acceptance> {
-  const [outcome] = await acceptDeliveries(db, [delivery], log, gate);
-  if (!outcome || 'error' in outcome) throw outcome?.error;
-  return outcome;
 }
 
 interface Planned {

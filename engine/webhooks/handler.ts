@@ -10,10 +10,10 @@
  */
 import type { Knex } from 'knex';
 import type { Context, Next } from 'koa';
-import { TENANT_ID, type TenantStatusCache } from '../http/plugins/tenant.ts';
-import { HttpProblem } from '../http/problem.ts';
 import type { Logger } from '../log.ts';
+import { HttpProblem } from '../problem.ts';
 import { RuntimeError } from '../runtime/errors.ts';
+import { TENANT_ID, type TenantStatusCache } from '../tenants/status.ts';
 import type { Acceptance, Delivery } from './accept.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import type { RejectionLimiter, RejectionLog } from './rejections.ts';
@@ -85,7 +85,6 @@ export function webhookMiddleware(deps: HandlerDeps) {
       if (err.status !== 429) await deps.limiter.refused(route.id, source);
       throw new HttpProblem({
         status: err.status,
-        title: TITLES[err.status] ?? 'Bad Request',
         detail: err.message,
         extra: { reason: err.reason },
         headers: err.headers,
@@ -95,15 +94,6 @@ export function webhookMiddleware(deps: HandlerDeps) {
 }
 
 const elapsed = (started: number) => (performance.now() - started) / 1000;
-
-const TITLES: Record<number, string> = {
-  401: 'Unauthorized',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  429: 'Too Many Requests',
-};
 
 async function receive(
   deps: HandlerDeps,

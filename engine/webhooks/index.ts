@@ -11,11 +11,11 @@
 import type { Knex } from 'knex';
 import type { Middleware } from 'koa';
 import type { Config } from '../config.ts';
-import { makeTenantStatusCache } from '../http/plugins/tenant.ts';
 import type { Logger } from '../log.ts';
 import type { Catalogue } from '../manifest/catalogue.ts';
 import type { DefaultGate } from '../runtime/defaults.ts';
 import type { SecretStore } from '../runtime/deps.ts';
+import { makeTenantStatusCache } from '../tenants/status.ts';
 import { makeAcceptor } from './accept.ts';
 import { webhookMiddleware } from './handler.ts';
 import { keyProblem } from './keys.ts';
@@ -25,7 +25,7 @@ import { pruneWebhookRejections, RejectionLimiter, RejectionLog } from './reject
 import { type CompiledWebhookRoute, compileWebhookRoutes } from './routes.ts';
 import { makeSecretResolver, platformSecrets } from './secrets.ts';
 
-export { type Acceptance, acceptDelivery, type Delivery, makeAcceptor } from './accept.ts';
+export { type Acceptance, type Delivery, makeAcceptor } from './accept.ts';
 export { pruneWebhookEvents } from './prune.ts';
 export { pruneWebhookRejections } from './rejections.ts';
 export { type CompiledWebhookRoute, compileWebhookRoutes, eventMatcher } from './routes.ts';

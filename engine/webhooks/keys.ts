@@ -11,7 +11,7 @@ export const MIN_KEY_BYTES = 16;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /** Whether the method keys its HMAC with base64-decoded bytes. */
-export function decodesKey(method: WebhookVerify['method']): boolean {
+function decodesKey(method: WebhookVerify['method']): boolean {
   return method === 'teams-hmac' || method === 'standard-webhooks';
 }
 

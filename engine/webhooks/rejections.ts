@@ -16,7 +16,7 @@ import type { Logger } from '../log.ts';
 
 const MINUTE_MS = 60_000;
 /** How long aggregated refusals are kept. */
-export const REJECTION_RETENTION_MS = 30 * 86_400_000;
+const REJECTION_RETENTION_MS = 30 * 86_400_000;
 
 interface Pending {
   route_id: string;

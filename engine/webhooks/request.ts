@@ -5,7 +5,7 @@
  */
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
-import { isSecretKey } from '../hub/redact.ts';
+import { isSecretKey } from '../audit/redact.ts';
 import { JsonLimitError, parseJson } from '../json/limits.ts';
 import type { Locator } from './routes.ts';
 

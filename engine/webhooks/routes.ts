@@ -41,7 +41,7 @@ export interface CompiledWebhookRoute {
 export const DEFAULT_EVENT_TYPE = 'message';
 const DEFAULT_DEDUP_WINDOW = '3d';
 
-export function parseLocator(text: string): Locator {
+function parseLocator(text: string): Locator {
   const [source, ...rest] = text.split('.');
   if (source === 'body') return { source, path: rest, text };
   if (source === 'headers' || source === 'query') return { source, path: [rest.join('.')], text };

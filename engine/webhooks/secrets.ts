@@ -78,7 +78,7 @@ export interface SecretResolverOptions {
 }
 
 /** The platform secret a route falls back to, if any. */
-export function platformSecretOf(
+function platformSecretOf(
   platform: Readonly<Record<string, string | undefined>>,
   route: CompiledWebhookRoute,
 ): string | undefined {

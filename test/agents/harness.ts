@@ -7,13 +7,13 @@ import { makeAgentConnector, agent as staticAgent } from '../../connectors/agent
 import { core } from '../../connectors/core/index.ts';
 import { stripe } from '../../connectors/stripe/index.ts';
 import { telegram } from '../../connectors/telegram/index.ts';
+import type { MemoryAuditSink } from '../../engine/audit/entry.ts';
 import {
   type AgentDirectory,
   type AgentManifest,
   makeConnectorRegistry,
   type TraceEvent,
 } from '../../engine/connector-sdk/index.ts';
-import type { MemoryAuditSink } from '../../engine/hub/audit.ts';
 import {
   CHAT_KEY,
   type ChatFake,

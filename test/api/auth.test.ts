@@ -1,5 +1,12 @@
 import { createServer, type Server } from 'node:http';
-import { exportJWK, exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
+import {
+  exportJWK,
+  exportSPKI,
+  type GenerateKeyPairResult,
+  generateKeyPair,
+  type JWTPayload,
+  SignJWT,
+} from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db.ts';
 import { type Api, closeServer, problemOf, SECRET, startApi } from './harness.ts';
@@ -8,7 +15,7 @@ const t = useTestDatabase();
 const ISSUER = 'https://issuer.atlas.test';
 const AUDIENCE = 'atlas-api';
 
-type Key = Awaited<ReturnType<typeof generateKeyPair>>;
+type Key = GenerateKeyPairResult;
 let rsa: Key;
 let ec: Key;
 let intruder: Key;

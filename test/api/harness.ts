@@ -2,22 +2,18 @@
  * The API on a real HTTP server on 127.0.0.1, over this test file's database, with a real
  * runtime (no worker: runs stay queued unless a test moves them) and a small catalogue.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { Knex } from 'knex';
 import { builtinConnectors } from '../../connectors/index.ts';
 import { webhook } from '../../connectors/webhook/index.ts';
 import { mintToken } from '../../engine/auth/mint.ts';
-import { type Config, loadConfig } from '../../engine/config.ts';
-import { defineAction, defineConnector, makeConnectorRegistry } from '../../engine/connector-sdk/index.ts';
-import { makeDbAuditSink } from '../../engine/db/audit.ts';
-import type { FileService } from '../../engine/files/service.ts';
-import { makeApp } from '../../engine/http/app.ts';
-import { MemoryRateLimiter } from '../../engine/hub/index.ts';
+import { environment, loadConfig } from '../../engine/config.ts';
+import { defineAction, defineConnector } from '../../engine/connector-sdk/index.ts';
+import { type RunningEngine, startEngine } from '../../engine/engine.ts';
 import { makeLogger } from '../../engine/log.ts';
 import { Catalogue, type CatalogueEntry, type Manifest, manifestHash } from '../../engine/manifest/index.ts';
-import { makeRuntime, type Runtime } from '../../engine/runtime/index.ts';
-import { saveCatalogueVersions } from '../../engine/runtime/trigger.ts';
+import type { Runtime } from '../../engine/runtime/index.ts';
 
 export const SECRET = 'atlas-test-secret-0123456789abcdef';
 
@@ -111,47 +107,56 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
+export interface ApiExtras {
+  /** The built console to serve (see engine/http/ui.ts). */
+  uiDir?: string;
+  /** Offer the development sign-in, signed with this secret. */
+  devSignIn?: { secret: string };
+}
+
 export async function startApi(
   db: Knex,
   env: Record<string, string> = {},
-  extra: { files?: (config: Config) => FileService } = {},
-): Promise<Api> {
-  const config = loadConfig({ ATLAS_JWT_SECRET: SECRET, LOG_LEVEL: 'silent', ...env });
-  // ATLAS_TEST_LOG=1 shows the errors behind a 500 while debugging a test.
-  const log = makeLogger(process.env.ATLAS_TEST_LOG === '1' ? 'error' : 'silent', false);
-  const catalogue = testCatalogue();
-  // Runs pin a manifest version by hash; the engine stores the catalogue's at start.
-  await saveCatalogueVersions(db, catalogue);
-  const { runtime } = makeRuntime({
-    db,
-    log,
-    catalogue,
-    connectors: makeConnectorRegistry(testConnectors()),
-    secrets: { get: async () => undefined },
-    tokens: {
-      accessToken: async (_tenant, provider) => {
-        throw new Error(`no ${provider} connection in API tests`);
-      },
-    },
-    audit: makeDbAuditSink(db),
-    rateLimiter: new MemoryRateLimiter(),
-    connectorConfig: () => ({ settings: {} }),
-    processId: 'api-test',
-  });
-  const app = makeApp({
-    config,
-    db,
-    log,
-    runtime,
-    catalogue,
-    ...(extra.files ? { files: extra.files(config) } : {}),
-  });
-  const server = createServer(app.callback());
+  extra: ApiExtras = {},
+): Promise<Api & { engine: RunningEngine }> {
+  // Listen first, so that the public URL (signed file links, OAuth redirects) is the real one.
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const server = createServer((req, res) => handler?.(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const config = loadConfig({
+    ATLAS_JWT_SECRET: SECRET,
+    ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 4).toString('base64'),
+    ATLAS_PUBLIC_URL: url,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  // ATLAS_TEST_LOG=1 shows the errors behind a 500 while debugging a test.
+  const log = makeLogger(environment().ATLAS_TEST_LOG === '1' ? 'error' : 'silent', false);
+  // The API role alone, not listening: this harness serves it on the port above.
+  const engine = await startEngine({
+    config,
+    log,
+    http: true,
+    worker: false,
+    listen: false,
+    database: { db },
+    ...extra,
+    overrides: {
+      catalogue: testCatalogue(),
+      connectors: testConnectors(),
+      tokens: {
+        accessToken: async (_tenant, provider) => {
+          throw new Error(`no ${provider} connection in API tests`);
+        },
+      },
+    },
+  });
+  handler = engine.app!.callback();
   return {
     url,
-    runtime,
+    engine,
+    runtime: engine.runtime,
     token: (opts = {}) =>
       mintToken({
         secret: SECRET,
@@ -161,7 +166,10 @@ export async function startApi(
         ttlSeconds: opts.ttlSeconds ?? 300,
       }),
     call: (method, path, opts = {}) => call(url, method, path, opts),
-    close: () => closeServer(server),
+    close: async () => {
+      await closeServer(server);
+      await engine.stop();
+    },
   };
 }
 

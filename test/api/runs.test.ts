@@ -246,12 +246,15 @@ describe('jobs and agents', () => {
       body: { type: 'WEBHOOK_SEND', payload: { url: 42 } },
     });
     expect((await problemOf(badPayload)).status).toBe(422);
-    const unserved = await api.call('POST', '/v1/jobs', {
+    const noSource = await api.call('POST', '/v1/jobs', {
       token: acme,
       tenant: 'acme',
       body: { type: 'KB_INGEST', payload: {} },
     });
-    expect((await problemOf(unserved)).detail).toMatch(/No connector action serves KB_INGEST/);
+    expect(await problemOf(noSource)).toMatchObject({
+      status: 422,
+      detail: 'The KB_INGEST payload is invalid.',
+    });
   });
 
   it('lists agents without their secrets and gives one a task (an AGENT_TASK job)', async () => {

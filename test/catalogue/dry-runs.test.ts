@@ -38,7 +38,7 @@ describe('the dry run of every shipped workflow', () => {
       if (trigger.type === 'webhook') expect(sample, `${manifest.id} needs a trigger.json`).toBeDefined();
       const built = sample === undefined ? undefined : sampleTrigger(catalogue, manifest, sample);
       expect(built?.note).toBeUndefined();
-      const steps = await dryRun({
+      const { steps } = await dryRun({
         workflow: manifest,
         connectors,
         tenantId: 'demo',

@@ -121,7 +121,7 @@ describe('payments', () => {
     expect(call.json()).toMatchObject({ invoice: 'in_paid_1', amount: 4900, currency: 'eur' });
   });
 
-  it('WF-007: a failed daily digest alerts the operations chat, by default', async () => {
+  it('WF-082: a failed daily digest alerts the operations chat, by default', async () => {
     const { run } = await atlas.engine.services.runtime.runtime.trigger({
       tenantId: 'acme',
       workflowId: 'WF-010',
@@ -129,7 +129,7 @@ describe('payments', () => {
     });
     const [digest] = await atlas.finished('acme', 'WF-010');
     expect(digest!.status).toBe('failed');
-    const [alert] = await atlas.finished('acme', 'WF-007');
+    const [alert] = await atlas.finished('acme', 'WF-082');
     expect(alert!.status, JSON.stringify(alert!.error)).toBe('succeeded');
     const [sent] = await telegramTo('-100555');
     expect(sent!['text']).toBe(

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WEBHOOK_RETRY_SCHEDULE_MS, webhook, webhookRetryPolicy } from '../../connectors/webhook/index.ts';
+import {
+  webhookRetryPolicy as policy,
+  WEBHOOK_RETRY_SCHEDULE_MS,
+  webhook,
+} from '../../connectors/webhook/index.ts';
+import { decideRetry, failure } from '../../engine/runtime/retry.ts';
 import { hostile, json } from '../fakes/server.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook.ts';
 import { makeTestContext, runAction } from '../hub/context.ts';
@@ -108,6 +113,20 @@ describe('webhook.send', () => {
 });
 
 describe('webhookRetryPolicy', () => {
+  // The connector supplies the schedule; the engine's one retry decision applies it.
+  const webhookRetryPolicy = {
+    ...policy,
+    delayMs(attempt: number, retryAfterMs?: number, random = Math.random): number | undefined {
+      const init = { kind: 'retryable' as const, attempt, code: 'http_500', message: 'failed' };
+      const decision = decideRetry(
+        policy,
+        failure({ ...init, ...(retryAfterMs ? { retryAfterMs } : {}) }),
+        random,
+      );
+      return decision.retry ? decision.delayMs : undefined;
+    },
+  };
+
   it('follows 5s, 5m, 30m, 2h, 5h, 10h, 10h with ±20% jitter, then gives up', () => {
     expect(webhookRetryPolicy.maxAttempts).toBe(8);
     expect(WEBHOOK_RETRY_SCHEDULE_MS).toEqual([5e3, 3e5, 1.8e6, 7.2e6, 1.8e7, 3.6e7, 3.6e7]);

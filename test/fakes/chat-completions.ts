@@ -40,6 +40,8 @@ export interface ChatFake {
   url: string;
   /** The parsed body of every chat completion request, in order. */
   requests: ChatRequest[];
+  /** The parsed body of every embeddings request, in order. */
+  embeddings: EmbeddingsRequest[];
   raw: RecordedRequest[];
   /** Appends turns to the script (one fake serving several tests). */
   enqueue(...turns: Turn[]): void;
@@ -54,6 +56,50 @@ export interface ChatFakeOptions {
   /** Tokens each reply reports as used. */
   usage?: { prompt_tokens: number; completion_tokens: number };
   delayMs?: number;
+  /**
+   * Replaces the answer to the nth embeddings request (1-based), e.g. to fail halfway through
+   * a document; `undefined` answers normally.
+   */
+  embeddingsReply?: (n: number, body: EmbeddingsRequest) => FakeReply | undefined;
+}
+
+export interface EmbeddingsRequest {
+  model: string;
+  input: string | string[];
+  dimensions?: number;
+  encoding_format?: 'float' | 'base64';
+}
+
+/**
+ * A deterministic stand-in for an embedding model: each word (lower case, a trailing "s"
+ * dropped) adds to one hashed dimension, so texts that share words are close by cosine.
+ */
+export function fakeEmbedding(text: string, dimensions: number): number[] {
+  const v = new Array<number>(dimensions).fill(0);
+  for (const raw of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+    const word = raw.length > 3 ? raw.replace(/s$/, '') : raw;
+    let h = 2166136261;
+    for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 16777619);
+    v[(h >>> 0) % dimensions]! += 1;
+  }
+  v[0]! += 0.01; // never the zero vector
+  const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+  return v.map((x) => x / norm);
+}
+
+function embeddingsAnswer(body: EmbeddingsRequest) {
+  const inputs = Array.isArray(body.input) ? body.input : [body.input];
+  const dims = body.dimensions ?? 1536;
+  const data = inputs.map((text, index) => {
+    const vector = fakeEmbedding(text, dims);
+    const embedding =
+      body.encoding_format === 'base64'
+        ? Buffer.from(Float32Array.from(vector).buffer).toString('base64')
+        : vector;
+    return { object: 'embedding', index, embedding };
+  });
+  const tokens = inputs.reduce((n, t) => n + Math.ceil(t.length / 4), 0);
+  return { object: 'list', data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } };
 }
 
 let callSeq = 0;
@@ -142,6 +188,7 @@ export function wireProblem(body: ChatRequest): string | undefined {
 
 export async function startChatCompletions(opts: ChatFakeOptions): Promise<ChatFake> {
   const requests: ChatRequest[] = [];
+  const embeddings: EmbeddingsRequest[] = [];
   const script = [...opts.script];
   const key = opts.key ?? CHAT_KEY;
   const fake = await startFake((req) => {
@@ -154,6 +201,18 @@ export async function startChatCompletions(opts: ChatFakeOptions): Promise<ChatF
           code: 'invalid_api_key',
         },
       });
+    if (req.method === 'POST' && req.path === '/v1/embeddings') {
+      const body = req.json() as EmbeddingsRequest;
+      embeddings.push(body);
+      const inputs = Array.isArray(body.input) ? body.input : [body.input];
+      if (
+        typeof body.model !== 'string' ||
+        inputs.length === 0 ||
+        inputs.some((t) => typeof t !== 'string' || t === '')
+      )
+        return invalid("'input' must be a non-empty string or array of non-empty strings", 'input');
+      return opts.embeddingsReply?.(embeddings.length, body) ?? json(200, embeddingsAnswer(body));
+    }
     if (req.method !== 'POST' || req.path !== '/v1/chat/completions')
       return json(404, {
         error: { message: `Invalid URL (${req.method} ${req.path})`, type: 'invalid_request_error' },
@@ -175,6 +234,7 @@ export async function startChatCompletions(opts: ChatFakeOptions): Promise<ChatF
   return {
     url: `${fake.url}/v1`,
     requests,
+    embeddings,
     raw: fake.requests,
     enqueue: (...turns) => script.push(...turns),
     close: fake.close,

@@ -123,6 +123,8 @@ describe('files in workflows', () => {
         ATLAS_WEBHOOK_ALLOWLIST: '127.0.0.1',
         ATLAS_CONNECTOR_TELEGRAM_BASE_URL: telegram.url,
         TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+        // The platform's bot, Graph app and Resend key, offered to tenants for these tests.
+        ATLAS_PLATFORM_CREDENTIALS: 'telegram,msgraph,email',
         ATLAS_CONNECTOR_MSGRAPH_BASE_URL: `${graph.url}/v1.0`,
         ATLAS_CONNECTOR_MSGRAPH_LOGIN_URL: graph.url,
         MS_TENANT_ID: MS.tenant,
@@ -134,6 +136,16 @@ describe('files in workflows', () => {
         RESEND_FROM: 'Atlas <noreply@atlas.dev>',
       },
     });
+    // What the operator assigned to acme on those platform credentials.
+    await database
+      .db('tenants')
+      .where({ id: 'acme' })
+      .update({
+        settings: JSON.stringify({
+          mailboxes: ['noreply@contoso.com', 'noreply@atlas.dev'],
+          telegram: { chats: [42] },
+        }),
+      });
     await engine.startWorker(4);
   });
 

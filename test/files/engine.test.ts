@@ -53,10 +53,14 @@ steps:
     ATLAS_MANIFESTS: path.join(home, 'manifests'),
     ATLAS_CONNECTOR_TELEGRAM_BASE_URL: telegram.url,
     TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+    ATLAS_PLATFORM_CREDENTIALS: 'telegram',
     ATLAS_WORKER_CONCURRENCY: '2',
   });
   engine = await startEngine({ config, log: makeLogger('silent', false), http: true, worker: true });
-  await engine.db('tenants').insert({ id: 'acme', name: 'Acme' });
+  // The platform's bot may write to the chat the operator assigned to acme.
+  await engine
+    .db('tenants')
+    .insert({ id: 'acme', name: 'Acme', settings: JSON.stringify({ telegram: { chats: [42] } }) });
   const token = await mintToken({ secret: SECRET, sub: 'ada', tenants: ['acme'], ttlSeconds: 600 });
   headers = { authorization: `Bearer ${token}`, 'x-tenant-id': 'acme' };
 });
@@ -94,7 +98,7 @@ describe('files in the running engine', () => {
     await engine
       .db('tenants')
       .where({ id: 'acme' })
-      .update({ settings: { files: { maxFiles: 1 } } });
+      .update({ settings: { telegram: { chats: [42] }, files: { maxFiles: 1 } } });
     const over = await fetch(`${engine.url}/v1/files?name=more.pdf`, {
       method: 'POST',
       headers: { ...headers, 'content-type': 'application/pdf' },

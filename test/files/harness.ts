@@ -3,9 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import type { Config } from '../../engine/config.ts';
-import { generateKey, parseKeyring } from '../../engine/crypto/index.ts';
-import { type FileService, makeFileService } from '../../engine/files/service.ts';
+import type { FileService } from '../../engine/files/service.ts';
 import { type Api, startApi } from '../api/harness.ts';
 
 export interface FilesApi extends Api {
@@ -15,27 +13,14 @@ export interface FilesApi extends Api {
 
 export async function startFilesApi(db: Knex, env: Record<string, string> = {}): Promise<FilesApi> {
   const home = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-files-'));
-  let files: FileService | undefined;
-  let url = '';
-  const keyring = parseKeyring(env.ATLAS_ENCRYPTION_KEY ?? generateKey());
-  const api = await startApi(
-    db,
-    { ATLAS_HOME: home, ...env },
-    {
-      files: (config: Config) => {
-        files = makeFileService({ config: config.files, db, keyring, publicUrl: () => url });
-        return files;
-      },
-    },
-  );
-  url = api.url;
+  const api = await startApi(db, { ATLAS_HOME: home, ...env });
+  const files = api.engine.services.files;
   return {
     ...api,
     home,
-    files: files!,
+    files,
     async close() {
       await api.close();
-      files?.storage.close?.();
       await fs.rm(home, { recursive: true, force: true });
     },
   };

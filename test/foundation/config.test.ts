@@ -1,5 +1,8 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../engine/config.ts';
+import { ConfigError, loadConfig, tableRow, VARIABLES } from '../../engine/config.ts';
+import { ROOT } from '../helpers/cli.ts';
 
 describe('loadConfig', () => {
   it('has working defaults for an empty environment', () => {
@@ -99,5 +102,70 @@ describe('loadConfig', () => {
     expect(
       loadConfig({ ATLAS_OUTBOUND_ALLOWLIST: '::1', ATLAS_WEBHOOK_ALLOWLIST: '127.0.0.1' }).outboundAllowlist,
     ).toEqual({ value: '::1' });
+  });
+});
+
+describe('the declared configuration', () => {
+  it.each([
+    ['ATLAS_TRUST_PROXY', 'yes', 'ATLAS_TRUST_PROXY must be true or false (got "yes")'],
+    ['ATLAS_TRUST_PROXY', '1', 'ATLAS_TRUST_PROXY must be true or false (got "1")'],
+    ['ATLAS_ENCRYPTION_KEY', 'c2hvcnQ=', 'ATLAS_ENCRYPTION_KEY must be 32 bytes, base64 encoded'],
+    [
+      'ATLAS_CONNECTOR_STRIPE_BASE_URL',
+      'api.stripe.com',
+      'ATLAS_CONNECTOR_STRIPE_BASE_URL must be an http:// or https:// URL (got "api.stripe.com")',
+    ],
+  ])('refuses %s=%j at start with one sentence', (variable, value, message) => {
+    const attempt = () => loadConfig({ [variable]: value });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(message);
+  });
+
+  it('reads the proxy switch, the encryption key and connector settings typed', () => {
+    const key = Buffer.alloc(32, 1).toString('base64');
+    const config = loadConfig({
+      ATLAS_TRUST_PROXY: 'true',
+      ATLAS_ENCRYPTION_KEY: key,
+      ATLAS_CONNECTOR_STRIPE_BASE_URL: 'http://127.0.0.1:9/stripe',
+      TELEGRAM_BOT_TOKEN: '123:abc',
+    });
+    expect(config.trustProxy).toBe(true);
+    expect(loadConfig({ ATLAS_TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(config.encryptionKey).toBe(key);
+    expect(config.connectorVariables).toEqual({
+      ATLAS_CONNECTOR_STRIPE_BASE_URL: 'http://127.0.0.1:9/stripe',
+    });
+    // Named variables (platform keys) are passed on; declared ones only typed, never raw.
+    expect(config.env.TELEGRAM_BOT_TOKEN).toBe('123:abc');
+    expect(config.env.ATLAS_ENCRYPTION_KEY).toBeUndefined();
+    expect(config.env.ATLAS_TRUST_PROXY).toBeUndefined();
+  });
+
+  it("matches the README's configuration table, row for row", async () => {
+    const readme = await fs.readFile(path.join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('\n## Configuration\n'), readme.indexOf('\n## Commands\n'));
+    const rows = section.split('\n').filter((line) => line.startsWith('| `'));
+    expect(rows).toEqual(VARIABLES.map(tableRow));
+  });
+
+  it('leaves reading the environment to engine/config.ts', async () => {
+    const READS = new RegExp(`${'process'}\\.env\\b`);
+    const offenders: string[] = [];
+    // bin/atlas.js is exempt: it picks the compiled or the source CLI before any TypeScript loads.
+    for (const dir of ['engine', 'connectors', 'bench', 'test']) {
+      for (const file of await fs.readdir(path.join(ROOT, dir), { recursive: true })) {
+        if (!/\.(ts|js|mjs)$/.test(file)) continue;
+        const relative = path.join(dir, file);
+        if (relative === path.join('engine', 'config.ts')) continue;
+        const text = await fs.readFile(path.join(ROOT, relative), 'utf8');
+        text.split('\n').forEach((line, i) => {
+          // Test helpers that launch a process may build its environment.
+          const childEnvironment = /\{\s*\.\.\.process\.env\b/.test(line) && relative.startsWith('test/');
+          if (READS.test(line) && !childEnvironment) offenders.push(`${relative}:${i + 1}`);
+        });
+      }
+    }
+    expect(offenders).toEqual([]);
   });
 });

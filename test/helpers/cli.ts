@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { environment } from '../../engine/config.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/atlas.js');
@@ -12,7 +13,8 @@ export interface CliResult {
 
 /** The environment of a spawned `atlas`: the caller's minus anything that would leak in. */
 export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn' };
+  const { PATH, HOME } = environment();
+  const env: NodeJS.ProcessEnv = { PATH, HOME, LOG_LEVEL: 'warn' };
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
   return env;
 }

@@ -1,25 +1,24 @@
 /**
- * An engine for a test file: the real services (catalogue, connectors, secrets, runtime)
- * on the file's own database, and a real graphile-worker runner in this process.
+ * An engine for a test file: `startEngine` with no role on the file's own database (the
+ * real catalogue, connectors, secrets and runtime), and its worker on demand in this process.
  */
-import { EventEmitter } from 'node:events';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Runner, WorkerEvents } from 'graphile-worker';
 import { type Config, loadConfig } from '../../engine/config.ts';
+import { type RunningEngine, startEngine } from '../../engine/engine.ts';
 import { silentLogger } from '../../engine/log.ts';
-import { startRunner } from '../../engine/queue/runner.ts';
 import type { RunDetail, Runtime, TokenSource } from '../../engine/runtime/index.ts';
-import { makeServices, type Services } from '../../engine/services.ts';
+import type { Services } from '../../engine/services.ts';
 import { localOnlyFetch } from '../hub/context.ts';
 import type { TestDatabase } from './db.ts';
 
 export interface TestEngine {
   config: Config;
+  engine: RunningEngine;
   services: Services;
   runtime: Runtime;
-  /** Starts the queue runner (and heartbeats) in this process. */
+  /** Starts the queue runner (and heartbeats) in this process; schedules stay off. */
   startWorker(concurrency?: number): Promise<void>;
   /** Triggers a run and waits until it ends. */
   runToEnd(workflowId: string, input?: unknown, tenantId?: string, timeoutMs?: number): Promise<RunDetail>;
@@ -36,6 +35,8 @@ export interface TestEngineOptions {
   tenants?: string[];
   /** OAuth access tokens for OAuth connectors (google, social, Teams), instead of the engine's store. */
   tokens?: TokenSource;
+  /** Build the HTTP API too (`engine.app`, not listening: serve it on a port of the test's). */
+  http?: boolean;
 }
 
 export async function startTestEngine(
@@ -54,33 +55,36 @@ export async function startTestEngine(
     ATLAS_HOME: home,
     ATLAS_MANIFESTS: dirs.join(':'),
     ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    ATLAS_WORKER_CONCURRENCY: '4',
     ...opts.env,
   });
-  const services = await makeServices(config, silentLogger, database.db, {
-    ...(opts.tokens ? { tokens: opts.tokens } : {}),
-    // A connector that ignored its configured base URL fails here instead of leaving the machine.
-    fetchImpl: localOnlyFetch,
+  const engine = await startEngine({
+    config,
+    log: silentLogger,
+    http: opts.http ?? false,
+    listen: false,
+    worker: false,
+    schedules: false,
+    database,
+    overrides: {
+      ...(opts.tokens ? { tokens: opts.tokens } : {}),
+      // A connector that ignored its configured base URL fails here instead of leaving the machine.
+      fetchImpl: localOnlyFetch,
+    },
+  }).catch(async (err: unknown) => {
+    await fs.rm(home, { recursive: true, force: true });
+    throw err;
   });
   for (const id of opts.tenants ?? ['acme']) {
     await database.db('tenants').insert({ id, name: id }).onConflict('id').ignore();
   }
-  let runner: Runner | undefined;
-  const runtime = services.runtime.runtime;
+  const runtime = engine.runtime;
   return {
     config,
-    services,
+    engine,
+    services: engine.services,
     runtime,
-    async startWorker(concurrency = 4) {
-      const events = new EventEmitter() as WorkerEvents;
-      await services.runtime.startWorker(events, database.url);
-      runner = await startRunner({
-        connectionString: database.url,
-        concurrency,
-        taskList: services.runtime.tasks,
-        events,
-        log: silentLogger,
-      });
-    },
+    startWorker: (concurrency) => engine.startWorker(concurrency),
     async runToEnd(workflowId, input = {}, tenantId = 'acme', timeoutMs = 20_000) {
       const { run } = await runtime.trigger({ tenantId, workflowId, input });
       const done = await runtime.waitForRun(tenantId, run.id, timeoutMs);
@@ -88,8 +92,7 @@ export async function startTestEngine(
       return done;
     },
     async stop() {
-      await runner?.stop();
-      await services.runtime.stop();
+      await engine.stop();
       await fs.rm(home, { recursive: true, force: true });
     },
   };

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { environment } from '../../engine/config.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../engine/db/embedded.ts';
 import { makeDb } from '../../engine/db/knex.ts';
 import { migrateUp } from '../../engine/db/migrate.ts';
@@ -27,8 +28,9 @@ let adminUrl = '';
 let templateName = '';
 
 export async function setup(project: TestProject): Promise<void> {
-  if (process.env.DATABASE_URL) {
-    adminUrl = process.env.DATABASE_URL;
+  const { DATABASE_URL } = environment();
+  if (DATABASE_URL) {
+    adminUrl = DATABASE_URL;
   } else {
     tempDir = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-test-'));
     await fs.chmod(tempDir, 0o755);

@@ -1,7 +1,7 @@
 import { loadConfig } from '../../engine/config.ts';
+import { startEngine } from '../../engine/engine.ts';
 import { silentLogger } from '../../engine/log.ts';
 import type { Runtime } from '../../engine/runtime/index.ts';
-import { makeServices } from '../../engine/services.ts';
 import type { TestDatabase } from './db.ts';
 
 /** A runtime (no worker) over a catalogue directory, to trigger and read runs. */
@@ -15,6 +15,6 @@ export async function makeRuntimeForTest(
     ATLAS_MANIFESTS: manifests,
     ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
   });
-  const services = await makeServices(config, silentLogger, database.db);
-  return { runtime: services.runtime.runtime, close: () => services.runtime.stop() };
+  const engine = await startEngine({ config, log: silentLogger, http: false, worker: false, database });
+  return { runtime: engine.runtime, close: () => engine.stop() };
 }

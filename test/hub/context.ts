@@ -3,17 +3,18 @@
  * rate limiter, secrets and OAuth tokens from maps, a logger that keeps its lines, and a
  * step signal with a timeout. No database.
  */
+
+import { MemoryAuditSink } from '../../engine/audit/entry.ts';
+import { makeRedactor, type Redactor } from '../../engine/audit/redact.ts';
 import type {
   ActionContext,
   ConnectorDefinition,
   Logger,
   TenantSettings,
 } from '../../engine/connector-sdk/index.ts';
-import { MemoryAuditSink } from '../../engine/hub/audit.ts';
 import { makeActionContext } from '../../engine/hub/context.ts';
 import { MemoryPlatformStore, type PlatformStore } from '../../engine/hub/platform.ts';
 import { MemoryRateLimiter, type RateLimiter } from '../../engine/hub/rate-limit.ts';
-import { makeRedactor, type Redactor } from '../../engine/hub/redact.ts';
 import { parseAllowlist } from '../../engine/hub/ssrf.ts';
 
 export interface TestContextOptions {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryAuditSink } from '../../engine/audit/entry.ts';
+import { makeRedactor } from '../../engine/audit/redact.ts';
 import { ConnectorError } from '../../engine/connector-sdk/index.ts';
-import { MemoryAuditSink } from '../../engine/hub/audit.ts';
 import { type HttpClientOptions, makeHttpClient } from '../../engine/hub/http.ts';
 import { MemoryRateLimiter } from '../../engine/hub/rate-limit.ts';
-import { makeRedactor } from '../../engine/hub/redact.ts';
 import { parseAllowlist } from '../../engine/hub/ssrf.ts';
 import { type FakeServer, hostile, json, startFake } from '../fakes/server.ts';
 

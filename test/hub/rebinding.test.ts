@@ -7,7 +7,7 @@
  */
 import { isIP } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryAuditSink } from '../../engine/hub/audit.ts';
+import { MemoryAuditSink } from '../../engine/audit/entry.ts';
 import { makeHttpClient } from '../../engine/hub/http.ts';
 import { parseAllowlist, type SsrfPolicy } from '../../engine/hub/ssrf.ts';
 import { type FakeDns, startFakeDns } from '../fakes/dns.ts';

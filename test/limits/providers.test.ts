@@ -22,7 +22,6 @@ beforeAll(async () => {
     env: {
       ATLAS_WEBHOOK_ALLOWLIST: '127.0.0.1',
       ATLAS_CONNECTOR_STRIPE_BASE_URL: stripe.url,
-      STRIPE_SECRET_KEY: STRIPE_KEY,
     },
     manifests: {
       'WF-801.yaml': `apiVersion: atlas/v1
@@ -47,6 +46,8 @@ steps:
 `,
     },
   });
+  // The tenant's own key: the platform's Stripe account is never offered to tenants.
+  await engine.services.secrets.put('acme', 'STRIPE_SECRET_KEY', STRIPE_KEY);
   await engine.startWorker();
 });
 afterAll(async () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { builtinConnectors } from '../../connectors/index.ts';
 import { defineAction, defineConnector, makeConnectorRegistry } from '../../engine/connector-sdk/index.ts';
+import { makeAjv } from '../../engine/json/ajv.ts';
 import {
   ACTIONS_FILE,
   ACTIONS_TYPES,
@@ -18,7 +19,7 @@ import {
 } from '../../engine/manifest/gen-validators.ts';
 import {
   isManifestKind,
-  makeAjv,
+  MANIFEST_AJV_OPTIONS,
   readSchema,
   SCHEMA_BASE,
   SCHEMA_FILES,
@@ -45,7 +46,7 @@ describe('precompiled validators', () => {
   });
 
   it('give the errors Ajv gives for every manifest of the invalid corpus and the catalogue', () => {
-    const ajv = makeAjv();
+    const ajv = makeAjv(MANIFEST_AJV_OPTIONS);
     for (const file of Object.values(SCHEMA_FILES)) ajv.addSchema(readSchema(file), SCHEMA_BASE + file);
     const dirs = [
       'test/fixtures/manifests/invalid',
@@ -92,7 +93,7 @@ describe('precompiled validators', () => {
         ajv.removeSchema();
       }
     };
-    const plain = makeAjv();
+    const plain = makeAjv(MANIFEST_AJV_OPTIONS);
     const fast = makeSchemaAjv();
     const outcomes = schemas.map((schema) => outcome(fast, schema));
     expect(outcomes).toEqual(schemas.map((schema) => outcome(plain, schema)));

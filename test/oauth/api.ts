@@ -9,13 +9,9 @@ import { parseSetCookie } from 'cookie';
 import type { Knex } from 'knex';
 import { mintToken } from '../../engine/auth/mint.ts';
 import { loadConfig } from '../../engine/config.ts';
-import { makeConnectorRegistry } from '../../engine/connector-sdk/index.ts';
-import { makeDbAuditSink } from '../../engine/db/audit.ts';
-import { makeApp } from '../../engine/http/app.ts';
-import { MemoryRateLimiter } from '../../engine/hub/index.ts';
+import { startEngine } from '../../engine/engine.ts';
 import { makeLogger } from '../../engine/log.ts';
 import { makeTokenSource } from '../../engine/oauth/index.ts';
-import { makeRuntime } from '../../engine/runtime/index.ts';
 import { type AuthorizationServer, startAuthorizationServer } from './authorization-server.ts';
 import { catalogueOf, ENCRYPTION_KEY, ENV, oauthDeps, providerManifests, redirectUris } from './setup.ts';
 
@@ -42,21 +38,21 @@ export async function startOAuthApi(db: Knex, env: Record<string, string> = {}):
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const log = makeLogger('silent', false);
-  const catalogue = catalogueOf(providerManifests(idp.issuer));
-  const { runtime } = makeRuntime({
-    db,
-    log,
-    catalogue,
-    connectors: makeConnectorRegistry([]),
-    secrets: { get: async () => undefined },
-    tokens: makeTokenSource(oauthDeps(db, idp, { publicUrl: url })),
-    audit: makeDbAuditSink(db),
-    rateLimiter: new MemoryRateLimiter(),
-    connectorConfig: () => ({ settings: {} }),
-    processId: 'oauth-test',
+  // The API role alone, served by the server above (its URL is ATLAS_PUBLIC_URL).
+  const engine = await startEngine({
+    config,
+    log: makeLogger('silent', false),
+    http: true,
+    worker: false,
+    listen: false,
+    database: { db },
+    overrides: {
+      catalogue: catalogueOf(providerManifests(idp.issuer)),
+      connectors: [],
+      tokens: makeTokenSource(oauthDeps(db, idp, { publicUrl: url })),
+    },
   });
-  server.on('request', makeApp({ config, db, log, runtime, catalogue }).callback());
+  server.on('request', engine.app!.callback());
   return {
     url,
     idp,
@@ -66,6 +62,7 @@ export async function startOAuthApi(db: Knex, env: Record<string, string> = {}):
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await idp.close();
+      await engine.stop();
     },
   };
 }

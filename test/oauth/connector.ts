@@ -4,13 +4,14 @@
  * Its action calls the authorization server's userinfo endpoint, which accepts only live
  * access tokens. It runs in the hub's real ActionContext, with the engine's token source.
  */
+
+import { MemoryAuditSink } from '../../engine/audit/entry.ts';
 import {
   type ActionContext,
   ConnectorError,
   defineAction,
   defineConnector,
 } from '../../engine/connector-sdk/index.ts';
-import { MemoryAuditSink } from '../../engine/hub/audit.ts';
 import { makeActionContext } from '../../engine/hub/context.ts';
 import { MemoryRateLimiter } from '../../engine/hub/rate-limit.ts';
 import type { TokenSource } from '../../engine/runtime/deps.ts';

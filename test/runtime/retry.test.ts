@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { ConnectorError } from '../../engine/connector-sdk/index.ts';
 import type { Step, Workflow } from '../../engine/manifest/index.ts';
-import { classify, decideRetry, stepRetry, stepTimeoutMs } from '../../engine/runtime/retry.ts';
+import {
+  cancelled,
+  classify,
+  DEFAULT_RETRY,
+  decideRetry,
+  failure,
+  jobRetry,
+  stepRetry,
+  stepTimeoutMs,
+  workerLost,
+} from '../../engine/runtime/retry.ts';
 
 const step = (extra: Partial<Step> = {}): Step => ({ id: 'a', uses: 'core.noop', ...extra });
 
@@ -66,5 +76,55 @@ describe('retry policy', () => {
       kind: 'fatal',
     });
     expect(classify('a string', 1)).toMatchObject({ code: 'internal_error', message: 'a string' });
+  });
+});
+
+describe('one retry decision for steps and typed jobs', () => {
+  const retryable = (attempt: number, retryAfterMs?: number) =>
+    failure({
+      kind: 'retryable',
+      attempt,
+      code: 'http_503',
+      message: 'busy',
+      ...(retryAfterMs ? { retryAfterMs } : {}),
+    });
+
+  it("applies an action's supplied schedule: its delays, its jitter, then no attempt left", () => {
+    const schedule = jobRetry({ maxAttempts: 4, delaysMs: [100, 1000, 10_000], jitter: 0.5 });
+    expect(decideRetry(schedule, retryable(1), () => 0.5)).toEqual({ retry: true, delayMs: 100 });
+    expect(decideRetry(schedule, retryable(2), () => 0)).toEqual({ retry: true, delayMs: 500 });
+    expect(decideRetry(schedule, retryable(3), () => 1)).toEqual({ retry: true, delayMs: 15_000 });
+    expect(decideRetry(schedule, retryable(4), () => 0.5)).toEqual({ retry: false });
+    // The engine, not the schedule, keeps the provider's Retry-After and refuses fatal errors.
+    expect(decideRetry(schedule, retryable(1, 60_000), () => 0.5)).toEqual({ retry: true, delayMs: 60_000 });
+    expect(decideRetry(schedule, classify(ConnectorError.fatal('bad', 'bad'), 1))).toEqual({ retry: false });
+  });
+
+  it('uses the default backoff for a job whose action supplies only an attempt limit, or nothing', () => {
+    expect(jobRetry({ maxAttempts: 1 })).toEqual({ ...DEFAULT_RETRY, maxAttempts: 1 });
+    expect(decideRetry(jobRetry({ maxAttempts: 1 }), retryable(1))).toEqual({ retry: false });
+    expect(decideRetry(jobRetry(undefined, 5), retryable(2), () => 0)).toEqual({
+      retry: true,
+      delayMs: 2000,
+    });
+  });
+
+  it('makes every failure record with every field, a lost worker and a cancel included', () => {
+    const fields = ['attempt', 'at', 'code', 'kind', 'message', 'retryable'];
+    const records = [
+      classify(ConnectorError.retryable('rate_limited', 'slow down'), 1),
+      classify(new Error('boom'), 2),
+      workerLost(3),
+      cancelled(4),
+    ];
+    for (const r of records) expect(Object.keys(r)).toEqual(expect.arrayContaining(fields));
+    expect(workerLost(3)).toMatchObject({
+      code: 'worker_lost',
+      kind: 'retryable',
+      retryable: true,
+      attempt: 3,
+    });
+    expect(cancelled(4)).toMatchObject({ code: 'cancelled', kind: 'fatal', retryable: false, attempt: 4 });
+    expect(new Date(workerLost(1).at).getTime()).toBeGreaterThan(Date.now() - 60_000);
   });
 });

@@ -14,6 +14,7 @@ import { loadConfig } from '../../engine/config.ts';
 import { generateKey } from '../../engine/crypto/index.ts';
 import { type RunningEngine, startEngine } from '../../engine/engine.ts';
 import { makeLogger } from '../../engine/log.ts';
+import { waitFor } from '../helpers/poll.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const FIXTURES = path.join(import.meta.dirname, 'fixtures');
@@ -121,9 +122,16 @@ export function post(
 }
 
 /** Runs, events and jobs a tenant has: what a delivery may have created. */
+/**
+ * The tenant's runs, events and queue jobs. A run is committed before the answer and its queue
+ * job follows from the run outbox's dispatcher a moment later: wait (up to 5 s) until every run
+ * of the tenant was dispatched, so that the job count is settled.
+ */
 export async function countsFor(db: Knex, tenantId: string) {
   const count = async (q: Knex.QueryBuilder) =>
     Number(((await q.count('* as n')) as Array<{ n: string }>)[0]!.n);
+  const undispatched = () => count(db('workflow_runs').where({ tenant_id: tenantId, dispatched: false }));
+  await waitFor(async () => (await undispatched()) === 0, 5_000);
   return {
     runs: await count(db('workflow_runs').where({ tenant_id: tenantId })),
     events: await count(db('webhook_events').where({ tenant_id: tenantId })),

@@ -3,9 +3,9 @@
  * provider that answers 2xx with the wrong shape fails as `invalid_response`, not as a
  * TypeError somewhere in the loop.
  */
+
+import { ConnectorError, expectArray, expectRecord, isRecord } from 'atlas-engine/sdk';
 import type OpenAI from 'openai';
-import { ConnectorError } from '../../../engine/connector-sdk/index.ts';
-import { expectArray, expectRecord, isRecord } from '../../../engine/connector-sdk/response.ts';
 import { mapOpenAIError } from '../../openai/client.ts';
 
 export type Message = OpenAI.Chat.Completions.ChatCompletionMessageParam;

@@ -10,7 +10,7 @@
  * each tenant's own recipients. A secret that is not set allows nothing, and its values are
  * never shown to the model (nor kept in the ledger): messages name the secret instead.
  */
-import type { ActionContext, AgentManifest } from '../../../engine/connector-sdk/index.ts';
+import type { ActionContext, AgentManifest } from 'atlas-engine/sdk';
 
 type ToolEntry = NonNullable<AgentManifest['tools']>[number];
 type Constraint = { const?: unknown; allow?: string[]; forbid?: boolean };

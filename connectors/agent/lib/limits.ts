@@ -3,7 +3,7 @@
  * most tool calls, a token budget (the sum of the provider's `usage.total_tokens`) and a
  * wall-clock timeout. The defaults are the schema's.
  */
-import { type AgentManifest, ConnectorError, parseDuration } from '../../../engine/connector-sdk/index.ts';
+import { type AgentManifest, ConnectorError, parseDuration } from 'atlas-engine/sdk';
 import type { Usage } from './completion.ts';
 
 export interface Limits {

@@ -4,14 +4,15 @@
  * without calling a tool or a limit stops it. Each model call and each tool call is recorded
  * with `ctx.trace`, so the job (or the workflow step) shows them as its own steps.
  */
-import type OpenAI from 'openai';
+
 import {
   type ActionContext,
   type AgentDirectory,
   type AgentManifest,
   ConnectorError,
   type TraceEvent,
-} from '../../../engine/connector-sdk/index.ts';
+} from 'atlas-engine/sdk';
+import type OpenAI from 'openai';
 import { modelClient } from '../client.ts';
 import {
   assistantMessage,
@@ -237,7 +238,7 @@ async function trace(task: Task, event: TraceEvent): Promise<void> {
   try {
     await task.ctx.trace?.(event);
   } catch (err) {
-    task.ctx.log.warn({ err: String(err), step: event.name }, 'agent: could not record a step');
+    task.ctx.log.warn({ err: String(err), step: event.name }, 'agent:step-not-recorded');
   }
 }
 

@@ -16,7 +16,7 @@ import {
   JsonLimitError,
   parseJson,
   raceSignal,
-} from '../../../engine/connector-sdk/index.ts';
+} from 'atlas-engine/sdk';
 import type { ToolCall, ToolDefinition } from './completion.ts';
 import { applyRules, describePolicy, type ToolPolicy, toolPolicy } from './guard.ts';
 

@@ -1,9 +1,4 @@
-import {
-  type ActionContext,
-  ConnectorError,
-  type FileAccess,
-  type JsonSchema,
-} from '../../../engine/connector-sdk/index.ts';
+import { type ActionContext, ConnectorError, type FileAccess, type JsonSchema } from 'atlas-engine/sdk';
 
 export const fileId: JsonSchema = {
   type: 'string',

@@ -2,10 +2,10 @@
  * One shape for every Stripe action: build the client, call the SDK, map its errors, and
  * check the answer is the Stripe object we asked for (its `object` field).
  */
+
+import type { ActionContext, ActionDefinition, JsonSchema } from 'atlas-engine/sdk';
+import { ConnectorError, defineAction, expectRecord, isRecord } from 'atlas-engine/sdk';
 import type Stripe from 'stripe';
-import type { ActionContext, ActionDefinition, JsonSchema } from '../../../engine/connector-sdk/index.ts';
-import { ConnectorError, defineAction } from '../../../engine/connector-sdk/index.ts';
-import { expectRecord, isRecord } from '../../../engine/connector-sdk/response.ts';
 import { mapStripeError, stripeClient } from '../client.ts';
 
 export interface StripeActionSpec<I> {

@@ -1,5 +1,4 @@
-import { ConnectorError } from '../../../engine/connector-sdk/index.ts';
-import { expectNumber, expectRecord } from '../../../engine/connector-sdk/response.ts';
+import { ConnectorError, expectNumber, expectRecord } from 'atlas-engine/sdk';
 
 export interface SentMessage {
   message_id: number;

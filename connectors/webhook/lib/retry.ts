@@ -4,7 +4,7 @@
  * about 27 hours. Jitter spreads retries so one receiver's outage does not come back as a
  * thundering herd when it recovers.
  */
-import type { JobRetryPolicy } from '../../../engine/connector-sdk/index.ts';
+import type { JobRetryPolicy } from 'atlas-engine/sdk';
 
 /** Delay before attempt n+1 after attempt n failed (index 0 = after the first attempt). */
 export const WEBHOOK_RETRY_SCHEDULE_MS: readonly number[] = Object.freeze([
@@ -20,18 +20,11 @@ export const WEBHOOK_RETRY_SCHEDULE_MS: readonly number[] = Object.freeze([
 /** ± this fraction of each delay is random. */
 export const WEBHOOK_RETRY_JITTER = 0.2;
 
-/**
- * The SDK's job retry policy: `delayMs` gives the delay after `attempt` (1-based) failed, or
- * `undefined` when the schedule is exhausted; a receiver's longer `retryAfterMs` wins.
- */
+/** The schedule as the SDK's job retry policy; the engine applies it and a receiver's longer `Retry-After`. */
 export type DeliveryRetryPolicy = JobRetryPolicy;
 
 export const webhookRetryPolicy: DeliveryRetryPolicy = {
   maxAttempts: WEBHOOK_RETRY_SCHEDULE_MS.length + 1,
-  delayMs(attempt, retryAfterMs, random = Math.random) {
-    const base = WEBHOOK_RETRY_SCHEDULE_MS[attempt - 1];
-    if (base === undefined) return undefined;
-    const jittered = Math.round(base * (1 + WEBHOOK_RETRY_JITTER * (2 * random() - 1)));
-    return Math.max(jittered, retryAfterMs ?? 0);
-  },
+  delaysMs: WEBHOOK_RETRY_SCHEDULE_MS,
+  jitter: WEBHOOK_RETRY_JITTER,
 };

@@ -10,8 +10,8 @@
  */
 import type { Knex } from 'knex';
 import type { Next } from 'koa';
-import { type AuditRecord, recordAudit } from '../../db/audit.ts';
-import { REDACTED } from '../../hub/redact.ts';
+import { REDACTED } from '../../audit/redact.ts';
+import { type AuditRecord, recordAudit, withAuditEntry } from '../../db/audit.ts';
 import type { Logger } from '../../log.ts';
 import type { ApiContext, AuditState } from '../context.ts';
 import { toProblem } from '../middleware.ts';
@@ -44,7 +44,7 @@ async function writeLate(db: Knex, log: Logger, entry: AuditRecord): Promise<voi
   try {
     await recordAudit(db, entry);
   } catch (err) {
-    log.error({ err, audit: entry }, 'audit entry could not be written');
+    log.error({ err, audit: entry }, 'audit:not-written');
   }
 }
 
@@ -80,7 +80,8 @@ function withoutFields(body: unknown, fields: readonly string[] | undefined): un
 
 /**
  * Runs a change and its audit row in one transaction, so neither exists without the other.
- * `entityId` names what the change touched once it is known.
+ * `entityId` names what the change touched once it is known; `status`, the response status
+ * the row records, may depend on the result (a write that created or replaced).
  *
  * The transaction runs as the engine, not as `atlas_app`: a change made through the runtime
  * also writes tables no tenant owns (manifest versions, the queue), and the runtime scopes
@@ -89,16 +90,14 @@ function withoutFields(body: unknown, fields: readonly string[] | undefined): un
 export async function auditedTransaction<T>(
   ctx: ApiContext,
   db: Knex,
-  status: number,
+  status: number | ((result: T) => number),
   change: (trx: Knex.Transaction) => Promise<T>,
   entityId: (result: T) => string,
 ): Promise<T> {
-  const run = async (trx: Knex.Transaction) => {
-    const result = await change(trx);
+  const result = await withAuditEntry(db, change, (result) => {
     if (ctx.state.audit) ctx.state.audit.entityId = entityId(result);
-    await recordAudit(trx, entryFor(ctx, status, 'ok'));
-    if (ctx.state.audit) ctx.state.audit.recorded = true;
-    return result;
-  };
-  return db.transaction(run);
+    return entryFor(ctx, typeof status === 'number' ? status : status(result), 'ok');
+  });
+  if (ctx.state.audit) ctx.state.audit.recorded = true;
+  return result;
 }

@@ -5,8 +5,8 @@
 import type { Next } from 'koa';
 import { KeySourceError, TokenError, type TokenVerifier } from '../../auth/verify.ts';
 import type { Logger } from '../../log.ts';
+import { HttpProblem, problem } from '../../problem.ts';
 import type { ApiContext } from '../context.ts';
-import { HttpProblem, problem } from '../problem.ts';
 
 const REALM = 'Bearer realm="atlas"';
 /** Tokens longer than this are not ours; refuse before parsing. */
@@ -32,10 +32,9 @@ export function authPlugin(verifier: TokenVerifier | undefined, log: Logger) {
     } catch (err) {
       if (err instanceof TokenError) throw invalidToken(`The token is not valid: ${err.message}.`);
       if (err instanceof KeySourceError) {
-        log.error({ err, requestId: ctx.state.requestId }, 'token keys unavailable');
+        log.error({ err, requestId: ctx.state.requestId }, 'auth:keys-unavailable');
         throw new HttpProblem({
           status: 503,
-          title: 'Service Unavailable',
           detail: 'The keys that verify tokens cannot be fetched; try again shortly.',
           headers: { 'retry-after': '5' },
         });

@@ -4,40 +4,13 @@
  * missing, 403 when not granted or the tenant is disabled). A platform route needs the
  * `admin` role.
  */
-import type { Knex } from 'knex';
 import type { Next } from 'koa';
+import { problem } from '../../problem.ts';
+import { TENANT_ID, type TenantStatusCache } from '../../tenants/status.ts';
 import type { ApiContext } from '../context.ts';
-import { problem } from '../problem.ts';
 import { TENANT_QUERY } from '../router.ts';
 
 export const TENANT_HEADER = 'x-tenant-id';
-export const TENANT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
-/**
- * Whether a tenant may be served, cached briefly: one lookup per tenant every few seconds
- * instead of one per request. A tenant disabled on another process is refused within the TTL.
- */
-export interface TenantStatusCache {
-  isActive(tenantId: string): Promise<boolean>;
-  forget(tenantId: string): void;
-}
-
-export function makeTenantStatusCache(db: Knex, ttlMs = 5000): TenantStatusCache {
-  const entries = new Map<string, { active: boolean; until: number }>();
-  return {
-    async isActive(tenantId) {
-      const now = Date.now();
-      const hit = entries.get(tenantId);
-      if (hit && hit.until > now) return hit.active;
-      const row = await db('tenants').where({ id: tenantId }).first('status');
-      const active = row?.status === 'active';
-      if (entries.size > 10_000) entries.clear();
-      entries.set(tenantId, { active, until: now + ttlMs });
-      return active;
-    },
-    forget: (tenantId) => entries.delete(tenantId),
-  };
-}
 
 export function tenantPlugin(tenants: TenantStatusCache) {
   return async (ctx: ApiContext, next: Next) => {

@@ -1,7 +1,7 @@
 /** Agents: the catalogue's agents, and tasks for them (`AGENT_TASK` jobs). */
 import type { CatalogueEntry } from '../../manifest/catalogue.ts';
 import type { Agent } from '../../manifest/types.gen.ts';
-import { problem } from '../problem.ts';
+import { problem } from '../../problem.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import { jobSchema } from '../schemas.ts';
 import type { RouteDeps } from './deps.ts';

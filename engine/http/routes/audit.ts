@@ -2,8 +2,8 @@
 import { type AuditFilter, listAudit } from '../../db/audit.ts';
 import { verifyAudit } from '../../db/audit-chain.ts';
 import { withTenant } from '../../db/rls.ts';
+import { decodeCursor, encodeCursor } from '../../json/cursor.ts';
 import { tenantOf } from '../context.ts';
-import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import { cursorSchema, limitSchema, type PageQuery, pageOf } from '../schemas.ts';
 import { queryDate } from '../time.ts';
@@ -12,7 +12,7 @@ import type { RouteDeps } from './deps.ts';
 const text = (maxLength: number): JsonSchema => ({ type: 'string', minLength: 1, maxLength });
 const nullable = (schema: JsonSchema): JsonSchema => ({ ...schema, type: [schema.type, 'null'] });
 
-export const auditEntrySchema: JsonSchema = {
+const auditEntrySchema: JsonSchema = {
   type: 'object',
   required: ['id', 'at', 'actor', 'action', 'entityType', 'result', 'seq', 'hash'],
   properties: {

@@ -6,7 +6,7 @@ import type { Logger } from '../../log.ts';
 import type { Catalogue } from '../../manifest/catalogue.ts';
 import type { Runtime } from '../../runtime/index.ts';
 import type { makeSecretStore } from '../../secrets/store.ts';
-import type { TenantStatusCache } from '../plugins/tenant.ts';
+import type { TenantStatusCache } from '../../tenants/status.ts';
 
 export interface RouteDeps {
   config: Config;
@@ -19,6 +19,8 @@ export interface RouteDeps {
   secrets?: TenantSecrets;
   /** File storage; without it the API has no `/v1/files` routes. */
   files?: FileService;
+  /** The development sign-in's signing secret: set only on loopback with the development secret. */
+  devSignIn?: { secret: string };
 }
 
 export type TenantSecrets = ReturnType<typeof makeSecretStore>;

@@ -19,11 +19,11 @@ import {
 } from '../../files/service.ts';
 import type { ByteRange } from '../../files/storage.ts';
 import { ObjectMissingError, StorageUnavailableError } from '../../files/storage.ts';
+import { decodeCursor, encodeCursor } from '../../json/cursor.ts';
+import { HttpProblem, problem } from '../../problem.ts';
 import type { ApiContext } from '../context.ts';
 import { principalOf, tenantOf } from '../context.ts';
-import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
-import { HttpProblem, problem } from '../problem.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import { cursorSchema, limitSchema, type PageQuery, uuidParams } from '../schemas.ts';
 import type { RouteDeps } from './deps.ts';

@@ -4,12 +4,12 @@
  * tokens in any case.
  */
 import { integrationsOf, removeIntegration } from '../../oauth/index.ts';
+import { problem } from '../../problem.ts';
 import { tenantOf } from '../context.ts';
-import { problem } from '../problem.ts';
 import { type AnyRoute, defineRoute } from '../route.ts';
 import { uuidParams } from '../schemas.ts';
 import type { RouteDeps } from './deps.ts';
-import { integrationSchema, lazyOAuthDeps } from './oauth.ts';
+import { integrationSchema, lazyOAuthDeps } from './oauth-browser.ts';
 
 export function integrationRoutes(deps: RouteDeps): AnyRoute[] {
   const oauth = lazyOAuthDeps(deps);

@@ -1,9 +1,9 @@
 /** Typed jobs: enqueue one (payload checked against its type's schema) and follow it. */
 import type { Context } from 'koa';
 import { JOB_TYPES } from '../../connector-sdk/index.ts';
+import { problem } from '../../problem.ts';
 import { principalOf, tenantOf } from '../context.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
-import { problem } from '../problem.ts';
 import { type AnyRoute, defineRoute } from '../route.ts';
 import { callRuntime } from '../runtime-errors.ts';
 import { jobSchema, uuidParams } from '../schemas.ts';

@@ -1,8 +1,8 @@
 /** Public routes: liveness, readiness, the OpenAPI document and Prometheus metrics. */
 import { timingSafeEqual } from 'node:crypto';
+import { problem } from '../../problem.ts';
 import { notReadyReason } from '../health.ts';
 import { METRICS_CONTENT_TYPE, metricsText } from '../metrics.ts';
-import { problem } from '../problem.ts';
 import { type AnyRoute, defineRoute } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
 

@@ -8,79 +8,40 @@
  * user and the browser), which stores the tokens and sends the browser on to
  * ATLAS_OAUTH_SUCCESS_URL or ATLAS_OAUTH_ERROR_URL.
  */
-import { parseCookie, stringifySetCookie } from 'cookie';
 import {
-  type BrowserBinding,
-  bindingCookieName,
-  type CallbackFailure,
+  type AuthorizationStart,
+  type ConnectLink,
   completeAuthorization,
   LINK_TTL_MS,
   MAX_LINK_TTL_MS,
   mintConnectLink,
-  type OAuthDeps,
-  OAuthError,
+  type OpenedLink,
   openConnectLink,
   redirectUriFor,
   startAuthorization,
 } from '../../oauth/index.ts';
-import { loadKeyring } from '../../secrets/keys.ts';
-import { type ApiContext, principalOf, tenantOf } from '../context.ts';
+import { principalOf, tenantOf } from '../context.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
-import { HttpProblem, problem } from '../problem.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
+import {
+  bindingOf,
+  callbackProblem,
+  clearBinding,
+  integrationSchema,
+  LINK_FAILURES,
+  lazyOAuthDeps,
+  routeProblem,
+  setBinding,
+  withQuery,
+} from './oauth-browser.ts';
 
-export const providerParams: JsonSchema = {
+const providerParams: JsonSchema = {
   type: 'object',
   required: ['provider'],
   additionalProperties: false,
   properties: { provider: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } },
 };
-
-export const integrationSchema: JsonSchema = {
-  type: 'object',
-  required: ['id', 'provider', 'scopes', 'status', 'createdAt', 'updatedAt'],
-  properties: {
-    id: { type: 'string', format: 'uuid' },
-    provider: { type: 'string', description: 'The OAuthProvider manifest id.' },
-    account: {
-      type: ['string', 'null'],
-      description: 'Who connected, as the provider names them, when it does.',
-    },
-    scopes: { type: 'array', items: { type: 'string' } },
-    status: { type: 'string', enum: ['connected', 'disconnected'] },
-    statusReason: {
-      type: ['string', 'null'],
-      description: 'Why it is disconnected (`invalid_grant`, `expired`).',
-    },
-    expiresAt: {
-      type: ['string', 'null'],
-      format: 'date-time',
-      description: 'When the current access token expires.',
-    },
-    createdAt: { type: 'string', format: 'date-time' },
-    updatedAt: { type: 'string', format: 'date-time' },
-  },
-};
-
-/**
- * The OAuth hub's dependencies for the routes, built on first use: the keyring is the
- * secrets store's (ATLAS_ENCRYPTION_KEY, or the development key in ATLAS_HOME).
- */
-export function lazyOAuthDeps(deps: RouteDeps): () => Promise<OAuthDeps> {
-  let built: Promise<OAuthDeps> | undefined;
-  return () => {
-    built ??= loadKeyring(deps.config, deps.log).then((keyring) => ({
-      db: deps.db,
-      log: deps.log,
-      catalogue: deps.catalogue,
-      keyring,
-      env: deps.config.env,
-      publicUrl: deps.config.oauth.publicUrl,
-    }));
-    return built;
-  };
-}
 
 const authorizeQuery: JsonSchema = {
   type: 'object',
@@ -140,7 +101,7 @@ export function oauthRoutes(deps: RouteDeps): AnyRoute[] {
       },
     },
     async handler(ctx, { params, query }) {
-      let start: Awaited<ReturnType<typeof startAuthorization>>;
+      let start: AuthorizationStart;
       try {
         start = await startAuthorization(await oauth(), {
           tenantId: tenantOf(ctx),
@@ -264,7 +225,7 @@ export function oauthRoutes(deps: RouteDeps): AnyRoute[] {
         userSub: principalOf(ctx).sub,
         ttlMs: (body?.ttlSeconds ?? LINK_TTL_MS / 1000) * 1000,
       };
-      let link: Awaited<ReturnType<typeof mintConnectLink>>;
+      let link: ConnectLink;
       try {
         link = await auditedTransaction(
           ctx,
@@ -306,7 +267,7 @@ export function oauthRoutes(deps: RouteDeps): AnyRoute[] {
       ctx.set('cache-control', 'no-store');
       // The provider's pages must not see the link in a Referer.
       ctx.set('referrer-policy', 'no-referrer');
-      let opened: Awaited<ReturnType<typeof openConnectLink>>;
+      let opened: OpenedLink;
       try {
         opened = await openConnectLink(await oauth(), params.token);
       } catch (err) {
@@ -326,92 +287,4 @@ export function oauthRoutes(deps: RouteDeps): AnyRoute[] {
   });
 
   return [authorize, callback, mintLink, openLink];
-}
-
-const LINK_FAILURES: Record<'unknown' | 'expired' | 'tenant_disabled', CallbackFailure> = {
-  unknown: {
-    ok: false,
-    status: 404,
-    error: 'invalid_link',
-    description: 'This connect link is unknown or was already used; ask for a new one.',
-  },
-  expired: {
-    ok: false,
-    status: 410,
-    error: 'expired_link',
-    description: 'This connect link has expired; ask for a new one.',
-  },
-  tenant_disabled: {
-    ok: false,
-    status: 403,
-    error: 'tenant_disabled',
-    description: 'The tenant this link was made for is disabled.',
-  },
-};
-
-function setBinding(ctx: ApiContext, binding: BrowserBinding): void {
-  ctx.append(
-    'set-cookie',
-    stringifySetCookie(binding.name, binding.value, {
-      maxAge: Math.max(1, Math.ceil((binding.expiresAt.getTime() - Date.now()) / 1000)),
-      path: binding.path,
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: binding.secure,
-    }),
-  );
-}
-
-function clearBinding(ctx: ApiContext, name: string, path: string): void {
-  ctx.append(
-    'set-cookie',
-    stringifySetCookie(name, '', { maxAge: 0, path, httpOnly: true, sameSite: 'lax' }),
-  );
-}
-
-/** The binding cookie the browser sent for this state, if any. */
-function bindingOf(ctx: ApiContext, state: string): { name: string; value: string | undefined } | undefined {
-  const name = bindingCookieName(state);
-  const header = ctx.get('cookie');
-  if (header === '') return undefined;
-  const value = parseCookie(header)[name];
-  return value === undefined ? undefined : { name, value };
-}
-
-function withQuery(base: string, values: Record<string, string>): string {
-  const url = new URL(base);
-  for (const [name, value] of Object.entries(values)) url.searchParams.set(name, value);
-  return url.href;
-}
-
-function callbackProblem(failure: CallbackFailure): HttpProblem {
-  const titles: Record<number, string> = {
-    400: 'Bad Request',
-    403: 'Forbidden',
-    404: 'Not Found',
-    410: 'Gone',
-    502: 'Bad Gateway',
-    503: 'Service Unavailable',
-  };
-  return new HttpProblem({
-    status: failure.status,
-    title: titles[failure.status] ?? 'Error',
-    detail: failure.description,
-    extra: { error: failure.error },
-    ...(failure.status === 503 ? { headers: { 'retry-after': '5' } } : {}),
-  });
-}
-
-/** OAuth failures before the provider is involved: unknown provider, missing app config. */
-export function routeProblem(err: unknown): unknown {
-  if (!(err instanceof OAuthError)) return err;
-  if (err.code === 'unknown_provider') return problem.notFound(err.message);
-  if (err.code === 'not_authorizable') return problem.conflict(err.message);
-  // The platform's app for this provider is not configured (its client id variable is unset).
-  return new HttpProblem({
-    status: 503,
-    title: 'Service Unavailable',
-    detail: err.message,
-    extra: { error: err.code },
-  });
 }

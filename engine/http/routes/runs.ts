@@ -1,6 +1,7 @@
 /** Runs: list with filters, detail with every step attempt, and recovery (retry, restart, cancel). */
+
+import { problem } from '../../problem.ts';
 import { type ApiContext, tenantOf } from '../context.ts';
-import { problem } from '../problem.ts';
 import { type AnyRoute, defineRoute, type RouteSpec } from '../route.ts';
 import { callRuntime } from '../runtime-errors.ts';
 import {

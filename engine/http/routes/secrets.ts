@@ -3,11 +3,12 @@
  * returned by any route; the list shows names, key ids and dates. Workflows read values as
  * `{{ secrets.NAME }}`, decrypted only when a step runs.
  */
+
+import { problem } from '../../problem.ts';
 import { SECRET_NAME } from '../../secrets/store.ts';
 import { keyProblem } from '../../webhooks/keys.ts';
 import { tenantOf } from '../context.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
-import { problem } from '../problem.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import type { RouteDeps, TenantSecrets } from './deps.ts';
 
@@ -83,18 +84,14 @@ export function secretRoutes({ db, catalogue }: RouteDeps, secrets: TenantSecret
         const invalid = problemOf(params.name, body.value);
         if (invalid) throw problem.unprocessable(`${params.name}: ${invalid}`);
         // Whether the write created or replaced is known only after the upsert, and the
-        // audit row records that status: both commit together in one outer transaction.
-        const { created } = await db.transaction(async (trx) => {
-          const result = await secrets.put(tenantId, params.name, body.value, trx);
-          await auditedTransaction(
-            ctx,
-            trx,
-            result.created ? 201 : 204,
-            async () => result,
-            () => params.name,
-          );
-          return result;
-        });
+        // audit row records that status: both commit together.
+        const { created } = await auditedTransaction<{ created: boolean }>(
+          ctx,
+          db,
+          (result) => (result.created ? 201 : 204),
+          (trx) => secrets.put(tenantId, params.name, body.value, trx),
+          () => params.name,
+        );
         // An explicit null body first (Koa would answer 201 with its status text), then the status.
         ctx.body = null;
         ctx.status = created ? 201 : 204;

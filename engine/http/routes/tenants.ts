@@ -12,9 +12,9 @@ import {
   type TenantStatus,
   updateTenant,
 } from '../../db/tenants.ts';
-import { decodeCursor, encodeCursor } from '../cursor.ts';
+import { decodeCursor, encodeCursor } from '../../json/cursor.ts';
+import { problem } from '../../problem.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
-import { problem } from '../problem.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import {
   cursorSchema,
@@ -29,7 +29,7 @@ import type { RouteDeps } from './deps.ts';
 const nameSchema: JsonSchema = { type: 'string', minLength: 1, maxLength: 200 };
 const statusSchema: JsonSchema = { type: 'string', enum: ['active', 'disabled'] };
 
-export const tenantSchema: JsonSchema = {
+const tenantSchema: JsonSchema = {
   type: 'object',
   required: ['id', 'name', 'status', 'config', 'createdAt', 'updatedAt'],
   properties: {

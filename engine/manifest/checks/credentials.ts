@@ -13,7 +13,7 @@ const PATTERNS: { re: RegExp; what: string }[] = [
 ];
 
 /** Which credential a string looks like, if any. */
-export function credentialKind(text: string): string | undefined {
+function credentialKind(text: string): string | undefined {
   return PATTERNS.find((p) => p.re.test(text))?.what;
 }
 

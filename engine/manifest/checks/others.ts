@@ -74,9 +74,7 @@ export function checkOAuthProvider(doc: ManifestDoc): void {
  * delivery after it would start runs a second time. Timestamped schemes without a known
  * retry schedule (Standard Webhooks) are bounded by their tolerance instead.
  */
-export const RETRY_HORIZON: Partial<
-  Record<WebhookVerify['method'], { window: string; of: string; why: string }>
-> = {
+const RETRY_HORIZON: Partial<Record<WebhookVerify['method'], { window: string; of: string; why: string }>> = {
   'stripe-signature': { window: '3d', of: 'Stripe', why: 'Stripe retries an event for up to three days' },
   'telegram-secret-token': {
     window: '1d',

@@ -55,3 +55,18 @@ function step(schema: JsonSchema, key: string): unknown | 'missing' {
   // Declared fields and nothing said about others: reading another field is a mistake.
   return properties && Object.keys(properties).length > 0 ? 'missing' : true;
 }
+
+/** The schema of the value at `path`, or `{}` (anything) where the schema does not say. */
+export function schemaAt(schema: unknown, path: Path): Record<string, unknown> {
+  let current: unknown = schema;
+  for (const segment of path) {
+    if (!isSchema(current)) return {};
+    if (current.type === 'array' || (typeof segment === 'number' && isSchema(current.items))) {
+      current = typeof segment === 'number' ? current.items : undefined;
+      continue;
+    }
+    const next = step(current, String(segment));
+    current = next === 'missing' ? undefined : next;
+  }
+  return isSchema(current) ? (current as Record<string, unknown>) : {};
+}

@@ -2,9 +2,16 @@
 // hold at that point: the trigger's fields, the input schema, the outputs of steps that
 // are sure to have finished, the tenant, and secret names.
 import { didYouMean, type JsonSchema } from '../../connector-sdk/index.ts';
-import { formatPath, SCOPE_ROOTS, STEP_FIELDS, TENANT_FIELDS, TRIGGER_FIELDS } from '../../expr/index.ts';
+import {
+  formatPath,
+  SCOPE_ROOTS,
+  type Schema,
+  STEP_FIELDS,
+  TENANT_FIELDS,
+  TRIGGER_FIELDS,
+} from '../../expr/index.ts';
 import type { Path } from '../source.ts';
-import { missingField } from './schema-path.ts';
+import { missingField, schemaAt } from './schema-path.ts';
 
 export interface StepInfo {
   id: string;
@@ -26,6 +33,11 @@ export interface ScopeModel {
   steps: ReadonlyMap<string, StepInfo>;
   /** The step the expression belongs to, and the steps sure to be done before it. */
   current?: { index: number; ancestors: ReadonlySet<string> };
+  /**
+   * Names a construct adds to the scope, with the schema of their values (a loop's item
+   * under its `as` name, `loop` with its `index`): readable like roots, here only.
+   */
+  locals?: Readonly<Record<string, Schema>>;
 }
 
 const SCALAR_WORDS: Record<string, string> = {
@@ -42,9 +54,12 @@ const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;
 /** A plain sentence when the path cannot be read, else undefined. */
 export function checkScopePath(path: Path, model: ScopeModel): string | undefined {
   const [root, ...rest] = path;
+  if (typeof root === 'string' && model.locals && Object.hasOwn(model.locals, root))
+    return fieldMessage(model.locals[root], rest, [root], `the ${root} value`);
   if (typeof root !== 'string' || !model.roots.includes(root)) {
-    const known = model.roots.join(', ');
-    const hint = typeof root === 'string' ? didYouMean(root, model.roots) : '';
+    const roots = [...model.roots, ...Object.keys(model.locals ?? {})];
+    const known = roots.join(', ');
+    const hint = typeof root === 'string' ? didYouMean(root, roots) : '';
     if (typeof root === 'string' && (SCOPE_ROOTS as readonly string[]).includes(root))
       return `${root} cannot be read here (only ${known})`;
     return `unknown root "${String(root)}"${hint || `; expressions read ${known}`}`;
@@ -123,4 +138,32 @@ function checkStep(rest: Path, model: ScopeModel): string | undefined {
   }
   if (field !== 'output') return deeper.length > 0 ? `steps.${step.id}.${field} has no fields` : undefined;
   return fieldMessage(step.output, deeper, ['steps', step.id, 'output'], `the output of ${step.uses}`);
+}
+
+/**
+ * The schema of what a path reads, for typing computed values: `{}` (anything) when the path
+ * is not readable or the schemas do not say.
+ */
+export function scopeSchema(path: Path, model: ScopeModel): Schema {
+  if (checkScopePath(path, model) !== undefined) return {};
+  const [root, ...rest] = path;
+  if (typeof root === 'string' && model.locals && Object.hasOwn(model.locals, root))
+    return schemaAt(model.locals[root], rest);
+  switch (root) {
+    case 'input':
+      return schemaAt(model.input, rest);
+    case 'tenant':
+      return rest[0] === 'config' && model.config !== undefined ? schemaAt(model.config, rest.slice(1)) : {};
+    case 'steps': {
+      const [id, field, ...deeper] = rest;
+      if (field !== 'output') return field === 'status' ? { type: 'string' } : {};
+      return schemaAt(model.steps.get(String(id))?.output, deeper);
+    }
+    case 'trigger':
+      return rest.length === 1 && ['type', 'at', 'route', 'eventType'].includes(String(rest[0]))
+        ? { type: 'string' }
+        : {};
+    default:
+      return {};
+  }
 }

@@ -7,12 +7,23 @@ import {
   parseDuration,
   splitUses,
 } from '../../connector-sdk/index.ts';
-import { templateRefs } from '../../expr/index.ts';
+import {
+  findExprs,
+  hasExpr,
+  literalType,
+  type Schema,
+  templateRefs,
+  typeFits,
+  typeNames,
+  typeWords,
+  union,
+} from '../../expr/index.ts';
 import type { ManifestDoc } from '../document.ts';
 import type { Step, Workflow } from '../types.gen.ts';
 import { actionInputValidator } from '../validators.ts';
-import { checkLogic, checkTemplates } from './expressions.ts';
-import type { ScopeModel, StepInfo } from './scope.ts';
+import { checkLogic, checkTemplates, exprType } from './expressions.ts';
+import { schemaAt } from './schema-path.ts';
+import { type ScopeModel, type StepInfo, scopeSchema } from './scope.ts';
 
 /** Steps by id with their position and output schema (first occurrence wins on duplicates). */
 export function stepInfos(workflow: Workflow, registry: ConnectorRegistry): Map<string, StepInfo> {
@@ -30,6 +41,41 @@ export function stepInfos(workflow: Workflow, registry: ConnectorRegistry): Map<
   return infos;
 }
 
+/**
+ * What a `core.set` step outputs is its `value`, so its output schema is known from the
+ * literal: fields, literal types, the schemas of whole templates and the types of `$expr`
+ * values. Later templates reading `steps.<id>.output.*` are then checked against it.
+ */
+export function inferSetOutputs(workflow: Workflow, model: ScopeModel): void {
+  const ancestors = ancestorSets(workflow.steps);
+  workflow.steps.forEach((step, i) => {
+    const info = model.steps.get(step.id);
+    if (step.uses !== 'core.set' || info?.index !== i || !step.with || !Object.hasOwn(step.with, 'value'))
+      return;
+    const stepModel: ScopeModel = { ...model, current: { index: i, ancestors: ancestors[i]! } };
+    (info as { output: unknown }).output = valueSchema(step.with.value, stepModel);
+  });
+}
+
+/** The schema of what a `with` value renders to. */
+export function valueSchema(value: unknown, model: ScopeModel): Schema {
+  if (hasExpr(value)) return Object.keys(value).length === 1 ? exprType(value.$expr, model) : {};
+  if (typeof value === 'string') {
+    const refs = templateRefs(value);
+    if (refs.length === 0) return { type: 'string' };
+    const [ref] = refs;
+    if (refs.length === 1 && ref!.whole)
+      return ref!.hasFallback || ref!.error ? {} : scopeSchema(ref!.path, model);
+    return { type: 'string' };
+  }
+  if (Array.isArray(value)) return { type: 'array', items: union(value.map((v) => valueSchema(v, model))) };
+  if (value !== null && typeof value === 'object') {
+    const properties = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, valueSchema(v, model)]));
+    return { type: 'object', properties, required: Object.keys(properties), additionalProperties: false };
+  }
+  return literalType(value);
+}
+
 function skippable(step: Step): { mayEndWithout?: string } {
   const ways = [
     ...(step.if === undefined ? [] : ['skipped (it has an `if`)']),
@@ -42,7 +88,7 @@ function skippable(step: Step): { mayEndWithout?: string } {
  * The steps certainly finished before each step runs: a step without `needs` waits for the
  * one before it (and so for all earlier ones); a step with `needs` waits only for those.
  */
-export function ancestorSets(steps: readonly Step[]): Set<string>[] {
+function ancestorSets(steps: readonly Step[]): Set<string>[] {
   const sets: Set<string>[] = [];
   const byId = new Map<string, number>();
   steps.forEach((step, i) => {
@@ -74,9 +120,9 @@ export function checkSteps(
     if (seen === undefined) firstIndex.set(step.id, i);
     else
       doc.report([...at, 'id'], 'duplicate-step', `step id "${step.id}" is already used by steps[${seen}]`);
-    checkUses(doc, step, i, registry);
-    checkNeeds(doc, step, i, model);
     const stepModel: ScopeModel = { ...model, current: { index: i, ancestors: ancestors[i]! } };
+    checkUses(doc, step, i, registry, stepModel);
+    checkNeeds(doc, step, i, model);
     checkTemplates(doc, step.with ?? {}, [...at, 'with'], stepModel);
     if (step.if !== undefined) {
       checkLogic(doc, step.if, [...at, 'if'], {
@@ -88,7 +134,13 @@ export function checkSteps(
   });
 }
 
-function checkUses(doc: ManifestDoc, step: Step, i: number, registry: ConnectorRegistry): void {
+function checkUses(
+  doc: ManifestDoc,
+  step: Step,
+  i: number,
+  registry: ConnectorRegistry,
+  model: ScopeModel,
+): void {
   const at = ['steps', i, 'uses'];
   const entry = registry.action(step.uses);
   if (!entry) {
@@ -115,15 +167,40 @@ function checkUses(doc: ManifestDoc, step: Step, i: number, registry: ConnectorR
     }
     return;
   }
-  checkInput(doc, step, i, registry);
+  checkInput(doc, step, i, registry, model);
 }
 
-/** Literal `with` values must fit the input schema; templated values are checked at run time. */
-function checkInput(doc: ManifestDoc, step: Step, i: number, registry: ConnectorRegistry): void {
+/**
+ * Literal `with` values must fit the input schema, and `$expr` values must compute a type
+ * the field takes; templated values are checked at run time.
+ */
+function checkInput(
+  doc: ManifestDoc,
+  step: Step,
+  i: number,
+  registry: ConnectorRegistry,
+  model: ScopeModel,
+): void {
   const value = step.with ?? {};
+  const exprs = findExprs(value);
+  const input = registry.action(step.uses)?.action.input;
+  for (const { node, at } of exprs) {
+    if (Object.keys(node).length !== 1) continue;
+    const expected = typeNames(schemaAt(input, at));
+    const actual = typeNames(exprType(node.$expr, model));
+    if (!expected || !actual || typeFits(actual, expected)) continue;
+    doc.report(
+      ['steps', i, 'with', ...at],
+      'expr-type',
+      `this $expr computes ${typeWords(actual)}, but ${at.map(String).join('.')} of ${step.uses} takes ${typeWords(expected)}`,
+      { key: true },
+    );
+  }
   const validate = actionInputValidator(registry, step.uses);
   if (validate(value)) return;
-  const templated = templateRefs(value).map((ref) => `/${ref.at.map(String).join('/')}`);
+  const templated = [...templateRefs(value).map((ref) => ref.at), ...exprs.map((e) => e.at)].map(
+    (at) => `/${at.map(String).join('/')}`,
+  );
   const errors = (validate.errors ?? []).filter(
     (e) => !templated.some((t) => e.instancePath === t || e.instancePath.startsWith(`${t}/`)),
   );

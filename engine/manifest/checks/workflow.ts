@@ -7,7 +7,7 @@ import type { Workflow } from '../types.gen.ts';
 import { makeSchemaAjv } from '../validators.ts';
 import { checkLogic, checkTemplates } from './expressions.ts';
 import type { ScopeModel } from './scope.ts';
-import { checkSteps, stepInfos } from './steps.ts';
+import { checkSteps, inferSetOutputs, stepInfos } from './steps.ts';
 
 /** Ids of every manifest in the catalogue, by kind (structurally invalid ones included). */
 export type CatalogueIds = Record<ManifestKind, ReadonlySet<string>>;
@@ -21,6 +21,7 @@ export function checkWorkflow(doc: ManifestDoc, registry: ConnectorRegistry, ids
     ...(workflow.config === undefined ? {} : { config: workflow.config }),
     steps: stepInfos(workflow, registry),
   };
+  inferSetOutputs(workflow, model);
   checkTrigger(doc, workflow, ids);
   checkInputSchema(doc, workflow);
   if (workflow.agent !== undefined && !ids.Agent.has(workflow.agent)) {
@@ -39,6 +40,21 @@ export function checkWorkflow(doc: ManifestDoc, registry: ConnectorRegistry, ids
     doc.report(['defaults', 'timeout'], 'duration', 'timeout must be longer than 0');
   }
   checkSteps(doc, workflow, registry, model);
+  if (workflow.output !== undefined) checkOutput(doc, workflow, model);
+}
+
+/**
+ * `output` is rendered when every step is done: it reads any step (a skipped or failed one
+ * needs a fallback, as in a step), never a secret, since the run's output is shown to API
+ * clients and stored in plain.
+ */
+function checkOutput(doc: ManifestDoc, workflow: Workflow, model: ScopeModel): void {
+  const all = new Set(workflow.steps.map((s) => s.id));
+  checkTemplates(doc, workflow.output, ['output'], {
+    ...model,
+    roots: model.roots.filter((r) => r !== 'secrets'),
+    current: { index: workflow.steps.length, ancestors: all },
+  });
 }
 
 function checkTrigger(doc: ManifestDoc, workflow: Workflow, ids: CatalogueIds): void {

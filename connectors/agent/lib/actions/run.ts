@@ -1,9 +1,4 @@
-import {
-  type ActionDefinition,
-  type AgentDirectory,
-  ConnectorError,
-  defineAction,
-} from '../../../../engine/connector-sdk/index.ts';
+import { type ActionDefinition, type AgentDirectory, ConnectorError, defineAction } from 'atlas-engine/sdk';
 import { type AgentTaskInput, type AgentTaskOutput, runAgentTask } from '../loop.ts';
 
 const usage = {
@@ -33,7 +28,7 @@ export function runAction(directory?: AgentDirectory): ActionDefinition<AgentTas
     // One attempt: a second one would repeat what the agent's tools already did. The task
     // itself turns a retryable failure into a fatal one once a tool has run; this also covers
     // the job's own timeout, which ends the attempt before the task can say so.
-    jobRetry: { maxAttempts: 1, delayMs: () => undefined },
+    jobRetry: { maxAttempts: 1 },
     // The manifest's `limits.timeout` ends the task first; this only bounds a runaway one.
     jobTimeoutMs: 30 * 60_000,
     input: {

@@ -1,4 +1,4 @@
-import { ConnectorError, defineAction, type ErrorKind } from '../../../../engine/connector-sdk/index.ts';
+import { ConnectorError, defineAction, type ErrorKind } from 'atlas-engine/sdk';
 
 interface FailInput {
   kind?: ErrorKind;

@@ -1,4 +1,4 @@
-import { defineAction } from '../../../../engine/connector-sdk/index.ts';
+import { defineAction } from 'atlas-engine/sdk';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 

@@ -1,4 +1,4 @@
-import { defineAction } from '../../../../engine/connector-sdk/index.ts';
+import { defineAction } from 'atlas-engine/sdk';
 
 /** Does nothing and returns its input: a placeholder step, or a way to name a value. */
 export const noop = defineAction<Record<string, unknown>, Record<string, unknown>>({

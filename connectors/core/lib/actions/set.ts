@@ -1,4 +1,4 @@
-import { defineAction } from '../../../../engine/connector-sdk/index.ts';
+import { defineAction } from 'atlas-engine/sdk';
 
 /** Shapes data: the output is the rendered `value`, for later steps to read. */
 export const set = defineAction<{ value: unknown }, unknown>({

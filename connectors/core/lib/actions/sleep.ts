@@ -1,4 +1,4 @@
-import { ConnectorError, defineAction } from '../../../../engine/connector-sdk/index.ts';
+import { ConnectorError, defineAction } from 'atlas-engine/sdk';
 
 /** Waits, but gives up at once when the step times out or the run is cancelled. */
 export const sleep = defineAction<{ ms: number }, { sleptMs: number }>({

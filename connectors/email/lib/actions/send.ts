@@ -1,5 +1,5 @@
-import type { ActionContext } from '../../../../engine/connector-sdk/index.ts';
-import { ConnectorError, defineAction } from '../../../../engine/connector-sdk/index.ts';
+import type { ActionContext } from 'atlas-engine/sdk';
+import { ConnectorError, defineAction } from 'atlas-engine/sdk';
 import { attachmentsSchema, type Mail, resendKey, sendWithResend } from '../../client.ts';
 
 export interface SendInput extends Mail {

@@ -1,4 +1,4 @@
-import { ConnectorError, defineAction, type FileInfo } from '../../../../engine/connector-sdk/index.ts';
+import { ConnectorError, defineAction, type FileInfo } from 'atlas-engine/sdk';
 import { fileInfo, filesOf } from '../schemas.ts';
 
 export interface PutInput {

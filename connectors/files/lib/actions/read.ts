@@ -1,4 +1,4 @@
-import { defineAction, type FileInfo, parseDuration } from '../../../../engine/connector-sdk/index.ts';
+import { defineAction, type FileInfo, parseDuration } from 'atlas-engine/sdk';
 import { fileId, fileInfo, filesOf } from '../schemas.ts';
 
 const MAX_READ = 10 * 1024 * 1024;

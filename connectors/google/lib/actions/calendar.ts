@@ -1,5 +1,4 @@
-import { ConnectorError, defineAction } from '../../../../engine/connector-sdk/index.ts';
-import { expectArray, expectRecord, isRecord } from '../../../../engine/connector-sdk/response.ts';
+import { ConnectorError, defineAction, expectArray, expectRecord, isRecord } from 'atlas-engine/sdk';
 import { calendarClient, expectData, mapGoogleError } from '../../client.ts';
 
 const calendarId = {

@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
-import { ConnectorError, defineAction } from '../../../../engine/connector-sdk/index.ts';
-import { expectArray, expectRecord } from '../../../../engine/connector-sdk/response.ts';
+import { ConnectorError, defineAction, expectArray, expectRecord } from 'atlas-engine/sdk';
 import { driveClient, expectData, googleRoot, mapGoogleError } from '../../client.ts';
 
 const FILE_FIELDS = 'id,name,mimeType,size,modifiedTime,webViewLink,parents';

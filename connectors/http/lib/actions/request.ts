@@ -1,11 +1,11 @@
-import { parseDuration } from '../../../../engine/connector-sdk/duration.ts';
 import {
   ConnectorError,
   defineAction,
   type HttpRequest,
   JsonLimitError,
+  parseDuration,
   parseJson,
-} from '../../../../engine/connector-sdk/index.ts';
+} from 'atlas-engine/sdk';
 
 type Method = NonNullable<HttpRequest['method']>;
 

@@ -1,11 +1,12 @@
-import { defineAction, platformMailbox } from '../../../../engine/connector-sdk/index.ts';
 import {
+  defineAction,
   expectArray,
   expectRecord,
   expectString,
   isRecord,
   optionalString,
-} from '../../../../engine/connector-sdk/response.ts';
+  platformMailbox,
+} from 'atlas-engine/sdk';
 import { graphApp, requireCredentials, SETTINGS } from '../../client.ts';
 import { mailbox } from '../schemas.ts';
 

@@ -1,9 +1,4 @@
-import {
-  type ActionContext,
-  ConnectorError,
-  defineAction,
-  platformMailbox,
-} from '../../../../engine/connector-sdk/index.ts';
+import { type ActionContext, ConnectorError, defineAction, platformMailbox } from 'atlas-engine/sdk';
 import { graphApp, requireCredentials, SETTINGS } from '../../client.ts';
 import { addressList, mailbox, recipients } from '../schemas.ts';
 

@@ -1,6 +1,5 @@
-import type { ActionContext } from '../../../../engine/connector-sdk/index.ts';
-import { ConnectorError, defineAction } from '../../../../engine/connector-sdk/index.ts';
-import { expectRecord, expectString, optionalString } from '../../../../engine/connector-sdk/response.ts';
+import type { ActionContext } from 'atlas-engine/sdk';
+import { ConnectorError, defineAction, expectRecord, expectString, optionalString } from 'atlas-engine/sdk';
 import { SETTINGS } from '../../client.ts';
 
 export interface PostMessageInput {

@@ -1,6 +1,5 @@
+import { ConnectorError, defineAction, expectArray, expectRecord, isRecord } from 'atlas-engine/sdk';
 import type OpenAI from 'openai';
-import { ConnectorError, defineAction } from '../../../../engine/connector-sdk/index.ts';
-import { expectArray, expectRecord, isRecord } from '../../../../engine/connector-sdk/response.ts';
 import { mapOpenAIError, metered, openaiClient, type Provider, providerSchema } from '../../client.ts';
 
 type Message = OpenAI.Chat.Completions.ChatCompletionMessageParam;

@@ -1,5 +1,4 @@
-import { ConnectorError, defineAction } from '../../../../engine/connector-sdk/index.ts';
-import { expectArray, expectRecord } from '../../../../engine/connector-sdk/response.ts';
+import { ConnectorError, defineAction, expectArray, expectRecord } from 'atlas-engine/sdk';
 import { mapOpenAIError, metered, openaiClient, type Provider, providerSchema } from '../../client.ts';
 
 export interface EmbeddingsInput {

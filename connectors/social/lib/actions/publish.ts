@@ -1,5 +1,5 @@
-import type { ActionContext } from '../../../../engine/connector-sdk/index.ts';
-import { defineAction } from '../../../../engine/connector-sdk/index.ts';
+import type { ActionContext } from 'atlas-engine/sdk';
+import { defineAction } from 'atlas-engine/sdk';
 import { NETWORKS } from '../../client.ts';
 import { publishToLinkedIn } from '../networks/linkedin.ts';
 import { publishToFacebook, publishToInstagram } from '../networks/meta.ts';

@@ -1,5 +1,5 @@
-import type { ActionContext } from '../../../../engine/connector-sdk/index.ts';
-import { ConnectorError } from '../../../../engine/connector-sdk/index.ts';
+import type { ActionContext } from 'atlas-engine/sdk';
+import { ConnectorError } from 'atlas-engine/sdk';
 import { baseUrl, LINKEDIN_VERSION, requireField, userToken } from '../../client.ts';
 import type { Post, Published } from '../post.ts';
 

@@ -1,6 +1,5 @@
-import type { ActionContext } from '../../../../engine/connector-sdk/index.ts';
-import { ConnectorError } from '../../../../engine/connector-sdk/index.ts';
-import { expectRecord, expectString, isRecord } from '../../../../engine/connector-sdk/response.ts';
+import type { ActionContext } from 'atlas-engine/sdk';
+import { ConnectorError, expectRecord, expectString, isRecord } from 'atlas-engine/sdk';
 import { baseUrl, requireField, userToken } from '../../client.ts';
 import type { Post, Published } from '../post.ts';
 

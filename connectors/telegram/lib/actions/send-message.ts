@@ -1,4 +1,4 @@
-import { defineAction } from '../../../../engine/connector-sdk/index.ts';
+import { defineAction } from 'atlas-engine/sdk';
 import { callBot } from '../../client.ts';
 import { checkLength, type SentMessage, toSentMessage } from '../message.ts';
 import { chatId, message, parseMode } from '../schemas.ts';

@@ -1,4 +1,4 @@
-import { ConnectorError, defineAction } from '../../../../engine/connector-sdk/index.ts';
+import { ConnectorError, defineAction } from 'atlas-engine/sdk';
 import { callBot } from '../../client.ts';
 
 export interface SetWebhookInput {

@@ -1,5 +1,5 @@
-import type { ActionContext } from '../../../../engine/connector-sdk/index.ts';
-import { ConnectorError, defineAction } from '../../../../engine/connector-sdk/index.ts';
+import type { ActionContext } from 'atlas-engine/sdk';
+import { ConnectorError, defineAction } from 'atlas-engine/sdk';
 import { signDelivery } from '../../client.ts';
 import { webhookRetryPolicy } from '../retry.ts';
 
@@ -126,7 +126,7 @@ function deliveryError(ctx: ActionContext, response: Response): ConnectorError {
   }
   const seconds = Number(response.headers.get('retry-after'));
   const retryAfterMs = Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 3600) * 1000 : undefined;
-  ctx.log.info({ status, attempt: ctx.attempt }, 'webhook delivery failed');
+  ctx.log.info({ status, attempt: ctx.attempt }, 'webhook:delivery-failed');
   return ConnectorError.retryable('delivery_failed', `the endpoint answered HTTP ${status}`, {
     status,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeRedactor, REDACTED, redact, redactHeaders, redactString } from '../../engine/hub/redact.ts';
+import { makeRedactor, REDACTED, redact, redactHeaders, redactString } from '../../engine/audit/redact.ts';
 
 describe('redact', () => {
   it.each([

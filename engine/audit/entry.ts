@@ -1,5 +1,6 @@
 /**
- * The audit trail of the integration hub: one entry per outbound HTTP call, whatever made it
+ * Audit entries of outbound calls, below both the hub that makes them and the `audit_log`
+ * sink in db/ that stores them: one entry per outbound HTTP call, whatever made it
  * (a connector's `ctx.http.request` or an SDK through `ctx.http.fetch`). Entries carry no
  * secret: headers, query values and paths are redacted before they reach a sink, and bodies
  * are recorded only when the call opts in (`auditBodies`), redacted too.
@@ -52,7 +53,7 @@ export class MemoryAuditSink implements AuditSink {
 }
 
 /** Maximum characters of a body kept in an audit entry. */
-export const AUDIT_BODY_LIMIT = 4096;
+const AUDIT_BODY_LIMIT = 4096;
 
 export function truncateForAudit(text: string): string {
   return text.length <= AUDIT_BODY_LIMIT

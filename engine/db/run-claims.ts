@@ -1,0 +1,94 @@
+/**
+ * Claims and leases of `workflow_runs`: a worker takes a run by setting `lease_owner` and
+ * `lease_expires_at`; heartbeats renew the lease (`heartbeats.ts`), and a run whose owner
+ * stopped beating has its lease cleared there.
+ */
+import type { Knex } from 'knex';
+import type { RunRow } from './runs.ts';
+
+type Db = Knex | Knex.Transaction;
+
+/** A claimed run; `fresh` when it had never started, so it has no step attempts yet. */
+export type ClaimedRun = RunRow & { fresh: boolean };
+
+export interface ClaimRequest {
+  id: string;
+  tenant_id: string;
+}
+
+/**
+ * The common claim in one statement for many runs: each must be queued or running, in no
+ * concurrency group, and its lease free (or the owner's, or expired). The self-join reads
+ * each row as it was, so `fresh` tells whether the run ever started. One result per request,
+ * in order; undefined where the run was not claimed.
+ */
+export async function claimRuns(
+  db: Db,
+  items: ClaimRequest[],
+  owner: string,
+  leaseMs: number,
+): Promise<Array<ClaimedRun | undefined>> {
+  const { rows } = await db.raw<{ rows: ClaimedRun[] }>(
+    `update workflow_runs r
+        set status = 'running', started_at = coalesce(r.started_at, now()), lease_owner = ?,
+            lease_expires_at = now() + make_interval(secs => ?), updated_at = now()
+       from workflow_runs o, json_to_recordset(?::json) as c(id uuid, tenant_id text)
+      where r.id = c.id and r.tenant_id = c.tenant_id and o.id = r.id
+        and r.status in ('queued', 'running') and r.concurrency_key is null
+        and (r.lease_owner is null or r.lease_owner = ? or r.lease_expires_at < now())
+    returning r.*, o.started_at is null as fresh`,
+    [owner, leaseMs / 1000, JSON.stringify(items), owner],
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return items.map((it) => byId.get(it.id));
+}
+
+/** Takes a run the caller has locked and checked (`lockRun`), whatever its lease or group. */
+export async function claimLockedRun(
+  trx: Knex.Transaction,
+  run: RunRow,
+  owner: string,
+  leaseMs: number,
+): Promise<RunRow | undefined> {
+  const [claimed] = (await trx('workflow_runs')
+    .where({ id: run.id, tenant_id: run.tenant_id })
+    .update({
+      status: 'running',
+      started_at: trx.raw('coalesce(started_at, now())'),
+      lease_owner: owner,
+      lease_expires_at: trx.raw('now() + make_interval(secs => ?)', [leaseMs / 1000]),
+      updated_at: trx.fn.now(),
+    })
+    .returning('*')) as RunRow[];
+  return claimed;
+}
+
+/**
+ * Serialises the claims of one concurrency group until the transaction ends, so two workers
+ * cannot both take its last slot; returns how many of its runs are running.
+ */
+export async function lockConcurrencyGroup(trx: Knex.Transaction, run: RunRow): Promise<number> {
+  await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [
+    JSON.stringify([run.tenant_id, run.workflow_id, run.concurrency_key]),
+  ]);
+  const [counted] = (await trx('workflow_runs')
+    .where({
+      tenant_id: run.tenant_id,
+      workflow_id: run.workflow_id,
+      concurrency_key: run.concurrency_key,
+    })
+    .where('status', 'running')
+    .count({ active: '*' })) as Array<{ active: number }>;
+  return Number(counted?.active ?? 0);
+}
+
+/** Frees the run's lease if `owner` holds it. */
+export async function releaseLease(
+  db: Db,
+  run: { id: string; tenant_id: string },
+  owner: string,
+): Promise<void> {
+  await db('workflow_runs')
+    .where({ id: run.id, tenant_id: run.tenant_id, lease_owner: owner })
+    .update({ lease_owner: null, lease_expires_at: null, updated_at: db.fn.now() });
+}

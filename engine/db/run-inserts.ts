@@ -1,0 +1,97 @@
+/**
+ * New runs, many in one statement: a trigger burst costs one round trip. Runs of a tenant
+ * that does not exist or is disabled are not inserted; an idempotency key already used by
+ * the tenant and workflow inserts nothing (the caller reads the existing run).
+ */
+import type { Knex } from 'knex';
+import { addRunJobsSql } from './queue.ts';
+import type { RunRow } from './runs.ts';
+
+export interface RunInsert {
+  id: string;
+  tenant_id: string;
+  workflow_id: string;
+  manifest_hash: string;
+  input: unknown;
+  trigger: unknown;
+  idempotency_key: string | null;
+  concurrency_key: string | null;
+  concurrency_limit: number | null;
+  parent_run_id: string | null;
+}
+
+export interface RunsInserted {
+  /** Each request's tenant status, by position; null when there is no such tenant. */
+  tenantStatus: Array<string | null>;
+  /** The runs inserted, by id. */
+  runs: Map<string, RunRow>;
+}
+
+/**
+ * Inserts the runs of active tenants. `enqueue`: their queue jobs are added in the same
+ * statement (callers outside a transaction); otherwise they go through the run outbox once
+ * the caller's transaction commits (`dispatched = false`).
+ */
+export async function insertRuns(
+  db: Knex | Knex.Transaction,
+  requests: RunInsert[],
+  enqueue: boolean,
+): Promise<RunsInserted> {
+  const { rows } = await db.raw<{
+    rows: Array<{ tenants: Array<[number, string | null]>; runs: RawRun[] | null }>;
+  }>(enqueue ? BATCH_SQL : BATCH_SQL_OUTBOX, [JSON.stringify(requests.map((r, ord) => ({ ord, ...r })))]);
+  const statuses = new Map(rows[0]!.tenants);
+  return {
+    tenantStatus: requests.map((_, i) => statuses.get(i) ?? null),
+    runs: new Map((rows[0]!.runs ?? []).map((r) => [r.id, fromJson(r)])),
+  };
+}
+
+type RawRun = Omit<
+  RunRow,
+  'created_at' | 'started_at' | 'finished_at' | 'updated_at' | 'lease_expires_at'
+> & {
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+  lease_expires_at: string | null;
+};
+
+/** `row_to_json` gives timestamps as text; the rest of the engine works with Dates. */
+function fromJson(raw: RawRun): RunRow {
+  const date = (v: string | null) => (v === null ? null : new Date(v));
+  return {
+    ...raw,
+    created_at: new Date(raw.created_at),
+    updated_at: new Date(raw.updated_at),
+    started_at: date(raw.started_at),
+    finished_at: date(raw.finished_at),
+    lease_expires_at: date(raw.lease_expires_at),
+  };
+}
+
+function batchSql(enqueue: boolean): string {
+  return `
+with req as (
+  select * from json_to_recordset(?::json) as r(ord int, id uuid, tenant_id text, workflow_id text,
+         manifest_hash text, input jsonb, trigger jsonb, idempotency_key text, concurrency_key text,
+         concurrency_limit int, parent_run_id uuid)
+), ins as (
+  insert into workflow_runs (id, tenant_id, workflow_id, manifest_hash, status, input, trigger, idempotency_key,
+                             concurrency_key, concurrency_limit, parent_run_id, dispatched)
+  select req.id, req.tenant_id, req.workflow_id, req.manifest_hash, 'queued', req.input, req.trigger,
+         req.idempotency_key, req.concurrency_key, req.concurrency_limit, req.parent_run_id, ${enqueue}
+    from req join tenants t on t.id = req.tenant_id and t.status = 'active'
+  on conflict (tenant_id, workflow_id, idempotency_key) where idempotency_key is not null do nothing
+  returning *
+)${enqueue ? `, jobs as (\n  ${addRunJobsSql('ins')}\n)` : ''}
+select (select json_agg(json_build_array(r.ord, t.status)) from req r left join tenants t on t.id = r.tenant_id) as tenants,
+       (select json_agg(row_to_json(ins)) from ins) as runs${
+         // A CTE that modifies nothing runs only when referenced: count the jobs.
+         enqueue ? ',\n       (select n from jobs) as jobs' : ''
+       }`;
+}
+
+const BATCH_SQL = batchSql(true);
+const BATCH_SQL_OUTBOX = batchSql(false);

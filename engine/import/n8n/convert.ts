@@ -1,0 +1,395 @@
+// One n8n workflow → one Atlas Workflow manifest (and a WebhookRoute for a generic webhook).
+// The n8n graph is walked in topological order: every node becomes a step named after it,
+// except branches (IF, Filter, Switch), whose conditions move onto the steps after them,
+// and merges, which become `needs`. What cannot be translated becomes a step that fails
+// with a message naming the node, and an entry of the report.
+import type { N8nConnection, N8nNode, N8nWorkflow } from './export.ts';
+import { clip, isProblem, type Path, Problem, type Resolver } from './expressions.ts';
+import { type DataMap, type Mapping, mapNode, shortType } from './nodes.ts';
+import { isTrigger, type MappedTrigger, mapTrigger } from './triggers.ts';
+
+export interface Untranslated {
+  node: string;
+  type: string;
+  version: number;
+  message: string;
+  /** The workflow-language construct that will translate it (`forEach`, `$expr`...). */
+  needs?: string;
+  /** Untranslated only because it reads a node that was not translated. */
+  upstream?: true;
+}
+
+export interface Conversion {
+  workflow?: Record<string, unknown>;
+  route?: Record<string, unknown>;
+  /** Comments to attach: step index → text; `top` for the whole manifest. */
+  comments: { top: string[]; steps: string[][] };
+  untranslated: Untranslated[];
+  secrets: Map<string, string>;
+  integrations: Map<string, string>;
+  setup: string[];
+  notes: string[];
+  /** Why the workflow was refused, when it was. */
+  refused?: string;
+}
+
+export interface ConvertOptions {
+  id: string;
+  routes: Set<string>;
+  /** For an Error Trigger: the Atlas id of the one workflow that names this one as its error workflow. */
+  errorSource?: string | Problem;
+  timezone?: string;
+}
+
+type Rule = unknown;
+
+const and = (a: Rule | null, b: Rule | null): Rule | null =>
+  a === null ? b : b === null ? a : { and: [a, b] };
+const or = (list: (Rule | null)[]): Rule | null =>
+  list.some((r) => r === null) ? null : list.length === 1 ? list[0] : { or: list };
+
+/** A step id from an n8n node name: `HTTP Request` → `httpRequest`. */
+export function stepIdFor(name: string, taken: Set<string>): string {
+  const words = name
+    .normalize('NFKD')
+    .replace(/[^A-Za-z0-9]+/g, ' ')
+    .trim()
+    .split(' ')
+    .filter(Boolean);
+  let id = words
+    .map((w, i) =>
+      i === 0 ? w.charAt(0).toLowerCase() + w.slice(1) : w.charAt(0).toUpperCase() + w.slice(1),
+    )
+    .join('');
+  if (!/^[a-z]/.test(id)) id = `n${id}`;
+  id = id.slice(0, 56) || 'step';
+  let unique = id;
+  for (let n = 2; taken.has(unique); n++) unique = `${id}_${n}`;
+  taken.add(unique);
+  return unique;
+}
+
+/** Sticky-note and node text as a YAML comment: no line breaks YAML would read as content. */
+export function commentText(text: string, max = 2000): string {
+  const flat = text.replace(/\r\n?|[\u0085\u2028\u2029]/g, '\n');
+  return (flat.length > max ? `${flat.slice(0, max - 1)}…` : flat)
+    .replace(/\p{Cc}/gu, (c) => (c === '\n' ? c : ''))
+    .split('\n')
+    .map((line) => ` ${line.trimEnd()}`)
+    .join('\n');
+}
+
+export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversion {
+  const result: Conversion = {
+    comments: { top: [], steps: [] },
+    untranslated: [],
+    secrets: new Map(),
+    integrations: new Map(),
+    setup: [],
+    notes: [],
+  };
+  const refuse = (why: string): Conversion => ({ ...result, refused: why });
+  const byName = new Map(wf.nodes.map((n) => [n.name, n]));
+
+  // Sticky notes become comments; sub-nodes (a chat model attached to an agent) belong to their node.
+  const stickies = wf.nodes.filter((n) => shortType(n.type) === 'stickyNote');
+  for (const note of stickies) {
+    const content = String(note.parameters['content'] ?? '').trim();
+    if (content) result.comments.top.push(commentText(`n8n note "${note.name}":\n${content}`));
+  }
+  const attached = new Map<string, Map<string, N8nNode[]>>();
+  const subNodes = new Set<string>();
+  const edges: { from: string; out: number; to: string }[] = [];
+  for (const [source, byType] of wf.connections) {
+    for (const [kind, outputs] of byType) {
+      outputs.forEach((targets: N8nConnection[], out: number) => {
+        for (const t of targets) {
+          if (kind === 'main') edges.push({ from: source, out, to: t.node });
+          else {
+            subNodes.add(source);
+            const m = attached.get(t.node) ?? new Map<string, N8nNode[]>();
+            m.set(kind, [...(m.get(kind) ?? []), byName.get(source)!]);
+            attached.set(t.node, m);
+          }
+        }
+      });
+    }
+  }
+  const isStep = (n: N8nNode) => shortType(n.type) !== 'stickyNote' && !subNodes.has(n.name);
+  const active = wf.nodes.filter(isStep);
+
+  // The trigger: Atlas runs any workflow by hand, so a Manual Trigger beside another one is dropped.
+  let triggers = active.filter((n) => isTrigger(n) && !n.disabled);
+  const nonManual = triggers.filter((n) => !['manualTrigger', 'start'].includes(shortType(n.type)));
+  if (nonManual.length > 0 && nonManual.length < triggers.length) {
+    result.notes.push('the Manual Trigger was dropped: every Atlas workflow can be started by hand');
+    triggers = nonManual;
+  }
+  if (triggers.length > 1)
+    return refuse(
+      `it has ${triggers.length} triggers (${triggers.map((t) => `"${t.name}"`).join(', ')}); an Atlas workflow has one: split it`,
+    );
+  const triggerNode = triggers[0];
+  let mapped: MappedTrigger;
+  if (triggerNode) {
+    const t = mapTrigger(triggerNode, {
+      routes: opts.routes,
+      ...(opts.errorSource === undefined ? {} : { errorSource: opts.errorSource }),
+      ...(opts.timezone === undefined ? {} : { timezone: opts.timezone }),
+    });
+    if (isProblem(t)) return refuse(`its trigger "${triggerNode.name}" (${triggerNode.type}): ${t.message}`);
+    mapped = t;
+  } else {
+    mapped = {
+      trigger: { type: 'manual' },
+      data: () => new Problem('there is no trigger item'),
+      setup: [],
+      notes: [],
+    };
+    result.notes.push('no trigger: it starts by hand, through the API or `atlas run`');
+  }
+  result.setup.push(...mapped.setup);
+  result.notes.push(...mapped.notes);
+  const otherTriggers = new Set(active.filter((n) => isTrigger(n) && n !== triggerNode).map((n) => n.name));
+
+  // Loops: n8n's Loop Over Items feeds its body back into itself; that edge is dropped here
+  // (the loop node itself becomes a failing step until forEach exists). Other cycles are refused.
+  const children = new Map<string, { out: number; to: string }[]>();
+  for (const e of edges) children.set(e.from, [...(children.get(e.from) ?? []), { out: e.out, to: e.to }]);
+  const reaches = (from: string, target: string): boolean => {
+    const seen = new Set<string>();
+    const stack = [from];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      if (n === target) return true;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      for (const c of children.get(n) ?? []) stack.push(c.to);
+    }
+    return false;
+  };
+  const loopEdges = edges.filter(
+    (e) => shortType(byName.get(e.to)!.type) === 'splitInBatches' && reaches(e.to, e.from),
+  );
+  const mainEdges = edges.filter(
+    (e) =>
+      !loopEdges.includes(e) &&
+      !otherTriggers.has(e.from) &&
+      isStep(byName.get(e.from)!) &&
+      isStep(byName.get(e.to)!),
+  );
+
+  // Topological order, ties broken by canvas position then name, so output is stable and reads left to right.
+  const order: N8nNode[] = [];
+  const indegree = new Map(active.map((n) => [n.name, 0]));
+  for (const e of mainEdges) indegree.set(e.to, (indegree.get(e.to) ?? 0) + 1);
+  const byPosition = (a: N8nNode, b: N8nNode) =>
+    a.position[0] - b.position[0] ||
+    a.position[1] - b.position[1] ||
+    (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const ready = active.filter((n) => indegree.get(n.name) === 0).sort(byPosition);
+  while (ready.length > 0) {
+    const n = ready.shift()!;
+    order.push(n);
+    for (const e of mainEdges.filter((x) => x.from === n.name)) {
+      const left = indegree.get(e.to)! - 1;
+      indegree.set(e.to, left);
+      if (left === 0) {
+        ready.push(byName.get(e.to)!);
+        ready.sort(byPosition);
+      }
+    }
+  }
+  if (order.length < active.length) {
+    const stuck = active.filter((n) => !order.includes(n)).map((n) => `"${clip(n.name, 40)}"`);
+    return refuse(
+      `its connections form a cycle through ${stuck.slice(0, 5).join(', ')}; Atlas workflows run each step once`,
+    );
+  }
+
+  const ids = new Set<string>();
+  const steps: Record<string, unknown>[] = [];
+  const stepComments: string[][] = [];
+  const anchors = new Map<string, string[]>(); // node → step ids whose end means the node is done
+  const conds = new Map<string, Rule | null>(); // node → condition for it to run
+  const branches = new Map<string, unknown[]>(); // branch node → rule per output
+  const data = new Map<string, (path: Path) => Path | Problem>();
+  const done = new Set<string>();
+  let response: { status: number; body: unknown } | undefined;
+
+  for (const node of order) {
+    if (node === triggerNode || otherTriggers.has(node.name)) {
+      if (node === triggerNode) {
+        anchors.set(node.name, []);
+        conds.set(node.name, null);
+        data.set(node.name, mapped.data);
+      } else {
+        anchors.set(node.name, []);
+        conds.set(node.name, false);
+        data.set(node.name, () => new Problem(`"${node.name}" is a second trigger`));
+      }
+      done.add(node.name);
+      continue;
+    }
+    const incoming = mainEdges.filter((e) => e.to === node.name);
+    const sources = [...new Set(incoming.map((e) => e.from))];
+    const type = shortType(node.type);
+    const refs = new Set<string>();
+    const parentData = (path: Path): Path | Problem => {
+      if (sources.length !== 1)
+        return new Problem(
+          `"${clip(node.name, 40)}" reads $json but has ${sources.length === 0 ? 'no input' : 'several inputs'}; name the node: $('Node').item.json`,
+        );
+      return data.get(sources[0]!)!(path);
+    };
+    const resolve: Resolver = (name, path) => {
+      if (name === null) {
+        for (const s of sources) for (const a of anchors.get(s) ?? []) refs.add(a);
+        return parentData(path);
+      }
+      if (!byName.has(name))
+        return new Problem(`it reads the node "${clip(name, 40)}", which does not exist`);
+      if (!done.has(name))
+        return new Problem(`it reads "${clip(name, 40)}", which has not run yet at that point`);
+      for (const a of anchors.get(name) ?? []) refs.add(a);
+      return data.get(name)!(path);
+    };
+    let mapping: Mapping;
+    if (node.disabled) mapping = { kind: 'pass' };
+    else if (isTrigger(node)) mapping = new Problem('a second trigger');
+    else if (sources.length > 1 && type !== 'merge' && !exclusiveInputs(incoming, branches))
+      mapping = new Problem(
+        'n8n runs this node once for each input that reaches it; Atlas runs a step once: put a Merge node before it',
+      );
+    else
+      mapping = mapNode({
+        node,
+        resolve,
+        secret: (name, why) => {
+          if (!result.secrets.has(name)) result.secrets.set(name, why);
+          return name;
+        },
+        integration: (provider, why) => {
+          if (!result.integrations.has(provider)) result.integrations.set(provider, why);
+        },
+        note: (text) => result.notes.push(text),
+        attached: (kind) => attached.get(node.name)?.get(kind) ?? [],
+      });
+    for (const a of attached.get(node.name)?.values() ?? []) for (const sub of a) done.add(sub.name);
+
+    const cond = or(
+      incoming.length === 0
+        ? [null]
+        : incoming.map((e) => {
+            const rules = branches.get(e.from);
+            return and(conds.get(e.from) ?? null, rules ? (rules[e.out] ?? false) : null);
+          }),
+    );
+    const parentAnchors = [...new Set(sources.flatMap((s) => anchors.get(s) ?? []))];
+    conds.set(node.name, cond);
+    done.add(node.name);
+
+    if (!isProblem(mapping) && mapping.kind === 'response') {
+      response = { status: mapping.status, body: mapping.body };
+      if (!mapped.route) mapping = new Problem('Respond to Webhook without a webhook trigger');
+    }
+    if (isProblem(mapping) || mapping.kind === 'step') {
+      const id = stepIdFor(node.name, ids);
+      const needs = [...new Set([...parentAnchors, ...refs])].sort();
+      const stepDoc: Record<string, unknown> = { id, name: clip(node.name, 120) };
+      const comments: string[] = [];
+      if (isProblem(mapping)) {
+        // The message quotes n8n text; braces in it must not become templates when the step renders it.
+        const message =
+          `n8n node "${clip(node.name, 60)}" (${node.type} v${node.typeVersion}) was not translated: ${mapping.message}`
+            .replaceAll('{{', '{ {')
+            .replaceAll('}}', '} }');
+        result.untranslated.push({
+          node: node.name,
+          type: node.type,
+          version: node.typeVersion,
+          message: mapping.message,
+          ...(mapping.needs ? { needs: mapping.needs } : {}),
+          ...(mapping.upstream ? { upstream: true } : {}),
+        });
+        Object.assign(stepDoc, {
+          uses: 'core.fail',
+          with: { kind: 'fatal', code: 'n8n_untranslated', message },
+        });
+        comments.push(commentText(`NOT TRANSLATED: ${node.type} v${node.typeVersion}: ${mapping.message}`));
+        data.set(
+          node.name,
+          () => new Problem(`it reads "${clip(node.name, 40)}", which was not translated`, undefined, true),
+        );
+        anchors.set(node.name, [id]);
+      } else {
+        Object.assign(stepDoc, { uses: mapping.uses, with: mapping.with });
+        comments.push(
+          commentText(`${node.type} v${node.typeVersion}${mapping.comment ? `: ${mapping.comment}` : ''}`),
+        );
+        const own: DataMap | undefined = mapping.data;
+        data.set(node.name, (path) => {
+          if (!own)
+            return new Problem(
+              `the output of "${clip(node.name, 40)}" (${type}) differs in Atlas; read the step's documented output`,
+            );
+          const p = own(path);
+          if (p === 'parent') return parentData(path);
+          return isProblem(p) ? p : ['steps', id, 'output', ...p];
+        });
+        anchors.set(node.name, [id]);
+      }
+      if (cond !== null) stepDoc['if'] = cond;
+      const previous = steps.at(-1)?.['id'];
+      if (!(needs.length === 1 && needs[0] === previous) && !(needs.length === 0 && previous === undefined))
+        stepDoc['needs'] = needs;
+      if (isProblem(mapping)) stepDoc['retry'] = { maxAttempts: 1 };
+      steps.push(stepDoc);
+      stepComments.push(comments);
+      continue;
+    }
+    // Not a step: branches, pass-throughs, merges and the webhook response.
+    anchors.set(node.name, [...new Set([...parentAnchors, ...refs])]);
+    if (mapping.kind === 'branch') branches.set(node.name, mapping.outputs);
+    if (mapping.kind === 'merge')
+      data.set(
+        node.name,
+        () =>
+          new Problem(
+            `"${clip(node.name, 40)}" merges several inputs; read the node you mean with $('Node')`,
+          ),
+      );
+    else data.set(node.name, parentData);
+    if (node.disabled) result.notes.push(`the disabled node "${node.name}" was left out`);
+  }
+
+  if (mapped.route) {
+    if (mapped.respondsWithNode && response) mapped.route['response'] = response;
+    result.route = mapped.route;
+  }
+  if (steps.length === 0) {
+    steps.push({ id: 'nothing', uses: 'core.noop', with: {} });
+    stepComments.push([' the n8n workflow has no node after its trigger']);
+  }
+  result.comments.steps = stepComments;
+  result.workflow = {
+    apiVersion: 'atlas/v1',
+    kind: 'Workflow',
+    id: opts.id,
+    name: clip(wf.name, 120),
+    description: clip(`Imported from the n8n workflow "${wf.name}"${wf.id ? ` (id ${wf.id})` : ''}.`, 2000),
+    trigger: mapped.trigger,
+    steps,
+  };
+  return result;
+}
+
+/** Inputs that come from different outputs of one branch node never arrive together. */
+function exclusiveInputs(
+  incoming: { from: string; out: number }[],
+  branches: Map<string, unknown[]>,
+): boolean {
+  const from = new Set(incoming.map((e) => e.from));
+  const outs = new Set(incoming.map((e) => e.out));
+  return from.size === 1 && branches.has([...from][0]!) && outs.size === incoming.length;
+}

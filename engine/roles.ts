@@ -1,0 +1,123 @@
+/**
+ * The roles of an engine process: the HTTP server, the queue runner and the schedule runner,
+ * each with its orderly stop.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { Runner, WorkerEvents } from 'graphile-worker';
+import { type Config, ConfigError } from './config.ts';
+import type { Logger } from './log.ts';
+import { startRunner } from './queue/runner.ts';
+import { cronItems, SCHEDULE_TASK } from './runtime/cron.ts';
+import type { Services } from './services.ts';
+
+export async function listen(handler: RequestListener, config: Config): Promise<Server> {
+  const server = createServer(handler);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE')
+        reject(new ConfigError('PORT', `${config.port} is already in use on ${config.host}`));
+      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND')
+        reject(new ConfigError('HOST', `"${config.host}" is not an address of this machine`));
+      else reject(err);
+    });
+    server.listen(config.port, config.host, () => resolve());
+  });
+  return server;
+}
+
+export function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Stops accepting connections, lets in-flight requests finish, then closes the rest. */
+export async function closeServer(server: Server, timeoutMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+  await closed;
+  clearTimeout(timer);
+}
+
+/** The runner of schedules: started with the catalogue's cron items, restarted when they change. */
+export function scheduleRunner(
+  services: Services,
+  connectionString: string,
+  config: Config,
+  events: WorkerEvents,
+  log: Logger,
+) {
+  let runner: Runner | undefined;
+  let current: string | undefined;
+  const items = () => cronItems(services.catalogue, config.cronBackfillMs);
+  return {
+    async sync() {
+      const next = items();
+      const key = JSON.stringify(
+        services.catalogue.workflows().flatMap((e) => {
+          const t = e.manifest.trigger;
+          return t.type === 'schedule' ? [[e.manifest.id, t.cron]] : [];
+        }),
+      );
+      if (key === current) return;
+      await runner?.stop();
+      runner = undefined;
+      current = key;
+      if (next.length === 0) return;
+      runner = await startRunner({
+        connectionString,
+        concurrency: 1,
+        taskList: { [SCHEDULE_TASK]: services.runtime.tasks[SCHEDULE_TASK]! },
+        cronItems: next,
+        events,
+        log,
+      });
+    },
+    async stop() {
+      await runner?.stop();
+    },
+  };
+}
+
+/** Lets running jobs finish within the bound; past it, their locks are released for others. */
+export async function stopRunner(runner: Runner, timeoutMs: number, log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  const outcome = await Promise.race([runner.stop().then(() => 'stopped' as const), timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    log.warn({ timeoutMs }, 'jobs still running at the shutdown bound; stopping the worker anyway');
+    await runner.kill();
+  }
+}
+
+/**
+ * The queue worker: the runtime's heartbeats, and a graphile-worker runner over its task
+ * list. Returns the runner's stop, bounded by the shutdown timeout.
+ */
+export async function startQueueWorker(
+  services: Services,
+  connectionString: string,
+  concurrency: number,
+  events: WorkerEvents,
+  config: Config,
+  log: Logger,
+): Promise<() => Promise<void>> {
+  // The heartbeats stop with the runtime (`services.runtime.stop()`), after the runner.
+  await services.runtime.startWorker(events, connectionString);
+  const runner = await startRunner({
+    connectionString,
+    concurrency,
+    taskList: services.runtime.tasks,
+    events,
+    log,
+  });
+  return () => stopRunner(runner, config.shutdownTimeoutMs, log);
+}
+
+export function workerEvents(): WorkerEvents {
+  return new EventEmitter() as WorkerEvents;
+}

@@ -1,0 +1,81 @@
+/**
+ * Claims and leases: taking a run for this process (under its lease and its concurrency
+ * limit), giving the lease back, and handing the run back to the queue for later.
+ */
+import type { Knex } from 'knex';
+import { GroupCommit } from '../db/group-commit.ts';
+import { enqueueRun } from '../db/queue.ts';
+import {
+  type ClaimedRun,
+  type ClaimRequest,
+  claimLockedRun,
+  claimRuns,
+  lockConcurrencyGroup,
+  releaseLease,
+} from '../db/run-claims.ts';
+import { lockRun, type RunRow } from '../db/runs.ts';
+import type { RuntimeDeps } from './deps.ts';
+
+export type { ClaimedRun } from '../db/run-claims.ts';
+
+const DEFAULT_LEASE_MS = 30_000;
+/** A run waiting for a concurrency slot is also re-checked this often, in case a wake-up is lost. */
+const CONCURRENCY_RECHECK_MS = 15_000;
+
+export class Claims {
+  readonly leaseMs: number;
+  readonly #batch: GroupCommit<ClaimRequest, ClaimedRun | undefined>;
+
+  constructor(
+    private readonly deps: RuntimeDeps,
+    private readonly now: () => Date,
+  ) {
+    this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+    // The common claim (no concurrency group, lease free) is group-committed with the
+    // claims of other runs starting in this process.
+    this.#batch = new GroupCommit((items) => claimRuns(deps.db, items, deps.processId, this.leaseMs));
+  }
+
+  /**
+   * Takes the run for this process: it must be queued or running, its lease free (or ours,
+   * or expired), and its concurrency group below its limit. Undefined means "not now": the
+   * run is finished, or another worker holds it, or it waits for a slot (rescheduled).
+   */
+  async claim(runId: string, tenantId: string): Promise<ClaimedRun | undefined> {
+    const claimed = await this.#batch.submit({ id: runId, tenant_id: tenantId });
+    if (claimed) return claimed;
+    const slow = await this.deps.db.transaction((trx) => this.#claimSlow(trx, runId, tenantId));
+    return slow && { ...slow, fresh: false };
+  }
+
+  async #claimSlow(trx: Knex.Transaction, runId: string, tenantId: string): Promise<RunRow | undefined> {
+    const run = await lockRun(trx, tenantId, runId);
+    if (!run || (run.status !== 'queued' && run.status !== 'running')) return undefined;
+    const leased =
+      run.lease_owner && run.lease_owner !== this.deps.processId && run.lease_expires_at! > this.now();
+    if (leased) {
+      await enqueueRun(trx, run, new Date(run.lease_expires_at!.getTime() + 100));
+      return undefined;
+    }
+    if (run.status === 'queued' && run.concurrency_key !== null) {
+      const active = await lockConcurrencyGroup(trx, run);
+      if (active >= (run.concurrency_limit ?? 1)) {
+        await enqueueRun(trx, run, new Date(this.now().getTime() + CONCURRENCY_RECHECK_MS));
+        return undefined;
+      }
+    }
+    return claimLockedRun(trx, run, this.deps.processId, this.leaseMs);
+  }
+
+  /** Only retries remain, due later: free the lease and come back at that time. */
+  async sleepUntil(run: RunRow, until: Date): Promise<void> {
+    await this.deps.db.transaction(async (trx) => {
+      await releaseLease(trx, run, this.deps.processId);
+      await enqueueRun(trx, run, until);
+    });
+  }
+
+  release(run: RunRow): Promise<void> {
+    return releaseLease(this.deps.db, run, this.deps.processId);
+  }
+}

@@ -1,0 +1,370 @@
+// The web console in a real browser (Debian's chromium through playwright-core), against
+// the engine as `atlas serve` composes it: HTTP API, worker, webhooks, on this file's
+// database. One browser for the whole file. Screenshots of each page at 1280 and 390 pixels
+// go to test-artifacts/ui/.
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import Stripe from 'stripe';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain JavaScript build script, run by npm before any TypeScript tooling
+import { buildUi } from '../../bin/build-ui.js';
+import { mintToken } from '../../engine/auth/mint.ts';
+import { loadConfig } from '../../engine/config.ts';
+import { generateKey } from '../../engine/crypto/index.ts';
+import { type RunningEngine, startEngine } from '../../engine/engine.ts';
+import { makeLogger } from '../../engine/log.ts';
+import { useTestDatabase } from '../helpers/db.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'ui');
+const CHROMIUM = ['/usr/lib/chromium/chromium', '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) =>
+  existsSync(p),
+);
+if (!CHROMIUM) {
+  console.warn(
+    'test/ui/browser.test.ts skipped: no chromium binary (apt-get install -y chromium; .ci/run does)',
+  );
+}
+
+const JWT_SECRET = 'atlas-browser-tests-0123456789abcdef';
+const STRIPE_SECRET = 'whsec_browserBrowserBrowser0123456789';
+const stripe = new Stripe('sk_test_x');
+
+const FIXTURES: Record<string, string> = {
+  'WF-901-fails-once.yaml': `apiVersion: atlas/v1
+kind: Workflow
+id: WF-901
+name: Fails once
+trigger: { type: manual }
+steps:
+  - id: flaky
+    uses: core.fail
+    with: { kind: fatal, times: 1, message: the first attempt fails }
+    retry: { maxAttempts: 1 }
+`,
+  'WF-902-waits.yaml': `apiVersion: atlas/v1
+kind: Workflow
+id: WF-902
+name: Waits a minute
+trigger: { type: manual }
+steps:
+  - id: wait
+    uses: core.sleep
+    timeout: 5m
+    with: { ms: 60000 }
+`,
+  'WF-903-on-checkout.yaml': `apiVersion: atlas/v1
+kind: Workflow
+id: WF-903
+name: On checkout
+trigger: { type: webhook, route: stripe, events: [checkout.session.completed] }
+steps:
+  - id: note
+    uses: core.log
+    with: { message: "checkout {{ trigger.eventId }}" }
+`,
+};
+
+const t = useTestDatabase();
+let home: string;
+let engine: RunningEngine;
+let browser: Browser;
+let page: Page;
+let url: string;
+let demoToken: string;
+const pageErrors: string[] = [];
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+async function go(hash: string): Promise<void> {
+  await page.goto(`${url}/#${hash}`);
+}
+
+/** Runs through the API, as a script of the tenant would. */
+async function apiCall(method: string, p: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${url}${p}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${demoToken}`,
+      'x-tenant-id': 'demo',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  expect(res.ok).toBe(true);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+const startRun = async (workflow: string, input: unknown = {}) =>
+  (await apiCall('POST', `/v1/workflows/${workflow}/runs`, { input })).id as string;
+
+async function runStatusIs(status: string): Promise<void> {
+  await page.locator('dl.facts .status', { hasText: status }).first().waitFor({ timeout: 20_000 });
+}
+
+describe.skipIf(!CHROMIUM)('the console in a browser', () => {
+  beforeAll(async () => {
+    home = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-ui-browser-'));
+    const manifests = path.join(home, 'manifests');
+    await fs.mkdir(manifests);
+    await fs.copyFile(
+      path.join(ROOT, 'manifests/workflows/WF-001-hello.yaml'),
+      path.join(manifests, 'WF-001-hello.yaml'),
+    );
+    await fs.copyFile(path.join(ROOT, 'manifests/webhooks/stripe.yaml'), path.join(manifests, 'stripe.yaml'));
+    for (const [name, text] of Object.entries(FIXTURES)) await fs.writeFile(path.join(manifests, name), text);
+    const uiDir = path.join(home, 'ui');
+    await buildUi({ outdir: uiDir });
+    const config = loadConfig(
+      {
+        DATABASE_URL: t.url,
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+        ATLAS_HOME: home,
+        ATLAS_ENCRYPTION_KEY: generateKey(),
+        ATLAS_JWT_SECRET: JWT_SECRET,
+        ATLAS_MANIFESTS: manifests,
+        ATLAS_WORKER_CONCURRENCY: '8',
+      },
+      ROOT,
+    );
+    engine = await startEngine({ config, log: makeLogger('silent', false), http: true, worker: true, uiDir });
+    url = engine.url!;
+    await t.db('tenants').insert({ id: 'demo', name: 'Demo' }).onConflict('id').ignore();
+    await t.db('tenants').insert({ id: 'globex', name: 'Globex' });
+    // A route that names its tenant in the query verifies with that tenant's own secret only.
+    await engine.services.secrets.put('demo', 'STRIPE_WEBHOOK_SECRET', STRIPE_SECRET);
+    demoToken = await mintToken({ secret: JWT_SECRET, sub: 'ada', tenants: ['demo'], ttlSeconds: 600 });
+    await fs.mkdir(ARTIFACTS, { recursive: true });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM!,
+      args: [
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.setDefaultTimeout(15_000);
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') pageErrors.push(msg.text());
+    });
+    // Nothing but Atlas itself: a request anywhere else fails the test.
+    await page.route('**/*', (route) =>
+      route.request().url().startsWith(url) ? route.continue() : route.abort('blockedbyclient'),
+    );
+  }, 120_000);
+
+  beforeEach((ctx) => {
+    ctx.onTestFailed(() => shot(`failed-${ctx.task.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}`));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await engine?.stop();
+    if (home) await fs.rm(home, { recursive: true, force: true });
+  });
+
+  it('shows the sign-in, and signs in with a pasted token to the tenant’s runs', async () => {
+    const started = performance.now();
+    await page.goto(url);
+    await page.getByRole('heading', { name: 'Sign in to Atlas' }).waitFor();
+    const loadMs = performance.now() - started;
+    // A cold browser's first page; a second load, with the assets cached, is the usual case.
+    expect(loadMs).toBeLessThan(3000);
+    const again = performance.now();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sign in to Atlas' }).waitFor();
+    expect(performance.now() - again).toBeLessThan(1000);
+    await shot('01-sign-in-1280');
+    await page.getByLabel('Token', { exact: true }).fill('not a token');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('alert').filter({ hasText: 'not an API token' }).waitFor();
+    await page.getByLabel('Token', { exact: true }).fill(demoToken);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('heading', { name: 'Runs' }).waitFor();
+    await page.getByText('No runs yet').waitFor();
+    expect(await page.locator('.who').textContent()).toContain('demo');
+    await shot('02-runs-empty-1280');
+  });
+
+  it('starts WF-001 from its form, checked before sending, and watches it succeed on the timeline', async () => {
+    await go('/workflows/WF-001');
+    await page.getByRole('heading', { name: 'WF-001 Hello' }).waitFor();
+    await page.locator('ol.source li').first().waitFor();
+    expect(await page.locator('ol.source li').count()).toBeGreaterThan(20);
+    await page.getByRole('button', { name: 'Run WF-001' }).click();
+    await page.getByRole('alert').filter({ hasText: 'input.name is required' }).waitFor();
+    expect(Number((await t.db('workflow_runs').count({ n: '*' }))[0]!.n)).toBe(0);
+    await page.getByLabel(/^name/).fill('Ada');
+    await shot('03-workflow-form-1280');
+    await page.getByRole('button', { name: 'Run WF-001' }).click();
+    await page.waitForURL(/#\/runs\/[0-9a-f-]{36}$/);
+    await runStatusIs('succeeded');
+    await page.locator('.gantt .bar.status-succeeded').first().waitFor();
+    expect(await page.locator('.gantt-row').count()).toBe(3);
+    await page.locator('details.step summary', { hasText: 'greeting' }).click();
+    await page.locator('details.step[open] pre', { hasText: 'Hello, Ada!' }).first().waitFor();
+    await shot('04-run-succeeded-1280');
+  });
+
+  it('shows new runs and status changes in the list without reloading', async () => {
+    await go('/runs');
+    await page.locator('tr[data-run]').first().waitFor();
+    const before = await page.locator('tr[data-run]').count();
+    const id = await startRun('WF-001', { name: 'Live' });
+    await page.locator(`tr[data-run="${id}"] .status-succeeded`).waitFor({ timeout: 20_000 });
+    expect(await page.locator('tr[data-run]').count()).toBe(before + 1);
+    await shot('05-runs-live-1280');
+  });
+
+  it('retries a failed run after confirmation', async () => {
+    const id = await startRun('WF-901');
+    await go(`/runs/${id}`);
+    await runStatusIs('failed');
+    await page.getByText('the first attempt fails').first().waitFor();
+    await shot('06-run-failed-1280');
+    await page.getByRole('button', { name: 'Retry' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Keep it' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect(Number((await t.db('step_runs').where({ run_id: id }).count({ n: '*' }))[0]!.n)).toBe(1);
+    await page.getByRole('button', { name: 'Retry' }).click();
+    await dialog.getByRole('button', { name: 'Retry' }).click();
+    await runStatusIs('succeeded');
+    expect(await page.locator('.gantt .bar').count()).toBe(2);
+  });
+
+  it('cancels a waiting run after confirmation', async () => {
+    const id = await startRun('WF-902');
+    await go(`/runs/${id}`);
+    await runStatusIs('running');
+    await page.locator('.gantt .bar.status-running').waitFor();
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel the run' }).click();
+    await runStatusIs('cancelled');
+    const row = await t.db('workflow_runs').where({ id }).first('status');
+    expect(row.status).toBe('cancelled');
+    await shot('07-run-cancelled-1280');
+  });
+
+  it('toggles a workflow for the tenant', async () => {
+    await go('/workflows');
+    const toggle = page.getByRole('switch', { name: 'Enabled for this tenant: WF-903' });
+    await toggle.waitFor();
+    expect(await toggle.getAttribute('aria-checked')).toBe('false');
+    await toggle.click();
+    await page.locator('[role=switch][aria-checked=true]', { hasText: 'Enabled' }).waitFor();
+    const state = await t.db('tenant_workflows').where({ tenant_id: 'demo', workflow_id: 'WF-903' }).first();
+    expect(state.enabled).toBe(true);
+    await shot('08-workflows-1280');
+  });
+
+  it('shows a webhook delivery and the run it started', async () => {
+    const body = JSON.stringify({
+      id: 'evt_browser_1',
+      type: 'checkout.session.completed',
+      data: { object: { id: 'cs_1' } },
+    });
+    const signature = stripe.webhooks.generateTestHeaderString({ payload: body, secret: STRIPE_SECRET });
+    const res = await fetch(`${url}/v1/webhooks/stripe?tenantId=demo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+      body,
+    });
+    expect(res.headers.get('atlas-webhook-outcome')).toBe('accepted');
+    await go('/webhooks');
+    const row = page.locator('tr[data-delivery="evt_browser_1"]');
+    await row.waitFor();
+    expect(await row.textContent()).toContain('checkout.session.completed');
+    await shot('09-webhooks-1280');
+    await row.getByRole('link').click();
+    await page.getByRole('link', { name: 'WF-903' }).waitFor();
+    await runStatusIs('succeeded');
+  });
+
+  it('shows jobs, integrations, secrets and the audit log, with what to do when empty', async () => {
+    await go('/jobs');
+    await page.getByText('No jobs.').waitFor();
+    await go('/integrations');
+    await page.getByText('No account connected.').waitFor();
+    await go('/secrets');
+    await page.getByLabel('Name').fill('HOOK_SECRET');
+    await page.getByLabel('Value').fill('s3cr3t-value');
+    await page.getByRole('button', { name: 'Save secret' }).click();
+    await page.getByRole('cell', { name: 'HOOK_SECRET' }).waitFor();
+    expect(await page.content()).not.toContain('s3cr3t-value');
+    await shot('10-secrets-1280');
+    await go('/audit?action=runs.retry');
+    await page.getByRole('cell', { name: 'runs.retry' }).first().waitFor();
+    await shot('11-audit-1280');
+  });
+
+  it('works at 390 pixels wide without sideways scrolling of the page', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [hash, name] of [
+      ['/runs', '12-runs-390'],
+      ['/workflows/WF-001', '13-workflow-390'],
+      ['/webhooks', '14-webhooks-390'],
+    ] as const) {
+      await go(hash);
+      await page.locator('main h1').waitFor();
+      await page.waitForLoadState('networkidle');
+      const width = await page.evaluate<number>('document.documentElement.scrollWidth');
+      expect(width).toBeLessThanOrEqual(390);
+      await shot(name);
+    }
+    const run = await t.db('workflow_runs').where({ workflow_id: 'WF-001', status: 'succeeded' }).first('id');
+    await go(`/runs/${run.id}`);
+    await runStatusIs('succeeded');
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await shot('15-run-390');
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it('is usable from the keyboard, with a visible focus', async () => {
+    await go('/runs');
+    await page.reload();
+    await page.locator('main h1').waitFor();
+    await page.keyboard.press('Tab');
+    const first = await page.evaluate<string>('document.activeElement?.textContent');
+    expect(first).toBe('Skip to content');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate<{ text: string; outline: string }>(
+      '({ text: document.activeElement.textContent, outline: getComputedStyle(document.activeElement).outlineStyle })',
+    );
+    expect(focused.text).toBe('Runs');
+    expect(focused.outline).not.toBe('none');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Workflows' }).waitFor();
+  });
+
+  it('a tenant does not see another tenant’s runs', async () => {
+    const demoRun = (await t.db('workflow_runs').where({ tenant_id: 'demo' }).first('id')).id as string;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    const globex = await mintToken({ secret: JWT_SECRET, sub: 'gus', tenants: ['globex'], ttlSeconds: 600 });
+    await page.getByLabel('Token', { exact: true }).fill(globex);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await go('/runs');
+    await page.getByText('No runs yet').waitFor();
+    expect(await page.locator('tr[data-run]').count()).toBe(0);
+    await go(`/runs/${demoRun}`);
+    await page
+      .getByRole('alert')
+      .filter({ hasText: `There is no run ${demoRun}` })
+      .waitFor();
+    await shot('16-other-tenant-1280');
+    expect(pageErrors.filter((e) => !e.includes('404'))).toEqual([]);
+  });
+});

@@ -1,0 +1,255 @@
+// Runs: the live list (polling the change feed) and a run's timeline, attempts and controls.
+import { html } from 'htm/preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, qs } from './api.js';
+import {
+  ConfirmButton,
+  duration,
+  Empty,
+  ErrorBox,
+  Json,
+  Status,
+  Time,
+  useInterval,
+  useLoad,
+} from './parts.js';
+
+const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
+const POLL_MS = 2000;
+
+function matches(run, f) {
+  if (f.workflowId && run.workflowId !== f.workflowId) return false;
+  if (f.status && run.status !== f.status) return false;
+  if (f.since && new Date(run.createdAt) < new Date(f.since)) return false;
+  if (f.until && new Date(run.createdAt) >= new Date(f.until)) return false;
+  return true;
+}
+
+const toIso = (local) => (local ? new Date(local).toISOString() : '');
+
+export function RunsPage({ query, navigate }) {
+  const filter = {
+    workflowId: query.get('workflowId') ?? '',
+    status: query.get('status') ?? '',
+    since: query.get('since') ?? '',
+    until: query.get('until') ?? '',
+  };
+  const key = JSON.stringify(filter);
+  const workflows = useLoad(() => api('GET', '/v1/workflows'), []);
+  const [runs, setRuns] = useState([]);
+  const [next, setNext] = useState(undefined);
+  const [error, setError] = useState(undefined);
+  const [loading, setLoading] = useState(true);
+  const cursor = useRef(undefined);
+
+  const load = async () => {
+    setLoading(true);
+    try {
+      const f = { ...filter, since: toIso(filter.since), until: toIso(filter.until) };
+      const page = await api('GET', `/v1/runs${qs({ ...f, limit: 50 })}`);
+      const changes = await api('GET', '/v1/runs/changes');
+      cursor.current = changes.cursor;
+      setRuns(page.items);
+      setNext(page.nextCursor);
+      setError(undefined);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setLoading(false);
+    }
+  };
+  useEffect(() => {
+    load();
+  }, [key]);
+
+  useInterval(async () => {
+    if (!cursor.current) return;
+    try {
+      const changes = await api('GET', `/v1/runs/changes${qs({ cursor: cursor.current })}`);
+      cursor.current = changes.cursor;
+      if (changes.items.length === 0) return;
+      setRuns((current) => {
+        const byId = new Map(current.map((r) => [r.id, r]));
+        for (const r of changes.items) {
+          if (byId.has(r.id) || matches(r, filter)) byId.set(r.id, r);
+        }
+        return [...byId.values()]
+          .filter((r) => matches(r, filter))
+          .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+      });
+    } catch (err) {
+      setError(err);
+    }
+  }, POLL_MS);
+
+  const more = async () => {
+    try {
+      const f = { ...filter, since: toIso(filter.since), until: toIso(filter.until) };
+      const page = await api('GET', `/v1/runs${qs({ ...f, limit: 50, cursor: next })}`);
+      setRuns((r) => [...r, ...page.items.filter((x) => !r.some((y) => y.id === x.id))]);
+      setNext(page.nextCursor);
+    } catch (err) {
+      setError(err);
+    }
+  };
+
+  const onFilter = (e) => {
+    e.preventDefault();
+    const data = new FormData(e.currentTarget);
+    navigate(`/runs${qs(Object.fromEntries(data.entries()))}`);
+  };
+
+  return html`<section>
+    <h1>Runs</h1>
+    <form class="filters" onSubmit=${onFilter} aria-label="Filter runs">
+      <label>Workflow
+        <select name="workflowId" value=${filter.workflowId}>
+          <option value="">All</option>
+          ${(workflows.data?.items ?? []).map((w) => html`<option value=${w.id}>${w.id} ${w.name ?? ''}</option>`)}
+        </select>
+      </label>
+      <label>Status
+        <select name="status" value=${filter.status}>
+          <option value="">All</option>
+          ${STATUSES.map((s) => html`<option value=${s}>${s}</option>`)}
+        </select>
+      </label>
+      <label>From <input type="datetime-local" name="since" value=${filter.since} /></label>
+      <label>Before <input type="datetime-local" name="until" value=${filter.until} /></label>
+      <button type="submit">Apply</button>
+    </form>
+    <p class="muted live" aria-live="polite">Live: new runs and status changes appear as they happen.</p>
+    <${ErrorBox} error=${error} retry=${load} />
+    ${
+      !loading && !error && runs.length === 0
+        ? html`<${Empty}>No runs ${key === '{"workflowId":"","status":"","since":"","until":""}' ? 'yet' : 'match these filters'}.
+            Start one from <a href="#/workflows">Workflows</a> (a manual workflow's "Run" button), or change the filters.<//>`
+        : html`<div class="table-wrap"><table>
+            <thead><tr><th>Status</th><th>Workflow</th><th>Run</th><th>Created</th><th>Duration</th></tr></thead>
+            <tbody>
+              ${runs.map(
+                (r) => html`<tr key=${r.id} data-run=${r.id}>
+                  <td><${Status} value=${r.status} /></td>
+                  <td>${r.workflowId}</td>
+                  <td><a href=${`#/runs/${r.id}`} class="mono">${r.id.slice(0, 8)}</a></td>
+                  <td><${Time} value=${r.createdAt} /></td>
+                  <td>${duration(r.startedAt, r.finishedAt)}</td>
+                </tr>`,
+              )}
+            </tbody>
+          </table></div>`
+    }
+    ${next ? html`<button type="button" onClick=${more}>Load older runs</button>` : null}
+  </section>`;
+}
+
+/** The attempts of every step on one time axis: a bar per attempt, coloured by status. */
+function Timeline({ run }) {
+  const attempts = run.steps.flatMap((s) => s.attempts.map((a) => ({ step: s.id, ...a })));
+  if (attempts.length === 0) return html`<${Empty}>No step has started yet.<//>`;
+  const start = Math.min(
+    new Date(run.createdAt).getTime(),
+    ...attempts.map((a) => new Date(a.startedAt).getTime()),
+  );
+  const ends = attempts.map((a) => (a.finishedAt ? new Date(a.finishedAt).getTime() : Date.now()));
+  const end = Math.max(...ends, run.finishedAt ? new Date(run.finishedAt).getTime() : 0, start + 1);
+  const span = end - start;
+  const pct = (t) => `${(((t - start) / span) * 100).toFixed(2)}%`;
+  return html`<div class="gantt" role="list" aria-label="Timeline of step attempts">
+    ${run.steps.map(
+      (s) => html`<div class="gantt-row" role="listitem">
+        <span class="gantt-label mono" title=${s.id}>${s.id}</span>
+        <span class="gantt-track">
+          ${s.attempts.map((a) => {
+            const from = new Date(a.startedAt).getTime();
+            const to = a.finishedAt ? new Date(a.finishedAt).getTime() : Date.now();
+            const label = `${s.id} attempt ${a.attempt}/${a.maxAttempts}: ${a.status}, ${duration(a.startedAt, a.finishedAt)}`;
+            return html`<span
+              class=${`bar status-${a.status}`}
+              style=${{ left: pct(from), width: `max(3px, ${(((to - from) / span) * 100).toFixed(2)}%)` }}
+              title=${label}
+              aria-label=${label}
+            ></span>`;
+          })}
+        </span>
+      </div>`,
+    )}
+    <div class="gantt-axis muted"><span>0</span><span>${duration(new Date(start).toISOString(), new Date(end).toISOString())}</span></div>
+  </div>`;
+}
+
+function Attempt({ a }) {
+  return html`<div class="attempt">
+    <h4>
+      Attempt ${a.attempt}/${a.maxAttempts}${a.runAttempt > 1 ? ` (run attempt ${a.runAttempt})` : ''}
+      <${Status} value=${a.status} />
+      <span class="muted">${a.uses ?? ''} · <${Time} value=${a.startedAt} /> · ${duration(a.startedAt, a.finishedAt)}</span>
+    </h4>
+    ${a.skipReason ? html`<p>Skipped: ${a.skipReason}</p>` : null}
+    ${a.retryAt ? html`<p>Retries at <${Time} value=${a.retryAt} /></p>` : null}
+    <${Json} label="Input (secrets redacted)" value=${a.input} />
+    ${a.output !== undefined && a.output !== null ? html`<${Json} label="Output" value=${a.output} />` : null}
+    ${a.error ? html`<${Json} label="Error" value=${a.error} />` : null}
+  </div>`;
+}
+
+export function RunPage({ id }) {
+  const run = useLoad(() => api('GET', `/v1/runs/${encodeURIComponent(id)}`), [id]);
+  const live = run.data && !FINISHED.has(run.data.status);
+  useInterval(
+    async () => {
+      try {
+        run.set(await api('GET', `/v1/runs/${encodeURIComponent(id)}`));
+      } catch {
+        // the next tick tries again; a 401 has already ended the session
+      }
+    },
+    1500,
+    Boolean(live),
+  );
+  if (run.error)
+    return html`<section><h1>Run</h1><${ErrorBox} error=${run.error} retry=${run.reload} />
+      <p><a href="#/runs">Back to the runs</a></p></section>`;
+  const r = run.data;
+  if (!r) return html`<section><h1>Run</h1><p class="muted">Loading…</p></section>`;
+  const act = (action) => async () => {
+    const answer = await api('POST', `/v1/runs/${r.id}/${action}`);
+    run.reload();
+    return answer;
+  };
+  return html`<section>
+    <p><a href="#/runs">← Runs</a></p>
+    <h1>Run <span class="mono">${r.id}</span></h1>
+    <dl class="facts">
+      <dt>Status</dt><dd><${Status} value=${r.status} /></dd>
+      <dt>Workflow</dt><dd><a href=${`#/workflows/${r.workflowId}`}>${r.workflowId}</a></dd>
+      <dt>Run attempt</dt><dd>${r.runAttempt}</dd>
+      <dt>Created</dt><dd><${Time} value=${r.createdAt} /></dd>
+      <dt>Finished</dt><dd><${Time} value=${r.finishedAt} /></dd>
+      <dt>Duration</dt><dd>${duration(r.startedAt, r.finishedAt)}</dd>
+    </dl>
+    <div class="row actions">
+      <${ConfirmButton} label="Retry" question="Run the failed and cancelled steps of this run again? Succeeded steps keep their outputs."
+        disabled=${!['failed', 'cancelled'].includes(r.status)} onConfirm=${act('retry')} />
+      <${ConfirmButton} label="Restart" question="Run the whole workflow again, as a new attempt of this run?"
+        disabled=${!FINISHED.has(r.status)} onConfirm=${act('restart')} />
+      <${ConfirmButton} label="Cancel run" confirmLabel="Cancel the run" danger question="Cancel this run? The running step is aborted."
+        disabled=${FINISHED.has(r.status)} onConfirm=${act('cancel')} />
+    </div>
+    ${r.error ? html`<${Json} label="Run error" value=${r.error} />` : null}
+    <h2>Timeline</h2>
+    <${Timeline} run=${r} />
+    <h2>Input and trigger</h2>
+    <${Json} label="Run input" value=${r.input} />
+    <${Json} label="Trigger" value=${r.trigger} />
+    <h2>Steps</h2>
+    ${r.steps.map(
+      (s) => html`<details class="step" open=${s.status === 'failed'}>
+        <summary><${Status} value=${s.status ?? 'pending'} /> <span class="mono">${s.id}</span>
+          <span class="muted">${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'}</span></summary>
+        ${s.attempts.length === 0 ? html`<p class="muted">Not started.</p>` : s.attempts.map((a) => html`<${Attempt} a=${a} />`)}
+      </details>`,
+    )}
+  </section>`;
+}
