@@ -44,6 +44,16 @@ export type {
 } from './config/types.ts';
 export { CONNECTOR_PREFIX, tableRow, VARIABLES, type Variable } from './config/variables.ts';
 
+/** The change feed: `auto` reads a replication slot when the database allows it; its WAL limit. */
+function parseFeed(env: Env): Config['feed'] {
+  const mode = nonEmpty(env, 'ATLAS_FEED')?.toLowerCase() ?? 'auto';
+  if (mode !== 'auto' && mode !== 'off')
+    throw new ConfigError('ATLAS_FEED', `must be auto or off (got "${mode}")`);
+  const maxLagBytes = parseSize(env, 'ATLAS_FEED_MAX_LAG', 1024 ** 3);
+  if (maxLagBytes < 1024 * 1024) throw new ConfigError('ATLAS_FEED_MAX_LAG', 'must be at least 1mb');
+  return { mode, maxLagBytes };
+}
+
 /** The process's environment: read here and nowhere else. */
 export function environment(): Env {
   return process.env;
@@ -81,6 +91,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     auditAnchorSecret: parseAnchorSecret(env),
     outboundAllowlist: parseOutboundAllowlist(env),
     files: parseFiles(env, home),
+    feed: parseFeed(env),
     kb: {
       maxBytes: parseSize(env, 'ATLAS_KB_MAX_BYTES', 10 * 1024 * 1024),
       vectorCacheBytes: parseSize(env, 'ATLAS_KB_VECTOR_CACHE', 256 * 1024 * 1024),

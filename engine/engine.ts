@@ -8,9 +8,11 @@ import type { Server } from 'node:http';
 import type Koa from 'koa';
 import { resolveAuth } from './auth/dev-secret.ts';
 import { type Config, ConfigError, checkMetricsExposure } from './config.ts';
+import { auditWritesSettled } from './db/audit.ts';
 import { type DatabaseInstance, openDatabase } from './db/instance.ts';
 import { type Knex, makeDb } from './db/knex.ts';
 import { migrateUp } from './db/migrate.ts';
+import { type Feed, type FeedStatus, startFeed } from './feed/index.ts';
 import { makeApp } from './http/app.ts';
 import { devSignInOption } from './http/routes/console.ts';
 import type { Logger } from './log.ts';
@@ -45,6 +47,11 @@ export interface EngineOptions {
    * only on loopback with its own development secret.
    */
   devSignIn?: { secret: string };
+  /**
+   * Run the change feed (a logical replication reader). Default: in engines that open their
+   * own database with a role (`atlas serve`, `atlas worker`); never in one-off commands.
+   */
+  feed?: boolean;
 }
 
 export interface RunningEngine {
@@ -74,6 +81,9 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
   if (opts.http && opts.listen !== false) checkMetricsExposure(config);
   try {
     const { db, url: databaseUrl } = await connect(opts, stack);
+    // Last before the pool closes: audit entries written after a response (or a call) was
+    // answered are still in their group commit; none may be lost at shutdown.
+    stack.push(() => auditWritesSettled(db));
     const services = await makeServices(config, log, db, opts.overrides);
     stack.push(() => services.runtime.stop());
     stack.push(async () => services.files.storage.close?.());
@@ -95,10 +105,32 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
       return worker;
     };
     if (opts.worker) await startWorker();
+    // The change feed reads the database's replication slot: in engine processes (which own
+    // their database), or where a caller asks for it; never in one-off commands.
+    let feed: Feed | undefined;
+    const wantsFeed = opts.feed ?? (opts.database === undefined && (opts.http || opts.worker));
+    if (wantsFeed && config.feed.mode !== 'off' && databaseUrl !== undefined) {
+      const started = await startFeed({
+        db,
+        url: databaseUrl,
+        log,
+        maxLagBytes: config.feed.maxLagBytes,
+        enqueue: (req, trx) => services.runtime.runtime.enqueueJob(req, trx),
+      });
+      feed = started;
+      stack.push(() => started.stop());
+    }
+    const feedStatus = feed?.status ?? {
+      on: false,
+      reason:
+        config.feed.mode === 'off'
+          ? 'the change feed is off: ATLAS_FEED=off'
+          : 'the change feed does not run in this process',
+    };
     let url: string | undefined;
     let app: Koa | undefined;
     if (opts.http) {
-      app = await httpApp(opts, db, services, stack, reloads);
+      app = await httpApp(opts, db, services, stack, reloads, feedStatus);
       stack.push(startFileSweep(services, log));
       if (opts.listen !== false) {
         const server: Server = await listen(app.callback(), config);
@@ -149,6 +181,7 @@ async function httpApp(
   services: Services,
   stack: Array<() => Promise<void>>,
   reloads: Array<() => Promise<void>>,
+  feed: FeedStatus,
 ): Promise<Koa> {
   const { config, log } = opts;
   const { auth, devSecretFile } = await resolveAuth(config);
@@ -181,6 +214,7 @@ async function httpApp(
     webhooks: (ctx, next) => webhooks.middleware(ctx, next),
     secrets: services.secrets,
     files: services.files,
+    feed,
     ...(opts.devSignIn ? { devSignIn: opts.devSignIn } : devSignInOption(config, auth, devSecretFile)),
     ...(opts.uiDir ? { uiDir: opts.uiDir } : {}),
   });

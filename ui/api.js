@@ -61,13 +61,15 @@ export class ApiError extends Error {
   }
 }
 
-/** Calls the API as the session's tenant; resolves to the JSON (or text) answer. */
+/** Calls the API as the session's tenant (a FormData body goes as multipart); resolves to the JSON (or text) answer. */
 export async function api(method, path, body) {
   const s = session.value;
   if (!s) throw new ApiError(401, 'Sign in first.');
   const headers = { authorization: `Bearer ${s.token}`, 'x-tenant-id': s.tenant };
   const init = { method, headers };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body; // multipart: the browser writes the content type with its boundary
+  } else if (body !== undefined) {
     headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
@@ -96,4 +98,68 @@ export function qs(params) {
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '' && v !== null) q.set(k, v);
   const s = q.toString();
   return s ? `?${s}` : '';
+}
+
+/**
+ * Follows the tenant's change feed (`GET /v1/events` as Server-Sent Events, read with fetch so
+ * that the token goes in a header, which EventSource cannot do). Reconnects after a cut with
+ * the last event's id; `onEvent(event)` gets each event once in order per entity. Resolves
+ * with false at once when the feed is off (the caller polls instead); `stop()` ends it.
+ */
+export function followEvents(after, onEvent, onState = () => {}) {
+  const controller = new AbortController();
+  let last = after;
+  let stopped = false;
+  const ready = new Promise((resolve) => {
+    const connect = async () => {
+      while (!stopped) {
+        const s = session.value;
+        if (!s) return resolve(false);
+        try {
+          const res = await fetch(`/v1/events?types=${encodeURIComponent('run.*,feed.gap')}`, {
+            headers: {
+              authorization: `Bearer ${s.token}`,
+              'x-tenant-id': s.tenant,
+              accept: 'text/event-stream',
+              ...(last ? { 'last-event-id': String(last) } : {}),
+            },
+            signal: controller.signal,
+          });
+          if (!res.ok || !res.body) return resolve(false);
+          resolve(true);
+          onState('live');
+          const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+          let buffer = '';
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            buffer += value;
+            let end = buffer.indexOf('\n\n');
+            while (end >= 0) {
+              const block = buffer.slice(0, end);
+              buffer = buffer.slice(end + 2);
+              const lines = block.split('\n');
+              const id = lines.find((l) => l.startsWith('id: '))?.slice(4);
+              const data = lines.find((l) => l.startsWith('data: '))?.slice(6);
+              if (id) last = id;
+              if (data) onEvent(JSON.parse(data));
+              end = buffer.indexOf('\n\n');
+            }
+          }
+        } catch {
+          if (stopped) return resolve(false);
+        }
+        onState('reconnecting');
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    };
+    connect();
+  });
+  return {
+    ready,
+    stop() {
+      stopped = true;
+      controller.abort();
+    },
+  };
 }

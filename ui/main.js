@@ -1,17 +1,19 @@
-// The Atlas console: sign-in, then runs, workflows, jobs, webhooks, integrations, secrets and
-// the audit log of one tenant. Hash routes (`#/runs/<id>`) so that any page is a link.
+// The Atlas console: sign-in, then runs, workflows, jobs, webhooks, integrations, secrets,
+// files, the knowledge base and the audit log of one tenant. Hash routes (`#/runs/<id>`) so that any page is a link.
 import './style.css';
 import { html, render } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { notice, session, signIn, signOut, switchTenant } from './api.js';
+import { FilesPage } from './files.js';
+import { KbDocumentPage, KbPage } from './kb.js';
 import { AuditPage, IntegrationsPage, JobPage, JobsPage, SecretsPage, WebhooksPage } from './others.js';
 import { ErrorBox } from './parts.js';
 import { RunPage, RunsPage } from './runs.js';
 import { WorkflowPage, WorkflowsPage } from './workflows.js';
 
 /**
- * The pages, in the order of the navigation. Parts of Atlas that arrive later (files, the
- * knowledge base) add a line here and a page module.
+ * The pages, in the order of the navigation. Parts of Atlas that arrive later add a line here
+ * and a page module.
  */
 const NAV = [
   ['runs', 'Runs'],
@@ -20,6 +22,8 @@ const NAV = [
   ['webhooks', 'Webhooks'],
   ['integrations', 'Integrations'],
   ['secrets', 'Secrets'],
+  ['files', 'Files'],
+  ['kb', 'Knowledge base'],
   ['audit', 'Audit log'],
 ];
 
@@ -42,6 +46,7 @@ function Page({ route }) {
   if (section === 'runs' && id) return html`<${RunPage} id=${id} ...${props} />`;
   if (section === 'workflows' && id) return html`<${WorkflowPage} id=${id} ...${props} />`;
   if (section === 'jobs' && id) return html`<${JobPage} id=${id} ...${props} />`;
+  if (section === 'kb' && id) return html`<${KbDocumentPage} id=${id} ...${props} />`;
   const pages = {
     runs: RunsPage,
     workflows: WorkflowsPage,
@@ -49,6 +54,8 @@ function Page({ route }) {
     webhooks: WebhooksPage,
     integrations: IntegrationsPage,
     secrets: SecretsPage,
+    files: FilesPage,
+    kb: KbPage,
     audit: AuditPage,
   };
   const Component = pages[section];

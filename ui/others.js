@@ -1,41 +1,22 @@
 // Jobs, webhook deliveries, integrations, secrets and the audit log.
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
-import { api, qs } from './api.js';
-import { ConfirmButton, duration, Empty, ErrorBox, Json, Status, Time, useLoad } from './parts.js';
+import { api } from './api.js';
+import {
+  ConfirmButton,
+  duration,
+  Empty,
+  ErrorBox,
+  filterNavigate,
+  Json,
+  Status,
+  Time,
+  useLoad,
+  usePaged,
+} from './parts.js';
 
 const JOB_TYPES = ['EMAIL_SEND', 'SOCIAL_PUBLISH', 'WEBHOOK_SEND', 'KB_INGEST', 'AGENT_TASK'];
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
-
-/** A list page's rows with "load more" through `nextCursor`. */
-function usePaged(path, params) {
-  const key = JSON.stringify(params);
-  const first = useLoad(() => api('GET', `${path}${qs({ ...params, limit: 50 })}`), [path, key]);
-  const [extra, setExtra] = useState({ key: '', items: [], next: undefined, error: undefined });
-  const own = extra.key === key ? extra : { key, items: [], next: undefined };
-  const next = own.items.length ? own.next : first.data?.nextCursor;
-  const more = async () => {
-    try {
-      const page = await api('GET', `${path}${qs({ ...params, limit: 50, cursor: next })}`);
-      setExtra({ key, items: [...own.items, ...page.items], next: page.nextCursor });
-    } catch (error) {
-      setExtra({ ...own, error });
-    }
-  };
-  return {
-    items: first.data ? [...first.data.items, ...own.items] : undefined,
-    error: first.error ?? own.error,
-    reload: first.reload,
-    more: next ? more : undefined,
-  };
-}
-
-function filterNavigate(navigate, base) {
-  return (e) => {
-    e.preventDefault();
-    navigate(`${base}${qs(Object.fromEntries(new FormData(e.currentTarget).entries()))}`);
-  };
-}
 
 export function JobsPage({ query, navigate }) {
   const params = { type: query.get('type') ?? '', status: query.get('status') ?? '' };

@@ -2,6 +2,7 @@
 
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, qs } from './api.js';
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
@@ -63,6 +64,37 @@ export function useLoad(fn, deps) {
     };
   }, [...deps, tick]);
   return { ...state, reload: () => setTick((t) => t + 1), set: (data) => setState((s) => ({ ...s, data })) };
+}
+
+/** A list page's rows with "load more" through `nextCursor`; `first` is the first page's whole answer. */
+export function usePaged(path, params) {
+  const key = JSON.stringify(params);
+  const first = useLoad(() => api('GET', `${path}${qs({ ...params, limit: 50 })}`), [path, key]);
+  const [extra, setExtra] = useState({ key: '', items: [], next: undefined, error: undefined });
+  const own = extra.key === key ? extra : { key, items: [], next: undefined };
+  const next = own.items.length ? own.next : first.data?.nextCursor;
+  const more = async () => {
+    try {
+      const page = await api('GET', `${path}${qs({ ...params, limit: 50, cursor: next })}`);
+      setExtra({ key, items: [...own.items, ...page.items], next: page.nextCursor });
+    } catch (error) {
+      setExtra({ ...own, error });
+    }
+  };
+  return {
+    first: first.data,
+    items: first.data ? [...first.data.items, ...own.items] : undefined,
+    error: first.error ?? own.error,
+    reload: first.reload,
+    more: next ? more : undefined,
+  };
+}
+
+export function filterNavigate(navigate, base) {
+  return (e) => {
+    e.preventDefault();
+    navigate(`${base}${qs(Object.fromEntries(new FormData(e.currentTarget).entries()))}`);
+  };
 }
 
 /** Calls `fn` every `ms` while the component is shown (and the tab visible). */

@@ -1,7 +1,8 @@
-// Runs: the live list (polling the change feed) and a run's timeline, attempts and controls.
+// Runs: the live list (following the change feed, `GET /v1/events`, or polling
+// `GET /v1/runs/changes` where the feed is off) and a run's timeline, attempts and controls.
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, qs } from './api.js';
+import { api, followEvents, qs } from './api.js';
 import {
   ConfirmButton,
   duration,
@@ -17,6 +18,21 @@ import {
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 const POLL_MS = 2000;
+const STATUS_MS = 30_000;
+/** Lag worth telling the viewer about: the list may be that far behind. */
+const LAG_NOTICE_BYTES = 16 * 1024 * 1024;
+
+const mb = (bytes) => `${Math.round(bytes / 1024 / 1024)} MB`;
+
+/** The sentence the page shows about the feed behind the list, or '' when all is well. */
+function feedNotice(status, gap) {
+  if (gap) return `The change feed lost changes (${gap}); the list was loaded again.`;
+  if (!status) return '';
+  if (!status.on) return `Live updates by polling: ${status.reason}.`;
+  if (status.lagBytes > LAG_NOTICE_BYTES)
+    return `The change feed is ${mb(status.lagBytes)} behind the database (dropped past ${mb(status.maxLagBytes)}): changes appear late.`;
+  return '';
+}
 
 function matches(run, f) {
   if (f.workflowId && run.workflowId !== f.workflowId) return false;
@@ -42,14 +58,68 @@ export function RunsPage({ query, navigate }) {
   const [error, setError] = useState(undefined);
   const [loading, setLoading] = useState(true);
   const cursor = useRef(undefined);
+  const [feed, setFeed] = useState('starting');
+  const [feedStatus, setFeedStatus] = useState(undefined);
+  const [gap, setGap] = useState('');
+  const follower = useRef(undefined);
+
+  const merge = (items) =>
+    setRuns((current) => {
+      const byId = new Map(current.map((r) => [r.id, r]));
+      for (const r of items) {
+        const known = byId.get(r.id);
+        if (known || matches(r, filter)) byId.set(r.id, { ...known, ...r });
+      }
+      return [...byId.values()]
+        .filter((r) => matches(r, filter))
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+    });
+
+  const onEvent = (event) => {
+    if (event.type === 'feed.gap') {
+      setGap(new Date(event.occurredAt).toLocaleString());
+      load();
+      return;
+    }
+    const d = event.data ?? {};
+    if (!d.id || !d.createdAt) return;
+    merge([
+      {
+        id: d.id,
+        workflowId: d.workflowId,
+        status: d.status,
+        createdAt: d.createdAt,
+        startedAt: d.startedAt ?? undefined,
+        finishedAt: d.finishedAt ?? undefined,
+      },
+    ]);
+  };
 
   const load = async () => {
     setLoading(true);
+    follower.current?.stop();
+    follower.current = undefined;
     try {
       const f = { ...filter, since: toIso(filter.since), until: toIso(filter.until) };
+      // The feed's position first, then the list: nothing between the two is missed.
+      const head = await api('GET', '/v1/events?after=latest').catch(() => undefined);
+      const changes = head ? undefined : await api('GET', '/v1/runs/changes');
       const page = await api('GET', `/v1/runs${qs({ ...f, limit: 50 })}`);
-      const changes = await api('GET', '/v1/runs/changes');
-      cursor.current = changes.cursor;
+      cursor.current = changes?.cursor;
+      if (head) {
+        const f2 = followEvents(head.cursor, onEvent, setFeed);
+        follower.current = f2;
+        f2.ready.then((ok) => {
+          if (!ok && follower.current === f2) {
+            // The feed is off: fall back to polling the run changes.
+            follower.current = undefined;
+            api('GET', '/v1/runs/changes').then((c) => {
+              cursor.current = c.cursor;
+              setFeed('polling');
+            });
+          }
+        });
+      } else setFeed('polling');
       setRuns(page.items);
       setNext(page.nextCursor);
       setError(undefined);
@@ -61,27 +131,33 @@ export function RunsPage({ query, navigate }) {
   };
   useEffect(() => {
     load();
+    return () => follower.current?.stop();
   }, [key]);
 
-  useInterval(async () => {
-    if (!cursor.current) return;
-    try {
-      const changes = await api('GET', `/v1/runs/changes${qs({ cursor: cursor.current })}`);
-      cursor.current = changes.cursor;
-      if (changes.items.length === 0) return;
-      setRuns((current) => {
-        const byId = new Map(current.map((r) => [r.id, r]));
-        for (const r of changes.items) {
-          if (byId.has(r.id) || matches(r, filter)) byId.set(r.id, r);
-        }
-        return [...byId.values()]
-          .filter((r) => matches(r, filter))
-          .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
-      });
-    } catch (err) {
-      setError(err);
-    }
-  }, POLL_MS);
+  // Where the feed is off: poll the run changes instead.
+  useInterval(
+    async () => {
+      if (!cursor.current) return;
+      try {
+        const changes = await api('GET', `/v1/runs/changes${qs({ cursor: cursor.current })}`);
+        cursor.current = changes.cursor;
+        if (changes.items.length > 0) merge(changes.items);
+      } catch (err) {
+        setError(err);
+      }
+    },
+    POLL_MS,
+    feed === 'polling',
+  );
+
+  const readStatus = () =>
+    api('GET', '/v1/events/status')
+      .then(setFeedStatus)
+      .catch(() => {});
+  useEffect(() => {
+    readStatus();
+  }, []);
+  useInterval(readStatus, STATUS_MS);
 
   const more = async () => {
     try {
@@ -119,7 +195,10 @@ export function RunsPage({ query, navigate }) {
       <label>Before <input type="datetime-local" name="until" value=${filter.until} /></label>
       <button type="submit">Apply</button>
     </form>
-    <p class="muted live" aria-live="polite">Live: new runs and status changes appear as they happen.</p>
+    <p class="muted live" aria-live="polite" data-feed=${feed}>
+      ${feed === 'reconnecting' ? 'Reconnecting to the change feed…' : 'Live: new runs and status changes appear as they happen.'}
+    </p>
+    ${feedNotice(feedStatus, gap) ? html`<p class="notice" role="status">${feedNotice(feedStatus, gap)}</p>` : ''}
     <${ErrorBox} error=${error} retry=${load} />
     ${
       !loading && !error && runs.length === 0

@@ -2,19 +2,15 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { KbIngestOutput, KbSearchOutput } from '../connector-sdk/index.ts';
-import { anyWorkerAlive } from '../db/heartbeats.ts';
 import { jobOutcome } from '../db/jobs.ts';
 import { ingestedFileHashes } from '../db/kb-documents.ts';
 import type { Knex } from '../db/knex.ts';
-import { migrationStatus } from '../db/migrate.ts';
 import { withTenant } from '../db/rls.ts';
 import { getTenant } from '../db/tenants.ts';
-import { type RunningEngine, startEngine } from '../engine.ts';
 import { type Runtime, RuntimeError } from '../runtime/index.ts';
 import { CliError, type CliIO, type Command, UsageError } from './command.ts';
-import { openCliDatabase } from './database.ts';
 import { parseCommandArgs } from './main.ts';
-import { catalogueFailure } from './run.ts';
+import { openEngine } from './services.ts';
 
 const USAGE = `Usage: atlas kb ingest <files or directories...> --tenant <id> [--timeout 10m]
        atlas kb search "<query>" --tenant <id> [--k 5] [--mode hybrid|text|vector] [--format json]
@@ -109,37 +105,8 @@ interface Opened {
 }
 
 async function open(io: CliIO, runQueue: boolean): Promise<Opened> {
-  const database = await openCliDatabase(io, { poolSize: 4, prepare: true });
-  let engine: RunningEngine | undefined;
-  try {
-    if ((await migrationStatus(database.db)).pending.length > 0)
-      throw new CliError(
-        'the database has pending migrations: run `atlas migrate up` (or start the engine) first',
-      );
-    // The engine's parts over the command's database; a queue worker only when none runs.
-    engine = await startEngine({
-      config: database.config,
-      log: database.log,
-      http: false,
-      worker: false,
-      schedules: false,
-      database: { db: database.db, url: database.instance.url },
-    }).catch(catalogueFailure(io));
-    if (runQueue && !(await anyWorkerAlive(database.db))) await engine.startWorker(4);
-    const started = engine;
-    return {
-      db: database.db,
-      runtime: started.runtime,
-      close: async () => {
-        await started.stop().catch(() => {});
-        await database.close();
-      },
-    };
-  } catch (err) {
-    await engine?.stop().catch(() => {});
-    await database.close();
-    throw err;
-  }
+  const { engine, database, close } = await openEngine(io, { worker: runQueue });
+  return { db: database.db, runtime: engine.runtime, close };
 }
 
 interface Outcome {

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { recordAudit } from '../db/audit.ts';
+import { anyWorkerAlive } from '../db/heartbeats.ts';
 import type { Knex } from '../db/knex.ts';
 import { migrationStatus } from '../db/migrate.ts';
 import { getTenant } from '../db/tenants.ts';
@@ -9,31 +10,55 @@ import { CliError, type CliIO } from './command.ts';
 import { type CliDatabase, openCliDatabase } from './database.ts';
 import { catalogueFailure } from './run.ts';
 
-/** The engine's parts over the command's database, for commands that act as the API would. */
-export async function withServices<T>(
-  io: CliIO,
-  fn: (services: Services, database: CliDatabase) => Promise<T>,
-): Promise<T> {
+export interface OpenedEngine {
+  engine: RunningEngine;
+  database: CliDatabase;
+  close(): Promise<void>;
+}
+
+/**
+ * The engine's parts over the command's database (no role), for commands that act as the API
+ * would; with `worker`, a queue worker too when no worker process is alive.
+ */
+export async function openEngine(io: CliIO, opts: { worker?: boolean } = {}): Promise<OpenedEngine> {
   const database = await openCliDatabase(io, { poolSize: 4, prepare: true });
   let engine: RunningEngine | undefined;
+  const close = async () => {
+    await engine?.stop().catch(() => {});
+    await database.close();
+  };
   try {
     if ((await migrationStatus(database.db)).pending.length > 0) {
       throw new CliError(
         'the database has pending migrations: run `atlas migrate up` (or start the engine) first',
       );
     }
-    // No role: the engine's parts over the command's database.
     engine = await startEngine({
       config: database.config,
       log: database.log,
       http: false,
       worker: false,
+      schedules: false,
       database: { db: database.db, url: database.instance.url },
     }).catch(catalogueFailure(io));
-    return await fn(engine.services, database);
+    if (opts.worker && !(await anyWorkerAlive(database.db))) await engine.startWorker(4);
+    return { engine, database, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** {@link openEngine} around `fn`, closed afterwards. */
+export async function withServices<T>(
+  io: CliIO,
+  fn: (services: Services, database: CliDatabase) => Promise<T>,
+): Promise<T> {
+  const opened = await openEngine(io);
+  try {
+    return await fn(opened.engine.services, opened.database);
   } finally {
-    await engine?.stop().catch(() => {});
-    await database.close();
+    await opened.close();
   }
 }
 

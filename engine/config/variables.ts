@@ -298,6 +298,20 @@ export const VARIABLES: readonly Variable[] = [
       'memory the exact vector search may hold per process; tenants beyond it are searched in SQL ([Knowledge base](#knowledge-base))',
   },
   {
+    name: 'ATLAS_FEED',
+    type: 'enum',
+    default: '`auto`',
+    description:
+      '`auto`: the [change feed](#change-feed) reads a replication slot when the database allows it (a warning says why not otherwise); `off`: no slot',
+  },
+  {
+    name: 'ATLAS_FEED_MAX_LAG',
+    type: 'size',
+    default: '`1024mb`',
+    description:
+      "WAL the feed's replication slot may keep before it is dropped and a `feed.gap` reported (1mb or more)",
+  },
+  {
     name: 'ATLAS_FROM_SOURCE',
     type: 'boolean',
     default: 'unset: the compiled CLI when it is current',

@@ -103,6 +103,11 @@ function writerFor(db: Knex): GroupCommit<AuditRecord, number> {
   return writer;
 }
 
+/** Waits for audit entries still queued for their group commit (before the pool closes). */
+export async function auditWritesSettled(db: Knex): Promise<void> {
+  await writers.get(db)?.settled();
+}
+
 /**
  * One statement: `audit_append` locks each chain's head (in a fixed order), numbers and
  * chains the rows, and inserts them. Returns their ids in the entries' order.

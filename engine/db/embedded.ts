@@ -67,7 +67,7 @@ async function serverUser(): Promise<{ uid?: number; gid?: number }> {
   }
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
@@ -168,7 +168,15 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const password = await initialise(bins, opts, user);
   await stopLeftover(opts.dataDir);
   const port = await freePort();
-  const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: '', ...opts.settings };
+  // Logical replication feeds the change feed (engine/feed): a slot per database.
+  const settings = {
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: '',
+    wal_level: 'logical',
+    max_replication_slots: '64',
+    max_wal_senders: '64',
+    ...opts.settings,
+  };
   const args = ['-D', opts.dataDir, '-p', String(port)];
   for (const [name, value] of Object.entries(settings)) args.push('-c', `${name}=${value}`);
   // Its own process group: a terminal's Ctrl-C must reach Atlas, which drains jobs first and

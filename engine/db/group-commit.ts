@@ -8,6 +8,7 @@
 export class GroupCommit<I, O> {
   #queue: Array<{ item: I; resolve(out: O): void; reject(err: unknown): void }> = [];
   #writing = false;
+  #drained: Promise<void> = Promise.resolve();
 
   /** `write` returns one outcome per item, in order. */
   constructor(private readonly write: (items: I[]) => Promise<O[]>) {}
@@ -15,8 +16,13 @@ export class GroupCommit<I, O> {
   submit(item: I): Promise<O> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
-      if (!this.#writing) void this.#drain();
+      if (!this.#writing) this.#drained = this.#drain();
     });
+  }
+
+  /** Resolves once everything submitted so far is written (before a pool closes, say). */
+  async settled(): Promise<void> {
+    while (this.#writing || this.#queue.length > 0) await this.#drained;
   }
 
   async #drain(): Promise<void> {

@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import Koa, { type Middleware, type Next } from 'koa';
 import { makeTokenVerifier } from '../auth/verify.ts';
 import type { AuthConfig, Config } from '../config.ts';
+import type { FeedStatus } from '../feed/index.ts';
 import type { FileService } from '../files/service.ts';
 import type { Logger } from '../log.ts';
 import type { Catalogue } from '../manifest/catalogue.ts';
@@ -27,6 +28,7 @@ import { agentRoutes } from './routes/agents.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { consoleRoutes } from './routes/console.ts';
 import type { RouteDeps, TenantSecrets } from './routes/deps.ts';
+import { feedRoutes } from './routes/feed.ts';
 import { fileRoutes } from './routes/files.ts';
 import { integrationRoutes } from './routes/integrations.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -58,6 +60,8 @@ export interface AppDeps {
   devSignIn?: { secret: string };
   /** The built web console; `dist/ui` by default. */
   uiDir?: string;
+  /** Whether this process's change feed runs (engine/feed); without it `/v1/events` answers 503. */
+  feed?: FeedStatus;
 }
 
 /** Every route of the API, in the order the OpenAPI document lists them. */
@@ -82,6 +86,7 @@ function apiRoutes(deps: RouteDeps): AnyRoute[] {
     ...(deps.secrets ? secretRoutes(deps, deps.secrets) : []),
     ...webhookRouteRoutes(deps),
     ...(deps.files ? fileRoutes(deps, deps.files) : []),
+    ...feedRoutes(deps),
   ];
   return routes;
 }

@@ -1,7 +1,6 @@
 /**
  * Document sources: where the bytes of a document come from. Each source is a small object
- * that recognises its input field and loads the bytes; a new one (stored files) is a few
- * lines here. URLs go through the hub (`ctx.http`: SSRF guard, audit, timeout), each redirect
+ * that recognises its input field and loads the bytes. URLs go through the hub (`ctx.http`: SSRF guard, audit, timeout), each redirect
  * hop checked again.
  */
 import { createHash } from 'node:crypto';
@@ -139,15 +138,26 @@ async function readLimited(response: Response, maxBytes: number): Promise<Uint8A
   return new Uint8Array(Buffer.concat(parts));
 }
 
-/** Stored files arrive with the file store; until then a file id is refused clearly. */
+/** A file the tenant stored (`/v1/files`, `files.put`): read through the tenant's file store. */
 const fileSource: DocumentSource = {
   type: 'file',
   matches: (input) => input.fileId !== undefined,
-  async load() {
-    throw ConnectorError.fatal(
-      'not_available',
-      'ingesting a stored file (fileId) is not available in this installation',
-    );
+  async load(ctx, input, maxBytes) {
+    if (!ctx.files) throw ConnectorError.fatal('not_available', 'this installation has no file store');
+    let read: Awaited<ReturnType<NonNullable<ActionContext['files']>['read']>>;
+    try {
+      read = await ctx.files.read(input.fileId!, maxBytes);
+    } catch (err) {
+      if (ConnectorError.find(err)?.code === 'file_too_large') throw tooLarge(maxBytes + 1, maxBytes);
+      throw err;
+    }
+    return {
+      type: 'file',
+      key: input.key ?? `file:${read.info.id}`,
+      bytes: read.bytes,
+      name: input.name ?? read.info.name,
+      contentType: input.contentType ?? read.info.contentType,
+    };
   },
 };
 

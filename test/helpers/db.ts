@@ -22,6 +22,28 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
+/** A database with a replication slot (the change feed's) cannot be dropped: drop its slots first. */
+async function dropSlots(database: string): Promise<void> {
+  const client = new pg.Client(inject('adminUrl'));
+  await client.connect();
+  try {
+    for (let i = 0; i < 50; i++) {
+      const { rows } = await client.query<{ slot_name: string; active_pid: number | null }>(
+        'select slot_name, active_pid from pg_replication_slots where database = $1',
+        [database],
+      );
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        if (row.active_pid) await client.query('select pg_terminate_backend($1)', [row.active_pid]);
+        else await client.query('select pg_drop_replication_slot($1)', [row.slot_name]).catch(() => {});
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await client.end();
+  }
+}
+
 /** A fresh database cloned from the migrated template (`CREATE DATABASE ... TEMPLATE`). */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const template = inject('templateName');
@@ -35,6 +57,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     db,
     async drop() {
       await db.destroy();
+      await dropSlots(name);
       await admin(`drop database if exists ${name} with (force)`);
     },
   };

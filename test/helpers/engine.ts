@@ -37,6 +37,8 @@ export interface TestEngineOptions {
   tokens?: TokenSource;
   /** Build the HTTP API too (`engine.app`, not listening: serve it on a port of the test's). */
   http?: boolean;
+  /** Run the change feed on this file's database (its replication slot). */
+  feed?: boolean;
 }
 
 export async function startTestEngine(
@@ -63,6 +65,7 @@ export async function startTestEngine(
     log: silentLogger,
     http: opts.http ?? false,
     listen: false,
+    ...(opts.feed ? { feed: true } : {}),
     worker: false,
     schedules: false,
     database,

@@ -104,6 +104,8 @@ describe('imported n8n workflows run against the fakes', () => {
         ATLAS_CONNECTOR_OPENAI_BASE_URL: openai.url,
         ATLAS_CONNECTOR_EMAIL_BASE_URL: resend.url,
         RESEND_FROM: 'Atlas <noreply@atlas.dev>',
+        // The imported HTTP Request nodes call a fake API on loopback, which the SSRF guard refuses unless allowed.
+        ATLAS_OUTBOUND_ALLOWLIST: '127.0.0.1',
       },
     });
     const { secrets } = engine.services;

@@ -237,6 +237,22 @@ describe('KB_INGEST and search, full text only (no embeddings model)', () => {
     ]);
   });
 
+  it('ingests a file the tenant stored, by its id, and finds its text', async () => {
+    const stored = await engine.services.files.upload('globex', 'ada', {
+      name: 'returns.md',
+      body: [
+        Buffer.from('# Returns\n\nUnopened boxes may be returned to the depot in Lyon within 30 days.\n'),
+      ],
+    });
+    const job = await ingest('globex', { fileId: stored.id });
+    expect(job).toMatchObject({ status: 'succeeded', result: { status: 'created', title: 'Returns' } });
+    const found = await search('globex', { query: 'depot Lyon', mode: 'text', k: 1 });
+    expect(found.results[0]).toMatchObject({ text: expect.stringContaining('depot in Lyon') });
+    // Another tenant's file is not found, whatever its id.
+    const foreign = await ingest('acme', { fileId: stored.id });
+    expect([foreign.status, foreign.lastError?.code]).toEqual(['failed', 'file_not_found']);
+  });
+
   it('deletes a document and its chunks', async () => {
     const job = await ingest('globex', { text: 'Temporary note about badges.' });
     const id = job.result!['documentId'] as string;
@@ -396,7 +412,7 @@ describe('bad documents', () => {
       ],
       [{ data: Buffer.from(makePdf([[]])).toString('base64'), name: 'scan.pdf' }, 'no_text'],
       [{ text: '   ', name: 'blank.md' }, 'empty'],
-      [{ fileId: 'file_123' }, 'not_available'],
+      [{ fileId: '0190a5d2-7c1e-7000-8000-000000000000' }, 'file_not_found'],
     ];
     for (const [payload, code] of cases) {
       const job = await ingest('acme', payload);

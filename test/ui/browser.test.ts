@@ -226,6 +226,27 @@ describe.skipIf(!CHROMIUM)('the console in a browser', () => {
     await shot('05-runs-live-1280');
   });
 
+  it('follows the change feed for the live list instead of polling', async () => {
+    const requests: string[] = [];
+    const onRequest = (req: { url(): string; headers(): Record<string, string> }) => {
+      const u = new URL(req.url());
+      if (u.pathname.startsWith('/v1/runs/changes') || u.pathname === '/v1/events')
+        requests.push(`${u.pathname} ${req.headers().accept ?? ''}`);
+    };
+    page.on('request', onRequest);
+    try {
+      await go('/runs');
+      await page.reload(); // the page opens its stream again, now observed
+      await page.locator('p.live[data-feed="live"]').waitFor({ timeout: 10_000 });
+      const id = await startRun('WF-001', { name: 'Feed' });
+      await page.locator(`tr[data-run="${id}"] .status-succeeded`).waitFor({ timeout: 20_000 });
+      expect(requests.some((r) => r.startsWith('/v1/events text/event-stream'))).toBe(true);
+      expect(requests.filter((r) => r.startsWith('/v1/runs/changes'))).toEqual([]);
+    } finally {
+      page.off('request', onRequest);
+    }
+  });
+
   it('retries a failed run after confirmation', async () => {
     const id = await startRun('WF-901');
     await go(`/runs/${id}`);
@@ -309,16 +330,93 @@ describe.skipIf(!CHROMIUM)('the console in a browser', () => {
     await shot('11-audit-1280');
   });
 
+  it('uploads a file, lists it with the usage, gets its link and deletes it after confirmation', async () => {
+    await go('/files');
+    await page.getByText('No files yet.').waitFor();
+    await page.getByLabel('File', { exact: true }).setInputFiles({
+      name: 'notes.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('Refunds take five days.\n'),
+    });
+    await page.getByRole('button', { name: 'Upload' }).click();
+    const row = page.locator('tr[data-file="notes.txt"]');
+    await row.waitFor();
+    await page.getByText('notes.txt uploaded').waitFor();
+    expect(await page.locator('.meters').textContent()).toContain('Files: 1 of 500');
+    await row.getByRole('button', { name: 'Get a link to notes.txt' }).click();
+    const link = row.getByRole('link', { name: 'Download notes.txt' });
+    await link.waitFor();
+    const href = (await link.getAttribute('href'))!;
+    // Signed links point at ATLAS_PUBLIC_URL, which a server on port 0 cannot know: ask this one.
+    const signed = new URL(href);
+    expect(signed.pathname).toMatch(/^\/v1\/files\/[0-9a-f-]{36}\/content$/);
+    const download = await fetch(`${url}${signed.pathname}${signed.search}`);
+    expect(download.status).toBe(200);
+    expect(await download.text()).toBe('Refunds take five days.\n');
+    await shot('17-files-1280');
+    await go('/files?prefix=zzz');
+    await page.getByText('No file name starts with').waitFor();
+    await go('/files');
+    await row.getByRole('button', { name: 'Delete' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Keep it' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await row.count()).toBe(1);
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('No files yet.').waitFor();
+    expect((await apiCall('GET', '/v1/files')).usage).toEqual({ files: 0, bytes: 0 });
+  });
+
+  it('searches the knowledge base and shows the chunk with its document, then deletes the document', async () => {
+    const job = await apiCall('POST', '/v1/jobs', {
+      type: 'KB_INGEST',
+      payload: {
+        title: 'Refund policy',
+        text: '# Refunds\n\nRefunds take five business days to reach the card.\n\n# Shipping\n\nParcels leave within a day.',
+      },
+    });
+    for (let i = 0; i < 100; i += 1) {
+      const state = await apiCall('GET', `/v1/jobs/${job.id as string}`);
+      if (state.status === 'succeeded') break;
+      expect(state.status).not.toBe('failed');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await go('/kb');
+    const docRow = page.locator('tr[data-document]', { hasText: 'Refund policy' });
+    await docRow.waitFor();
+    await page.getByLabel('Search', { exact: true }).fill('refunds business days');
+    await page.getByLabel('Mode').selectOption('text');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.waitForURL(/#\/kb\?q=refunds/);
+    const hit = page.locator('.results li').first();
+    await hit.locator('pre', { hasText: 'five business days' }).waitFor();
+    expect(await hit.textContent()).toContain('#1');
+    expect(await hit.getByRole('link').textContent()).toBe('Refund policy');
+    await shot('18-kb-search-1280');
+    await hit.getByRole('link').click();
+    await page.getByRole('heading', { name: 'Refund policy' }).waitFor();
+    await page.locator('.results pre', { hasText: 'Parcels leave' }).waitFor();
+    await shot('19-kb-document-1280');
+    await page.getByRole('button', { name: 'Delete document' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.getByText('No documents yet.').waitFor();
+  });
+
   it('works at 390 pixels wide without sideways scrolling of the page', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const [hash, name] of [
       ['/runs', '12-runs-390'],
       ['/workflows/WF-001', '13-workflow-390'],
       ['/webhooks', '14-webhooks-390'],
+      ['/files', '20-files-390'],
+      ['/kb?q=refunds', '21-kb-390'],
     ] as const) {
       await go(hash);
       await page.locator('main h1').waitFor();
-      await page.waitForLoadState('networkidle');
+      // The runs page keeps its change-feed stream open: the network never goes idle there.
+      if (hash === '/runs') await page.locator('p.live[data-feed="live"]').waitFor();
+      else await page.waitForLoadState('networkidle');
       const width = await page.evaluate<number>('document.documentElement.scrollWidth');
       expect(width).toBeLessThanOrEqual(390);
       await shot(name);

@@ -1,6 +1,7 @@
 /** What the API's routes are given: the database, the runtime and the manifest catalogue. */
 import type { Knex } from 'knex';
 import type { Config } from '../../config.ts';
+import type { FeedStatus } from '../../feed/index.ts';
 import type { FileService } from '../../files/service.ts';
 import type { Logger } from '../../log.ts';
 import type { Catalogue } from '../../manifest/catalogue.ts';
@@ -19,6 +20,8 @@ export interface RouteDeps {
   secrets?: TenantSecrets;
   /** File storage; without it the API has no `/v1/files` routes. */
   files?: FileService;
+  /** The change feed of this process (engine/feed); absent or off: `/v1/events` answers 503. */
+  feed?: FeedStatus;
   /** The development sign-in's signing secret: set only on loopback with the development secret. */
   devSignIn?: { secret: string };
 }
