@@ -125,7 +125,7 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
       reason:
         config.feed.mode === 'off'
           ? 'the change feed is off: ATLAS_FEED=off'
-          : 'the change feed does not run in this process',
+          : 'the change feed is off in this process: it runs in the engine processes (atlas serve, atlas worker)',
     };
     let url: string | undefined;
     let app: Koa | undefined;

@@ -6,9 +6,9 @@ import { migrationStatus } from '../db/migrate.ts';
 import { getTenant } from '../db/tenants.ts';
 import { type RunningEngine, startEngine } from '../engine.ts';
 import type { Services } from '../services.ts';
+import { catalogueFailure } from './catalogue-errors.ts';
 import { CliError, type CliIO } from './command.ts';
 import { type CliDatabase, openCliDatabase } from './database.ts';
-import { catalogueFailure } from './run.ts';
 
 export interface OpenedEngine {
   engine: RunningEngine;

@@ -2,9 +2,9 @@ import { didYouMean } from '../connector-sdk/index.ts';
 import { jsonProblem } from '../http/body.ts';
 import { nextRuns } from '../http/routes/workflows.ts';
 import { RuntimeError } from '../runtime/errors.ts';
+import { unknownWorkflow } from './catalogue-errors.ts';
 import { CliError, type Command, UsageError } from './command.ts';
 import { parseCommandArgs } from './main.ts';
-import { unknownWorkflow } from './run.ts';
 import { auditCli, requireTenant, withServices } from './services.ts';
 
 export const workflows: Command = {

@@ -6,6 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { hasPgvector, PGVECTOR_DIMENSIONS, vectorLiteral } from './kb-documents.ts';
+import type { VectorCache } from './kb-vector-cache.ts';
 
 export interface Ranked {
   id: string;
@@ -30,7 +31,8 @@ const MAX_WORDS = 12;
 /** The constant of reciprocal rank fusion (Cormack et al.): 60. */
 export const RRF_K = 60;
 
-function filterSql(filter: Record<string, unknown> | undefined): { sql: string; bindings: string[] } {
+/** The metadata filter of a search as SQL. */
+export function filterSql(filter: Record<string, unknown> | undefined): { sql: string; bindings: string[] } {
   if (!filter || Object.keys(filter).length === 0) return { sql: '', bindings: [] };
   return { sql: ' and d.metadata @> ?::jsonb', bindings: [JSON.stringify(filter)] };
 }
@@ -97,27 +99,6 @@ export async function searchText(
   return [...all, ...rows.map((r) => ({ id: r.id, score: Number(r.score) }))];
 }
 
-/** Exact cosine in SQL (unit vectors: the dot product), for tenants beyond the cache's budget. */
-async function searchVectorSql(
-  trx: Knex.Transaction,
-  tenantId: string,
-  vector: Float32Array,
-  n: number,
-  filter?: Record<string, unknown>,
-): Promise<Ranked[]> {
-  const f = filterSql(filter);
-  const { rows } = await trx.raw<{ rows: Array<{ id: string; score: number }> }>(
-    `select c.id::text as id,
-            (select sum(a * b) from unnest(c.embedding, ?::real[]) as t(a, b)) as score
-       from kb_chunks c join kb_documents d on d.id = c.document_id
-      where c.tenant_id = ? and d.status = 'ready' and cardinality(c.embedding) = ?${f.sql}
-      order by score desc, c.id
-      limit ?`,
-    [`{${Array.from(vector).join(',')}}`, tenantId, vector.length, ...f.bindings, n],
-  );
-  return rows.map((r) => ({ id: r.id, score: Number(r.score) }));
-}
-
 async function searchPgvector(
   trx: Knex.Transaction,
   tenantId: string,
@@ -135,133 +116,6 @@ async function searchPgvector(
     [vectorLiteral(vector), tenantId, ...f.bindings, vectorLiteral(vector), n],
   );
   return rows.map((r) => ({ id: r.id, score: Number(r.score) }));
-}
-
-interface TenantVectors {
-  version: string;
-  dims: number;
-  ids: string[];
-  documents: string[];
-  matrix: Float32Array;
-  bytes: number;
-}
-
-/**
- * The tenants' vectors in memory, within a byte budget (least recently used tenants leave
- * first). An entry is valid while the tenant's documents are unchanged (count, latest update,
- * chunk total); a tenant whose vectors alone exceed the budget is searched in SQL.
- */
-export class VectorCache {
-  private readonly entries = new Map<string, TenantVectors>();
-  private used = 0;
-
-  constructor(readonly budgetBytes: number) {}
-
-  get bytesUsed(): number {
-    return this.used;
-  }
-
-  async search(
-    trx: Knex.Transaction,
-    tenantId: string,
-    vector: Float32Array,
-    n: number,
-    filter?: Record<string, unknown>,
-  ): Promise<Ranked[]> {
-    const { rows } = await trx.raw<{ rows: Array<{ version: string; vectors: number }> }>(
-      `select count(*) || ':' || coalesce(max(updated_at)::text, '') || ':' || coalesce(sum(chunk_count), 0) as version,
-              coalesce(sum(chunk_count) filter (where embedding_dimensions = ?), 0)::bigint as vectors
-         from kb_documents where tenant_id = ? and status = 'ready'`,
-      [vector.length, tenantId],
-    );
-    const { version, vectors } = rows[0]!;
-    const needed = Number(vectors) * vector.length * 4;
-    if (needed > this.budgetBytes) return searchVectorSql(trx, tenantId, vector, n, filter);
-    let entry = this.entries.get(tenantId);
-    if (!entry || entry.version !== version || entry.dims !== vector.length) {
-      this.drop(tenantId);
-      entry = await this.load(trx, tenantId, vector.length, version);
-      this.makeRoom(entry.bytes);
-      this.used += entry.bytes;
-    } else this.entries.delete(tenantId);
-    this.entries.set(tenantId, entry); // most recently used last
-    let allowed: Set<string> | undefined;
-    if (filter && Object.keys(filter).length > 0) {
-      const docs = await trx('kb_documents')
-        .where({ tenant_id: tenantId })
-        .whereRaw('metadata @> ?::jsonb', [JSON.stringify(filter)])
-        .pluck('id');
-      allowed = new Set(docs as string[]);
-    }
-    return topK(entry, vector, n, allowed);
-  }
-
-  private async load(
-    trx: Knex.Transaction,
-    tenantId: string,
-    dims: number,
-    version: string,
-  ): Promise<TenantVectors> {
-    // As text: `{0.1,0.2}` read by JSON.parse is several times faster than pg's array parser.
-    const rows = (await trx('kb_chunks as c')
-      .join('kb_documents as d', 'd.id', 'c.document_id')
-      .where({ 'c.tenant_id': tenantId, 'd.status': 'ready' })
-      .whereRaw('cardinality(c.embedding) = ?', [dims])
-      .select(
-        trx.raw('c.id::text as id'),
-        'c.document_id',
-        trx.raw('c.embedding::text as embedding'),
-      )) as Array<{
-      id: string;
-      document_id: string;
-      embedding: string;
-    }>;
-    const matrix = new Float32Array(rows.length * dims);
-    for (const [i, r] of rows.entries())
-      matrix.set(JSON.parse(`[${r.embedding.slice(1, -1)}]`) as number[], i * dims);
-    return {
-      version,
-      dims,
-      ids: rows.map((r) => r.id),
-      documents: rows.map((r) => r.document_id),
-      matrix,
-      bytes: matrix.byteLength + rows.length * 100,
-    };
-  }
-
-  private drop(tenantId: string): void {
-    const entry = this.entries.get(tenantId);
-    if (!entry) return;
-    this.used -= entry.bytes;
-    this.entries.delete(tenantId);
-  }
-
-  private makeRoom(bytes: number): void {
-    for (const tenant of this.entries.keys()) {
-      if (this.used + bytes <= this.budgetBytes) break;
-      this.drop(tenant);
-    }
-  }
-}
-
-function topK(entry: TenantVectors, q: Float32Array, n: number, allowed?: Set<string>): Ranked[] {
-  const { matrix, dims } = entry;
-  const best: Ranked[] = [];
-  let floor = -Infinity;
-  for (let row = 0, off = 0; row < entry.ids.length; row++, off += dims) {
-    if (allowed && !allowed.has(entry.documents[row]!)) continue;
-    let dot = 0;
-    for (let j = 0; j < dims; j++) dot += matrix[off + j]! * q[j]!;
-    if (best.length < n || dot > floor) {
-      best.push({ id: entry.ids[row]!, score: dot });
-      if (best.length > n) {
-        best.sort((a, b) => b.score - a.score);
-        best.length = n;
-      }
-      floor = best.length < n ? -Infinity : Math.min(...best.map((b) => b.score));
-    }
-  }
-  return best.sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
 }
 
 export async function searchVector(

@@ -5,8 +5,9 @@
 import { Readable } from 'node:stream';
 import { ConnectorError, type FileAccess } from '../connector-sdk/index.ts';
 import { decodeCursor, encodeCursor } from '../json/cursor.ts';
+import { FileNotFoundError, FileTooLargeError, QuotaExceededError } from './errors.ts';
 import { FileInputError } from './names.ts';
-import { FileNotFoundError, type FileService, FileTooLargeError, QuotaExceededError } from './service.ts';
+import type { FileService } from './service.ts';
 import { ObjectMissingError, StorageUnavailableError } from './storage.ts';
 
 export function makeFileStore(files: FileService) {

@@ -19,96 +19,30 @@ import type { Knex } from 'knex';
 import type { FilesConfig } from '../config.ts';
 import type { Keyring } from '../crypto/index.ts';
 import { withTenant } from '../db/rls.ts';
+import { FileNotFoundError, FileTooLargeError, QuotaExceededError } from './errors.ts';
 import { makeLocalStorage } from './local.ts';
 import { checkFileName, declaredType, FileInputError, resolveContentType } from './names.ts';
+import {
+  COLUMNS,
+  contentDisposition,
+  escapeLike,
+  type FileRecord,
+  type Limits,
+  type ListQuery,
+  MAX_URL_TTL_SECONDS,
+  type SignedUrl,
+  toRecord,
+  type UploadInput,
+  type Usage,
+  UUID,
+  uuidv7,
+} from './records.ts';
 import { makeS3Storage } from './s3.ts';
 import { makeUrlSigner } from './signing.ts';
-import { type ByteRange, fileIdOfKey, objectKey, type Storage } from './storage.ts';
+import { type ByteRange, objectKey, type Storage } from './storage.ts';
+import { sweepFiles } from './sweep.ts';
 
-export interface FileRecord {
-  id: string;
-  name: string;
-  contentType: string;
-  size: number;
-  sha256: string;
-  createdBy: string;
-  createdAt: string;
-}
-
-export interface Usage {
-  files: number;
-  bytes: number;
-}
-
-export interface Limits {
-  maxFiles: number;
-  maxStorageBytes: number;
-  maxFileBytes: number;
-}
-
-export class FileNotFoundError extends Error {
-  override readonly name = 'FileNotFoundError';
-}
-
-/** One file larger than the tenant's largest file (413). */
-export class FileTooLargeError extends Error {
-  override readonly name = 'FileTooLargeError';
-  constructor(readonly limitBytes: number) {
-    super(`The file is larger than the limit of ${limitBytes} bytes.`);
-  }
-}
-
-/** The upload would take the tenant over its file count or storage (409). */
-export class QuotaExceededError extends Error {
-  override readonly name = 'QuotaExceededError';
-  constructor(
-    readonly usage: Usage,
-    readonly limits: Limits,
-    readonly adding: number,
-  ) {
-    super(
-      usage.files + 1 > limits.maxFiles
-        ? `The tenant has ${usage.files} of ${limits.maxFiles} files.`
-        : `The tenant uses ${usage.bytes} of ${limits.maxStorageBytes} bytes; this file needs ${adding} more.`,
-    );
-  }
-}
-
-export interface UploadInput {
-  name: string;
-  /** The declared Content-Type, checked against the bytes. */
-  contentType?: string | undefined;
-  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Readable;
-  /** Content-Length when known: a file already too large is refused before it is read. */
-  declaredSize?: number;
-  /**
-   * Commits the row as ready; the API wraps it in its audited transaction. Defaults to a
-   * plain transaction.
-   */
-  commit?: (finish: (trx: Knex.Transaction) => Promise<FileRecord>) => Promise<FileRecord>;
-}
-
-export interface ListQuery {
-  prefix?: string;
-  limit: number;
-  /** The id of the last file of the previous page. */
-  after?: string;
-}
-
-export interface SignedUrl {
-  url: string;
-  expiresAt: string;
-}
-
-export interface OpenedFile {
-  record: FileRecord;
-  body: Readable;
-  range?: ByteRange;
-}
-
-export const MAX_URL_TTL_SECONDS = 7 * 24 * 3600;
 const SNIFF_BYTES = 4100;
-const STALE_MS = 3_600_000;
 
 export type FileService = ReturnType<typeof makeFileService>;
 
@@ -338,31 +272,7 @@ export function makeFileService(deps: FileServiceDeps) {
    * and objects whose row is deleted, missing, or pending that long.
    */
   async function sweep(now = Date.now()): Promise<{ objects: number; rows: number; staged: number }> {
-    let staged = 0;
-    for (const entry of await fs.readdir(stagingDir).catch(() => [] as string[])) {
-      const stamp = Number(entry.split('-')[0]);
-      if (Number.isFinite(stamp) && now - stamp > STALE_MS) {
-        await fs.rm(path.join(stagingDir, entry), { force: true });
-        staged++;
-      }
-    }
-    const cutoff = new Date(now - STALE_MS);
-    const rows = await db('files').where({ status: 'pending' }).where('created_at', '<', cutoff).delete();
-    let objects = 0;
-    for await (const key of storage.list('tenants/')) {
-      const parsed = fileIdOfKey(key);
-      if (!parsed) continue;
-      const row = await db('files')
-        .where({ id: parsed.fileId, tenant_id: parsed.tenantId })
-        .whereNull('deleted_at')
-        .first('status', 'created_at');
-      const live = row && (row.status === 'ready' || new Date(row.created_at).getTime() > cutoff.getTime());
-      if (!live) {
-        await storage.delete(key);
-        objects++;
-      }
-    }
-    return { objects, rows, staged };
+    return sweepFiles({ db, storage, stagingDir }, now);
   }
 
   return {
@@ -379,43 +289,4 @@ export function makeFileService(deps: FileServiceDeps) {
     remove,
     sweep,
   };
-}
-
-const COLUMNS = ['id', 'name', 'content_type', 'size', 'sha256', 'created_by', 'created_at'];
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-function toRecord(row: Record<string, unknown>): FileRecord {
-  return {
-    id: row.id as string,
-    name: row.name as string,
-    contentType: row.content_type as string,
-    size: Number(row.size),
-    sha256: row.sha256 as string,
-    createdBy: row.created_by as string,
-    createdAt: new Date(row.created_at as string).toISOString(),
-  };
-}
-
-function escapeLike(value: string): string {
-  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
-/** Time-ordered ids (UUID version 7): the newest file sorts first, and ids are the cursor. */
-export function uuidv7(): string {
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(Date.now(), 0, 6);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-/** Types a browser may show in place (sandboxed); everything else downloads. */
-const INLINE =
-  /^(image\/(png|jpeg|gif|webp|avif)|application\/pdf|text\/plain|audio\/[a-z0-9.+-]+|video\/[a-z0-9.+-]+)$/;
-
-export function contentDisposition(record: Pick<FileRecord, 'name' | 'contentType'>): string {
-  const kind = INLINE.test(record.contentType.split(';')[0]!) ? 'inline' : 'attachment';
-  const ascii = record.name.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(record.name)}`;
 }

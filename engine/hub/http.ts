@@ -10,7 +10,7 @@
  * pinned like the first, credentials dropped when the origin changes.
  */
 import { Agent, type Dispatcher } from 'undici';
-import type { AuditEntry, AuditSink } from '../audit/entry.ts';
+import type { AuditSink } from '../audit/entry.ts';
 import { makeRedactor, type Redactor } from '../audit/redact.ts';
 import type {
   ConnectorDefinition,
@@ -20,12 +20,13 @@ import type {
   Logger,
 } from '../connector-sdk/index.ts';
 import { ConnectorError } from '../connector-sdk/index.ts';
-import { JsonLimitError, parseJson } from '../json/limits.ts';
-import { capResponse, DEFAULT_MAX_RESPONSE_BYTES, readCapped, tooDeep } from './body.ts';
+import { capResponse, DEFAULT_MAX_RESPONSE_BYTES, readCapped } from './body.ts';
 import { mapFetchFailure, mapHttpError } from './errors.ts';
+import { recordAudit } from './http-audit.ts';
+import { safeJson, wrapResponse } from './http-response.ts';
 import type { RateLimiter, ResolvedRateLimit } from './rate-limit.ts';
 import { isStreamBody, redirectTarget } from './redirect.ts';
-import { auditBody, auditTarget, buildBody, buildUrl } from './request.ts';
+import { auditBody, buildBody, buildUrl } from './request.ts';
 import { assertUrlAllowed, guardedLookup, isAllowedHost, parseAllowlist, type SsrfPolicy } from './ssrf.ts';
 
 /** Hops followed after the first request; one more 3xx fails the call. */
@@ -83,7 +84,7 @@ export interface HttpClientOptions {
   log?: Logger;
 }
 
-interface CallMeta {
+export interface CallMeta {
   method: string;
   url: URL;
   headers: Headers;
@@ -239,76 +240,4 @@ function originOf(url: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function recordAudit(
-  opts: HttpClientOptions,
-  redactor: Redactor,
-  meta: CallMeta,
-  out: { status?: number; errorCode?: string; responseBody?: unknown; started: number; waited: number },
-): void {
-  const entry: AuditEntry = {
-    at: new Date().toISOString(),
-    tenantId: opts.tenantId,
-    connectorId: opts.connectorId,
-    actionId: opts.actionId,
-    ...(opts.runId === undefined ? {} : { runId: opts.runId }),
-    ...(opts.stepId === undefined ? {} : { stepId: opts.stepId }),
-    ...(opts.jobId === undefined ? {} : { jobId: opts.jobId }),
-    ...(opts.attempt === undefined ? {} : { attempt: opts.attempt }),
-    method: meta.method,
-    ...auditTarget(meta.url, meta.headers, redactor),
-    ...(out.status === undefined ? {} : { status: out.status }),
-    durationMs: Math.round(performance.now() - out.started),
-    ...(out.errorCode === undefined ? {} : { errorCode: out.errorCode }),
-    ...(out.waited >= 1 ? { rateLimitWaitMs: Math.round(out.waited) } : {}),
-  };
-  if (meta.auditBodies) {
-    entry.requestBody = redactor.redact(meta.requestBody);
-    entry.responseBody = redactor.redact(out.responseBody);
-  }
-  try {
-    const pending = opts.audit.record(entry);
-    if (pending) pending.catch((err: unknown) => opts.log?.warn({ err: String(err) }, 'audit:sink-failed'));
-  } catch (err) {
-    // Auditing must never fail the call it describes.
-    opts.log?.warn({ err: String(err) }, 'audit:sink-failed');
-  }
-}
-
-function safeJson(bytes: Uint8Array): unknown {
-  if (bytes.byteLength === 0) return undefined;
-  const text = new TextDecoder().decode(bytes);
-  try {
-    return parseJson(text);
-  } catch {
-    return text;
-  }
-}
-
-function wrapResponse(response: Response, bytes: Uint8Array, connectorId: string): HttpResponse {
-  let text: string | undefined;
-  const decode = () => {
-    text ??= new TextDecoder().decode(bytes);
-    return text;
-  };
-  return {
-    status: response.status,
-    headers: response.headers,
-    text: decode,
-    bytes: () => bytes,
-    json<T>(): T {
-      const body = decode();
-      if (body.trim() === '') return undefined as T;
-      try {
-        return parseJson(body) as T;
-      } catch (cause) {
-        if (cause instanceof JsonLimitError) throw tooDeep(connectorId);
-        throw ConnectorError.fatal('invalid_response', `${connectorId}: response is not valid JSON`, {
-          status: response.status,
-          cause,
-        });
-      }
-    },
-  };
 }

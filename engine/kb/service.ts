@@ -21,7 +21,8 @@ import {
   type KnowledgeBase,
 } from '../connector-sdk/index.ts';
 import { findDocument, recordFailure, saveDocument } from '../db/kb-documents.ts';
-import { fuse, loadHits, type Ranked, searchText, searchVector, VectorCache } from '../db/kb-search.ts';
+import { fuse, loadHits, type Ranked, searchText, searchVector } from '../db/kb-search.ts';
+import { VectorCache } from '../db/kb-vector-cache.ts';
 import { withTenant } from '../db/rls.ts';
 import { type ChunkOptions, chunkText, DEFAULT_CHUNKING } from './chunk.ts';
 import { DEFAULT_LIMITS, DocumentError, type ExtractLimits, extract } from './extract.ts';

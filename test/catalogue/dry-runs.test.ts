@@ -10,7 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { builtinConnectors } from '../../connectors/index.ts';
-import { sampleTrigger } from '../../engine/cli/run.ts';
+import { sampleTrigger } from '../../engine/cli/run-plan.ts';
 import { makeConnectorRegistry } from '../../engine/connector-sdk/index.ts';
 import { loadShippedCatalogue } from '../../engine/manifest/gen-catalogue.ts';
 import { dryRun } from '../../engine/runtime/dry-run.ts';

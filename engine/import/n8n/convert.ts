@@ -3,10 +3,14 @@
 // except branches (IF, Filter, Switch), whose conditions move onto the steps after them,
 // and merges, which become `needs`. What cannot be translated becomes a step that fails
 // with a message naming the node, and an entry of the report.
-import type { N8nConnection, N8nNode, N8nWorkflow } from './export.ts';
+import type { N8nWorkflow } from './export.ts';
 import { clip, isProblem, type Path, Problem, type Resolver } from './expressions.ts';
+import { exclusiveInputs, orderNodes, readGraph } from './graph.ts';
+import { commentText, stepIdFor } from './manifest-text.ts';
 import { type DataMap, type Mapping, mapNode, shortType } from './nodes.ts';
 import { isTrigger, type MappedTrigger, mapTrigger } from './triggers.ts';
+
+export { commentText, stepIdFor } from './manifest-text.ts';
 
 export interface Untranslated {
   node: string;
@@ -48,37 +52,6 @@ const and = (a: Rule | null, b: Rule | null): Rule | null =>
 const or = (list: (Rule | null)[]): Rule | null =>
   list.some((r) => r === null) ? null : list.length === 1 ? list[0] : { or: list };
 
-/** A step id from an n8n node name: `HTTP Request` → `httpRequest`. */
-export function stepIdFor(name: string, taken: Set<string>): string {
-  const words = name
-    .normalize('NFKD')
-    .replace(/[^A-Za-z0-9]+/g, ' ')
-    .trim()
-    .split(' ')
-    .filter(Boolean);
-  let id = words
-    .map((w, i) =>
-      i === 0 ? w.charAt(0).toLowerCase() + w.slice(1) : w.charAt(0).toUpperCase() + w.slice(1),
-    )
-    .join('');
-  if (!/^[a-z]/.test(id)) id = `n${id}`;
-  id = id.slice(0, 56) || 'step';
-  let unique = id;
-  for (let n = 2; taken.has(unique); n++) unique = `${id}_${n}`;
-  taken.add(unique);
-  return unique;
-}
-
-/** Sticky-note and node text as a YAML comment: no line breaks YAML would read as content. */
-export function commentText(text: string, max = 2000): string {
-  const flat = text.replace(/\r\n?|[\u0085\u2028\u2029]/g, '\n');
-  return (flat.length > max ? `${flat.slice(0, max - 1)}…` : flat)
-    .replace(/\p{Cc}/gu, (c) => (c === '\n' ? c : ''))
-    .split('\n')
-    .map((line) => ` ${line.trimEnd()}`)
-    .join('\n');
-}
-
 export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversion {
   const result: Conversion = {
     comments: { top: [], steps: [] },
@@ -89,34 +62,14 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
     notes: [],
   };
   const refuse = (why: string): Conversion => ({ ...result, refused: why });
-  const byName = new Map(wf.nodes.map((n) => [n.name, n]));
+  const graph = readGraph(wf);
+  const { byName, stickies, attached, active } = graph;
 
   // Sticky notes become comments; sub-nodes (a chat model attached to an agent) belong to their node.
-  const stickies = wf.nodes.filter((n) => shortType(n.type) === 'stickyNote');
   for (const note of stickies) {
     const content = String(note.parameters['content'] ?? '').trim();
     if (content) result.comments.top.push(commentText(`n8n note "${note.name}":\n${content}`));
   }
-  const attached = new Map<string, Map<string, N8nNode[]>>();
-  const subNodes = new Set<string>();
-  const edges: { from: string; out: number; to: string }[] = [];
-  for (const [source, byType] of wf.connections) {
-    for (const [kind, outputs] of byType) {
-      outputs.forEach((targets: N8nConnection[], out: number) => {
-        for (const t of targets) {
-          if (kind === 'main') edges.push({ from: source, out, to: t.node });
-          else {
-            subNodes.add(source);
-            const m = attached.get(t.node) ?? new Map<string, N8nNode[]>();
-            m.set(kind, [...(m.get(kind) ?? []), byName.get(source)!]);
-            attached.set(t.node, m);
-          }
-        }
-      });
-    }
-  }
-  const isStep = (n: N8nNode) => shortType(n.type) !== 'stickyNote' && !subNodes.has(n.name);
-  const active = wf.nodes.filter(isStep);
 
   // The trigger: Atlas runs any workflow by hand, so a Manual Trigger beside another one is dropped.
   let triggers = active.filter((n) => isTrigger(n) && !n.disabled);
@@ -152,60 +105,9 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
   result.notes.push(...mapped.notes);
   const otherTriggers = new Set(active.filter((n) => isTrigger(n) && n !== triggerNode).map((n) => n.name));
 
-  // Loops: n8n's Loop Over Items feeds its body back into itself; that edge is dropped here
-  // (the loop node itself becomes a failing step until forEach exists). Other cycles are refused.
-  const children = new Map<string, { out: number; to: string }[]>();
-  for (const e of edges) children.set(e.from, [...(children.get(e.from) ?? []), { out: e.out, to: e.to }]);
-  const reaches = (from: string, target: string): boolean => {
-    const seen = new Set<string>();
-    const stack = [from];
-    while (stack.length > 0) {
-      const n = stack.pop()!;
-      if (n === target) return true;
-      if (seen.has(n)) continue;
-      seen.add(n);
-      for (const c of children.get(n) ?? []) stack.push(c.to);
-    }
-    return false;
-  };
-  const loopEdges = edges.filter(
-    (e) => shortType(byName.get(e.to)!.type) === 'splitInBatches' && reaches(e.to, e.from),
-  );
-  const mainEdges = edges.filter(
-    (e) =>
-      !loopEdges.includes(e) &&
-      !otherTriggers.has(e.from) &&
-      isStep(byName.get(e.from)!) &&
-      isStep(byName.get(e.to)!),
-  );
-
-  // Topological order, ties broken by canvas position then name, so output is stable and reads left to right.
-  const order: N8nNode[] = [];
-  const indegree = new Map(active.map((n) => [n.name, 0]));
-  for (const e of mainEdges) indegree.set(e.to, (indegree.get(e.to) ?? 0) + 1);
-  const byPosition = (a: N8nNode, b: N8nNode) =>
-    a.position[0] - b.position[0] ||
-    a.position[1] - b.position[1] ||
-    (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  const ready = active.filter((n) => indegree.get(n.name) === 0).sort(byPosition);
-  while (ready.length > 0) {
-    const n = ready.shift()!;
-    order.push(n);
-    for (const e of mainEdges.filter((x) => x.from === n.name)) {
-      const left = indegree.get(e.to)! - 1;
-      indegree.set(e.to, left);
-      if (left === 0) {
-        ready.push(byName.get(e.to)!);
-        ready.sort(byPosition);
-      }
-    }
-  }
-  if (order.length < active.length) {
-    const stuck = active.filter((n) => !order.includes(n)).map((n) => `"${clip(n.name, 40)}"`);
-    return refuse(
-      `its connections form a cycle through ${stuck.slice(0, 5).join(', ')}; Atlas workflows run each step once`,
-    );
-  }
+  const ordered = orderNodes(graph, otherTriggers);
+  if (typeof ordered === 'string') return refuse(ordered);
+  const { order, mainEdges } = ordered;
 
   const ids = new Set<string>();
   const steps: Record<string, unknown>[] = [];
@@ -382,14 +284,4 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
     steps,
   };
   return result;
-}
-
-/** Inputs that come from different outputs of one branch node never arrive together. */
-function exclusiveInputs(
-  incoming: { from: string; out: number }[],
-  branches: Map<string, unknown[]>,
-): boolean {
-  const from = new Set(incoming.map((e) => e.from));
-  const outs = new Set(incoming.map((e) => e.out));
-  return from.size === 1 && branches.has([...from][0]!) && outs.size === incoming.length;
 }

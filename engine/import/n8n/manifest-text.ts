@@ -1,0 +1,32 @@
+// Step ids and YAML comments made from n8n node names and sticky-note text.
+
+/** A step id from an n8n node name: `HTTP Request` → `httpRequest`. */
+export function stepIdFor(name: string, taken: Set<string>): string {
+  const words = name
+    .normalize('NFKD')
+    .replace(/[^A-Za-z0-9]+/g, ' ')
+    .trim()
+    .split(' ')
+    .filter(Boolean);
+  let id = words
+    .map((w, i) =>
+      i === 0 ? w.charAt(0).toLowerCase() + w.slice(1) : w.charAt(0).toUpperCase() + w.slice(1),
+    )
+    .join('');
+  if (!/^[a-z]/.test(id)) id = `n${id}`;
+  id = id.slice(0, 56) || 'step';
+  let unique = id;
+  for (let n = 2; taken.has(unique); n++) unique = `${id}_${n}`;
+  taken.add(unique);
+  return unique;
+}
+
+/** Sticky-note and node text as a YAML comment: no line breaks YAML would read as content. */
+export function commentText(text: string, max = 2000): string {
+  const flat = text.replace(/\r\n?|[\u0085\u2028\u2029]/g, '\n');
+  return (flat.length > max ? `${flat.slice(0, max - 1)}…` : flat)
+    .replace(/\p{Cc}/gu, (c) => (c === '\n' ? c : ''))
+    .split('\n')
+    .map((line) => ` ${line.trimEnd()}`)
+    .join('\n');
+}
