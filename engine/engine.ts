@@ -195,6 +195,7 @@ async function httpApp(
       catalogue: services.catalogue,
       secrets: services.secrets,
       dispatch: services.runtime.dispatch,
+      gate: services.runtime.gate,
     });
   let webhooks = buildWebhooks();
   stack.push(() => webhooks.stop());

@@ -75,7 +75,7 @@ async function readJsonFile(io: CliIO, file: string, flag: string): Promise<unkn
  * The trigger a dry run renders with: for a webhook workflow the file is the event as the
  * provider sends it (its id and type read where the route says); otherwise the trigger's fields.
  */
-function sampleTrigger(
+export function sampleTrigger(
   catalogue: Catalogue,
   workflow: Workflow,
   sample: unknown,

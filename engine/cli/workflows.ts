@@ -43,12 +43,18 @@ Each change is recorded in the audit log, with your user name as the actor.`,
       if (action === 'list') {
         const entries = catalogue.workflows();
         const width = Math.max(0, ...entries.map((e) => e.manifest.id.length));
+        const statuses = await runtime.runtime.workflowStatuses(tenantId);
         for (const e of entries) {
-          const { enabled } = await runtime.runtime.workflowState(tenantId, e.manifest.id);
+          const status = statuses.get(e.manifest.id);
+          const state = status?.missing !== undefined ? 'skipped' : status?.enabled ? 'enabled' : 'disabled';
           const next = nextRuns(e.manifest)[0];
+          const by = status?.byDefault && !status.chosen ? ', on by default' : '';
           io.out(
-            `${e.manifest.id.padEnd(width)}  ${(enabled ? 'enabled' : 'disabled').padEnd(8)}  ${e.manifest.trigger.type.padEnd(8)}  ${e.manifest.name ?? ''}${next ? `  (next ${next})` : ''}`,
+            `${e.manifest.id.padEnd(width)}  ${state.padEnd(8)}  ${e.manifest.trigger.type.padEnd(8)}  ${e.manifest.name ?? ''}${next ? `  (next ${next})` : ''}`,
           );
+          const needs = status?.requirements ?? 'none';
+          if (needs !== 'none' || by !== '') io.out(`${' '.repeat(width)}  needs: ${needs}${by}`);
+          if (status?.missing !== undefined) io.out(`${' '.repeat(width)}  skipped: ${status.missing}`);
         }
         return 0;
       }

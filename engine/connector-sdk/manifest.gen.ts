@@ -13,7 +13,7 @@ export type Description = string;
 /** A stable lower-case identifier: letters, digits and dashes, starting with a letter. */
 export type Slug = string;
 
-/** A workflow id: `WF-` and three digits. Stable: runs and schedules refer to it. */
+/** A workflow id: `WF-` and three or four digits. Stable: runs and schedules refer to it. WF-001 to WF-099 are the shipped catalogue; WF-100 and up are left to your own workflows. */
 export type WorkflowId = string;
 
 /** A step id, unique within its workflow; templates read its output as `steps.<id>.output`. */
@@ -60,7 +60,7 @@ export interface Workflow {
   apiVersion: ApiVersion;
   /** The manifest kind. Default: `"Workflow"`. */
   kind: 'Workflow';
-  /** A workflow id: `WF-` and three digits. Stable: runs and schedules refer to it. */
+  /** A workflow id: `WF-` and three or four digits. Stable: runs and schedules refer to it. WF-001 to WF-099 are the shipped catalogue; WF-100 and up are left to your own workflows. */
   id: WorkflowId;
   /** A short human-readable name, shown in the API and logs. */
   name?: DisplayName;
@@ -72,6 +72,8 @@ export interface Workflow {
   input?: Record<string, unknown>;
   /** A JSON Schema (draft 2020-12) for this workflow's tenant config: `PUT /v1/workflows/:id/enabled` (and `atlas workflows enable --config`) check the values against it, and templates read them as `tenant.config.<field>`. Without it, `tenant.config` is free-form. */
   config?: Record<string, unknown>;
+  /** `default`: on for every active tenant that has not turned it off (`PUT /v1/workflows/:id/enabled` with `false`); a tenant that lacks the secrets, integrations or config it needs is skipped with the reason. `opt-in`: only for tenants that enabled it. Default: `"opt-in"`. */
+  enabled?: 'default' | 'opt-in';
   /** The id of the Agent manifest this workflow is assigned to (for `agent.*` steps and escalation). */
   agent?: Slug;
   /** Policies applied to every step that does not set its own. */

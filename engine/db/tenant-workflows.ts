@@ -11,16 +11,47 @@ export interface WorkflowStateRow {
   config: Record<string, unknown>;
 }
 
-/** The tenant's state of the workflow; disabled with no configuration when never set. */
+export interface WorkflowChoice extends WorkflowStateRow {
+  workflow_id: string;
+}
+
+/**
+ * The tenant's state of the workflow; with no row, `chosen` is false and it is disabled (or,
+ * when `byDefault`, enabled) with no configuration.
+ */
 export async function getWorkflowState(
   db: Db,
   tenantId: string,
   workflowId: string,
-): Promise<WorkflowStateRow> {
+  byDefault = false,
+): Promise<WorkflowStateRow & { chosen: boolean }> {
   const row = await db('tenant_workflows')
     .where({ tenant_id: tenantId, workflow_id: workflowId })
     .first('enabled', 'config');
-  return { enabled: row?.enabled ?? false, config: row?.config ?? {} };
+  return { enabled: row?.enabled ?? byDefault, config: row?.config ?? {}, chosen: row !== undefined };
+}
+
+/** Every row the tenant has, enabled or not, optionally only of these workflows. */
+export async function workflowChoices(
+  db: Db,
+  tenantId: string,
+  workflowIds?: readonly string[],
+): Promise<WorkflowChoice[]> {
+  const query = db('tenant_workflows').where({ tenant_id: tenantId });
+  if (workflowIds) query.whereIn('workflow_id', workflowIds);
+  return query.select<WorkflowChoice[]>('workflow_id', 'enabled', 'config');
+}
+
+/** The active tenants with no row for the workflow (they chose nothing). */
+export async function tenantsWithoutChoice(db: Db, workflowId: string): Promise<string[]> {
+  const rows = await db('tenants as t')
+    .leftJoin('tenant_workflows as w', function () {
+      this.on('w.tenant_id', 't.id').andOnVal('w.workflow_id', workflowId);
+    })
+    .where('t.status', 'active')
+    .whereNull('w.tenant_id')
+    .select<Array<{ id: string }>>('t.id');
+  return rows.map((r) => r.id);
 }
 
 export async function putWorkflowState(
@@ -34,19 +65,6 @@ export async function putWorkflowState(
     .insert({ tenant_id: tenantId, workflow_id: workflowId, enabled: state.enabled, config })
     .onConflict(['tenant_id', 'workflow_id'])
     .merge({ enabled: state.enabled, config, updated_at: db.fn.now() });
-}
-
-/** Which of these workflows the tenant has enabled. */
-export async function enabledWorkflows(
-  db: Db,
-  tenantId: string,
-  workflowIds: string[],
-): Promise<Set<string>> {
-  const rows = await db('tenant_workflows')
-    .where({ tenant_id: tenantId, enabled: true })
-    .whereIn('workflow_id', workflowIds)
-    .select<Array<{ workflow_id: string }>>('workflow_id');
-  return new Set(rows.map((r) => r.workflow_id));
 }
 
 /** The active tenants that have the workflow enabled. */

@@ -3,7 +3,7 @@
 // precompiled (gen-validators.ts). Each precompiled validator is used only while it still
 // matches its schema, so an edited schema or connector is never checked by a stale one:
 // Ajv compiles the current schema instead, with the same options and so the same errors.
-import type { ErrorObject } from 'ajv';
+import type { ErrorObject, Options } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ConnectorRegistry } from '../connector-sdk/index.ts';
 import { makeAjv } from '../json/ajv.ts';
@@ -73,8 +73,8 @@ class ManifestAjv extends Ajv2020 {
 }
 
 /** A strict Ajv with formats for compiling manifest-provided schemas (a workflow's `input`). */
-export function makeSchemaAjv(): Ajv2020 {
-  return makeAjv(MANIFEST_AJV_OPTIONS, ManifestAjv);
+export function makeSchemaAjv(extra: Options = {}): Ajv2020 {
+  return makeAjv({ ...MANIFEST_AJV_OPTIONS, ...extra }, ManifestAjv);
 }
 
 const actionValidators = new WeakMap<object, SchemaValidator>();

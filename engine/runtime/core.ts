@@ -7,6 +7,7 @@ import type { GroupCommit } from '../db/group-commit.ts';
 import { LedgerWriter } from '../db/ledger-writer.ts';
 import { Cancellations } from './cancellation.ts';
 import { Claims } from './claims.ts';
+import { DefaultGate } from './defaults.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { Dispatcher } from './dispatch.ts';
 import { Finishing } from './finish.ts';
@@ -26,16 +27,19 @@ export class Core {
   readonly dispatcher: Dispatcher;
   /** Group commit of runs triggered outside any caller transaction. */
   readonly triggers: GroupCommit<NewRun, Outcome>;
+  /** Checks what default-on workflows need from tenants that did not enable them. */
+  readonly gate: DefaultGate;
 
   constructor(
     readonly deps: RuntimeDeps,
     readonly metrics: RuntimeMetrics,
   ) {
+    this.gate = new DefaultGate(deps);
     this.versions = new WorkflowVersions(deps);
     this.claims = new Claims(deps, this.now);
     this.writer = new LedgerWriter(deps.db);
     this.dispatcher = new Dispatcher(deps.db, deps.log);
-    this.finishing = new Finishing(deps, metrics, this.dispatcher);
+    this.finishing = new Finishing(deps, metrics, this.dispatcher, this.gate);
     this.triggers = makeTriggerBatcher(deps.db);
   }
 

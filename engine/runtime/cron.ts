@@ -1,12 +1,14 @@
 /**
  * Schedules: every workflow with a `schedule` trigger becomes a graphile-worker cron item
  * (UTC, minute granularity). When it fires, one run starts per tenant that has the
- * workflow enabled; the fire time is the idempotency key, so a double fire starts nothing.
+ * workflow enabled (or, for an `enabled: default` workflow, that did not turn it off and has
+ * what it needs); the fire time is the idempotency key, so a double fire starts nothing.
  */
 import { type ParsedCronItem, parseCronItems } from 'graphile-worker';
 import { tenantsRunning } from '../db/tenant-workflows.ts';
 import type { Catalogue } from '../manifest/catalogue.ts';
 import type { Core } from './core.ts';
+import { defaultTenants, isDefaultOn, recordSkips } from './defaults.ts';
 import { createRun } from './trigger.ts';
 
 export const SCHEDULE_TASK = 'atlas.schedule';
@@ -42,6 +44,17 @@ export async function fireSchedule(core: Core, payload: SchedulePayload): Promis
   };
   return core.deps.db.transaction(async (trx) => {
     const tenants = await tenantsRunning(trx, entry.manifest.id);
+    let skipped = 0;
+    if (isDefaultOn(entry.manifest)) {
+      // Every active tenant that did not turn it off, when it has what the workflow needs.
+      const implicit = await defaultTenants(trx, core.gate, entry);
+      tenants.push(...implicit.run);
+      skipped = implicit.skipped.length;
+      await recordSkips(
+        trx,
+        implicit.skipped.map((s) => ({ ...s, workflowId: entry.manifest.id, trigger: 'schedule' })),
+      );
+    }
     let started = 0;
     for (const tenantId of tenants) {
       const { created } = await createRun(trx, {
@@ -54,7 +67,7 @@ export async function fireSchedule(core: Core, payload: SchedulePayload): Promis
       });
       if (created) started++;
     }
-    core.deps.log.info({ workflow: entry.manifest.id, firedAt, runs: started }, 'schedule:fired');
+    core.deps.log.info({ workflow: entry.manifest.id, firedAt, runs: started, skipped }, 'schedule:fired');
     return started;
   });
 }

@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import { enqueueRun } from '../db/queue.ts';
 import { finishRun, nextQueuedInGroup, type RunRow } from '../db/runs.ts';
+import type { DefaultGate } from './defaults.ts';
 import type { RuntimeDeps } from './deps.ts';
 import type { Dispatcher } from './dispatch.ts';
 import { EventTriggers } from './events.ts';
@@ -19,8 +20,9 @@ export class Finishing {
     private readonly deps: RuntimeDeps,
     private readonly metrics: RuntimeMetrics,
     private readonly dispatcher: Dispatcher,
+    gate: DefaultGate,
   ) {
-    this.#events = new EventTriggers(deps.catalogue);
+    this.#events = new EventTriggers(deps.catalogue, gate);
   }
 
   /** True when nothing hangs on the run's end: no concurrency group, no watcher. */

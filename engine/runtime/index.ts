@@ -11,11 +11,14 @@ import { JOB_TASK, RUN_TASK } from '../db/queue.ts';
 import { withTenant } from '../db/rls.ts';
 import { getRunWithAttempts, listRuns } from '../db/runs.ts';
 import { jobStepRuns } from '../db/step-runs.ts';
-import { getWorkflowState, putWorkflowState } from '../db/tenant-workflows.ts';
+import { getWorkflowState, putWorkflowState, workflowChoices } from '../db/tenant-workflows.ts';
+import { lastSkips, loadHoldings } from '../db/workflow-skips.ts';
+import { describeRequirements } from '../manifest/requirements.ts';
 import { advanceRun } from './advance.ts';
 import { cancelRun, restartRun, retryRun } from './control.ts';
 import { Core } from './core.ts';
 import { cronItems, fireSchedule, SCHEDULE_TASK } from './cron.ts';
+import { type DefaultGate, isDefaultOn, type LastSkip } from './defaults.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { RuntimeError } from './errors.ts';
 import { type AttemptResult, executeAttempt } from './execute.ts';
@@ -62,6 +65,19 @@ export interface RunListFilter {
 export interface WorkflowState {
   enabled: boolean;
   config: Record<string, unknown>;
+  /** The tenant enabled or disabled it itself; false: an `enabled: default` workflow runs by default. */
+  chosen?: boolean;
+}
+
+export interface WorkflowStatus extends WorkflowState {
+  /** `enabled: default` in the manifest: on for every tenant that did not turn it off. */
+  byDefault: boolean;
+  /** What it needs from a tenant, in one line (`secrets A; integrations google; config chatId`). */
+  requirements: string;
+  /** Why a schedule, webhook or event would skip this tenant now (default-on, not enabled by the tenant). */
+  missing?: string;
+  /** The latest recorded skip. */
+  lastSkip?: LastSkip;
 }
 
 export interface Runtime {
@@ -79,6 +95,8 @@ export interface Runtime {
   ): Promise<JobSummary & { created: boolean }>;
   getJob(tenantId: string, jobId: string): Promise<JobDetail | undefined>;
   workflowState(tenantId: string, workflowId: string): Promise<WorkflowState>;
+  /** Every workflow of the catalogue as this tenant sees it: enabled, needs, why it is skipped. */
+  workflowStatuses(tenantId: string): Promise<Map<string, WorkflowStatus>>;
   setWorkflowState(
     tenantId: string,
     workflowId: string,
@@ -99,6 +117,8 @@ export interface RuntimeHandle {
   cronItems: ParsedCronItem[];
   /** Starts heartbeats, the reaper and the cancellation listener (worker processes). */
   startWorker(events: EventEmitter, connectionString: string): Promise<void>;
+  /** What default-on workflows need, and who lacks it. */
+  gate: DefaultGate;
   /** Hands committed, undispatched runs to the queue soon (callers that created runs in their own transaction). */
   dispatch(): void;
   stop(): Promise<void>;
@@ -106,6 +126,10 @@ export interface RuntimeHandle {
 
 export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number } = {}): RuntimeHandle {
   const core = new Core(deps, makeMetrics(deps.db));
+  const isDefault = (workflowId: string): boolean => {
+    const entry = deps.catalogue.workflow(workflowId);
+    return entry !== undefined && isDefaultOn(entry.manifest);
+  };
   const { dispatcher } = core;
   // Every process that creates runs also sweeps up runs whose creator died before handing
   // them to the queue.
@@ -151,11 +175,38 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
         return row && jobDetail(row, await jobStepRuns(trx, tenantId, jobId));
       }),
     workflowState: (tenantId, workflowId) =>
-      withTenant(deps.db, tenantId, (trx) => getWorkflowState(trx, tenantId, workflowId)),
+      withTenant(deps.db, tenantId, (trx) =>
+        getWorkflowState(trx, tenantId, workflowId, isDefault(workflowId)),
+      ),
+    workflowStatuses: (tenantId) =>
+      withTenant(deps.db, tenantId, async (trx) => {
+        const rows = await workflowChoices(trx, tenantId);
+        const byId = new Map(rows.map((r) => [r.workflow_id, r]));
+        const held = (await loadHoldings(trx, [tenantId])).get(tenantId)!;
+        const skips = await lastSkips(trx, tenantId);
+        const out = new Map<string, WorkflowStatus>();
+        for (const entry of deps.catalogue.workflows()) {
+          const id = entry.manifest.id;
+          const row = byId.get(id);
+          const byDefault = isDefaultOn(entry.manifest);
+          const missing = byDefault && !row ? core.gate.missing(entry, held) : undefined;
+          const lastSkip = skips.get(id);
+          out.set(id, {
+            enabled: row?.enabled ?? byDefault,
+            config: row?.config ?? {},
+            chosen: row !== undefined,
+            byDefault,
+            requirements: describeRequirements(core.gate.requirements(entry)),
+            ...(missing === undefined ? {} : { missing }),
+            ...(lastSkip === undefined ? {} : { lastSkip }),
+          });
+        }
+        return out;
+      }),
     async setWorkflowState(tenantId, workflowId, state) {
       const entry = deps.catalogue.workflow(workflowId);
       if (!entry) throw new RuntimeError('unknown_workflow', `There is no workflow ${workflowId}.`);
-      const current = await getWorkflowState(deps.db, tenantId, workflowId);
+      const current = await getWorkflowState(deps.db, tenantId, workflowId, isDefaultOn(entry.manifest));
       const next = { enabled: state.enabled ?? current.enabled, config: state.config ?? current.config };
       // A disabled workflow may keep an incomplete config; one that runs must fit the schema.
       if (next.enabled) inputs.checkConfig(entry, next.config);
@@ -221,6 +272,7 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
       );
       await liveness.start();
     },
+    gate: core.gate,
     dispatch: () => dispatcher.poke(),
     async stop() {
       await dispatcher.stop();

@@ -12,6 +12,7 @@ import { type AuditRecord, recordAudits } from '../db/audit.ts';
 import { GroupCommit } from '../db/group-commit.ts';
 import { evaluate, isTruthy } from '../expr/index.ts';
 import type { Logger } from '../log.ts';
+import { type DefaultGate, isDefaultOn, loadHoldings, recordSkips, type Skip } from '../runtime/defaults.ts';
 import { RuntimeError } from '../runtime/errors.ts';
 import { createRunsBatch, type NewRun } from '../runtime/trigger.ts';
 import type { CompiledWebhookRoute, Subscriber } from './routes.ts';
@@ -80,8 +81,12 @@ export type Accepted = Acceptance | { error: unknown };
  * A batch that fails is retried delivery by delivery (GroupCommit), so one bad delivery
  * cannot fail the others.
  */
-export function makeAcceptor(db: Knex, log: Logger): (delivery: Delivery) => Promise<Acceptance> {
-  const group = new GroupCommit<Delivery, Accepted>((batch) => acceptDeliveries(db, batch, log));
+export function makeAcceptor(
+  db: Knex,
+  log: Logger,
+  gate?: DefaultGate,
+): (delivery: Delivery) => Promise<Acceptance> {
+  const group = new GroupCommit<Delivery, Accepted>((batch) => acceptDeliveries(db, batch, log, gate));
   return async (delivery) => {
     const outcome = await group.submit(delivery);
     if ('error' in outcome) throw outcome.error;
@@ -97,7 +102,12 @@ interface Planned {
   repeats?: number;
 }
 
-async function acceptDeliveries(db: Knex, deliveries: Delivery[], log: Logger): Promise<Accepted[]> {
+async function acceptDeliveries(
+  db: Knex,
+  deliveries: Delivery[],
+  log: Logger,
+  gate?: DefaultGate,
+): Promise<Accepted[]> {
   const seen = new Map<string, number>();
   const planned: Planned[] = deliveries.map((delivery, i) => {
     const key = JSON.stringify([delivery.tenantId, delivery.route.id, delivery.eventId]);
@@ -113,6 +123,7 @@ async function acceptDeliveries(db: Knex, deliveries: Delivery[], log: Logger): 
   });
   return db.transaction(async (trx) => {
     const events = await insertEvents(trx, planned);
+    const skips = gate ? await admitDefaults(trx, gate, planned, events) : new Map<number, Skip[]>();
     const runs = await startRuns(trx, planned, events);
     if (runs.failure) return planned.map(() => ({ error: runs.failure }));
     const outcomes: Accepted[] = planned.map((p, i) => {
@@ -120,7 +131,8 @@ async function acceptDeliveries(db: Knex, deliveries: Delivery[], log: Logger): 
       if (event.status !== 'active') return { error: inactive(p.delivery.tenantId) };
       const runIds = runs.ids[i] ?? [];
       if (event.id === null || runIds.length > 0) return { duplicate: event.id === null, runIds };
-      const note = `accepted, no run: ${whyNoRun(p)}`;
+      const skipped = skips.get(i);
+      const note = `accepted, no run: ${skipped ? whySkipped(skipped) : whyNoRun(p)}`;
       const { route, tenantId, eventId, eventType } = p.delivery;
       log.info({ route: route.id, tenant: tenantId, eventId, eventType }, `webhook:${note}`);
       return { duplicate: false, runIds, note };
@@ -156,6 +168,50 @@ interface EventRow {
   id: number | null;
   status: string | null;
   enabled: string[];
+  /** Candidates the tenant has a row for (enabled or not): a default-on one without is implicit. */
+  chosen: string[];
+}
+
+function whySkipped(skips: Skip[]): string {
+  return skips.map((s) => `${s.workflowId} is skipped for tenant ${s.tenantId}: ${s.reason}`).join('; ');
+}
+
+/**
+ * Default-on candidates the tenant has no row for run when it has what they need (added to
+ * `enabled`); the others are skipped with their reason, recorded in `workflow_skips`.
+ */
+async function admitDefaults(
+  trx: Knex.Transaction,
+  gate: DefaultGate,
+  planned: Planned[],
+  events: EventRow[],
+): Promise<Map<number, Skip[]>> {
+  const implicit = planned.map((p, i) => {
+    const event = events[i]!;
+    if (event.id === null || event.status !== 'active') return [];
+    return p.candidates.filter(
+      (c) => isDefaultOn(c.entry.manifest) && !event.chosen.includes(c.entry.manifest.id),
+    );
+  });
+  const skips = new Map<number, Skip[]>();
+  const tenants = [
+    ...new Set(planned.filter((_, i) => implicit[i]!.length > 0).map((p) => p.delivery.tenantId)),
+  ];
+  if (tenants.length === 0) return skips;
+  const held = await loadHoldings(trx, tenants);
+  for (const [i, list] of implicit.entries()) {
+    const { tenantId } = planned[i]!.delivery;
+    for (const c of list) {
+      const reason = gate.missing(c.entry, held.get(tenantId)!);
+      if (reason === undefined) events[i]!.enabled.push(c.entry.manifest.id);
+      else {
+        const skip = { tenantId, workflowId: c.entry.manifest.id, reason, trigger: 'webhook' };
+        skips.set(i, [...(skips.get(i) ?? []), skip]);
+      }
+    }
+  }
+  await recordSkips(trx, [...skips.values()].flat());
+  return skips;
 }
 
 /** The dedup rows of the batch's new events, and the tenants' enabled subscribers. */
@@ -172,12 +228,23 @@ async function insertEvents(trx: Knex.Transaction, planned: Planned[]): Promise<
     candidates: p.candidates.map((s) => s.entry.manifest.id),
   }));
   const { rows } = await trx.raw<{
-    rows: Array<{ ord: number; id: number | null; status: string | null; enabled: string[] }>;
+    rows: Array<{
+      ord: number;
+      id: number | null;
+      status: string | null;
+      enabled: string[];
+      chosen: string[];
+    }>;
   }>(INSERT_EVENTS, [JSON.stringify(requests)]);
   const byOrd = new Map(rows.map((r) => [r.ord, r]));
   return planned.map((_, i) => {
     const row = byOrd.get(i);
-    return { id: row?.id ?? null, status: row?.status ?? null, enabled: row?.enabled ?? [] };
+    return {
+      id: row?.id ?? null,
+      status: row?.status ?? null,
+      enabled: row?.enabled ?? [],
+      chosen: row?.chosen ?? [],
+    };
   });
 }
 
@@ -246,7 +313,10 @@ const INSERT_EVENTS = `
   select r.ord, i.id, t.status,
          array(select w.workflow_id from tenant_workflows w
                 where w.tenant_id = r.tenant_id and w.enabled
-                  and w.workflow_id in (select jsonb_array_elements_text(r.candidates))) as enabled
+                  and w.workflow_id in (select jsonb_array_elements_text(r.candidates))) as enabled,
+         array(select w.workflow_id from tenant_workflows w
+                where w.tenant_id = r.tenant_id
+                  and w.workflow_id in (select jsonb_array_elements_text(r.candidates))) as chosen
     from req r
     join tenant t on t.ord = r.ord
     left join inserted i on r.fresh and i.tenant_id = r.tenant_id and i.route_id = r.route_id and i.event_id = r.event_id`;

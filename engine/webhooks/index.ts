@@ -13,6 +13,7 @@ import type { Middleware } from 'koa';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Catalogue } from '../manifest/catalogue.ts';
+import type { DefaultGate } from '../runtime/defaults.ts';
 import type { SecretStore } from '../runtime/deps.ts';
 import { makeTenantStatusCache } from '../tenants/status.ts';
 import { makeAcceptor } from './accept.ts';
@@ -47,6 +48,8 @@ export interface WebhookDeps {
   cacheTtlMs?: number;
   /** How often expired event ids are pruned (ms); 10 minutes by default, 0 never. */
   pruneEveryMs?: number;
+  /** Checks default-on workflows' needs for tenants that did not enable them; without it they are opt-in. */
+  gate?: DefaultGate;
   /** Hands committed runs to the queue at once (else the runtime's sweep does, within a second). */
   dispatch?: () => void;
   now?: () => Date;
@@ -83,7 +86,7 @@ export function makeWebhooks(deps: WebhookDeps): Webhooks {
     rejections,
     limiter: new RejectionLimiter(config.webhooks.rejectLimit),
     bodyLimitBytes: config.bodyLimitBytes,
-    accept: makeAcceptor(db, log),
+    accept: makeAcceptor(db, log, deps.gate),
     ...(deps.dispatch ? { dispatch: deps.dispatch } : {}),
     ...(deps.now ? { now: deps.now } : {}),
   }) as Middleware;

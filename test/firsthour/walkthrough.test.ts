@@ -92,42 +92,42 @@ npx() { if [ "$1" = atlas ]; then shift; node "${path.join(ROOT, 'bin/atlas.js')
     expect(out).toMatch(/WF-001\s+disabled\s+manual\s+Hello/);
     expect(out).toMatch(/Run [0-9a-f-]{36} of WF-001: succeeded/);
     expect(out).toMatch(/manifests valid/);
-    expect(out).toContain('Plan of WF-050');
+    expect(out).toContain('Plan of WF-100');
     expect(out).toContain('"message":"nobody: 4200 received"');
     expect(out).toMatch(
-      /atlas-webhook-note: accepted, no run: WF-021, WF-050 are not enabled for tenant demo/i,
+      /atlas-webhook-note: accepted, no run: WF-021, WF-100 are not enabled for tenant demo/i,
     );
-    expect(out).toContain('WF-050 is enabled for tenant demo (config {"team":"finance"}).');
-    expect(out).toMatch(/Run [0-9a-f-]{36} of WF-050: succeeded/);
+    expect(out).toContain('WF-100 is enabled for tenant demo (config {"team":"finance"}).');
+    expect(out).toMatch(/Run [0-9a-f-]{36} of WF-100: succeeded/);
     expect(out).toContain('finance: 4200 received');
-    // The server reloaded the catalogue for WF-050 and logged the delivery that started nothing.
-    expect(server!.output()).toContain('Catalogue reloaded (a file changed): added Workflow WF-050.');
+    // The server reloaded the catalogue for WF-100 and logged the delivery that started nothing.
+    expect(server!.output()).toContain('Catalogue reloaded (a file changed): added Workflow WF-100.');
     expect(server!.output()).toContain(
-      'webhook:accepted, no run: WF-021, WF-050 are not enabled for tenant demo',
+      'webhook:accepted, no run: WF-021, WF-100 are not enabled for tenant demo',
     );
   }, 150_000);
 
   it('keeps serving the last valid catalogue when a change is invalid, and says which one a 404 is from', async () => {
     const mark = server!.output().length;
     await fs.writeFile(
-      path.join(dir, 'manifests/workflows/WF-052-broken.yaml'),
-      'apiVersion: atlas/v1\nkind: Workflow\nid: WF-052\ntrigger: { type: manual }\nsteps:\n  - id: a\n    uses: core.lgo\n',
+      path.join(dir, 'manifests/workflows/WF-1000-broken.yaml'),
+      'apiVersion: atlas/v1\nkind: Workflow\nid: WF-1000\ntrigger: { type: manual }\nsteps:\n  - id: a\n    uses: core.lgo\n',
     );
     await server!.waitFor(/still serving the last valid one/, 20_000);
     expect(server!.output().slice(mark)).toContain(
-      'WF-052-broken.yaml:7:11  Workflow WF-052: connector "core" has no action "lgo"; did you mean "core.log"?',
+      'WF-1000-broken.yaml:7:11  Workflow WF-1000: connector "core" has no action "lgo"; did you mean "core.log"?',
     );
     const { stdout: token } = await runToken();
-    const res = await fetch(`${url}/v1/workflows/WF-052`, {
+    const res = await fetch(`${url}/v1/workflows/WF-1000`, {
       headers: { authorization: `Bearer ${token.trim()}`, 'x-tenant-id': 'demo' },
     });
     expect(res.status).toBe(404);
     const problem = (await res.json()) as { detail: string };
     expect(problem.detail).toMatch(
-      /^There is no workflow "WF-052" in the catalogue loaded at \d{4}-\d\d-\d\dT[\d:.]+Z; did you mean "WF-050"\?/,
+      /^There is no workflow "WF-1000" in the catalogue loaded at \d{4}-\d\d-\d\dT[\d:.]+Z; did you mean "WF-100"\?/,
     );
     expect(problem.detail).toContain('SIGHUP');
-    const still = await fetch(`${url}/v1/workflows/WF-050`, {
+    const still = await fetch(`${url}/v1/workflows/WF-100`, {
       headers: { authorization: `Bearer ${token.trim()}`, 'x-tenant-id': 'demo' },
     });
     expect(still.status).toBe(200);
@@ -140,14 +140,14 @@ npx() { if [ "$1" = atlas ]; then shift; node "${path.join(ROOT, 'bin/atlas.js')
       'x-tenant-id': 'demo',
       'content-type': 'application/json',
     };
-    const config = await fetch(`${url}/v1/workflows/WF-050/enabled`, {
+    const config = await fetch(`${url}/v1/workflows/WF-100/enabled`, {
       method: 'PUT',
       headers,
       body: JSON.stringify({ enabled: true, config: { team: 42 } }),
     });
     expect(config.status).toBe(422);
     const problem = (await config.json()) as { detail: string; errors: Array<{ message: string }> };
-    expect(problem.detail).toBe('The config of WF-050 is invalid.');
+    expect(problem.detail).toBe('The config of WF-100 is invalid.');
     expect(problem.errors[0]!.message).toBe('team must be a string, not an integer');
 
     const unwrapped = await fetch(`${url}/v1/workflows/WF-001/runs`, {

@@ -73,6 +73,20 @@ function objectSchema(object: string): JsonSchema {
     properties: {
       id: { type: 'string', description: `The ${object} id.` },
       object: { const: object },
+      ...(object === 'customer'
+        ? {
+            email: { type: ['string', 'null'], description: "The customer's email address." },
+            name: { type: ['string', 'null'], description: "The customer's full name or business name." },
+          }
+        : {}),
+      ...(object === 'checkout.session'
+        ? {
+            url: {
+              type: ['string', 'null'],
+              description: 'The hosted payment page to send the customer to.',
+            },
+          }
+        : {}),
     },
   };
 }

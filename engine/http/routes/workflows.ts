@@ -7,6 +7,7 @@ import { didYouMean } from '../../connector-sdk/index.ts';
 import type { CatalogueEntry } from '../../manifest/catalogue.ts';
 import type { Workflow } from '../../manifest/types.gen.ts';
 import { problem } from '../../problem.ts';
+import type { WorkflowStatus } from '../../runtime/index.ts';
 import { principalOf, tenantOf } from '../context.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
@@ -37,6 +38,32 @@ const workflowSummarySchema: JsonSchema = {
     hash: { type: 'string', description: 'sha256 of the manifest: the version a new run pins.' },
     trigger: { type: 'string', enum: ['schedule', 'webhook', 'manual', 'event'] },
     enabled: { type: 'boolean', description: 'Whether this tenant runs it.' },
+    enabledBy: {
+      type: 'string',
+      enum: ['tenant', 'default'],
+      description:
+        '`tenant`: the tenant enabled or disabled it; `default`: the manifest says `enabled: default` and the tenant chose nothing.',
+    },
+    requirements: {
+      type: 'string',
+      description: 'What it needs from a tenant: secrets, platform credentials, integrations, config.',
+    },
+    skipped: {
+      type: 'string',
+      description:
+        'A default-on workflow this tenant lacks something for: why schedules, webhooks and events skip it now.',
+    },
+    lastSkip: {
+      type: 'object',
+      required: ['reason', 'trigger', 'at', 'count'],
+      properties: {
+        reason: { type: 'string' },
+        trigger: { type: 'string' },
+        at: { type: 'string', format: 'date-time' },
+        count: { type: 'integer' },
+      },
+      description: 'The latest time a trigger skipped this tenant, and how often it did.',
+    },
     nextRuns: {
       type: 'array',
       items: { type: 'string', format: 'date-time' },
@@ -71,8 +98,9 @@ export function nextRuns(workflow: Workflow, from = new Date()): string[] {
   return expression.take(NEXT_RUNS).map((d) => d.toISOString() ?? '');
 }
 
-function summary(entry: CatalogueEntry<Workflow>, enabled: boolean) {
+function summary(entry: CatalogueEntry<Workflow>, status: WorkflowStatus | undefined) {
   const { manifest } = entry;
+  const enabled = status?.enabled ?? false;
   return {
     id: manifest.id,
     ...(manifest.name === undefined ? {} : { name: manifest.name }),
@@ -80,6 +108,10 @@ function summary(entry: CatalogueEntry<Workflow>, enabled: boolean) {
     hash: entry.hash,
     trigger: manifest.trigger.type,
     enabled,
+    enabledBy: status?.chosen === false && status.byDefault ? 'default' : 'tenant',
+    requirements: status?.requirements ?? 'none',
+    ...(status?.missing === undefined ? {} : { skipped: status.missing }),
+    ...(status?.lastSkip === undefined ? {} : { lastSkip: status.lastSkip }),
     nextRuns: nextRuns(manifest),
   };
 }
@@ -117,10 +149,8 @@ export function workflowRoutes({ db, runtime, catalogue }: RouteDeps): AnyRoute[
       async handler(ctx) {
         const tenantId = tenantOf(ctx);
         const entries = catalogue.workflows();
-        const states = await callRuntime(() =>
-          Promise.all(entries.map((e) => runtime.workflowState(tenantId, e.manifest.id))),
-        );
-        ctx.body = { items: entries.map((e, i) => summary(e, states[i]?.enabled ?? false)) };
+        const statuses = await callRuntime(() => runtime.workflowStatuses(tenantId));
+        ctx.body = { items: entries.map((e) => summary(e, statuses.get(e.manifest.id))) };
       },
     }),
     defineRoute<{ id: string }>({
@@ -134,8 +164,9 @@ export function workflowRoutes({ db, runtime, catalogue }: RouteDeps): AnyRoute[
       responses: { 200: { description: 'The workflow.', schema: workflowDetailSchema } },
       async handler(ctx, { params }) {
         const entry = find(params.id);
-        const state = await callRuntime(() => runtime.workflowState(tenantOf(ctx), params.id));
-        ctx.body = { ...summary(entry, state.enabled), manifest: entry.manifest, config: state.config };
+        const statuses = await callRuntime(() => runtime.workflowStatuses(tenantOf(ctx)));
+        const status = statuses.get(params.id);
+        ctx.body = { ...summary(entry, status), manifest: entry.manifest, config: status?.config ?? {} };
       },
     }),
     defineRoute<
