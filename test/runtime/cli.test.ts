@@ -49,7 +49,7 @@ describe('atlas run', () => {
       { id: 'INV-1', email: 'a@example.com', amountDue: 10 },
       { id: 'INV-2', email: 'b@example.com', amountDue: 20 },
     ];
-    const r = await runCli(['run', 'WF-070', '--dry-run', '--input', JSON.stringify({ invoices })], cliEnv());
+    const r = await runCli(['run', 'WF-083', '--dry-run', '--input', JSON.stringify({ invoices })], cliEnv());
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('+ 1. remind  (core.log)');
@@ -57,7 +57,7 @@ describe('atlas run', () => {
     expect(r.stdout).toContain('[1] input: {"message":"Reminder 1: invoice INV-2 (20) to b@example.com"}');
   });
 
-  it('runs the shipped loop WF-070 to the end, one attempt per invoice', async () => {
+  it('runs the shipped loop WF-083 to the end, one attempt per invoice', async () => {
     await database.db('tenants').insert({ id: 'demo', name: 'Demo' }).onConflict('id').ignore();
     const env = cliEnv({
       DATABASE_URL: database.url,
@@ -65,12 +65,12 @@ describe('atlas run', () => {
     });
     const invoices = [1, 2, 3].map((i) => ({ id: `INV-${i}`, email: `c${i}@example.com`, amountDue: i }));
     const r = await runCli(
-      ['run', 'WF-070', '--tenant', 'demo', '--input', JSON.stringify({ invoices }), '--wait'],
+      ['run', 'WF-083', '--tenant', 'demo', '--input', JSON.stringify({ invoices }), '--wait'],
       env,
     );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^Run [0-9a-f-]{36} of WF-070: succeeded/);
+    expect(r.stdout).toMatch(/^Run [0-9a-f-]{36} of WF-083: succeeded/);
     const rows = await database.db('step_runs').where('step_id', 'like', 'remind[%').orderBy('step_id');
     expect(rows.map((row) => [row.step_id, row.status, row.input.message])).toEqual([
       ['remind[0]', 'succeeded', 'Reminder 0: invoice INV-1 (1) to c1@example.com'],
@@ -79,9 +79,9 @@ describe('atlas run', () => {
     ]);
   });
 
-  it('shows when a durable wait would resume in a dry run, and runs WF-071 through its wait', async () => {
+  it('shows when a durable wait would resume in a dry run, and runs WF-084 through its wait', async () => {
     const plan = await runCli(
-      ['run', 'WF-071', '--dry-run', '--input', '{"email":"ada@example.com"}'],
+      ['run', 'WF-084', '--dry-run', '--input', '{"email":"ada@example.com"}'],
       cliEnv(),
     );
     expect(plan.code).toBe(0);
@@ -95,10 +95,10 @@ describe('atlas run', () => {
       ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
     });
     const input = JSON.stringify({ email: 'ada@example.com', after: '2s' });
-    const r = await runCli(['run', 'WF-071', '--tenant', 'demo', '--input', input, '--wait'], env);
+    const r = await runCli(['run', 'WF-084', '--tenant', 'demo', '--input', input, '--wait'], env);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^Run [0-9a-f-]{36} of WF-071: succeeded/);
+    expect(r.stdout).toMatch(/^Run [0-9a-f-]{36} of WF-084: succeeded/);
   });
 
   it('runs WF-001 to the end with --wait when no worker is running, and prints its steps', async () => {
