@@ -8,7 +8,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../engine/auth/mint.ts';
-import { loadConfig } from '../../engine/config.ts';
 import { type RunningEngine, startEngine } from '../../engine/engine.ts';
 import { silentLogger } from '../../engine/log.ts';
 import {
@@ -22,6 +21,7 @@ import type { FakeServer } from '../fakes/server.ts';
 import { STRIPE_KEY, startStripe } from '../fakes/stripe.ts';
 import { BOT_TOKEN, startTelegram } from '../fakes/telegram.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { servingConfig } from '../helpers/engine.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const JWT_SECRET = 'atlas-agent-test-secret-0123456789ab';
@@ -53,14 +53,7 @@ beforeAll(async () => {
     startStripe(),
     startTelegram(),
   ]);
-  const config = loadConfig({
-    DATABASE_URL: database.url,
-    ATLAS_HOME: home,
-    ATLAS_MANIFESTS: path.join(home, 'manifests'),
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    ATLAS_JWT_SECRET: JWT_SECRET,
+  const config = servingConfig(database.url, home, JWT_SECRET, {
     ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'),
     ATLAS_CONNECTOR_OPENAI_BASE_URL: chat.url,
     OPENAI_API_KEY: CHAT_KEY,

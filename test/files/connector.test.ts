@@ -120,7 +120,7 @@ describe('files in workflows', () => {
       tokens: tokenSource({ acme: { google: GOOGLE_TOKEN } }),
       env: {
         ATLAS_CONNECTOR_GOOGLE_BASE_URL: google.url,
-        ATLAS_WEBHOOK_ALLOWLIST: '127.0.0.1',
+        ATLAS_OUTBOUND_ALLOWLIST: '127.0.0.1',
         ATLAS_CONNECTOR_TELEGRAM_BASE_URL: telegram.url,
         TELEGRAM_BOT_TOKEN: BOT_TOKEN,
         // The platform's bot, Graph app and Resend key, offered to tenants for these tests.

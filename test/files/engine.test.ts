@@ -8,13 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../engine/auth/mint.ts';
-import { loadConfig } from '../../engine/config.ts';
 import { generateKey } from '../../engine/crypto/index.ts';
 import { type RunningEngine, startEngine } from '../../engine/engine.ts';
 import { makeLogger } from '../../engine/log.ts';
 import type { FakeServer } from '../fakes/server.ts';
 import { BOT_TOKEN, startTelegram } from '../fakes/telegram.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { servingConfig } from '../helpers/engine.ts';
 import { pdfBytes } from './harness.ts';
 
 const SECRET = 'atlas-files-engine-tests-0123456789abcdef';
@@ -42,15 +42,8 @@ steps:
 `,
   );
   telegram = await startTelegram(BOT_TOKEN);
-  const config = loadConfig({
-    DATABASE_URL: t.url,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    ATLAS_HOME: home,
+  const config = servingConfig(t.url, home, SECRET, {
     ATLAS_ENCRYPTION_KEY: generateKey(),
-    ATLAS_JWT_SECRET: SECRET,
-    ATLAS_MANIFESTS: path.join(home, 'manifests'),
     ATLAS_CONNECTOR_TELEGRAM_BASE_URL: telegram.url,
     TELEGRAM_BOT_TOKEN: BOT_TOKEN,
     ATLAS_PLATFORM_CREDENTIALS: 'telegram',

@@ -100,3 +100,27 @@ export async function startTestEngine(
     },
   };
 }
+
+/**
+ * The configuration of an engine a test serves as `atlas serve` would: on the test's database,
+ * with its home (and `manifests/` inside it), on loopback with a free port, silent, signing
+ * tokens with `jwtSecret`; `env` adds or overrides variables.
+ */
+export function servingConfig(
+  databaseUrl: string,
+  home: string,
+  jwtSecret: string,
+  env: Record<string, string> = {},
+): Config {
+  return loadConfig({
+    DATABASE_URL: databaseUrl,
+    ATLAS_HOME: home,
+    ATLAS_MANIFESTS: path.join(home, 'manifests'),
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    ATLAS_JWT_SECRET: jwtSecret,
+    ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'),
+    ...env,
+  });
+}

@@ -9,7 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../engine/auth/mint.ts';
-import { loadConfig } from '../../engine/config.ts';
 import { withTenant } from '../../engine/db/rls.ts';
 import { type RunningEngine, startEngine } from '../../engine/engine.ts';
 import { silentLogger } from '../../engine/log.ts';
@@ -22,6 +21,7 @@ import {
 } from '../fakes/chat-completions.ts';
 import { type FakeReply, type FakeServer, json, startFake } from '../fakes/server.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { servingConfig } from '../helpers/engine.ts';
 import { makeDocx, makePdf } from './fixtures.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -64,15 +64,7 @@ beforeAll(async () => {
       return { status: 200, headers: { 'content-type': 'text/plain' }, streamBytes: 3 * 1024 * 1024 };
     return json(404, { error: 'not found' });
   });
-  const config = loadConfig({
-    DATABASE_URL: database.url,
-    ATLAS_HOME: home,
-    ATLAS_MANIFESTS: path.join(home, 'manifests'),
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    ATLAS_JWT_SECRET: JWT_SECRET,
-    ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'),
+  const config = servingConfig(database.url, home, JWT_SECRET, {
     ATLAS_CONNECTOR_OPENAI_BASE_URL: chat.url,
     OPENAI_API_KEY: CHAT_KEY,
     ATLAS_PLATFORM_CREDENTIALS: 'agent,openai',

@@ -20,7 +20,7 @@ beforeAll(async () => {
   stripe = await startStripe();
   engine = await startTestEngine(database, {
     env: {
-      ATLAS_WEBHOOK_ALLOWLIST: '127.0.0.1',
+      ATLAS_OUTBOUND_ALLOWLIST: '127.0.0.1',
       ATLAS_CONNECTOR_STRIPE_BASE_URL: stripe.url,
     },
     manifests: {

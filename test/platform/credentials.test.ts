@@ -26,6 +26,7 @@ import type { FakeServer } from '../fakes/server.ts';
 import { STRIPE_KEY, startStripe } from '../fakes/stripe.ts';
 import { BOT_TOKEN, startTelegram } from '../fakes/telegram.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { servingConfig } from '../helpers/engine.ts';
 
 const JWT_SECRET = 'atlas-platform-test-secret-0123456789';
 const database = useTestDatabase();
@@ -94,15 +95,7 @@ beforeAll(async () => {
     startStripe(),
   ]);
   await writeCatalogue(path.join(home, 'manifests'), chat.url);
-  const config = loadConfig({
-    DATABASE_URL: database.url,
-    ATLAS_HOME: home,
-    ATLAS_MANIFESTS: path.join(home, 'manifests'),
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    ATLAS_JWT_SECRET: JWT_SECRET,
-    ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'),
+  const config = servingConfig(database.url, home, JWT_SECRET, {
     ATLAS_PLATFORM_CREDENTIALS: 'msgraph, email, openai, agent',
     ATLAS_CONNECTOR_MSGRAPH_BASE_URL: `${graph.url}/v1.0`,
     ATLAS_CONNECTOR_MSGRAPH_LOGIN_URL: graph.url,
