@@ -5,8 +5,8 @@
  */
 import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
+import { parseFeed, parseFiles, parseKb } from './config/data.ts';
 import { ConfigError } from './config/error.ts';
-import { parseFiles } from './config/files.ts';
 import {
   type Env,
   nonEmpty,
@@ -31,8 +31,8 @@ import {
 } from './config/sections.ts';
 import type { Config } from './config/types.ts';
 
+export type { FilesConfig } from './config/data.ts';
 export { ConfigError } from './config/error.ts';
-export type { FilesConfig } from './config/files.ts';
 export { type Env, LOG_LEVELS, type LogLevel } from './config/parse.ts';
 export { PLATFORM_CONNECTORS } from './config/sections.ts';
 export type {
@@ -43,16 +43,6 @@ export type {
   WebhookConfig,
 } from './config/types.ts';
 export { CONNECTOR_PREFIX, tableRow, VARIABLES, type Variable } from './config/variables.ts';
-
-/** The change feed: `auto` reads a replication slot when the database allows it; its WAL limit. */
-function parseFeed(env: Env): Config['feed'] {
-  const mode = nonEmpty(env, 'ATLAS_FEED')?.toLowerCase() ?? 'auto';
-  if (mode !== 'auto' && mode !== 'off')
-    throw new ConfigError('ATLAS_FEED', `must be auto or off (got "${mode}")`);
-  const maxLagBytes = parseSize(env, 'ATLAS_FEED_MAX_LAG', 1024 ** 3);
-  if (maxLagBytes < 1024 * 1024) throw new ConfigError('ATLAS_FEED_MAX_LAG', 'must be at least 1mb');
-  return { mode, maxLagBytes };
-}
 
 /** The process's environment: read here and nowhere else. */
 export function environment(): Env {
@@ -92,10 +82,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     outboundAllowlist: parseOutboundAllowlist(env),
     files: parseFiles(env, home),
     feed: parseFeed(env),
-    kb: {
-      maxBytes: parseSize(env, 'ATLAS_KB_MAX_BYTES', 10 * 1024 * 1024),
-      vectorCacheBytes: parseSize(env, 'ATLAS_KB_VECTOR_CACHE', 256 * 1024 * 1024),
-    },
+    kb: parseKb(env),
     trustProxy: parseBoolean(env, 'ATLAS_TRUST_PROXY', false),
     encryptionKey: parseEncryptionKey(env),
     connectorVariables: parseConnectorVariables(env),

@@ -1,5 +1,5 @@
 /** The shape of Atlas's configuration: what `loadConfig` returns. */
-import type { FilesConfig } from './files.ts';
+import type { FilesConfig } from './data.ts';
 import type { LogLevel } from './parse.ts';
 
 export interface Config {

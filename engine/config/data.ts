@@ -1,7 +1,10 @@
-/** File storage: the driver, its bucket and endpoint, and the default per-tenant quotas. */
+/**
+ * Data features: file storage (the driver, its bucket and endpoint, the default per-tenant
+ * quotas), the knowledge base's limits, and the change feed.
+ */
 import path from 'node:path';
 import { ConfigError } from './error.ts';
-import { type Env, nonEmpty, parseBoolean, parseHttpUrl, parseInteger } from './parse.ts';
+import { type Env, nonEmpty, parseBoolean, parseHttpUrl, parseInteger, parseSize } from './parse.ts';
 
 export interface FilesConfig {
   /** `local`: files under `<home>/files`; `s3`: an S3-compatible bucket. */
@@ -60,4 +63,22 @@ export function parseFiles(env: Env, home: string): FilesConfig {
     maxStorageBytesPerTenant: parseInteger(env, 'ATLAS_MAX_STORAGE_MB_PER_TENANT', 500, 1, 100_000_000) * MB,
     maxFileBytes: parseInteger(env, 'ATLAS_MAX_FILE_MB', 100, 1, 5_000_000) * MB,
   };
+}
+
+/** The knowledge base: its largest document and the vector cache's memory budget. */
+export function parseKb(env: Env): { maxBytes: number; vectorCacheBytes: number } {
+  return {
+    maxBytes: parseSize(env, 'ATLAS_KB_MAX_BYTES', 10 * MB),
+    vectorCacheBytes: parseSize(env, 'ATLAS_KB_VECTOR_CACHE', 256 * MB),
+  };
+}
+
+/** The change feed: `auto` reads a replication slot when the database allows it; its WAL limit. */
+export function parseFeed(env: Env): { mode: 'auto' | 'off'; maxLagBytes: number } {
+  const mode = nonEmpty(env, 'ATLAS_FEED')?.toLowerCase() ?? 'auto';
+  if (mode !== 'auto' && mode !== 'off')
+    throw new ConfigError('ATLAS_FEED', `must be auto or off (got "${mode}")`);
+  const maxLagBytes = parseSize(env, 'ATLAS_FEED_MAX_LAG', 1024 ** 3);
+  if (maxLagBytes < MB) throw new ConfigError('ATLAS_FEED_MAX_LAG', 'must be at least 1mb');
+  return { mode, maxLagBytes };
 }
