@@ -2,11 +2,7 @@ import autocannon from 'autocannon';
 import Koa from 'koa';
 import { mintToken } from '../engine/auth/mint.ts';
 import { loadConfig } from '../engine/config.ts';
-import { makeDb } from '../engine/db/knex.ts';
-import { migrateUp } from '../engine/db/migrate.ts';
-import { startEngine } from '../engine/engine.ts';
-import { makeLogger } from '../engine/log.ts';
-import { benchDatabase, listen } from './support.ts';
+import { benchApi, benchDatabase, listen } from './support.ts';
 
 const DURATION_S = 5;
 const CONNECTIONS = 16;
@@ -46,19 +42,8 @@ function line(name: string, f: Figures): string {
 async function main(): Promise<void> {
   const pgInstance = await benchDatabase('atlas_bench');
   const config = loadConfig({ DATABASE_URL: pgInstance.url, ATLAS_JWT_SECRET: SECRET, LOG_LEVEL: 'silent' });
-  const log = makeLogger('silent', false);
-  const db = makeDb(pgInstance.url, { poolSize: 20 });
-  await migrateUp(db, pgInstance.url);
-  await db('tenants').insert({ id: 'bench', name: 'Bench' }).onConflict('id').ignore();
-  const engine = await startEngine({
-    config,
-    log,
-    http: true,
-    worker: false,
-    listen: false,
-    database: { db, url: pgInstance.url },
-  });
-  const api = await listen(engine.app!.callback());
+  const api = await benchApi(pgInstance.url, config);
+  const { db } = api;
   const bare = await listen(bareKoa().callback());
   const token = await mintToken({ secret: SECRET, sub: 'bench', tenants: ['bench'], ttlSeconds: 600 });
   const headers = {
@@ -101,12 +86,9 @@ async function main(): Promise<void> {
       .count<{ count: number }[]>('* as count');
     console.log(`runs triggered and audited: ${audited[0]?.count}`);
   } finally {
-    for (const s of [api.server, bare.server]) {
-      s.closeAllConnections();
-      await new Promise((resolve) => s.close(resolve));
-    }
-    await engine.stop();
-    await db.destroy();
+    bare.server.closeAllConnections();
+    await new Promise((resolve) => bare.server.close(resolve));
+    await api.close();
     await pgInstance.stop();
   }
 }

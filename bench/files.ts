@@ -13,11 +13,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { mintToken } from '../engine/auth/mint.ts';
 import { loadConfig } from '../engine/config.ts';
-import { makeDb } from '../engine/db/knex.ts';
-import { migrateUp } from '../engine/db/migrate.ts';
-import { startEngine } from '../engine/engine.ts';
-import { makeLogger } from '../engine/log.ts';
-import { benchDatabase, listen } from './support.ts';
+import { benchApi, benchDatabase } from './support.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -63,20 +59,8 @@ async function main(): Promise<void> {
     ATLAS_MAX_FILE_MB: String(Math.max(100, MB)),
     ATLAS_MAX_STORAGE_MB_PER_TENANT: String(MB * FILES + 100),
   });
-  const log = makeLogger('silent', false);
-  const db = makeDb(pgInstance.url, { poolSize: 20 });
-  await migrateUp(db, pgInstance.url);
-  await db('tenants').insert({ id: 'bench', name: 'Bench' }).onConflict('id').ignore();
-  const engine = await startEngine({
-    config,
-    log,
-    http: true,
-    worker: false,
-    listen: false,
-    database: { db, url: pgInstance.url },
-  });
-  const services = engine.services;
-  const api = await listen(engine.app!.callback());
+  const api = await benchApi(pgInstance.url, config);
+  const services = api.engine.services;
   const token = await mintToken({ secret: SECRET, sub: 'bench', tenants: ['bench'], ttlSeconds: 3600 });
   const raw = path.join(home, 'raw');
   await fs.mkdir(raw);
@@ -157,10 +141,7 @@ async function main(): Promise<void> {
         `p99 ${result.latency.p99} ms, non-2xx ${result.non2xx + result.errors}`,
     );
   } finally {
-    api.server.closeAllConnections();
-    await new Promise((resolve) => api.server.close(resolve));
-    await engine.stop();
-    await db.destroy();
+    await api.close();
     await pgInstance.stop();
     await fs.rm(home, { recursive: true, force: true });
   }

@@ -1,11 +1,15 @@
-// What the benchmarks share: their database and their loopback servers.
+// What the benchmarks share: their database, the API they measure and their loopback servers.
 import fs from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { environment, loadConfig } from '../engine/config.ts';
+import { type Config, environment, loadConfig } from '../engine/config.ts';
 import { startEmbeddedPostgres } from '../engine/db/embedded.ts';
+import { type Knex, makeDb } from '../engine/db/knex.ts';
+import { migrateUp } from '../engine/db/migrate.ts';
+import { type RunningEngine, startEngine } from '../engine/engine.ts';
+import { makeLogger } from '../engine/log.ts';
 
 /**
  * The database of a benchmark: DATABASE_URL when set, else a fresh embedded PostgreSQL
@@ -42,4 +46,37 @@ export async function listen(
   const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
+}
+
+/**
+ * The API role alone over the benchmark's database (migrated, with the `bench` tenant),
+ * served on a free loopback port; `close` stops the server, the engine and the pool.
+ */
+export async function benchApi(
+  databaseUrl: string,
+  config: Config,
+): Promise<{ db: Knex; engine: RunningEngine; url: string; close(): Promise<void> }> {
+  const db = makeDb(databaseUrl, { poolSize: 20 });
+  await migrateUp(db, databaseUrl);
+  await db('tenants').insert({ id: 'bench', name: 'Bench' }).onConflict('id').ignore();
+  const engine = await startEngine({
+    config,
+    log: makeLogger('silent', false),
+    http: true,
+    worker: false,
+    listen: false,
+    database: { db, url: databaseUrl },
+  });
+  const api = await listen(engine.app!.callback());
+  return {
+    db,
+    engine,
+    url: api.url,
+    async close() {
+      api.server.closeAllConnections();
+      await new Promise((resolve) => api.server.close(resolve));
+      await engine.stop();
+      await db.destroy();
+    },
+  };
 }
