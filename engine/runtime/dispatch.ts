@@ -17,6 +17,7 @@ const BATCH = 500;
 export class Dispatcher {
   readonly #group: GroupCommit<null, number>;
   #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
 
   constructor(
     private readonly db: Knex,
@@ -36,6 +37,9 @@ export class Dispatcher {
 
   /** After a caller's transaction commits: dispatch soon, without making anyone wait. */
   poke(): void {
+    // After stop the pool may be closing: a run committed now waits, durable, for the sweep
+    // of the next process that starts.
+    if (this.#stopped) return;
     this.flush().catch((err: unknown) =>
       this.log.warn({ err }, 'dispatching runs failed; the sweep will retry'),
     );
@@ -48,6 +52,7 @@ export class Dispatcher {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     clearInterval(this.#timer);
     await this.flush().catch(() => {});
   }
