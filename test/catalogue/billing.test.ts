@@ -51,11 +51,7 @@ afterAll(async () => {
 const hookPaths = () => atlas.fakes.hooks.requests.map((r) => r.path);
 const mailsTo = (address: string) =>
   atlas.fakes.resend.emails.filter((e) => JSON.stringify(e['to']).includes(address));
-const succeeded = async (tenant: string, workflowId: string) => {
-  const [run] = await atlas.finished(tenant, workflowId);
-  expect(run!.status, JSON.stringify(run!.error)).toBe('succeeded');
-  return run!;
-};
+const succeeded = (tenant: string, workflowId: string) => atlas.succeeded(tenant, workflowId);
 
 describe('billing and customers', () => {
   it('WF-024: a cancelled subscription reaches the CRM as a signed event with the reason', async () => {

@@ -4,9 +4,11 @@
  * fake (Telegram, Graph and Teams workflows, Resend, Stripe, a plain HTTP receiver) through
  * `ATLAS_CONNECTOR_*` variables, and tenants' secrets stored as the API stores them.
  */
+
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { expect } from 'vitest';
 import { loadConfig } from '../../engine/config.ts';
 import { generateKey } from '../../engine/crypto/index.ts';
 import { type RunningEngine, startEngine } from '../../engine/engine.ts';
@@ -54,6 +56,8 @@ export interface CatalogueEngine {
   telegramUpdate(tenant: string, update: Record<string, unknown>): Promise<Response>;
   /** Waits until the tenant has `count` finished runs of the workflow, and returns them in full. */
   finished(tenant: string, workflowId: string, count?: number): Promise<RunDetail[]>;
+  /** The tenant's first finished run of the workflow, which must have succeeded (else its error shows). */
+  succeeded(tenant: string, workflowId: string): Promise<RunDetail>;
   close(): Promise<void>;
 }
 
@@ -94,7 +98,7 @@ export async function startCatalogueEngine(databaseUrl: string): Promise<Catalog
   const engine = await startEngine({ config, log: makeLogger('silent', false), http: true, worker: true });
   const db = engine.db;
   const { runtime } = engine.services.runtime;
-  return {
+  const atlas: CatalogueEngine = {
     url: engine.url!,
     engine,
     fakes,
@@ -139,12 +143,18 @@ export async function startCatalogueEngine(databaseUrl: string): Promise<Catalog
       const rows = await done();
       return Promise.all(rows.map(async (r: { id: string }) => (await runtime.getRun(tenant, r.id))!));
     },
+    async succeeded(tenant, workflowId) {
+      const [run] = await atlas.finished(tenant, workflowId);
+      expect(run!.status, JSON.stringify(run!.error)).toBe('succeeded');
+      return run!;
+    },
     async close() {
       await engine.stop();
       await Promise.all(Object.values(fakes).map((f) => f.close()));
       await fs.rm(home, { recursive: true, force: true });
     },
   };
+  return atlas;
 }
 
 let counter = 0;
