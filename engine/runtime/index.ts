@@ -13,6 +13,7 @@ import { getRunWithAttempts, listRuns } from '../db/runs.ts';
 import { jobStepRuns } from '../db/step-runs.ts';
 import { getWorkflowState, putWorkflowState, workflowChoices } from '../db/tenant-workflows.ts';
 import { lastSkips, loadHoldings } from '../db/workflow-skips.ts';
+import { decodeCursor, encodeCursor } from '../json/cursor.ts';
 import { describeRequirements } from '../manifest/requirements.ts';
 import { advanceRun } from './advance.ts';
 import { cancelRun, restartRun, retryRun } from './control.ts';
@@ -153,13 +154,13 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
     },
     async listRuns(tenantId, filter) {
       const limit = Math.min(Math.max(filter.limit, 1), 200);
-      const before = decodeCursor(filter.cursor);
+      const before = runsCursor(filter.cursor);
       const rows = await withTenant(deps.db, tenantId, (trx) =>
         listRuns(trx, tenantId, { ...filter, limit: limit + 1, ...before }),
       );
       const items = rows.slice(0, limit).map(runSummary);
       const last = rows.length > limit ? rows[limit - 1] : undefined;
-      return last ? { items, nextCursor: encodeCursor(last.created_at, last.id) } : { items };
+      return last ? { items, nextCursor: encodeCursor([last.created_at.toISOString(), last.id]) } : { items };
     },
     retry: async (t, id) => runSummary(await retryRun(core, t, id)),
     restart: async (t, id) => runSummary(await restartRun(core, t, id)),
@@ -311,19 +312,18 @@ async function trigger(
   return { run: runSummary(run), created };
 }
 
-function encodeCursor(createdAt: Date, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string | undefined): { before?: { createdAt: Date; id: string } } {
-  if (!cursor) return {};
+/** The runs list's position, `[createdAt, id]`, in the one cursor format. */
+function runsCursor(cursor: string | undefined): { before?: { createdAt: Date; id: string } } {
+  let position: [string, string] | undefined;
   try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string];
-    const createdAt = new Date(at);
-    if (Number.isNaN(createdAt.getTime()) || typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id))
-      throw new Error();
-    return { before: { createdAt, id } };
+    position = decodeCursor(cursor || undefined, 'pair');
   } catch {
-    throw new RuntimeError('invalid_input', 'The cursor is not one this API returned.');
+    position = ['', ''];
   }
+  if (position === undefined) return {};
+  const [at, id] = position;
+  const createdAt = new Date(at);
+  if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id))
+    throw new RuntimeError('invalid_input', 'The cursor is not one this API returned.');
+  return { before: { createdAt, id } };
 }
