@@ -2,18 +2,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Knex } from 'knex';
+import type { FileInfo } from '../connector-sdk/index.ts';
 import type { FileRow } from '../db/files.ts';
 import type { ByteRange } from './storage.ts';
 
-export interface FileRecord {
-  id: string;
-  name: string;
-  contentType: string;
-  size: number;
-  sha256: string;
-  createdBy: string;
-  createdAt: string;
-}
+/** A stored file as the API, the CLI and connectors (`ctx.files`) see it. */
+export type FileRecord = FileInfo;
 
 export interface Usage {
   files: number;
