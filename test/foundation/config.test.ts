@@ -1,8 +1,10 @@
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, tableRow, VARIABLES } from '../../engine/config.ts';
-import { ROOT } from '../helpers/cli.ts';
+import { resolveAuth } from '../../engine/auth/dev-secret.ts';
+import { ConfigError, checkMetricsExposure, loadConfig, tableRow, VARIABLES } from '../../engine/config.ts';
+import { cliEnv, ROOT, runCli } from '../helpers/cli.ts';
 
 describe('loadConfig', () => {
   it('has working defaults for an empty environment', () => {
@@ -167,5 +169,207 @@ describe('the declared configuration', () => {
       }
     }
     expect(offenders).toEqual([]);
+  });
+});
+
+describe('API configuration', () => {
+  it('has no token settings by default and an open /metrics', () => {
+    const config = loadConfig({}, '/srv/atlas');
+    expect(config.auth).toEqual({
+      jwtSecret: undefined,
+      jwksUrl: undefined,
+      issuer: undefined,
+      audience: undefined,
+    });
+    expect(config.metricsToken).toBeUndefined();
+  });
+
+  it('reads every API variable', () => {
+    const config = loadConfig({
+      ATLAS_JWT_SECRET: 's'.repeat(32),
+      ATLAS_JWKS_URL: 'https://id.example.com/.well-known/jwks.json',
+      ATLAS_JWT_ISSUER: 'https://id.example.com/',
+      ATLAS_JWT_AUDIENCE: 'atlas',
+      ATLAS_METRICS_TOKEN: 'm'.repeat(16),
+    });
+    expect(config.auth).toEqual({
+      jwtSecret: 's'.repeat(32),
+      jwksUrl: 'https://id.example.com/.well-known/jwks.json',
+      issuer: 'https://id.example.com/',
+      audience: 'atlas',
+    });
+    expect(config.metricsToken).toBe('m'.repeat(16));
+    expect(loadConfig({ ATLAS_JWKS_URL: 'http://127.0.0.1:8080/jwks' }).auth.jwksUrl).toBe(
+      'http://127.0.0.1:8080/jwks',
+    );
+  });
+
+  it.each([
+    ['ATLAS_JWT_SECRET', 'short', 'ATLAS_JWT_SECRET must be at least 32 characters long (got 5)'],
+    ['ATLAS_JWKS_URL', 'keys', 'ATLAS_JWKS_URL is not a URL (got "keys")'],
+    ['ATLAS_JWKS_URL', 'http://id.example.com/jwks', 'ATLAS_JWKS_URL must be an https:// URL (got http://)'],
+    ['ATLAS_METRICS_TOKEN', 'abc', 'ATLAS_METRICS_TOKEN must be at least 16 characters long (got 3)'],
+  ])('rejects %s=%j with one sentence', (variable, value, message) => {
+    const attempt = () => loadConfig({ [variable]: value });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(message);
+  });
+});
+
+describe('GET /metrics beyond loopback', () => {
+  it.each(['127.0.0.1', '127.3.2.1', '::1', 'localhost'])('may stay open on HOST=%s', (host) => {
+    expect(() => checkMetricsExposure(loadConfig({ HOST: host }))).not.toThrow();
+  });
+
+  it.each(['0.0.0.0', '::', '10.0.0.5', '192.168.1.20', 'atlas.internal'])(
+    'needs ATLAS_METRICS_TOKEN on HOST=%s',
+    (host) => {
+      const attempt = () => checkMetricsExposure(loadConfig({ HOST: host }));
+      expect(attempt).toThrow(ConfigError);
+      expect(attempt).toThrow(
+        `ATLAS_METRICS_TOKEN must be set when HOST (${host}) is beyond loopback, or GET /metrics would be open to the network`,
+      );
+      const guarded = loadConfig({ HOST: host, ATLAS_METRICS_TOKEN: 'm'.repeat(16) });
+      expect(() => checkMetricsExposure(guarded)).not.toThrow();
+    },
+  );
+
+  it('atlas serve refuses to start with one sentence, before it opens anything', async () => {
+    const home = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-metrics-'));
+    try {
+      const res = await runCli(['serve'], cliEnv({ HOST: '0.0.0.0', PORT: '0', ATLAS_HOME: home }));
+      expect(res.code).toBe(1);
+      expect(res.stderr.trim()).toBe(
+        'atlas serve: ATLAS_METRICS_TOKEN must be set when HOST (0.0.0.0) is beyond loopback, or GET /metrics would be open to the network',
+      );
+      expect(await fs.readdir(home)).toEqual([]);
+    } finally {
+      await fs.rm(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the development token secret', () => {
+  it('is made once in ATLAS_HOME on the embedded database, and reused', async () => {
+    const home = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-auth-'));
+    try {
+      const config = loadConfig({ ATLAS_HOME: home });
+      const first = await resolveAuth(config);
+      const second = await resolveAuth(config);
+      expect(first.auth.jwtSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(second.auth.jwtSecret).toBe(first.auth.jwtSecret);
+      expect(first.devSecretFile).toBe(path.join(home, 'jwt-secret'));
+      expect((await fs.stat(path.join(home, 'jwt-secret'))).mode & 0o777).toBe(0o600);
+    } finally {
+      await fs.rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('is never invented for a real deployment or when tokens are configured', async () => {
+    const external = loadConfig({ DATABASE_URL: 'postgres://u@db.internal/atlas' });
+    expect(await resolveAuth(external)).toEqual({ auth: external.auth, devSecretFile: undefined });
+    const configured = loadConfig({ ATLAS_JWKS_URL: 'https://id.example.com/jwks' });
+    expect((await resolveAuth(configured)).auth.jwtSecret).toBeUndefined();
+  });
+});
+
+const MB = 1024 * 1024;
+
+describe('file storage configuration', () => {
+  it('defaults to the local driver under ATLAS_HOME with the design quotas', () => {
+    expect(loadConfig({}, '/srv/atlas').files).toEqual({
+      storage: 'local',
+      localDir: '/srv/atlas/.atlas/files',
+      s3: {
+        bucket: 'atlas-files',
+        endpoint: undefined,
+        region: 'us-east-1',
+        forcePathStyle: false,
+        accessKeyId: undefined,
+        secretAccessKey: undefined,
+      },
+      maxFilesPerTenant: 500,
+      maxStorageBytesPerTenant: 500 * MB,
+      maxFileBytes: 100 * MB,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      ATLAS_STORAGE: 's3',
+      ATLAS_S3_BUCKET: 'kb_uploads',
+      ATLAS_S3_ENDPOINT: 'https://project.supabase.co/storage/v1/s3',
+      ATLAS_S3_REGION: 'eu-central-1',
+      ATLAS_S3_FORCE_PATH_STYLE: 'true',
+      ATLAS_S3_ACCESS_KEY_ID: 'AKID',
+      ATLAS_S3_SECRET_ACCESS_KEY: 'secret',
+      ATLAS_MAX_FILES_PER_TENANT: '50',
+      ATLAS_MAX_STORAGE_MB_PER_TENANT: '2048',
+      ATLAS_MAX_FILE_MB: '25',
+    });
+    expect(config.files).toMatchObject({
+      storage: 's3',
+      s3: {
+        bucket: 'kb_uploads',
+        endpoint: 'https://project.supabase.co/storage/v1/s3',
+        region: 'eu-central-1',
+        forcePathStyle: true,
+        accessKeyId: 'AKID',
+        secretAccessKey: 'secret',
+      },
+      maxFilesPerTenant: 50,
+      maxStorageBytesPerTenant: 2048 * MB,
+      maxFileBytes: 25 * MB,
+    });
+  });
+
+  it.each([
+    ['ATLAS_STORAGE', 'ftp', 'ATLAS_STORAGE must be local or s3 (got "ftp")'],
+    ['ATLAS_S3_BUCKET', 'Bad Bucket', 'ATLAS_S3_BUCKET must be 3-63 lowercase letters'],
+    ['ATLAS_S3_ENDPOINT', 'minio:9000', 'ATLAS_S3_ENDPOINT'],
+    ['ATLAS_S3_FORCE_PATH_STYLE', 'yes', 'ATLAS_S3_FORCE_PATH_STYLE must be true or false (got "yes")'],
+    ['ATLAS_S3_ACCESS_KEY_ID', 'AKID', 'ATLAS_S3_SECRET_ACCESS_KEY must be set together with its pair'],
+    ['ATLAS_MAX_FILES_PER_TENANT', '0', 'ATLAS_MAX_FILES_PER_TENANT must be a whole number from 1'],
+    ['ATLAS_MAX_FILE_MB', '1.5', 'ATLAS_MAX_FILE_MB must be a whole number from 1'],
+  ])('rejects %s=%j with one sentence', (variable, value, message) => {
+    const attempt = () => loadConfig({ [variable]: value });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(message);
+  });
+});
+
+describe('OAuth configuration', () => {
+  it('defaults the public URL to the listening address, without a trailing slash', () => {
+    expect(loadConfig({ PORT: '4000' }).oauth).toEqual({
+      publicUrl: 'http://127.0.0.1:4000',
+      successUrl: undefined,
+      errorUrl: undefined,
+    });
+    expect(loadConfig({ HOST: '0.0.0.0' }).oauth.publicUrl).toBe('http://127.0.0.1:3000');
+    expect(loadConfig({ ATLAS_PUBLIC_URL: 'https://atlas.example.com/base/' }).oauth.publicUrl).toBe(
+      'https://atlas.example.com/base',
+    );
+  });
+
+  it.each([
+    ['ATLAS_PUBLIC_URL', 'atlas.example.com', /is not a URL/],
+    ['ATLAS_PUBLIC_URL', 'http://atlas.example.com', /must be an https:\/\/ URL/],
+    ['ATLAS_PUBLIC_URL', 'https://atlas.example.com/?x=1', /without a query/],
+    ['ATLAS_OAUTH_SUCCESS_URL', 'ftp://example.com/done', /must be an https:\/\/ URL/],
+    ['ATLAS_OAUTH_ERROR_URL', 'not a url', /is not a URL/],
+  ])('refuses %s=%s', (name, value, message) => {
+    const attempt = () => loadConfig({ [name]: value });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(message);
+  });
+
+  it('accepts https anywhere and http on loopback', () => {
+    const config = loadConfig({
+      ATLAS_PUBLIC_URL: 'http://localhost:3000',
+      ATLAS_OAUTH_SUCCESS_URL: 'https://app.example.com/connected',
+      ATLAS_OAUTH_ERROR_URL: 'http://127.0.0.1:5173/failed',
+    });
+    expect(config.oauth.successUrl).toBe('https://app.example.com/connected');
+    expect(config.oauth.errorUrl).toBe('http://127.0.0.1:5173/failed');
   });
 });
