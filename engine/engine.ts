@@ -10,8 +10,9 @@ import { resolveAuth } from './auth/dev-secret.ts';
 import { type Config, ConfigError, checkMetricsExposure } from './config.ts';
 import { auditWritesSettled } from './db/audit.ts';
 import { type DatabaseInstance, openDatabase } from './db/instance.ts';
-import { type Knex, makeDb } from './db/knex.ts';
+import { type Knex, makeDb, ping } from './db/knex.ts';
 import { migrateUp } from './db/migrate.ts';
+import { ensureTenant } from './db/tenants.ts';
 import { type Feed, type FeedStatus, startFeed } from './feed/index.ts';
 import { makeApp } from './http/app.ts';
 import { devSignInOption } from './http/routes/console.ts';
@@ -227,7 +228,7 @@ export async function prepareDatabase(db: Knex, instance: DatabaseInstance, log:
   if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');
   // A fresh development database gets a tenant, so the quick start works at once.
   if (instance.owned) {
-    await db('tenants').insert({ id: 'demo', name: 'Demo tenant' }).onConflict('id').ignore();
+    await ensureTenant(db, { id: 'demo', name: 'Demo tenant' });
   }
 }
 
@@ -244,7 +245,7 @@ const UNREACHABLE: Record<string, string> = {
 /** Turns "cannot connect" into one sentence about DATABASE_URL instead of a stack trace. */
 async function checkReachable(db: Knex, instance: DatabaseInstance): Promise<void> {
   try {
-    await db.raw('select 1');
+    await ping(db);
   } catch (err) {
     const code = (err as { code?: string }).code ?? '';
     const what = UNREACHABLE[code];

@@ -20,3 +20,13 @@ export function makeDb(url: string, opts: DbOptions = {}): Knex {
     acquireConnectionTimeout: 10_000,
   });
 }
+
+/** One trivial round trip: throws what the driver throws when the database is unreachable. */
+export async function ping(db: Knex): Promise<void> {
+  await db.raw('select 1');
+}
+
+/** Makes lock waits of the rest of the transaction fail (55P03) after `ms`. */
+export async function setLockTimeout(trx: Knex.Transaction, ms: number): Promise<void> {
+  await trx.raw(`set local lock_timeout = ${Math.round(ms)}`);
+}

@@ -48,6 +48,11 @@ export async function createTenant(db: Db, tenant: NewTenant): Promise<Tenant> {
 }
 
 /** Undefined when there is no such tenant. */
+/** Creates the tenant unless one with its id exists (then leaves it as it is). */
+export async function ensureTenant(db: Db, tenant: NewTenant): Promise<void> {
+  await db('tenants').insert({ id: tenant.id, name: tenant.name }).onConflict('id').ignore();
+}
+
 export async function updateTenant(db: Db, id: string, changes: TenantChanges): Promise<Tenant | undefined> {
   const patch: Record<string, unknown> = { updated_at: db.fn.now() };
   if (changes.name !== undefined) patch.name = changes.name;

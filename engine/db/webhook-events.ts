@@ -38,3 +38,25 @@ export async function listDeliveries(db: Db, tenantId: string, f: DeliveryFilter
     .limit(f.limit + 1)
     .select(f.withPayload ? [...columns, 'payload'] : columns);
 }
+
+/**
+ * Deletes at most `batch` of a route's events received before `before` (oldest ids first by
+ * the index); returns how many went. Called in a loop, it never holds long locks.
+ */
+export async function deleteRouteEventsBefore(
+  db: Knex,
+  routeId: string,
+  before: Date,
+  batch: number,
+): Promise<number> {
+  return db('webhook_events')
+    .whereIn(
+      'id',
+      db('webhook_events')
+        .select('id')
+        .where('route_id', routeId)
+        .andWhere('received_at', '<', before)
+        .limit(batch),
+    )
+    .delete();
+}

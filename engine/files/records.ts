@@ -2,17 +2,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Knex } from 'knex';
+import type { FileInfo } from '../connector-sdk/index.ts';
+import type { FileRow } from '../db/files.ts';
 import type { ByteRange } from './storage.ts';
 
-export interface FileRecord {
-  id: string;
-  name: string;
-  contentType: string;
-  size: number;
-  sha256: string;
-  createdBy: string;
-  createdAt: string;
-}
+/** A stored file as the API, the CLI and connectors (`ctx.files`) see it. */
+export type FileRecord = FileInfo;
 
 export interface Usage {
   files: number;
@@ -59,23 +54,18 @@ export interface OpenedFile {
 
 export const MAX_URL_TTL_SECONDS = 7 * 24 * 3600;
 
-export const COLUMNS = ['id', 'name', 'content_type', 'size', 'sha256', 'created_by', 'created_at'];
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export function toRecord(row: Record<string, unknown>): FileRecord {
+export function toRecord(row: FileRow): FileRecord {
   return {
-    id: row.id as string,
-    name: row.name as string,
-    contentType: row.content_type as string,
+    id: row.id,
+    name: row.name,
+    contentType: row.content_type,
     size: Number(row.size),
-    sha256: row.sha256 as string,
-    createdBy: row.created_by as string,
-    createdAt: new Date(row.created_at as string).toISOString(),
+    sha256: row.sha256,
+    createdBy: row.created_by,
+    createdAt: new Date(row.created_at).toISOString(),
   };
-}
-
-export function escapeLike(value: string): string {
-  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 /** Time-ordered ids (UUID version 7): the newest file sorts first, and ids are the cursor. */

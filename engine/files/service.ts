@@ -18,14 +18,24 @@ import { pipeline } from 'node:stream/promises';
 import type { Knex } from 'knex';
 import type { FilesConfig } from '../config.ts';
 import type { Keyring } from '../crypto/index.ts';
+import {
+  deleteFileRow,
+  fileUsage,
+  getReadyFile,
+  getReadyFileById,
+  insertPendingFile,
+  listReadyFiles,
+  lockTenantFiles,
+  markFileReady,
+  readFileSettings,
+  softDeleteFile,
+} from '../db/files.ts';
 import { withTenant } from '../db/rls.ts';
 import { FileNotFoundError, FileTooLargeError, QuotaExceededError } from './errors.ts';
 import { makeLocalStorage } from './local.ts';
 import { checkFileName, declaredType, FileInputError, resolveContentType } from './names.ts';
 import {
-  COLUMNS,
   contentDisposition,
-  escapeLike,
   type FileRecord,
   type Limits,
   type ListQuery,
@@ -67,10 +77,7 @@ export function makeFileService(deps: FileServiceDeps) {
   const stagingDir = path.join(config.localDir, '.staging');
 
   async function limits(tenantId: string): Promise<Limits> {
-    const row = await db('tenants')
-      .where({ id: tenantId })
-      .first<{ files?: unknown } | undefined>(db.raw(`settings -> 'files' as files`));
-    const o = (row?.files ?? {}) as Record<string, unknown>;
+    const o = ((await readFileSettings(db, tenantId)) ?? {}) as Record<string, unknown>;
     const pick = (value: unknown, fallback: number, unit: number) =>
       typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.floor(value * unit) : fallback;
     const MB = 1024 * 1024;
@@ -79,14 +86,6 @@ export function makeFileService(deps: FileServiceDeps) {
       maxStorageBytes: pick(o.maxStorageMb, config.maxStorageBytesPerTenant, MB),
       maxFileBytes: pick(o.maxFileMb, config.maxFileBytes, MB),
     };
-  }
-
-  async function usage(trx: Knex | Knex.Transaction, tenantId: string): Promise<Usage> {
-    const row = await trx('files')
-      .where({ tenant_id: tenantId })
-      .whereNull('deleted_at')
-      .first(trx.raw('count(*)::int as files'), trx.raw('coalesce(sum(size), 0)::bigint as bytes'));
-    return { files: Number(row?.files ?? 0), bytes: Number(row?.bytes ?? 0) };
   }
 
   /** Writes the body to a staging file, hashing and counting; nothing of it stays in memory. */
@@ -134,12 +133,12 @@ export function makeFileService(deps: FileServiceDeps) {
       await withTenant(db, tenantId, async (trx) => {
         // One upload of a tenant at a time passes this point: the check and the reservation
         // are one step for every concurrent upload.
-        await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`atlas.files:${tenantId}`]);
-        const current = await usage(trx, tenantId);
+        await lockTenantFiles(trx, tenantId);
+        const current = await fileUsage(trx, tenantId);
         if (current.files + 1 > limit.maxFiles || current.bytes + staged.size > limit.maxStorageBytes) {
           throw new QuotaExceededError(current, limit, staged.size);
         }
-        await trx('files').insert({
+        await insertPendingFile(trx, {
           id,
           tenant_id: tenantId,
           name,
@@ -147,7 +146,6 @@ export function makeFileService(deps: FileServiceDeps) {
           size: staged.size,
           sha256: staged.sha256,
           storage_key: key,
-          status: 'pending',
           created_by: actor,
         });
       });
@@ -159,24 +157,19 @@ export function makeFileService(deps: FileServiceDeps) {
           stagedPath: staged.file,
         });
       } catch (err) {
-        await db('files').where({ id, tenant_id: tenantId }).delete();
+        await deleteFileRow(db, tenantId, id);
         throw err;
       }
       const finish = async (trx: Knex.Transaction) => {
-        const [row] = await trx('files')
-          .where({ id, tenant_id: tenantId })
-          .update({ status: 'ready' })
-          .returning(COLUMNS);
+        const row = await markFileReady(trx, tenantId, id);
+        if (!row) throw new FileNotFoundError(`There is no file ${id}.`);
         return toRecord(row);
       };
       try {
         return await (input.commit ? input.commit(finish) : db.transaction(finish));
       } catch (err) {
         await storage.delete(key).catch(() => undefined);
-        await db('files')
-          .where({ id, tenant_id: tenantId })
-          .delete()
-          .catch(() => undefined);
+        await deleteFileRow(db, tenantId, id).catch(() => undefined);
         throw err;
       }
     } finally {
@@ -185,24 +178,14 @@ export function makeFileService(deps: FileServiceDeps) {
   }
 
   async function list(tenantId: string, query: ListQuery): Promise<FileRecord[]> {
-    return withTenant(db, tenantId, async (trx) => {
-      const q = trx('files')
-        .where({ tenant_id: tenantId, status: 'ready' })
-        .whereNull('deleted_at')
-        .orderBy('id', 'desc')
-        .limit(query.limit)
-        .select(COLUMNS);
-      if (query.prefix) q.whereRaw('name like ? escape ?', [`${escapeLike(query.prefix)}%`, '\\']);
-      if (query.after) q.where('id', '<', query.after);
-      return (await q).map(toRecord);
-    });
+    return withTenant(db, tenantId, async (trx) =>
+      (await listReadyFiles(trx, tenantId, query)).map(toRecord),
+    );
   }
 
   async function get(tenantId: string, id: string): Promise<FileRecord> {
     if (!UUID.test(id)) throw new FileNotFoundError(`There is no file ${id}.`);
-    const row = await withTenant(db, tenantId, (trx) =>
-      trx('files').where({ tenant_id: tenantId, id, status: 'ready' }).whereNull('deleted_at').first(COLUMNS),
-    );
+    const row = await withTenant(db, tenantId, (trx) => getReadyFile(trx, tenantId, id));
     if (!row) throw new FileNotFoundError(`There is no file ${id}.`);
     return toRecord(row);
   }
@@ -237,10 +220,7 @@ export function makeFileService(deps: FileServiceDeps) {
   /** A live file by id alone (signed URLs name no tenant: the signature is the authority). */
   async function recordById(id: string): Promise<{ tenantId: string; record: FileRecord } | undefined> {
     if (!UUID.test(id)) return undefined;
-    const row = await db('files')
-      .where({ id, status: 'ready' })
-      .whereNull('deleted_at')
-      .first([...COLUMNS, 'tenant_id']);
+    const row = await getReadyFileById(db, id);
     return row ? { tenantId: row.tenant_id, record: toRecord(row) } : undefined;
   }
 
@@ -256,11 +236,7 @@ export function makeFileService(deps: FileServiceDeps) {
   ): Promise<void> {
     if (!UUID.test(id)) throw new FileNotFoundError(`There is no file ${id}.`);
     const change = async (trx: Knex.Transaction) => {
-      const n = await trx('files')
-        .where({ tenant_id: tenantId, id, status: 'ready' })
-        .whereNull('deleted_at')
-        .update({ deleted_at: trx.fn.now() });
-      if (n === 0) throw new FileNotFoundError(`There is no file ${id}.`);
+      if (!(await softDeleteFile(trx, tenantId, id))) throw new FileNotFoundError(`There is no file ${id}.`);
     };
     await (commit ? commit(change) : db.transaction(change));
     // A storage failure here leaves an object without a live row: the sweep removes it.
@@ -278,7 +254,7 @@ export function makeFileService(deps: FileServiceDeps) {
   return {
     storage,
     limits,
-    usage: (tenantId: string) => withTenant(db, tenantId, (trx) => usage(trx, tenantId)),
+    usage: (tenantId: string): Promise<Usage> => withTenant(db, tenantId, (trx) => fileUsage(trx, tenantId)),
     upload,
     list,
     get,

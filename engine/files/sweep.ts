@@ -2,6 +2,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Knex } from 'knex';
+import { deleteStalePending, liveFileState } from '../db/files.ts';
 import { fileIdOfKey, type Storage } from './storage.ts';
 
 /** How old a staging file or a pending row must be for the sweep to remove it. */
@@ -20,15 +21,12 @@ export async function sweepFiles(
     }
   }
   const cutoff = new Date(now - STALE_MS);
-  const rows = await db('files').where({ status: 'pending' }).where('created_at', '<', cutoff).delete();
+  const rows = await deleteStalePending(db, cutoff);
   let objects = 0;
   for await (const key of storage.list('tenants/')) {
     const parsed = fileIdOfKey(key);
     if (!parsed) continue;
-    const row = await db('files')
-      .where({ id: parsed.fileId, tenant_id: parsed.tenantId })
-      .whereNull('deleted_at')
-      .first('status', 'created_at');
+    const row = await liveFileState(db, parsed.tenantId, parsed.fileId);
     const live = row && (row.status === 'ready' || new Date(row.created_at).getTime() > cutoff.getTime());
     if (!live) {
       await storage.delete(key);

@@ -4,6 +4,7 @@
  * made in the same process (tests, the bench).
  */
 import client from 'prom-client';
+import { counter, histogram } from '../metrics.ts';
 
 export interface HttpMetrics {
   observe(labels: { method: string; route: string; status: number }, seconds: number): void;
@@ -12,25 +13,17 @@ export interface HttpMetrics {
 export function httpMetrics(): HttpMetrics {
   const { register } = client;
   if (!register.getSingleMetric('process_cpu_user_seconds_total')) client.collectDefaultMetrics({ register });
-  const requests =
-    (register.getSingleMetric('atlas_http_requests_total') as
-      | client.Counter<'method' | 'route' | 'status'>
-      | undefined) ??
-    new client.Counter({
-      name: 'atlas_http_requests_total',
-      help: 'HTTP requests answered, by method, route template and status.',
-      labelNames: ['method', 'route', 'status'],
-    });
-  const duration =
-    (register.getSingleMetric('atlas_http_request_duration_seconds') as
-      | client.Histogram<'method' | 'route'>
-      | undefined) ??
-    new client.Histogram({
-      name: 'atlas_http_request_duration_seconds',
-      help: 'Time to answer an HTTP request, by method and route template.',
-      labelNames: ['method', 'route'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    });
+  const requests = counter(
+    'atlas_http_requests_total',
+    'HTTP requests answered, by method, route template and status.',
+    ['method', 'route', 'status'],
+  );
+  const duration = histogram(
+    'atlas_http_request_duration_seconds',
+    'Time to answer an HTTP request, by method and route template.',
+    ['method', 'route'],
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  );
   return {
     observe({ method, route, status }, seconds) {
       requests.inc({ method, route, status: String(status) });

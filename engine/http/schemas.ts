@@ -43,6 +43,20 @@ export const uuidParams: JsonSchema = {
   properties: { id: { type: 'string', format: 'uuid' } },
 };
 
+/** A URL that works until `expiresAt`: a signed download, a provider's authorization, a connect link. */
+export const expiringUrlSchema = (urlDescription?: string): JsonSchema => ({
+  type: 'object',
+  required: ['url', 'expiresAt'],
+  properties: {
+    url: {
+      type: 'string',
+      format: 'uri',
+      ...(urlDescription === undefined ? {} : { description: urlDescription }),
+    },
+    expiresAt: { type: 'string', format: 'date-time' },
+  },
+});
+
 export const limitSchema: JsonSchema = { type: 'integer', minimum: 1, maximum: 200, default: 50 };
 export const cursorSchema: JsonSchema = { type: 'string', minLength: 1, maxLength: 512 };
 
@@ -108,4 +122,11 @@ export const jobSchema: JsonSchema = {
     lastError: {},
     result: {},
   },
+};
+
+/** The answer of a route that queues a job: 202, the job, and its URL in `Location`. */
+export const jobAccepted = {
+  description: 'Accepted: the job is queued.',
+  schema: jobSchema,
+  headers: { location: "The job's URL." },
 };

@@ -86,7 +86,8 @@ export function makeActionContext(deps: ActionContextDeps): ActionContext {
   for (const [name, value] of Object.entries(deps.config.settings)) {
     if (isSecretKey(name)) redactor.add(value);
   }
-  const http = makeHttpClient({
+  // Who is calling: the HTTP client's audit entries and the action's context name the same.
+  const call = {
     tenantId: deps.tenantId,
     connectorId: connector.id,
     actionId: deps.actionId,
@@ -94,6 +95,9 @@ export function makeActionContext(deps: ActionContextDeps): ActionContext {
     stepId: deps.stepId,
     jobId: deps.jobId,
     attempt: deps.attempt,
+  };
+  const http = makeHttpClient({
+    ...call,
     ...(deps.config.baseUrl === undefined ? {} : { baseUrl: deps.config.baseUrl }),
     signal: deps.signal,
     audit: deps.audit,
@@ -114,13 +118,7 @@ export function makeActionContext(deps: ActionContextDeps): ActionContext {
     log: deps.log,
   });
   return {
-    tenantId: deps.tenantId,
-    connectorId: connector.id,
-    actionId: deps.actionId,
-    runId: deps.runId,
-    stepId: deps.stepId,
-    jobId: deps.jobId,
-    attempt: deps.attempt,
+    ...call,
     maxAttempts: deps.maxAttempts,
     idempotencyKey: deps.idempotencyKey,
     signal: deps.signal,

@@ -9,32 +9,13 @@
  */
 import type { Knex } from 'knex';
 import type { RateLimit } from '../connector-sdk/index.ts';
+import { deleteExpiredWindows, takeWindowSlot } from '../db/rate-limit-windows.ts';
 import { type RateLimiter, sleep } from './rate-limit.ts';
 
 export interface PgRateLimiterOptions {
   /** How often (at most) one limiter deletes expired windows; 60 s by default. */
   sweepEveryMs?: number;
 }
-
-interface TakeRow {
-  count: number;
-  remaining_ms: number;
-}
-
-/**
- * `statement_timestamp()` is fixed for the statement, so the window start, its expiry and
- * the time left are computed from one instant. The epoch arithmetic is in milliseconds as
- * float8, exact far beyond any real date.
- */
-const TAKE_SQL = `
-  with slot as (
-    select to_timestamp((ms - ms::numeric % :windowMs) / 1000.0) as window_start
-    from (select extract(epoch from statement_timestamp()) * 1000 as ms) now
-  )
-  insert into rate_limit_windows as w (key, window_start, expires_at, count)
-  select :key, window_start, window_start + make_interval(secs => :windowMs / 1000.0), 1 from slot
-  on conflict (key, window_start) do update set count = w.count + 1
-  returning w.count, ceil(extract(epoch from w.expires_at - statement_timestamp()) * 1000)::float8 as remaining_ms`;
 
 export class PgRateLimiter implements RateLimiter {
   private readonly sweepEveryMs: number;
@@ -66,11 +47,7 @@ export class PgRateLimiter implements RateLimiter {
     // The limit and window are part of the counter key: two limits on one key (30/s and
     // 1000/min) count apart, as in the memory limiter.
     const counterKey = `${key}@${limit.limit}/${limit.windowMs}`;
-    const result = await this.db.raw<{ rows: TakeRow[] }>(TAKE_SQL, {
-      key: counterKey,
-      windowMs: limit.windowMs,
-    });
-    const row = result.rows[0];
+    const row = await takeWindowSlot(this.db, counterKey, limit.windowMs);
     if (!row) throw new Error(`rate limiter: the upsert for ${key} returned no row`);
     return row.count <= limit.limit ? 0 : Math.max(1, row.remaining_ms);
   }
@@ -83,6 +60,6 @@ export class PgRateLimiter implements RateLimiter {
     const now = Date.now();
     if (now < this.nextSweepAt) return;
     this.nextSweepAt = now + this.sweepEveryMs;
-    await this.db.raw('delete from rate_limit_windows where expires_at < statement_timestamp()');
+    await deleteExpiredWindows(this.db);
   }
 }

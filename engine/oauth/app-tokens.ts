@@ -12,17 +12,12 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { ConnectorError } from '../connector-sdk/index.ts';
 import { decrypt, encrypt } from '../crypto/index.ts';
+import { type AppTokenRow, lockAppToken, readAppToken, storeAppToken } from '../db/oauth-app-tokens.ts';
 import type { OAuthProvider } from '../manifest/types.gen.ts';
 import { nowOf, type OAuthDeps, providerFor, REFRESH_MARGIN_MS } from './deps.ts';
 import { classifyOAuthError, toConnectorError } from './errors.ts';
 import { clientCredentialsGrant } from './grants.ts';
 import type { ResolvedProvider } from './provider.ts';
-
-interface AppTokenRow {
-  cache_key: string;
-  access_token: string | null;
-  expires_at: Date | null;
-}
 
 export interface AppTokens {
   /** A valid token of the app; `force` asks for a new one unless another worker just did. */
@@ -38,15 +33,10 @@ export function makeAppTokens(deps: OAuthDeps): AppTokens {
     (row.expires_at === null || row.expires_at.getTime() - nowOf(deps).getTime() > margin);
 
   async function fetchOrWait(p: ResolvedProvider, key: string, force: boolean): Promise<string> {
-    const seen = await deps.db<AppTokenRow>('oauth_app_tokens').where({ cache_key: key }).first();
+    const seen = await readAppToken(deps.db, key);
     if (!force && usable(seen)) return decrypt(seen.access_token, deps.keyring, aad(key));
     return deps.db.transaction(async (trx) => {
-      await trx.raw(`set local lock_timeout = ${Math.round(deps.lockTimeoutMs ?? 30_000)}`);
-      await trx('oauth_app_tokens')
-        .insert({ cache_key: key, provider: p.id })
-        .onConflict('cache_key')
-        .ignore();
-      const row = await trx<AppTokenRow>('oauth_app_tokens').where({ cache_key: key }).forUpdate().first();
+      const row = await lockAppToken(trx, key, p.id, deps.lockTimeoutMs ?? 30_000);
       const renewedMeanwhile = row?.access_token != null && row.access_token !== (seen?.access_token ?? null);
       if (usable(row) && (!force || renewedMeanwhile))
         return decrypt(row.access_token, deps.keyring, aad(key));
@@ -70,13 +60,7 @@ export function makeAppTokens(deps: OAuthDeps): AppTokens {
         );
       throw toConnectorError(e, p.id);
     }
-    await trx('oauth_app_tokens')
-      .where({ cache_key: key })
-      .update({
-        access_token: encrypt(token, deps.keyring, aad(key)),
-        expires_at: expiresAt,
-        updated_at: trx.fn.now(),
-      });
+    await storeAppToken(trx, key, encrypt(token, deps.keyring, aad(key)), expiresAt);
     return token;
   }
 

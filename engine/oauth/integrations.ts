@@ -4,18 +4,12 @@
  * and Meta have none), then deletes the row and its tokens whatever the provider said: the
  * tenant asked for Atlas to forget them, and a provider that is down must not prevent that.
  */
+import { deleteIntegration, findIntegrationById, type IntegrationRow } from '../db/integrations.ts';
 import { withTenant } from '../db/rls.ts';
 import { manifestOf, type OAuthDeps, providerFor } from './deps.ts';
 import { classifyOAuthError } from './errors.ts';
 import { revokeToken } from './grants.ts';
-import {
-  deleteIntegration,
-  findIntegrationById,
-  type IntegrationRow,
-  type IntegrationView,
-  listIntegrations,
-  openToken,
-} from './store.ts';
+import { type IntegrationView, listIntegrations, openToken } from './store.ts';
 
 export type Revocation = 'revoked' | 'unsupported' | 'failed' | 'nothing_to_revoke';
 

@@ -8,6 +8,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
+import { deleteConnectLinksBefore, insertConnectLink, takeConnectLink } from '../db/oauth-connect-links.ts';
+import { isTenantActive } from '../db/tenants.ts';
 import { nowOf, type OAuthDeps, providerFor } from './deps.ts';
 import { type AuthorizationStart, authorizableManifest, startAuthorization } from './flow.ts';
 
@@ -51,21 +53,17 @@ export async function mintConnectLink(
   const token = randomBytes(32).toString('base64url');
   const now = nowOf(deps);
   const expiresAt = new Date(now.getTime() + ttlMs);
-  const [row] = (await db('oauth_connect_links')
-    .insert({
-      token_hash: hashToken(token),
-      tenant_id: req.tenantId,
-      provider: req.provider,
-      user_sub: req.userSub,
-      expires_at: expiresAt,
-    })
-    .returning('id')) as Array<{ id: string }>;
+  const id = await insertConnectLink(db, {
+    token_hash: hashToken(token),
+    tenant_id: req.tenantId,
+    provider: req.provider,
+    user_sub: req.userSub,
+    expires_at: expiresAt,
+  });
   // Unused links are swept as new ones are made: the table stays small without a job.
-  await db('oauth_connect_links')
-    .where('expires_at', '<', new Date(now.getTime() - MAX_LINK_TTL_MS))
-    .delete();
+  await deleteConnectLinksBefore(db, new Date(now.getTime() - MAX_LINK_TTL_MS));
   return {
-    id: row!.id,
+    id,
     url: `${deps.publicUrl.replace(/\/+$/, '')}/v1/connect/${token}`,
     expiresAt,
   };
@@ -77,17 +75,11 @@ export type OpenedLink =
 
 /** Spends the link (once) and starts the authorization it was minted for. */
 export async function openConnectLink(deps: OAuthDeps, token: string): Promise<OpenedLink> {
-  const [row] = (await deps
-    .db('oauth_connect_links')
-    .where({ token_hash: hashToken(token) })
-    .delete()
-    .returning('*')) as Array<Record<string, unknown> | undefined>;
+  const row = await takeConnectLink(deps.db, hashToken(token));
   if (!row) return { ok: false, reason: 'unknown' };
-  if ((row.expires_at as Date).getTime() <= nowOf(deps).getTime()) return { ok: false, reason: 'expired' };
-  const tenantId = row.tenant_id as string;
-  const provider = row.provider as string;
-  const active = await deps.db('tenants').where({ id: tenantId, status: 'active' }).first('id');
-  if (!active) return { ok: false, reason: 'tenant_disabled' };
-  const start = await startAuthorization(deps, { tenantId, provider, userSub: row.user_sub as string });
+  if (row.expires_at.getTime() <= nowOf(deps).getTime()) return { ok: false, reason: 'expired' };
+  const { tenant_id: tenantId, provider } = row;
+  if (!(await isTenantActive(deps.db, tenantId))) return { ok: false, reason: 'tenant_disabled' };
+  const start = await startAuthorization(deps, { tenantId, provider, userSub: row.user_sub });
   return { ok: true, tenantId, provider, start };
 }

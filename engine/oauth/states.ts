@@ -12,6 +12,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
 import * as oauth from 'oauth4webapi';
 import { decrypt, encrypt, type Keyring } from '../crypto/index.ts';
+import { deleteState, deleteStatesBefore, insertState, readState, takeState } from '../db/oauth-states.ts';
 
 /** How long a user has to finish at the provider. */
 export const STATE_TTL_MS = 10 * 60_000;
@@ -47,7 +48,7 @@ export async function createState(
   const binding = oauth.generateRandomState();
   const stateHash = hashState(state);
   const expiresAt = new Date(now.getTime() + STATE_TTL_MS);
-  await db('oauth_states').insert({
+  await insertState(db, {
     state_hash: stateHash,
     tenant_id: pending.tenantId,
     provider: pending.provider,
@@ -59,9 +60,7 @@ export async function createState(
     expires_at: expiresAt,
   });
   // Abandoned authorizations are swept as new ones start: the table stays small without a job.
-  await db('oauth_states')
-    .where('expires_at', '<', new Date(now.getTime() - STATE_TTL_MS))
-    .delete();
+  await deleteStatesBefore(db, new Date(now.getTime() - STATE_TTL_MS));
   return { state, binding, expiresAt };
 }
 
@@ -79,42 +78,37 @@ export async function consumeState(
   now: Date,
 ): Promise<ConsumedState> {
   const stateHash = hashState(state);
-  const found = (await db('oauth_states').where({ state_hash: stateHash }).first()) as
-    | Record<string, unknown>
-    | undefined;
+  const found = await readState(db, stateHash);
   if (!found) return { ok: false, reason: 'unknown' };
   // Without the binding nothing happens to the state: whoever holds only the URL can neither
   // use it nor spend it.
-  if (binding === undefined || !sameHash(hashState(binding), found.binding_hash as string)) {
+  if (binding === undefined || !sameHash(hashState(binding), found.binding_hash)) {
     return {
       ok: false,
       reason: 'browser_mismatch',
       pending: {
-        tenantId: found.tenant_id as string,
-        provider: found.provider as string,
-        userSub: found.user_sub as string,
+        tenantId: found.tenant_id,
+        provider: found.provider,
+        userSub: found.user_sub,
       },
     };
   }
   if (found.provider !== provider) {
-    await db('oauth_states').where({ state_hash: stateHash }).delete();
+    await deleteState(db, stateHash);
     return { ok: false, reason: 'wrong_provider' };
   }
-  const [row] = (await db('oauth_states')
-    .where({ state_hash: stateHash, binding_hash: found.binding_hash as string })
-    .delete()
-    .returning('*')) as Array<Record<string, unknown> | undefined>;
+  const row = await takeState(db, stateHash, found.binding_hash);
   // Another callback with the same state and binding won the race.
   if (!row) return { ok: false, reason: 'unknown' };
-  if ((row.expires_at as Date).getTime() <= now.getTime()) return { ok: false, reason: 'expired' };
-  const verifier = row.code_verifier as string | null;
+  if (row.expires_at.getTime() <= now.getTime()) return { ok: false, reason: 'expired' };
+  const verifier = row.code_verifier;
   return {
     ok: true,
     pending: {
-      tenantId: row.tenant_id as string,
+      tenantId: row.tenant_id,
       provider,
-      userSub: row.user_sub as string,
-      redirectUri: row.redirect_uri as string,
+      userSub: row.user_sub,
+      redirectUri: row.redirect_uri,
       codeVerifier: verifier === null ? undefined : decrypt(verifier, keyring, aad(stateHash)),
     },
   };

@@ -19,13 +19,15 @@
 import type { Knex } from 'knex';
 import { ConnectorError } from '../connector-sdk/index.ts';
 import { recordAudit } from '../db/audit.ts';
+import { findIntegration, type IntegrationRow, markDisconnected } from '../db/integrations.ts';
+import { setLockTimeout } from '../db/knex.ts';
 import { withTenant } from '../db/rls.ts';
 import type { TokenSource } from '../runtime/deps.ts';
 import { makeAppTokens } from './app-tokens.ts';
 import { manifestOf, nowOf, type OAuthDeps, providerFor, REFRESH_MARGIN_MS } from './deps.ts';
 import { classifyOAuthError, OAuthError, reauthorize, toConnectorError } from './errors.ts';
 import { exchangeGrant, refreshGrant, type TokenSet } from './grants.ts';
-import { findIntegration, type IntegrationRow, markDisconnected, openToken, storeRenewed } from './store.ts';
+import { openToken, storeRenewed } from './store.ts';
 
 type Renewal = { ok: true; token: string } | { ok: false; error: ConnectorError };
 
@@ -54,7 +56,7 @@ export function makeTokenSource(deps: OAuthDeps): TokenSource {
   }
 
   async function renewLocked(trx: Knex.Transaction, seen: IntegrationRow, force: boolean): Promise<Renewal> {
-    await trx.raw(`set local lock_timeout = ${Math.round(deps.lockTimeoutMs ?? 30_000)}`);
+    await setLockTimeout(trx, deps.lockTimeoutMs ?? 30_000);
     const row = await lockRow(trx, seen);
     if (!row)
       return {

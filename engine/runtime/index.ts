@@ -3,133 +3,45 @@
  * that execute them. `makeRuntime` is called once per process and passed down.
  */
 import { randomUUID } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
-import type { ParsedCronItem, TaskList } from 'graphile-worker';
+import type { TaskList } from 'graphile-worker';
 import type { Knex } from 'knex';
 import { getJob } from '../db/jobs.ts';
 import { JOB_TASK, RUN_TASK } from '../db/queue.ts';
 import { withTenant } from '../db/rls.ts';
 import { getRunWithAttempts, listRuns } from '../db/runs.ts';
 import { jobStepRuns } from '../db/step-runs.ts';
-import { getWorkflowState, putWorkflowState, workflowChoices } from '../db/tenant-workflows.ts';
-import { lastSkips, loadHoldings } from '../db/workflow-skips.ts';
-import { describeRequirements } from '../manifest/requirements.ts';
+import { decodeCursor, encodeCursor } from '../json/cursor.ts';
 import { advanceRun } from './advance.ts';
+import type { Runtime, RuntimeHandle, TriggerRequest } from './api.ts';
 import { cancelRun, restartRun, retryRun } from './control.ts';
 import { Core } from './core.ts';
 import { cronItems, fireSchedule, SCHEDULE_TASK } from './cron.ts';
-import { type DefaultGate, isDefaultOn, type LastSkip } from './defaults.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { RuntimeError } from './errors.ts';
-import { type AttemptResult, executeAttempt } from './execute.ts';
+import { executeAttempt } from './execute.ts';
 import { enqueueJob, runJob } from './jobs.ts';
 import { Liveness } from './liveness.ts';
 import { makeMetrics } from './metrics.ts';
-import { type SignalRequest, type SignalView, sendSignal } from './signals.ts';
+import { sendSignal } from './signals.ts';
 import { createRun, InputSchemas } from './trigger.ts';
-import {
-  type JobDetail,
-  type JobSummary,
-  jobDetail,
-  jobSummary,
-  type RunDetail,
-  type RunSummary,
-  runDetail,
-  runSummary,
-} from './views.ts';
+import { jobDetail, jobSummary, runDetail, runSummary } from './views.ts';
+import { setWorkflowState, workflowState, workflowStatuses } from './workflow-states.ts';
 
+export type {
+  RunListFilter,
+  Runtime,
+  RuntimeHandle,
+  TriggerRequest,
+  WorkflowState,
+  WorkflowStatus,
+} from './api.ts';
 export type { RuntimeDeps, SecretStore, TokenSource } from './deps.ts';
 export { RuntimeError, type RuntimeErrorCode } from './errors.ts';
 export type { AttemptResult } from './execute.ts';
 export type { AttemptView, JobDetail, JobSummary, RunDetail, RunSummary, StepView } from './views.ts';
 
-export interface TriggerRequest {
-  tenantId: string;
-  workflowId: string;
-  input?: unknown;
-  idempotencyKey?: string | undefined;
-  actor?: string | undefined;
-  /** What started it; `{ type: 'manual' }` by default. */
-  trigger?: Record<string, unknown>;
-}
-
-export interface RunListFilter {
-  workflowId?: string | undefined;
-  status?: string | undefined;
-  since?: Date | undefined;
-  until?: Date | undefined;
-  limit: number;
-  cursor?: string | undefined;
-}
-
-export interface WorkflowState {
-  enabled: boolean;
-  config: Record<string, unknown>;
-  /** The tenant enabled or disabled it itself; false: an `enabled: default` workflow runs by default. */
-  chosen?: boolean;
-}
-
-export interface WorkflowStatus extends WorkflowState {
-  /** `enabled: default` in the manifest: on for every tenant that did not turn it off. */
-  byDefault: boolean;
-  /** What it needs from a tenant, in one line (`secrets A; integrations google; config chatId`). */
-  requirements: string;
-  /** Why a schedule, webhook or event would skip this tenant now (default-on, not enabled by the tenant). */
-  missing?: string;
-  /** The latest recorded skip. */
-  lastSkip?: LastSkip;
-}
-
-export interface Runtime {
-  trigger(req: TriggerRequest, trx?: Knex.Transaction): Promise<{ run: RunSummary; created: boolean }>;
-  getRun(tenantId: string, runId: string): Promise<RunDetail | undefined>;
-  listRuns(tenantId: string, filter: RunListFilter): Promise<{ items: RunSummary[]; nextCursor?: string }>;
-  retry(tenantId: string, runId: string): Promise<RunSummary>;
-  restart(tenantId: string, runId: string): Promise<RunSummary>;
-  cancel(tenantId: string, runId: string): Promise<RunSummary>;
-  /** Delivers a signal to a run waiting for it (`core.waitForSignal`); in `trx` when given. */
-  signal(req: SignalRequest, trx?: Knex.Transaction): Promise<SignalView>;
-  enqueueJob(
-    req: { tenantId: string; type: string; payload: unknown; actor?: string; idempotencyKey?: string },
-    trx?: Knex.Transaction,
-  ): Promise<JobSummary & { created: boolean }>;
-  getJob(tenantId: string, jobId: string): Promise<JobDetail | undefined>;
-  workflowState(tenantId: string, workflowId: string): Promise<WorkflowState>;
-  /** Every workflow of the catalogue as this tenant sees it: enabled, needs, why it is skipped. */
-  workflowStatuses(tenantId: string): Promise<Map<string, WorkflowStatus>>;
-  setWorkflowState(
-    tenantId: string,
-    workflowId: string,
-    state: Partial<WorkflowState>,
-  ): Promise<WorkflowState>;
-  /**
-   * Calls one action now for a tenant, outside any run or job: one attempt through the hub
-   * (credentials, rate limits, audit), as a step would (the API's knowledge base search).
-   */
-  callAction(tenantId: string, uses: string, input: unknown, timeoutMs?: number): Promise<AttemptResult>;
-  /** Resolves once the run is finished (or the timeout passes), polling the ledger. */
-  waitForRun(tenantId: string, runId: string, timeoutMs: number): Promise<RunDetail | undefined>;
-}
-
-export interface RuntimeHandle {
-  runtime: Runtime;
-  tasks: TaskList;
-  cronItems: ParsedCronItem[];
-  /** Starts heartbeats, the reaper and the cancellation listener (worker processes). */
-  startWorker(events: EventEmitter, connectionString: string): Promise<void>;
-  /** What default-on workflows need, and who lacks it. */
-  gate: DefaultGate;
-  /** Hands committed, undispatched runs to the queue soon (callers that created runs in their own transaction). */
-  dispatch(): void;
-  stop(): Promise<void>;
-}
-
 export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number } = {}): RuntimeHandle {
   const core = new Core(deps, makeMetrics(deps.db));
-  const isDefault = (workflowId: string): boolean => {
-    const entry = deps.catalogue.workflow(workflowId);
-    return entry !== undefined && isDefaultOn(entry.manifest);
-  };
   const { dispatcher } = core;
   // Every process that creates runs also sweeps up runs whose creator died before handing
   // them to the queue.
@@ -153,13 +65,13 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
     },
     async listRuns(tenantId, filter) {
       const limit = Math.min(Math.max(filter.limit, 1), 200);
-      const before = decodeCursor(filter.cursor);
+      const before = runsCursor(filter.cursor);
       const rows = await withTenant(deps.db, tenantId, (trx) =>
         listRuns(trx, tenantId, { ...filter, limit: limit + 1, ...before }),
       );
       const items = rows.slice(0, limit).map(runSummary);
       const last = rows.length > limit ? rows[limit - 1] : undefined;
-      return last ? { items, nextCursor: encodeCursor(last.created_at, last.id) } : { items };
+      return last ? { items, nextCursor: encodeCursor([last.created_at.toISOString(), last.id]) } : { items };
     },
     retry: async (t, id) => runSummary(await retryRun(core, t, id)),
     restart: async (t, id) => runSummary(await restartRun(core, t, id)),
@@ -174,45 +86,10 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
         const row = await getJob(trx, tenantId, jobId);
         return row && jobDetail(row, await jobStepRuns(trx, tenantId, jobId));
       }),
-    workflowState: (tenantId, workflowId) =>
-      withTenant(deps.db, tenantId, (trx) =>
-        getWorkflowState(trx, tenantId, workflowId, isDefault(workflowId)),
-      ),
-    workflowStatuses: (tenantId) =>
-      withTenant(deps.db, tenantId, async (trx) => {
-        const rows = await workflowChoices(trx, tenantId);
-        const byId = new Map(rows.map((r) => [r.workflow_id, r]));
-        const held = (await loadHoldings(trx, [tenantId])).get(tenantId)!;
-        const skips = await lastSkips(trx, tenantId);
-        const out = new Map<string, WorkflowStatus>();
-        for (const entry of deps.catalogue.workflows()) {
-          const id = entry.manifest.id;
-          const row = byId.get(id);
-          const byDefault = isDefaultOn(entry.manifest);
-          const missing = byDefault && !row ? core.gate.missing(entry, held) : undefined;
-          const lastSkip = skips.get(id);
-          out.set(id, {
-            enabled: row?.enabled ?? byDefault,
-            config: row?.config ?? {},
-            chosen: row !== undefined,
-            byDefault,
-            requirements: describeRequirements(core.gate.requirements(entry)),
-            ...(missing === undefined ? {} : { missing }),
-            ...(lastSkip === undefined ? {} : { lastSkip }),
-          });
-        }
-        return out;
-      }),
-    async setWorkflowState(tenantId, workflowId, state) {
-      const entry = deps.catalogue.workflow(workflowId);
-      if (!entry) throw new RuntimeError('unknown_workflow', `There is no workflow ${workflowId}.`);
-      const current = await getWorkflowState(deps.db, tenantId, workflowId, isDefaultOn(entry.manifest));
-      const next = { enabled: state.enabled ?? current.enabled, config: state.config ?? current.config };
-      // A disabled workflow may keep an incomplete config; one that runs must fit the schema.
-      if (next.enabled) inputs.checkConfig(entry, next.config);
-      await putWorkflowState(deps.db, tenantId, workflowId, next);
-      return next;
-    },
+    workflowState: (tenantId, workflowId) => workflowState(core, tenantId, workflowId),
+    workflowStatuses: (tenantId) => workflowStatuses(core, tenantId),
+    setWorkflowState: (tenantId, workflowId, state) =>
+      setWorkflowState(core, inputs, tenantId, workflowId, state),
     async callAction(tenantId, uses, input, timeoutMs = 30_000) {
       const entry = deps.connectors.action(uses);
       if (!entry) throw new RuntimeError('invalid_input', `No action "${uses}" is registered.`);
@@ -311,19 +188,18 @@ async function trigger(
   return { run: runSummary(run), created };
 }
 
-function encodeCursor(createdAt: Date, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string | undefined): { before?: { createdAt: Date; id: string } } {
-  if (!cursor) return {};
+/** The runs list's position, `[createdAt, id]`, in the one cursor format. */
+function runsCursor(cursor: string | undefined): { before?: { createdAt: Date; id: string } } {
+  let position: [string, string] | undefined;
   try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string];
-    const createdAt = new Date(at);
-    if (Number.isNaN(createdAt.getTime()) || typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id))
-      throw new Error();
-    return { before: { createdAt, id } };
+    position = decodeCursor(cursor || undefined, 'pair');
   } catch {
-    throw new RuntimeError('invalid_input', 'The cursor is not one this API returned.');
+    position = ['', ''];
   }
+  if (position === undefined) return {};
+  const [at, id] = position;
+  const createdAt = new Date(at);
+  if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id))
+    throw new RuntimeError('invalid_input', 'The cursor is not one this API returned.');
+  return { before: { createdAt, id } };
 }

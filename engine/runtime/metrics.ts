@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import client from 'prom-client';
 import { queueStats } from '../db/queue.ts';
+import { counter, histogram } from '../metrics.ts';
 
 export interface RuntimeMetrics {
   run(workflowId: string, status: string, startedAt: Date): void;
@@ -13,59 +14,27 @@ export interface RuntimeMetrics {
   lost(workflowId: string): void;
 }
 
-function metric<T>(name: string, make: () => T): T {
-  // Several runtimes may live in one process (tests): reuse what is registered.
-  return (client.register.getSingleMetric(name) as T | undefined) ?? make();
-}
-
 export function makeMetrics(db: Knex): RuntimeMetrics {
-  const runs = metric(
-    'atlas_runs_total',
-    () =>
-      new client.Counter({
-        name: 'atlas_runs_total',
-        help: 'Finished workflow runs',
-        labelNames: ['workflow', 'status'],
-      }),
-  );
-  const runSeconds = metric(
+  const runs = counter('atlas_runs_total', 'Finished workflow runs', ['workflow', 'status']);
+  const runSeconds = histogram(
     'atlas_run_duration_seconds',
-    () =>
-      new client.Histogram({
-        name: 'atlas_run_duration_seconds',
-        help: 'Time from a run starting to its end',
-        labelNames: ['workflow', 'status'],
-        buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600, 3600],
-      }),
+    'Time from a run starting to its end',
+    ['workflow', 'status'],
+    [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600, 3600],
   );
-  const steps = metric(
+  const steps = histogram(
     'atlas_step_duration_seconds',
-    () =>
-      new client.Histogram({
-        name: 'atlas_step_duration_seconds',
-        help: 'Duration of step attempts',
-        labelNames: ['connector', 'action', 'status'],
-        buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 1, 5, 30, 120],
-      }),
+    'Duration of step attempts',
+    ['connector', 'action', 'status'],
+    [0.001, 0.005, 0.02, 0.1, 0.5, 1, 5, 30, 120],
   );
-  const retries = metric(
-    'atlas_step_retries_total',
-    () =>
-      new client.Counter({
-        name: 'atlas_step_retries_total',
-        help: 'Step attempts scheduled again',
-        labelNames: ['connector', 'action'],
-      }),
-  );
-  const lost = metric(
-    'atlas_step_attempts_lost_total',
-    () =>
-      new client.Counter({
-        name: 'atlas_step_attempts_lost_total',
-        help: 'Attempts left running by a worker that stopped',
-        labelNames: ['workflow'],
-      }),
-  );
+  const retries = counter('atlas_step_retries_total', 'Step attempts scheduled again', [
+    'connector',
+    'action',
+  ]);
+  const lost = counter('atlas_step_attempts_lost_total', 'Attempts left running by a worker that stopped', [
+    'workflow',
+  ]);
   registerQueueGauges(db);
   const split = (uses: string) => {
     const dot = uses.indexOf('.');

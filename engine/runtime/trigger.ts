@@ -5,8 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import type { Knex } from 'knex';
 import { describeErrors } from '../connector-sdk/index.ts';
 import { GroupCommit } from '../db/group-commit.ts';
@@ -14,6 +12,7 @@ import { saveManifestVersions } from '../db/manifest-versions.ts';
 import { insertRuns } from '../db/run-inserts.ts';
 import { findRunByKey, type RunRow } from '../db/runs.ts';
 import { renderSync } from '../expr/index.ts';
+import { makeAjv } from '../json/ajv.ts';
 import type { Catalogue, CatalogueEntry } from '../manifest/catalogue.ts';
 import type { Workflow } from '../manifest/types.gen.ts';
 import { RuntimeError } from './errors.ts';
@@ -27,13 +26,10 @@ export interface NewRun {
   parentRunId?: string | undefined;
 }
 
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
-  ajv: Ajv2020,
-) => Ajv2020;
-
 /** Validators of workflows' input schemas, compiled once per manifest version. */
 export class InputSchemas {
-  readonly #ajv = addFormats(new Ajv2020({ allErrors: true, strict: false, verbose: true }));
+  // Not strict: a workflow's input schema was checked when its manifest loaded.
+  readonly #ajv = makeAjv({ strict: false });
   readonly #cache = new Map<string, ValidateFunction>();
 
   check(entry: CatalogueEntry<Workflow>, input: unknown): void {

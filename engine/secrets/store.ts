@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { decrypt, encrypt, envelopeKeyId, type Keyring } from '../crypto/index.ts';
+import { deleteSecret, listSecrets, readSecretCiphertext, upsertSecret } from '../db/tenant-secrets.ts';
 import type { SecretStore } from '../runtime/deps.ts';
 
 export const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;
@@ -28,35 +29,22 @@ export function makeSecretStore(
 } {
   return {
     async get(tenantId, name) {
-      const row = await db('tenant_secrets').where({ tenant_id: tenantId, name }).first('ciphertext');
-      return row ? decrypt(row.ciphertext as string, keyring, aad(tenantId, name)) : undefined;
+      const ciphertext = await readSecretCiphertext(db, tenantId, name);
+      return ciphertext === undefined ? undefined : decrypt(ciphertext, keyring, aad(tenantId, name));
     },
     async put(tenantId, name, value, trx) {
       if (!SECRET_NAME.test(name)) throw new Error(`"${name}" is not a secret name`);
       const ciphertext = encrypt(value, keyring, aad(tenantId, name));
-      const q = trx ?? db;
-      const rows = (await q('tenant_secrets')
-        .insert({
-          tenant_id: tenantId,
-          name,
-          ciphertext,
-          key_id: envelopeKeyId(ciphertext) ?? keyring.currentId,
-        })
-        .onConflict(['tenant_id', 'name'])
-        .merge({ ciphertext, key_id: envelopeKeyId(ciphertext) ?? keyring.currentId, updated_at: q.fn.now() })
-        .returning(q.raw('(xmax = 0) as created'))) as Array<{ created: boolean }>;
-      return { created: rows[0]?.created ?? false };
+      return upsertSecret(
+        trx ?? db,
+        tenantId,
+        name,
+        ciphertext,
+        envelopeKeyId(ciphertext) ?? keyring.currentId,
+      );
     },
     async list(tenantId) {
-      const rows = await db('tenant_secrets')
-        .where({ tenant_id: tenantId })
-        .orderBy('name')
-        .select<Array<{ name: string; key_id: string; created_at: Date; updated_at: Date }>>(
-          'name',
-          'key_id',
-          'created_at',
-          'updated_at',
-        );
+      const rows = await listSecrets(db, tenantId);
       return rows.map((r) => ({
         name: r.name,
         keyId: r.key_id,
@@ -65,7 +53,7 @@ export function makeSecretStore(
       }));
     },
     async remove(tenantId, name, trx) {
-      return (await (trx ?? db)('tenant_secrets').where({ tenant_id: tenantId, name }).delete()) > 0;
+      return deleteSecret(trx ?? db, tenantId, name);
     },
   };
 }

@@ -3,7 +3,7 @@
  * route and outcome, rejections by reason, and the time to answer. Found again when a second
  * engine is made in the same process (tests, the bench).
  */
-import client from 'prom-client';
+import { counter, histogram } from '../metrics.ts';
 
 export type Outcome = 'accepted' | 'duplicate' | 'rejected';
 
@@ -12,39 +12,23 @@ export interface WebhookMetrics {
   rejected(route: string, reason: string, status: number): void;
 }
 
-function metric<T extends client.Metric>(name: string, make: () => T): T {
-  return (client.register.getSingleMetric(name) as T | undefined) ?? make();
-}
-
 export function webhookMetrics(): WebhookMetrics {
-  const deliveries = metric(
+  const deliveries = counter(
     'atlas_webhook_deliveries_total',
-    () =>
-      new client.Counter({
-        name: 'atlas_webhook_deliveries_total',
-        help: 'Inbound webhook deliveries, by route and outcome (accepted, duplicate, rejected).',
-        labelNames: ['route', 'outcome'],
-      }),
-  ) as client.Counter<'route' | 'outcome'>;
-  const rejections = metric(
+    'Inbound webhook deliveries, by route and outcome (accepted, duplicate, rejected).',
+    ['route', 'outcome'],
+  );
+  const rejections = counter(
     'atlas_webhook_rejections_total',
-    () =>
-      new client.Counter({
-        name: 'atlas_webhook_rejections_total',
-        help: 'Inbound webhook deliveries refused, by route, reason and HTTP status.',
-        labelNames: ['route', 'reason', 'status'],
-      }),
-  ) as client.Counter<'route' | 'reason' | 'status'>;
-  const duration = metric(
+    'Inbound webhook deliveries refused, by route, reason and HTTP status.',
+    ['route', 'reason', 'status'],
+  );
+  const duration = histogram(
     'atlas_webhook_duration_seconds',
-    () =>
-      new client.Histogram({
-        name: 'atlas_webhook_duration_seconds',
-        help: 'Time from receiving a webhook delivery to answering it, by route and outcome.',
-        labelNames: ['route', 'outcome'],
-        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-      }),
-  ) as client.Histogram<'route' | 'outcome'>;
+    'Time from receiving a webhook delivery to answering it, by route and outcome.',
+    ['route', 'outcome'],
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+  );
   return {
     delivered(route, outcome, seconds) {
       deliveries.inc({ route, outcome });

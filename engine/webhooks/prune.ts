@@ -4,6 +4,7 @@
  * Deletes in bounded batches so a large backlog never holds long locks.
  */
 import type { Knex } from 'knex';
+import { deleteRouteEventsBefore } from '../db/webhook-events.ts';
 import type { CompiledWebhookRoute } from './routes.ts';
 
 const BATCH = 5000;
@@ -17,16 +18,7 @@ export async function pruneWebhookEvents(
   for (const route of routes) {
     const before = new Date(now.getTime() - route.dedupWindowMs);
     for (;;) {
-      const deleted = await db('webhook_events')
-        .whereIn(
-          'id',
-          db('webhook_events')
-            .select('id')
-            .where('route_id', route.id)
-            .andWhere('received_at', '<', before)
-            .limit(BATCH),
-        )
-        .delete();
+      const deleted = await deleteRouteEventsBefore(db, route.id, before, BATCH);
       total += deleted;
       if (deleted < BATCH) break;
     }

@@ -12,23 +12,15 @@
  */
 import type { Knex } from 'knex';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { addRejections, deleteRejectionsBefore, type RejectionSum } from '../db/webhook-rejections.ts';
 import type { Logger } from '../log.ts';
 
 const MINUTE_MS = 60_000;
 /** How long aggregated refusals are kept. */
 const REJECTION_RETENTION_MS = 30 * 86_400_000;
 
-interface Pending {
-  route_id: string;
-  reason: string;
-  minute: string;
-  status: number;
-  count: number;
-  last_source: string;
-}
-
 export class RejectionLog {
-  readonly #pending = new Map<string, Pending>();
+  readonly #pending = new Map<string, RejectionSum>();
   readonly #timer: NodeJS.Timeout;
   #flushing: Promise<void> = Promise.resolve();
 
@@ -62,16 +54,7 @@ export class RejectionLog {
       const rows = [...this.#pending.values()];
       this.#pending.clear();
       try {
-        await this.db.raw(
-          `insert into webhook_rejections (route_id, reason, minute, status, count, last_source)
-           select route_id, reason, minute, status, count, left(last_source, 100)
-             from jsonb_to_recordset(?::jsonb)
-                  as r(route_id text, reason text, minute timestamptz, status smallint, count bigint, last_source text)
-           on conflict (route_id, reason, minute) do update
-              set count = webhook_rejections.count + excluded.count,
-                  status = excluded.status, last_source = excluded.last_source`,
-          [JSON.stringify(rows)],
-        );
+        await addRejections(this.db, rows);
       } catch (err) {
         this.log.warn({ err, rows: rows.length }, 'webhook:rejections-not-recorded');
       }
@@ -106,7 +89,5 @@ export class RejectionLimiter {
 
 /** Deletes aggregated refusals older than the retention; returns how many rows went. */
 export async function pruneWebhookRejections(db: Knex, now: Date = new Date()): Promise<number> {
-  return db('webhook_rejections')
-    .where('minute', '<', new Date(now.getTime() - REJECTION_RETENTION_MS))
-    .delete();
+  return deleteRejectionsBefore(db, new Date(now.getTime() - REJECTION_RETENTION_MS));
 }

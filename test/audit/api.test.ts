@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordAudit } from '../../engine/db/audit.ts';
-import { type Api, problemOf, startApi } from '../api/harness.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { type Api, problemOf, startApi } from '../http/harness.ts';
 import { rewriteAndRechain, tamper } from './tamper.ts';
 
 const t = useTestDatabase();

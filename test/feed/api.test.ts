@@ -8,10 +8,10 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../engine/auth/mint.ts';
 import { MAX_STREAMS_PER_TENANT } from '../../engine/http/routes/feed.ts';
-import { closeServer, problemOf } from '../api/harness.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
 import { poll } from '../helpers/poll.ts';
+import { closeServer, problemOf } from '../http/harness.ts';
 
 const SECRET = 'feed-api-test-jwt-secret-0123456789abcdef';
 const WORKFLOW = `apiVersion: atlas/v1

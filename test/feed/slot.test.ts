@@ -14,9 +14,9 @@ import { startEmbeddedPostgres } from '../../engine/db/embedded.ts';
 import { makeDb } from '../../engine/db/knex.ts';
 import { feedUnavailable, slotName, startFeed } from '../../engine/feed/index.ts';
 import { silentLogger } from '../../engine/log.ts';
-import { startApi } from '../api/harness.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { poll } from '../helpers/poll.ts';
+import { startApi } from '../http/harness.ts';
 
 const noEnqueue = async () => undefined;
 

@@ -4,8 +4,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { compileErrors, validate } from '@readme/openapi-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { problemOf } from '../api/harness.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { problemOf } from '../http/harness.ts';
 import { type FilesApi, pdfBytes, startFilesApi, upload } from './harness.ts';
 
 const t = useTestDatabase();

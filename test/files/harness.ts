@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import type { FileService } from '../../engine/files/service.ts';
-import { type Api, startApi } from '../api/harness.ts';
+import { type Api, startApi } from '../http/harness.ts';
 
 export interface FilesApi extends Api {
   home: string;

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { objectKey } from '../../engine/files/storage.ts';
-import { problemOf } from '../api/harness.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { problemOf } from '../http/harness.ts';
 import { type FilesApi, pdfBytes, startFilesApi, upload } from './harness.ts';
 import { type S3Server, startS3 } from './s3.ts';
 

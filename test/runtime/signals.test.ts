@@ -6,10 +6,10 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../engine/auth/mint.ts';
-import { closeServer, problemOf } from '../api/harness.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/poll.ts';
+import { closeServer, problemOf } from '../http/harness.ts';
 
 const SECRET = 'atlas-signal-test-secret-0123456789';
 const wf = (id: string, steps: string) =>

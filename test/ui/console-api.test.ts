@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildUi } from '../../bin/build-ui.js';
 import { devSignInOption } from '../../engine/http/routes/console.ts';
 import { UI_CSP } from '../../engine/http/ui.ts';
-import { type Api, problemOf, SECRET, startApi } from '../api/harness.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { type Api, problemOf, SECRET, startApi } from '../http/harness.ts';
 
 const t = useTestDatabase();
 let api: Api;

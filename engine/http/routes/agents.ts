@@ -3,7 +3,7 @@ import type { CatalogueEntry } from '../../manifest/catalogue.ts';
 import type { Agent } from '../../manifest/types.gen.ts';
 import { problem } from '../../problem.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
-import { jobSchema } from '../schemas.ts';
+import { jobAccepted } from '../schemas.ts';
 import type { RouteDeps } from './deps.ts';
 import { enqueueAndAnswer } from './jobs.ts';
 import { MANIFEST_ID_PATTERN } from './workflows.ts';
@@ -114,13 +114,7 @@ export function agentRoutes({ db, runtime, catalogue }: RouteDeps): AnyRoute[] {
       },
       errors: [422],
       audit: { action: 'agents.run', entityType: 'job' },
-      responses: {
-        202: {
-          description: 'Accepted: the job is queued.',
-          schema: jobSchema,
-          headers: { location: "The job's URL." },
-        },
-      },
+      responses: { 202: jobAccepted },
       async handler(ctx, { params, body }) {
         find(params.id);
         const payload = {

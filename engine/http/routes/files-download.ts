@@ -7,7 +7,7 @@ import type { ByteRange } from '../../files/storage.ts';
 import { HttpProblem, problem } from '../../problem.ts';
 import { principalOf, tenantOf } from '../context.ts';
 import { defineRoute } from '../route.ts';
-import { uuidParams } from '../schemas.ts';
+import { expiringUrlSchema, uuidParams } from '../schemas.ts';
 import type { RouteDeps } from './deps.ts';
 import { mapped, parseTtl, TTL } from './files-common.ts';
 
@@ -31,14 +31,7 @@ export function urlRoute({ db }: RouteDeps, files: FileService) {
     responses: {
       200: {
         description: 'The URL and when it expires.',
-        schema: {
-          type: 'object',
-          required: ['url', 'expiresAt'],
-          properties: {
-            url: { type: 'string', format: 'uri' },
-            expiresAt: { type: 'string', format: 'date-time' },
-          },
-        },
+        schema: expiringUrlSchema(),
       },
     },
     errors: [503],

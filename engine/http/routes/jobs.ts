@@ -6,7 +6,7 @@ import { principalOf, tenantOf } from '../context.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
 import { type AnyRoute, defineRoute } from '../route.ts';
 import { callRuntime } from '../runtime-errors.ts';
-import { jobSchema, uuidParams } from '../schemas.ts';
+import { jobAccepted, jobSchema, uuidParams } from '../schemas.ts';
 import type { RouteDeps } from './deps.ts';
 
 /**
@@ -55,13 +55,7 @@ export function jobRoutes({ db, runtime }: RouteDeps): AnyRoute[] {
         },
       },
       audit: { action: 'jobs.enqueue', entityType: 'job' },
-      responses: {
-        202: {
-          description: 'Accepted: the job is queued.',
-          schema: jobSchema,
-          headers: { location: "The job's URL." },
-        },
-      },
+      responses: { 202: jobAccepted },
       async handler(ctx, { body }) {
         await enqueueAndAnswer(ctx, { db, runtime }, body.type, body.payload);
       },

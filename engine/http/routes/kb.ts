@@ -8,7 +8,7 @@ import { deleteDocument, documentView, getDocument, listDocuments } from '../../
 import { decodeCursor, encodeCursor } from '../../json/cursor.ts';
 import { HttpProblem, problem } from '../../problem.ts';
 import { tenantOf } from '../context.ts';
-import { auditedTransaction } from '../plugins/audit.ts';
+import { defineDeleteRoute } from '../delete-route.ts';
 import { type AnyRoute, defineRoute } from '../route.ts';
 import { callRuntime } from '../runtime-errors.ts';
 import { cursorSchema, limitSchema, pageOf, uuidParams } from '../schemas.ts';
@@ -136,32 +136,17 @@ export function kbRoutes({ db, runtime }: RouteDeps): AnyRoute[] {
         };
       },
     }),
-    defineRoute<{ id: string }>({
-      method: 'DELETE',
+    defineDeleteRoute<{ id: string }>({
+      db,
       path: '/v1/kb/documents/{id}',
       operationId: 'deleteKbDocument',
       summary: 'Delete a document and its chunks',
       tag: 'kb',
-      scope: 'tenant',
       params: uuidParams,
-      errors: [404],
       audit: { action: 'kb.documents.delete', entityType: 'kb_document' },
-      responses: { 204: { description: 'Deleted.' } },
-      async handler(ctx, { params }) {
-        const tenantId = tenantOf(ctx);
-        await auditedTransaction(
-          ctx,
-          db,
-          204,
-          async (trx) => {
-            // In the audit's transaction: the deletion and its audit entry commit together.
-            if (!(await deleteDocument(db, tenantId, params.id, trx)))
-              throw problem.notFound(`There is no document ${params.id}.`);
-          },
-          () => params.id,
-        );
-        ctx.status = 204;
-      },
+      entityId: (params) => params.id,
+      remove: (tenantId, params, trx) => deleteDocument(db, tenantId, params.id, trx),
+      notFound: (params) => `There is no document ${params.id}.`,
     }),
     defineRoute<Record<string, string>, Record<string, never>, Record<string, unknown>>({
       method: 'POST',

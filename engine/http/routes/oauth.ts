@@ -23,6 +23,7 @@ import {
 import { principalOf, tenantOf } from '../context.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
+import { expiringUrlSchema } from '../schemas.ts';
 import type { RouteDeps } from './deps.ts';
 import {
   bindingOf,
@@ -86,14 +87,7 @@ export function oauthRoutes(deps: RouteDeps): AnyRoute[] {
     responses: {
       200: {
         description: 'The provider URL.',
-        schema: {
-          type: 'object',
-          required: ['url', 'expiresAt'],
-          properties: {
-            url: { type: 'string', format: 'uri' },
-            expiresAt: { type: 'string', format: 'date-time' },
-          },
-        },
+        schema: expiringUrlSchema(),
       },
       302: {
         description: 'Redirect to the provider (with `redirect=true`).',
@@ -207,14 +201,7 @@ export function oauthRoutes(deps: RouteDeps): AnyRoute[] {
     responses: {
       201: {
         description: 'The link.',
-        schema: {
-          type: 'object',
-          required: ['url', 'expiresAt'],
-          properties: {
-            url: { type: 'string', format: 'uri', description: '`<ATLAS_PUBLIC_URL>/v1/connect/<token>`' },
-            expiresAt: { type: 'string', format: 'date-time' },
-          },
-        },
+        schema: expiringUrlSchema('`<ATLAS_PUBLIC_URL>/v1/connect/<token>`'),
       },
     },
     async handler(ctx, { params, body }) {

@@ -8,6 +8,7 @@ import { problem } from '../../problem.ts';
 import { SECRET_NAME } from '../../secrets/store.ts';
 import { keyProblem } from '../../webhooks/keys.ts';
 import { tenantOf } from '../context.ts';
+import { defineDeleteRoute } from '../delete-route.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import type { RouteDeps, TenantSecrets } from './deps.ts';
@@ -97,33 +98,18 @@ export function secretRoutes({ db, catalogue }: RouteDeps, secrets: TenantSecret
         ctx.status = created ? 201 : 204;
       },
     }),
-    defineRoute<{ name: string }>({
-      method: 'DELETE',
+    defineDeleteRoute<{ name: string }>({
+      db,
       path: '/v1/secrets/{name}',
       operationId: 'deleteSecret',
       summary: 'Delete a secret',
       description: 'Steps that read it afterwards fail as if it had never been set.',
       tag: 'secrets',
-      scope: 'tenant',
       params: secretParams,
-      errors: [404],
       audit: { action: 'secrets.delete', entityType: 'secret' },
-      responses: { 204: { description: 'Deleted.' } },
-      async handler(ctx, { params }) {
-        const tenantId = tenantOf(ctx);
-        await auditedTransaction(
-          ctx,
-          db,
-          204,
-          async (trx) => {
-            // Thrown inside the transaction, so a miss leaves no "ok" audit row behind.
-            if (!(await secrets.remove(tenantId, params.name, trx)))
-              throw problem.notFound(`There is no secret "${params.name}".`);
-          },
-          () => params.name,
-        );
-        ctx.status = 204;
-      },
+      entityId: (params) => params.name,
+      remove: (tenantId, params, trx) => secrets.remove(tenantId, params.name, trx),
+      notFound: (params) => `There is no secret "${params.name}".`,
     }),
   ] as AnyRoute[];
 }

@@ -23,20 +23,25 @@ function chatMessages(list: unknown, ctx: NodeContext): unknown {
   return out.length > 0 ? out : new Problem('the prompt has no messages');
 }
 
-export function openAiLegacy(ctx: NodeContext): Mapping {
-  const p = ctx.node.parameters;
-  if (String(p['resource'] ?? 'text') !== 'chat' || String(p['operation'] ?? 'complete') !== 'complete')
-    return new Problem(
-      `OpenAI ${String(p['resource'] ?? 'text')} ${String(p['operation'] ?? 'complete')}; Atlas has openai.chat and openai.embeddings`,
-    );
-  ctx.secret('OPENAI_API_KEY', 'the OpenAI API key');
-  const options = isObject(p['options']) ? p['options'] : {};
-  const prompt = isObject(p['prompt']) ? p['prompt']['messages'] : undefined;
+/** Another resource or operation of the OpenAI node than the one chat call Atlas maps. */
+function otherOperation(p: Record<string, unknown>, operation: string): Problem {
+  return new Problem(
+    `OpenAI ${String(p['resource'] ?? 'text')} ${String(p['operation'] ?? operation)}; Atlas has openai.chat and openai.embeddings`,
+  );
+}
+
+/** One openai.chat step whose answer later nodes read as `message.content`. */
+function chatStep(
+  model: unknown,
+  messages: unknown,
+  options: Record<string, unknown>,
+  ctx: NodeContext,
+): Mapping {
   return step(
     'openai.chat',
     fields({
-      model: templates(p['model'] ?? 'gpt-3.5-turbo', ctx),
-      messages: chatMessages(prompt, ctx),
+      model: templates(model, ctx),
+      messages: chatMessages(messages, ctx),
       temperature: options['temperature'],
       max_tokens: options['maxTokens'],
     }),
@@ -47,30 +52,26 @@ export function openAiLegacy(ctx: NodeContext): Mapping {
   );
 }
 
+export function openAiLegacy(ctx: NodeContext): Mapping {
+  const p = ctx.node.parameters;
+  if (String(p['resource'] ?? 'text') !== 'chat' || String(p['operation'] ?? 'complete') !== 'complete')
+    return otherOperation(p, 'complete');
+  ctx.secret('OPENAI_API_KEY', 'the OpenAI API key');
+  const options = isObject(p['options']) ? p['options'] : {};
+  const prompt = isObject(p['prompt']) ? p['prompt']['messages'] : undefined;
+  return chatStep(p['model'] ?? 'gpt-3.5-turbo', prompt, options, ctx);
+}
+
 export function openAiLangchain(ctx: NodeContext): Mapping {
   const p = ctx.node.parameters;
   if (String(p['resource'] ?? 'text') !== 'text' || String(p['operation'] ?? 'message') !== 'message')
-    return new Problem(
-      `OpenAI ${String(p['resource'] ?? 'text')} ${String(p['operation'] ?? 'message')}; Atlas has openai.chat and openai.embeddings`,
-    );
+    return otherOperation(p, 'message');
   const options = isObject(p['options']) ? p['options'] : {};
   if (p['jsonOutput'] === true || (isObject(p['tools']) && Object.keys(p['tools']).length > 0))
     return new Problem('JSON output or tools; write an Agent manifest');
   ctx.secret('OPENAI_API_KEY', 'the OpenAI API key');
   const messages = isObject(p['messages']) ? p['messages']['values'] : undefined;
-  return step(
-    'openai.chat',
-    fields({
-      model: templates(locatorValue(p['modelId']) ?? 'gpt-4o-mini', ctx),
-      messages: chatMessages(messages, ctx),
-      temperature: options['temperature'],
-      max_tokens: options['maxTokens'],
-    }),
-    (path) =>
-      path.join('.') === 'message.content'
-        ? ['content']
-        : new Problem('an OpenAI answer field other than message.content'),
-  );
+  return chatStep(locatorValue(p['modelId']) ?? 'gpt-4o-mini', messages, options, ctx);
 }
 
 /** An AI Agent or Basic LLM Chain with one OpenAI chat model and no tools or memory: one chat call. */

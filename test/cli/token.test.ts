@@ -2,7 +2,7 @@ import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { cliEnv, runCli } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';
-import { SECRET } from './harness.ts';
+import { SECRET } from '../http/harness.ts';
 
 const t = useTestDatabase();
 

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkJsonLimits, JsonLimitError, MAX_JSON_DEPTH, parseJson } from '../../engine/json/limits.ts';
-import { type Api, problemOf, startApi } from '../api/harness.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { type Api, problemOf, startApi } from './harness.ts';
 
 const t = useTestDatabase();
 let api: Api;

@@ -14,7 +14,7 @@ import {
   startWebhookEngine,
   stripe,
   type WebhookEngine,
-} from '../webhooks/harness.ts';
+} from './harness.ts';
 
 const database = useTestDatabase();
 let atlas: WebhookEngine;
