@@ -16,6 +16,7 @@ import { type Feed, type FeedStatus, startFeed } from './feed/index.ts';
 import { makeApp } from './http/app.ts';
 import { devSignInOption } from './http/routes/console.ts';
 import type { Logger } from './log.ts';
+import { ALL_ROLES, queueTasks, type WorkerRoles } from './queue/roles.ts';
 import { closeServer, formatHost, listen, scheduleRunner, startQueueWorker, workerEvents } from './roles.ts';
 import type { Runtime } from './runtime/index.ts';
 import { makeServices, type Reload, type ServiceOverrides, type Services } from './services.ts';
@@ -39,6 +40,8 @@ export interface EngineOptions {
   listen?: boolean;
   /** With the worker: run the schedules too (default). */
   schedules?: boolean;
+  /** With the worker: the roles it serves (`atlas worker --only`); default all. */
+  roles?: WorkerRoles;
   /** Parts from elsewhere than the configuration: a catalogue, connectors, OAuth tokens, the network. */
   overrides?: ServiceOverrides;
   /** The built web console; `dist/ui` by default. */
@@ -96,8 +99,10 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
       worker ??= (async () => {
         if (directUrl === undefined) throw new Error('the worker needs the database URL');
         const events = workerEvents();
-        stack.push(await startQueueWorker(services, directUrl, concurrency, events, config, log));
-        if (opts.schedules === false) return;
+        const roles = opts.roles ?? ALL_ROLES;
+        const tasks = queueTasks(services.runtime.tasks, roles);
+        stack.push(await startQueueWorker(services, directUrl, concurrency, tasks, events, config, log));
+        if (opts.schedules === false || !roles.scheduler) return;
         // graphile-worker fixes its cron items when a runner starts, so schedules get a small
         // runner of their own, restarted when a reload changes them.
         const schedules = scheduleRunner(services, directUrl, config, events, log);

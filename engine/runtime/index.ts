@@ -4,10 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
-import type { ParsedCronItem, TaskList } from 'graphile-worker';
+import type { ParsedCronItem, Task, TaskList } from 'graphile-worker';
 import type { Knex } from 'knex';
+import { JOB_TYPES } from '../connector-sdk/index.ts';
 import { getJob } from '../db/jobs.ts';
-import { JOB_TASK, RUN_TASK } from '../db/queue.ts';
+import { JOB_TASK, jobTask, RUN_TASK } from '../db/queue.ts';
 import { withTenant } from '../db/rls.ts';
 import { getRunWithAttempts, listRuns } from '../db/runs.ts';
 import { jobStepRuns } from '../db/step-runs.ts';
@@ -237,15 +238,17 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
     },
   };
 
+  const jobTaskHandler: Task = async (payload) => {
+    const { jobId, tenantId } = payload as { jobId: string; tenantId: string };
+    await runJob(core, jobId, tenantId);
+  };
   const tasks: TaskList = {
     [RUN_TASK]: async (payload) => {
       const { runId, tenantId } = payload as { runId: string; tenantId: string };
       await advanceRun(core, runId, tenantId);
     },
-    [JOB_TASK]: async (payload) => {
-      const { jobId, tenantId } = payload as { jobId: string; tenantId: string };
-      await runJob(core, jobId, tenantId);
-    },
+    [JOB_TASK]: jobTaskHandler,
+    ...Object.fromEntries(JOB_TYPES.map((type) => [jobTask(type), jobTaskHandler])),
     [SCHEDULE_TASK]: async (payload) => {
       await fireSchedule(core, payload as { workflowId: string });
     },
