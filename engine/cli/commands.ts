@@ -57,6 +57,7 @@ registerCommand(
   'List runs, show one, retry or cancel it',
   async () => (await import('./runs.ts')).runs,
 );
+registerCommand('jobs', 'Show a typed job, retry or cancel it', async () => (await import('./jobs.ts')).jobs);
 registerCommand(
   'files',
   "Upload, list, link or delete a tenant's files",

@@ -80,6 +80,11 @@ export async function removeRunJob(db: Db, runId: string): Promise<void> {
   await db.raw('select graphile_worker.remove_job(?)', [`run:${runId}`]);
 }
 
+/** Removes the typed job's waiting queue job (a cancel). */
+export async function removeJobAttempt(db: Db, jobId: string): Promise<void> {
+  await db.raw('select graphile_worker.remove_job(?)', [`job:${jobId}`]);
+}
+
 /** The typed job's next attempt, due now or at `runAt`. */
 export function enqueueJobAttempt(
   db: Db,

@@ -23,6 +23,7 @@ import { type DefaultGate, isDefaultOn, type LastSkip } from './defaults.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { RuntimeError } from './errors.ts';
 import { type AttemptResult, executeAttempt } from './execute.ts';
+import { cancelJob, retryJob } from './job-control.ts';
 import { enqueueJob, runJob } from './jobs.ts';
 import { Liveness } from './liveness.ts';
 import { makeMetrics } from './metrics.ts';
@@ -95,6 +96,8 @@ export interface Runtime {
     trx?: Knex.Transaction,
   ): Promise<JobSummary & { created: boolean }>;
   getJob(tenantId: string, jobId: string): Promise<JobDetail | undefined>;
+  retryJob(tenantId: string, jobId: string): Promise<JobSummary>;
+  cancelJob(tenantId: string, jobId: string): Promise<JobSummary>;
   workflowState(tenantId: string, workflowId: string): Promise<WorkflowState>;
   /** Every workflow of the catalogue as this tenant sees it: enabled, needs, why it is skipped. */
   workflowStatuses(tenantId: string): Promise<Map<string, WorkflowStatus>>;
@@ -175,6 +178,8 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
         const row = await getJob(trx, tenantId, jobId);
         return row && jobDetail(row, await jobStepRuns(trx, tenantId, jobId));
       }),
+    retryJob: async (t, id) => jobSummary(await retryJob(core, t, id)),
+    cancelJob: async (t, id) => jobSummary(await cancelJob(core, t, id)),
     workflowState: (tenantId, workflowId) =>
       withTenant(deps.db, tenantId, (trx) =>
         getWorkflowState(trx, tenantId, workflowId, isDefault(workflowId)),
