@@ -21,6 +21,14 @@ steps:
   - { id: hello, uses: core.log, with: { message: hi } }
 `;
 
+const NIGHTLY = `apiVersion: atlas/v1
+kind: Workflow
+id: WF-053
+trigger: { type: schedule, cron: "15 4 * * *" }
+steps:
+  - { id: hello, uses: core.log, with: { message: hi } }
+`;
+
 describe('worker roles in separate processes', () => {
   const database = useTestDatabase();
   let dir: string;
@@ -32,6 +40,7 @@ describe('worker roles in separate processes', () => {
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-roles-'));
     await fs.writeFile(path.join(dir, 'WF-001.yaml'), HELLO);
+    await fs.writeFile(path.join(dir, 'WF-053.yaml'), NIGHTLY);
     await database.db('tenants').insert({ id: 'acme', name: 'Acme' });
     env = cliEnv({
       DATABASE_URL: database.url,
@@ -115,5 +124,15 @@ describe('worker roles in separate processes', () => {
     );
     await poll(async () => ((await run(wf.id)).status === 'succeeded' ? true : undefined), 20_000);
     await poll(async () => (done((await job(hook.id)).status) ? true : undefined), 20_000);
+
+    // No process so far runs the schedules; the scheduler role does.
+    const crontabs = () =>
+      database.db
+        .withSchema('graphile_worker')
+        .from('_private_known_crontabs')
+        .pluck('identifier') as Promise<string[]>;
+    expect(await crontabs()).toEqual([]);
+    await start(['worker', '--only', 'scheduler'], /Atlas worker started \(scheduler\)/);
+    await poll(async () => ((await crontabs()).includes('schedule:WF-053') ? true : undefined), 20_000);
   });
 });
