@@ -8,7 +8,7 @@ registerCommand(
 );
 registerCommand(
   'worker',
-  'Run a worker and the scheduler only (more machines, same DATABASE_URL)',
+  'Run a worker and the scheduler, or some roles only (--only), against the same DATABASE_URL',
   async () => (await import('./serve.ts')).worker,
 );
 registerCommand(

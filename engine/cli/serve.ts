@@ -32,7 +32,7 @@ interface RunCommand {
   options: string;
   /** Its own flags (besides `--watch`). */
   flags: Record<string, { type: 'boolean' | 'string' }>;
-  /** The engine's roles from those flags; a bad value throws a UsageError. */
+  /** The engine's roles from those flags; a bad value is a CliError (one sentence). */
   roles(values: Record<string, unknown>): { http: boolean; worker: boolean; roles?: WorkerRoles };
 }
 
