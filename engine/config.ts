@@ -60,6 +60,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
   const port = parseInteger(env, 'PORT', 3000, 0, 65535);
   return {
     databaseUrl: parseDatabaseUrl(env),
+    directUrl: parseDirectUrl(env),
     host,
     port,
     logLevel: parseLogLevel(env),
@@ -88,6 +89,18 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     connectorVariables: parseConnectorVariables(env),
     env: namedVariables(env),
   };
+}
+
+/** DIRECT_URL only beside DATABASE_URL: alone it would name a database Atlas does not use. */
+function parseDirectUrl(env: Env): string | undefined {
+  const direct = parseDatabaseUrl(env, 'DIRECT_URL');
+  if (direct !== undefined && nonEmpty(env, 'DATABASE_URL') === undefined) {
+    throw new ConfigError(
+      'DIRECT_URL',
+      'is set without DATABASE_URL; set both, or neither for the embedded database',
+    );
+  }
+  return direct;
 }
 
 const LOOPBACK_ADDRESSES = new BlockList();

@@ -11,12 +11,13 @@ import { type Config, ConfigError, checkMetricsExposure } from './config.ts';
 import { auditWritesSettled } from './db/audit.ts';
 import { type DatabaseInstance, openDatabase } from './db/instance.ts';
 import { type Knex, makeDb, ping } from './db/knex.ts';
-import { migrateUp } from './db/migrate.ts';
+import { migrateDirect } from './db/migrate.ts';
 import { ensureTenant } from './db/tenants.ts';
 import { type Feed, type FeedStatus, startFeed } from './feed/index.ts';
 import { makeApp } from './http/app.ts';
 import { devSignInOption } from './http/routes/console.ts';
 import type { Logger } from './log.ts';
+import { ALL_ROLES, queueTasks, type WorkerRoles } from './queue/roles.ts';
 import { closeServer, formatHost, listen, scheduleRunner, startQueueWorker, workerEvents } from './roles.ts';
 import type { Runtime } from './runtime/index.ts';
 import { makeServices, type Reload, type ServiceOverrides, type Services } from './services.ts';
@@ -31,14 +32,17 @@ export interface EngineOptions {
   worker: boolean;
   /**
    * An open, migrated database to use as it is (tests, benchmarks, one-off commands): the
-   * engine neither migrates nor closes it. `url` is needed by the worker only. Without it,
-   * the engine opens `DATABASE_URL` (or the embedded database), migrates it and closes it.
+   * engine neither migrates nor closes it. Its direct URL (`directUrl`, else `url`) is needed
+   * by the worker and the change feed only. Without it, the engine opens `DATABASE_URL` (or
+   * the embedded database), migrates it through `DIRECT_URL` and closes it.
    */
-  database?: { db: Knex; url?: string };
+  database?: { db: Knex; url?: string; directUrl?: string };
   /** With `http`: listen on HOST:PORT (default), or only build the app (`engine.app`) for a server of the caller's. */
   listen?: boolean;
   /** With the worker: run the schedules too (default). */
   schedules?: boolean;
+  /** With the worker: the roles it serves (`atlas worker --only`); default all. */
+  roles?: WorkerRoles;
   /** Parts from elsewhere than the configuration: a catalogue, connectors, OAuth tokens, the network. */
   overrides?: ServiceOverrides;
   /** The built web console; `dist/ui` by default. */
@@ -81,7 +85,9 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
   };
   if (opts.http && opts.listen !== false) checkMetricsExposure(config);
   try {
-    const { db, url: databaseUrl } = await connect(opts, stack);
+    // The pool (`db`) may go through a transaction-mode pooler; what needs a session (the
+    // queue's LISTEN, cancellations, replication) uses the direct URL.
+    const { db, directUrl } = await connect(opts, stack);
     // Last before the pool closes: audit entries written after a response (or a call) was
     // answered are still in their group commit; none may be lost at shutdown.
     stack.push(() => auditWritesSettled(db));
@@ -92,13 +98,15 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
     let worker: Promise<void> | undefined;
     const startWorker = (concurrency = config.workerConcurrency): Promise<void> => {
       worker ??= (async () => {
-        if (databaseUrl === undefined) throw new Error('the worker needs the database URL');
+        if (directUrl === undefined) throw new Error('the worker needs the database URL');
         const events = workerEvents();
-        stack.push(await startQueueWorker(services, databaseUrl, concurrency, events, config, log));
-        if (opts.schedules === false) return;
+        const roles = opts.roles ?? ALL_ROLES;
+        const tasks = queueTasks(services.runtime.tasks, roles);
+        stack.push(await startQueueWorker(services, directUrl, concurrency, tasks, events, config, log));
+        if (opts.schedules === false || !roles.scheduler) return;
         // graphile-worker fixes its cron items when a runner starts, so schedules get a small
         // runner of their own, restarted when a reload changes them.
-        const schedules = scheduleRunner(services, databaseUrl, config, events, log);
+        const schedules = scheduleRunner(services, directUrl, config, events, log);
         await schedules.sync();
         stack.push(() => schedules.stop());
         reloads.push(() => schedules.sync());
@@ -110,10 +118,10 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
     // their database), or where a caller asks for it; never in one-off commands.
     let feed: Feed | undefined;
     const wantsFeed = opts.feed ?? (opts.database === undefined && (opts.http || opts.worker));
-    if (wantsFeed && config.feed.mode !== 'off' && databaseUrl !== undefined) {
+    if (wantsFeed && config.feed.mode !== 'off' && directUrl !== undefined) {
       const started = await startFeed({
         db,
-        url: databaseUrl,
+        url: directUrl,
         log,
         maxLagBytes: config.feed.maxLagBytes,
         enqueue: (req, trx) => services.runtime.runtime.enqueueJob(req, trx),
@@ -165,14 +173,14 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
 async function connect(
   opts: EngineOptions,
   stack: Array<() => Promise<void>>,
-): Promise<{ db: Knex; url: string | undefined }> {
-  if (opts.database) return { db: opts.database.db, url: opts.database.url };
+): Promise<{ db: Knex; directUrl: string | undefined }> {
+  if (opts.database) return { db: opts.database.db, directUrl: opts.database.directUrl ?? opts.database.url };
   const instance = await openDatabase(opts.config, opts.log, opts.http);
   stack.push(() => instance.release());
   const db = makeDb(instance.url, { poolSize: opts.config.poolSize });
   stack.push(() => db.destroy());
   await prepareDatabase(db, instance, opts.log);
-  return { db, url: instance.url };
+  return { db, directUrl: instance.directUrl };
 }
 
 /** The API with the webhook routes, compiled from the catalogue again on every reload. */
@@ -224,7 +232,7 @@ async function httpApp(
 /** Reachability check, migrations and, on the development database, the `demo` tenant. */
 export async function prepareDatabase(db: Knex, instance: DatabaseInstance, log: Logger): Promise<void> {
   await checkReachable(db, instance);
-  const applied = await migrateUp(db, instance.url);
+  const applied = await migrateDirect(db, instance, (url) => makeDb(url, { poolSize: 1 }));
   if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');
   // A fresh development database gets a tenant, so the quick start works at once.
   if (instance.owned) {

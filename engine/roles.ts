@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type RequestListener, type Server } from 'node:http';
-import type { Runner, WorkerEvents } from 'graphile-worker';
+import type { Runner, TaskList, WorkerEvents } from 'graphile-worker';
 import { type Config, ConfigError } from './config.ts';
 import type { Logger } from './log.ts';
 import { startRunner } from './queue/runner.ts';
@@ -95,26 +95,23 @@ export async function stopRunner(runner: Runner, timeoutMs: number, log: Logger)
 }
 
 /**
- * The queue worker: the runtime's heartbeats, and a graphile-worker runner over its task
- * list. Returns the runner's stop, bounded by the shutdown timeout.
+ * The queue worker: the runtime's heartbeats, and a graphile-worker runner over the tasks of
+ * this process's roles (none for a scheduler-only worker). Returns the runner's stop, bounded
+ * by the shutdown timeout.
  */
 export async function startQueueWorker(
   services: Services,
   connectionString: string,
   concurrency: number,
+  taskList: TaskList,
   events: WorkerEvents,
   config: Config,
   log: Logger,
 ): Promise<() => Promise<void>> {
   // The heartbeats stop with the runtime (`services.runtime.stop()`), after the runner.
   await services.runtime.startWorker(events, connectionString);
-  const runner = await startRunner({
-    connectionString,
-    concurrency,
-    taskList: services.runtime.tasks,
-    events,
-    log,
-  });
+  if (Object.keys(taskList).length === 0) return async () => {};
+  const runner = await startRunner({ connectionString, concurrency, taskList, events, log });
   return () => stopRunner(runner, config.shutdownTimeoutMs, log);
 }
 

@@ -8,7 +8,7 @@ registerCommand(
 );
 registerCommand(
   'worker',
-  'Run a worker and the scheduler only (more machines, same DATABASE_URL)',
+  'Run a worker and the scheduler, or some roles only (--only), against the same DATABASE_URL',
   async () => (await import('./serve.ts')).worker,
 );
 registerCommand(
@@ -57,6 +57,7 @@ registerCommand(
   'List runs, show one, retry or cancel it',
   async () => (await import('./runs.ts')).runs,
 );
+registerCommand('jobs', 'Show a typed job, retry or cancel it', async () => (await import('./jobs.ts')).jobs);
 registerCommand(
   'files',
   "Upload, list, link or delete a tenant's files",

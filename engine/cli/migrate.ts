@@ -1,4 +1,5 @@
-import { migrateDown, migrateUp, migrationStatus } from '../db/migrate.ts';
+import { makeDb } from '../db/knex.ts';
+import { migrateDirect, migrateDown, migrationStatus } from '../db/migrate.ts';
 import { CliError, type Command, UsageError } from './command.ts';
 import { openCliDatabase } from './database.ts';
 import { parseCommandArgs } from './main.ts';
@@ -22,7 +23,7 @@ export const migrate: Command = {
     const { instance, db, close } = await openCliDatabase(io);
     try {
       if (action === 'up') {
-        const applied = await migrateUp(db, instance.url);
+        const applied = await migrateDirect(db, instance, (url) => makeDb(url, { poolSize: 1 }));
         io.out(applied.length ? applied.map((m) => `applied ${m}`).join('\n') : 'Already up to date.');
       } else if (action === 'down') {
         const undone = await migrateDown(db);

@@ -108,7 +108,7 @@ async function startRun(io: CliIO, o: StartOptions): Promise<number> {
       http: false,
       worker: false,
       schedules: false,
-      database: { db, url: instance.url },
+      database: { db, url: instance.url, directUrl: instance.directUrl },
     }).catch(catalogueFailure(io));
     cleanup.push(() => engine.stop());
     const { services } = engine;

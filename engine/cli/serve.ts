@@ -1,8 +1,16 @@
 import { watch } from 'node:fs';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
+import { JOB_TYPES } from '../connector-sdk/index.ts';
 import { AlreadyRunningError } from '../db/instance.ts';
 import { type RunningEngine, startEngine } from '../engine.ts';
 import { makeLogger } from '../log.ts';
+import {
+  ALL_ROLES,
+  describeRoles,
+  parseWorkerRoles,
+  WorkerRoleError,
+  type WorkerRoles,
+} from '../queue/roles.ts';
 import { CatalogueError } from '../services.ts';
 import { CliError, type CliIO, type Command } from './command.ts';
 import { parseCommandArgs } from './main.ts';
@@ -17,16 +25,31 @@ export function configFrom(io: CliIO): Config {
   }
 }
 
-function makeRunCommand(name: string, summary: string, roles: { http: boolean; worker: boolean }): Command {
+interface RunCommand {
+  name: string;
+  summary: string;
+  /** Usage lines of the command's own options. */
+  options: string;
+  /** Its own flags (besides `--watch`). */
+  flags: Record<string, { type: 'boolean' | 'string' }>;
+  /** The engine's roles from those flags; a bad value is a CliError (one sentence). */
+  roles(values: Record<string, unknown>): { http: boolean; worker: boolean; roles?: WorkerRoles };
+}
+
+function makeRunCommand(spec: RunCommand): Command {
+  const { name, summary } = spec;
   return {
     name,
     summary,
-    usage: `Usage: atlas ${name} [--watch]\n\n${summary}.\nConfiguration comes from the environment; see the README's table.
+    usage: `Usage: atlas ${name} [options]\n\n${summary}.\nConfiguration comes from the environment; see the README's table.
 
   --watch   reload the manifests when a file under ATLAS_MANIFESTS changes. An invalid change
-            is reported and the last valid catalogue keeps serving. SIGHUP reloads too.`,
+            is reported and the last valid catalogue keeps serving. SIGHUP reloads too.
+${spec.options}
+`,
     async run(args, io) {
-      const { values } = parseCommandArgs(args, { watch: { type: 'boolean' } });
+      const { values } = parseCommandArgs(args, { watch: { type: 'boolean' }, ...spec.flags });
+      const roles = spec.roles(values);
       const config = configFrom(io);
       const log = makeLogger(config.logLevel);
       let engine: RunningEngine;
@@ -41,7 +64,8 @@ function makeRunCommand(name: string, summary: string, roles: { http: boolean; w
         throw err;
       }
       if (engine.url) io.out(`Atlas is listening on ${engine.url}`);
-      else io.out('Atlas worker started');
+      if (roles.worker && !roles.http)
+        io.out(`Atlas worker started (${describeRoles(roles.roles ?? ALL_ROLES)})`);
       const reload = async (why: string) => {
         const result = await engine.reload().catch((err: unknown) => {
           log.error({ err }, 'catalogue:reload-failed');
@@ -115,16 +139,28 @@ function waitForSignal(log: { info(msg: string): void; warn(msg: string): void }
   });
 }
 
-export const serve = makeRunCommand('serve', 'Run the engine: migrations, HTTP API, worker and scheduler', {
-  http: true,
-  worker: true,
+export const serve = makeRunCommand({
+  name: 'serve',
+  summary: 'Run the engine: migrations, HTTP API, worker and scheduler',
+  options: `  --no-worker  the HTTP API only; the queue's work is left to \`atlas worker\` processes`,
+  flags: { 'no-worker': { type: 'boolean' } },
+  roles: (values) => ({ http: true, worker: values['no-worker'] !== true }),
 });
 
-export const worker = makeRunCommand(
-  'worker',
-  'Run a worker and the scheduler only, against the same database',
-  {
-    http: false,
-    worker: true,
+export const worker = makeRunCommand({
+  name: 'worker',
+  summary: 'Run a worker and the scheduler only, against the same database',
+  options: `  --only R,R  serve only these roles (default: all): runs, scheduler, jobs (every job type)
+             or jobs:<TYPE>, TYPE one of ${JOB_TYPES.join(', ')}.
+             Work no running worker serves waits in the queue (/metrics: atlas_queue_role_depth).`,
+  flags: { only: { type: 'string' } },
+  roles: (values) => {
+    if (values.only === undefined) return { http: false, worker: true };
+    try {
+      return { http: false, worker: true, roles: parseWorkerRoles(String(values.only)) };
+    } catch (err) {
+      if (err instanceof WorkerRoleError) throw new CliError(err.message);
+      throw err;
+    }
   },
-);
+});

@@ -39,7 +39,7 @@ export async function openEngine(io: CliIO, opts: { worker?: boolean } = {}): Pr
       http: false,
       worker: false,
       schedules: false,
-      database: { db: database.db, url: database.instance.url },
+      database: { db: database.db, url: database.instance.url, directUrl: database.instance.directUrl },
     }).catch(catalogueFailure(io));
     if (opts.worker && !(await anyWorkerAlive(database.db))) await engine.startWorker(4);
     return { engine, database, close };

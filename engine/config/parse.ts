@@ -11,26 +11,20 @@ export function nonEmpty(env: Env, name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-export function parseDatabaseUrl(env: Env): string | undefined {
-  const raw = nonEmpty(env, 'DATABASE_URL');
+export function parseDatabaseUrl(env: Env, name = 'DATABASE_URL'): string | undefined {
+  const raw = nonEmpty(env, name);
   if (raw === undefined) return undefined;
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(
-      'DATABASE_URL',
-      'is not a URL; expected postgres://user:password@host:5432/database',
-    );
+    throw new ConfigError(name, 'is not a URL; expected postgres://user:password@host:5432/database');
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError('DATABASE_URL', `must start with postgres:// (got ${url.protocol}//)`);
+    throw new ConfigError(name, `must start with postgres:// (got ${url.protocol}//)`);
   }
   if (url.hostname === '' && !url.searchParams.has('host')) {
-    throw new ConfigError(
-      'DATABASE_URL',
-      'names no host; expected postgres://user:password@host:5432/database',
-    );
+    throw new ConfigError(name, 'names no host; expected postgres://user:password@host:5432/database');
   }
   return raw;
 }

@@ -5,6 +5,11 @@ import type { LogLevel } from './parse.ts';
 export interface Config {
   /** PostgreSQL URL; undefined means "use the embedded PostgreSQL in `home`". */
   databaseUrl: string | undefined;
+  /**
+   * A direct (session) URL of the same database, for what a transaction-mode pooler cannot
+   * carry: migrations, the queue's LISTEN, replication. Undefined means `databaseUrl`.
+   */
+  directUrl: string | undefined;
   host: string;
   port: number;
   logLevel: LogLevel;

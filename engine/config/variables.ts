@@ -35,7 +35,15 @@ export const VARIABLES: readonly Variable[] = [
     name: 'DATABASE_URL',
     type: 'url',
     default: 'unset: embedded PostgreSQL in `ATLAS_HOME`',
-    description: 'any PostgreSQL 13+; with it, Atlas starts no database of its own',
+    description:
+      'any PostgreSQL 13+, directly or through a transaction-mode pooler (PgBouncer); with it, Atlas starts no database of its own',
+  },
+  {
+    name: 'DIRECT_URL',
+    type: 'url',
+    default: '`DATABASE_URL`',
+    description:
+      "a direct connection to the same database, for what needs a session: migrations, the queue's wake-ups, cancellations, the change feed; set it when `DATABASE_URL` goes through a pooler",
   },
   {
     name: 'HOST',

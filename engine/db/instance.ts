@@ -12,7 +12,10 @@ import { isAlive, startEmbeddedPostgres } from './embedded.ts';
 const DATABASE_NAME = 'atlas';
 
 export interface DatabaseInstance {
+  /** For the application's queries: may go through a transaction-mode pooler. */
   url: string;
+  /** For what needs a session (migrations, LISTEN, replication): DIRECT_URL, else `url`. */
+  directUrl: string;
   /** True when this process started the embedded server (and must stop it). */
   owned: boolean;
   release(): Promise<void>;
@@ -41,12 +44,16 @@ export async function openDatabase(
   log: Logger,
   exclusive: boolean,
 ): Promise<DatabaseInstance> {
-  if (config.databaseUrl) return { url: config.databaseUrl, owned: false, release: async () => {} };
+  if (config.databaseUrl) {
+    const url = config.databaseUrl;
+    return { url, directUrl: config.directUrl ?? url, owned: false, release: async () => {} };
+  }
   const lockFile = path.join(config.home, 'atlas.lock');
   const running = await readLock(lockFile);
   if (running && isAlive(running.pid) && running.pid !== process.pid) {
     if (exclusive) throw new AlreadyRunningError(running.pid, config.home);
-    return { url: await sharedUrl(config.home, running.port), owned: false, release: async () => {} };
+    const url = await sharedUrl(config.home, running.port);
+    return { url, directUrl: url, owned: false, release: async () => {} };
   }
   await fs.mkdir(config.home, { recursive: true });
   await fs.rm(lockFile, { force: true });
@@ -65,6 +72,7 @@ export async function openDatabase(
     log.info({ port: pg.port, dataDir: path.join(config.home, 'pg') }, 'postgres:started');
     return {
       url,
+      directUrl: url,
       owned: true,
       release: async () => {
         await pg.stop();

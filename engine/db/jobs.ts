@@ -128,3 +128,53 @@ export async function jobOutcome(
 ): Promise<Pick<JobRow, 'status' | 'result' | 'last_error'> | undefined> {
   return db<JobRow>('jobs').where({ tenant_id: tenantId, id: jobId }).first('status', 'result', 'last_error');
 }
+
+/** The job, locked for a change of state (retry, cancel) in `trx`. */
+export async function lockJob(
+  trx: Knex.Transaction,
+  tenantId: string,
+  jobId: string,
+): Promise<JobRow | undefined> {
+  return (await trx('jobs').where({ tenant_id: tenantId, id: jobId }).forUpdate().first()) as
+    | JobRow
+    | undefined;
+}
+
+/** A failed or cancelled job queued again now, allowed `maxAttempts` in all. */
+export async function requeueJob(trx: Knex.Transaction, job: JobRow, maxAttempts: number): Promise<JobRow> {
+  const [row] = (await trx('jobs')
+    .where({ id: job.id, tenant_id: job.tenant_id })
+    .update({
+      status: 'queued',
+      max_attempts: maxAttempts,
+      run_at: trx.fn.now(),
+      finished_at: null,
+      updated_at: trx.fn.now(),
+    })
+    .returning('*')) as JobRow[];
+  return row!;
+}
+
+/** Ends a queued or running job as cancelled; a running attempt's outcome no longer settles it. */
+export async function cancelJobRow(trx: Knex.Transaction, job: JobRow, error: unknown): Promise<JobRow> {
+  const [row] = (await trx('jobs')
+    .where({ id: job.id, tenant_id: job.tenant_id })
+    .update({
+      status: 'cancelled',
+      last_error: JSON.stringify(error),
+      finished_at: trx.fn.now(),
+      updated_at: trx.fn.now(),
+    })
+    .returning('*')) as JobRow[];
+  return row!;
+}
+
+/** Which tenant a job belongs to, by its id alone (the CLI, as an operator). */
+export async function locateJob(
+  db: Db,
+  jobId: string,
+): Promise<{ id: string; tenant_id: string } | undefined> {
+  return (await db('jobs').where({ id: jobId }).first('id', 'tenant_id')) as
+    | { id: string; tenant_id: string }
+    | undefined;
+}

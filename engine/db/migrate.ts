@@ -43,6 +43,24 @@ export async function migrateUp(db: Knex, connectionString: string): Promise<str
   return applied;
 }
 
+/**
+ * Migrates over a direct connection (`directUrl`): a migration may need a session, which a
+ * transaction-mode pooler in front of `db` would not keep. Uses `db` when they are the same.
+ */
+export async function migrateDirect(
+  db: Knex,
+  database: { url: string; directUrl: string },
+  makeDirect: (url: string) => Knex,
+): Promise<string[]> {
+  if (database.directUrl === database.url) return migrateUp(db, database.url);
+  const direct = makeDirect(database.directUrl);
+  try {
+    return await migrateUp(direct, database.directUrl);
+  } finally {
+    await direct.destroy();
+  }
+}
+
 /** graphile-worker installs and upgrades its `graphile_worker` schema itself. */
 async function migrateQueue(connectionString: string): Promise<void> {
   await runMigrations({ connectionString, logger: silentGraphileLogger });

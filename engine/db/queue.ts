@@ -8,8 +8,17 @@ import type { Knex } from 'knex';
 
 /** The queue task that advances a run; its job key is `run:<id>`. */
 export const RUN_TASK = 'atlas.run';
-/** The queue task that runs one attempt of a typed job; its job key is `job:<id>`. */
+/**
+ * The queue task of one attempt of a typed job is `atlas.job:<TYPE>` (its job key `job:<id>`),
+ * so that a worker may serve some job types only. `atlas.job` (any type) is what jobs were
+ * queued as before; it is still served.
+ */
 export const JOB_TASK = 'atlas.job';
+export const JOB_TASK_PREFIX = 'atlas.job:';
+
+export function jobTask(type: string): string {
+  return `${JOB_TASK_PREFIX}${type}`;
+}
 /**
  * How often the queue itself retries a job whose handler threw (the database blinked): the
  * engine schedules step and job retries itself, so this only bounds infrastructure failures.
@@ -71,18 +80,41 @@ export async function removeRunJob(db: Db, runId: string): Promise<void> {
   await db.raw('select graphile_worker.remove_job(?)', [`run:${runId}`]);
 }
 
+/** Removes the typed job's waiting queue job (a cancel). */
+export async function removeJobAttempt(db: Db, jobId: string): Promise<void> {
+  await db.raw('select graphile_worker.remove_job(?)', [`job:${jobId}`]);
+}
+
 /** The typed job's next attempt, due now or at `runAt`. */
 export function enqueueJobAttempt(
   db: Db,
-  job: { id: string; tenant_id: string },
+  job: { id: string; tenant_id: string; type: string },
   runAt?: Date,
 ): Promise<void> {
   return addJob(db, {
-    task: JOB_TASK,
+    task: jobTask(job.type),
     payload: { jobId: job.id, tenantId: job.tenant_id },
     jobKey: `job:${job.id}`,
     runAt,
   });
+}
+
+export interface TaskQueueStats {
+  task: string;
+  depth: number;
+  /** Age of the oldest (seconds). */
+  oldest: number;
+}
+
+/** The same per queue task: a task no running worker serves shows here, growing. */
+export async function queueStatsByTask(db: Knex): Promise<TaskQueueStats[]> {
+  const { rows } = await db.raw<{ rows: TaskQueueStats[] }>(
+    `select task_identifier as task, count(*)::int as depth,
+            extract(epoch from now() - min(run_at))::float8 as oldest
+       from graphile_worker.jobs where locked_at is null and run_at <= now() and attempts < max_attempts
+      group by task_identifier order by task_identifier`,
+  );
+  return rows;
 }
 
 /** Queue jobs due now that no worker has taken, and the age of the oldest (seconds). */

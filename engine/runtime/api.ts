@@ -58,6 +58,8 @@ export interface Runtime {
     trx?: Knex.Transaction,
   ): Promise<JobSummary & { created: boolean }>;
   getJob(tenantId: string, jobId: string): Promise<JobDetail | undefined>;
+  retryJob(tenantId: string, jobId: string): Promise<JobSummary>;
+  cancelJob(tenantId: string, jobId: string): Promise<JobSummary>;
   workflowState(tenantId: string, workflowId: string): Promise<WorkflowState>;
   /** Every workflow of the catalogue as this tenant sees it: enabled, needs, why it is skipped. */
   workflowStatuses(tenantId: string): Promise<Map<string, WorkflowStatus>>;

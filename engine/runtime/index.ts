@@ -3,10 +3,11 @@
  * that execute them. `makeRuntime` is called once per process and passed down.
  */
 import { randomUUID } from 'node:crypto';
-import type { TaskList } from 'graphile-worker';
+import type { Task, TaskList } from 'graphile-worker';
 import type { Knex } from 'knex';
 import { getJob } from '../db/jobs.ts';
-import { JOB_TASK, RUN_TASK } from '../db/queue.ts';
+import { JOB_TYPES } from '../connector-sdk/index.ts';
+import { JOB_TASK, jobTask, RUN_TASK } from '../db/queue.ts';
 import { withTenant } from '../db/rls.ts';
 import { getRunWithAttempts, listRuns } from '../db/runs.ts';
 import { jobStepRuns } from '../db/step-runs.ts';
@@ -19,6 +20,7 @@ import { cronItems, fireSchedule, SCHEDULE_TASK } from './cron.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { RuntimeError } from './errors.ts';
 import { executeAttempt } from './execute.ts';
+import { cancelJob, retryJob } from './job-control.ts';
 import { enqueueJob, runJob } from './jobs.ts';
 import { Liveness } from './liveness.ts';
 import { makeMetrics } from './metrics.ts';
@@ -86,6 +88,8 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
         const row = await getJob(trx, tenantId, jobId);
         return row && jobDetail(row, await jobStepRuns(trx, tenantId, jobId));
       }),
+    retryJob: async (t, id) => jobSummary(await retryJob(core, t, id)),
+    cancelJob: async (t, id) => jobSummary(await cancelJob(core, t, id)),
     workflowState: (tenantId, workflowId) => workflowState(core, tenantId, workflowId),
     workflowStatuses: (tenantId) => workflowStatuses(core, tenantId),
     setWorkflowState: (tenantId, workflowId, state) =>
@@ -114,15 +118,17 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
     },
   };
 
+  const jobTaskHandler: Task = async (payload) => {
+    const { jobId, tenantId } = payload as { jobId: string; tenantId: string };
+    await runJob(core, jobId, tenantId);
+  };
   const tasks: TaskList = {
     [RUN_TASK]: async (payload) => {
       const { runId, tenantId } = payload as { runId: string; tenantId: string };
       await advanceRun(core, runId, tenantId);
     },
-    [JOB_TASK]: async (payload) => {
-      const { jobId, tenantId } = payload as { jobId: string; tenantId: string };
-      await runJob(core, jobId, tenantId);
-    },
+    [JOB_TASK]: jobTaskHandler,
+    ...Object.fromEntries(JOB_TYPES.map((type) => [jobTask(type), jobTaskHandler])),
     [SCHEDULE_TASK]: async (payload) => {
       await fireSchedule(core, payload as { workflowId: string });
     },

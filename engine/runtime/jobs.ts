@@ -12,6 +12,7 @@ import { failRunningJobAttempts, finishJobAttempt, startJobAttempt } from '../db
 import type { Core } from './core.ts';
 import { RuntimeError } from './errors.ts';
 import { type AttemptResult, executeAttempt } from './execute.ts';
+import { jobCancelKey } from './job-control.ts';
 import {
   DEFAULT_TIMEOUT_MS,
   decideRetry,
@@ -96,19 +97,27 @@ export async function runJob(core: Core, jobId: string, tenantId: string): Promi
     worker: core.deps.processId,
   });
   const t0 = performance.now();
-  const result = entry
-    ? await executeAttempt(core.deps, {
-        entry,
-        input: job.payload,
-        tenantId,
-        jobId,
-        attempt: job.attempts,
-        maxAttempts: job.max_attempts,
-        idempotencyKey: jobId,
-        timeoutMs: entry.action.jobTimeoutMs ?? DEFAULT_TIMEOUT_MS,
-      })
-    : { ok: false as const, failure: missing(job) };
-  await recordOutcome(core, job, entry, attemptId, result, Math.round(performance.now() - t0));
+  // `POST /v1/jobs/:id/cancel` aborts the attempt in flight, in whichever process runs it.
+  const cancel = core.cancels.watch(jobCancelKey(jobId));
+  try {
+    const result = entry
+      ? await executeAttempt(core.deps, {
+          entry,
+          input: job.payload,
+          tenantId,
+          jobId,
+          attempt: job.attempts,
+          maxAttempts: job.max_attempts,
+          idempotencyKey: jobId,
+          timeoutMs: entry.action.jobTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+          cancel: cancel.signal,
+        })
+      : { ok: false as const, failure: missing(job) };
+    const took = Math.round(performance.now() - t0);
+    await recordOutcome(core, job, entry, attemptId, result, took, cancel.signal.aborted);
+  } finally {
+    cancel.release();
+  }
 }
 
 function missing(job: JobRow): FailureRecord {
@@ -123,8 +132,9 @@ async function recordOutcome(
   attemptId: number,
   result: AttemptResult,
   durationMs: number,
+  cancelled: boolean,
 ): Promise<void> {
-  const retryAt = result.ok ? undefined : nextAttempt(core, job, entry, result.failure);
+  const retryAt = result.ok || cancelled ? undefined : nextAttempt(core, job, entry, result.failure);
   await core.deps.db.transaction(async (trx) => {
     await finishJobAttempt(trx, {
       id: attemptId,

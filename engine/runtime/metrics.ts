@@ -4,8 +4,10 @@
  */
 import type { Knex } from 'knex';
 import client from 'prom-client';
-import { queueStats } from '../db/queue.ts';
+import { JOB_TYPES } from '../connector-sdk/index.ts';
+import { queueStats, queueStatsByTask } from '../db/queue.ts';
 import { counter, histogram } from '../metrics.ts';
+import { roleOfTask } from '../queue/roles.ts';
 
 export interface RuntimeMetrics {
   run(workflowId: string, status: string, startedAt: Date): void;
@@ -61,6 +63,7 @@ let queueDb: Knex | undefined;
 
 function registerQueueGauges(db: Knex): void {
   queueDb = db;
+  registerRoleGauges();
   if (client.register.getSingleMetric('atlas_queue_depth')) return;
   new client.Gauge({
     name: 'atlas_queue_depth',
@@ -76,6 +79,43 @@ function registerQueueGauges(db: Knex): void {
     async collect() {
       const stats = await queueStatsNow();
       if (stats) this.set(stats.oldest);
+    },
+  });
+}
+
+/**
+ * The same per worker role (`runs`, `scheduler`, `jobs:<TYPE>`): work of a role that no running
+ * worker serves (`atlas worker --only`) waits, and shows here. Roles with nothing due show 0.
+ */
+function registerRoleGauges(): void {
+  if (client.register.getSingleMetric('atlas_queue_role_depth')) return;
+  const roles = ['runs', 'scheduler', ...JOB_TYPES.map((t) => `jobs:${t}`)];
+  const byRole = async () => {
+    if (!queueDb) return undefined;
+    const stats = new Map(roles.map((role) => [role, { depth: 0, oldest: 0 }]));
+    for (const row of await queueStatsByTask(queueDb)) {
+      const role = roleOfTask(row.task);
+      const seen = stats.get(role) ?? { depth: 0, oldest: 0 };
+      stats.set(role, { depth: seen.depth + row.depth, oldest: Math.max(seen.oldest, row.oldest) });
+    }
+    return stats;
+  };
+  new client.Gauge({
+    name: 'atlas_queue_role_depth',
+    help: 'Queue jobs due now that no worker has taken, per worker role',
+    labelNames: ['role'],
+    async collect() {
+      const stats = await byRole();
+      for (const [role, s] of stats ?? []) this.set({ role }, s.depth);
+    },
+  });
+  new client.Gauge({
+    name: 'atlas_queue_role_oldest_job_age_seconds',
+    help: 'Age of the oldest due queue job that no worker has taken, per worker role',
+    labelNames: ['role'],
+    async collect() {
+      const stats = await byRole();
+      for (const [role, s] of stats ?? []) this.set({ role }, s.oldest);
     },
   });
 }

@@ -93,7 +93,7 @@ steps:
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-defaults-'));
   for (const [name, text] of Object.entries(MANIFESTS)) await fs.writeFile(path.join(dir, name), text);
-  atlas = await startWebhookEngine(database.url, {
+  atlas = await startWebhookEngine(database, {
     ATLAS_MANIFESTS: `${path.join(ROOT, 'manifests', 'webhooks')}:${dir}`,
   });
   await atlas.tenant('ready', {

@@ -91,6 +91,22 @@ describe('loadConfig', () => {
     expect(attempt).toThrow(message);
   });
 
+  it('reads DIRECT_URL beside DATABASE_URL, and refuses it alone or malformed', () => {
+    const pooled = 'postgres://u:p@pooler.internal:6432/atlas';
+    const direct = 'postgres://u:p@db.internal:5432/atlas';
+    expect(loadConfig({ DATABASE_URL: pooled })).toMatchObject({ databaseUrl: pooled, directUrl: undefined });
+    expect(loadConfig({ DATABASE_URL: pooled, DIRECT_URL: direct })).toMatchObject({
+      databaseUrl: pooled,
+      directUrl: direct,
+    });
+    expect(() => loadConfig({ DIRECT_URL: direct })).toThrow(
+      'DIRECT_URL is set without DATABASE_URL; set both, or neither for the embedded database',
+    );
+    expect(() => loadConfig({ DATABASE_URL: pooled, DIRECT_URL: 'mysql://x@h/db' })).toThrow(
+      'DIRECT_URL must start with postgres:// (got mysql://)',
+    );
+  });
+
   it('reads the outbound allowlist, and its former name with a deprecation mark', () => {
     expect(loadConfig({}).outboundAllowlist).toEqual({ value: '' });
     expect(loadConfig({ ATLAS_OUTBOUND_ALLOWLIST: '10.0.0.0/8' }).outboundAllowlist).toEqual({

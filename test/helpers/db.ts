@@ -5,8 +5,13 @@ import { type Knex, makeDb } from '../../engine/db/knex.ts';
 import { withDatabase } from './url.ts';
 
 export interface TestDatabase {
-  /** Connection URL of this file's own database. */
+  /**
+   * Connection URL of this file's own database: through PgBouncer (transaction mode) in the
+   * `pgbouncer` project, else direct.
+   */
   url: string;
+  /** A direct connection URL of the same database (for sessions: the queue, LISTEN, replication). */
+  directUrl: string;
   name: string;
   db: Knex;
   drop(): Promise<void>;
@@ -49,10 +54,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const template = inject('templateName');
   const name = `${template.replace('atlas_tpl_', 'atlas_t_')}_${randomBytes(4).toString('hex')}`;
   await admin(`create database ${name} template ${template}`);
-  const url = withDatabase(inject('adminUrl'), name);
+  const directUrl = withDatabase(inject('adminUrl'), name);
+  const pooler = inject('poolerUrl');
+  const url = pooler ? withDatabase(pooler, name) : directUrl;
   const db = makeDb(url, { poolSize: 5 });
   return {
     url,
+    directUrl,
     name,
     db,
     async drop() {
@@ -79,6 +87,9 @@ export function useTestDatabase(): TestDatabase {
   return {
     get url() {
       return get().url;
+    },
+    get directUrl() {
+      return get().directUrl;
     },
     get name() {
       return get().name;

@@ -2,6 +2,10 @@
  * Provisions PostgreSQL for the whole test run: DATABASE_URL when set, otherwise an
  * embedded server in a temporary directory that this run starts and stops itself. A
  * migrated template database is made once; every test file clones it (fast, isolated).
+ *
+ * Every vitest project runs this setup; the first provisions, the others share it. The
+ * `pgbouncer` project's files reach their databases through PgBouncer (transaction mode),
+ * with a direct URL beside it, as a deployment behind a pooler does.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -13,14 +17,34 @@ import { environment } from '../../engine/config.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../engine/db/embedded.ts';
 import { makeDb } from '../../engine/db/knex.ts';
 import { migrateUp } from '../../engine/db/migrate.ts';
+import { type PgBouncer, pgbouncerBinary, startPgBouncer } from './pgbouncer.ts';
 import { withDatabase } from './url.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     adminUrl: string;
     templateName: string;
+    /** PgBouncer's URL for this project's databases, or '' to connect directly. */
+    poolerUrl: string;
   }
 }
+
+/** The project whose files run through PgBouncer. */
+export const POOLED_PROJECT = 'pgbouncer';
+
+interface Provisioned {
+  adminUrl: string;
+  templateName: string;
+  poolerUrl: string;
+  /** Stops what `provision` started (closes over the provisioning module's state). */
+  release(): Promise<void>;
+}
+interface Shared {
+  users: number;
+  ready: Promise<Provisioned>;
+}
+const SHARED = Symbol.for('atlas.test.database');
+const registry = globalThis as { [SHARED]?: Shared };
 
 let embedded: EmbeddedPostgres | undefined;
 let tempDir: string | undefined;
@@ -28,6 +52,25 @@ let adminUrl = '';
 let templateName = '';
 
 export async function setup(project: TestProject): Promise<void> {
+  registry[SHARED] ??= { users: 0, ready: provision() };
+  const shared = registry[SHARED];
+  shared.users++;
+  const ready = await shared.ready;
+  project.provide('adminUrl', ready.adminUrl);
+  project.provide('templateName', ready.templateName);
+  project.provide('poolerUrl', project.name === POOLED_PROJECT ? ready.poolerUrl : '');
+}
+
+export async function teardown(): Promise<void> {
+  const shared = registry[SHARED];
+  if (!shared || --shared.users > 0) return;
+  delete registry[SHARED];
+  await (await shared.ready).release();
+}
+
+let pooler: PgBouncer | undefined;
+
+async function provision(): Promise<Provisioned> {
   const { DATABASE_URL } = environment();
   if (DATABASE_URL) {
     adminUrl = DATABASE_URL;
@@ -50,12 +93,18 @@ export async function setup(project: TestProject): Promise<void> {
   } finally {
     await db.destroy();
   }
-  project.provide('adminUrl', adminUrl);
-  project.provide('templateName', templateName);
+  const binary = pgbouncerBinary();
+  if (binary) pooler = await startPgBouncer(binary, adminUrl);
+  else
+    process.stderr.write(
+      'PgBouncer is not installed (Debian package `pgbouncer`): the API, webhook and runtime tests connect directly instead of through a transaction-mode pooler\n',
+    );
+  return { adminUrl, templateName, poolerUrl: pooler?.url ?? '', release };
 }
 
-export async function teardown(): Promise<void> {
+async function release(): Promise<void> {
   try {
+    await pooler?.stop();
     if (templateName) await admin(`drop database if exists ${templateName} with (force)`);
     if (!embedded) await dropLeftovers();
   } finally {

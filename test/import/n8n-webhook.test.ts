@@ -31,7 +31,7 @@ describe('an imported n8n webhook flow', () => {
       await fs.mkdir(path.dirname(path.join(dir, file.name)), { recursive: true });
       await fs.writeFile(path.join(dir, file.name), file.text);
     }
-    atlas = await startWebhookEngine(database.url, {
+    atlas = await startWebhookEngine(database, {
       ATLAS_MANIFESTS: `${path.join(ROOT, 'manifests')}:${dir}`,
     });
     await atlas.tenant('acme', { workflows: [workflowId], secrets: { N8N_BENCHMARK_SECRET: KEY } });

@@ -61,6 +61,7 @@ describe('atlas run', () => {
     await database.db('tenants').insert({ id: 'demo', name: 'Demo' }).onConflict('id').ignore();
     const env = cliEnv({
       DATABASE_URL: database.url,
+      DIRECT_URL: database.directUrl,
       ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
     });
     const invoices = [1, 2, 3].map((i) => ({ id: `INV-${i}`, email: `c${i}@example.com`, amountDue: i }));
@@ -92,6 +93,7 @@ describe('atlas run', () => {
     await database.db('tenants').insert({ id: 'demo', name: 'Demo' }).onConflict('id').ignore();
     const env = cliEnv({
       DATABASE_URL: database.url,
+      DIRECT_URL: database.directUrl,
       ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
     });
     const input = JSON.stringify({ email: 'ada@example.com', after: '2s' });
@@ -105,6 +107,7 @@ describe('atlas run', () => {
     await database.db('tenants').insert({ id: 'demo', name: 'Demo' }).onConflict('id').ignore();
     const env = cliEnv({
       DATABASE_URL: database.url,
+      DIRECT_URL: database.directUrl,
       ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
     });
     const r = await runCli(['run', 'WF-001', '--tenant', 'demo', '--input', '{"name":"Ada"}', '--wait'], env);
@@ -130,6 +133,7 @@ describe('atlas run', () => {
   it('reports input that does not fit the workflow schema', async () => {
     const env = cliEnv({
       DATABASE_URL: database.url,
+      DIRECT_URL: database.directUrl,
       ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
     });
     const r = await runCli(['run', 'WF-001', '--tenant', 'demo', '--input', '{"name":""}'], env);

@@ -47,6 +47,7 @@ describe('crash recovery with real worker processes', () => {
   it('finishes the run on the surviving worker and records the lost attempt', async () => {
     const env = cliEnv({
       DATABASE_URL: database.url,
+      DIRECT_URL: database.directUrl,
       ATLAS_MANIFESTS: dir,
       ATLAS_HOME: dir,
       ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),

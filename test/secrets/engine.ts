@@ -43,6 +43,7 @@ export async function startApiEngine(
   });
   const config = loadConfig({
     DATABASE_URL: database.url,
+    DIRECT_URL: database.directUrl,
     PORT: '0',
     ATLAS_HOME: home,
     ATLAS_MANIFESTS: dir,

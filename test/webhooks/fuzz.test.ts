@@ -13,7 +13,7 @@ let atlas: WebhookEngine;
 const SECRET = 'whsec_fuzzFuzzFuzz0123456789';
 
 beforeAll(async () => {
-  atlas = await startWebhookEngine(database.url, {
+  atlas = await startWebhookEngine(database, {
     ATLAS_BODY_LIMIT: '16kb',
     // Every fuzzed refusal comes from one address; these tests are about answers, not throttling.
     ATLAS_WEBHOOK_REJECT_LIMIT: '1000000',

@@ -34,14 +34,16 @@ export interface WebhookEngine {
   close(): Promise<void>;
 }
 
+/** `database`: the test file's (its pooled `url` and its `directUrl`). */
 export async function startWebhookEngine(
-  databaseUrl: string,
+  database: { url: string; directUrl: string },
   env: Record<string, string> = {},
 ): Promise<WebhookEngine> {
   const home = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-webhooks-'));
   const config = loadConfig(
     {
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: database.url,
+      DIRECT_URL: database.directUrl,
       HOST: '127.0.0.1',
       PORT: '0',
       LOG_LEVEL: 'silent',

@@ -22,7 +22,7 @@ let event: Record<string, unknown>;
 const SECRET = 'whsec_acmeAcmeAcmeAcme0123456789abcdef';
 
 beforeAll(async () => {
-  atlas = await startWebhookEngine(database.url);
+  atlas = await startWebhookEngine(database);
   event = await readFixture('payment_intent.succeeded.json');
   await atlas.tenant('acme', { workflows: ['WF-021'], secrets: { STRIPE_WEBHOOK_SECRET: SECRET } });
 });

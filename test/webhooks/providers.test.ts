@@ -30,7 +30,7 @@ const HMAC_SECRET = 'hmac test secret';
 const STRIPE_SECRET = 'whsec_globexGlobexGlobex0123456789';
 
 beforeAll(async () => {
-  atlas = await startWebhookEngine(database.url, {
+  atlas = await startWebhookEngine(database, {
     TELEGRAM_WEBHOOK_SECRET: TELEGRAM_TOKEN,
     TEAMS_WEBHOOK_SECRET: TEAMS_TOKEN,
     HMAC_TEST_SECRET: HMAC_SECRET,

@@ -14,7 +14,7 @@ const database = useTestDatabase();
 let atlas: WebhookEngine;
 
 beforeAll(async () => {
-  atlas = await startWebhookEngine(database.url);
+  atlas = await startWebhookEngine(database);
   await atlas.tenant('demo', {
     workflows: ['WF-021'],
     secrets: { STRIPE_WEBHOOK_SECRET: 'whsec_demoDemoDemoDemo0123456789abcdef' },

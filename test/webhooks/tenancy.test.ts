@@ -37,7 +37,7 @@ const derivedStandard = (tenant: string) =>
   `whsec_${createHmac('sha256', STANDARD_PLATFORM).update(tenant).digest('base64')}`;
 
 beforeAll(async () => {
-  atlas = await startWebhookEngine(database.url, {
+  atlas = await startWebhookEngine(database, {
     TELEGRAM_WEBHOOK_SECRET: TELEGRAM_PLATFORM,
     TEAMS_WEBHOOK_SECRET: TEAMS_PLATFORM,
     STANDARD_TEST_SECRET: STANDARD_PLATFORM,
@@ -215,7 +215,7 @@ describe('secrets that decode to nothing', () => {
 
 describe('a platform key that decodes to nothing', () => {
   it('stops the engine at start with a sentence naming the variable', async () => {
-    await expect(startWebhookEngine(database.url, { STANDARD_TEST_SECRET: 'whsec_!!!!' })).rejects.toThrow(
+    await expect(startWebhookEngine(database, { STANDARD_TEST_SECRET: 'whsec_!!!!' })).rejects.toThrow(
       /^STANDARD_TEST_SECRET \(the platform secret of standard-test\): .*16 bytes/,
     );
   });

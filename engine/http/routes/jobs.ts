@@ -34,8 +34,34 @@ export async function enqueueAndAnswer(
   ctx.body = job;
 }
 
+const CONTROL = {
+  retry: { summary: 'Retry a job that failed for good, or was cancelled', call: 'retryJob' },
+  cancel: { summary: 'Cancel a queued, waiting or running job', call: 'cancelJob' },
+} as const;
+
 export function jobRoutes({ db, runtime }: RouteDeps): AnyRoute[] {
+  const control = (Object.keys(CONTROL) as Array<keyof typeof CONTROL>).map((action) =>
+    defineRoute<{ id: string }>({
+      method: 'POST',
+      path: `/v1/jobs/{id}/${action}`,
+      operationId: `${action}Job`,
+      summary: CONTROL[action].summary,
+      tag: 'jobs',
+      scope: 'tenant',
+      params: uuidParams,
+      errors: [409],
+      audit: { action: `jobs.${action}`, entityType: 'job' },
+      responses: { 202: { description: 'Accepted.', schema: jobSchema } },
+      async handler(ctx, { params }) {
+        const job = await callRuntime(() => runtime[CONTROL[action].call](tenantOf(ctx), params.id));
+        ctx.status = 202;
+        ctx.set('location', `/v1/jobs/${job.id}`);
+        ctx.body = job;
+      },
+    }),
+  );
   return [
+    ...control,
     defineRoute<Record<string, string>, Record<string, never>, { type: string; payload: unknown }>({
       method: 'POST',
       path: '/v1/jobs',
