@@ -24,6 +24,7 @@ import type { Logger } from './log.ts';
 import { makeLiveCatalogue } from './manifest/catalogue.ts';
 import { type Catalogue, type CatalogueEntry, formatErrors, loadCatalogue } from './manifest/index.ts';
 import { makeTokenSource } from './oauth/index.ts';
+import type { PluginInfo } from './plugins/types.ts';
 import { makeRuntime, type RuntimeHandle, type TokenSource } from './runtime/index.ts';
 import { saveCatalogueVersions } from './runtime/trigger.ts';
 import { loadKeyring } from './secrets/keys.ts';
@@ -50,6 +51,8 @@ export interface Services {
    */
   reload(): Promise<Reload>;
   connectors: ConnectorRegistry;
+  /** The connectors among them loaded from ATLAS_CONNECTORS, and where from. */
+  plugins: readonly PluginInfo[];
   secrets: ReturnType<typeof makeSecretStore>;
   runtime: RuntimeHandle;
   files: FileService;
@@ -136,7 +139,7 @@ export async function makeServices(
     live.replace(next);
     return { ok: true, version: next.version, changes: catalogueChanges(before, next) };
   };
-  return { catalogue, reload, connectors, secrets, runtime, files, processId };
+  return { catalogue, reload, connectors, plugins: [], secrets, runtime, files, processId };
 }
 
 /** `added Workflow WF-050`, `changed WebhookRoute stripe`, `removed Agent x`. */

@@ -210,6 +210,11 @@ export interface ActionDefinition<I = unknown, O = unknown> {
 export interface ConnectorDefinition {
   id: string;
   description: string;
+  /**
+   * The SDK versions this connector works with, as a semver range (`^1.0.0`). Required of a
+   * plugin (`ATLAS_CONNECTORS`): Atlas refuses to start when its `SDK_VERSION` is outside it.
+   */
+  sdkVersion?: string;
   auth: ConnectorAuth;
   /** Default base URL; `ATLAS_CONNECTOR_<ID>_BASE_URL` overrides it. */
   baseUrl?: string;
