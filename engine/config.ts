@@ -78,6 +78,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     oauth: parseOAuth(env, host, port),
     webhooks: parseWebhooks(env),
     platformCredentials: parsePlatformCredentials(env),
+    connectorPlugins: parseConnectorPlugins(env),
     auditAnchorSecret: parseAnchorSecret(env),
     outboundAllowlist: parseOutboundAllowlist(env),
     files: parseFiles(env, home),
@@ -88,6 +89,15 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     connectorVariables: parseConnectorVariables(env),
     env: namedVariables(env),
   };
+}
+
+/** ATLAS_CONNECTORS: the plugin entries, as written (paths resolve against the working directory). */
+export function parseConnectorPlugins(env: Env): string[] {
+  const raw = nonEmpty(env, 'ATLAS_CONNECTORS') ?? '';
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
 }
 
 const LOOPBACK_ADDRESSES = new BlockList();

@@ -3,6 +3,7 @@ import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { AlreadyRunningError } from '../db/instance.ts';
 import { type RunningEngine, startEngine } from '../engine.ts';
 import { makeLogger } from '../log.ts';
+import { PluginError } from '../plugins/index.ts';
 import { CatalogueError } from '../services.ts';
 import { CliError, type CliIO, type Command } from './command.ts';
 import { parseCommandArgs } from './main.ts';
@@ -33,7 +34,8 @@ function makeRunCommand(name: string, summary: string, roles: { http: boolean; w
       try {
         engine = await startEngine({ config, log, ...roles });
       } catch (err) {
-        if (err instanceof ConfigError || err instanceof AlreadyRunningError) throw new CliError(err.message);
+        if (err instanceof ConfigError || err instanceof AlreadyRunningError || err instanceof PluginError)
+          throw new CliError(err.message);
         if (err instanceof CatalogueError) {
           io.err(err.report);
           throw new CliError('refusing to start: the manifest catalogue is invalid (see above)');
