@@ -85,7 +85,7 @@ export const getItem = defineAction<Input, Output>({
       auth: { bearer: '${secret}' },
     });
     const body = expectRecord(res.json(), 'the item');
-    return { id: expectString(body, 'id'), name: expectString(body, 'name') };
+    return { id: expectString(body, 'id', 'the item'), name: expectString(body, 'name', 'the item') };
   },
 });
 `,
