@@ -13,10 +13,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { resolve as resolveSpecifier } from 'import-meta-resolve';
 import type { ConnectorDefinition } from '../connector-sdk/index.ts';
 import { AtlasError } from '../errors.ts';
-import { checkPluginConnector } from './check.ts';
 import type { PluginInfo } from './types.ts';
 
 /** A plugin Atlas refuses to start with; the message names the plugin and the reason. */
@@ -49,12 +47,16 @@ export const PLUGIN_LOAD_TIMEOUT_MS = 30_000;
 export async function loadPlugins(sources: readonly string[], opts: LoadOptions): Promise<LoadedPlugins> {
   const connectors: ConnectorDefinition[] = [];
   const plugins: PluginInfo[] = [];
+  if (sources.length === 0) return { connectors, plugins };
+  // Loaded only when there are plugins: most starts have none and pay nothing for them.
+  const { checkPluginConnector } = await import('./check.ts');
+  const { resolve: resolveSpecifier } = await import('import-meta-resolve');
   const builtinIds = new Set(opts.builtins.map((c) => c.id));
   const jobTypes = new Map<string, string>();
   for (const c of opts.builtins)
     for (const a of c.actions) if (a.jobType) jobTypes.set(a.jobType, `${c.id}.${a.id}`);
   for (const source of sources) {
-    const file = resolvePlugin(source, opts.cwd);
+    const file = resolvePlugin(source, opts.cwd, resolveSpecifier);
     const module = await importWithin(source, file, opts.timeoutMs ?? PLUGIN_LOAD_TIMEOUT_MS);
     const connector = connectorOf(source, module);
     const problem = checkPluginConnector(connector);
@@ -96,7 +98,11 @@ export async function loadPlugins(sources: readonly string[], opts: LoadOptions)
 const isPath = (source: string) => source.startsWith('.') || path.isAbsolute(source);
 
 /** The module file a plugin entry names. */
-function resolvePlugin(source: string, cwd: string): string {
+function resolvePlugin(
+  source: string,
+  cwd: string,
+  resolveSpecifier: (specifier: string, parent: string) => string,
+): string {
   if (isPath(source)) {
     const full = path.resolve(cwd, source);
     const stat = statSync(full, { throwIfNoEntry: false });
