@@ -213,7 +213,8 @@ async function importModule(file: string): Promise<Record<string, unknown>> {
       throw err;
     const { register } = await import('tsx/esm/api');
     register();
-    return (await import(url)) as Record<string, unknown>;
+    // Node keeps the failed load under its URL: load it again under another one.
+    return (await import(`${url}?atlas-tsx`)) as Record<string, unknown>;
   }
 }
 
