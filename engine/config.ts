@@ -79,6 +79,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
     oauth: parseOAuth(env, host, port),
     webhooks: parseWebhooks(env),
     platformCredentials: parsePlatformCredentials(env),
+    connectorPlugins: parseConnectorPlugins(env),
     auditAnchorSecret: parseAnchorSecret(env),
     outboundAllowlist: parseOutboundAllowlist(env),
     files: parseFiles(env, home),
@@ -101,6 +102,15 @@ function parseDirectUrl(env: Env): string | undefined {
     );
   }
   return direct;
+}
+
+/** ATLAS_CONNECTORS: the plugin entries, as written (paths resolve against the working directory). */
+export function parseConnectorPlugins(env: Env): string[] {
+  const raw = nonEmpty(env, 'ATLAS_CONNECTORS') ?? '';
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
 }
 
 const LOOPBACK_ADDRESSES = new BlockList();

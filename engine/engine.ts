@@ -222,6 +222,8 @@ async function httpApp(
     auth,
     webhooks: (ctx, next) => webhooks.middleware(ctx, next),
     secrets: services.secrets,
+    connectors: services.connectors,
+    plugins: services.plugins,
     files: services.files,
     feed,
     ...(opts.devSignIn ? { devSignIn: opts.devSignIn } : devSignInOption(config, auth, devSecretFile)),

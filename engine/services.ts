@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { connectorsWithAgents } from '../connectors/index.ts';
+import { builtinConnectors, connectorsWithAgents } from '../connectors/index.ts';
 import { CONNECTOR_PREFIX, type Config } from './config.ts';
 import {
   type ConnectorConfig,
@@ -24,6 +24,7 @@ import type { Logger } from './log.ts';
 import { makeLiveCatalogue } from './manifest/catalogue.ts';
 import { type Catalogue, type CatalogueEntry, formatErrors, loadCatalogue } from './manifest/index.ts';
 import { makeTokenSource } from './oauth/index.ts';
+import { loadPlugins, type PluginInfo } from './plugins/index.ts';
 import { makeRuntime, type RuntimeHandle, type TokenSource } from './runtime/index.ts';
 import { saveCatalogueVersions } from './runtime/trigger.ts';
 import { loadKeyring } from './secrets/keys.ts';
@@ -50,6 +51,8 @@ export interface Services {
    */
   reload(): Promise<Reload>;
   connectors: ConnectorRegistry;
+  /** The connectors among them loaded from ATLAS_CONNECTORS, and where from. */
+  plugins: readonly PluginInfo[];
   secrets: ReturnType<typeof makeSecretStore>;
   runtime: RuntimeHandle;
   files: FileService;
@@ -81,8 +84,13 @@ export async function makeServices(
 ): Promise<Services> {
   // Agents read the catalogue and the registry when a task runs; both exist by then.
   let loaded: Catalogue | undefined;
-  const connectors: ConnectorRegistry = makeConnectorRegistry(
-    overrides.connectors ??
+  // Plugins first: one that cannot load refuses the start before anything else is built.
+  const plugins = await loadPlugins(config.connectorPlugins, {
+    builtins: overrides.connectors ?? builtinConnectors,
+    cwd: process.cwd(),
+  });
+  const connectors: ConnectorRegistry = makeConnectorRegistry([
+    ...(overrides.connectors ??
       connectorsWithAgents(
         {
           agent: (id) => loaded?.agent(id)?.manifest,
@@ -92,8 +100,9 @@ export async function makeServices(
           },
         },
         makeKnowledgeBase(db, config.kb),
-      ),
-  );
+      )),
+    ...plugins.connectors,
+  ]);
   if (config.outboundAllowlist.deprecatedVariable) {
     log.warn('ATLAS_WEBHOOK_ALLOWLIST is deprecated: rename it ATLAS_OUTBOUND_ALLOWLIST');
   }
@@ -136,7 +145,7 @@ export async function makeServices(
     live.replace(next);
     return { ok: true, version: next.version, changes: catalogueChanges(before, next) };
   };
-  return { catalogue, reload, connectors, secrets, runtime, files, processId };
+  return { catalogue, reload, connectors, plugins: plugins.plugins, secrets, runtime, files, processId };
 }
 
 /** `added Workflow WF-050`, `changed WebhookRoute stripe`, `removed Agent x`. */

@@ -32,6 +32,11 @@ registerCommand(
   async () => (await import('./connectors.ts')).connectors,
 );
 registerCommand(
+  'connector',
+  'Create a connector package (new <id>)',
+  async () => (await import('./connector.ts')).connector,
+);
+registerCommand(
   'run',
   'Start a workflow run, wait for it, or print its plan (--dry-run)',
   async () => (await import('./run.ts')).run,

@@ -1,7 +1,7 @@
-import { builtinConnectors } from '../../connectors/index.ts';
 import { makeConnectorRegistry } from '../connector-sdk/index.ts';
 import { CliError, type Command } from './command.ts';
 import { parseCommandArgs } from './main.ts';
+import { cliConnectors } from './plugins.ts';
 
 export const connectors: Command = {
   name: 'connectors',
@@ -16,7 +16,7 @@ actions; with an action (as a step's uses names it), prints its input and output
       { format: { type: 'string', default: 'text' } },
       true,
     );
-    const registry = makeConnectorRegistry(builtinConnectors);
+    const registry = makeConnectorRegistry(await cliConnectors(io));
     const [target] = positionals;
     const entry = target === undefined ? undefined : registry.action(target);
     if (entry) {

@@ -1,7 +1,6 @@
 // `atlas run --dry-run`: the plan of a workflow, each step's input and output, and what `if` would skip.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { builtinConnectors } from '../../connectors/index.ts';
 import { makeConnectorRegistry } from '../connector-sdk/index.ts';
 import { evaluate, isTruthy } from '../expr/index.ts';
 import { jsonProblem } from '../http/body.ts';
@@ -12,6 +11,7 @@ import { loadValidCatalogue } from '../services.ts';
 import { eventMatcher } from '../webhooks/routes.ts';
 import { catalogueFailure, unknownWorkflow } from './catalogue-errors.ts';
 import { CliError, type CliIO } from './command.ts';
+import { cliConnectors } from './plugins.ts';
 import { configFrom } from './serve.ts';
 
 export async function planRun(
@@ -26,7 +26,7 @@ export async function planRun(
   },
 ): Promise<number> {
   const config = configFrom(io);
-  const connectors = makeConnectorRegistry(builtinConnectors);
+  const connectors = makeConnectorRegistry(await cliConnectors(io));
   const catalogue = await loadValidCatalogue(config, connectors).catch(catalogueFailure(io));
   const entry = catalogue.workflow(workflowId);
   if (!entry) throw unknownWorkflow(catalogue, workflowId);

@@ -11,6 +11,7 @@ import {
   WorkerRoleError,
   type WorkerRoles,
 } from '../queue/roles.ts';
+import { PluginError } from '../plugins/index.ts';
 import { CatalogueError } from '../services.ts';
 import { CliError, type CliIO, type Command } from './command.ts';
 import { parseCommandArgs } from './main.ts';
@@ -56,7 +57,8 @@ ${spec.options}
       try {
         engine = await startEngine({ config, log, ...roles });
       } catch (err) {
-        if (err instanceof ConfigError || err instanceof AlreadyRunningError) throw new CliError(err.message);
+        if (err instanceof ConfigError || err instanceof AlreadyRunningError || err instanceof PluginError)
+          throw new CliError(err.message);
         if (err instanceof CatalogueError) {
           io.err(err.report);
           throw new CliError('refusing to start: the manifest catalogue is invalid (see above)');

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
-import { builtinConnectors } from '../../connectors/index.ts';
 import { formatErrors, loadCatalogue, manifestDirs } from '../manifest/index.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './command.ts';
 import { parseCommandArgs } from './main.ts';
+import { cliConnectors } from './plugins.ts';
 
 export const validate: Command = {
   name: 'validate',
@@ -31,7 +31,7 @@ Exit codes: 0 valid, 1 invalid, 2 usage error.`,
     const absolute = dirs.map((dir) => resolve(io.cwd, dir));
     const { catalogue, errors, warnings } = await loadCatalogue({
       dirs: absolute,
-      connectors: builtinConnectors,
+      connectors: await cliConnectors(io),
     });
     // Report paths as the user wrote them, relative to the working directory.
     const shown = [...errors, ...warnings].map((e) => ({

@@ -40,6 +40,8 @@ export interface Config {
    * use (ATLAS_PLATFORM_CREDENTIALS); every other connector sees no platform credential.
    */
   platformCredentials: ReadonlySet<string>;
+  /** Connector plugins to load at start (ATLAS_CONNECTORS): npm package names or paths. */
+  connectorPlugins: readonly string[];
   /** Standard Webhooks secret (`whsec_...`) `atlas audit anchor --webhook` signs with. */
   auditAnchorSecret: string | undefined;
   /** Hosts and networks outbound calls may reach although not public (the SSRF guard's allowlist). */

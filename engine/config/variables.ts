@@ -156,6 +156,13 @@ export const VARIABLES: readonly Variable[] = [
       'connectors whose platform keys tenants without their own may use, comma separated: `msgraph`, `email`, `telegram`, `openai`, `agent` (never `stripe`; see [Platform credentials](#platform-credentials))',
   },
   {
+    name: 'ATLAS_CONNECTORS',
+    type: 'list',
+    default: 'unset: the built-in connectors only',
+    description:
+      'connector plugins to load at start, comma separated: npm package names or paths (see [Connector plugins](#connector-plugins))',
+  },
+  {
     name: 'ATLAS_WEBHOOK_REJECT_LIMIT',
     type: 'integer',
     default: '`100`',

@@ -33,3 +33,4 @@ export { describeErrors, type SchemaIssue } from './schema-errors.ts';
 export { closest, didYouMean } from './suggest.ts';
 export type * from './types.ts';
 export { JOB_TYPES } from './types.ts';
+export { SDK_VERSION } from './version.ts';

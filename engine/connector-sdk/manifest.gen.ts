@@ -273,6 +273,8 @@ export interface OAuthProvider {
   revocationUrl?: string;
   /** Scopes requested on every authorization. Default: `[]`. */
   scopes?: string[];
+  /** The hosts this provider's API answers on: `http.request` with `auth: { integration: <id> }` sends the tenant's token only to these (`host` or `host:port`; `*.example.com` for its subdomains), over https. Default: `[]`. */
+  apiHosts?: string[];
   /** How scopes are joined in the `scope` parameter. Default: `" "`. */
   scopeSeparator?: string;
   /** PKCE code challenge method: `S256`, or `none` for providers that reject it. Default: `"S256"`. */

@@ -73,7 +73,25 @@ export interface HttpRequest {
   auditBodies?: boolean;
   /** Statuses that are returned instead of thrown (e.g. `[404]` for a lookup). */
   accept?: number[];
+  /**
+   * Credentials the hub adds to this call, by name: the action never sees their values, and
+   * every audit entry and error message has them redacted.
+   */
+  auth?: HttpAuth;
 }
+
+/**
+ * Credentials of one call, named, never inlined. `integration`: the tenant's OAuth token for
+ * that provider (refreshed ahead of expiry, renewed once on a 401), sent only to the hosts its
+ * manifest's `apiHosts` lists, over https. The others read tenant secrets: `bearer` (an
+ * `Authorization: Bearer` token), `basic` (the password from a secret), `header` (the secret as
+ * the value of the named header).
+ */
+export type HttpAuth =
+  | { integration: string }
+  | { bearer: string }
+  | { basic: { username: string; password: string } }
+  | { header: { name: string; secret: string } };
 
 export interface HttpResponse {
   status: number;
@@ -210,6 +228,11 @@ export interface ActionDefinition<I = unknown, O = unknown> {
 export interface ConnectorDefinition {
   id: string;
   description: string;
+  /**
+   * The SDK versions this connector works with, as a semver range (`^1.0.0`). Required of a
+   * plugin (`ATLAS_CONNECTORS`): Atlas refuses to start when its `SDK_VERSION` is outside it.
+   */
+  sdkVersion?: string;
   auth: ConnectorAuth;
   /** Default base URL; `ATLAS_CONNECTOR_<ID>_BASE_URL` overrides it. */
   baseUrl?: string;

@@ -8,10 +8,12 @@ import type { Knex } from 'knex';
 import Koa, { type Middleware, type Next } from 'koa';
 import { makeTokenVerifier } from '../auth/verify.ts';
 import type { AuthConfig, Config } from '../config.ts';
+import type { ConnectorRegistry } from '../connector-sdk/index.ts';
 import type { FeedStatus } from '../feed/index.ts';
 import type { FileService } from '../files/service.ts';
 import type { Logger } from '../log.ts';
 import type { Catalogue } from '../manifest/catalogue.ts';
+import type { PluginInfo } from '../plugins/types.ts';
 import type { Runtime } from '../runtime/index.ts';
 import { makeTenantStatusCache } from '../tenants/status.ts';
 import { jsonBody } from './body.ts';
@@ -26,6 +28,7 @@ import type { AnyRoute } from './route.ts';
 import { routeTable } from './router.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { connectorRoutes } from './routes/connectors.ts';
 import { consoleRoutes } from './routes/console.ts';
 import type { RouteDeps, TenantSecrets } from './routes/deps.ts';
 import { feedRoutes } from './routes/feed.ts';
@@ -55,6 +58,9 @@ export interface AppDeps {
   webhooks?: Middleware;
   /** The tenant secrets store behind `/v1/secrets`. */
   secrets?: TenantSecrets;
+  /** The connectors behind `/v1/connectors`, and where the plugins among them came from. */
+  connectors?: ConnectorRegistry;
+  plugins?: readonly PluginInfo[];
   /** File storage behind `/v1/files`. */
   files?: FileService;
   /** Offers the development sign-in (engine.ts decides: loopback and the development secret). */
@@ -80,6 +86,7 @@ function apiRoutes(deps: RouteDeps): AnyRoute[] {
     ...runRoutes(deps),
     ...signalRoutes(deps),
     ...agentRoutes(deps),
+    ...(deps.connectors ? connectorRoutes(deps.connectors, deps.plugins ?? []) : []),
     ...jobRoutes(deps),
     ...kbRoutes(deps),
     ...auditRoutes(deps),

@@ -13,10 +13,12 @@ import type {
   ConnectorConfig,
   ConnectorDefinition,
   FileAccess,
+  HttpAuth,
   Logger,
   RunData,
   TraceEvent,
 } from '../connector-sdk/index.ts';
+import { authHeaders } from './auth.ts';
 import { makeHttpClient } from './http.ts';
 import { MemoryPlatformStore, makePlatformAccess, type PlatformStore } from './platform.ts';
 import { credentialFingerprint, type RateLimiter, resolveRateLimits } from './rate-limit.ts';
@@ -35,6 +37,8 @@ export interface ActionContextDeps extends AttemptScope {
   secret(name: string): Promise<string | undefined>;
   /** A valid access token for the tenant's integration with `provider`. */
   accessToken(provider: string, opts?: { forceRefresh?: boolean }): Promise<string>;
+  /** The `apiHosts` of an OAuthProvider manifest, for calls with `auth: { integration }`. */
+  apiHosts?(provider: string): readonly string[] | undefined;
   /** The tenants' admin-only settings and platform token counts; without it, nothing is granted. */
   platform?: PlatformStore;
   /** The SSRF guard of every call (default: public addresses only). */
@@ -86,6 +90,25 @@ export function makeActionContext(deps: ActionContextDeps): ActionContext {
   for (const [name, value] of Object.entries(deps.config.settings)) {
     if (isSecretKey(name)) redactor.add(value);
   }
+  const secret = async (name: string) => {
+    const value = await deps.secret(name);
+    redactor.add(value);
+    return value;
+  };
+  const accessToken = async (provider: string, opts?: { forceRefresh?: boolean }) => {
+    const token = await deps.accessToken(provider, opts);
+    redactor.add(token);
+    return token;
+  };
+  const auth = async (request: HttpAuth, url: URL) => {
+    const resolved = await authHeaders(request, url, {
+      secret,
+      accessToken,
+      apiHosts: (provider) => deps.apiHosts?.(provider),
+    });
+    for (const value of resolved.values) redactor.add(value);
+    return resolved.headers;
+  };
   // Who is calling: the HTTP client's audit entries and the action's context name the same.
   const call = {
     tenantId: deps.tenantId,
@@ -98,6 +121,7 @@ export function makeActionContext(deps: ActionContextDeps): ActionContext {
   };
   const http = makeHttpClient({
     ...call,
+    auth,
     ...(deps.config.baseUrl === undefined ? {} : { baseUrl: deps.config.baseUrl }),
     signal: deps.signal,
     audit: deps.audit,
@@ -125,16 +149,8 @@ export function makeActionContext(deps: ActionContextDeps): ActionContext {
     log: deps.log,
     http,
     config: deps.config,
-    async secret(name) {
-      const value = await deps.secret(name);
-      redactor.add(value);
-      return value;
-    },
-    async accessToken(provider, opts) {
-      const token = await deps.accessToken(provider, opts);
-      redactor.add(token);
-      return token;
-    },
+    secret,
+    accessToken,
     run: deps.run ?? { input: deps.input, trigger: undefined, steps: {} },
     platform: makePlatformAccess(deps.platform ?? new MemoryPlatformStore(), deps.tenantId, connector.id),
     ...(deps.callAction ? { callAction: deps.callAction } : {}),

@@ -14,6 +14,7 @@ import type { AuditSink } from '../audit/entry.ts';
 import { makeRedactor, type Redactor } from '../audit/redact.ts';
 import type {
   ConnectorDefinition,
+  HttpAuth,
   HttpClient,
   HttpRequest,
   HttpResponse,
@@ -82,6 +83,8 @@ export interface HttpClientOptions {
   /** Underlying fetch (default: global fetch); it must honour the `dispatcher` the guard sets. */
   fetchImpl?: typeof fetch;
   log?: Logger;
+  /** The headers of a request's `auth` (engine/hub/auth.ts); without it, `auth` is refused. */
+  auth?: (auth: HttpAuth, url: URL) => Promise<Record<string, string>>;
 }
 
 export interface CallMeta {
@@ -92,6 +95,8 @@ export interface CallMeta {
   auditBodies?: boolean;
   requestBody?: unknown;
   extraSignal?: AbortSignal | null;
+  /** Headers `auth` added: like `authorization`, a redirect to another origin drops them. */
+  credentialHeaders?: readonly string[];
 }
 
 /** An in-flight call: the response plus the function that writes its audit entry. */
@@ -105,10 +110,27 @@ export function makeHttpClient(opts: HttpClientOptions): HttpClient {
   const maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const send = makeSender(opts, redactor);
 
+  async function addAuth(auth: HttpAuth, url: URL, headers: Headers): Promise<string[]> {
+    if (!opts.auth)
+      throw ConnectorError.fatal('auth_unavailable', `${opts.connectorId}: this context resolves no auth`);
+    const added = await opts.auth(auth, url);
+    for (const [name, value] of Object.entries(added)) {
+      if (headers.has(name))
+        throw ConnectorError.fatal(
+          'invalid_input',
+          `the ${name} header is set twice: by headers and by auth`,
+        );
+      headers.set(name, value);
+    }
+    return Object.keys(added);
+  }
+
   async function request(req: HttpRequest): Promise<HttpResponse> {
     const url = buildUrl(opts.baseUrl, req.url, req.query);
     const { body, headers } = buildBody(req);
+    const credentialHeaders = req.auth ? await addAuth(req.auth, url, headers) : undefined;
     const sent = await send({
+      ...(credentialHeaders ? { credentialHeaders } : {}),
       method: req.method ?? (body === undefined ? 'GET' : 'POST'),
       url,
       headers,

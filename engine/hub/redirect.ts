@@ -12,6 +12,8 @@ interface Hop {
   method: string;
   url: URL;
   headers: Headers;
+  /** More headers that carry credentials (a request's `auth`). */
+  credentialHeaders?: readonly string[];
   requestBody?: unknown;
   init: RequestInit & { duplex?: 'half' };
 }
@@ -31,7 +33,8 @@ export function redirectTarget<T extends Hop>(hop: T, response: Response): T | u
     return undefined;
   }
   const headers = new Headers(hop.headers);
-  if (url.origin !== hop.url.origin) for (const name of CREDENTIAL_HEADERS) headers.delete(name);
+  if (url.origin !== hop.url.origin)
+    for (const name of [...CREDENTIAL_HEADERS, ...(hop.credentialHeaders ?? [])]) headers.delete(name);
   const toGet =
     response.status === 303
       ? hop.method !== 'HEAD'

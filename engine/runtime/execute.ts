@@ -126,6 +126,10 @@ async function attempt(
       tokens.add(provider);
       return deps.tokens.accessToken(req.tenantId, provider, opts);
     },
+    apiHosts: (provider) => {
+      const entry = deps.catalogue.oauthProvider(provider);
+      return entry === undefined ? undefined : (entry.manifest.apiHosts ?? []);
+    },
     ...(deps.ssrf ? { ssrf: deps.ssrf } : {}),
     ...(deps.platform ? { platform: deps.platform } : {}),
     ...(deps.fetchImpl ? { fetchImpl: deps.fetchImpl } : {}),

@@ -59,4 +59,14 @@ describe('compiled CLI', () => {
       expect(compiled).toEqual(source);
     }
   }, 60_000);
+
+  it('loads a TypeScript connector plugin as the sources do (through tsx)', async () => {
+    const main = pathToFileURL(join(OUT, 'main.js')).href;
+    const script = `const { main } = await import(${JSON.stringify(main)}); process.exitCode = await main(process.argv.slice(1));`;
+    const env = { ATLAS_CONNECTORS: './test/fixtures/plugins/echo.ts' };
+    const compiled = await node(['--input-type=module', '-e', script, 'connectors', 'echo'], env);
+    const source = await node(['bin/atlas.js', 'connectors', 'echo'], { ...env, ATLAS_FROM_SOURCE: '1' });
+    expect(compiled).toEqual(source);
+    expect(compiled.stdout).toContain('echo.say');
+  }, 60_000);
 });

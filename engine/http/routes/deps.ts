@@ -1,10 +1,12 @@
 /** What the API's routes are given: the database, the runtime and the manifest catalogue. */
 import type { Knex } from 'knex';
 import type { Config } from '../../config.ts';
+import type { ConnectorRegistry } from '../../connector-sdk/index.ts';
 import type { FeedStatus } from '../../feed/index.ts';
 import type { FileService } from '../../files/service.ts';
 import type { Logger } from '../../log.ts';
 import type { Catalogue } from '../../manifest/catalogue.ts';
+import type { PluginInfo } from '../../plugins/types.ts';
 import type { Runtime } from '../../runtime/index.ts';
 import type { makeSecretStore } from '../../secrets/store.ts';
 import type { TenantStatusCache } from '../../tenants/status.ts';
@@ -22,6 +24,10 @@ export interface RouteDeps {
   files?: FileService;
   /** The change feed of this process (engine/feed); absent or off: `/v1/events` answers 503. */
   feed?: FeedStatus;
+  /** The connectors this engine runs; without it the API has no `/v1/connectors` routes. */
+  connectors?: ConnectorRegistry;
+  /** Where each plugin connector came from (`ATLAS_CONNECTORS`). */
+  plugins?: readonly PluginInfo[];
   /** The development sign-in's signing secret: set only on loopback with the development secret. */
   devSignIn?: { secret: string };
 }

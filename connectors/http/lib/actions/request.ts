@@ -1,6 +1,7 @@
 import {
   ConnectorError,
   defineAction,
+  type HttpAuth,
   type HttpRequest,
   JsonLimitError,
   parseDuration,
@@ -17,6 +18,7 @@ interface RequestInput {
   json?: unknown;
   timeout?: string;
   accept?: number[];
+  auth?: HttpAuth;
 }
 
 interface RequestOutput {
@@ -24,6 +26,71 @@ interface RequestOutput {
   headers: Record<string, string>;
   body: unknown;
 }
+
+const SECRET = { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]{0,127}$' };
+
+/** Credentials by name: the engine adds them to the call; inputs, the ledger and the audit log never hold them. */
+const AUTH_SCHEMA = {
+  description:
+    'Credentials the engine adds, by name: `{ integration: <provider> }` (the tenant’s OAuth token, only to the provider’s `apiHosts`), `{ bearer: <secret> }`, `{ basic: { username, password: <secret> } }` or `{ header: { name, secret } }`.',
+  examples: [{ integration: 'google' }, { bearer: 'ACME_API_TOKEN' }],
+  oneOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['integration'],
+      properties: {
+        integration: {
+          type: 'string',
+          pattern: '^[a-z][a-z0-9-]{0,62}$',
+          description: 'The OAuthProvider whose tenant token authenticates the call.',
+        },
+      },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['bearer'],
+      properties: { bearer: { ...SECRET, description: 'The tenant secret sent as a Bearer token.' } },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['basic'],
+      properties: {
+        basic: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['username', 'password'],
+          properties: {
+            username: { type: 'string', description: 'The user name, in clear.' },
+            password: { ...SECRET, description: 'The tenant secret holding the password.' },
+          },
+        },
+      },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['header'],
+      properties: {
+        header: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'secret'],
+          properties: {
+            name: {
+              type: 'string',
+              pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$",
+              description: 'The header that carries the secret (`X-Api-Key`).',
+            },
+            secret: { ...SECRET, description: 'The tenant secret sent as its value.' },
+          },
+        },
+      },
+    },
+  ],
+};
 
 /**
  * A plain HTTP call through the engine's hub (`ctx.http`): audited, rate limited and with
@@ -61,6 +128,7 @@ export const request = defineAction<RequestInput, RequestOutput>({
         description: 'Longest time for this call; the step timeout when absent.',
         examples: ['10s'],
       },
+      auth: AUTH_SCHEMA,
       accept: {
         type: 'array',
         items: { type: 'integer', minimum: 400, maximum: 599 },
@@ -93,6 +161,7 @@ export const request = defineAction<RequestInput, RequestOutput>({
       ...(input.json === undefined ? {} : { json: input.json }),
       ...(input.timeout ? { timeoutMs: parseDuration(input.timeout) } : {}),
       ...(input.accept ? { accept: input.accept } : {}),
+      ...(input.auth ? { auth: input.auth } : {}),
     });
     return {
       status: response.status,
