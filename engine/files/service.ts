@@ -19,6 +19,7 @@ import type { Knex } from 'knex';
 import type { FilesConfig } from '../config.ts';
 import type { Keyring } from '../crypto/index.ts';
 import { withTenant } from '../db/rls.ts';
+import { notifyQuota } from '../notify/record.ts';
 import { FileNotFoundError, FileTooLargeError, QuotaExceededError } from './errors.ts';
 import { makeLocalStorage } from './local.ts';
 import { checkFileName, declaredType, FileInputError, resolveContentType } from './names.ts';
@@ -150,6 +151,15 @@ export function makeFileService(deps: FileServiceDeps) {
           status: 'pending',
           created_by: actor,
         });
+        await notifyQuota(trx, tenantId, [
+          {
+            quota: 'files.bytes',
+            before: current.bytes,
+            after: current.bytes + staged.size,
+            limit: limit.maxStorageBytes,
+          },
+          { quota: 'files.count', before: current.files, after: current.files + 1, limit: limit.maxFiles },
+        ]);
       });
       try {
         await storage.put(key, {
