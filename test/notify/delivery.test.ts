@@ -6,7 +6,9 @@
  * quota that crosses 90% warns once; a tenant without settings hears nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPENAI_KEY, startOpenAI } from '../fakes/openai.ts';
 import { RESEND_KEY, type ResendFake, startResend } from '../fakes/resend.ts';
+import type { FakeServer } from '../fakes/server.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { poll, waitFor } from '../helpers/poll.ts';
 import { type NotifyHarness, startNotifyHarness } from './harness.ts';
@@ -17,6 +19,7 @@ describe('notifications', () => {
   const database = useTestDatabase();
   let h: NotifyHarness;
   let resend: ResendFake;
+  let openai: FakeServer;
 
   /** Ends the subject's throttle window now, as 15 minutes passing would. */
   async function windowPasses(tenant: string, kind: string, subject: string) {
@@ -33,19 +36,27 @@ describe('notifications', () => {
     database.db('jobs').where({ tenant_id: tenant, actor: 'atlas:notify' }).orderBy('created_at');
 
   beforeAll(async () => {
-    resend = await startResend();
+    [resend, openai] = await Promise.all([startResend(), startOpenAI()]);
     h = await startNotifyHarness(database, {
       env: {
         ATLAS_CONNECTOR_EMAIL_BASE_URL: resend.url,
         RESEND_API_KEY: RESEND_KEY,
         RESEND_FROM: 'Atlas <noreply@atlas.dev>',
-        ATLAS_PLATFORM_CREDENTIALS: 'email',
+        ATLAS_PLATFORM_CREDENTIALS: 'email, openai',
+        ATLAS_CONNECTOR_OPENAI_BASE_URL: `${openai.url}/v1`,
+        OPENAI_API_KEY: OPENAI_KEY,
       },
     });
     await database
       .db('tenants')
       .where({ id: 'acme' })
-      .update({ settings: { mailboxes: ['noreply@atlas.dev'], files: { maxStorageMb: 1000 / 1048576 } } });
+      .update({
+        settings: {
+          mailboxes: ['noreply@atlas.dev'],
+          files: { maxStorageMb: 1000 / 1048576 },
+          llm: { tokensPerDay: 40 },
+        },
+      });
     const put = await h.call('acme', 'PUT', '/v1/notifications', {
       channels: {
         telegram: { chatId: ACME_CHAT },
@@ -58,7 +69,7 @@ describe('notifications', () => {
   });
   afterAll(async () => {
     await h?.stop();
-    await resend?.close();
+    await Promise.all([resend?.close(), openai?.close()]);
   });
 
   it('sends a failed run to every channel once, then folds the next failures into one digest', async () => {
@@ -148,5 +159,25 @@ describe('notifications', () => {
     expect((await h.messages(ACME_CHAT)).filter((m) => m.includes('File storage'))).toHaveLength(1);
     expect(await database.db('notification_events').where({ tenant_id: 'globex' })).toHaveLength(0);
     expect(await notifyJobs('globex')).toHaveLength(0);
+  });
+
+  it("warns once when the day's platform LLM tokens cross 90% of the tenant's budget", async () => {
+    // The fake reports 17 tokens a call; 90% of 40 is 36: the third call (34 to 51) crosses it.
+    const chat = () =>
+      h.engine.runtime.callAction('acme', 'openai.chat', {
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'Hi' }],
+      });
+    for (let i = 0; i < 2; i++) expect(await chat()).toMatchObject({ ok: true });
+    await new Promise((r) => setTimeout(r, 1200));
+    expect((await h.messages(ACME_CHAT)).filter((m) => m.includes('LLM tokens'))).toHaveLength(0);
+    expect(await chat()).toMatchObject({ ok: true });
+    expect(await chat()).toMatchObject({ ok: false, failure: { code: 'budget_exceeded' } });
+    const warning = await poll(async () =>
+      (await h.messages(ACME_CHAT)).find((m) => m.includes('LLM tokens')),
+    );
+    expect(warning).toContain("Today's LLM tokens on the platform's key is at 127% of its limit (51 of 40)");
+    await new Promise((r) => setTimeout(r, 1200));
+    expect((await h.messages(ACME_CHAT)).filter((m) => m.includes('LLM tokens'))).toHaveLength(1);
   });
 });
