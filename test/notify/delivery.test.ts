@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPENAI_KEY, startOpenAI } from '../fakes/openai.ts';
 import { RESEND_KEY, type ResendFake, startResend } from '../fakes/resend.ts';
 import type { FakeServer } from '../fakes/server.ts';
+import { BOT_TOKEN } from '../fakes/telegram.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { poll, waitFor } from '../helpers/poll.ts';
 import { type NotifyHarness, startNotifyHarness } from './harness.ts';
@@ -42,7 +43,8 @@ describe('notifications', () => {
         ATLAS_CONNECTOR_EMAIL_BASE_URL: resend.url,
         RESEND_API_KEY: RESEND_KEY,
         RESEND_FROM: 'Atlas <noreply@atlas.dev>',
-        ATLAS_PLATFORM_CREDENTIALS: 'email, openai',
+        ATLAS_PLATFORM_CREDENTIALS: 'email, openai, telegram',
+        TELEGRAM_BOT_TOKEN: BOT_TOKEN,
         ATLAS_CONNECTOR_OPENAI_BASE_URL: `${openai.url}/v1`,
         OPENAI_API_KEY: OPENAI_KEY,
       },
@@ -179,5 +181,31 @@ describe('notifications', () => {
     expect(warning).toContain("Today's LLM tokens on the platform's key is at 127% of its limit (51 of 40)");
     await new Promise((r) => setTimeout(r, 1200));
     expect((await h.messages(ACME_CHAT)).filter((m) => m.includes('LLM tokens'))).toHaveLength(1);
+  });
+
+  it('uses the platform bot only in a chat the operator assigned to the tenant', async () => {
+    // globex has no bot of its own; the operator offers the platform's and assigns it chat 55.
+    await h.engine.services.secrets.remove('globex', 'TELEGRAM_BOT_TOKEN');
+    await database
+      .db('tenants')
+      .where({ id: 'globex' })
+      .update({ settings: { telegram: { chats: [55] } } });
+    await h.call('globex', 'PUT', '/v1/notifications', { channels: { telegram: { chatId: 55 } } });
+    const run = await h.engine.runToEnd('WF-900', {}, 'globex');
+    const text = await poll(async () => (await h.messages(55))[0]);
+    expect(text).toContain(`Run ${run.id} of workflow WF-900 failed`);
+
+    // Chat 66 is not assigned: the job fails before any call to Telegram, and nothing loops.
+    await h.call('globex', 'PUT', '/v1/notifications', { channels: { telegram: { chatId: 66 } } });
+    await windowPasses('globex', 'run.failed', 'WF-900');
+    await database.db('notification_windows').where({ tenant_id: 'globex' }).delete();
+    await h.engine.runToEnd('WF-900', {}, 'globex');
+    const refused = await poll(async () =>
+      (await notifyJobs('globex')).find((j) => j.payload.chat_id === 66 && j.status === 'failed'),
+    );
+    expect(refused.last_error).toMatchObject({ code: 'chat_not_assigned' });
+    expect(await h.messages(66)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(await notifyJobs('globex')).toHaveLength(2);
   });
 });
