@@ -93,6 +93,7 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
     stack.push(() => auditWritesSettled(db));
     const services = await makeServices(config, log, db, opts.overrides);
     stack.push(() => services.runtime.stop());
+    stack.push(() => services.notifier.stop());
     stack.push(async () => services.files.storage.close?.());
     const reloads: Array<() => Promise<void>> = [];
     let worker: Promise<void> | undefined;

@@ -23,7 +23,8 @@ import { makeKnowledgeBase } from './kb/service.ts';
 import type { Logger } from './log.ts';
 import { makeLiveCatalogue } from './manifest/catalogue.ts';
 import { type Catalogue, type CatalogueEntry, formatErrors, loadCatalogue } from './manifest/index.ts';
-import { makeTokenSource } from './oauth/index.ts';
+import { NOTIFY_ACTOR, Notifier, warnOnTokenBudget } from './notify/index.ts';
+import { MAX_LINK_TTL_MS, makeTokenSource, mintConnectLink, type OAuthDeps } from './oauth/index.ts';
 import { loadPlugins, type PluginInfo } from './plugins/index.ts';
 import { makeRuntime, type RuntimeHandle, type TokenSource } from './runtime/index.ts';
 import { saveCatalogueVersions } from './runtime/trigger.ts';
@@ -57,6 +58,8 @@ export interface Services {
   runtime: RuntimeHandle;
   files: FileService;
   processId: string;
+  /** Sends the notification outbox as typed jobs (engine/notify); sweeps once a second. */
+  notifier: Notifier;
 }
 
 export async function loadValidCatalogue(config: Config, connectors: ConnectorRegistry): Promise<Catalogue> {
@@ -114,6 +117,14 @@ export async function makeServices(
   const files = makeFileService({ config: config.files, db, keyring, publicUrl: config.oauth.publicUrl });
   await saveCatalogueVersions(db, catalogue);
   const processId = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const oauth: OAuthDeps = {
+    db,
+    log,
+    catalogue,
+    keyring,
+    env: config.env,
+    publicUrl: config.oauth.publicUrl,
+  };
   const runtime = makeRuntime(
     {
       db,
@@ -121,21 +132,27 @@ export async function makeServices(
       catalogue,
       connectors,
       secrets,
-      tokens:
-        overrides.tokens ??
-        makeTokenSource({ db, log, catalogue, keyring, env: config.env, publicUrl: config.oauth.publicUrl }),
+      tokens: overrides.tokens ?? makeTokenSource(oauth),
       audit: makeDbAuditSink(db),
       // Counted in PostgreSQL: a provider's quota is shared by every worker process.
       rateLimiter: new PgRateLimiter(db),
       connectorConfig: (c) => connectorConfig(c, config, catalogue),
       ssrf: parseAllowlist(config.outboundAllowlist.value),
-      platform: makePgPlatformStore(db),
+      platform: warnOnTokenBudget(makePgPlatformStore(db), db),
       processId,
       files: makeFileStore(files),
       ...(overrides.fetchImpl ? { fetchImpl: overrides.fetchImpl } : {}),
     },
     { cronBackfillMs: config.cronBackfillMs },
   );
+  const notifier = new Notifier({
+    db,
+    log,
+    enqueue: (job, trx) => runtime.runtime.enqueueJob(job, trx),
+    connectLink: (tenantId, provider, trx) =>
+      mintConnectLink(oauth, { tenantId, provider, userSub: NOTIFY_ACTOR, ttlMs: MAX_LINK_TTL_MS }, trx),
+  });
+  notifier.start();
   const reload = async (): Promise<Reload> => {
     const before = live.current();
     if (overrides.catalogue) return { ok: true, version: before.version, changes: [] };
@@ -145,7 +162,17 @@ export async function makeServices(
     live.replace(next);
     return { ok: true, version: next.version, changes: catalogueChanges(before, next) };
   };
-  return { catalogue, reload, connectors, plugins: plugins.plugins, secrets, runtime, files, processId };
+  return {
+    catalogue,
+    reload,
+    connectors,
+    plugins: plugins.plugins,
+    secrets,
+    runtime,
+    files,
+    processId,
+    notifier,
+  };
 }
 
 /** `added Workflow WF-050`, `changed WebhookRoute stripe`, `removed Agent x`. */

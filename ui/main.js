@@ -1,11 +1,12 @@
 // The Atlas console: sign-in, then runs, workflows, jobs, webhooks, integrations, secrets,
-// files, the knowledge base and the audit log of one tenant. Hash routes (`#/runs/<id>`) so that any page is a link.
+// files, the knowledge base, notifications and the audit log of one tenant. Hash routes (`#/runs/<id>`) so that any page is a link.
 import './style.css';
 import { html, render } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { notice, session, signIn, signOut, switchTenant } from './api.js';
 import { FilesPage } from './files.js';
 import { KbDocumentPage, KbPage } from './kb.js';
+import { NotificationsPage } from './notifications.js';
 import { AuditPage, IntegrationsPage, JobPage, JobsPage, SecretsPage, WebhooksPage } from './others.js';
 import { ErrorBox } from './parts.js';
 import { RunPage, RunsPage } from './runs.js';
@@ -24,6 +25,7 @@ const NAV = [
   ['secrets', 'Secrets'],
   ['files', 'Files'],
   ['kb', 'Knowledge base'],
+  ['notifications', 'Notifications'],
   ['audit', 'Audit log'],
 ];
 
@@ -56,6 +58,7 @@ function Page({ route }) {
     secrets: SecretsPage,
     files: FilesPage,
     kb: KbPage,
+    notifications: NotificationsPage,
     audit: AuditPage,
   };
   const Component = pages[section];

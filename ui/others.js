@@ -15,7 +15,14 @@ import {
   usePaged,
 } from './parts.js';
 
-const JOB_TYPES = ['EMAIL_SEND', 'SOCIAL_PUBLISH', 'WEBHOOK_SEND', 'KB_INGEST', 'AGENT_TASK'];
+const JOB_TYPES = [
+  'EMAIL_SEND',
+  'SOCIAL_PUBLISH',
+  'WEBHOOK_SEND',
+  'KB_INGEST',
+  'AGENT_TASK',
+  'TELEGRAM_SEND',
+];
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 
 export function JobsPage({ query, navigate }) {

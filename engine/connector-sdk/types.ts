@@ -269,7 +269,14 @@ export interface JobRetryPolicy {
   jitter?: number;
 }
 
-export const JOB_TYPES = ['EMAIL_SEND', 'SOCIAL_PUBLISH', 'WEBHOOK_SEND', 'KB_INGEST', 'AGENT_TASK'] as const;
+export const JOB_TYPES = [
+  'EMAIL_SEND',
+  'SOCIAL_PUBLISH',
+  'WEBHOOK_SEND',
+  'KB_INGEST',
+  'AGENT_TASK',
+  'TELEGRAM_SEND',
+] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 
 export type ErrorKind = 'retryable' | 'fatal' | 'auth';

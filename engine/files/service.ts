@@ -31,6 +31,7 @@ import {
   softDeleteFile,
 } from '../db/files.ts';
 import { withTenant } from '../db/rls.ts';
+import { notifyQuota } from '../notify/record.ts';
 import { FileNotFoundError, FileTooLargeError, QuotaExceededError } from './errors.ts';
 import { makeLocalStorage } from './local.ts';
 import { checkFileName, declaredType, FileInputError, resolveContentType } from './names.ts';
@@ -148,6 +149,15 @@ export function makeFileService(deps: FileServiceDeps) {
           storage_key: key,
           created_by: actor,
         });
+        await notifyQuota(trx, tenantId, [
+          {
+            quota: 'files.bytes',
+            before: current.bytes,
+            after: current.bytes + staged.size,
+            limit: limit.maxStorageBytes,
+          },
+          { quota: 'files.count', before: current.files, after: current.files + 1, limit: limit.maxFiles },
+        ]);
       });
       try {
         await storage.put(key, {

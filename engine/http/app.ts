@@ -37,6 +37,7 @@ import { integrationRoutes } from './routes/integrations.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { kbRoutes } from './routes/kb.ts';
 import { metaRoutes } from './routes/meta.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { runRoutes } from './routes/runs.ts';
 import { secretRoutes } from './routes/secrets.ts';
@@ -96,6 +97,7 @@ function apiRoutes(deps: RouteDeps): AnyRoute[] {
     ...webhookRouteRoutes(deps),
     ...(deps.files ? fileRoutes(deps, deps.files) : []),
     ...feedRoutes(deps),
+    ...notificationRoutes(deps),
   ];
   return routes;
 }

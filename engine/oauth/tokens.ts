@@ -22,6 +22,7 @@ import { recordAudit } from '../db/audit.ts';
 import { findIntegration, type IntegrationRow, markDisconnected } from '../db/integrations.ts';
 import { setLockTimeout } from '../db/knex.ts';
 import { withTenant } from '../db/rls.ts';
+import { notifyDisconnected } from '../notify/record.ts';
 import type { TokenSource } from '../runtime/deps.ts';
 import { makeAppTokens } from './app-tokens.ts';
 import { manifestOf, nowOf, type OAuthDeps, providerFor, REFRESH_MARGIN_MS } from './deps.ts';
@@ -124,6 +125,7 @@ export function makeTokenSource(deps: OAuthDeps): TokenSource {
 
   async function disconnect(trx: Knex.Transaction, row: IntegrationRow, e: OAuthError): Promise<void> {
     await markDisconnected(trx, row, e.code);
+    await notifyDisconnected(trx, row, e.code);
     await recordAudit(trx, {
       tenantId: row.tenant_id,
       actor: 'engine',

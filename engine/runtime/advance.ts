@@ -245,7 +245,7 @@ class RunLoop {
       return this.core.finishing.finish(this.run, status, this.states, { output, error });
     }
     const outcome = await this.flush({ status, error, output });
-    if (outcome.ended) this.core.finishing.ended(this.run, status, error);
+    if (outcome.ended) await this.core.finishing.ended(this.run, status, error);
   }
 
   private launch(id: string, attempt: number): void {

@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import { enqueueRun } from '../db/queue.ts';
 import { finishRun, nextQueuedInGroup, type RunRow } from '../db/runs.ts';
+import { notifyRunFailed } from '../notify/record.ts';
 import type { DefaultGate } from './defaults.ts';
 import type { RuntimeDeps } from './deps.ts';
 import type { Dispatcher } from './dispatch.ts';
@@ -30,12 +31,12 @@ export class Finishing {
     return run.concurrency_key === null && !this.#events.watches(run.workflow_id);
   }
 
-  /** Metrics and the log line of a run that ended. */
-  ended(
+  /** Metrics, the log line and, for a failure, the tenant's notification, of a run that ended. */
+  async ended(
     run: RunRow,
     status: 'succeeded' | 'failed',
     error?: { step?: string; message?: string } | null,
-  ): void {
+  ): Promise<void> {
     this.metrics.run(run.workflow_id, status, run.started_at ?? run.created_at);
     const fields = { tenant: run.tenant_id, run: run.id, workflow: run.workflow_id, status };
     if (status === 'succeeded') this.deps.log.info(fields, 'run:succeeded');
@@ -45,6 +46,9 @@ export class Finishing {
         ? `step ${error.step}: ${error.message ?? 'failed'}`
         : (error?.message ?? 'failed');
       this.deps.log.warn({ ...fields, step: error?.step, reason }, `run:failed ${reason}`);
+      await notifyRunFailed(this.deps.db, run, error).catch((err: unknown) =>
+        this.deps.log.warn({ err, ...fields }, 'notify: the failed run was not recorded'),
+      );
     }
   }
 
@@ -61,7 +65,7 @@ export class Finishing {
       await this.afterEnd(trx, { ...run, status, error }, states);
       return true;
     });
-    if (ended) this.ended(run, status, error);
+    if (ended) await this.ended(run, status, error);
   }
 
   /** Event triggers and the concurrency wake-up, for any final status (cancel too). */

@@ -1,5 +1,5 @@
 /**
- * Typed jobs (`EMAIL_SEND`, `SOCIAL_PUBLISH`, `WEBHOOK_SEND`, `KB_INGEST`, `AGENT_TASK`):
+ * Typed jobs (`EMAIL_SEND`, `SOCIAL_PUBLISH`, `WEBHOOK_SEND`, `KB_INGEST`, `AGENT_TASK`, `TELEGRAM_SEND`):
  * first-class units of work with a ledger row, a schema-checked payload, and the action's
  * own retry schedule. Each job type is served by the connector action that declares it.
  */
@@ -9,6 +9,7 @@ import { type ActionEntry, JOB_TYPES } from '../connector-sdk/index.ts';
 import { claimJob, findJobByKey, insertJob, type JobRow, settleJob } from '../db/jobs.ts';
 import { enqueueJobAttempt } from '../db/queue.ts';
 import { failRunningJobAttempts, finishJobAttempt, startJobAttempt } from '../db/step-runs.ts';
+import { notifyJobFailed } from '../notify/record.ts';
 import type { Core } from './core.ts';
 import { RuntimeError } from './errors.ts';
 import { type AttemptResult, executeAttempt } from './execute.ts';
@@ -150,6 +151,7 @@ async function recordOutcome(
       result.ok ? { ok: true, output: result.output } : { ok: false, error: result.failure, retryAt },
     );
     if (retryAt) await enqueueJobAttempt(trx, job, retryAt);
+    else if (!result.ok) await notifyJobFailed(trx, job, result.failure);
   });
   core.metrics.step(job.uses, result.ok ? 'succeeded' : 'failed', durationMs);
 }

@@ -15,6 +15,7 @@ export interface SendMessageInput {
 export const sendMessage = defineAction<SendMessageInput, SentMessage>({
   id: 'sendMessage',
   description: 'Send a text message to a Telegram chat (1-4096 characters).',
+  jobType: 'TELEGRAM_SEND',
   input: {
     type: 'object',
     additionalProperties: false,
