@@ -28,7 +28,7 @@ export const COMPILED_COMMANDS = {
 
 // The manifest path's pure-JS libraries are bundled: loading Ajv alone as ~100 CommonJS
 // files took longer than validating the catalogue. Every other package stays a plain import.
-const BUNDLED = new Set(['ajv', 'ajv-formats', 'yaml', 'cron-parser', 'json-logic-js']);
+const BUNDLED = new Set(['ajv', 'ajv-formats', 'yaml', 'js-yaml', 'cron-parser', 'json-logic-js']);
 
 /** Builds dist/ (or `outdir`); returns the number of inputs recorded in its stamp. */
 export async function build({ root = ROOT, outdir = join(root, 'dist') } = {}) {

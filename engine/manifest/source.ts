@@ -1,19 +1,27 @@
-// Parsing YAML and JSON manifests with source positions. JSON is parsed by the YAML
-// parser too (it is YAML 1.2), so both get the same ranges and the same error mapping.
-import {
-  type Document,
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  type Node,
-  type Pair,
-  parseAllDocuments,
-  visit,
-} from 'yaml';
+// Parsing YAML and JSON manifests, with source positions when they are needed. JSON is
+// parsed as YAML too (it is YAML 1.2), so both get the same ranges and the same error mapping.
+// A file is read into plain values on the fast path (`fast-parse.ts`); the `yaml` library's
+// document with ranges, which `locate` reads, is built the first time an error of that file
+// needs a place, or at once when the fast path declines the file.
+import { createRequire } from 'node:module';
+import type * as YamlLibrary from 'yaml';
+import type { Document, LineCounter, Node, Pair } from 'yaml';
 import { MAX_JSON_DEPTH } from '../json/limits.ts';
 import type { ManifestError } from './errors.ts';
+import { fastParse } from './fast-parse.ts';
+
+let library: typeof YamlLibrary | undefined;
+/**
+ * The `yaml` library, loaded on first use: a valid catalogue never needs it, and loading it
+ * took as long as validating a hundred manifests. In the compiled CLI the bundler turns this
+ * `require` into a call of the bundled copy; from the sources it is Node's own.
+ */
+function yaml(): typeof YamlLibrary {
+  library ??= (
+    typeof require === 'function' ? require('yaml') : createRequire(import.meta.url)('yaml')
+  ) as typeof YamlLibrary;
+  return library;
+}
 
 /** Largest manifest file read, in characters: a catalogue entry is a few kilobytes. */
 const MAX_MANIFEST_CHARS = 1_000_000;
@@ -23,17 +31,23 @@ const MAX_ALIAS_COUNT = 100;
 
 export type Path = (string | number)[];
 
+/** The document model with source ranges that `locate` reads. */
+interface Positions {
+  lines: LineCounter;
+  yaml: Document;
+  contents: Node | null;
+}
+
 /** One document of a file: a file may hold several (`---`). */
 export interface SourceDoc {
   file: string;
   /** 0-based index of the document in its file. */
   index: number;
   text: string;
-  lines: LineCounter;
-  yaml: Document;
-  contents: Node | null;
-  /** The document as plain data (undefined when it did not parse). */
+  /** The document as plain data. */
   value: unknown;
+  /** Its document model with ranges, built on first use. */
+  positions(): Positions;
 }
 
 export interface ParsedFile {
@@ -44,7 +58,39 @@ export interface ParsedFile {
 
 /** Parses every document of a file; syntax errors become ManifestErrors, never exceptions. */
 export function parseSource(file: string, text: string): ParsedFile {
+  if (text.length > MAX_MANIFEST_CHARS) {
+    const message = `the file is larger than 1 MB (${text.length} characters); split it`;
+    return {
+      docs: [],
+      errors: [{ file, line: 1, column: 1, kind: null, id: null, keyword: 'yaml', message }],
+    };
+  }
+  const values = fastParse(text);
+  // Too deep a document is reported with its place, which the full parser knows.
+  if (values === undefined || values.some((v) => tooDeepAt(v, MAX_JSON_DEPTH))) return parseFully(file, text);
+  let model: { lines: LineCounter; docs: Document[] } | undefined;
+  const positions = (index: number) => (): Positions => {
+    // The fast path yields no empty document, so its n-th is the n-th one with contents.
+    model ??= composeDocuments(text);
+    const yaml = model.docs.filter((d) => d.contents !== null)[index]!;
+    return { lines: model.lines, yaml, contents: (yaml.contents ?? null) as Node | null };
+  };
+  const docs = values.map(
+    (value, index): SourceDoc => ({ file, index, text, value, positions: positions(index) }),
+  );
+  return { docs, errors: [] };
+}
+
+function composeDocuments(text: string): { lines: LineCounter; docs: Document[] } {
+  const { LineCounter, parseAllDocuments } = yaml();
   const lines = new LineCounter();
+  const parsed = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  return { lines, docs: Array.isArray(parsed) ? parsed : [] };
+}
+
+/** The full parser: every document with its ranges, and every syntax error with its place. */
+function parseFully(file: string, text: string): ParsedFile {
+  const { lines, docs: list } = composeDocuments(text);
   const docs: SourceDoc[] = [];
   const errors: ManifestError[] = [];
   const at = (line: number, column: number, message: string): ManifestError => ({
@@ -60,12 +106,6 @@ export function parseSource(file: string, text: string): ParsedFile {
     const { line, col } = lines.linePos(offset);
     return at(line, col, message);
   };
-  if (text.length > MAX_MANIFEST_CHARS) {
-    const message = `the file is larger than 1 MB (${text.length} characters); split it`;
-    return { docs, errors: [at(1, 1, message)] };
-  }
-  const parsed = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const list = Array.isArray(parsed) ? parsed : [];
   list.forEach((doc, index) => {
     if (doc.errors.length > 0) {
       // The composer recurses: nesting thousands deep ends its walk with a RangeError.
@@ -86,7 +126,8 @@ export function parseSource(file: string, text: string): ParsedFile {
       );
       return;
     }
-    const entry: SourceDoc = { file, index, text, lines, yaml: doc, contents: doc.contents as Node, value };
+    const model: Positions = { lines, yaml: doc, contents: doc.contents as Node };
+    const entry: SourceDoc = { file, index, text, value, positions: () => model };
     const deep = tooDeepAt(value, MAX_JSON_DEPTH);
     if (deep) {
       const { line, column } = locate(entry, deep);
@@ -103,6 +144,7 @@ const TOO_DEEP = `invalid YAML: nested deeper than ${MAX_JSON_DEPTH} levels`;
 /** Where the first alias of a document starts: where an alias explosion begins. */
 function firstAlias(doc: Document): number | undefined {
   let offset: number | undefined;
+  const { visit } = yaml();
   visit(doc, {
     Alias(_key, node) {
       offset = node.range?.[0];
@@ -140,12 +182,13 @@ interface Found {
   depth: number;
 }
 
-function resolveAlias(node: unknown, doc: SourceDoc): Node | null {
-  if (isAlias(node)) return (node.resolve(doc.yaml) ?? null) as Node | null;
+function resolveAlias(node: unknown, doc: Positions): Node | null {
+  if (yaml().isAlias(node)) return (node.resolve(doc.yaml) ?? null) as Node | null;
   return (node ?? null) as Node | null;
 }
 
-function find(doc: SourceDoc, path: Path): Found {
+function find(doc: Positions, path: Path): Found {
+  const { isMap, isScalar, isSeq } = yaml();
   let node: Node | null = doc.contents;
   let pair: Pair | undefined;
   let depth = 0;
@@ -183,7 +226,9 @@ export function locate(
   path: Path,
   options: LocateOptions = {},
 ): { line: number; column: number } {
-  const { node, pair, depth } = find(doc, path);
+  const model = doc.positions();
+  const { isScalar } = yaml();
+  const { node, pair, depth } = find(model, path);
   const complete = depth === path.length;
   const keyRange = pair && isScalar(pair.key) ? pair.key.range : undefined;
   let offset: number | undefined;
@@ -196,6 +241,6 @@ export function locate(
       if (found >= 0) offset += found;
     }
   }
-  const { line, col } = doc.lines.linePos(offset ?? doc.contents?.range?.[0] ?? 0);
+  const { line, col } = model.lines.linePos(offset ?? model.contents?.range?.[0] ?? 0);
   return { line, column: col };
 }

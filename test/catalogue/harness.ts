@@ -9,16 +9,18 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
+import { mintToken } from '../../engine/auth/mint.ts';
 import { loadConfig } from '../../engine/config.ts';
 import { generateKey } from '../../engine/crypto/index.ts';
 import { type RunningEngine, startEngine } from '../../engine/engine.ts';
 import { makeLogger } from '../../engine/log.ts';
-import type { RunDetail } from '../../engine/runtime/index.ts';
+import type { RunDetail, TokenSource } from '../../engine/runtime/index.ts';
 import { type GraphFake, startGraph } from '../fakes/msgraph.ts';
 import { OPENAI_KEY, startOpenAI } from '../fakes/openai.ts';
 import { RESEND_KEY, type ResendFake, startResend } from '../fakes/resend.ts';
 import { type FakeServer, json, startFake } from '../fakes/server.ts';
-import { STRIPE_KEY, startStripe } from '../fakes/stripe.ts';
+import { startSocial } from '../fakes/social.ts';
+import { STRIPE_KEY, type StripeFake, startStripe } from '../fakes/stripe.ts';
 import { BOT_TOKEN, startTelegram } from '../fakes/telegram.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook.ts';
 import { waitFor } from '../helpers/poll.ts';
@@ -27,18 +29,21 @@ import { ROOT, signedStripe, stripe } from '../webhooks/harness.ts';
 export { BOT_TOKEN, RESEND_KEY, STRIPE_KEY, stripe };
 export const STRIPE_SECRET = 'whsec_catalogueCatalogueCatalogue01234567';
 export const TELEGRAM_SECRET = 'telegram-route-secret-0123456789';
+const JWT_SECRET = 'atlas-catalogue-tests-0123456789abcdef';
 export const HOOK_SECRET = `whsec_${Buffer.from('catalogue-signing-key-32-bytes!!').toString('base64')}`;
 
 export interface Fakes {
   telegram: FakeServer;
   graph: GraphFake;
   resend: ResendFake;
-  stripe: FakeServer;
+  stripe: StripeFake;
   /** A tenant's own systems: answers every request with 200 `{"ok": true}`. */
   receiver: FakeServer;
   /** A Standard Webhooks endpoint that verifies signatures with HOOK_SECRET (400 otherwise). */
   hooks: WebhookReceiver;
   openai: FakeServer;
+  /** X, LinkedIn, Meta and TikTok under their prefixes (`/x`, `/linkedin`, `/graph`, `/tiktok`). */
+  social: FakeServer;
 }
 
 export interface CatalogueEngine {
@@ -58,11 +63,18 @@ export interface CatalogueEngine {
   finished(tenant: string, workflowId: string, count?: number): Promise<RunDetail[]>;
   /** The tenant's first finished run of the workflow, which must have succeeded (else its error shows). */
   succeeded(tenant: string, workflowId: string): Promise<RunDetail>;
+  /** Waits until the tenant's newest run of the workflow is parked in the wait step `stepId`. */
+  parkedAt(tenant: string, workflowId: string, stepId: string): Promise<RunDetail>;
+  /** Delivers a signal as an approver does: `POST /v1/runs/:id/signals/:name` with a bearer token. */
+  signal(tenant: string, runId: string, name: string, payload: unknown): Promise<Response>;
   close(): Promise<void>;
 }
 
-export async function startCatalogueEngine(databaseUrl: string): Promise<CatalogueEngine> {
-  const [telegram, graph, resend, stripeFake, receiver, hooks, openai] = await Promise.all([
+export async function startCatalogueEngine(
+  databaseUrl: string,
+  opts: { tokens?: TokenSource } = {},
+): Promise<CatalogueEngine> {
+  const [telegram, graph, resend, stripeFake, receiver, hooks, openai, social] = await Promise.all([
     startTelegram(BOT_TOKEN),
     startGraph(),
     startResend(),
@@ -70,8 +82,9 @@ export async function startCatalogueEngine(databaseUrl: string): Promise<Catalog
     startFake(() => json(200, { ok: true })),
     startWebhookReceiver(HOOK_SECRET),
     startOpenAI(),
+    startSocial(),
   ]);
-  const fakes: Fakes = { telegram, graph, resend, stripe: stripeFake, receiver, hooks, openai };
+  const fakes: Fakes = { telegram, graph, resend, stripe: stripeFake, receiver, hooks, openai, social };
   const home = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-catalogue-'));
   const config = loadConfig(
     {
@@ -81,7 +94,7 @@ export async function startCatalogueEngine(databaseUrl: string): Promise<Catalog
       LOG_LEVEL: 'silent',
       ATLAS_HOME: home,
       ATLAS_ENCRYPTION_KEY: generateKey(),
-      ATLAS_JWT_SECRET: 'atlas-catalogue-tests-0123456789abcdef',
+      ATLAS_JWT_SECRET: JWT_SECRET,
       ATLAS_MANIFESTS: path.join(ROOT, 'manifests'),
       ATLAS_OUTBOUND_ALLOWLIST: '127.0.0.1',
       ATLAS_CONNECTOR_TELEGRAM_BASE_URL: telegram.url,
@@ -91,11 +104,22 @@ export async function startCatalogueEngine(databaseUrl: string): Promise<Catalog
       ATLAS_CONNECTOR_EMAIL_BASE_URL: resend.url,
       ATLAS_CONNECTOR_STRIPE_BASE_URL: stripeFake.url,
       ATLAS_CONNECTOR_OPENAI_BASE_URL: `${openai.url}/v1`,
+      ATLAS_CONNECTOR_SOCIAL_X_BASE_URL: `${social.url}/x`,
+      ATLAS_CONNECTOR_SOCIAL_LINKEDIN_BASE_URL: `${social.url}/linkedin`,
+      ATLAS_CONNECTOR_SOCIAL_FACEBOOK_BASE_URL: `${social.url}/graph`,
+      ATLAS_CONNECTOR_SOCIAL_INSTAGRAM_BASE_URL: `${social.url}/graph`,
+      ATLAS_CONNECTOR_SOCIAL_TIKTOK_BASE_URL: `${social.url}/tiktok`,
       RESEND_FROM: 'Acme <billing@acme.example>',
     },
     ROOT,
   );
-  const engine = await startEngine({ config, log: makeLogger('silent', false), http: true, worker: true });
+  const engine = await startEngine({
+    config,
+    log: makeLogger('silent', false),
+    http: true,
+    worker: true,
+    ...(opts.tokens ? { overrides: { tokens: opts.tokens } } : {}),
+  });
   const db = engine.db;
   const { runtime } = engine.services.runtime;
   const atlas: CatalogueEngine = {
@@ -147,6 +171,37 @@ export async function startCatalogueEngine(databaseUrl: string): Promise<Catalog
       const [run] = await atlas.finished(tenant, workflowId);
       expect(run!.status, JSON.stringify(run!.error)).toBe('succeeded');
       return run!;
+    },
+    async parkedAt(tenant, workflowId, stepId) {
+      let parked: RunDetail | undefined;
+      await waitFor(async () => {
+        const row = await db('workflow_runs')
+          .where({ tenant_id: tenant, workflow_id: workflowId })
+          .orderBy('created_at', 'desc')
+          .first('id');
+        const run = row ? await runtime.getRun(tenant, row.id as string) : undefined;
+        const step = run?.steps.find((s) => s.id === stepId);
+        if (run?.status === 'waiting' && step?.status === 'waiting') parked = run;
+        return parked !== undefined;
+      }, 30_000);
+      return parked!;
+    },
+    async signal(tenant, runId, name, payload) {
+      const token = await mintToken({
+        secret: JWT_SECRET,
+        sub: 'approver',
+        tenants: [tenant],
+        ttlSeconds: 300,
+      });
+      return fetch(`${engine.url}/v1/runs/${runId}/signals/${name}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'x-tenant-id': tenant,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify(payload),
+      });
     },
     async close() {
       await engine.stop();

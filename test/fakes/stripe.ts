@@ -71,7 +71,19 @@ function created(req: RecordedRequest, path: string): Record<string, unknown> | 
   return undefined;
 }
 
-function retrieved(path: string): Record<string, unknown> | undefined {
+/**
+ * The invoices `GET /v1/invoices` lists, newest first, filtered by its `status` and `customer`
+ * parameters (an invoice without a customer matches any): a test replaces or edits them.
+ */
+export interface StripeFake extends FakeServer {
+  invoices: Array<Record<string, unknown>>;
+}
+
+function retrieved(
+  req: RecordedRequest,
+  invoices: StripeFake['invoices'],
+): Record<string, unknown> | undefined {
+  const { path } = req;
   const m = /^\/v1\/(customers|payment_intents)\/([^/]+)$/.exec(path);
   if (m) {
     if (m[2]!.endsWith('missing')) return undefined;
@@ -79,19 +91,23 @@ function retrieved(path: string): Record<string, unknown> | undefined {
       ? { id: m[2], object: 'customer', email: 'ada@example.com' }
       : { id: m[2], object: 'payment_intent', amount: 1000, currency: 'eur', status: 'succeeded' };
   }
-  if (path === '/v1/invoices')
-    return {
-      object: 'list',
-      url: '/v1/invoices',
-      has_more: false,
-      data: [{ id: 'in_1', object: 'invoice', status: 'paid' }],
-    };
+  if (path === '/v1/invoices') {
+    const status = req.query.get('status');
+    const customer = req.query.get('customer');
+    const data = invoices.filter(
+      (i) =>
+        (status === null || i['status'] === status) &&
+        (customer === null || i['customer'] === undefined || i['customer'] === customer),
+    );
+    return { object: 'list', url: '/v1/invoices', has_more: false, data };
+  }
   return undefined;
 }
 
-export async function startStripe(): Promise<FakeServer> {
+export async function startStripe(): Promise<StripeFake> {
   const replays = new Map<string, Record<string, unknown>>();
-  return startFake((req) => {
+  const invoices: StripeFake['invoices'] = [{ id: 'in_1', object: 'invoice', status: 'paid' }];
+  const server = await startFake((req) => {
     if (req.header('authorization') !== `Bearer ${STRIPE_KEY}`) {
       return stripeError(401, {
         type: 'invalid_request_error',
@@ -99,7 +115,7 @@ export async function startStripe(): Promise<FakeServer> {
       });
     }
     if (req.method === 'GET') {
-      const found = retrieved(req.path);
+      const found = retrieved(req, invoices);
       if (found) return json(200, found);
       return stripeError(404, {
         type: 'invalid_request_error',
@@ -120,4 +136,5 @@ export async function startStripe(): Promise<FakeServer> {
     if (key) replays.set(key, body);
     return json(200, body);
   });
+  return Object.assign(server, { invoices });
 }
