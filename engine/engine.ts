@@ -115,6 +115,7 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
         url: databaseUrl,
         log,
         maxLagBytes: config.feed.maxLagBytes,
+        retentionMs: config.feed.retentionMs,
         enqueue: (req, trx) => services.runtime.runtime.enqueueJob(req, trx),
       });
       feed = started;

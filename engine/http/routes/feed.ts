@@ -26,7 +26,7 @@ import type { RouteDeps } from './deps.ts';
 
 const CURSOR = '^(evt_)?[0-9]{1,18}$';
 const AFTER = '^((evt_)?[0-9]{1,18}|latest)$';
-const TYPE_PATTERN = `^(\\*|(run|job|integration|file|feed)\\.(\\*|[a-z_]{1,40}))$`;
+const TYPE_PATTERN = `^(\\*|(run|job|integration|file|feed)\\.(\\*|[a-z_]{1,40})|kb\\.(\\*|document\\.(\\*|[a-z_]{1,40})))$`;
 /** How often an open stream looks for new events, and sends a comment to keep proxies from closing it. */
 const POLL_MS = 500;
 const KEEPALIVE_MS = 15_000;
