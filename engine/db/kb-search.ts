@@ -37,34 +37,46 @@ export function filterSql(filter: Record<string, unknown> | undefined): { sql: s
   return { sql: ' and d.metadata @> ?::jsonb', bindings: [JSON.stringify(filter)] };
 }
 
+/**
+ * Full text, as the tenant. The candidates come from `kb_text_candidates` (migration 221: the
+ * GIN index, which row-level security keeps from `atlas_app`'s own queries, for the session's
+ * tenant only); they are ranked and read here under row-level security.
+ */
 export async function searchText(
   trx: Knex.Transaction,
-  tenantId: string,
+  _tenantId: string,
   query: string,
   n: number,
   filter?: Record<string, unknown>,
 ): Promise<Ranked[]> {
-  const f = filterSql(filter);
-  const run = async (tsquery: string, limit: number) => {
-    // The tsquery is written inline (not joined from a subquery) so that the planner sees a
-    // constant and takes the GIN index. Ranking reads each matching chunk's tsvector: words
-    // found in most chunks would make a query rank the whole tenant, so at most
-    // RANK_CANDIDATES matches are ranked.
+  const f = filter && Object.keys(filter).length > 0 ? JSON.stringify(filter) : null;
+  const rank = async (
+    tsquery: string,
+    candidates: string,
+    bindings: unknown[],
+    limit: number,
+    exclude: string[],
+  ) => {
     const { rows } = await trx.raw<{ rows: Array<{ id: string; score: number }> }>(
-      `select m.id::text as id, ts_rank_cd(m.tsv, ${tsquery}) as score
-         from (select c.id, c.tsv
-                 from kb_chunks c join kb_documents d on d.id = c.document_id
-                where c.tenant_id = ? and d.status = 'ready' and c.tsv @@ ${tsquery}${f.sql}
-                limit ?) m
-        order by score desc, m.id
+      `select c.id::text as id, ts_rank_cd(c.tsv, ${tsquery}) as score
+         from kb_chunks c
+        where c.id in (${candidates})${exclude.length > 0 ? ' and c.id <> all(?::bigint[])' : ''}
+        order by score desc, c.id
         limit ?`,
-      [query, tenantId, query, ...f.bindings, RANK_CANDIDATES, limit],
+      [...bindings, ...(exclude.length > 0 ? [exclude] : []), limit] as Knex.RawBinding[],
     );
     return rows.map((r) => ({ id: r.id, score: Number(r.score) }));
   };
   // Chunks holding every word of the query first (plainto_tsquery joins them with AND: a
-  // selective index lookup).
-  const all = await run(`plainto_tsquery('english', ?)`, n);
+  // selective index lookup). Ranking reads each candidate's tsvector: words found in most
+  // chunks would make a query rank the whole tenant, so at most RANK_CANDIDATES are ranked.
+  const all = await rank(
+    `plainto_tsquery('english', ?)`,
+    `select kb_text_candidates(plainto_tsquery('english', ?), ?, ?::jsonb)`,
+    [query, query, RANK_CANDIDATES, f],
+    n,
+    [],
+  );
   if (all.length >= n) return all;
   // A question rarely has every word in one chunk: then chunks holding any of them follow.
   // Their candidates are gathered word by word, each capped, so that a word found in most
@@ -75,28 +87,15 @@ export async function searchText(
   );
   if (words.length === 0) return all;
   const quoted = words.map((w) => `'${w.lexeme.replace(/'/g, "''")}'`);
-  const exclude = all.map((r) => r.id);
   const perWord = Math.ceil(RANK_CANDIDATES / words.length);
-  const candidates = quoted
-    .map(
-      () => `(select c.id from kb_chunks c join kb_documents d on d.id = c.document_id
-               where c.tenant_id = ? and d.status = 'ready' and c.tsv @@ ?::tsquery${f.sql} limit ${perWord})`,
-    )
-    .join(' union ');
-  const { rows } = await trx.raw<{ rows: Array<{ id: string; score: number }> }>(
-    `select c.id::text as id, ts_rank_cd(c.tsv, ?::tsquery) as score
-       from kb_chunks c
-      where c.id in (${candidates})${exclude.length > 0 ? ' and c.id <> all(?::bigint[])' : ''}
-      order by score desc, c.id
-      limit ?`,
-    [
-      quoted.join(' | '),
-      ...quoted.flatMap((q) => [tenantId, q, ...f.bindings]),
-      ...(exclude.length > 0 ? [exclude] : []),
-      n - all.length,
-    ],
+  const more = await rank(
+    '?::tsquery',
+    quoted.map(() => 'select kb_text_candidates(?::tsquery, ?, ?::jsonb)').join(' union '),
+    [quoted.join(' | '), ...quoted.flatMap((q) => [q, perWord, f])],
+    n - all.length,
+    all.map((r) => r.id),
   );
-  return [...all, ...rows.map((r) => ({ id: r.id, score: Number(r.score) }))];
+  return [...all, ...more];
 }
 
 async function searchPgvector(
