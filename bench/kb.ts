@@ -94,6 +94,13 @@ async function main(): Promise<void> {
       const mb = totalBytes / 1024 / 1024;
       console.log(`ingest: ${docs.length} documents, ${fmt(mb)} MB, ${tokens} tokens`);
       console.log(`  raw tokenizer (cl100k_base encode): ${fmt(mb / rawSeconds, 2)} MB/s`);
+      // PostgreSQL's share, the other baseline: the English tsvector of the same text, in one
+      // backend, with no table or index behind it.
+      start = performance.now();
+      await db.raw(`select sum(length(to_tsvector('english', x))) from unnest(?::text[]) x`, [docs]);
+      console.log(
+        `  PostgreSQL to_tsvector('english') alone, one backend: ${fmt(mb / ((performance.now() - start) / 1000), 2)} MB/s`,
+      );
       start = performance.now();
       let chunked = 0;
       for (const text of docs) chunked += chunkText(text).length;

@@ -25,6 +25,10 @@ export interface ChunkHit {
 
 /** Most full-text matches ranked per query (see searchText). */
 export const RANK_CANDIDATES = 1000;
+/** Chunks holding every word of a query that are ranked, at most (more when k asks). */
+const ALL_WORDS_CANDIDATES = 200;
+/** Chunks holding any word of a query that are read and ranked by cover density, at least. */
+const SHORTLIST = 40;
 /** Most distinct words of a query looked up one by one. */
 const MAX_WORDS = 12;
 
@@ -69,11 +73,11 @@ export async function searchText(
   };
   // Chunks holding every word of the query first (plainto_tsquery joins them with AND: a
   // selective index lookup). Ranking reads each candidate's tsvector: words found in most
-  // chunks would make a query rank the whole tenant, so at most RANK_CANDIDATES are ranked.
+  // chunks would make a query rank the whole tenant, so at most ALL_WORDS_CANDIDATES are ranked.
   const all = await rank(
     `plainto_tsquery('english', ?)`,
     `select kb_text_candidates(plainto_tsquery('english', ?), ?, ?::jsonb)`,
-    [query, query, RANK_CANDIDATES, f],
+    [query, query, Math.max(ALL_WORDS_CANDIDATES, 4 * n), f],
     n,
     [],
   );
@@ -88,12 +92,24 @@ export async function searchText(
   if (words.length === 0) return all;
   const quoted = words.map((w) => `'${w.lexeme.replace(/'/g, "''")}'`);
   const perWord = Math.ceil(RANK_CANDIDATES / words.length);
+  // Each chunk is weighted by the words it holds, a word by the inverse of its candidates'
+  // count (a rare word's list is short: an inverse document frequency at no extra cost); only
+  // the best SHORTLIST are read and ranked by cover density, which bounds the tsvectors read.
+  const lists = quoted
+    .map(
+      (_, i) =>
+        `(select w${i}.id, 1.0 / count(*) over () as weight from kb_text_candidates(?::tsquery, ?, ?::jsonb) as w${i}(id))`,
+    )
+    .join(' union all ');
+  const exclude = all.map((r) => r.id);
+  const shortlist = `select id from (${lists}) l${exclude.length > 0 ? ' where id <> all(?::bigint[])' : ''}
+                      group by id order by sum(weight) desc, id limit ${Math.max(SHORTLIST, 4 * n)}`;
   const more = await rank(
     '?::tsquery',
-    quoted.map(() => 'select kb_text_candidates(?::tsquery, ?, ?::jsonb)').join(' union '),
-    [quoted.join(' | '), ...quoted.flatMap((q) => [q, perWord, f])],
+    shortlist,
+    [quoted.join(' | '), ...quoted.flatMap((q) => [q, perWord, f]), ...(exclude.length > 0 ? [exclude] : [])],
     n - all.length,
-    all.map((r) => r.id),
+    [],
   );
   return [...all, ...more];
 }
