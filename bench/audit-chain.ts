@@ -14,7 +14,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { mintToken } from '../engine/auth/mint.ts';
-import { loadConfig } from '../engine/config.ts';
+import { environment, loadConfig } from '../engine/config.ts';
 import { generateKey } from '../engine/crypto/index.ts';
 import { contentHash, payloadHash } from '../engine/db/audit-hash.ts';
 import { type Knex, makeDb } from '../engine/db/knex.ts';
@@ -138,6 +138,11 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmtRound = (f: Figures) => `${f.rps.toFixed(0)}/s p99 ${f.p99} ms`;
 
 async function main(): Promise<void> {
+  // It swaps the database's audit_append for a while: only ever on a throwaway database.
+  if (loadConfig(environment()).databaseUrl)
+    throw new Error(
+      'bench/audit-chain.ts replaces audit_append while it runs: unset DATABASE_URL to run it on an embedded database of its own',
+    );
   const pgInstance = await benchDatabase('atlas_bench_audit');
   const config = loadConfig({
     DATABASE_URL: pgInstance.url,
