@@ -125,6 +125,7 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
         url: directUrl,
         log,
         maxLagBytes: config.feed.maxLagBytes,
+        retentionMs: config.feed.retentionMs,
         enqueue: (req, trx) => services.runtime.runtime.enqueueJob(req, trx),
       });
       feed = started;

@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { KbIngestOutput, KbSearchOutput } from '../connector-sdk/index.ts';
+import { recordAudit } from '../db/audit.ts';
 import { jobOutcome } from '../db/jobs.ts';
-import { ingestedFileHashes } from '../db/kb-documents.ts';
+import { ingestedFiles } from '../db/kb-documents.ts';
 import type { Knex } from '../db/knex.ts';
 import { withTenant } from '../db/rls.ts';
 import { getTenant } from '../db/tenants.ts';
+import type { FileService } from '../files/service.ts';
 import { type Runtime, RuntimeError } from '../runtime/index.ts';
 import { CliError, type CliIO, type Command, UsageError } from './command.ts';
 import { parseCommandArgs } from './main.ts';
@@ -17,7 +21,8 @@ const USAGE = `Usage: atlas kb ingest <files or directories...> --tenant <id> [-
 
 ingest  adds files to the tenant's knowledge base (Markdown, text, HTML, PDF, DOCX, JSON),
         walking directories; files unchanged since their last ingestion are skipped. Each file
-        is a KB_INGEST job; with no worker running, this process runs the queue itself.
+        is uploaded to the tenant's files, then ingested by a KB_INGEST job; with no worker
+        running, this process runs the queue itself.
 search  prints the chunks that best answer the query, with their document, score and rank.`;
 
 /** The extensions a directory walk picks up. */
@@ -101,12 +106,36 @@ function keyOf(io: CliIO, file: string): string {
 interface Opened {
   db: Knex;
   runtime: Runtime;
+  files: FileService;
   close(): Promise<void>;
 }
 
 async function open(io: CliIO, runQueue: boolean): Promise<Opened> {
   const { engine, database, close } = await openEngine(io, { worker: runQueue });
-  return { db: database.db, runtime: engine.runtime, close };
+  return { db: database.db, runtime: engine.runtime, files: engine.services.files, close };
+}
+
+async function sha256Of(file: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+/** Audited like `atlas files put` and `rm`: the stored files are the tenant's to see and delete. */
+function fileAudit(tenantId: string, action: string, id: string, summary: Record<string, unknown>) {
+  return {
+    tenantId,
+    actor: `cli:${os.userInfo().username}`,
+    action,
+    entityType: 'file',
+    entityId: id,
+    result: 'ok' as const,
+    summary,
+  };
 }
 
 interface Outcome {
@@ -117,11 +146,11 @@ interface Outcome {
 async function ingest(io: CliIO, inputs: string[], tenantId: string, timeoutMs: number): Promise<number> {
   const files = await collect(io, inputs);
   if (files.length === 0) throw new CliError('no files to ingest (Markdown, text, HTML, PDF, DOCX or JSON)');
-  const { db, runtime, close } = await open(io, true);
+  const { db, runtime, files: store, close } = await open(io, true);
   try {
     if (!(await getTenant(db, tenantId)))
       throw new CliError(`there is no tenant ${tenantId}: add it with \`atlas tenants add ${tenantId}\``);
-    const known = await withTenant(db, tenantId, (trx) => ingestedFileHashes(trx, tenantId));
+    const known = await withTenant(db, tenantId, (trx) => ingestedFiles(trx, tenantId));
     const deadline = Date.now() + timeoutMs;
     const counts: Record<Outcome['status'], number> = {
       created: 0,
@@ -131,26 +160,61 @@ async function ingest(io: CliIO, inputs: string[], tenantId: string, timeoutMs: 
       failed: 0,
     };
     let done = 0;
+    const removeFile = (id: string) =>
+      store
+        .remove(tenantId, id, (change) =>
+          db.transaction(async (trx) => {
+            await change(trx);
+            await recordAudit(trx, fileAudit(tenantId, 'files.delete', id, {}));
+          }),
+        )
+        .catch(() => undefined); // already gone
     const one = async (file: string): Promise<Outcome> => {
       const key = keyOf(io, file);
-      const bytes = await fs.readFile(file);
-      const sha256 = createHash('sha256').update(bytes).digest('hex');
-      if (known.get(key) === sha256)
+      const { sha256, size } = await sha256Of(file);
+      const previous = known.get(key);
+      if (previous?.sha256 === sha256)
         return { status: 'skipped', detail: 'unchanged since the last ingestion' };
       const name = key.slice('path:'.length);
+      // The bytes go up as a stored file, streamed; the job carries only its id.
+      const stored = await store.upload(tenantId, `cli:${os.userInfo().username}`, {
+        name: path.basename(file),
+        body: createReadStream(file),
+        declaredSize: size,
+        commit: (finish) =>
+          db.transaction(async (trx) => {
+            const r = await finish(trx);
+            await recordAudit(trx, fileAudit(tenantId, 'files.put', r.id, { name: r.name, size: r.size }));
+            return r;
+          }),
+      });
+      const outcome = await follow(stored.id, key, name, sha256, size);
+      // The document keeps the file it was read from: a failed ingestion's upload goes, and so
+      // does the file of the version it replaced. A job still running at the timeout keeps its file.
+      if (outcome.status === 'failed' && outcome.final) await removeFile(stored.id);
+      else if (outcome.status !== 'failed' && previous?.fileId && previous.fileId !== stored.id)
+        await removeFile(previous.fileId);
+      return outcome;
+    };
+    const follow = async (
+      fileId: string,
+      key: string,
+      name: string,
+      sha256: string,
+      size: number,
+    ): Promise<Outcome & { final?: boolean }> => {
       const job = await runtime.enqueueJob({
         tenantId,
         type: 'KB_INGEST',
         actor: 'cli',
         payload: {
-          data: bytes.toString('base64'),
-          name: path.basename(file),
+          fileId,
+          name: path.basename(name),
           key,
-          metadata: { file: { path: name, sha256, bytes: bytes.length } },
+          metadata: { file: { path: name, sha256, bytes: size, id: fileId } },
         },
       });
       for (;;) {
-        // The job's status alone: its payload holds the whole file.
         const now = await jobOutcome(db, tenantId, job.id);
         if (now?.status === 'succeeded' && now.result) {
           const out = now.result as KbIngestOutput;
@@ -162,6 +226,7 @@ async function ingest(io: CliIO, inputs: string[], tenantId: string, timeoutMs: 
         if (now?.status === 'failed' || now?.status === 'cancelled')
           return {
             status: 'failed',
+            final: true,
             detail: (now.last_error as { message?: string } | null)?.message ?? now.status,
           };
         if (Date.now() > deadline)

@@ -4,7 +4,15 @@
  */
 import path from 'node:path';
 import { ConfigError } from './error.ts';
-import { type Env, nonEmpty, parseBoolean, parseHttpUrl, parseInteger, parseSize } from './parse.ts';
+import {
+  type Env,
+  nonEmpty,
+  parseBoolean,
+  parseDurationVar,
+  parseHttpUrl,
+  parseInteger,
+  parseSize,
+} from './parse.ts';
 
 export interface FilesConfig {
   /** `local`: files under `<home>/files`; `s3`: an S3-compatible bucket. */
@@ -74,11 +82,13 @@ export function parseKb(env: Env): { maxBytes: number; vectorCacheBytes: number 
 }
 
 /** The change feed: `auto` reads a replication slot when the database allows it; its WAL limit. */
-export function parseFeed(env: Env): { mode: 'auto' | 'off'; maxLagBytes: number } {
+export function parseFeed(env: Env): { mode: 'auto' | 'off'; maxLagBytes: number; retentionMs: number } {
   const mode = nonEmpty(env, 'ATLAS_FEED')?.toLowerCase() ?? 'auto';
   if (mode !== 'auto' && mode !== 'off')
     throw new ConfigError('ATLAS_FEED', `must be auto or off (got "${mode}")`);
   const maxLagBytes = parseSize(env, 'ATLAS_FEED_MAX_LAG', 1024 ** 3);
   if (maxLagBytes < MB) throw new ConfigError('ATLAS_FEED_MAX_LAG', 'must be at least 1mb');
-  return { mode, maxLagBytes };
+  const retentionMs = parseDurationVar(env, 'ATLAS_FEED_RETENTION', 30 * 86_400_000);
+  if (retentionMs < 60_000) throw new ConfigError('ATLAS_FEED_RETENTION', 'must be at least 1m');
+  return { mode, maxLagBytes, retentionMs };
 }

@@ -47,8 +47,8 @@ export function parseInteger(env: Env, name: string, fallback: number, min: numb
   return value;
 }
 
-const DURATION = /^(\d+)(ms|s|m|h)?$/;
-const DURATION_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
+const DURATION_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 export function parseDurationVar(env: Env, name: string, fallback: number): number {
   const raw = nonEmpty(env, name);

@@ -49,7 +49,7 @@ export interface Config {
   /** File storage: the driver, its bucket and endpoint, and the default quotas. */
   files: FilesConfig;
   /** The change feed: `auto` reads a replication slot when the database allows it; its WAL limit. */
-  feed: { mode: 'auto' | 'off'; maxLagBytes: number };
+  feed: { mode: 'auto' | 'off'; maxLagBytes: number; retentionMs: number };
   /** The knowledge base: largest document (ATLAS_KB_MAX_BYTES), vector cache budget (ATLAS_KB_VECTOR_CACHE). */
   kb: { maxBytes: number; vectorCacheBytes: number };
   /** ATLAS_TRUST_PROXY: client addresses from `X-Forwarded-*` (behind a reverse proxy). */

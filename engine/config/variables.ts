@@ -327,6 +327,12 @@ export const VARIABLES: readonly Variable[] = [
       "WAL the feed's replication slot may keep before it is dropped and a `feed.gap` reported (1mb or more)",
   },
   {
+    name: 'ATLAS_FEED_RETENTION',
+    type: 'duration',
+    default: '`30d`',
+    description: 'how long `feed_events` are kept; older ones are pruned hourly (1m or more)',
+  },
+  {
     name: 'ATLAS_FROM_SOURCE',
     type: 'boolean',
     default: 'unset: the compiled CLI when it is current',

@@ -53,6 +53,8 @@ export interface KbSearchHit {
 export interface KbSearchOutput {
   /** The mode used: `hybrid` falls back to `text` while the tenant has no embeddings model. */
   mode: KbSearchMode;
+  /** Set when the answer is worse than asked: `embeddings_unavailable`, a hybrid search ranked by text alone. */
+  degraded?: 'embeddings_unavailable';
   results: KbSearchHit[];
 }
 

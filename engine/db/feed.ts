@@ -278,3 +278,19 @@ export async function activeTenantIds(db: Db): Promise<string[]> {
   );
   return rows.map((r) => r.id);
 }
+
+/**
+ * Deletes up to `limit` events recorded before `before`, oldest first, never the one holding
+ * the highest source position (replays are recognised by it); returns how many.
+ */
+export async function pruneFeedEvents(db: Db, before: Date, limit: number): Promise<number> {
+  const { rowCount } = await db.raw<{ rowCount: number }>(
+    `delete from feed_events where id in (
+       select id from feed_events
+        where created_at < ?
+          and (source_lsn is null or source_lsn < (select max(source_lsn) from feed_events))
+        order by created_at limit ?)`,
+    [before, limit],
+  );
+  return rowCount ?? 0;
+}

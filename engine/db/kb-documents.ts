@@ -269,17 +269,25 @@ export async function deleteDocument(
   return trx ? remove(trx) : withTenant(db, tenantId, remove);
 }
 
-/** What the CLI ingested from files, by source key: the sha256 of each file, to skip unchanged ones. */
-export async function ingestedFileHashes(
+/**
+ * What the CLI ingested from files, by source key: the sha256 of each file (to skip unchanged
+ * ones) and the stored file it was read from.
+ */
+export async function ingestedFiles(
   trx: Knex.Transaction,
   tenantId: string,
-): Promise<Map<string, string>> {
+): Promise<Map<string, { sha256: string; fileId: string | null }>> {
   const rows = (await trx('kb_documents')
     .where({ tenant_id: tenantId, status: 'ready' })
     .whereNull('error')
-    .select('source_key', trx.raw("metadata #>> '{file,sha256}' as sha256"))) as Array<{
+    .select(
+      'source_key',
+      trx.raw("metadata #>> '{file,sha256}' as sha256"),
+      trx.raw("metadata #>> '{file,id}' as file_id"),
+    )) as Array<{
     source_key: string;
     sha256: string | null;
+    file_id: string | null;
   }>;
-  return new Map(rows.map((r) => [r.source_key, r.sha256 ?? '']));
+  return new Map(rows.map((r) => [r.source_key, { sha256: r.sha256 ?? '', fileId: r.file_id }]));
 }

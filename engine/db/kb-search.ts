@@ -25,6 +25,10 @@ export interface ChunkHit {
 
 /** Most full-text matches ranked per query (see searchText). */
 export const RANK_CANDIDATES = 1000;
+/** Chunks holding every word of a query that are ranked, at most (more when k asks). */
+const ALL_WORDS_CANDIDATES = 200;
+/** Chunks holding any word of a query that are read and ranked by cover density, at least. */
+const SHORTLIST = 40;
 /** Most distinct words of a query looked up one by one. */
 const MAX_WORDS = 12;
 
@@ -37,34 +41,46 @@ export function filterSql(filter: Record<string, unknown> | undefined): { sql: s
   return { sql: ' and d.metadata @> ?::jsonb', bindings: [JSON.stringify(filter)] };
 }
 
+/**
+ * Full text, as the tenant. The candidates come from `kb_text_candidates` (migration 221: the
+ * GIN index, which row-level security keeps from `atlas_app`'s own queries, for the session's
+ * tenant only); they are ranked and read here under row-level security.
+ */
 export async function searchText(
   trx: Knex.Transaction,
-  tenantId: string,
+  _tenantId: string,
   query: string,
   n: number,
   filter?: Record<string, unknown>,
 ): Promise<Ranked[]> {
-  const f = filterSql(filter);
-  const run = async (tsquery: string, limit: number) => {
-    // The tsquery is written inline (not joined from a subquery) so that the planner sees a
-    // constant and takes the GIN index. Ranking reads each matching chunk's tsvector: words
-    // found in most chunks would make a query rank the whole tenant, so at most
-    // RANK_CANDIDATES matches are ranked.
+  const f = filter && Object.keys(filter).length > 0 ? JSON.stringify(filter) : null;
+  const rank = async (
+    tsquery: string,
+    candidates: string,
+    bindings: unknown[],
+    limit: number,
+    exclude: string[],
+  ) => {
     const { rows } = await trx.raw<{ rows: Array<{ id: string; score: number }> }>(
-      `select m.id::text as id, ts_rank_cd(m.tsv, ${tsquery}) as score
-         from (select c.id, c.tsv
-                 from kb_chunks c join kb_documents d on d.id = c.document_id
-                where c.tenant_id = ? and d.status = 'ready' and c.tsv @@ ${tsquery}${f.sql}
-                limit ?) m
-        order by score desc, m.id
+      `select c.id::text as id, ts_rank_cd(c.tsv, ${tsquery}) as score
+         from kb_chunks c
+        where c.id in (${candidates})${exclude.length > 0 ? ' and c.id <> all(?::bigint[])' : ''}
+        order by score desc, c.id
         limit ?`,
-      [query, tenantId, query, ...f.bindings, RANK_CANDIDATES, limit],
+      [...bindings, ...(exclude.length > 0 ? [exclude] : []), limit] as Knex.RawBinding[],
     );
     return rows.map((r) => ({ id: r.id, score: Number(r.score) }));
   };
   // Chunks holding every word of the query first (plainto_tsquery joins them with AND: a
-  // selective index lookup).
-  const all = await run(`plainto_tsquery('english', ?)`, n);
+  // selective index lookup). Ranking reads each candidate's tsvector: words found in most
+  // chunks would make a query rank the whole tenant, so at most ALL_WORDS_CANDIDATES are ranked.
+  const all = await rank(
+    `plainto_tsquery('english', ?)`,
+    `select kb_text_candidates(plainto_tsquery('english', ?), ?, ?::jsonb)`,
+    [query, query, Math.max(ALL_WORDS_CANDIDATES, 4 * n), f],
+    n,
+    [],
+  );
   if (all.length >= n) return all;
   // A question rarely has every word in one chunk: then chunks holding any of them follow.
   // Their candidates are gathered word by word, each capped, so that a word found in most
@@ -75,28 +91,27 @@ export async function searchText(
   );
   if (words.length === 0) return all;
   const quoted = words.map((w) => `'${w.lexeme.replace(/'/g, "''")}'`);
-  const exclude = all.map((r) => r.id);
   const perWord = Math.ceil(RANK_CANDIDATES / words.length);
-  const candidates = quoted
+  // Each chunk is weighted by the words it holds, a word by the inverse of its candidates'
+  // count (a rare word's list is short: an inverse document frequency at no extra cost); only
+  // the best SHORTLIST are read and ranked by cover density, which bounds the tsvectors read.
+  const lists = quoted
     .map(
-      () => `(select c.id from kb_chunks c join kb_documents d on d.id = c.document_id
-               where c.tenant_id = ? and d.status = 'ready' and c.tsv @@ ?::tsquery${f.sql} limit ${perWord})`,
+      (_, i) =>
+        `(select w${i}.id, 1.0 / count(*) over () as weight from kb_text_candidates(?::tsquery, ?, ?::jsonb) as w${i}(id))`,
     )
-    .join(' union ');
-  const { rows } = await trx.raw<{ rows: Array<{ id: string; score: number }> }>(
-    `select c.id::text as id, ts_rank_cd(c.tsv, ?::tsquery) as score
-       from kb_chunks c
-      where c.id in (${candidates})${exclude.length > 0 ? ' and c.id <> all(?::bigint[])' : ''}
-      order by score desc, c.id
-      limit ?`,
-    [
-      quoted.join(' | '),
-      ...quoted.flatMap((q) => [tenantId, q, ...f.bindings]),
-      ...(exclude.length > 0 ? [exclude] : []),
-      n - all.length,
-    ],
+    .join(' union all ');
+  const exclude = all.map((r) => r.id);
+  const shortlist = `select id from (${lists}) l${exclude.length > 0 ? ' where id <> all(?::bigint[])' : ''}
+                      group by id order by sum(weight) desc, id limit ${Math.max(SHORTLIST, 4 * n)}`;
+  const more = await rank(
+    '?::tsquery',
+    shortlist,
+    [quoted.join(' | '), ...quoted.flatMap((q) => [q, perWord, f]), ...(exclude.length > 0 ? [exclude] : [])],
+    n - all.length,
+    [],
   );
-  return [...all, ...rows.map((r) => ({ id: r.id, score: Number(r.score) }))];
+  return [...all, ...more];
 }
 
 async function searchPgvector(

@@ -23,7 +23,7 @@ async function searchVectorSql(
   return rows.map((r) => ({ id: r.id, score: Number(r.score) }));
 }
 
-interface TenantVectors {
+export interface TenantVectors {
   version: string;
   dims: number;
   ids: string[];
@@ -130,22 +130,47 @@ export class VectorCache {
   }
 }
 
-function topK(entry: TenantVectors, q: Float32Array, n: number, allowed?: Set<string>): Ranked[] {
+/**
+ * The `n` rows closest to `q`: unit vectors, so the dot product is the cosine. One pass over
+ * the matrix with four accumulators (the loop the JIT keeps in registers), and the best `n`
+ * kept sorted in typed arrays by insertion: no allocation per row, no sort of all scores.
+ */
+export function topK(entry: TenantVectors, q: Float32Array, n: number, allowed?: Set<string>): Ranked[] {
   const { matrix, dims } = entry;
-  const best: Ranked[] = [];
-  let floor = -Infinity;
+  const k = Math.max(0, Math.min(n, entry.ids.length));
+  if (k === 0) return [];
+  const scores = new Float64Array(k).fill(Number.NEGATIVE_INFINITY);
+  const rows = new Int32Array(k).fill(-1);
+  let floor = Number.NEGATIVE_INFINITY;
+  const tail = dims - (dims % 4);
   for (let row = 0, off = 0; row < entry.ids.length; row++, off += dims) {
     if (allowed && !allowed.has(entry.documents[row]!)) continue;
-    let dot = 0;
-    for (let j = 0; j < dims; j++) dot += matrix[off + j]! * q[j]!;
-    if (best.length < n || dot > floor) {
-      best.push({ id: entry.ids[row]!, score: dot });
-      if (best.length > n) {
-        best.sort((a, b) => b.score - a.score);
-        best.length = n;
-      }
-      floor = best.length < n ? -Infinity : Math.min(...best.map((b) => b.score));
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    let j = 0;
+    for (; j < tail; j += 4) {
+      a0 += matrix[off + j]! * q[j]!;
+      a1 += matrix[off + j + 1]! * q[j + 1]!;
+      a2 += matrix[off + j + 2]! * q[j + 2]!;
+      a3 += matrix[off + j + 3]! * q[j + 3]!;
     }
+    for (; j < dims; j++) a0 += matrix[off + j]! * q[j]!;
+    const dot = a0 + a1 + a2 + a3;
+    if (dot <= floor) continue;
+    let i = k - 1;
+    while (i > 0 && scores[i - 1]! < dot) {
+      scores[i] = scores[i - 1]!;
+      rows[i] = rows[i - 1]!;
+      i--;
+    }
+    scores[i] = dot;
+    rows[i] = row;
+    floor = scores[k - 1]!;
   }
-  return best.sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+  const out: Ranked[] = [];
+  for (let i = 0; i < k && rows[i]! >= 0; i++) out.push({ id: entry.ids[rows[i]!]!, score: scores[i]! });
+  // Equal scores in id order, as the SQL path sorts them.
+  return out.sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
 }

@@ -23,7 +23,7 @@ export interface EventDraft {
   data: Record<string, unknown>;
 }
 
-export const ENTITY_TYPES = ['run', 'job', 'integration', 'file'] as const;
+export const ENTITY_TYPES = ['run', 'job', 'integration', 'file', 'kb_document'] as const;
 export type EntityType = (typeof ENTITY_TYPES)[number];
 
 /** Every event type a subscription may name (`run.*` and `*` too). */
@@ -43,6 +43,9 @@ export const EVENT_TYPES = [
   'integration.deleted',
   'file.created',
   'file.deleted',
+  'kb.document.ready',
+  'kb.document.failed',
+  'kb.document.deleted',
   'feed.gap',
 ] as const;
 
@@ -169,9 +172,56 @@ export function toDraft(change: Change): EventDraft | undefined {
         },
       };
     }
+    case 'kb_documents':
+      return kbDocumentDraft(op, id, tenantId, row);
     default:
       return undefined;
   }
+}
+
+/**
+ * A knowledge-base document: `ready` when a version was ingested, `failed` when an ingestion
+ * failed (a document that had a good version keeps it: `status` stays `ready`, `error` says
+ * why), `deleted`. Its state is its content hash and last error, so a re-ingest that changed
+ * nothing makes no event.
+ */
+function kbDocumentDraft(
+  op: Op,
+  id: string,
+  tenantId: string | undefined,
+  row: Record<string, unknown>,
+): EventDraft {
+  if (op === 'delete')
+    return {
+      tenantId,
+      type: 'kb.document.deleted',
+      entityType: 'kb_document',
+      entityId: id,
+      state: 'deleted',
+      data: { id },
+    };
+  const status = str(row.status) ?? 'ready';
+  const error = json(row.error) as { reason?: string } | null;
+  const failed = status === 'failed' || (error !== null && typeof error === 'object');
+  return {
+    tenantId,
+    type: failed ? 'kb.document.failed' : 'kb.document.ready',
+    entityType: 'kb_document',
+    entityId: id,
+    state: `${status}/${str(row.content_hash) ?? ''}/${failed ? (error?.reason ?? 'failed') : ''}`,
+    data: {
+      id,
+      source: str(row.source_key) ?? null,
+      sourceType: str(row.source_type) ?? null,
+      title: str(row.title) ?? null,
+      status,
+      error: failed ? error : null,
+      chunks: Number(row.chunk_count ?? 0),
+      tokens: Number(row.token_count ?? 0),
+      contentHash: str(row.content_hash) ?? null,
+      updatedAt: iso(row.updated_at),
+    },
+  };
 }
 
 /** Whether a subscription's patterns (`run.succeeded`, `run.*`, `*`) take an event type. */

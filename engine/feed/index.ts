@@ -14,26 +14,15 @@
 
 import type { Knex } from 'knex';
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
-import client from 'prom-client';
-import {
-  activeSubscriptions,
-  activeTenantIds,
-  createSlot,
-  disableSubscription,
-  dropSlot,
-  type FeedEventRow,
-  feedCapability,
-  insertFeedEvent,
-  lastSourceLsn,
-  lockEntity,
-  saveEntity,
-  slotInfo,
-  slotRecorded,
-} from '../db/feed.ts';
+import { createSlot, dropSlot, lastSourceLsn, slotInfo, slotRecorded } from '../db/feed.ts';
 import type { Logger } from '../log.ts';
-import { type Change, eventId, FEED_ACTOR_PREFIX, matchesType, type Op, toDraft } from './events.ts';
+import type { Op } from './events.ts';
+import { type Enqueue, type Pending, recordTransaction, reportGap } from './record.ts';
+import { startPruning } from './retention.ts';
+import { compareLsn, feedMetrics, feedUnavailable, PUBLICATION, slotName, toDate } from './slot.ts';
 
-export const PUBLICATION = 'atlas_feed';
+export { publicEvent } from './record.ts';
+export { feedUnavailable, slotName } from './slot.ts';
 
 export interface FeedStatus {
   on: boolean;
@@ -52,10 +41,9 @@ export interface FeedOptions {
   url: string;
   log: Logger;
   /** Queues a delivery in the caller's transaction (the runtime's `enqueueJob`). */
-  enqueue(
-    req: { tenantId: string; type: string; payload: unknown; actor: string; idempotencyKey: string },
-    trx: Knex.Transaction,
-  ): Promise<unknown>;
+  enqueue: Enqueue;
+  /** How long events are kept (ATLAS_FEED_RETENTION); older ones are pruned hourly. */
+  retentionMs?: number;
   /** Retained WAL past which the slot is dropped and a gap reported. */
   maxLagBytes: number;
   /** How often the lag is checked (ms). */
@@ -72,35 +60,6 @@ export interface Feed {
   /** Checks the lag now (and drops the slot past the limit); the timer does it too. */
   checkLag(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** The slot of this database: slots are per cluster, so the name carries the database's. */
-export async function slotName(db: Knex): Promise<string> {
-  const { rows } = await db.raw<{ rows: Array<{ name: string }> }>('select current_database() as name');
-  const base = rows[0]!.name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
-  return `atlas_feed_${base}`.slice(0, 63);
-}
-
-/**
- * Why this database cannot feed the change feed, in one sentence; undefined when it can.
- */
-export async function feedUnavailable(db: Knex): Promise<string | undefined> {
-  const cap = await feedCapability(db);
-  if (cap.walLevel !== 'logical') {
-    return `the change feed is off: the database runs with wal_level=${cap.walLevel}; start PostgreSQL with wal_level=logical (on a managed database, turn on logical replication) to get GET /v1/events and subscriptions`;
-  }
-  if (!cap.canReplicate) {
-    return 'the change feed is off: the database user may not use replication; grant it REPLICATION (ALTER ROLE ... REPLICATION, or rds_replication on RDS)';
-  }
-  if (!cap.publication)
-    return `the change feed is off: the publication ${PUBLICATION} is missing; run atlas migrate up`;
-  return undefined;
-}
-
-interface Pending {
-  commitLsn: string;
-  commitTime: Date;
-  changes: Change[];
 }
 
 type Item =
@@ -151,48 +110,9 @@ export async function startFeed(opts: FeedOptions): Promise<Feed> {
   };
 
   const handleTransaction = async (tx: Pending) => {
-    if (processed && compareLsn(tx.commitLsn, processed) <= 0) return; // a replay: done before
-    const drafts = tx.changes.map((c, pos) => ({ draft: toDraft(c), pos, change: c }));
-    const gone = tx.changes.filter(isGoneDelivery);
-    if (!drafts.some((d) => d.draft) && gone.length === 0) return;
-    await db.transaction(async (trx) => {
-      const inserted: FeedEventRow[] = [];
-      for (const { draft, pos } of drafts) {
-        if (!draft) continue;
-        const last = await lockEntity(trx, draft.entityType, draft.entityId);
-        if (last && last.state === draft.state) continue;
-        const tenantId = draft.tenantId ?? last?.tenant_id;
-        if (!tenantId) continue;
-        const seq = (last?.seq ?? 0) + 1;
-        const row = await insertFeedEvent(trx, {
-          tenantId,
-          type: draft.type,
-          entityType: draft.entityType,
-          entityId: draft.entityId,
-          entitySeq: seq,
-          data: draft.data,
-          sourceLsn: tx.commitLsn,
-          sourcePos: pos,
-          occurredAt: tx.commitTime,
-        });
-        if (!row) continue;
-        await saveEntity(trx, {
-          tenantId,
-          entityType: draft.entityType,
-          entityId: draft.entityId,
-          seq,
-          state: draft.state,
-        });
-        inserted.push(row);
-      }
-      await queueDeliveries(trx, inserted, opts.enqueue);
-      for (const change of gone) {
-        const sub = String(change.row.actor).slice(FEED_ACTOR_PREFIX.length);
-        await disableSubscription(trx, sub, 'the receiver answered 410 Gone');
-      }
-    });
-    processed = tx.commitLsn;
-    metrics.events.inc(drafts.filter((d) => d.draft).length);
+    const changes = await recordTransaction(db, tx, processed, opts.enqueue);
+    if (compareLsn(tx.commitLsn, processed ?? '0/0') > 0) processed = tx.commitLsn;
+    metrics.events.inc(changes);
   };
 
   const handle = async (item: Item) => {
@@ -360,6 +280,7 @@ export async function startFeed(opts: FeedOptions): Promise<Feed> {
     checkLag().catch((err: Error) => log.warn({ err: err.message }, 'change feed: lag check failed'));
   }, opts.checkEveryMs ?? 10_000);
   lagTimer.unref();
+  const pruning = opts.retentionMs === undefined ? undefined : startPruning(db, opts.retentionMs, log);
 
   await checkLag();
   await connect();
@@ -371,134 +292,12 @@ export async function startFeed(opts: FeedOptions): Promise<Feed> {
     async stop() {
       stopped = true;
       clearInterval(lagTimer);
+      await pruning?.stop();
       clearTimeout(retryTimer);
       const s = service;
       service = undefined;
       await draining?.catch(() => {});
       await s?.destroy().catch(() => {});
     },
-  };
-}
-
-/** A failed feed delivery with `endpoint_gone`: the receiver asked to be removed. */
-function isGoneDelivery(change: Change): boolean {
-  const { row } = change;
-  if (change.table !== 'jobs' || !String(row.actor ?? '').startsWith(FEED_ACTOR_PREFIX)) return false;
-  if (row.status !== 'failed') return false;
-  const error = typeof row.last_error === 'string' ? safeParse(row.last_error) : row.last_error;
-  return (error as { code?: string } | null)?.code === 'endpoint_gone';
-}
-
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
-}
-
-async function queueDeliveries(
-  trx: Knex.Transaction,
-  events: FeedEventRow[],
-  enqueue: FeedOptions['enqueue'],
-): Promise<void> {
-  if (events.length === 0) return;
-  const subs = await activeSubscriptions(trx, [...new Set(events.map((e) => e.tenant_id))]);
-  for (const event of events) {
-    for (const sub of subs) {
-      if (sub.tenant_id !== event.tenant_id || !matchesType(sub.types, event.type)) continue;
-      const id = eventId(event.id);
-      await enqueue(
-        {
-          tenantId: event.tenant_id,
-          type: 'WEBHOOK_SEND',
-          payload: {
-            url: sub.url,
-            type: event.type,
-            data: publicEvent(event),
-            secret: sub.secret_name,
-            messageId: id,
-          },
-          actor: `${FEED_ACTOR_PREFIX}${sub.id}`,
-          idempotencyKey: `feed:${sub.id}:${id}`,
-        },
-        trx,
-      );
-    }
-  }
-}
-
-/** An event as clients see it (GET /v1/events, SSE, webhook `data`). */
-export function publicEvent(row: FeedEventRow) {
-  return {
-    id: eventId(row.id),
-    type: row.type,
-    tenantId: row.tenant_id,
-    entity: { type: row.entity_type, id: row.entity_id, seq: row.entity_seq },
-    occurredAt: new Date(row.occurred_at).toISOString(),
-    data: row.data,
-  };
-}
-
-/** Tells every active tenant that changes were lost: a `feed.gap` event of its own. */
-async function reportGap(db: Knex, reason: string, lagBytes: number | null): Promise<void> {
-  const at = new Date();
-  await db.transaction(async (trx) => {
-    for (const tenantId of await activeTenantIds(trx)) {
-      await insertFeedEvent(trx, {
-        tenantId,
-        type: 'feed.gap',
-        entityType: 'feed',
-        entityId: 'feed',
-        entitySeq: 0,
-        data: {
-          reason,
-          lagBytes,
-          at: at.toISOString(),
-          hint: 'changes before this event may be missing: read the current state again',
-        },
-        sourceLsn: null,
-        sourcePos: null,
-        occurredAt: at,
-      });
-    }
-  });
-}
-
-function toDate(v: unknown): Date {
-  // pgoutput's commit time: microseconds since 2000-01-01 (a BigInt), or a Date already.
-  if (v instanceof Date) return v;
-  if (typeof v === 'bigint') return new Date(Number(v / 1000n) + 946_684_800_000);
-  return new Date();
-}
-
-export function compareLsn(a: string, b: string): number {
-  const n = (s: string) => {
-    const [hi, lo] = s.split('/');
-    return (BigInt(`0x${hi || '0'}`) << 32n) + BigInt(`0x${lo || '0'}`);
-  };
-  const d = n(a) - n(b);
-  return d < 0n ? -1 : d > 0n ? 1 : 0;
-}
-
-function feedMetrics() {
-  const { register } = client;
-  const gauge = (name: string, help: string) =>
-    (register.getSingleMetric(name) as client.Gauge | undefined) ?? new client.Gauge({ name, help });
-  const counter = (name: string, help: string) =>
-    (register.getSingleMetric(name) as client.Counter | undefined) ?? new client.Counter({ name, help });
-  return {
-    on: gauge('atlas_feed_enabled', '1 while the change feed reads a replication slot, 0 when it is off.'),
-    lag: gauge(
-      'atlas_feed_slot_lag_bytes',
-      'How far the change feed slot is behind the server (bytes of WAL).',
-    ),
-    retained: gauge('atlas_feed_slot_retained_bytes', 'WAL the change feed slot keeps on disk (bytes).'),
-    gaps: counter('atlas_feed_gaps_total', 'Times the slot was dropped and a feed.gap reported.'),
-    events: counter('atlas_feed_changes_total', 'Changes of watched tables read from the slot.'),
-    pauses: counter(
-      'atlas_feed_pauses_total',
-      'Times reading the slot paused until the queued changes were recorded.',
-    ),
   };
 }

@@ -222,9 +222,20 @@ export function makeKnowledgeBase(
         'not_configured',
         'vector search needs an embeddings model in the tenant’s settings (kb.embeddings)',
       );
-    const mode = embeddings ? requested : 'text';
-    const query =
-      embeddings && mode !== 'text' ? (await embed(ctx, embeddings, [input.query], 1))[0]! : undefined;
+    let mode = embeddings ? requested : 'text';
+    let degraded: KbSearchOutput['degraded'];
+    let query: Float32Array | undefined;
+    if (embeddings && mode !== 'text') {
+      try {
+        query = (await embed(ctx, embeddings, [input.query], 1))[0]!;
+      } catch (err) {
+        // Hybrid search still has the text ranking: answer with it, and say so. Vector search
+        // alone has nothing to fall back to.
+        if (mode === 'vector' || !ConnectorError.find(err)) throw err;
+        mode = 'text';
+        degraded = 'embeddings_unavailable';
+      }
+    }
     const candidates = mode === 'hybrid' ? Math.max(4 * k, 40) : k;
     return withTenant(db, ctx.tenantId, async (trx) => {
       const lists: Ranked[][] = [];
@@ -251,7 +262,7 @@ export function makeKnowledgeBase(
           document: { id: hit.documentId, title: hit.title, source: hit.sourceKey, metadata: hit.metadata },
         });
       }
-      return { mode, results };
+      return degraded ? { mode, degraded, results } : { mode, results };
     });
   }
 

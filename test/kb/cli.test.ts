@@ -57,6 +57,21 @@ describe('atlas kb', () => {
     });
     expect(lines[4]).toBe('4 files: 3 created, 0 updated, 0 unchanged, 1 failed.');
     expect(r.code).toBe(1);
+    // Each file went up as a stored file; the jobs carry its id, never its bytes.
+    const payloads = (await database
+      .db('jobs')
+      .where({ tenant_id: 'demo', type: 'KB_INGEST' })
+      .pluck('payload')) as Array<Record<string, unknown>>;
+    expect(payloads).toHaveLength(4);
+    for (const p of payloads) {
+      expect(p).not.toHaveProperty('data');
+      expect(p.fileId).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    // The failed file's upload is removed; the ingested ones stay, named by the documents.
+    const stored = await database.db('files').where({ tenant_id: 'demo' }).whereNull('deleted_at');
+    expect(stored.map((f) => f.name).sort()).toEqual(['onboarding.docx', 'refunds.md', 'travel.pdf']);
+    const documents = await database.db('kb_documents').where({ tenant_id: 'demo', status: 'ready' });
+    expect(documents.map((d) => d.metadata.file.id).sort()).toEqual(stored.map((f) => f.id).sort());
   });
 
   it('skips unchanged files on the next run and re-ingests a changed one', async () => {
@@ -70,6 +85,9 @@ describe('atlas kb', () => {
     expect(r.stdout).toMatch(/onboarding\.docx: skipped \(unchanged since the last ingestion\)/);
     expect(r.stdout).toMatch(/refunds\.md: updated/);
     expect(r.stdout.trim().split('\n').at(-1)).toBe('3 files: 0 created, 1 updated, 2 unchanged, 0 failed.');
+    // The changed file's new upload replaced its previous one.
+    const stored = await database.db('files').where({ tenant_id: 'demo' }).whereNull('deleted_at');
+    expect(stored.map((f) => f.name).sort()).toEqual(['onboarding.docx', 'refunds.md', 'travel.pdf']);
   });
 
   it('searches and prints the chunk that answers', async () => {

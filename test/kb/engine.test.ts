@@ -348,6 +348,29 @@ describe('with an embeddings model', () => {
     expect(doc).toMatchObject({ status: 'ready', chunk_count: 70, error: { reason: 'provider_rejected' } });
   });
 
+  it('hybrid search falls back to text ranking, saying so, when the embeddings provider fails', async () => {
+    await ingest('acme', { text: REFUNDS, key: 'refunds' });
+    embeddingsReply = () =>
+      json(503, { error: { message: 'Overloaded.', type: 'server_error', param: null, code: null } });
+    try {
+      const res = await api('acme', 'POST', '/v1/kb/search', { query: 'warehouse parcels', k: 1 });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as SearchResult & { degraded?: string };
+      expect(body).toMatchObject({ mode: 'text', degraded: 'embeddings_unavailable' });
+      expect(body.results[0]!.text).toMatch(/^# Shipping/);
+      // Vector search alone has nothing to fall back to: it still fails, as a gateway error.
+      const vector = await api('acme', 'POST', '/v1/kb/search', { query: 'parcels', mode: 'vector' });
+      expect([502, 503]).toContain(vector.status);
+    } finally {
+      embeddingsReply = undefined;
+    }
+    const healthy = (await search('acme', { query: 'warehouse parcels', k: 1 })) as SearchResult & {
+      degraded?: string;
+    };
+    expect(healthy.mode).toBe('hybrid');
+    expect(healthy.degraded).toBeUndefined();
+  });
+
   it('ingests PDF and DOCX bytes and finds their text', async () => {
     const pdf = makePdf([['Travel policy', 'Trains are booked in second class for trips under four hours.']]);
     const docx = makeDocx(['# Onboarding', 'New staff receive a laptop and a badge on their first morning.']);

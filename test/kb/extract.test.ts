@@ -80,7 +80,7 @@ describe('text extraction', () => {
     });
   });
 
-  it('refuses a DOCX zip bomb before inflating it, and a damaged zip', async () => {
+  it('refuses a DOCX zip bomb by its declared sizes, and a damaged zip', async () => {
     const bomb = makeDocx(['hi'], { 'word/media/zeros.bin': new Uint8Array(20 * 1024 * 1024) });
     expect(bomb.length).toBeLessThan(100_000);
     const err = await rejection(extract(bomb, { name: 'bomb.docx' }));
@@ -91,6 +91,24 @@ describe('text extraction', () => {
     );
     expect(limited.message).toMatch(/at most 100 are allowed/);
     expect((await rejection(extract(enc('PK\u0003\u0004 not really a zip')))).reason).toBe('unreadable_docx');
+  });
+
+  it('measures a DOCX by what it really inflates to, not by the sizes its zip declares', async () => {
+    // Every entry claims to unpack to 100 bytes; zeros.bin really inflates to 20 MB.
+    const liar = makeDocx(['hi'], { 'word/media/zeros.bin': new Uint8Array(20 * 1024 * 1024) }, () => 100);
+    expect(liar.length).toBeLessThan(100_000);
+    const err = await rejection(extract(liar, { name: 'liar.docx' }));
+    expect(err.reason).toBe('too_large');
+    expect(err.message).toMatch(/zip bomb/);
+    // Under an absolute limit the inflation stops at the limit, whatever the zip declares.
+    const small = makeDocx(['hi'], { 'word/media/a.bin': new Uint8Array(5000).fill(7) }, () => 1);
+    const limited = await rejection(
+      extract(small, { name: 'small.docx', limits: { maxPages: 10, maxUnpackedBytes: 4000 } }),
+    );
+    expect(limited.message).toMatch(/more than 4000 bytes/);
+    // A small document whose sizes lie passes the bomb check, and is then refused as unreadable.
+    const small2 = makeDocx(['# Title', 'Real text here.'], {}, () => 1);
+    expect((await rejection(extract(small2, { name: 'small2.docx' }))).reason).toBe('unreadable_docx');
   });
 
   it('refuses invalid UTF-8 and empty documents', async () => {

@@ -7,6 +7,7 @@ import { makeKbConnector } from '../../connectors/kb/index.ts';
 import { openai } from '../../connectors/openai/index.ts';
 import type { KbIngestInput, KbSearchInput, KbSearchOutput } from '../../engine/connector-sdk/index.ts';
 import { hasPgvector, resetSchemaCache } from '../../engine/db/kb-documents.ts';
+import { topK } from '../../engine/db/kb-vector-cache.ts';
 import { makeKnowledgeBase } from '../../engine/kb/service.ts';
 import { CHAT_KEY, type ChatFake, startChatCompletions } from '../fakes/chat-completions.ts';
 import { useTestDatabase } from '../helpers/db.ts';
@@ -120,5 +121,44 @@ describe('pgvector', () => {
       k: 1,
     });
     expect(results[0]!.text).toBe(TOPICS[3]);
+  });
+});
+
+describe('the in-process top-k', () => {
+  it('ranks exactly as a full sort does: any dimension count, a filter, k beyond the rows', () => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff - 0.5;
+    };
+    for (const [rows, dims, k] of [
+      [500, 61, 10],
+      [300, 512, 5],
+      [3, 8, 10],
+    ] as const) {
+      const matrix = Float32Array.from({ length: rows * dims }, random);
+      const q = Float32Array.from({ length: dims }, random);
+      const ids = Array.from({ length: rows }, (_, i) => String(i));
+      const documents = ids.map((i) => `doc-${Number(i) % 7}`);
+      const entry = { version: 'v', dims, ids, documents, matrix, bytes: 0 };
+      const dot = (r: number) => {
+        let s = 0;
+        for (let j = 0; j < dims; j++) s += matrix[r * dims + j]! * q[j]!;
+        return s;
+      };
+      const expected = (allowed?: Set<string>) =>
+        ids
+          .filter((_, r) => !allowed || allowed.has(documents[r]!))
+          .map((id) => ({ id, score: dot(Number(id)) }))
+          .sort((a, b) => b.score - a.score)
+          .slice(0, k);
+      const close = (got: Array<{ id: string; score: number }>, want: typeof got) => {
+        expect(got.map((g) => g.id)).toEqual(want.map((w) => w.id));
+        for (const [i, g] of got.entries()) expect(g.score).toBeCloseTo(want[i]!.score, 4);
+      };
+      close(topK(entry, q, k), expected());
+      const allowed = new Set(['doc-2', 'doc-5']);
+      close(topK(entry, q, k, allowed), expected(allowed));
+    }
   });
 });

@@ -89,6 +89,11 @@ export const searchOutput = {
   required: ['mode', 'results'],
   properties: {
     mode: { enum: ['hybrid', 'text', 'vector'], description: 'The mode used.' },
+    degraded: {
+      enum: ['embeddings_unavailable'],
+      description:
+        '`embeddings_unavailable`: the embeddings provider failed, so a hybrid search was ranked by full text alone.',
+    },
     results: {
       type: 'array',
       items: {

@@ -3,33 +3,19 @@
  * with `Last-Event-ID`) and `/v1/subscriptions` (Standard Webhooks deliveries through
  * `WEBHOOK_SEND` jobs).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { PassThrough } from 'node:stream';
-import {
-  deleteSubscription,
-  type FeedEventRow,
-  insertSubscription,
-  latestFeedEventId,
-  listFeedEvents,
-  listSubscriptions,
-  type SubscriptionRow,
-} from '../../db/feed.ts';
+import { latestFeedEventId, listFeedEvents } from '../../db/feed.ts';
 import { withTenant } from '../../db/rls.ts';
 import { EVENT_TYPES, matchesType } from '../../feed/events.ts';
 import { publicEvent } from '../../feed/index.ts';
 import { HttpProblem, problem } from '../../problem.ts';
-import { keyProblem } from '../../webhooks/keys.ts';
-import { type ApiContext, principalOf, tenantOf } from '../context.ts';
-import { auditedTransaction } from '../plugins/audit.ts';
+import { tenantOf } from '../context.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
+import { parseTypes, stream } from './feed-stream.ts';
+import { subscriptionRoutes } from './feed-subscriptions.ts';
 
 const CURSOR = '^(evt_)?[0-9]{1,18}$';
 const AFTER = '^((evt_)?[0-9]{1,18}|latest)$';
-const TYPE_PATTERN = `^(\\*|(run|job|integration|file|feed)\\.(\\*|[a-z_]{1,40}))$`;
-/** How often an open stream looks for new events, and sends a comment to keep proxies from closing it. */
-const POLL_MS = 500;
-const KEEPALIVE_MS = 15_000;
 /** Open streams one tenant may hold on one process (each reads the database twice a second). */
 export const MAX_STREAMS_PER_TENANT = 20;
 
@@ -54,44 +40,13 @@ const eventSchema: JsonSchema = {
   },
 };
 
-const subscriptionSchema: JsonSchema = {
-  type: 'object',
-  required: ['id', 'url', 'types', 'status', 'createdAt'],
-  properties: {
-    id: { type: 'string', format: 'uuid' },
-    url: { type: 'string' },
-    types: { type: 'array', items: { type: 'string' } },
-    status: { type: 'string', enum: ['active', 'disabled'] },
-    statusReason: { type: ['string', 'null'] },
-    createdAt: { type: 'string', format: 'date-time' },
-    secret: { type: 'string', description: 'The whsec_ signing secret, in the creation answer only.' },
-  },
-};
-
 interface EventsQuery {
   after?: string;
   types?: string;
   limit?: number;
 }
 
-interface SubscriptionBody {
-  url: string;
-  types: string[];
-  secret?: string;
-}
-
 const toNumber = (cursor: string | undefined): number => (cursor ? Number(cursor.replace(/^evt_/, '')) : 0);
-
-function subscriptionView(row: SubscriptionRow) {
-  return {
-    id: row.id,
-    url: row.url,
-    types: row.types,
-    status: row.status,
-    statusReason: row.status_reason,
-    createdAt: new Date(row.created_at).toISOString(),
-  };
-}
 
 export function feedRoutes(deps: RouteDeps): AnyRoute[] {
   const { db } = deps;
@@ -109,7 +64,7 @@ export function feedRoutes(deps: RouteDeps): AnyRoute[] {
     operationId: 'listEvents',
     summary: "The tenant's change feed: a page after a cursor, or a stream (Server-Sent Events)",
     description:
-      'Changes of runs, jobs, integrations and files, oldest first. With `Accept: text/event-stream` the answer ' +
+      'Changes of runs, jobs, integrations, files and knowledge-base documents, oldest first. With `Accept: text/event-stream` the answer ' +
       'is a stream of `id`, `event` and `data` lines that stays open; a client that reconnects with ' +
       '`Last-Event-ID` resumes after that event. Otherwise a JSON page: pass its `cursor` back as `after`; ' +
       '`more: true` means call again at once. Events are ordered per entity (`entity.seq`) and delivered at ' +
@@ -186,137 +141,6 @@ export function feedRoutes(deps: RouteDeps): AnyRoute[] {
     },
   });
 
-  const create = defineRoute<Record<string, string>, Record<string, never>, SubscriptionBody>({
-    method: 'POST',
-    path: '/v1/subscriptions',
-    operationId: 'createSubscription',
-    summary: 'Subscribe a URL to event types (Standard Webhooks deliveries)',
-    description:
-      'Each matching event is delivered as a `WEBHOOK_SEND` job: a POST signed with the subscription secret ' +
-      '(Standard Webhooks; `webhook-id` is the event id), retried on the webhook schedule, through the SSRF ' +
-      'guard. A receiver answering 410 Gone disables the subscription. Without `secret`, one is made and ' +
-      'returned once.',
-    tag: 'events',
-    scope: 'tenant',
-    body: {
-      type: 'object',
-      required: ['url', 'types'],
-      additionalProperties: false,
-      properties: {
-        url: { type: 'string', format: 'uri', maxLength: 2000, pattern: '^https?://' },
-        types: {
-          type: 'array',
-          minItems: 1,
-          maxItems: 50,
-          uniqueItems: true,
-          items: { type: 'string', pattern: TYPE_PATTERN },
-        },
-        secret: { type: 'string', pattern: '^whsec_', maxLength: 200 },
-      },
-    },
-    audit: { action: 'subscriptions.create', entityType: 'subscription', redactBody: ['secret'] },
-    responses: { 201: { description: 'Subscribed.', schema: subscriptionSchema } },
-    errors: [422, 503],
-    async handler(ctx, { body }) {
-      requireFeed();
-      const secrets = deps.secrets;
-      if (!secrets) throw problem.unavailable('Subscriptions need the secrets store.');
-      for (const type of body.types) {
-        if (type.endsWith('.*') || type === '*') continue;
-        if (!(EVENT_TYPES as readonly string[]).includes(type)) {
-          throw problem.unprocessable(
-            `"${type}" is not an event type; expected one of ${EVENT_TYPES.join(', ')}.`,
-          );
-        }
-      }
-      const invalid = body.secret === undefined ? undefined : keyProblem('standard-webhooks', body.secret);
-      if (invalid) throw problem.unprocessable(`secret: ${invalid}`);
-      const secret = body.secret ?? `whsec_${randomBytes(24).toString('base64')}`;
-      const tenantId = tenantOf(ctx);
-      const id = randomUUID();
-      const secretName = `FEED_SUBSCRIPTION_${id.replace(/-/g, '').toUpperCase()}`;
-      const row = await auditedTransaction(
-        ctx,
-        db,
-        201,
-        async (trx) => {
-          await secrets.put(tenantId, secretName, secret, trx);
-          return insertSubscription(trx, {
-            id,
-            tenantId,
-            url: body.url,
-            types: body.types,
-            secretName,
-            createdBy: principalOf(ctx).sub,
-          });
-        },
-        (r) => r.id,
-      );
-      ctx.status = 201;
-      ctx.set('location', `/v1/subscriptions/${row.id}`);
-      ctx.body = { ...subscriptionView(row), ...(body.secret === undefined ? { secret } : {}) };
-    },
-  });
-
-  const list = defineRoute({
-    method: 'GET',
-    path: '/v1/subscriptions',
-    operationId: 'listSubscriptions',
-    summary: "The tenant's subscriptions (never their secrets)",
-    tag: 'events',
-    scope: 'tenant',
-    responses: {
-      200: {
-        description: 'Every subscription.',
-        schema: {
-          type: 'object',
-          required: ['items'],
-          properties: { items: { type: 'array', items: subscriptionSchema } },
-        },
-      },
-    },
-    async handler(ctx) {
-      const tenantId = tenantOf(ctx);
-      const rows = await withTenant(db, tenantId, (trx) => listSubscriptions(trx, tenantId));
-      ctx.body = { items: rows.map(subscriptionView) };
-    },
-  });
-
-  const remove = defineRoute<{ id: string }>({
-    method: 'DELETE',
-    path: '/v1/subscriptions/{id}',
-    operationId: 'deleteSubscription',
-    summary: 'Delete a subscription and its secret',
-    tag: 'events',
-    scope: 'tenant',
-    params: {
-      type: 'object',
-      required: ['id'],
-      additionalProperties: false,
-      properties: { id: { type: 'string', format: 'uuid' } },
-    },
-    audit: { action: 'subscriptions.delete', entityType: 'subscription' },
-    responses: { 204: { description: 'Deleted.' } },
-    errors: [404],
-    async handler(ctx, { params }) {
-      const tenantId = tenantOf(ctx);
-      await auditedTransaction(
-        ctx,
-        db,
-        204,
-        async (trx) => {
-          const row = await deleteSubscription(trx, tenantId, params.id);
-          if (!row) throw problem.notFound();
-          await deps.secrets?.remove(tenantId, row.secret_name, trx);
-          return row;
-        },
-        (r) => r.id,
-      );
-      ctx.body = null;
-      ctx.status = 204;
-    },
-  });
-
   const status = defineRoute({
     method: 'GET',
     path: '/v1/events/status',
@@ -349,77 +173,5 @@ export function feedRoutes(deps: RouteDeps): AnyRoute[] {
     },
   });
 
-  return [events, status, create, list, remove] as AnyRoute[];
-}
-
-function parseTypes(raw: string | undefined): string[] | undefined {
-  if (raw === undefined) return undefined;
-  const types = raw
-    .split(',')
-    .map((t) => t.trim())
-    .filter(Boolean);
-  const bad = types.find((t) => !new RegExp(TYPE_PATTERN).test(t));
-  if (bad !== undefined)
-    throw problem.badRequest(`types: "${bad}" is not an event type or pattern such as run.*`);
-  return types.length > 0 ? types : undefined;
-}
-
-/** Server-Sent Events: every event after `after`, then new ones as they are recorded. */
-function stream(
-  ctx: ApiContext,
-  read: (afterId: number) => Promise<FeedEventRow[]>,
-  after: number,
-  types: string[] | undefined,
-): void {
-  const out = new PassThrough();
-  ctx.req.socket.setTimeout(0);
-  ctx.req.socket.setNoDelay(true);
-  ctx.status = 200;
-  ctx.type = 'text/event-stream';
-  ctx.set('cache-control', 'no-store');
-  ctx.set('x-accel-buffering', 'no');
-  ctx.body = out;
-  let cursor = after;
-  let closed = false;
-  let timer: NodeJS.Timeout | undefined;
-  let lastWrite = Date.now();
-  const close = () => {
-    closed = true;
-    clearTimeout(timer);
-    out.end();
-  };
-  ctx.req.once('close', close);
-  out.write('retry: 2000\n\n');
-  // A server that stops accepting connections (shutdown) ends its streams: clients reconnect elsewhere.
-  const server = (ctx.req.socket as { server?: { listening: boolean } }).server;
-  const poll = async () => {
-    if (server && !server.listening) {
-      // Ended, and the connection with it, so that the shutdown need not wait for it.
-      ctx.res.once('finish', () => ctx.req.socket.end());
-      close();
-    }
-    if (closed) return;
-    try {
-      for (;;) {
-        const rows = await read(cursor);
-        for (const row of rows) {
-          cursor = Number(row.id);
-          if (types && !matchesType(types, row.type)) continue;
-          out.write(`id: ${row.id}\nevent: ${row.type}\ndata: ${JSON.stringify(publicEvent(row))}\n\n`);
-          lastWrite = Date.now();
-        }
-        if (rows.length < 200 || closed) break;
-      }
-      if (Date.now() - lastWrite > KEEPALIVE_MS) {
-        out.write(': keepalive\n\n');
-        lastWrite = Date.now();
-      }
-    } catch {
-      // The database went away for a moment: the client keeps its place and reconnects.
-      close();
-      return;
-    }
-    if (!closed) timer = setTimeout(() => void poll(), POLL_MS);
-  };
-  void poll();
+  return [events, status, ...subscriptionRoutes(deps, requireFeed)] as AnyRoute[];
 }

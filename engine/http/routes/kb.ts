@@ -154,7 +154,7 @@ export function kbRoutes({ db, runtime }: RouteDeps): AnyRoute[] {
       operationId: 'searchKb',
       summary: 'Search the knowledge base',
       description:
-        'The chunks that best answer `query`, with their document, score and rank. `hybrid` (the default) fuses the full-text and vector rankings by reciprocal rank fusion; without an embeddings model in the tenant’s settings it is `text`.',
+        'The chunks that best answer `query`, with their document, score and rank. `hybrid` (the default) fuses the full-text and vector rankings by reciprocal rank fusion; without an embeddings model in the tenant’s settings it is `text`. When the embeddings provider fails, `hybrid` answers the text ranking with `degraded: embeddings_unavailable`.',
       tag: 'kb',
       scope: 'tenant',
       body: searchInput,
