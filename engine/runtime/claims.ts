@@ -78,10 +78,11 @@ export class Claims {
   }
 
   /**
-   * Only durable waits remain (a timer, a signal): the run becomes `waiting`, holds no lease
-   * and no worker, and its queue job brings it back at `until` (a signal brings it sooner).
+   * Only durable waits remain (a timer, a signal, a child run): the run becomes `waiting`,
+   * holds no lease and no worker, and its queue job brings it back at `until` (a signal or a
+   * child's end brings it sooner).
    */
-  async park(run: RunRow, until: Date, waits: number[]): Promise<void> {
+  async park(run: RunRow, until: Date | null, waits: number[]): Promise<void> {
     await this.deps.db.transaction(async (trx) => {
       if (!(await lockRun(trx, run.tenant_id, run.id))) return;
       // A signal that ended a wait since the last checkpoint: go on now, from the ledger.
@@ -90,7 +91,8 @@ export class Claims {
         await enqueueRun(trx, run);
         return;
       }
-      if (await parkRun(trx, run)) await enqueueRun(trx, run, until);
+      // With no time of its own (a child run), only the wait's end brings it back.
+      if ((await parkRun(trx, run)) && until) await enqueueRun(trx, run, until);
     });
   }
 

@@ -26,7 +26,7 @@ import { enqueueJob, runJob } from './jobs.ts';
 import { Liveness } from './liveness.ts';
 import { makeMetrics } from './metrics.ts';
 import { type SignalRequest, type SignalView, sendSignal } from './signals.ts';
-import { createRun, InputSchemas } from './trigger.ts';
+import { createRun, type InputSchemas } from './trigger.ts';
 import {
   type JobDetail,
   type JobSummary,
@@ -134,7 +134,7 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
   // Every process that creates runs also sweeps up runs whose creator died before handing
   // them to the queue.
   dispatcher.startSweep();
-  const inputs = new InputSchemas();
+  const inputs = core.inputs;
   let liveness: Liveness | undefined;
 
   const runtime: Runtime = {
@@ -149,6 +149,7 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
         found.run,
         workflow.steps.map((s) => s.id),
         found.attempts,
+        found.calls,
       );
     },
     async listRuns(tenantId, filter) {
