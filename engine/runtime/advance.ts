@@ -46,6 +46,7 @@ export async function advanceRun(core: Core, runId: string, tenantId: string): P
   try {
     const workflow = await core.versions.of(run);
     const scope: RunScope = {
+      runId: run.id,
       workflowId: run.workflow_id,
       tenantId,
       input: run.input,

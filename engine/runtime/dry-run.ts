@@ -130,13 +130,17 @@ export async function dryRun(opts: DryRunOptions): Promise<DryRunPlan> {
         const wait =
           rendered.input === undefined ? undefined : durableWait(step.uses, rendered.input, new Date());
         if (wait) {
-          states.set(step.id, { stepId: step.id, status: 'succeeded', attempt: 1, output: wait.output });
+          // A signal's payload may come from a fixture (`<step id>.json`): the plan then follows it.
+          const signal =
+            step.uses === 'core.waitForSignal' ? await fixtureOutput(opts, step.id, step.uses) : undefined;
+          const output = signal ? signal.output : wait.output;
+          states.set(step.id, { stepId: step.id, status: 'succeeded', attempt: 1, output });
           planned.push({
             ...entry,
             input: rendered.input,
             resumesAt: wait.until.toISOString(),
-            output: wait.output,
-            outputSource: 'wait',
+            output,
+            outputSource: signal?.source ?? 'wait',
           });
           continue;
         }
@@ -231,19 +235,29 @@ function knownAfter(err: TemplateError): string {
   return `${err.template} reads the output of step ${String(stepId)}, which a real run gives (or --fixtures <dir>/${String(stepId)}.json)`;
 }
 
+/** A recorded output for the step (`<step id>.json`, else `<connector.action>.json`), if any. */
+async function fixtureOutput(
+  opts: DryRunOptions,
+  stepId: string,
+  uses: string,
+): Promise<{ output: unknown; source: string } | undefined> {
+  if (!opts.fixturesDir) return undefined;
+  for (const name of [`${stepId}.json`, `${uses}.json`]) {
+    const file = path.join(opts.fixturesDir, name);
+    const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+    if (text !== undefined) return { output: JSON.parse(text) as unknown, source: `fixture ${name}` };
+  }
+  return undefined;
+}
+
 async function plannedOutput(
   opts: DryRunOptions,
   stepId: string,
   uses: string,
   input: unknown,
 ): Promise<{ output: unknown; source: string }> {
-  if (opts.fixturesDir) {
-    for (const name of [`${stepId}.json`, `${uses}.json`]) {
-      const file = path.join(opts.fixturesDir, name);
-      const text = await fs.readFile(file, 'utf8').catch(() => undefined);
-      if (text !== undefined) return { output: JSON.parse(text) as unknown, source: `fixture ${name}` };
-    }
-  }
+  const fixture = await fixtureOutput(opts, stepId, uses);
+  if (fixture) return fixture;
   const entry = opts.connectors.action(uses);
   if (entry?.action.readOnly && entry.connector.auth.type === 'none') {
     const result = await executeAttempt(offlineDeps(opts), {
