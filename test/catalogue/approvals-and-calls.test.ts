@@ -1,8 +1,9 @@
 /**
- * WF-025 end to end: a refund over the threshold posts Approve/Reject buttons to the fake
+ * The catalogue's approval and sub-workflow examples end to end. WF-025: a refund over the threshold posts Approve/Reject buttons to the fake
  * Telegram and parks; button presses come back through the engine's Telegram webhook route as
  * `callback_query` updates and become the `approval` signal only for the route's tenant and
- * from a listed approver; the approved refund reaches the fake Stripe.
+ * from a listed approver; the approved refund reaches the fake Stripe. WF-085: onboarding
+ * runs WF-028 as a child (Stripe customer and invoice) and starts WF-084 without waiting.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { telegramParams } from '../fakes/telegram.ts';
@@ -17,7 +18,7 @@ const CONFIG = { chatId: '-100555', approvers: [APPROVER], thresholdCents: 50000
 
 beforeAll(async () => {
   atlas = await startCatalogueEngine(database.url);
-  await atlas.tenant('acme', { enable: { 'WF-025': CONFIG } });
+  await atlas.tenant('acme', { enable: { 'WF-025': CONFIG, 'WF-085': { chatId: '-100777' } } });
   // Another tenant lists the same approver: its deliveries still cannot reach acme's runs.
   await atlas.tenant('globex', { enable: { 'WF-025': CONFIG } });
 }, 60_000);
@@ -110,5 +111,35 @@ describe('WF-025 refund approval', () => {
     const done = (await runtime.waitForRun('acme', small.run.id, 20_000))!;
     expect(done.output).toMatchObject({ refunded: true });
     expect(await buttonsOf(small.run.id)).toBeUndefined();
+  });
+});
+
+describe('WF-085 customer onboarding', () => {
+  it('runs WF-028 as a child and waits for it, starts WF-084 and goes on, and tells the team', async () => {
+    const { runtime } = atlas.engine.services.runtime;
+    const { run } = await runtime.trigger({
+      tenantId: 'acme',
+      workflowId: 'WF-085',
+      input: { name: 'Ada Lovelace', email: 'ada@example.com', plan: 'Pro plan' },
+    });
+    const done = (await runtime.waitForRun('acme', run.id, 30_000))!;
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    expect(done.calls.map((c) => [c.workflowId, c.stepId])).toEqual([
+      ['WF-028', 'invoice'],
+      ['WF-084', 'guide'],
+    ]);
+    const [invoice, guide] = done.calls;
+    expect(invoice!.status).toBe('succeeded');
+    expect(done.output).toEqual({ invoiced: true, guideRunId: guide!.runId });
+    // The guide waits its three days parked, and knows who started it.
+    await waitFor(async () => (await status(guide!.runId)) === 'waiting');
+    const child = (await runtime.getRun('acme', guide!.runId))!;
+    expect(child.calledBy).toEqual({ runId: run.id, stepId: 'guide' });
+    const stripePaths = atlas.fakes.stripe.requests.map((r) => r.path);
+    expect(stripePaths).toContain('/v1/customers');
+    expect(stripePaths).toContain('/v1/invoices');
+    const told = await Promise.all(atlas.fakes.telegram.requests.map((r) => telegramParams(r)));
+    expect(told.some((p) => String(p['text']).includes(`New customer Ada Lovelace`))).toBe(true);
+    await runtime.cancel('acme', guide!.runId);
   });
 });
