@@ -40,6 +40,9 @@ interface Completion {
 }
 
 export async function advanceRun(core: Core, runId: string, tenantId: string): Promise<void> {
+  // This process runs it already (a signal made its job due): that loop sees the signal; this
+  // job looks again shortly, in case the loop was just letting go.
+  if (core.cancels.isRunning(runId)) return core.claims.later({ id: runId, tenant_id: tenantId });
   const run = await core.claims.claim(runId, tenantId);
   if (!run) return;
   const cancel = core.cancels.watch(run.id);
@@ -54,7 +57,9 @@ export async function advanceRun(core: Core, runId: string, tenantId: string): P
       now: triggerTime(run.trigger, run.created_at),
       tenant: readsTenant(workflow) ? await loadTenantScope(core.deps, tenantId, run.workflow_id) : undefined,
     };
-    await new RunLoop(core, run, workflow, scope, cancel.signal).drive();
+    const loop = new RunLoop(core, run, workflow, scope, cancel.signal);
+    const stopWaking = core.cancels.onWake(run.id, () => loop.poke());
+    await loop.drive().finally(stopWaking);
   } catch (err) {
     // The queue retries this job (the database blinked, say): free the lease so that the
     // retry may run on any worker, instead of waiting for this process to let go.
@@ -71,6 +76,14 @@ class RunLoop extends LoopSteps {
   private ended: Completion[] = [];
   private wakeUp: (() => void) | undefined;
   private crashed: { error: unknown } | undefined;
+  /** A wait ended while attempts run (a signal, a child's end): read the ledger before planning again. */
+  private poked = false;
+  private refresh = false;
+
+  poke(): void {
+    this.poked = true;
+    this.wakeUp?.();
+  }
 
   async drive(): Promise<void> {
     if (!this.run.fresh) await this.loadStates();
@@ -85,6 +98,10 @@ class RunLoop extends LoopSteps {
       for (const s of starting) if (this.pendingInputs.has(s.stepId)) this.launch(s.stepId, s.attempt);
       if (this.inFlight.size > 0) {
         for (const c of await this.completions()) this.complete(c);
+        if (this.refresh) {
+          this.refresh = false;
+          await this.refreshWaits();
+        }
         continue;
       }
       if (next.kind === 'wait') {
@@ -213,13 +230,17 @@ class RunLoop extends LoopSteps {
 
   /** Every attempt that ended since the last call (at least one), so that they share a checkpoint. */
   private async completions(): Promise<Completion[]> {
-    while (this.ended.length === 0 && !this.crashed) {
+    while (this.ended.length === 0 && !this.crashed && !this.poked) {
       await new Promise<void>((resolve) => {
         this.wakeUp = resolve;
       });
       this.wakeUp = undefined;
     }
     if (this.crashed) throw this.crashed.error;
+    if (this.poked) {
+      this.poked = false;
+      this.refresh = true;
+    }
     const out = this.ended;
     this.ended = [];
     return out;

@@ -7,6 +7,7 @@
  * cancelling a run cancels its children.
  */
 import type { Knex } from 'knex';
+import { notifyWake } from '../db/cancel-channel.ts';
 import { enqueueRun } from '../db/queue.ts';
 import { activeChildren, endCallWait, insertCall, insertCallAttempt } from '../db/run-calls.ts';
 import { lockRun, type RunRow } from '../db/runs.ts';
@@ -139,6 +140,7 @@ export async function returnToCaller(
       ? await endCallWait(trx, call, { status: 'succeeded', output: run.output ?? null })
       : await endCallWait(trx, call, { status: 'failed', error: childFailure(run) });
   if (ended && (parent.status === 'running' || parent.status === 'waiting')) await enqueueRun(trx, parent);
+  if (ended && parent.status === 'running') await notifyWake(trx, parent.id);
 }
 
 function childFailure(run: Pick<RunRow, 'id' | 'workflow_id' | 'status' | 'error'>): FailureRecord {

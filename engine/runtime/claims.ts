@@ -22,6 +22,8 @@ export type { ClaimedRun } from '../db/run-claims.ts';
 const DEFAULT_LEASE_MS = 30_000;
 /** A run waiting for a concurrency slot is also re-checked this often, in case a wake-up is lost. */
 const CONCURRENCY_RECHECK_MS = 15_000;
+/** A job for a run this process is running is looked at again after this long. */
+const BUSY_RECHECK_MS = 1_000;
 
 export class Claims {
   readonly leaseMs: number;
@@ -94,6 +96,11 @@ export class Claims {
       // With no time of its own (a child run), only the wait's end brings it back.
       if ((await parkRun(trx, run)) && until) await enqueueRun(trx, run, until);
     });
+  }
+
+  /** The run's job again in a second (this process is running it right now). */
+  later(run: { id: string; tenant_id: string }): Promise<void> {
+    return enqueueRun(this.deps.db, run, new Date(this.now().getTime() + BUSY_RECHECK_MS));
   }
 
   release(run: RunRow): Promise<void> {

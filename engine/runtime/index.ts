@@ -264,6 +264,7 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
         log: deps.log,
         leaseMs: core.claims.leaseMs,
         onCancel: (runId) => core.cancels.abort(runId),
+        onWake: (runId) => core.cancels.wake(runId),
       });
       events.on('pool:create', ({ workerPool }: { workerPool: { id: string } }) =>
         liveness?.addQueueWorker(workerPool.id),

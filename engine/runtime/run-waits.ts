@@ -1,4 +1,5 @@
 import type { FinishedAttempt, NewAttempt } from '../db/ledger-writer.ts';
+import { latestStepRuns } from '../db/step-runs.ts';
 import type { Step } from '../manifest/types.gen.ts';
 import { type CallInput, startCall } from './calls.ts';
 import type { StepState } from './plan.ts';
@@ -85,5 +86,19 @@ export abstract class WaitSteps extends RunState {
       : { stepId: step.id, status: 'succeeded', attempt: base.attempt, output: call.output };
     this.states.set(step.id, state);
     return true;
+  }
+
+  /** Waits ended while the run was active (a signal, a child's end) take their outcome from the ledger. */
+  protected async refreshWaits(): Promise<void> {
+    const open = [...this.states.values()].filter((s) => s.status === 'waiting');
+    if (open.length === 0) return;
+    const rows = await latestStepRuns(this.core.deps.db, this.run);
+    for (const state of open) {
+      const row = rows.find((r) => r.step_id === state.stepId);
+      if (!row || row.status === 'waiting' || row.attempt !== state.attempt) continue;
+      const { status, attempt, output, error } = row;
+      this.states.set(state.stepId, { stepId: state.stepId, status, attempt, output, error });
+      this.ledgerIds.delete(state.stepId);
+    }
   }
 }

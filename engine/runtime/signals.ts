@@ -5,6 +5,7 @@
  * repeated Idempotency-Key answers the first delivery without acting again.
  */
 import type { Knex } from 'knex';
+import { notifyWake } from '../db/cancel-channel.ts';
 import { enqueueRun } from '../db/queue.ts';
 import { lockRun } from '../db/runs.ts';
 import { deliverSignal, type SignalRow, signalByKey, waitingForSignal } from '../db/signals.ts';
@@ -65,8 +66,9 @@ export async function signalInTransaction(t: Knex.Transaction, req: SignalReques
     payload: req.payload,
     idempotencyKey: req.idempotencyKey,
   });
-  // Due now: this replaces the job waiting for the timeout.
+  // Due now: this replaces the job waiting for the timeout; a process running the run sees it at once.
   await enqueueRun(t, run);
+  if (run.status === 'running') await notifyWake(t, run.id);
   return view(row, false);
 }
 
