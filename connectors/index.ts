@@ -15,6 +15,7 @@ import { social } from './social/index.ts';
 import { stripe } from './stripe/index.ts';
 import { telegram } from './telegram/index.ts';
 import { webhook } from './webhook/index.ts';
+import { workflow } from './workflow/index.ts';
 
 export const builtinConnectors: ConnectorDefinition[] = [
   core,
@@ -30,6 +31,7 @@ export const builtinConnectors: ConnectorDefinition[] = [
   agent,
   files,
   kb,
+  workflow,
 ];
 
 /** The built-in connectors with agents able to run, over the engine's directory (engine/services.ts). */

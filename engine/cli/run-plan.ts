@@ -50,6 +50,7 @@ export async function planRun(
     input,
     ...(sample ? { trigger: sample.trigger } : {}),
     fixturesDir: values.fixtures ? path.resolve(io.cwd, values.fixtures) : undefined,
+    workflows: (id) => catalogue.workflow(id)?.manifest,
   });
   const { steps } = plan;
   if (values.format === 'json')
@@ -120,6 +121,18 @@ export function sampleTrigger(
   return { trigger: built, ...(note ? { note } : {}) };
 }
 
+/** A sub-workflow's plan, indented under its step. */
+function printChild(io: CliIO, child: NonNullable<DryRunPlan['steps'][number]['child']>): void {
+  const how = child.wait ? 'waits for its output' : 'starts it and goes on';
+  io.out(`    calls:  ${child.workflowId} (${how})`);
+  if (child.error) io.out(`    ! ${child.error}`);
+  for (const c of child.plan?.steps ?? []) {
+    const mark = c.action === 'run' ? '+' : c.action === 'skip' ? '~' : '!';
+    io.out(`      ${mark} ${c.id}  (${c.uses})${c.reason ? `: ${c.reason}` : ''}`);
+    if (c.child) io.out(`        calls: ${c.child.workflowId}${c.child.error ? ` (${c.child.error})` : ''}`);
+  }
+}
+
 function printPlan(io: CliIO, workflowId: string, hash: string, plan: DryRunPlan): void {
   const { steps } = plan;
   io.out(`Plan of ${workflowId} (manifest ${hash.slice(0, 12)}), nothing will be called:\n`);
@@ -143,6 +156,7 @@ function printPlan(io: CliIO, workflowId: string, hash: string, plan: DryRunPlan
           : `    input:  ${JSON.stringify(s.input)}`,
       );
       if (s.resumesAt) io.out(`    waits:  the run parks and goes on at ${s.resumesAt}`);
+      if (s.child) printChild(io, s.child);
       io.out(`    output: ${JSON.stringify(s.output)}  [${s.outputSource}]`);
     }
   }

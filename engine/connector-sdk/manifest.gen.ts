@@ -93,6 +93,8 @@ export type Trigger = ScheduleTrigger | WebhookTrigger | ManualTrigger | EventTr
 export interface ScheduleTrigger {
   /** Trigger kind. */
   type: 'schedule';
+  /** Deliveries of a WebhookRoute that signal this workflow's waiting runs (`core.waitForSignal`) instead of starting runs: templates over the event find the run, the signal name and its sender. */
+  signal?: SignalMapping;
   /** Five cron fields (minute hour day-of-month month day-of-week), in UTC. */
   cron: string;
   /** The run input of every scheduled run. Default: `{}`. */
@@ -103,6 +105,8 @@ export interface ScheduleTrigger {
 export interface WebhookTrigger {
   /** Trigger kind. */
   type: 'webhook';
+  /** Deliveries of a WebhookRoute that signal this workflow's waiting runs (`core.waitForSignal`) instead of starting runs: templates over the event find the run, the signal name and its sender. */
+  signal?: SignalMapping;
   /** The id of the WebhookRoute manifest. */
   route: Slug;
   /** Event types that start a run (exact, or a prefix ending in `*`); all events when absent. */
@@ -115,18 +119,42 @@ export interface WebhookTrigger {
 export interface ManualTrigger {
   /** Trigger kind. */
   type: 'manual';
+  /** Deliveries of a WebhookRoute that signal this workflow's waiting runs (`core.waitForSignal`) instead of starting runs: templates over the event find the run, the signal name and its sender. */
+  signal?: SignalMapping;
 }
 
 /** Starts a run when a run of another workflow finishes. */
 export interface EventTrigger {
   /** Trigger kind. */
   type: 'event';
+  /** Deliveries of a WebhookRoute that signal this workflow's waiting runs (`core.waitForSignal`) instead of starting runs: templates over the event find the run, the signal name and its sender. */
+  signal?: SignalMapping;
   /** The workflow whose runs are watched. */
   workflow: WorkflowId;
   /** The final run statuses that start a run. Default: `["succeeded"]`. */
   status?: Array<'succeeded' | 'failed' | 'cancelled'>;
   /** A JSON Logic filter on the finished run; the run starts only when it is truthy. */
   if?: JsonLogicRule;
+}
+
+/** Deliveries of a WebhookRoute that signal this workflow's waiting runs (`core.waitForSignal`) instead of starting runs: templates over the event find the run, the signal name and its sender. */
+export interface SignalMapping {
+  /** The id of the WebhookRoute whose deliveries may signal. */
+  route: Slug;
+  /** Event types that may signal (exact, or a prefix ending in `*`); all when absent. */
+  events?: string[];
+  /** A JSON Logic filter on the event (`trigger`, `tenant`); only a truthy one signals. */
+  if?: JsonLogicRule;
+  /** The id of the run to signal, from the event: a template or `$expr` over `trigger`. Only a run of this workflow, for the route's tenant, is signalled. */
+  run: unknown;
+  /** The signal name (a literal identifier, or a template over `trigger`). */
+  name: unknown;
+  /** Who sent it, from the event (a template over `trigger`): recorded with the signal and checked against `approvers`. */
+  sender: unknown;
+  /** When set, only these senders may signal: a template over `tenant` (the workflow's config) that gives a list, compared as text. */
+  approvers?: unknown;
+  /** The signal's payload (the waiting step's output): templates over `trigger`; the event body when absent. */
+  payload?: unknown;
 }
 
 /** Policies applied to every step that does not set its own. */

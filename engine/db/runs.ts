@@ -54,24 +54,45 @@ export async function lockRun(
   return trx<RunRow>('workflow_runs').where({ tenant_id: tenantId, id: runId }).forUpdate().first();
 }
 
-/** A run and all its step attempts (oldest first) in one round trip. */
+/** A run's sub-workflow links, both ways (`run_calls`). */
+export interface RunCalls {
+  calledBy: { runId: string; stepId: string } | null;
+  calls: Array<{ runId: string; workflowId: string; stepId: string; status: RunStatus }>;
+}
+
+interface RawCalls {
+  called_by: RunCalls['calledBy'];
+  calls: RunCalls['calls'];
+}
+
+/** A run and all its step attempts (oldest first), and its sub-workflow links, in one round trip. */
 export async function getRunWithAttempts(
   db: Db,
   tenantId: string,
   runId: string,
-): Promise<{ run: RunRow; attempts: StepRunRow[] } | undefined> {
-  const { rows } = await db.raw<{ rows: Array<RunRow & { attempts: Array<Record<string, unknown>> }> }>(
+): Promise<{ run: RunRow; attempts: StepRunRow[]; calls: RunCalls } | undefined> {
+  const { rows } = await db.raw<{
+    rows: Array<RunRow & { attempts: Array<Record<string, unknown>> } & RawCalls>;
+  }>(
     `select r.*, coalesce((select json_agg(s order by s.run_attempt, s.id) from step_runs s
-                            where s.tenant_id = r.tenant_id and s.run_id = r.id), '[]'::json) as attempts
+                            where s.tenant_id = r.tenant_id and s.run_id = r.id), '[]'::json) as attempts,
+            (select json_build_object('runId', c.caller_run_id, 'stepId', c.caller_step_id) from run_calls c
+              where c.tenant_id = r.tenant_id and c.run_id = r.id) as called_by,
+            coalesce((select json_agg(json_build_object('runId', c.run_id, 'workflowId', w.workflow_id,
+                                                        'stepId', c.caller_step_id, 'status', w.status)
+                                      order by c.created_at, c.run_id)
+                        from run_calls c join workflow_runs w on w.tenant_id = c.tenant_id and w.id = c.run_id
+                       where c.tenant_id = r.tenant_id and c.caller_run_id = r.id), '[]'::json) as calls
        from workflow_runs r where r.tenant_id = ? and r.id = ?`,
     [tenantId, runId],
   );
   const row = rows[0];
   if (!row) return undefined;
-  const { attempts, ...run } = row;
+  const { attempts, called_by, calls, ...run } = row;
   const date = (v: unknown) => (typeof v === 'string' ? new Date(v) : null);
   return {
     run: run as RunRow,
+    calls: { calledBy: called_by, calls },
     // json_agg gives timestamps as text; the views expect Dates.
     attempts: attempts.map((a) => ({
       ...(a as unknown as StepRunRow),

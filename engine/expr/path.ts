@@ -4,8 +4,11 @@
 export type PathSegment = string | number;
 export type Path = PathSegment[];
 
-/** The roots a template may read. `secrets` is template-only: JSON Logic never sees it. */
-export const SCOPE_ROOTS = ['trigger', 'input', 'steps', 'tenant', 'secrets'] as const;
+/**
+ * The roots a template may read. `secrets` is template-only: JSON Logic never sees it. `run` is
+ * the run itself (`run.id`, `run.workflowId`): a button or link that must find it again.
+ */
+export const SCOPE_ROOTS = ['trigger', 'input', 'steps', 'tenant', 'run', 'secrets'] as const;
 export type ScopeRoot = (typeof SCOPE_ROOTS)[number];
 
 /**

@@ -18,6 +18,7 @@ export interface RenderScope {
   input?: unknown;
   steps?: Record<string, { output?: unknown; status?: string }>;
   tenant?: { id: string; name?: string; config?: Record<string, unknown> };
+  run?: { id: string; workflowId: string };
   /** A resolver (for `render`) or already resolved values (for either function). */
   secrets?: SecretResolver | Record<string, string | undefined>;
   /**
@@ -80,6 +81,7 @@ export function logicData(scope: Omit<RenderScope, 'secrets'>): Record<string, u
     input: scope.input,
     steps: scope.steps ?? {},
     tenant: scope.tenant,
+    run: scope.run,
   };
 }
 

@@ -108,6 +108,26 @@ export const runDetailSchema: JsonSchema = {
       description: 'Every step with its attempts: rendered input, output, error.',
       items: { type: 'object' },
     },
+    calledBy: {
+      type: ['object', 'null'],
+      description: 'The run and step whose `workflow.run` started this run; null for a run nobody called.',
+      required: ['runId', 'stepId'],
+      properties: { runId: { type: 'string', format: 'uuid' }, stepId: { type: 'string' } },
+    },
+    calls: {
+      type: 'array',
+      description: 'The child runs this run started with `workflow.run`, oldest first.',
+      items: {
+        type: 'object',
+        required: ['runId', 'workflowId', 'stepId', 'status'],
+        properties: {
+          runId: { type: 'string', format: 'uuid' },
+          workflowId: { type: 'string' },
+          stepId: { type: 'string' },
+          status: { type: 'string', enum: [...RUN_STATUSES] },
+        },
+      },
+    },
   },
 };
 

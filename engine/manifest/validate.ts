@@ -7,6 +7,7 @@ import {
   makeConnectorRegistry,
 } from '../connector-sdk/index.ts';
 import { Catalogue, type CatalogueEntry, type Manifest, manifestHash } from './catalogue.ts';
+import { checkCalls } from './checks/calls.ts';
 import { checkCredentials } from './checks/credentials.ts';
 import { checkAgent, checkOAuthProvider, checkWebhookRoute } from './checks/others.ts';
 import { type CatalogueIds, checkWorkflow } from './checks/workflow.ts';
@@ -60,6 +61,7 @@ export function validateSources(
     checkCredentials(doc);
     if (doc.valid) crossCheck(doc, registry, ids);
   }
+  checkCalls(docs);
   checkDuplicates(docs);
   const errors = reported.filter((e) => e.severity !== 'warning').sort(compareErrors);
   const warnings = reported.filter((e) => e.severity === 'warning').sort(compareErrors);

@@ -22,6 +22,8 @@ export type { ClaimedRun } from '../db/run-claims.ts';
 const DEFAULT_LEASE_MS = 30_000;
 /** A run waiting for a concurrency slot is also re-checked this often, in case a wake-up is lost. */
 const CONCURRENCY_RECHECK_MS = 15_000;
+/** A job for a run this process is running is looked at again after this long. */
+const BUSY_RECHECK_MS = 1_000;
 
 export class Claims {
   readonly leaseMs: number;
@@ -78,10 +80,11 @@ export class Claims {
   }
 
   /**
-   * Only durable waits remain (a timer, a signal): the run becomes `waiting`, holds no lease
-   * and no worker, and its queue job brings it back at `until` (a signal brings it sooner).
+   * Only durable waits remain (a timer, a signal, a child run): the run becomes `waiting`,
+   * holds no lease and no worker, and its queue job brings it back at `until` (a signal or a
+   * child's end brings it sooner).
    */
-  async park(run: RunRow, until: Date, waits: number[]): Promise<void> {
+  async park(run: RunRow, until: Date | null, waits: number[]): Promise<void> {
     await this.deps.db.transaction(async (trx) => {
       if (!(await lockRun(trx, run.tenant_id, run.id))) return;
       // A signal that ended a wait since the last checkpoint: go on now, from the ledger.
@@ -90,8 +93,14 @@ export class Claims {
         await enqueueRun(trx, run);
         return;
       }
-      if (await parkRun(trx, run)) await enqueueRun(trx, run, until);
+      // With no time of its own (a child run), only the wait's end brings it back.
+      if ((await parkRun(trx, run)) && until) await enqueueRun(trx, run, until);
     });
+  }
+
+  /** The run's job again in a second (this process is running it right now). */
+  later(run: { id: string; tenant_id: string }): Promise<void> {
+    return enqueueRun(this.deps.db, run, new Date(this.now().getTime() + BUSY_RECHECK_MS));
   }
 
   release(run: RunRow): Promise<void> {

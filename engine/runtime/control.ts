@@ -7,6 +7,7 @@ import { notifyCancel } from '../db/cancel-channel.ts';
 import { enqueueRun, removeRunJob } from '../db/queue.ts';
 import { cancelRunRow, lockRun, type RunRow, requeueRun } from '../db/runs.ts';
 import { cancelWaitingSteps, makeUnfinishedStepsDue } from '../db/step-runs.ts';
+import { cancelChildren } from './calls.ts';
 import type { Core } from './core.ts';
 import { RuntimeError } from './errors.ts';
 import { cancelled } from './retry.ts';
@@ -50,7 +51,8 @@ export async function restartRun(core: Core, tenantId: string, runId: string): P
 
 /**
  * Cancels a queued or running run. A queued run's job is removed; a running run's
- * in-flight attempts see their AbortSignal fire (NOTIFY to every worker).
+ * in-flight attempts see their AbortSignal fire (NOTIFY to every worker). Its children
+ * (sub-workflows still running) are cancelled after it, each in its own transaction.
  */
 export async function cancelRun(core: Core, tenantId: string, runId: string): Promise<RunRow> {
   const updated = await core.deps.db.transaction(async (trx) => {
@@ -66,5 +68,6 @@ export async function cancelRun(core: Core, tenantId: string, runId: string): Pr
     return row;
   });
   core.cancels.abort(runId);
+  await cancelChildren(core, tenantId, runId, cancelRun);
   return updated;
 }

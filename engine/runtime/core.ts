@@ -13,7 +13,7 @@ import { Dispatcher } from './dispatch.ts';
 import { Finishing } from './finish.ts';
 import { WorkflowVersions } from './manifests.ts';
 import type { RuntimeMetrics } from './metrics.ts';
-import { makeTriggerBatcher, type NewRun, type Outcome } from './trigger.ts';
+import { InputSchemas, makeTriggerBatcher, type NewRun, type Outcome } from './trigger.ts';
 
 export class Core {
   /** The workflow version each run pinned. */
@@ -29,6 +29,8 @@ export class Core {
   readonly triggers: GroupCommit<NewRun, Outcome>;
   /** Checks what default-on workflows need from tenants that did not enable them. */
   readonly gate: DefaultGate;
+  /** Validators of workflows' input schemas (API triggers and sub-workflow calls). */
+  readonly inputs = new InputSchemas();
 
   constructor(
     readonly deps: RuntimeDeps,

@@ -12,6 +12,7 @@ import { TemplateError } from '../expr/index.ts';
 import { MemoryAuditSink, MemoryRateLimiter } from '../hub/index.ts';
 import { silentLogger } from '../log.ts';
 import type { Step, Workflow } from '../manifest/types.gen.ts';
+import { CALL_ACTION, type CallInput, MAX_CALL_DEPTH } from './calls.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { executeAttempt } from './execute.ts';
 import { DEFAULT_MAX_ITEMS } from './loop.ts';
@@ -40,6 +41,8 @@ export interface PlannedStep {
   outputSource?: string;
   /** A durable wait: when the run would go on (from the plan's time). */
   resumesAt?: string;
+  /** A `workflow.run` step: the child workflow's own plan (nested up to the depth limit). */
+  child?: { workflowId: string; wait: boolean; plan?: DryRunPlan; error?: string };
   /** A `forEach` step: each item's rendered input and planned output. */
   items?: Array<{ index: number; input: unknown; output: unknown; outputSource: string }>;
 }
@@ -71,6 +74,10 @@ export interface DryRunOptions {
   /** A directory of `<step id>.json` or `<connector.action>.json` outputs. */
   fixturesDir?: string | undefined;
   tenantConfig?: Record<string, unknown>;
+  /** Other workflows, for the plans of sub-workflows (`workflow.run`). */
+  workflows?: (id: string) => Workflow | undefined;
+  /** How deep this plan is nested in its callers' plans. */
+  depth?: number;
 }
 
 export async function dryRun(opts: DryRunOptions): Promise<DryRunPlan> {
@@ -123,14 +130,26 @@ export async function dryRun(opts: DryRunOptions): Promise<DryRunPlan> {
         const wait =
           rendered.input === undefined ? undefined : durableWait(step.uses, rendered.input, new Date());
         if (wait) {
-          states.set(step.id, { stepId: step.id, status: 'succeeded', attempt: 1, output: wait.output });
+          // A signal's payload may come from a fixture (`<step id>.json`): the plan then follows it.
+          const signal =
+            step.uses === 'core.waitForSignal' ? await fixtureOutput(opts, step.id, step.uses) : undefined;
+          const output = signal ? signal.output : wait.output;
+          states.set(step.id, { stepId: step.id, status: 'succeeded', attempt: 1, output });
           planned.push({
             ...entry,
             input: rendered.input,
             resumesAt: wait.until.toISOString(),
-            output: wait.output,
-            outputSource: 'wait',
+            output,
+            outputSource: signal?.source ?? 'wait',
           });
+          continue;
+        }
+        if (step.uses === CALL_ACTION && rendered.input !== undefined) {
+          const child = await planChild(opts, rendered.input as CallInput);
+          const output = child.wait ? (child.plan?.output?.value ?? null) : { runId: '(the child run id)' };
+          if (!child.wait || child.plan?.output?.value === undefined) guessed.add(step.id);
+          states.set(step.id, { stepId: step.id, status: 'succeeded', attempt: 1, output });
+          planned.push({ ...entry, input: rendered.input, child, output, outputSource: 'child' });
           continue;
         }
         const { output, source } = await plannedOutput(opts, step.id, step.uses, rendered.input);
@@ -191,11 +210,44 @@ async function planItems(
   return items;
 }
 
+/** The plan of a child workflow, with the input the call renders. */
+async function planChild(opts: DryRunOptions, call: CallInput): Promise<NonNullable<PlannedStep['child']>> {
+  const wait = call.wait !== false;
+  const workflow = opts.workflows?.(call.workflow);
+  if (!workflow) return { workflowId: call.workflow, wait, error: `there is no workflow ${call.workflow}` };
+  const depth = (opts.depth ?? 0) + 1;
+  if (depth > MAX_CALL_DEPTH)
+    return { workflowId: call.workflow, wait, error: `nested deeper than ${MAX_CALL_DEPTH} levels` };
+  const plan = await dryRun({
+    ...opts,
+    workflow,
+    input: call.input ?? {},
+    trigger: { type: 'call', workflowId: opts.workflow.id, dryRun: true },
+    depth,
+  });
+  return { workflowId: call.workflow, wait, plan };
+}
+
 /** Information, not an error: which value only a real run (or a recorded fixture) gives. */
 function knownAfter(err: TemplateError): string {
   const [root, stepId] = err.path;
   if (root !== 'steps' || stepId === undefined) return `${err.template} reads a value only a real run gives`;
   return `${err.template} reads the output of step ${String(stepId)}, which a real run gives (or --fixtures <dir>/${String(stepId)}.json)`;
+}
+
+/** A recorded output for the step (`<step id>.json`, else `<connector.action>.json`), if any. */
+async function fixtureOutput(
+  opts: DryRunOptions,
+  stepId: string,
+  uses: string,
+): Promise<{ output: unknown; source: string } | undefined> {
+  if (!opts.fixturesDir) return undefined;
+  for (const name of [`${stepId}.json`, `${uses}.json`]) {
+    const file = path.join(opts.fixturesDir, name);
+    const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+    if (text !== undefined) return { output: JSON.parse(text) as unknown, source: `fixture ${name}` };
+  }
+  return undefined;
 }
 
 async function plannedOutput(
@@ -204,13 +256,8 @@ async function plannedOutput(
   uses: string,
   input: unknown,
 ): Promise<{ output: unknown; source: string }> {
-  if (opts.fixturesDir) {
-    for (const name of [`${stepId}.json`, `${uses}.json`]) {
-      const file = path.join(opts.fixturesDir, name);
-      const text = await fs.readFile(file, 'utf8').catch(() => undefined);
-      if (text !== undefined) return { output: JSON.parse(text) as unknown, source: `fixture ${name}` };
-    }
-  }
+  const fixture = await fixtureOutput(opts, stepId, uses);
+  if (fixture) return fixture;
   const entry = opts.connectors.action(uses);
   if (entry?.action.readOnly && entry.connector.auth.type === 'none') {
     const result = await executeAttempt(offlineDeps(opts), {

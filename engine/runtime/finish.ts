@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import { enqueueRun } from '../db/queue.ts';
 import { finishRun, nextQueuedInGroup, type RunRow } from '../db/runs.ts';
 import { notifyRunFailed } from '../notify/record.ts';
+import { hasWaitingCaller, returnToCaller } from './calls.ts';
 import type { DefaultGate } from './defaults.ts';
 import type { RuntimeDeps } from './deps.ts';
 import type { Dispatcher } from './dispatch.ts';
@@ -26,12 +27,12 @@ export class Finishing {
     this.#events = new EventTriggers(deps.catalogue, gate);
   }
 
-  /** True when nothing hangs on the run's end: no concurrency group, no watcher. */
+  /** True when nothing hangs on the run's end: no concurrency group, no watcher, no waiting caller. */
   endsAlone(run: RunRow): boolean {
-    return run.concurrency_key === null && !this.#events.watches(run.workflow_id);
+    return run.concurrency_key === null && !this.#events.watches(run.workflow_id) && !hasWaitingCaller(run);
   }
 
-  /** Metrics, the log line and, for a failure, the tenant's notification, of a run that ended. */
+  /** Metrics and the log line of a run that ended. */
   async ended(
     run: RunRow,
     status: 'succeeded' | 'failed',
@@ -62,13 +63,13 @@ export class Finishing {
     const error = end.error as { step?: string; message?: string } | null;
     const ended = await this.deps.db.transaction(async (trx) => {
       if (!(await finishRun(trx, run, status, error, end.output))) return false;
-      await this.afterEnd(trx, { ...run, status, error }, states);
+      await this.afterEnd(trx, { ...run, status, error, output: end.output }, states);
       return true;
     });
     if (ended) await this.ended(run, status, error);
   }
 
-  /** Event triggers and the concurrency wake-up, for any final status (cancel too). */
+  /** Event triggers, the concurrency wake-up and the caller's return, for any final status (cancel too). */
   async afterEnd(
     trx: Knex.Transaction,
     run: RunRow,
@@ -78,6 +79,7 @@ export class Finishing {
       const next = await nextQueuedInGroup(trx, run);
       if (next) await enqueueRun(trx, next);
     }
+    await returnToCaller(trx, run);
     await this.#events.fire(trx, run, states, () => this.dispatcher.poke());
   }
 }

@@ -25,7 +25,7 @@ import { enqueueJob, runJob } from './jobs.ts';
 import { Liveness } from './liveness.ts';
 import { makeMetrics } from './metrics.ts';
 import { sendSignal } from './signals.ts';
-import { createRun, InputSchemas } from './trigger.ts';
+import { createRun, type InputSchemas } from './trigger.ts';
 import { jobDetail, jobSummary, runDetail, runSummary } from './views.ts';
 import { setWorkflowState, workflowState, workflowStatuses } from './workflow-states.ts';
 
@@ -48,7 +48,7 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
   // Every process that creates runs also sweeps up runs whose creator died before handing
   // them to the queue.
   dispatcher.startSweep();
-  const inputs = new InputSchemas();
+  const inputs = core.inputs;
   let liveness: Liveness | undefined;
 
   const runtime: Runtime = {
@@ -63,6 +63,7 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
         found.run,
         workflow.steps.map((s) => s.id),
         found.attempts,
+        found.calls,
       );
     },
     async listRuns(tenantId, filter) {
@@ -146,6 +147,7 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
         log: deps.log,
         leaseMs: core.claims.leaseMs,
         onCancel: (runId) => core.cancels.abort(runId),
+        onWake: (runId) => core.cancels.wake(runId),
       });
       events.on('pool:create', ({ workerPool }: { workerPool: { id: string } }) =>
         liveness?.addQueueWorker(workerPool.id),

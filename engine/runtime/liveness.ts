@@ -22,6 +22,8 @@ export interface LivenessOptions {
   beatMs?: number;
   staleMs?: number;
   onCancel(runId: string): void;
+  /** A wait of a run this process may be running ended (see `notifyWake`). */
+  onWake?(runId: string): void;
 }
 
 export class Liveness {
@@ -92,6 +94,7 @@ export class Liveness {
         this.#listener = undefined;
         setTimeout(() => this.#listen().catch(() => {}), 1000).unref();
       },
+      (runId) => this.opts.onWake?.(runId),
     );
   }
 }

@@ -20,7 +20,8 @@ export interface StepState {
 
 export type Plan =
   | { kind: 'run'; ready: Array<{ step: Step; attempt: number }> }
-  | { kind: 'wait'; until: Date }
+  /** `until` null: only waits with no end of their own (a child run) remain; their end wakes the run. */
+  | { kind: 'wait'; until: Date | null }
   | { kind: 'succeeded' }
   | { kind: 'failed'; stepId: string; error: unknown };
 
@@ -52,6 +53,7 @@ export function plan(
   const ready: Array<{ step: Step; attempt: number }> = [];
   let wake: Date | undefined;
   let pending = 0;
+  let open = false;
   for (const [index, step] of workflow.steps.entries()) {
     const state = states.get(step.id);
     if (isDone(step, state)) continue;
@@ -65,8 +67,9 @@ export function plan(
       continue;
     }
     if (state?.status === 'waiting') {
-      // A durable wait: it ends at its time (or when its signal arrives).
-      if (state.retryAt && state.retryAt <= now) ready.push({ step, attempt: state.attempt });
+      // A durable wait: it ends at its time (or when its signal arrives, or its child ends).
+      if (!state.retryAt) open = true;
+      else if (state.retryAt && state.retryAt <= now) ready.push({ step, attempt: state.attempt });
       else if (state.retryAt && (!wake || state.retryAt < wake)) wake = state.retryAt;
       continue;
     }
@@ -87,6 +90,7 @@ export function plan(
   if (pending === 0) return { kind: 'succeeded' };
   if (ready.length > 0) return { kind: 'run', ready };
   if (wake) return { kind: 'wait', until: wake };
+  if (open) return { kind: 'wait', until: null };
   // Only in-flight steps remain; their completion advances the run again.
   return { kind: 'run', ready: [] };
 }

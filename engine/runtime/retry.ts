@@ -77,6 +77,8 @@ export interface FailureRecord {
   status?: number;
   retryAfterMs?: number;
   cause?: string;
+  /** A failed sub-workflow step: the child run whose failure this is. */
+  childRunId?: string;
 }
 
 export type FailureInit = Omit<FailureRecord, 'retryable' | 'at'> & { at?: string };

@@ -10,6 +10,8 @@ import type { RuntimeDeps, SecretStore } from './deps.ts';
 import type { StepState } from './plan.ts';
 
 export interface RunScope {
+  /** The run's id (`run.id` in templates); a dry run has none. */
+  runId?: string;
   workflowId: string;
   tenantId: string;
   input: unknown;
@@ -60,6 +62,7 @@ function dataOf(scope: RunScope, states: Map<string, StepState>) {
     trigger: scope.trigger,
     steps: stepOutputs(states),
     tenant,
+    run: { id: scope.runId ?? '(the run id)', workflowId: scope.workflowId },
   };
 }
 

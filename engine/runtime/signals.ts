@@ -5,6 +5,7 @@
  * repeated Idempotency-Key answers the first delivery without acting again.
  */
 import type { Knex } from 'knex';
+import { notifyWake } from '../db/cancel-channel.ts';
 import { enqueueRun } from '../db/queue.ts';
 import { lockRun } from '../db/runs.ts';
 import { deliverSignal, type SignalRow, signalByKey, waitingForSignal } from '../db/signals.ts';
@@ -19,6 +20,8 @@ export interface SignalRequest {
   /** Who sent it: the API caller, or the approver a webhook named. */
   sender: string;
   idempotencyKey?: string;
+  /** Only a run of this workflow may take it (a webhook route's mapping): another is not found. */
+  workflowId?: string;
 }
 
 export interface SignalView {
@@ -35,34 +38,38 @@ export async function sendSignal(
   req: SignalRequest,
   trx?: Knex.Transaction,
 ): Promise<SignalView> {
-  const work = async (t: Knex.Transaction) => {
-    const run = await lockRun(t, req.tenantId, req.runId);
-    if (!run) throw new RuntimeError('not_found', `There is no run ${req.runId}.`);
-    if (req.idempotencyKey) {
-      const earlier = await signalByKey(t, req.tenantId, req.runId, req.idempotencyKey);
-      if (earlier) return view(earlier, true);
-    }
-    const wait =
-      run.status === 'running' || run.status === 'waiting'
-        ? await waitingForSignal(t, run, req.name)
-        : undefined;
-    if (!wait) {
-      throw new RuntimeError(
-        'conflict',
-        `Run ${req.runId} is ${run.status} and not waiting for a signal "${req.name}".`,
-      );
-    }
-    const row = await deliverSignal(t, wait, {
-      name: req.name,
-      sender: req.sender,
-      payload: req.payload,
-      idempotencyKey: req.idempotencyKey,
-    });
-    // Due now: this replaces the job waiting for the timeout.
-    await enqueueRun(t, run);
-    return view(row, false);
-  };
-  return trx ? work(trx) : core.deps.db.transaction(work);
+  return trx ? signalInTransaction(trx, req) : core.deps.db.transaction((t) => signalInTransaction(t, req));
+}
+
+/** Delivers the signal in the caller's transaction (the API's, or a webhook batch's). */
+export async function signalInTransaction(t: Knex.Transaction, req: SignalRequest): Promise<SignalView> {
+  const run = await lockRun(t, req.tenantId, req.runId);
+  if (!run || (req.workflowId !== undefined && run.workflow_id !== req.workflowId))
+    throw new RuntimeError('not_found', `There is no run ${req.runId}.`);
+  if (req.idempotencyKey) {
+    const earlier = await signalByKey(t, req.tenantId, req.runId, req.idempotencyKey);
+    if (earlier) return view(earlier, true);
+  }
+  const wait =
+    run.status === 'running' || run.status === 'waiting'
+      ? await waitingForSignal(t, run, req.name)
+      : undefined;
+  if (!wait) {
+    throw new RuntimeError(
+      'conflict',
+      `Run ${req.runId} is ${run.status} and not waiting for a signal "${req.name}".`,
+    );
+  }
+  const row = await deliverSignal(t, wait, {
+    name: req.name,
+    sender: req.sender,
+    payload: req.payload,
+    idempotencyKey: req.idempotencyKey,
+  });
+  // Due now: this replaces the job waiting for the timeout; a process running the run sees it at once.
+  await enqueueRun(t, run);
+  if (run.status === 'running') await notifyWake(t, run.id);
+  return view(row, false);
 }
 
 function view(row: SignalRow, replayed: boolean): SignalView {

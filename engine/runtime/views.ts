@@ -2,7 +2,7 @@
  * The public shapes of runs and jobs (API responses, CLI output): camelCase, ISO dates.
  */
 import type { JobRow } from '../db/jobs.ts';
-import type { RunRow } from '../db/runs.ts';
+import type { RunCalls, RunRow } from '../db/runs.ts';
 import type { StepRunRow } from '../db/step-runs.ts';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
@@ -49,6 +49,10 @@ export interface RunDetail extends RunSummary {
   /** The workflow's `output:` as the run rendered it (null until it succeeds, or without one). */
   output: unknown;
   steps: StepView[];
+  /** The run and step whose `workflow.run` started this run, or null. */
+  calledBy: RunCalls['calledBy'];
+  /** The runs this run started with `workflow.run`, oldest first. */
+  calls: RunCalls['calls'];
 }
 
 export function runSummary(row: RunRow): RunSummary {
@@ -86,7 +90,12 @@ function attemptView(a: StepRunRow): AttemptView {
 }
 
 /** Steps in workflow order, each with every attempt of every run attempt. */
-export function runDetail(row: RunRow, stepOrder: string[], attempts: StepRunRow[]): RunDetail {
+export function runDetail(
+  row: RunRow,
+  stepOrder: string[],
+  attempts: StepRunRow[],
+  links: RunCalls = { calledBy: null, calls: [] },
+): RunDetail {
   const byStep = new Map<string, StepRunRow[]>();
   for (const a of attempts) byStep.set(a.step_id, [...(byStep.get(a.step_id) ?? []), a]);
   const ids = [...stepOrder, ...[...byStep.keys()].filter((id) => !stepOrder.includes(id))];
@@ -95,7 +104,15 @@ export function runDetail(row: RunRow, stepOrder: string[], attempts: StepRunRow
     const current = list.filter((a) => a.run_attempt === row.run_attempt).at(-1);
     return { id, status: current?.status ?? ('pending' as const), attempts: list.map(attemptView) };
   });
-  return { ...runSummary(row), input: row.input, trigger: row.trigger, output: row.output ?? null, steps };
+  return {
+    ...runSummary(row),
+    input: row.input,
+    trigger: row.trigger,
+    output: row.output ?? null,
+    steps,
+    calledBy: links.calledBy,
+    calls: links.calls,
+  };
 }
 
 export interface JobSummary {

@@ -8,14 +8,16 @@
  * the whole batch.
  */
 import type { Knex } from 'knex';
-import { type AuditRecord, recordAudits } from '../db/audit.ts';
+import { recordAudits } from '../db/audit.ts';
 import { GroupCommit } from '../db/group-commit.ts';
 import { evaluate, isTruthy } from '../expr/index.ts';
 import type { Logger } from '../log.ts';
-import { type DefaultGate, isDefaultOn, loadHoldings, recordSkips, type Skip } from '../runtime/defaults.ts';
+import type { DefaultGate, Skip } from '../runtime/defaults.ts';
 import { RuntimeError } from '../runtime/errors.ts';
 import { createRunsBatch, type NewRun } from '../runtime/trigger.ts';
+import { admitDefaults, auditEntry, whyNoRun, whyNoSignal, whySkipped } from './outcomes.ts';
 import type { CompiledWebhookRoute, Subscriber } from './routes.ts';
+import { deliverSignals, matchingSignalers, type Signaler, type SignalOutcome } from './signals.ts';
 
 /** A verified, parsed delivery. */
 export interface Delivery {
@@ -34,6 +36,8 @@ export interface Delivery {
 export interface Acceptance {
   duplicate: boolean;
   runIds: string[];
+  /** What the route's signal mappings did with it. */
+  signals?: SignalOutcome[];
   /** Why a new event started no run ("accepted, no run: WF-051 is not enabled for tenant demo"). */
   note?: string;
 }
@@ -94,10 +98,12 @@ export function makeAcceptor(
   };
 }
 
-interface Planned {
+export interface Planned {
   delivery: Delivery;
   trigger: Record<string, unknown>;
   candidates: Subscriber[];
+  /** The workflows whose `trigger.signal` mapping admits the delivery. */
+  signalers: Signaler[];
   /** Index of an earlier delivery of the same event in this batch: this one is a duplicate. */
   repeats?: number;
 }
@@ -114,10 +120,12 @@ async function acceptDeliveries(
     const first = seen.get(key);
     if (first === undefined) seen.set(key, i);
     const trigger = triggerOf(delivery);
+    const { route, eventType, tenantId } = delivery;
     return {
       delivery,
       trigger,
       candidates: matchingSubscribers(delivery, trigger, log),
+      signalers: matchingSignalers(route.signalers, eventType, trigger, tenantId, log),
       ...(first === undefined ? {} : { repeats: first }),
     };
   });
@@ -126,16 +134,21 @@ async function acceptDeliveries(
     const skips = gate ? await admitDefaults(trx, gate, planned, events) : new Map<number, Skip[]>();
     const runs = await startRuns(trx, planned, events);
     if (runs.failure) return planned.map(() => ({ error: runs.failure }));
+    const signals = await signalRuns(trx, planned, events);
     const outcomes: Accepted[] = planned.map((p, i) => {
       const event = events[i]!;
       if (event.status !== 'active') return { error: inactive(p.delivery.tenantId) };
       const runIds = runs.ids[i] ?? [];
-      if (event.id === null || runIds.length > 0) return { duplicate: event.id === null, runIds };
+      const signalled = signals[i] ?? [];
+      const extra = signalled.length > 0 ? { signals: signalled } : {};
+      if (event.id === null || runIds.length > 0 || signalled.some((o) => o.delivered))
+        return { duplicate: event.id === null, runIds, ...extra };
       const skipped = skips.get(i);
-      const note = `accepted, no run: ${skipped ? whySkipped(skipped) : whyNoRun(p)}`;
+      const why = signalled.length > 0 ? whyNoSignal(signalled) : skipped ? whySkipped(skipped) : whyNoRun(p);
+      const note = `accepted, no ${signalled.length > 0 ? 'signal' : 'run'}: ${why}`;
       const { route, tenantId, eventId, eventType } = p.delivery;
       log.info({ route: route.id, tenant: tenantId, eventId, eventType }, `webhook:${note}`);
-      return { duplicate: false, runIds, note };
+      return { duplicate: false, runIds, note, ...extra };
     });
     await recordAudits(
       trx,
@@ -146,72 +159,15 @@ async function acceptDeliveries(
   });
 }
 
-/** Why a new event started nothing: no subscriber, no match, or not enabled for the tenant. */
-function whyNoRun({ delivery, candidates }: Planned): string {
-  const { route, tenantId, eventType } = delivery;
-  if (route.subscribers.length === 0) return `no workflow has a trigger on route ${route.id}`;
-  if (candidates.length === 0) {
-    const typed = route.subscribers.filter((s) => s.accepts(eventType));
-    const ids = (list: Subscriber[]) => list.map((s) => s.entry.manifest.id).join(', ');
-    return typed.length === 0
-      ? `no workflow of route ${route.id} (${ids(route.subscribers)}) lists event type ${eventType}`
-      : `the trigger \`if\` of ${ids(typed)} is false for this event`;
-  }
-  const ids = candidates.map((s) => s.entry.manifest.id);
-  return `${ids.join(', ')} ${ids.length === 1 ? 'is' : 'are'} not enabled for tenant ${tenantId}`;
-}
-
 const inactive = (tenantId: string) =>
   new RuntimeError('tenant_disabled', `Tenant ${tenantId} is not active.`);
 
-interface EventRow {
+export interface EventRow {
   id: number | null;
   status: string | null;
   enabled: string[];
   /** Candidates the tenant has a row for (enabled or not): a default-on one without is implicit. */
   chosen: string[];
-}
-
-function whySkipped(skips: Skip[]): string {
-  return skips.map((s) => `${s.workflowId} is skipped for tenant ${s.tenantId}: ${s.reason}`).join('; ');
-}
-
-/**
- * Default-on candidates the tenant has no row for run when it has what they need (added to
- * `enabled`); the others are skipped with their reason, recorded in `workflow_skips`.
- */
-async function admitDefaults(
-  trx: Knex.Transaction,
-  gate: DefaultGate,
-  planned: Planned[],
-  events: EventRow[],
-): Promise<Map<number, Skip[]>> {
-  const implicit = planned.map((p, i) => {
-    const event = events[i]!;
-    if (event.id === null || event.status !== 'active') return [];
-    return p.candidates.filter(
-      (c) => isDefaultOn(c.entry.manifest) && !event.chosen.includes(c.entry.manifest.id),
-    );
-  });
-  const skips = new Map<number, Skip[]>();
-  const tenants = [
-    ...new Set(planned.filter((_, i) => implicit[i]!.length > 0).map((p) => p.delivery.tenantId)),
-  ];
-  if (tenants.length === 0) return skips;
-  const held = await loadHoldings(trx, tenants);
-  for (const [i, list] of implicit.entries()) {
-    const { tenantId } = planned[i]!.delivery;
-    for (const c of list) {
-      const reason = gate.missing(c.entry, held.get(tenantId)!);
-      if (reason === undefined) events[i]!.enabled.push(c.entry.manifest.id);
-      else {
-        const skip = { tenantId, workflowId: c.entry.manifest.id, reason, trigger: 'webhook' };
-        skips.set(i, [...(skips.get(i) ?? []), skip]);
-      }
-    }
-  }
-  await recordSkips(trx, [...skips.values()].flat());
-  return skips;
 }
 
 /** The dedup rows of the batch's new events, and the tenants' enabled subscribers. */
@@ -281,6 +237,22 @@ async function startRuns(
   return { ids };
 }
 
+/** The signals of the batch's new events, each in the batch's transaction. */
+async function signalRuns(
+  trx: Knex.Transaction,
+  planned: Planned[],
+  events: EventRow[],
+): Promise<SignalOutcome[][]> {
+  const out: SignalOutcome[][] = planned.map(() => []);
+  for (const [i, p] of planned.entries()) {
+    const event = events[i]!;
+    if (event.id === null || event.status !== 'active' || p.signalers.length === 0) continue;
+    const { tenantId, route, eventId } = p.delivery;
+    out[i] = await deliverSignals(trx, { tenantId, routeId: route.id, eventId }, p.trigger, p.signalers);
+  }
+  return out;
+}
+
 async function linkRuns(trx: Knex.Transaction, events: EventRow[], ids: string[][]): Promise<void> {
   const links = events.flatMap((e, i) =>
     e.id !== null && ids[i]!.length > 0 ? [{ id: e.id, run_ids: ids[i] }] : [],
@@ -320,27 +292,3 @@ const INSERT_EVENTS = `
     from req r
     join tenant t on t.ord = r.ord
     left join inserted i on r.fresh and i.tenant_id = r.tenant_id and i.route_id = r.route_id and i.event_id = r.event_id`;
-
-function auditEntry(d: Delivery, outcome: Acceptance): AuditRecord {
-  const action = outcome.duplicate ? 'webhook.duplicate' : 'webhook.receive';
-  return {
-    tenantId: d.tenantId,
-    actor: `webhook:${d.route.id}`,
-    action,
-    entityType: 'webhook',
-    entityId: `${d.route.id}:${d.eventId}`,
-    requestId: d.requestId ?? null,
-    status: d.route.response.status,
-    result: 'ok',
-    method: d.route.method,
-    path: d.route.path,
-    // recordAudits redacts the summary (credential shapes, secret-named keys) and bounds it.
-    summary: {
-      route: d.route.id,
-      eventId: d.eventId,
-      eventType: d.eventType,
-      runIds: outcome.runIds,
-      ...(outcome.duplicate ? {} : { payload: d.body }),
-    },
-  };
-}

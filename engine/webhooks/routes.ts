@@ -7,6 +7,7 @@ import { parseDuration } from '../connector-sdk/index.ts';
 import type { Catalogue, CatalogueEntry } from '../manifest/catalogue.ts';
 import { dedupWindowProblem } from '../manifest/checks/others.ts';
 import type { JsonLogicRule, WebhookRoute, WebhookVerify, Workflow } from '../manifest/types.gen.ts';
+import type { Signaler } from './signals.ts';
 
 export interface Locator {
   source: 'body' | 'headers' | 'query';
@@ -35,6 +36,8 @@ export interface CompiledWebhookRoute {
   tenantFallback: string | undefined;
   response: { status: number; body: unknown };
   subscribers: Subscriber[];
+  /** Workflows whose `trigger.signal` maps this route's deliveries to signals. */
+  signalers: Signaler[];
 }
 
 /** The event type of routes that declare none (Telegram updates carry no type field). */
@@ -65,7 +68,8 @@ export function compileWebhookRoutes(
     if (routes.has(manifest.path)) {
       throw new Error(`WebhookRoute ${manifest.id}: the path ${manifest.path} is already taken`);
     }
-    routes.set(manifest.path, compileRoute(manifest, subscribersOf(catalogue, manifest.id), opts));
+    const route = compileRoute(manifest, subscribersOf(catalogue, manifest.id), opts);
+    routes.set(manifest.path, { ...route, signalers: signalersOf(catalogue, manifest.id) });
   }
   return routes;
 }
@@ -74,7 +78,7 @@ function compileRoute(
   manifest: WebhookRoute,
   subscribers: Subscriber[],
   opts: { defaultToleranceMs: number },
-): CompiledWebhookRoute {
+): Omit<CompiledWebhookRoute, 'signalers'> {
   if (manifest.verify.method === 'hmac-sha256' && !manifest.verify.header) {
     throw new Error(`WebhookRoute ${manifest.id}: verify.header is required for hmac-sha256`);
   }
@@ -108,6 +112,16 @@ function subscribersOf(catalogue: Catalogue, routeId: string): Subscriber[] {
     const trigger = entry.manifest.trigger;
     if (trigger.type !== 'webhook' || trigger.route !== routeId) continue;
     out.push({ entry, accepts: eventMatcher(trigger.events), rule: trigger.if });
+  }
+  return out;
+}
+
+function signalersOf(catalogue: Catalogue, routeId: string): Signaler[] {
+  const out: Signaler[] = [];
+  for (const entry of catalogue.workflows()) {
+    const mapping = entry.manifest.trigger.signal;
+    if (mapping?.route !== routeId) continue;
+    out.push({ entry, accepts: eventMatcher(mapping.events), rule: mapping.if, mapping });
   }
   return out;
 }

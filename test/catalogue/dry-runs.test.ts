@@ -45,6 +45,7 @@ describe('the dry run of every shipped workflow', () => {
         input,
         ...(built ? { trigger: built.trigger } : {}),
         fixturesDir: dir,
+        workflows: (id) => catalogue.workflow(id)?.manifest,
         tenantConfig: ((await optionalJson(path.join(dir, 'config.json'))) ?? {}) as Record<string, unknown>,
       });
       expect(steps.filter((s) => s.action === 'error')).toEqual([]);

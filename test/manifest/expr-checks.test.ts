@@ -95,7 +95,7 @@ output:
 `);
     expect(lines).toEqual([
       'wf.yaml:20:11  Workflow WF-900: {{ steps.shape.output.totl }}: steps.shape.output has no field "totl" in the output of core.set; did you mean "total"?',
-      'wf.yaml:21:9  Workflow WF-900: {{ secrets.KEY }}: secrets cannot be read here (only trigger, input, steps, tenant)',
+      'wf.yaml:21:9  Workflow WF-900: {{ secrets.KEY }}: secrets cannot be read here (only trigger, input, steps, tenant, run)',
       'wf.yaml:24:11  warning: Workflow WF-900: {{ steps.maybe.output.x }}: step "maybe" may be skipped (it has an `if`), and then steps.maybe.output.x does not exist; add a fallback: {{ steps.maybe.output.x ?? \'\' }}',
     ]);
   });

@@ -119,7 +119,7 @@ export const EXPECTED: Record<string, [line: number, column: number, keyword: st
       11,
       25,
       'logic',
-      'var "secrets.TOKEN": secrets cannot be read here (only trigger, input, steps, tenant)',
+      'var "secrets.TOKEN": secrets cannot be read here (only trigger, input, steps, tenant, run)',
     ],
   ],
   'logic-trigger-filter-step.yaml': [
@@ -363,7 +363,7 @@ export const EXPECTED: Record<string, [line: number, column: number, keyword: st
       13,
       23,
       'template',
-      '{{ invoice }}: unknown root "invoice"; expressions read trigger, input, steps, tenant, secrets',
+      '{{ invoice }}: unknown root "invoice"; expressions read trigger, input, steps, tenant, run, secrets',
     ],
   ],
   'foreach-options-without-loop.yaml': [

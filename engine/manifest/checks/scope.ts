@@ -52,6 +52,9 @@ const SCALAR_WORDS: Record<string, string> = {
   null: 'null',
 };
 
+/** What `run.*` reads: the run's own id and workflow. */
+const RUN_FIELDS = ['id', 'workflowId'] as const;
+
 const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;
 
 /** A plain sentence when the path cannot be read, else undefined. */
@@ -76,6 +79,8 @@ export function checkScopePath(path: Path, model: ScopeModel): string | undefine
       if (rest[0] === 'config' && model.config !== undefined)
         return fieldMessage(model.config, rest.slice(1), ['tenant', 'config'], 'the workflow config schema');
       return checkListed(rest, TENANT_FIELDS, 'tenant', ['config']);
+    case 'run':
+      return checkListed(rest, RUN_FIELDS, 'run', []);
     case 'secrets':
       if (rest.length !== 1 || typeof rest[0] !== 'string' || !SECRET_NAME.test(rest[0])) {
         return 'secrets are read by name, as secrets.NAME (letters, digits and _)';
@@ -162,6 +167,8 @@ export function scopeSchema(path: Path, model: ScopeModel): Schema {
       if (field !== 'output') return field === 'status' ? { type: 'string' } : {};
       return schemaAt(model.steps.get(String(id))?.output, deeper);
     }
+    case 'run':
+      return rest.length === 1 ? { type: 'string' } : {};
     case 'trigger':
       return rest.length === 1 && ['type', 'at', 'route', 'eventType'].includes(String(rest[0]))
         ? { type: 'string' }

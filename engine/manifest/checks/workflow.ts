@@ -7,6 +7,7 @@ import type { Workflow } from '../types.gen.ts';
 import { makeSchemaAjv } from '../validators.ts';
 import { checkLogic, checkTemplates } from './expressions.ts';
 import type { ScopeModel } from './scope.ts';
+import { checkSignalMapping } from './signals.ts';
 import { checkSteps, inferSetOutputs, stepInfos } from './steps.ts';
 
 /** Ids of every manifest in the catalogue, by kind (structurally invalid ones included). */
@@ -15,7 +16,7 @@ export type CatalogueIds = Record<ManifestKind, ReadonlySet<string>>;
 export function checkWorkflow(doc: ManifestDoc, registry: ConnectorRegistry, ids: CatalogueIds): void {
   const workflow = doc.value as unknown as Workflow;
   const model: ScopeModel = {
-    roots: ['trigger', 'input', 'steps', 'tenant', 'secrets'],
+    roots: ['trigger', 'input', 'steps', 'tenant', 'run', 'secrets'],
     triggerType: workflow.trigger.type,
     input: workflow.input ?? { type: 'object' },
     ...(workflow.config === undefined ? {} : { config: workflow.config }),
@@ -23,6 +24,7 @@ export function checkWorkflow(doc: ManifestDoc, registry: ConnectorRegistry, ids
   };
   inferSetOutputs(workflow, model);
   checkTrigger(doc, workflow, ids);
+  checkSignalMapping(doc, workflow, ids);
   checkInputSchema(doc, workflow);
   if (workflow.agent !== undefined && !ids.Agent.has(workflow.agent)) {
     doc.report(

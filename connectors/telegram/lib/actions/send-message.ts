@@ -10,6 +10,7 @@ export interface SendMessageInput {
   disable_notification?: boolean;
   message_thread_id?: number;
   reply_to_message_id?: number;
+  reply_markup?: { inline_keyboard: Array<Array<{ text: string; callback_data?: string; url?: string }>> };
 }
 
 export const sendMessage = defineAction<SendMessageInput, SentMessage>({
@@ -32,6 +33,34 @@ export const sendMessage = defineAction<SendMessageInput, SentMessage>({
       disable_notification: { type: 'boolean', description: 'Deliver silently.' },
       message_thread_id: { type: 'integer', description: 'Forum topic to post in.' },
       reply_to_message_id: { type: 'integer', description: 'Message to reply to.' },
+      reply_markup: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['inline_keyboard'],
+        description:
+          'Inline buttons under the message. A press reaches the bot webhook as a `callback_query` carrying the button `callback_data`.',
+        properties: {
+          inline_keyboard: {
+            type: 'array',
+            maxItems: 100,
+            items: {
+              type: 'array',
+              maxItems: 8,
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['text'],
+                properties: {
+                  text: { type: 'string', minLength: 1, maxLength: 64 },
+                  callback_data: { type: 'string', minLength: 1, maxLength: 64 },
+                  url: { type: 'string', pattern: '^https?://' },
+                },
+              },
+            },
+          },
+        },
+        examples: [{ inline_keyboard: [[{ text: 'Approve', callback_data: '{{ run.id }}:approve' }]] }],
+      },
     },
   },
   output: message,

@@ -1,0 +1,133 @@
+/**
+ * What the advance loop of one run knows: the step states, the checkpoint being built (attempts
+ * started and finished), the loops under way and the ledger ids of open rows. The loop's parts
+ * (waits, loops, the loop itself) extend it.
+ */
+import { ConnectorError } from '../connector-sdk/index.ts';
+import type { FinishedAttempt, NewAttempt } from '../db/ledger-writer.ts';
+import { latestStepRuns } from '../db/step-runs.ts';
+import type { Step, Workflow } from '../manifest/types.gen.ts';
+import type { ClaimedRun } from './claims.ts';
+import type { Core } from './core.ts';
+import type { Loop } from './loop.ts';
+import type { StepState } from './plan.ts';
+import { type ResumedLoop, resumeStates } from './resume.ts';
+import { type RenderedInput, type RunScope, renderOutput } from './scope.ts';
+
+export abstract class RunState {
+  protected readonly states = new Map<string, StepState>();
+  protected finished: FinishedAttempt[] = [];
+  protected started: NewAttempt[] = [];
+  /** `forEach` steps under way, and the item attempts started or in flight. */
+  protected readonly loops = new Map<string, Loop>();
+  protected readonly items = new Map<string, { loop: Loop; index: number }>();
+  protected resumed = new Map<string, ResumedLoop>();
+  protected readonly pendingInputs = new Map<string, RenderedInput>();
+  protected ledgerIds = new Map<string, number>();
+
+  constructor(
+    protected readonly core: Core,
+    protected readonly run: ClaimedRun,
+    protected readonly workflow: Workflow,
+    protected readonly scope: RunScope,
+    protected readonly cancel: AbortSignal,
+  ) {}
+
+  /**
+   * Ends a step's open row (a loop's, a wait's): a finished attempt when it was checkpointed,
+   * or the pending start itself when it ends in the checkpoint that starts it.
+   */
+  protected endRow(
+    stepId: string,
+    durationMs: number,
+    ending: Pick<FinishedAttempt, 'status' | 'output' | 'error'>,
+    ledgerId?: number,
+  ): void {
+    const id = this.ledgerIds.get(stepId) ?? ledgerId;
+    this.ledgerIds.delete(stepId);
+    if (id !== undefined) {
+      this.finished.push({ id, durationMs, ...ending });
+      return;
+    }
+    const row = this.started.find(
+      (s) => s.stepId === stepId && (s.status === 'running' || s.status === 'waiting'),
+    );
+    if (row) Object.assign(row, ending, { retryAt: undefined });
+  }
+
+  protected checkInput(step: Step, rendered: RenderedInput): void {
+    const checked = this.core.deps.connectors.validateInput(step.uses, rendered.input);
+    if (!checked.ok) {
+      const detail = checked.issues.map((i) => i.message).join('; ');
+      throw ConnectorError.fatal('invalid_input', `the input of ${step.uses} is invalid: ${detail}`);
+    }
+  }
+
+  protected stepOf(id: string): Step {
+    const step = this.workflow.steps.find((s) => s.id === id);
+    if (!step) throw new Error(`workflow ${this.workflow.id} has no step "${id}"`);
+    return step;
+  }
+
+  /** Reads the ledger; attempts left `running` by a dead worker are recorded as lost. */
+  protected async loadStates(): Promise<void> {
+    const rows = await latestStepRuns(this.core.deps.db, this.run);
+    const { states, lost, loops } = resumeStates(rows, this.workflow, this.core.now(), this.core.random);
+    for (const [id, state] of states) this.states.set(id, state);
+    this.resumed = loops;
+    this.finished.push(...lost);
+    for (const _ of lost) this.core.metrics.lost(this.run.workflow_id);
+  }
+
+  /** Writes the pending checkpoint (group-committed with other runs'); returns the run's status. */
+  protected async flush(end?: { status: 'succeeded' | 'failed'; error: unknown; output?: unknown }) {
+    const outcome = await this.core.writer.write({
+      tenantId: this.run.tenant_id,
+      runId: this.run.id,
+      runAttempt: this.run.run_attempt,
+      worker: this.core.deps.processId,
+      finished: this.finished,
+      started: this.started,
+      ...(end ? { end } : {}),
+    });
+    for (const [stepId, id] of outcome.ids) this.ledgerIds.set(stepId, id);
+    this.finished = [];
+    this.started = [];
+    return outcome;
+  }
+
+  /**
+   * Ends the run. When nothing hangs on its end (no concurrency group to wake, no workflow
+   * watching it), the end rides in the last checkpoint's commit; otherwise the runtime ends
+   * it in a transaction with the runs it triggers.
+   */
+  protected async end(
+    status: 'succeeded' | 'failed',
+    failed?: { stepId: string; error: unknown },
+  ): Promise<void> {
+    let output: unknown;
+    let error: Record<string, unknown> | null = failed
+      ? { step: failed.stepId, ...(failed.error as object) }
+      : null;
+    if (status === 'succeeded') {
+      try {
+        output = renderOutput(this.workflow, this.scope, this.states);
+      } catch (err) {
+        // Every step succeeded, but the output cannot be built: the run fails and says why.
+        status = 'failed';
+        error = {
+          code: 'invalid_output',
+          kind: 'fatal',
+          retryable: false,
+          message: `output: ${(err as Error).message}`,
+        };
+      }
+    }
+    if (!this.core.finishing.endsAlone(this.run)) {
+      if (this.finished.length > 0 || this.started.length > 0) await this.flush();
+      return this.core.finishing.finish(this.run, status, this.states, { output, error });
+    }
+    const outcome = await this.flush({ status, error, output });
+    if (outcome.ended) await this.core.finishing.ended(this.run, status, error);
+  }
+}
