@@ -94,6 +94,21 @@ export const runDetailSchema: JsonSchema = {
       description: 'Every step with its attempts: rendered input, output, error.',
       items: { type: 'object' },
     },
+    signals: {
+      type: 'array',
+      description: 'Every signal the run received, oldest first.',
+      items: {
+        type: 'object',
+        required: ['name', 'stepId', 'payload', 'sender', 'receivedAt'],
+        properties: {
+          name: { type: 'string' },
+          stepId: { type: 'string', description: 'The `core.waitForSignal` step whose wait it ended.' },
+          payload: {},
+          sender: { type: 'string' },
+          receivedAt: { type: 'string', format: 'date-time' },
+        },
+      },
+    },
   },
 };
 

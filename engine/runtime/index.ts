@@ -10,6 +10,7 @@ import { getJob } from '../db/jobs.ts';
 import { JOB_TASK, RUN_TASK } from '../db/queue.ts';
 import { withTenant } from '../db/rls.ts';
 import { getRunWithAttempts, listRuns } from '../db/runs.ts';
+import { signalsOfRun } from '../db/signals.ts';
 import { jobStepRuns } from '../db/step-runs.ts';
 import { getWorkflowState, putWorkflowState, workflowChoices } from '../db/tenant-workflows.ts';
 import { lastSkips, loadHoldings } from '../db/workflow-skips.ts';
@@ -34,6 +35,7 @@ import {
   jobSummary,
   type RunDetail,
   type RunSummary,
+  receivedSignal,
   runDetail,
   runSummary,
 } from './views.ts';
@@ -142,13 +144,17 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
     // Reads for a tenant run as `atlas_app` with the tenant set: row-level security is a
     // second wall behind every query's own tenant filter.
     async getRun(tenantId, runId) {
-      const found = await withTenant(deps.db, tenantId, (trx) => getRunWithAttempts(trx, tenantId, runId));
+      const found = await withTenant(deps.db, tenantId, async (trx) => {
+        const run = await getRunWithAttempts(trx, tenantId, runId);
+        return run && { ...run, signals: await signalsOfRun(trx, tenantId, runId) };
+      });
       if (!found) return undefined;
       const workflow = await core.versions.of(found.run);
       return runDetail(
         found.run,
         workflow.steps.map((s) => s.id),
         found.attempts,
+        found.signals.map(receivedSignal),
       );
     },
     async listRuns(tenantId, filter) {

@@ -3,6 +3,7 @@
  */
 import type { JobRow } from '../db/jobs.ts';
 import type { RunRow } from '../db/runs.ts';
+import type { SignalRow } from '../db/signals.ts';
 import type { StepRunRow } from '../db/step-runs.ts';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
@@ -49,6 +50,27 @@ export interface RunDetail extends RunSummary {
   /** The workflow's `output:` as the run rendered it (null until it succeeds, or without one). */
   output: unknown;
   steps: StepView[];
+  /** Every signal the run received, oldest first. */
+  signals: ReceivedSignal[];
+}
+
+export interface ReceivedSignal {
+  name: string;
+  /** The `core.waitForSignal` step whose wait it ended. */
+  stepId: string;
+  payload: unknown;
+  sender: string;
+  receivedAt: string;
+}
+
+export function receivedSignal(row: SignalRow & { step_id: string }): ReceivedSignal {
+  return {
+    name: row.name,
+    stepId: row.step_id,
+    payload: row.payload,
+    sender: row.sender,
+    receivedAt: row.created_at.toISOString(),
+  };
 }
 
 export function runSummary(row: RunRow): RunSummary {
@@ -86,7 +108,12 @@ function attemptView(a: StepRunRow): AttemptView {
 }
 
 /** Steps in workflow order, each with every attempt of every run attempt. */
-export function runDetail(row: RunRow, stepOrder: string[], attempts: StepRunRow[]): RunDetail {
+export function runDetail(
+  row: RunRow,
+  stepOrder: string[],
+  attempts: StepRunRow[],
+  signals: ReceivedSignal[] = [],
+): RunDetail {
   const byStep = new Map<string, StepRunRow[]>();
   for (const a of attempts) byStep.set(a.step_id, [...(byStep.get(a.step_id) ?? []), a]);
   const ids = [...stepOrder, ...[...byStep.keys()].filter((id) => !stepOrder.includes(id))];
@@ -95,7 +122,14 @@ export function runDetail(row: RunRow, stepOrder: string[], attempts: StepRunRow
     const current = list.filter((a) => a.run_attempt === row.run_attempt).at(-1);
     return { id, status: current?.status ?? ('pending' as const), attempts: list.map(attemptView) };
   });
-  return { ...runSummary(row), input: row.input, trigger: row.trigger, output: row.output ?? null, steps };
+  return {
+    ...runSummary(row),
+    input: row.input,
+    trigger: row.trigger,
+    output: row.output ?? null,
+    steps,
+    signals,
+  };
 }
 
 export interface JobSummary {
