@@ -270,6 +270,23 @@ describe.skipIf(!CHROMIUM)('the run inspector in a browser', () => {
     }
   });
 
+  it('shows when a scheduled workflow runs next for this tenant, in the viewer’s zone', async () => {
+    await c.go('/workflows');
+    const row = c.page.locator('tr[data-workflow="WF-913"]');
+    await row.waitFor();
+    expect(await row.locator('td.next').textContent()).toContain('not enabled');
+    await row.getByRole('switch').click();
+    await row.locator('td.next time').waitFor();
+    const listed = (
+      (await c.call('GET', '/v1/workflows')).items as Array<{ id: string; nextRun: string }>
+    ).find((w) => w.id === 'WF-913')!;
+    expect(await row.locator('td.next time').textContent()).toBe(shown(listed.nextRun));
+    // 03:30 UTC is 09:00 in Kolkata.
+    expect(await row.locator('td.next time').textContent()).toContain('9:00:00 AM');
+    expect(await c.page.locator('tr[data-workflow="WF-001"] td.next').textContent()).toBe('—');
+    await c.shot('27-workflows-next-run-1280');
+  });
+
   it('fits the new views at 390 pixels', async () => {
     await c.page.setViewportSize({ width: 390, height: 844 });
     try {
