@@ -316,4 +316,32 @@ describe.skipIf(!CHROMIUM)('the run inspector in a browser', () => {
       await c.page.setViewportSize({ width: 1280, height: 800 });
     }
   });
+
+  it('offers the development sign-in on loopback, and refuses it through a proxy', async () => {
+    const dev = await c.serveAlso({ devSignIn: { secret: JWT_SECRET } });
+    const page = await c.browser.newPage({ viewport: { width: 1280, height: 800 } });
+    try {
+      await page.goto(dev.url!);
+      const form = page.getByRole('form', { name: 'Development sign-in' });
+      await form.waitFor();
+      await form.getByLabel('Tenant').selectOption('demo');
+      await page.screenshot({ path: path.join(ARTIFACTS, '32-dev-sign-in-1280.png') });
+      await form.getByRole('button', { name: 'Sign in as developer' }).click();
+      await page.getByRole('heading', { name: 'Runs' }).waitFor();
+      await page.locator('tr[data-run]').first().waitFor();
+      expect(await page.locator('.who').textContent()).toContain('demo');
+      // The same server behind a proxy: not offered, and the reason is shown.
+      const proxied = await c.browser.newPage({ extraHTTPHeaders: { 'x-forwarded-for': '203.0.113.9' } });
+      try {
+        await proxied.goto(dev.url!);
+        await proxied.getByText('not offered through a proxy').waitFor();
+        expect(await proxied.getByRole('form', { name: 'Development sign-in' }).count()).toBe(0);
+      } finally {
+        await proxied.close();
+      }
+    } finally {
+      await page.close();
+    }
+    expect(c.errors.filter((e) => !e.includes('409'))).toEqual([]);
+  });
 });
