@@ -60,7 +60,7 @@ export function Signals({ run }) {
     ${
       signals.length === 0
         ? html`<${Empty}>No signal received yet. Send one with "Send signal" above, or from a script:
-            <code>POST /v1/runs/${run.id}/signals/<name></code> with a JSON body.<//>`
+            <code>${`POST /v1/runs/${run.id}/signals/<name>`}</code> with a JSON body.<//>`
         : html`<ul class="signals" aria-label="Signals received">
             ${signals.map(
               (s) => html`<li data-signal=${s.name}>

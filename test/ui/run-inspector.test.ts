@@ -134,7 +134,9 @@ describe.skipIf(!CHROMIUM)('the run inspector in a browser', () => {
     expect(await time.getAttribute('title')).toBe(
       `UTC: ${attempt.retryAt.replace('T', ' ').replace('Z', '')}`,
     );
-    await c.page.getByText('No signal received yet.').waitFor();
+    const none = c.page.getByText('No signal received yet.');
+    await none.waitFor();
+    expect(await none.textContent()).toContain(`POST /v1/runs/${id}/signals/<name>`);
     await c.page.locator('.gantt .bar.status-waiting').waitFor();
     await c.shot('22-run-waiting-signal-1280');
 
@@ -216,10 +218,22 @@ describe.skipIf(!CHROMIUM)('the run inspector in a browser', () => {
     expect(await step.locator('details[data-item]').count()).toBe(50);
     await step.getByRole('button', { name: /Show 50 more items \(950 not shown\)/ }).click();
     expect(await step.locator('details[data-item]').count()).toBe(100);
-    // The failed ones, and one item's input, output and error.
-    await step.locator('[data-count="failed"]').click();
+    // From the keyboard: the failed ones, then the first of them opened, with its input,
+    // output and error.
+    await step.getByRole('button', { name: /^All 1000/ }).focus();
+    await c.page.keyboard.press('Tab');
+    await c.page.keyboard.press('Tab');
+    const focused = await c.page.evaluate<{ text: string; outline: string }>(
+      '({ text: document.activeElement.textContent, outline: getComputedStyle(document.activeElement).outlineStyle })',
+    );
+    expect(focused).toEqual({ text: 'failed 10', outline: 'solid' });
+    await c.page.keyboard.press('Space');
     expect(await step.locator('[data-count="failed"]').getAttribute('aria-pressed')).toBe('true');
     expect(await step.locator('details[data-item]').count()).toBe(10);
+    await c.page.keyboard.press('Tab');
+    expect(await c.page.evaluate<string>('document.activeElement.textContent')).toContain('each[7]');
+    await c.page.keyboard.press('Enter');
+    await step.locator('details[data-item="7"][open]').getByText('item 7 refused').first().waitFor();
     const item = step.locator('details[data-item="107"]');
     await item.locator(':scope > summary').click();
     await item.getByText('item 107 refused').first().waitFor();
@@ -263,6 +277,10 @@ describe.skipIf(!CHROMIUM)('the run inspector in a browser', () => {
       expect(await step.locator(':scope > summary').textContent()).toContain('1 child run');
       await step.locator(':scope > summary').click();
       await c.shot('26-run-child-runs-1280');
+      await c.page.setViewportSize({ width: 390, height: 844 });
+      expect(await c.page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+      await c.shot('26-run-child-runs-390');
+      await c.page.setViewportSize({ width: 1280, height: 800 });
       await step.locator(`li[data-child="${child}"] a`).click();
       await c.page.getByRole('heading', { name: `Run ${child}` }).waitFor();
     } finally {
@@ -303,7 +321,9 @@ describe.skipIf(!CHROMIUM)('the run inspector in a browser', () => {
         if (hash.startsWith('/runs/')) await c.page.locator('dl.facts .status').waitFor();
         else await c.page.locator('tr[data-workflow]').first().waitFor();
         if (name === '29-run-loop-390') await c.page.locator('details.step summary').first().click();
-        expect(await c.page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+        expect(await c.page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(
+          390,
+        );
         await c.shot(name);
       }
       await c.go(`/runs/${waiting}`);
