@@ -118,7 +118,7 @@ export function RunsPage({ query, navigate }) {
             api('GET', '/v1/runs/changes').then((c) => {
               cursor.current = c.cursor;
               setFeed('polling');
-            });
+            }, setError);
           }
         });
       } else setFeed('polling');
@@ -133,7 +133,11 @@ export function RunsPage({ query, navigate }) {
   };
   useEffect(() => {
     load();
-    return () => follower.current?.stop();
+    return () => {
+      // Gone (another filter, or signed out): the stream ends, and its fallback never starts.
+      follower.current?.stop();
+      follower.current = undefined;
+    };
   }, [key]);
 
   // Where the feed is off: poll the run changes instead.
