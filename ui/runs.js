@@ -14,8 +14,10 @@ import {
   useInterval,
   useLoad,
 } from './parts.js';
+import { CalledBy, groupSteps, Steps, Timeline } from './run-view.js';
+import { SendSignal, Signals, Waits } from './run-waits.js';
 
-const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+const STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'];
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 const POLL_MS = 2000;
 const STATUS_MS = 30_000;
@@ -116,7 +118,7 @@ export function RunsPage({ query, navigate }) {
             api('GET', '/v1/runs/changes').then((c) => {
               cursor.current = c.cursor;
               setFeed('polling');
-            });
+            }, setError);
           }
         });
       } else setFeed('polling');
@@ -131,7 +133,11 @@ export function RunsPage({ query, navigate }) {
   };
   useEffect(() => {
     load();
-    return () => follower.current?.stop();
+    return () => {
+      // Gone (another filter, or signed out): the stream ends, and its fallback never starts.
+      follower.current?.stop();
+      follower.current = undefined;
+    };
   }, [key]);
 
   // Where the feed is off: poll the run changes instead.
@@ -223,57 +229,13 @@ export function RunsPage({ query, navigate }) {
   </section>`;
 }
 
-/** The attempts of every step on one time axis: a bar per attempt, coloured by status. */
-function Timeline({ run }) {
-  const attempts = run.steps.flatMap((s) => s.attempts.map((a) => ({ step: s.id, ...a })));
-  if (attempts.length === 0) return html`<${Empty}>No step has started yet.<//>`;
-  const start = Math.min(
-    new Date(run.createdAt).getTime(),
-    ...attempts.map((a) => new Date(a.startedAt).getTime()),
-  );
-  const ends = attempts.map((a) => (a.finishedAt ? new Date(a.finishedAt).getTime() : Date.now()));
-  const end = Math.max(...ends, run.finishedAt ? new Date(run.finishedAt).getTime() : 0, start + 1);
-  const span = end - start;
-  const pct = (t) => `${(((t - start) / span) * 100).toFixed(2)}%`;
-  return html`<div class="gantt" role="list" aria-label="Timeline of step attempts">
-    ${run.steps.map(
-      (s) => html`<div class="gantt-row" role="listitem">
-        <span class="gantt-label mono" title=${s.id}>${s.id}</span>
-        <span class="gantt-track">
-          ${s.attempts.map((a) => {
-            const from = new Date(a.startedAt).getTime();
-            const to = a.finishedAt ? new Date(a.finishedAt).getTime() : Date.now();
-            const label = `${s.id} attempt ${a.attempt}/${a.maxAttempts}: ${a.status}, ${duration(a.startedAt, a.finishedAt)}`;
-            return html`<span
-              class=${`bar status-${a.status}`}
-              style=${{ left: pct(from), width: `max(3px, ${(((to - from) / span) * 100).toFixed(2)}%)` }}
-              title=${label}
-              aria-label=${label}
-            ></span>`;
-          })}
-        </span>
-      </div>`,
-    )}
-    <div class="gantt-axis muted"><span>0</span><span>${duration(new Date(start).toISOString(), new Date(end).toISOString())}</span></div>
-  </div>`;
-}
-
-function Attempt({ a }) {
-  return html`<div class="attempt">
-    <h4>
-      Attempt ${a.attempt}/${a.maxAttempts}${a.runAttempt > 1 ? ` (run attempt ${a.runAttempt})` : ''}
-      <${Status} value=${a.status} />
-      <span class="muted">${a.uses ?? ''} · <${Time} value=${a.startedAt} /> · ${duration(a.startedAt, a.finishedAt)}</span>
-    </h4>
-    ${a.skipReason ? html`<p>Skipped: ${a.skipReason}</p>` : null}
-    ${a.retryAt ? html`<p>Retries at <${Time} value=${a.retryAt} /></p>` : null}
-    <${Json} label="Input (secrets redacted)" value=${a.input} />
-    ${a.output !== undefined && a.output !== null ? html`<${Json} label="Output" value=${a.output} />` : null}
-    ${a.error ? html`<${Json} label="Error" value=${a.error} />` : null}
-  </div>`;
-}
-
+/** A run's page; keyed by the run, so that nothing opened on one run stays open on the next. */
 export function RunPage({ id }) {
+  return html`<${Run} key=${id} id=${id} />`;
+}
+
+function Run({ id }) {
+  const [sent, setSent] = useState('');
   const run = useLoad(() => api('GET', `/v1/runs/${encodeURIComponent(id)}`), [id]);
   const live = run.data && !FINISHED.has(run.data.status);
   useInterval(
@@ -292,6 +254,7 @@ export function RunPage({ id }) {
       <p><a href="#/runs">Back to the runs</a></p></section>`;
   const r = run.data;
   if (!r) return html`<section><h1>Run</h1><p class="muted">Loading…</p></section>`;
+  const steps = groupSteps(r);
   const act = (action) => async () => {
     const answer = await api('POST', `/v1/runs/${r.id}/${action}`);
     run.reload();
@@ -307,6 +270,7 @@ export function RunPage({ id }) {
       <dt>Created</dt><dd><${Time} value=${r.createdAt} /></dd>
       <dt>Finished</dt><dd><${Time} value=${r.finishedAt} /></dd>
       <dt>Duration</dt><dd>${duration(r.startedAt, r.finishedAt)}</dd>
+      <${CalledBy} run=${r} />
     </dl>
     <div class="row actions">
       <${ConfirmButton} label="Retry" question="Run the failed and cancelled steps of this run again? Succeeded steps keep their outputs."
@@ -315,20 +279,21 @@ export function RunPage({ id }) {
         disabled=${!FINISHED.has(r.status)} onConfirm=${act('restart')} />
       <${ConfirmButton} label="Cancel run" confirmLabel="Cancel the run" danger question="Cancel this run? The running step is aborted."
         disabled=${FINISHED.has(r.status)} onConfirm=${act('cancel')} />
+      <${SendSignal} run=${r} disabled=${FINISHED.has(r.status)} onSent=${(name) => {
+        setSent(name);
+        run.reload();
+      }} />
     </div>
+    ${sent ? html`<p class="notice" role="status">Signal ${sent} delivered: the run goes on.</p>` : null}
+    <${Waits} run=${r} />
     ${r.error ? html`<${Json} label="Run error" value=${r.error} />` : null}
     <h2>Timeline</h2>
-    <${Timeline} run=${r} />
+    <${Timeline} run=${r} steps=${steps} />
+    <${Signals} run=${r} />
     <h2>Input and trigger</h2>
     <${Json} label="Run input" value=${r.input} />
     <${Json} label="Trigger" value=${r.trigger} />
     <h2>Steps</h2>
-    ${r.steps.map(
-      (s) => html`<details class="step" open=${s.status === 'failed'}>
-        <summary><${Status} value=${s.status ?? 'pending'} /> <span class="mono">${s.id}</span>
-          <span class="muted">${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'}</span></summary>
-        ${s.attempts.length === 0 ? html`<p class="muted">Not started.</p>` : s.attempts.map((a) => html`<${Attempt} a=${a} />`)}
-      </details>`,
-    )}
+    <${Steps} steps=${steps} />
   </section>`;
 }

@@ -27,10 +27,20 @@ function EnabledToggle({ workflow, onChange }) {
     ${error ? html`<span class="error-inline" role="alert">${error.message}</span>` : null}`;
 }
 
+/** When the schedule next starts a run for this tenant, or why it does not. */
+function NextRun({ workflow: w }) {
+  if (w.nextRun) return html`<${Time} value=${w.nextRun} />`;
+  if (w.trigger !== 'schedule') return html`<span class="muted">—</span>`;
+  if (w.skipped) return html`<span class="muted">skipped: ${w.skipped}</span>`;
+  return html`<span class="muted">not enabled for this tenant</span>`;
+}
+
 export function WorkflowsPage() {
   const list = useLoad(() => api('GET', '/v1/workflows'), []);
-  const setEnabled = (id, enabled) =>
+  const setEnabled = (id, enabled) => {
     list.set({ items: list.data.items.map((w) => (w.id === id ? { ...w, enabled } : w)) });
+    list.reload(); // the next run depends on it
+  };
   return html`<section>
     <h1>Workflows</h1>
     <p class="muted">Schedules, webhooks and events start a workflow only for tenants that enabled it; "Run" works either way.</p>
@@ -39,12 +49,12 @@ export function WorkflowsPage() {
     ${
       list.data?.items.length
         ? html`<div class="table-wrap"><table>
-          <thead><tr><th>Workflow</th><th>Trigger</th><th>Next schedule</th><th>Enabled</th></tr></thead>
+          <thead><tr><th>Workflow</th><th>Trigger</th><th>Next run</th><th>Enabled</th></tr></thead>
           <tbody>${list.data.items.map(
             (w) => html`<tr key=${w.id} data-workflow=${w.id}>
               <td><a href=${`#/workflows/${w.id}`}>${w.id}</a> ${w.name ?? ''}</td>
               <td>${w.trigger}</td>
-              <td>${w.nextRuns[0] ? html`<${Time} value=${w.nextRuns[0]} />` : html`<span class="muted">—</span>`}</td>
+              <td class="next"><${NextRun} workflow=${w} /></td>
               <td><${EnabledToggle} workflow=${w} onChange=${(on) => setEnabled(w.id, on)} /></td>
             </tr>`,
           )}</tbody></table></div>`
@@ -201,7 +211,8 @@ export function WorkflowPage({ id, navigate }) {
     <dl class="facts">
       <dt>Trigger</dt><dd>${w.trigger}</dd>
       <dt>Enabled</dt><dd>${w.enabled ? 'yes' : 'no'}</dd>
-      <dt>Next schedule</dt><dd>${w.nextRuns.length ? w.nextRuns.map((t) => html`<${Time} value=${t} /> `) : '—'}</dd>
+      <dt>Next run</dt><dd><${NextRun} workflow=${w} /></dd>
+      <dt>Schedule</dt><dd>${w.nextRuns.length ? w.nextRuns.map((t) => html`<${Time} value=${t} /> `) : '—'}</dd>
       <dt>Version</dt><dd class="mono">${w.hash.slice(0, 12)}</dd>
       <dt>Runs</dt><dd><a href=${`#/runs?workflowId=${w.id}`}>this workflow's runs</a></dd>
     </dl>

@@ -4,6 +4,7 @@ import { JOB_TYPES } from '../connector-sdk/index.ts';
 import { AlreadyRunningError } from '../db/instance.ts';
 import { type RunningEngine, startEngine } from '../engine.ts';
 import { makeLogger } from '../log.ts';
+import { PluginError } from '../plugins/index.ts';
 import {
   ALL_ROLES,
   describeRoles,
@@ -11,7 +12,6 @@ import {
   WorkerRoleError,
   type WorkerRoles,
 } from '../queue/roles.ts';
-import { PluginError } from '../plugins/index.ts';
 import { CatalogueError } from '../services.ts';
 import { CliError, type CliIO, type Command } from './command.ts';
 import { parseCommandArgs } from './main.ts';

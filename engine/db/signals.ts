@@ -20,6 +20,21 @@ export interface SignalRow {
   created_at: Date;
 }
 
+/** Every signal a run received, oldest first, with the step whose wait it ended. */
+export async function signalsOfRun(
+  db: Db,
+  tenantId: string,
+  runId: string,
+): Promise<Array<SignalRow & { step_id: string }>> {
+  return db('run_signals as g')
+    .join('step_runs as s', function on() {
+      this.on('s.id', 'g.step_run_id').andOn('s.tenant_id', 'g.tenant_id');
+    })
+    .where({ 'g.tenant_id': tenantId, 'g.run_id': runId })
+    .orderBy('g.id')
+    .select('g.*', 's.step_id');
+}
+
 /** The earlier delivery with this Idempotency-Key, if any. */
 export async function signalByKey(
   db: Db,

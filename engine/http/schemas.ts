@@ -128,6 +128,21 @@ export const runDetailSchema: JsonSchema = {
         },
       },
     },
+    signals: {
+      type: 'array',
+      description: 'Every signal the run received, oldest first.',
+      items: {
+        type: 'object',
+        required: ['name', 'stepId', 'payload', 'sender', 'receivedAt'],
+        properties: {
+          name: { type: 'string' },
+          stepId: { type: 'string', description: 'The `core.waitForSignal` step whose wait it ended.' },
+          payload: {},
+          sender: { type: 'string' },
+          receivedAt: { type: 'string', format: 'date-time' },
+        },
+      },
+    },
   },
 };
 

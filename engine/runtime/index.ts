@@ -5,11 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Task, TaskList } from 'graphile-worker';
 import type { Knex } from 'knex';
-import { getJob } from '../db/jobs.ts';
 import { JOB_TYPES } from '../connector-sdk/index.ts';
+import { getJob } from '../db/jobs.ts';
 import { JOB_TASK, jobTask, RUN_TASK } from '../db/queue.ts';
 import { withTenant } from '../db/rls.ts';
 import { getRunWithAttempts, listRuns } from '../db/runs.ts';
+import { signalsOfRun } from '../db/signals.ts';
 import { jobStepRuns } from '../db/step-runs.ts';
 import { decodeCursor, encodeCursor } from '../json/cursor.ts';
 import { advanceRun } from './advance.ts';
@@ -26,7 +27,7 @@ import { Liveness } from './liveness.ts';
 import { makeMetrics } from './metrics.ts';
 import { sendSignal } from './signals.ts';
 import { createRun, type InputSchemas } from './trigger.ts';
-import { jobDetail, jobSummary, runDetail, runSummary } from './views.ts';
+import { jobDetail, jobSummary, receivedSignal, runDetail, runSummary } from './views.ts';
 import { setWorkflowState, workflowState, workflowStatuses } from './workflow-states.ts';
 
 export type {
@@ -56,7 +57,10 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
     // Reads for a tenant run as `atlas_app` with the tenant set: row-level security is a
     // second wall behind every query's own tenant filter.
     async getRun(tenantId, runId) {
-      const found = await withTenant(deps.db, tenantId, (trx) => getRunWithAttempts(trx, tenantId, runId));
+      const found = await withTenant(deps.db, tenantId, async (trx) => {
+        const run = await getRunWithAttempts(trx, tenantId, runId);
+        return run && { ...run, signals: await signalsOfRun(trx, tenantId, runId) };
+      });
       if (!found) return undefined;
       const workflow = await core.versions.of(found.run);
       return runDetail(
@@ -64,6 +68,7 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
         workflow.steps.map((s) => s.id),
         found.attempts,
         found.calls,
+        found.signals.map(receivedSignal),
       );
     },
     async listRuns(tenantId, filter) {

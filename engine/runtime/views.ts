@@ -3,6 +3,7 @@
  */
 import type { JobRow } from '../db/jobs.ts';
 import type { RunCalls, RunRow } from '../db/runs.ts';
+import type { SignalRow } from '../db/signals.ts';
 import type { StepRunRow } from '../db/step-runs.ts';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
@@ -53,6 +54,27 @@ export interface RunDetail extends RunSummary {
   calledBy: RunCalls['calledBy'];
   /** The runs this run started with `workflow.run`, oldest first. */
   calls: RunCalls['calls'];
+  /** Every signal the run received, oldest first. */
+  signals: ReceivedSignal[];
+}
+
+export interface ReceivedSignal {
+  name: string;
+  /** The `core.waitForSignal` step whose wait it ended. */
+  stepId: string;
+  payload: unknown;
+  sender: string;
+  receivedAt: string;
+}
+
+export function receivedSignal(row: SignalRow & { step_id: string }): ReceivedSignal {
+  return {
+    name: row.name,
+    stepId: row.step_id,
+    payload: row.payload,
+    sender: row.sender,
+    receivedAt: row.created_at.toISOString(),
+  };
 }
 
 export function runSummary(row: RunRow): RunSummary {
@@ -95,6 +117,7 @@ export function runDetail(
   stepOrder: string[],
   attempts: StepRunRow[],
   links: RunCalls = { calledBy: null, calls: [] },
+  signals: ReceivedSignal[] = [],
 ): RunDetail {
   const byStep = new Map<string, StepRunRow[]>();
   for (const a of attempts) byStep.set(a.step_id, [...(byStep.get(a.step_id) ?? []), a]);
@@ -112,6 +135,7 @@ export function runDetail(
     steps,
     calledBy: links.calledBy,
     calls: links.calls,
+    signals,
   };
 }
 

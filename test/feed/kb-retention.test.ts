@@ -7,10 +7,10 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../engine/auth/mint.ts';
 import { loadConfig } from '../../engine/config.ts';
-import { closeServer } from '../http/harness.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
 import { poll } from '../helpers/poll.ts';
+import { closeServer } from '../http/harness.ts';
 
 const SECRET = 'feed-kb-test-jwt-secret-0123456789abcdef';
 const HOUR = 3_600_000;

@@ -93,6 +93,33 @@ describe('workflows', () => {
     });
     expect((await problemOf(wrong)).status).toBe(422);
   });
+
+  it('gives the next run of a scheduled workflow only to the tenants it runs for', async () => {
+    type Item = { id: string; nextRun: string | null; nextRuns: string[] };
+    const list = async (token: string, tenant: string) =>
+      ((await (await api.call('GET', '/v1/workflows', { token, tenant })).json()) as { items: Item[] }).items;
+    const before = await list(acme, 'acme');
+    expect(before.map((w) => [w.id, w.nextRun])).toEqual([
+      ['WF-001', null],
+      ['WF-002', null],
+    ]);
+    const put = await api.call('PUT', '/v1/workflows/WF-002/enabled', {
+      token: acme,
+      tenant: 'acme',
+      body: { enabled: true },
+    });
+    expect(put.status).toBe(200);
+    const after = (await list(acme, 'acme')).find((w) => w.id === 'WF-002')!;
+    expect(after.nextRun).toBe(after.nextRuns[0]);
+    expect(new Date(after.nextRun!).getTime()).toBeGreaterThan(Date.now());
+    expect(new Date(after.nextRun!).getTime() - Date.now()).toBeLessThanOrEqual(15 * 60_000);
+    expect((await list(globex, 'globex')).find((w) => w.id === 'WF-002')!.nextRun).toBeNull();
+    await api.call('PUT', '/v1/workflows/WF-002/enabled', {
+      token: acme,
+      tenant: 'acme',
+      body: { enabled: false },
+    });
+  });
 });
 
 describe('runs', () => {

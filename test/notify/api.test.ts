@@ -3,8 +3,8 @@
  * tenant sees only its own, and hostile documents get a problem+json naming what is wrong.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { problemOf } from '../http/harness.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { problemOf } from '../http/harness.ts';
 import { type NotifyHarness, startNotifyHarness } from './harness.ts';
 
 describe('notification settings API', () => {

@@ -5,12 +5,12 @@
  */
 import { createServer, type Server } from 'node:http';
 import { mintToken } from '../../engine/auth/mint.ts';
-import { closeServer } from '../http/harness.ts';
 import type { FakeServer } from '../fakes/server.ts';
 import { BOT_TOKEN, startTelegram, telegramParams } from '../fakes/telegram.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { startTestEngine, type TestEngine, type TestEngineOptions } from '../helpers/engine.ts';
+import { closeServer } from '../http/harness.ts';
 
 const JWT_SECRET = 'notify-test-jwt-secret-0123456789abcdef';
 export const HOOK_SECRET = `whsec_${Buffer.from('notify-test-signing-key-32-bytes').toString('base64')}`;

@@ -12,10 +12,10 @@ import { mintToken } from '../../engine/auth/mint.ts';
 import { makeConnectorRegistry } from '../../engine/connector-sdk/index.ts';
 import { validateSources } from '../../engine/manifest/index.ts';
 import { dryRun } from '../../engine/runtime/dry-run.ts';
-import { closeServer } from '../http/harness.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/poll.ts';
+import { closeServer } from '../http/harness.ts';
 
 const SECRET = 'atlas-calls-test-secret-0123456789';
 const wf = (id: string, steps: string, extra = '') =>

@@ -12,6 +12,11 @@ import { waitFor } from '../helpers/poll.ts';
 import { closeServer, problemOf } from '../http/harness.ts';
 
 const SECRET = 'atlas-signal-test-secret-0123456789';
+
+interface RunView {
+  signals: unknown[];
+  steps: Array<{ attempts: Array<Record<string, unknown> & { retryAt: string }> }>;
+}
 const wf = (id: string, steps: string) =>
   `apiVersion: atlas/v1\nkind: Workflow\nid: ${id}\ntrigger: { type: manual }\nsteps:\n${steps}`;
 
@@ -128,6 +133,38 @@ describe('signals', () => {
     // Every request is audited (the delivery and its replay); the signal is recorded once.
     expect(audit.filter((a) => a.result === 'ok')).toHaveLength(2);
     expect(await database.db('run_signals').where({ run_id: run.id })).toHaveLength(1);
+  });
+
+  it('shows in the run view what a run waits for and every signal it received', async () => {
+    const { run } = await engine.runtime.trigger({ tenantId: 'acme', workflowId: 'WF-945' });
+    await waitFor(async () => (await status(run.id)) === 'waiting');
+    const view = async (token = acme, tenant = 'acme') =>
+      fetch(`${url}/v1/runs/${run.id}`, {
+        headers: { authorization: `Bearer ${token}`, 'x-tenant-id': tenant },
+      });
+    const waiting = (await (await view()).json()) as RunView;
+    expect(waiting.signals).toEqual([]);
+    const wait = waiting.steps[0]!.attempts[0]!;
+    expect(wait).toMatchObject({
+      status: 'waiting',
+      uses: 'core.waitForSignal',
+      input: { name: 'approval' },
+    });
+    expect(new Date(wait.retryAt).getTime() - Date.now()).toBeGreaterThan(55 * 60_000);
+    expect((await signal(run.id, 'approval', { approved: true, note: 'ok' })).status).toBe(202);
+    const body = (await (await view()).json()) as RunView;
+    expect(body.signals).toEqual([
+      {
+        name: 'approval',
+        stepId: 'approval',
+        payload: { approved: true, note: 'ok' },
+        sender: 'alice',
+        receivedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      },
+    ]);
+    // Another tenant sees neither the run nor its signals.
+    expect((await view(globex, 'globex')).status).toBe(404);
+    await engine.runtime.waitForRun('acme', run.id, 15_000);
   });
 
   it('fails the step with kind timeout when no signal comes in time', async () => {

@@ -2,34 +2,20 @@
 // the engine as `atlas serve` composes it: HTTP API, worker, webhooks, on this file's
 // database. One browser for the whole file. Screenshots of each page at 1280 and 390 pixels
 // go to test-artifacts/ui/.
-import { existsSync } from 'node:fs';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-// @ts-expect-error: a plain JavaScript build script, run by npm before any TypeScript tooling
-import { buildUi } from '../../bin/build-ui.js';
 import { mintToken } from '../../engine/auth/mint.ts';
-import { loadConfig } from '../../engine/config.ts';
-import { generateKey } from '../../engine/crypto/index.ts';
-import { type RunningEngine, startEngine } from '../../engine/engine.ts';
-import { makeLogger } from '../../engine/log.ts';
+import type { RunningEngine } from '../../engine/engine.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { CHROMIUM, type Console, JWT_SECRET, startConsole } from './harness.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'ui');
-const CHROMIUM = ['/usr/lib/chromium/chromium', '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) =>
-  existsSync(p),
-);
 if (!CHROMIUM) {
   console.warn(
     'test/ui/browser.test.ts skipped: no chromium binary (apt-get install -y chromium; .ci/run does)',
   );
 }
 
-const JWT_SECRET = 'atlas-browser-tests-0123456789abcdef';
 const STRIPE_SECRET = 'whsec_browserBrowserBrowser0123456789';
 const stripe = new Stripe('sk_test_x');
 
@@ -69,98 +55,30 @@ steps:
 };
 
 const t = useTestDatabase();
-let home: string;
+let c: Console;
 let engine: RunningEngine;
-let browser: Browser;
 let page: Page;
 let url: string;
 let demoToken: string;
-const pageErrors: string[] = [];
+let pageErrors: string[];
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
-
-async function go(hash: string): Promise<void> {
-  await page.goto(`${url}/#${hash}`);
-}
-
-/** Runs through the API, as a script of the tenant would. */
-async function apiCall(method: string, p: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${url}${p}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${demoToken}`,
-      'x-tenant-id': 'demo',
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  expect(res.ok).toBe(true);
-  return (await res.json()) as Record<string, unknown>;
-}
-
-const startRun = async (workflow: string, input: unknown = {}) =>
-  (await apiCall('POST', `/v1/workflows/${workflow}/runs`, { input })).id as string;
-
-async function runStatusIs(status: string): Promise<void> {
-  await page.locator('dl.facts .status', { hasText: status }).first().waitFor({ timeout: 20_000 });
-}
+const shot = (name: string) => c.shot(name);
+const go = (hash: string) => c.go(hash);
+const apiCall = (method: string, p: string, body?: unknown) => c.call(method, p, body);
+const startRun = (workflow: string, input: unknown = {}) => c.startRun(workflow, input);
+const runStatusIs = (status: string) => c.runStatusIs(status);
 
 describe.skipIf(!CHROMIUM)('the console in a browser', () => {
   beforeAll(async () => {
-    home = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-ui-browser-'));
-    const manifests = path.join(home, 'manifests');
-    await fs.mkdir(manifests);
-    await fs.copyFile(
-      path.join(ROOT, 'manifests/workflows/WF-001-hello.yaml'),
-      path.join(manifests, 'WF-001-hello.yaml'),
-    );
-    await fs.copyFile(path.join(ROOT, 'manifests/webhooks/stripe.yaml'), path.join(manifests, 'stripe.yaml'));
-    for (const [name, text] of Object.entries(FIXTURES)) await fs.writeFile(path.join(manifests, name), text);
-    const uiDir = path.join(home, 'ui');
-    await buildUi({ outdir: uiDir });
-    const config = loadConfig(
-      {
-        DATABASE_URL: t.url,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-        ATLAS_HOME: home,
-        ATLAS_ENCRYPTION_KEY: generateKey(),
-        ATLAS_JWT_SECRET: JWT_SECRET,
-        ATLAS_MANIFESTS: manifests,
-        ATLAS_WORKER_CONCURRENCY: '8',
-      },
-      ROOT,
-    );
-    engine = await startEngine({ config, log: makeLogger('silent', false), http: true, worker: true, uiDir });
-    url = engine.url!;
-    await t.db('tenants').insert({ id: 'demo', name: 'Demo' }).onConflict('id').ignore();
+    c = await startConsole({
+      databaseUrl: t.url,
+      copy: ['manifests/workflows/WF-001-hello.yaml', 'manifests/webhooks/stripe.yaml'],
+      fixtures: FIXTURES,
+    });
+    ({ engine, page, url, token: demoToken, errors: pageErrors } = c);
     await t.db('tenants').insert({ id: 'globex', name: 'Globex' });
     // A route that names its tenant in the query verifies with that tenant's own secret only.
     await engine.services.secrets.put('demo', 'STRIPE_WEBHOOK_SECRET', STRIPE_SECRET);
-    demoToken = await mintToken({ secret: JWT_SECRET, sub: 'ada', tenants: ['demo'], ttlSeconds: 600 });
-    await fs.mkdir(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM!,
-      args: [
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') pageErrors.push(msg.text());
-    });
-    // Nothing but Atlas itself: a request anywhere else fails the test.
-    await page.route('**/*', (route) =>
-      route.request().url().startsWith(url) ? route.continue() : route.abort('blockedbyclient'),
-    );
   }, 120_000);
 
   beforeEach((ctx) => {
@@ -168,9 +86,7 @@ describe.skipIf(!CHROMIUM)('the console in a browser', () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await engine?.stop();
-    if (home) await fs.rm(home, { recursive: true, force: true });
+    await c?.stop();
   });
 
   it('shows the sign-in, and signs in with a pasted token to the tenant’s runs', async () => {

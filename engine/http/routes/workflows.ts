@@ -69,6 +69,12 @@ const workflowSummarySchema: JsonSchema = {
       items: { type: 'string', format: 'date-time' },
       description: 'Next schedule times (UTC).',
     },
+    nextRun: {
+      type: ['string', 'null'],
+      format: 'date-time',
+      description:
+        'When the schedule next starts a run for this tenant: null unless it runs for this tenant.',
+    },
   },
 };
 
@@ -101,6 +107,7 @@ export function nextRuns(workflow: Workflow, from = new Date()): string[] {
 function summary(entry: CatalogueEntry<Workflow>, status: WorkflowStatus | undefined) {
   const { manifest } = entry;
   const enabled = status?.enabled ?? false;
+  const upcoming = nextRuns(manifest);
   return {
     id: manifest.id,
     ...(manifest.name === undefined ? {} : { name: manifest.name }),
@@ -112,7 +119,9 @@ function summary(entry: CatalogueEntry<Workflow>, status: WorkflowStatus | undef
     requirements: status?.requirements ?? 'none',
     ...(status?.missing === undefined ? {} : { skipped: status.missing }),
     ...(status?.lastSkip === undefined ? {} : { lastSkip: status.lastSkip }),
-    nextRuns: nextRuns(manifest),
+    nextRuns: upcoming,
+    // A default-on workflow the tenant lacks something for is skipped by its schedule.
+    nextRun: enabled && status?.missing === undefined ? (upcoming[0] ?? null) : null,
   };
 }
 
