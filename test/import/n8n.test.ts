@@ -80,11 +80,12 @@ describe('the fixture corpus', () => {
       'telegram-echo-if-v1.json': 'converted',
       'webhook-email.json': 'converted',
       'webhook-respond-node.json': 'converted',
+      'webhook-split-compute-aggregate.json': 'converted',
       'webhook-stop-and-error.json': 'converted',
       'webhook-switch-route.json': 'converted',
       'webhook-to-http-bearer.json': 'converted',
     });
-    expect(result.report.totals).toEqual({ workflows: 16, converted: 14, partial: 2, refused: 0 });
+    expect(result.report.totals).toEqual({ workflows: 17, converted: 15, partial: 2, refused: 0 });
     await expectValid(result);
   });
 
@@ -99,7 +100,10 @@ describe('the fixture corpus', () => {
     expect(text).toContain('# n8n note "Sticky Note":\n# ## Enrichment\n# Uppercases the user\'s name.');
     expect(text).toContain('# NOT TRANSLATED: n8n-nodes-base.code v2');
     const loop = result.report.workflows.find((w) => w.source.endsWith('loop-wait-subworkflow.json'))!;
-    expect(loop.untranslated.map((u) => u.needs)).toEqual(['forEach', 'wait', 'workflow.run']);
+    expect(loop.untranslated.map((u) => [u.node, u.needs])).toEqual([
+      ['Loop Over Items', 'forEach'],
+      ['Call child', undefined],
+    ]);
     const stripe = result.report.workflows.find((w) => w.source.endsWith('manual-stripe-customer.json'))!;
     expect(stripe.secrets.map((s) => s.name)).toEqual(['STRIPE_SECRET_KEY', 'TELEGRAM_BOT_TOKEN']);
     const bench = result.files.find((f) => f.name.includes('benchmark'))!;
@@ -126,7 +130,7 @@ describe('the fixture corpus', () => {
     const files = (dir: string) => fs.readdir(dir, { recursive: true }).then((l) => l.sort());
     const names = await files(path.join(tmp, 'one'));
     expect(names).toEqual(await files(path.join(tmp, 'two')));
-    expect(names.filter((n) => n.endsWith('.yaml'))).toHaveLength(16 + 8);
+    expect(names.filter((n) => n.endsWith('.yaml'))).toHaveLength(17 + 9);
     for (const name of names.filter((n) => n.endsWith('.yaml'))) {
       const [x, y] = await Promise.all(['one', 'two'].map((d) => fs.readFile(path.join(tmp, d, name))));
       expect(x!.equals(y!)).toBe(true);
@@ -134,7 +138,7 @@ describe('the fixture corpus', () => {
     expect(lines[0]!.join('\n').replaceAll('/one/', '/x/')).toBe(
       lines[1]!.join('\n').replaceAll('/two/', '/x/'),
     );
-    expect(lines[0]!.join('\n')).toContain('\n16 workflows: 14 converted fully, 2 partially, 0 refused.\n');
+    expect(lines[0]!.join('\n')).toContain('\n17 workflows: 15 converted fully, 2 partially, 0 refused.\n');
   });
 
   it('prints the report as JSON, and refuses bad usage in one sentence', async () => {

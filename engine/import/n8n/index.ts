@@ -92,6 +92,10 @@ export async function importN8n(options: ImportOptions): Promise<ImportResult> {
     const errorWorkflow = l.workflow?.errorWorkflow;
     if (errorWorkflow) byN8nId.set(errorWorkflow, [...(byN8nId.get(errorWorkflow) ?? []), atlasIds[i]!]);
   });
+  const workflows = new Map<string, string>();
+  loaded.forEach((l, i) => {
+    if (l.workflow?.id) workflows.set(String(l.workflow.id), atlasIds[i]!);
+  });
   const routes = new Set<string>();
   const reports: WorkflowReport[] = [];
   const outputs: { index: number; files: { name: string; text: string; manifest: unknown }[] }[] = [];
@@ -115,6 +119,7 @@ export async function importN8n(options: ImportOptions): Promise<ImportResult> {
     const conversion = convertWorkflow(wf, {
       id: atlasIds[i]!,
       routes,
+      workflows,
       ...(sources === undefined
         ? {}
         : {

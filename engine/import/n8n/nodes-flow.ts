@@ -1,6 +1,6 @@
 // The n8n core nodes (Set, IF, Filter, Switch, Stop and Error, Respond to Webhook) and those not expressible yet.
 import { nodeCondition, switchOutputs } from './conditions.ts';
-import { clip, isExpression, isProblem, Problem } from './expressions.ts';
+import { clip, isExpression, isProblem, Problem, toValue } from './expressions.ts';
 import {
   type DataMap,
   fields,
@@ -18,7 +18,7 @@ export function setNode(ctx: NodeContext): Mapping {
   const { parameters: p, typeVersion: v } = ctx.node;
   const options = isObject(p['options']) ? p['options'] : {};
   const dotNotation = options['dotNotation'] !== false;
-  const entries: [string, unknown][] = [];
+  const entries: [string, unknown, string][] = [];
   let includeOthers: boolean;
   if (v < 3) {
     includeOthers = p['keepOnlySet'] !== true;
@@ -29,7 +29,7 @@ export function setNode(ctx: NodeContext): Mapping {
       for (const item of list) {
         if (!isObject(item)) continue;
         const raw = item['value'] ?? (type === 'string' ? '' : type === 'number' ? 0 : false);
-        entries.push([String(item['name'] ?? 'propertyName'), typed(type, raw)]);
+        entries.push([String(item['name'] ?? 'propertyName'), typed(type, raw), type]);
       }
     }
   } else {
@@ -62,14 +62,18 @@ export function setNode(ctx: NodeContext): Mapping {
       if (!isObject(item)) continue;
       const type = String(item['type'] ?? 'stringValue').replace(/Value$/, '');
       const raw = v >= 3.3 ? item['value'] : item[`${type}Value`];
-      entries.push([String(item['name'] ?? ''), typed(type, raw ?? '')]);
+      entries.push([String(item['name'] ?? ''), typed(type, raw ?? ''), type]);
     }
   }
   const value: Record<string, unknown> = {};
-  for (const [name, raw] of entries) {
+  for (const [name, raw, type] of entries) {
     if (name === '' || name.includes('{{'))
       return new Problem(`a field name "${clip(name, 40)}" cannot be set`);
-    const t = templates(raw, ctx);
+    // A computed number or boolean stays one; n8n turns only a text field's expression into text.
+    const t =
+      type !== 'string' && typeof raw === 'string' && isExpression(raw)
+        ? toValue(raw, ctx.resolve, ctx.note, false)
+        : templates(raw, ctx);
     if (isProblem(t)) return t;
     const path = dotNotation ? name.split('.') : [name];
     if (path.some((k) => k === '' || k === '__proto__' || k === 'constructor' || k === 'prototype'))
@@ -174,31 +178,16 @@ const pending = (needs: string, what: string): Mapping =>
 // One function per node that waits for the language; each is replaced by its mapping once it exists.
 /** → `forEach` over the input items, the loop body as its steps. */
 const splitInBatches = (): Mapping => pending('forEach', 'a loop over items');
-/** → `forEach` over the list field it splits. */
-const splitOut = (): Mapping => pending('forEach', 'splitting a list into items');
 /** → `forEach` (split) or computed values (sort, limit, concatenate). */
 const itemLists = (): Mapping => pending('forEach', 'item list operations');
-/** → `workflow.run` with the sub-workflow's id and its input. */
-const executeWorkflow = (): Mapping => pending('workflow.run', 'a sub-workflow call');
-/** → a durable wait (time), or a signal resumed by its webhook. */
-const wait = (): Mapping => pending('wait', 'a wait');
-/** → a computed value (`$expr`) over a step's list. */
-const aggregate = (): Mapping => pending('$expr', 'aggregating items');
 /** → a computed value (`$expr`) slicing a step's list. */
 const limit = (): Mapping => pending('$expr', 'limiting items');
-/** → a computed value (`$expr`) formatting or shifting a date. */
-const dateTime = (): Mapping => pending('$expr', 'date arithmetic');
 /** → a computed value (`$expr`) summing or counting a step's list. */
 const summarize = (): Mapping => pending('$expr', 'summarising items');
 
 export const PENDING: Record<string, Mapper> = {
   splitInBatches,
-  splitOut,
   itemLists,
-  executeWorkflow,
-  wait,
-  aggregate,
   limit,
-  dateTime,
   summarize,
 };
