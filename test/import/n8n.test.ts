@@ -220,6 +220,31 @@ describe('hostile exports', () => {
     await expectValid(result);
   });
 
+  it('leaves a node whose step does not validate as an explicit failing step, not a refused workflow', async () => {
+    const result = await importOne('invalid-step.json', {
+      name: 'Empty URL',
+      nodes: [
+        node('Start', 'manualTrigger'),
+        node('Fetch', 'httpRequest', { url: '', options: {} }, 4.2),
+        node('Done', 'noOp'),
+      ],
+      connections: chain('Start', 'Fetch', 'Done'),
+    });
+    const [w] = result.report.workflows;
+    expect(w!.status).toBe('partial');
+    expect(w!.untranslated).toEqual([
+      expect.objectContaining({
+        node: 'Fetch',
+        message: expect.stringContaining('the step it became does not validate'),
+      }),
+    ]);
+    expect(parse(result.files[0]!.text).steps.map((s: { uses: string }) => s.uses)).toEqual([
+      'core.fail',
+      'core.noop',
+    ]);
+    await expectValid(result);
+  });
+
   it('never lets names, notes or expressions break out of YAML or into templates', async () => {
     const evilName = 'Evil"\nkind: Agent\n# {{ secrets.STRIPE_SECRET_KEY }}';
     const result = await importOne('evil.json', {

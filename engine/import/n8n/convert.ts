@@ -37,6 +37,8 @@ export interface Conversion {
   notes: string[];
   /** Why the workflow was refused, when it was. */
   refused?: string;
+  /** The n8n node of each step, in step order. */
+  stepNodes: string[];
 }
 
 export interface ConvertOptions {
@@ -47,6 +49,8 @@ export interface ConvertOptions {
   timezone?: string;
   /** n8n workflow ids → Atlas ids of the workflows imported together (for Execute Workflow). */
   workflows?: Map<string, string>;
+  /** Nodes to leave untranslated, with the reason (their step did not validate). */
+  forced?: Map<string, Problem>;
 }
 
 type Rule = unknown;
@@ -64,6 +68,7 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
     integrations: new Map(),
     setup: [],
     notes: [],
+    stepNodes: [],
   };
   const refuse = (why: string): Conversion => ({ ...result, refused: why });
   const graph = readGraph(wf);
@@ -167,7 +172,9 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
     };
     const items = sources.length === 1 ? itemsOf.get(sources[0]!) : undefined;
     let mapping: Mapping;
-    if (node.disabled) mapping = { kind: 'pass' };
+    const forced = opts.forced?.get(node.name);
+    if (forced) mapping = forced;
+    else if (node.disabled) mapping = { kind: 'pass' };
     else if (sources.length > 1 && sources.some((s) => itemsOf.has(s)))
       mapping = new Problem('it joins the items of a loop with other inputs; gather them first (Aggregate)');
     else if (isTrigger(node)) mapping = new Problem('a second trigger');
@@ -259,6 +266,7 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
         stepDoc['needs'] = needs;
       if (isProblem(mapping)) stepDoc['retry'] = { maxAttempts: 1 };
       steps.push(stepDoc);
+      result.stepNodes.push(node.name);
       stepComments.push(comments);
       continue;
     }

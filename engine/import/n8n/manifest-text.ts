@@ -1,4 +1,6 @@
 // Step ids, YAML comments and failing steps made from n8n node names, notes and problems.
+
+import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { N8nNode } from './export.ts';
 import { clip, type Problem } from './problem.ts';
 
@@ -51,4 +53,20 @@ export function untranslatedStep(node: N8nNode, problem: Problem) {
     },
     step: { uses: 'core.fail', with: { kind: 'fatal', code: 'n8n_untranslated', message } },
   };
+}
+
+/** The index of the step whose YAML holds a 1-based line, or undefined when none does. */
+export function stepAtLine(text: string, line: number): number | undefined {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter });
+  const steps = isMap(doc.contents) ? doc.contents.get('steps', true) : undefined;
+  if (!isSeq(steps)) return undefined;
+  const index = steps.items.findIndex((item) => {
+    const range = (item as { range?: [number, number, number] }).range;
+    if (!range) return false;
+    return (
+      counter.linePos(range[0]).line <= line && line <= counter.linePos(Math.max(range[0], range[1] - 1)).line
+    );
+  });
+  return index === -1 ? undefined : index;
 }
