@@ -82,9 +82,9 @@ function toYaml(manifest: Record<string, unknown>, top: string[], stepComments: 
 export async function importN8n(options: ImportOptions): Promise<ImportResult> {
   const loaded = await loadExports(options.paths);
   const idFrom = options.idFrom ?? 100;
-  if (!Number.isInteger(idFrom) || idFrom < 0 || idFrom + loaded.length - 1 > 999)
+  if (!Number.isInteger(idFrom) || idFrom < 0 || idFrom + loaded.length - 1 > 9999)
     throw new ImportInputError(
-      `--id-from ${idFrom} leaves no room for ${loaded.length} workflows between WF-000 and WF-999`,
+      `--id-from ${idFrom} leaves no room for ${loaded.length} workflows between WF-000 and WF-9999`,
     );
   // Atlas ids in input order; n8n ids → Atlas ids, for Error Trigger workflows.
   const atlasIds = loaded.map((_, i) => `WF-${String(idFrom + i).padStart(3, '0')}`);
