@@ -237,4 +237,56 @@ describe('n8n time, loop and sub-workflow nodes', () => {
     );
     expect(longWait.c.untranslated[0]!.message).toContain('more than an hour per item');
   });
+
+  it("runs Loop Over Items' body per item of a split list, and leaves its done output explicit", () => {
+    const wf = readWorkflow(
+      {
+        name: 'loop',
+        nodes: [
+          {
+            name: 'Start',
+            type: 'n8n-nodes-base.executeWorkflowTrigger',
+            typeVersion: 1,
+            position: [0, 0],
+            parameters: {},
+          },
+          node('Split', 'splitOut', 1, { fieldToSplitOut: 'rows' }),
+          node('Loop', 'splitInBatches', 3, { options: {} }),
+          node('Shout', 'set', 3.4, {
+            assignments: {
+              assignments: [{ name: 'loud', type: 'string', value: '={{ $json.name.toUpperCase() }}' }],
+            },
+          }),
+          node('After', 'noOp', 1, {}),
+        ],
+        connections: {
+          Start: { main: [[{ node: 'Split', type: 'main', index: 0 }]] },
+          Split: { main: [[{ node: 'Loop', type: 'main', index: 0 }]] },
+          Loop: {
+            main: [[{ node: 'After', type: 'main', index: 0 }], [{ node: 'Shout', type: 'main', index: 0 }]],
+          },
+          Shout: { main: [[{ node: 'Loop', type: 'main', index: 0 }]] },
+        },
+      },
+      'loop.json',
+    );
+    const { steps, c } = stepsOf(wf);
+    expect(steps.find((s) => s['id'] === 'shout')).toMatchObject({
+      forEach: '{{ input.rows }}',
+      with: { value: { loud: { $expr: { cat: [{ upper: [{ var: 'item.name' }] }] } } } },
+    });
+    expect(c.untranslated.map((u) => [u.node, u.message])).toEqual([
+      ['After', expect.stringContaining('runs when the loop is done')],
+    ]);
+    const batches = stepsOf(
+      workflow(
+        [
+          node('Split', 'splitOut', 1, { fieldToSplitOut: 'rows' }),
+          node('Loop', 'splitInBatches', 3, { batchSize: 10 }),
+        ],
+        ['Start', 'Split', 'Loop'],
+      ),
+    );
+    expect(batches.c.untranslated[0]!.message).toContain('batches of 10 items');
+  });
 });

@@ -89,6 +89,27 @@ describe('the fixture corpus', () => {
     await expectValid(result);
   });
 
+  it('reads the exports of a real n8n (2.41.1: import:workflow, then export:workflow) as the files it was given', async () => {
+    const real = await importN8n({
+      paths: [path.join(ROOT, 'test/fixtures/n8n-export-2.41.1')],
+      idFrom: 100,
+      catalogue: CATALOGUE,
+    });
+    const given = await importN8n({ paths: [FIXTURES], idFrom: 100, catalogue: CATALOGUE });
+    expect(real.report.totals).toEqual(given.report.totals);
+    const shape = (result: ImportResult) =>
+      Object.fromEntries(
+        result.files
+          .filter((f) => f.name.startsWith('workflows/'))
+          .map((f) => {
+            const { id: _id, description: _d, ...rest } = parse(f.text);
+            return [rest.name, rest];
+          }),
+      );
+    expect(shape(real)).toEqual(shape(given));
+    await expectValid(real);
+  });
+
   it('keeps node names as step names, notes as comments, and lists what to set up', async () => {
     const result = await importN8n({ paths: [FIXTURES], idFrom: 100, catalogue: CATALOGUE });
     const partial = result.report.workflows.find((w) => w.source.endsWith('partial-code-node.json'))!;
@@ -100,9 +121,9 @@ describe('the fixture corpus', () => {
     expect(text).toContain('# n8n note "Sticky Note":\n# ## Enrichment\n# Uppercases the user\'s name.');
     expect(text).toContain('# NOT TRANSLATED: n8n-nodes-base.code v2');
     const loop = result.report.workflows.find((w) => w.source.endsWith('loop-wait-subworkflow.json'))!;
-    expect(loop.untranslated.map((u) => [u.node, u.needs])).toEqual([
-      ['Loop Over Items', 'forEach'],
-      ['Call child', undefined],
+    expect(loop.untranslated.map((u) => [u.node, u.message.slice(0, 40)])).toEqual([
+      ['Loop Over Items', 'it loops over items that are one value i'],
+      ['Call child', 'it calls the n8n workflow 123, which is '],
     ]);
     const stripe = result.report.workflows.find((w) => w.source.endsWith('manual-stripe-customer.json'))!;
     expect(stripe.secrets.map((s) => s.name)).toEqual(['STRIPE_SECRET_KEY', 'TELEGRAM_BOT_TOKEN']);

@@ -127,6 +127,7 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
   const data = new Map<string, (path: Path) => Path | Problem>();
   const done = new Set<string>();
   const itemsOf = new Map<string, Items>(); // node → the list its output items are (after a Split Out)
+  const loops = new Set<string>(); // Loop Over Items nodes, whose output 0 is "done"
   let response: { status: number; body: unknown } | undefined;
 
   for (const node of order) {
@@ -175,6 +176,10 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
     const forced = opts.forced?.get(node.name);
     if (forced) mapping = forced;
     else if (node.disabled) mapping = { kind: 'pass' };
+    else if (incoming.some((e) => loops.has(e.from) && e.out === 0))
+      mapping = new Problem(
+        'it runs when the loop is done; gather the items with an Aggregate after the loop body instead',
+      );
     else if (sources.length > 1 && sources.some((s) => itemsOf.has(s)))
       mapping = new Problem('it joins the items of a loop with other inputs; gather them first (Aggregate)');
     else if (isTrigger(node)) mapping = new Problem('a second trigger');
@@ -274,6 +279,7 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
     anchors.set(node.name, [...new Set([...parentAnchors, ...refs])]);
     if (mapping.kind === 'branch') branches.set(node.name, mapping.outputs);
     if (mapping.kind === 'split') {
+      if (mapping.done) loops.add(node.name);
       itemsOf.set(node.name, mapping.items);
       data.set(node.name, mapping.items.item);
       continue;

@@ -28,7 +28,7 @@ export type Mapping =
       gathers?: true;
     }
   | { kind: 'branch'; outputs: unknown[] }
-  | { kind: 'split'; items: Items }
+  | { kind: 'split'; items: Items /** Loop Over Items: its first output is "done". */; done?: true }
   | { kind: 'pass' }
   | { kind: 'merge' }
   | { kind: 'response'; status: number; body: unknown }

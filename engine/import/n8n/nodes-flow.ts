@@ -169,25 +169,16 @@ export function respondToWebhook(ctx: NodeContext): Mapping {
   );
 }
 
-// --- Not yet expressible ------------------------------------------------------------------
+// --- Not translated yet ------------------------------------------------------------------
 
-/** A node whose Atlas construct the workflow language does not have yet. */
+/** A node the importer does not translate yet, and the Atlas construct to write instead. */
 const pending = (needs: string, what: string): Mapping =>
-  new Problem(`${what}; it will map to ${needs} (not in the workflow language yet)`, needs);
-
-// One function per node that waits for the language; each is replaced by its mapping once it exists.
-/** → `forEach` over the input items, the loop body as its steps. */
-const splitInBatches = (): Mapping => pending('forEach', 'a loop over items');
-/** → `forEach` (split) or computed values (sort, limit, concatenate). */
-const itemLists = (): Mapping => pending('forEach', 'item list operations');
-/** → a computed value (`$expr`) slicing a step's list. */
-const limit = (): Mapping => pending('$expr', 'limiting items');
-/** → a computed value (`$expr`) summing or counting a step's list. */
-const summarize = (): Mapping => pending('$expr', 'summarising items');
+  new Problem(`${what} is not translated by the importer yet; write it as ${needs}`, needs);
 
 export const PENDING: Record<string, Mapper> = {
-  splitInBatches,
-  itemLists,
-  limit,
-  summarize,
+  /** Versions 1 and 2 emit batches on their first output and need an IF on `noItemsLeft`. */
+  splitInBatches: () => pending('forEach', 'a loop in batches (Split In Batches before version 3)'),
+  itemLists: () => pending('forEach or a computed value', 'item list operations'),
+  limit: () => pending('a computed value (slice)', 'limiting items'),
+  summarize: () => pending('a computed value (sum, length)', 'summarising items'),
 };

@@ -40,6 +40,22 @@ export function splitOut(ctx: NodeContext): Mapping {
   };
 }
 
+/**
+ * Loop Over Items (Split In Batches 3) one item at a time: its body runs per item, which the
+ * items it receives already are in Atlas (after a Split Out). Its "done" output is left to an
+ * explicit failing step (gather the body's items with an Aggregate after the body instead).
+ */
+export function loopOverItems(ctx: NodeContext): Mapping {
+  if (!ctx.items)
+    return new Problem('it loops over items that are one value in Atlas; split the list first (Split Out)');
+  const p = ctx.node.parameters;
+  const size = p['batchSize'] ?? 1;
+  if (size !== 1) return new Problem(`batches of ${String(size)} items; Atlas loops one item at a time`);
+  if (isObject(p['options']) && p['options']['reset'] === true)
+    return new Problem('a loop that resets on every pass; Atlas loops once over a list');
+  return { kind: 'split', items: ctx.items, done: true };
+}
+
 /** Aggregate: the items' values of some fields, or the items themselves, as lists in one item. */
 export function aggregate(ctx: NodeContext): Mapping {
   const items = ctx.items;

@@ -14,7 +14,7 @@ import {
   switchNode,
 } from './nodes-flow.ts';
 import { httpRequest } from './nodes-http.ts';
-import { aggregate, splitOut } from './nodes-items.ts';
+import { aggregate, loopOverItems, splitOut } from './nodes-items.ts';
 import {
   emailSend,
   googleCalendar,
@@ -51,6 +51,7 @@ export const MAPPERS: Record<string, { versions: [number, number]; map: Mapper }
   httpRequest: { versions: [1, 4.2], map: httpRequest },
   wait: { versions: [1, 1.1], map: wait },
   splitOut: { versions: [1, 1], map: splitOut },
+  splitInBatches: { versions: [3, 3], map: loopOverItems },
   aggregate: { versions: [1, 1], map: aggregate },
   dateTime: { versions: [2, 2], map: dateTime },
   executeWorkflow: { versions: [1, 1.2], map: executeWorkflow },
@@ -77,15 +78,17 @@ export function mapNode(ctx: NodeContext): Mapping {
     return new Problem(
       `${code} is not translated; write its result as a core.set step over templates, or as a connector action`,
     );
-  const later = PENDING[type];
-  if (later) return later(ctx);
   const mapper = MAPPERS[type];
+  const known =
+    mapper && ctx.node.typeVersion >= mapper.versions[0] && ctx.node.typeVersion <= mapper.versions[1];
+  const later = PENDING[type];
+  if (later && !known) return later(ctx);
   if (!mapper)
     return new Problem(
       'no Atlas connector for this node type; call its API with http.request or write a connector',
     );
   const [min, max] = mapper.versions;
-  if (ctx.node.typeVersion < min || ctx.node.typeVersion > max)
+  if (!known)
     return new Problem(
       `version ${ctx.node.typeVersion} of this node is not known to the importer (it knows ${min} to ${max})`,
     );
