@@ -289,4 +289,28 @@ describe('n8n time, loop and sub-workflow nodes', () => {
     );
     expect(batches.c.untranslated[0]!.message).toContain('batches of 10 items');
   });
+
+  it('reads a Set in JSON mode with expressions inside, keeping bare values typed', () => {
+    const { steps } = stepsOf(
+      workflow(
+        [
+          node('Shape', 'set', 3.4, {
+            mode: 'raw',
+            jsonOutput: '={ "total": {{ $json.a * 2 }}, "label": "n {{ $json.b }}", "same": {{ $json.c }} }',
+          }),
+        ],
+        ['Start', 'Shape'],
+      ),
+    );
+    expect(steps[0]).toMatchObject({
+      uses: 'core.set',
+      with: {
+        value: {
+          total: { $expr: { '*': [{ var: 'input.a' }, 2] } },
+          label: 'n {{ input.b }}',
+          same: '{{ input.c }}',
+        },
+      },
+    });
+  });
 });

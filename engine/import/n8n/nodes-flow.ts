@@ -13,6 +13,7 @@ import {
   str,
   templates,
 } from './node-kit.ts';
+import { jsonBody } from './nodes-http.ts';
 
 export function setNode(ctx: NodeContext): Mapping {
   const { parameters: p, typeVersion: v } = ctx.node;
@@ -36,11 +37,14 @@ export function setNode(ctx: NodeContext): Mapping {
     const mode = String(p['mode'] ?? 'manual');
     if (mode === 'raw') {
       const json = p['jsonOutput'];
-      if (typeof json !== 'string' || isExpression(json))
-        return new Problem(
-          'Set in JSON mode with an expression; list the fields one by one instead',
-          '$expr',
-        );
+      if (typeof json !== 'string') return new Problem('Set in JSON mode without JSON text');
+      if (isExpression(json)) {
+        // JSON text with {{ }} inside, read the way the HTTP Request node's JSON body is.
+        const value = jsonBody(json, ctx);
+        if (isProblem(value)) return value;
+        if (!isObject(value)) return new Problem('Set in JSON mode with JSON that is not an object');
+        return step('core.set', { value }, identity);
+      }
       try {
         return step('core.set', { value: templates(JSON.parse(json), ctx) }, identity);
       } catch {
