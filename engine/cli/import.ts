@@ -37,8 +37,8 @@ Exit codes: 0 every workflow converted fully, 1 some partial or refused, 2 usage
     if (paths.length === 0) throw new UsageError('give at least one n8n export file or directory');
     if (values.format !== 'text' && values.format !== 'json')
       throw new UsageError(`--format must be text or json, not "${values.format}"`);
-    if (!/^\d{1,3}$/.test(values['id-from']))
-      throw new UsageError('--id-from must be a number from 0 to 999');
+    if (!/^\d{1,4}$/.test(values['id-from']))
+      throw new UsageError('--id-from must be a number from 0 to 9999');
     const out = path.resolve(io.cwd, values.out);
     let result: Awaited<ReturnType<typeof importN8n>>;
     try {

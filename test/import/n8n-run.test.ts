@@ -294,4 +294,28 @@ describe('imported n8n workflows run against the fakes', () => {
       html: '<p>Hi Ada</p>',
     });
   });
+
+  it('loops over split items with computed values, then gathers them (Split Out, Wait, Aggregate, Date & Time)', async () => {
+    const before = sent(telegram, 'sendMessage').length;
+    const trigger = webhook({
+      invoices: [
+        { number: 'A-1', amount: 100, customer: 'ada' },
+        { number: 'A-2', amount: 50, customer: 'bob' },
+      ],
+    });
+    const r = await run('webhook-split-compute-aggregate.json', trigger);
+    expect(r.status).toBe('succeeded');
+    const messages = sent(telegram, 'sendMessage').slice(before);
+    // The per-item messages and the gathering branch run side by side, as n8n's two outputs do.
+    const perItem = messages.filter((m) => String(m['text']).includes(' for '));
+    expect(perItem).toEqual([
+      { chat_id: '-100123', text: 'A-1 for ADA: 120 EUR' },
+      { chat_id: '-100123', text: 'A-2 for BOB: 60 EUR' },
+    ]);
+    // n8n's $now became the run's trigger time; the due date is fourteen days after it.
+    const due = new Date(new Date(r.createdAt).getTime() + 14 * 86_400_000).toISOString().slice(0, 10);
+    const summary = messages.find((m) => !String(m['text']).includes(' for '))!;
+    expect(summary['text']).toMatch(new RegExp(`^2 invoices \\(120, 60\\), due ${due}T`));
+    expect(messages).toHaveLength(3);
+  });
 });

@@ -80,12 +80,34 @@ describe('the fixture corpus', () => {
       'telegram-echo-if-v1.json': 'converted',
       'webhook-email.json': 'converted',
       'webhook-respond-node.json': 'converted',
+      'webhook-split-compute-aggregate.json': 'converted',
       'webhook-stop-and-error.json': 'converted',
       'webhook-switch-route.json': 'converted',
       'webhook-to-http-bearer.json': 'converted',
     });
-    expect(result.report.totals).toEqual({ workflows: 16, converted: 14, partial: 2, refused: 0 });
+    expect(result.report.totals).toEqual({ workflows: 17, converted: 15, partial: 2, refused: 0 });
     await expectValid(result);
+  });
+
+  it('reads the exports of a real n8n (2.41.1: import:workflow, then export:workflow) as the files it was given', async () => {
+    const real = await importN8n({
+      paths: [path.join(ROOT, 'test/fixtures/n8n-export-2.41.1')],
+      idFrom: 100,
+      catalogue: CATALOGUE,
+    });
+    const given = await importN8n({ paths: [FIXTURES], idFrom: 100, catalogue: CATALOGUE });
+    expect(real.report.totals).toEqual(given.report.totals);
+    const shape = (result: ImportResult) =>
+      Object.fromEntries(
+        result.files
+          .filter((f) => f.name.startsWith('workflows/'))
+          .map((f) => {
+            const { id: _id, description: _d, ...rest } = parse(f.text);
+            return [rest.name, rest];
+          }),
+      );
+    expect(shape(real)).toEqual(shape(given));
+    await expectValid(real);
   });
 
   it('keeps node names as step names, notes as comments, and lists what to set up', async () => {
@@ -99,7 +121,10 @@ describe('the fixture corpus', () => {
     expect(text).toContain('# n8n note "Sticky Note":\n# ## Enrichment\n# Uppercases the user\'s name.');
     expect(text).toContain('# NOT TRANSLATED: n8n-nodes-base.code v2');
     const loop = result.report.workflows.find((w) => w.source.endsWith('loop-wait-subworkflow.json'))!;
-    expect(loop.untranslated.map((u) => u.needs)).toEqual(['forEach', 'wait', 'workflow.run']);
+    expect(loop.untranslated.map((u) => [u.node, u.message.slice(0, 40)])).toEqual([
+      ['Loop Over Items', 'it loops over items that are one value i'],
+      ['Call child', 'it calls the n8n workflow 123, which is '],
+    ]);
     const stripe = result.report.workflows.find((w) => w.source.endsWith('manual-stripe-customer.json'))!;
     expect(stripe.secrets.map((s) => s.name)).toEqual(['STRIPE_SECRET_KEY', 'TELEGRAM_BOT_TOKEN']);
     const bench = result.files.find((f) => f.name.includes('benchmark'))!;
@@ -126,7 +151,7 @@ describe('the fixture corpus', () => {
     const files = (dir: string) => fs.readdir(dir, { recursive: true }).then((l) => l.sort());
     const names = await files(path.join(tmp, 'one'));
     expect(names).toEqual(await files(path.join(tmp, 'two')));
-    expect(names.filter((n) => n.endsWith('.yaml'))).toHaveLength(16 + 8);
+    expect(names.filter((n) => n.endsWith('.yaml'))).toHaveLength(17 + 9);
     for (const name of names.filter((n) => n.endsWith('.yaml'))) {
       const [x, y] = await Promise.all(['one', 'two'].map((d) => fs.readFile(path.join(tmp, d, name))));
       expect(x!.equals(y!)).toBe(true);
@@ -134,7 +159,7 @@ describe('the fixture corpus', () => {
     expect(lines[0]!.join('\n').replaceAll('/one/', '/x/')).toBe(
       lines[1]!.join('\n').replaceAll('/two/', '/x/'),
     );
-    expect(lines[0]!.join('\n')).toContain('\n16 workflows: 14 converted fully, 2 partially, 0 refused.\n');
+    expect(lines[0]!.join('\n')).toContain('\n17 workflows: 15 converted fully, 2 partially, 0 refused.\n');
   });
 
   it('prints the report as JSON, and refuses bad usage in one sentence', async () => {
@@ -212,6 +237,31 @@ describe('hostile exports', () => {
     expect(w!.untranslated.map((u) => u.message)).toEqual([
       'version 99 of this node is not known to the importer (it knows 1 to 3.4)',
       'no Atlas connector for this node type; call its API with http.request or write a connector',
+    ]);
+    await expectValid(result);
+  });
+
+  it('leaves a node whose step does not validate as an explicit failing step, not a refused workflow', async () => {
+    const result = await importOne('invalid-step.json', {
+      name: 'Empty URL',
+      nodes: [
+        node('Start', 'manualTrigger'),
+        node('Fetch', 'httpRequest', { url: '', options: {} }, 4.2),
+        node('Done', 'noOp'),
+      ],
+      connections: chain('Start', 'Fetch', 'Done'),
+    });
+    const [w] = result.report.workflows;
+    expect(w!.status).toBe('partial');
+    expect(w!.untranslated).toEqual([
+      expect.objectContaining({
+        node: 'Fetch',
+        message: expect.stringContaining('the step it became does not validate'),
+      }),
+    ]);
+    expect(parse(result.files[0]!.text).steps.map((s: { uses: string }) => s.uses)).toEqual([
+      'core.fail',
+      'core.noop',
     ]);
     await expectValid(result);
   });

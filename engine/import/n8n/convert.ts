@@ -6,8 +6,10 @@
 import type { N8nWorkflow } from './export.ts';
 import { clip, isProblem, type Path, Problem, type Resolver } from './expressions.ts';
 import { exclusiveInputs, orderNodes, readGraph } from './graph.ts';
-import { commentText, stepIdFor } from './manifest-text.ts';
+import { commentText, stepIdFor, untranslatedStep } from './manifest-text.ts';
+import { passThrough } from './node-kit.ts';
 import { type DataMap, type Mapping, mapNode, shortType } from './nodes.ts';
+import { eachItem, type Items, loopOver } from './nodes-items.ts';
 import { isTrigger, type MappedTrigger, mapTrigger } from './triggers.ts';
 
 export { commentText, stepIdFor } from './manifest-text.ts';
@@ -35,6 +37,8 @@ export interface Conversion {
   notes: string[];
   /** Why the workflow was refused, when it was. */
   refused?: string;
+  /** The n8n node of each step, in step order. */
+  stepNodes: string[];
 }
 
 export interface ConvertOptions {
@@ -43,6 +47,10 @@ export interface ConvertOptions {
   /** For an Error Trigger: the Atlas id of the one workflow that names this one as its error workflow. */
   errorSource?: string | Problem;
   timezone?: string;
+  /** n8n workflow ids → Atlas ids of the workflows imported together (for Execute Workflow). */
+  workflows?: Map<string, string>;
+  /** Nodes to leave untranslated, with the reason (their step did not validate). */
+  forced?: Map<string, Problem>;
 }
 
 type Rule = unknown;
@@ -60,6 +68,7 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
     integrations: new Map(),
     setup: [],
     notes: [],
+    stepNodes: [],
   };
   const refuse = (why: string): Conversion => ({ ...result, refused: why });
   const graph = readGraph(wf);
@@ -117,6 +126,8 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
   const branches = new Map<string, unknown[]>(); // branch node → rule per output
   const data = new Map<string, (path: Path) => Path | Problem>();
   const done = new Set<string>();
+  const itemsOf = new Map<string, Items>(); // node → the list its output items are (after a Split Out)
+  const loops = new Set<string>(); // Loop Over Items nodes, whose output 0 is "done"
   let response: { status: number; body: unknown } | undefined;
 
   for (const node of order) {
@@ -153,11 +164,24 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
         return new Problem(`it reads the node "${clip(name, 40)}", which does not exist`);
       if (!done.has(name))
         return new Problem(`it reads "${clip(name, 40)}", which has not run yet at that point`);
+      if (itemsOf.has(name) && !(sources.length === 1 && sources[0] === name))
+        return new Problem(
+          `it reads the item of "${clip(name, 40)}" inside a loop from elsewhere; Atlas reads the item of the step just before`,
+        );
       for (const a of anchors.get(name) ?? []) refs.add(a);
       return data.get(name)!(path);
     };
+    const items = sources.length === 1 ? itemsOf.get(sources[0]!) : undefined;
     let mapping: Mapping;
-    if (node.disabled) mapping = { kind: 'pass' };
+    const forced = opts.forced?.get(node.name);
+    if (forced) mapping = forced;
+    else if (node.disabled) mapping = { kind: 'pass' };
+    else if (incoming.some((e) => loops.has(e.from) && e.out === 0))
+      mapping = new Problem(
+        'it runs when the loop is done; gather the items with an Aggregate after the loop body instead',
+      );
+    else if (sources.length > 1 && sources.some((s) => itemsOf.has(s)))
+      mapping = new Problem('it joins the items of a loop with other inputs; gather them first (Aggregate)');
     else if (isTrigger(node)) mapping = new Problem('a second trigger');
     else if (sources.length > 1 && type !== 'merge' && !exclusiveInputs(incoming, branches))
       mapping = new Problem(
@@ -176,6 +200,9 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
         },
         note: (text) => result.notes.push(text),
         attached: (kind) => attached.get(node.name)?.get(kind) ?? [],
+        workflowFor: (n8nId) => opts.workflows?.get(n8nId),
+        ...(items ? { items } : {}),
+        ...(opts.timezone === undefined ? {} : { timezone: opts.timezone }),
       });
     for (const a of attached.get(node.name)?.values() ?? []) for (const sub of a) done.add(sub.name);
 
@@ -191,6 +218,8 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
     conds.set(node.name, cond);
     done.add(node.name);
 
+    if (items && !isProblem(mapping) && ['branch', 'merge', 'response'].includes(mapping.kind))
+      mapping = new Problem('a condition, merge or answer per item of a loop; Atlas decides once per step');
     if (!isProblem(mapping) && mapping.kind === 'response') {
       response = { status: mapping.status, body: mapping.body };
       if (!mapped.route) mapping = new Problem('Respond to Webhook without a webhook trigger');
@@ -201,23 +230,9 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
       const stepDoc: Record<string, unknown> = { id, name: clip(node.name, 120) };
       const comments: string[] = [];
       if (isProblem(mapping)) {
-        // The message quotes n8n text; braces in it must not become templates when the step renders it.
-        const message =
-          `n8n node "${clip(node.name, 60)}" (${node.type} v${node.typeVersion}) was not translated: ${mapping.message}`
-            .replaceAll('{{', '{ {')
-            .replaceAll('}}', '} }');
-        result.untranslated.push({
-          node: node.name,
-          type: node.type,
-          version: node.typeVersion,
-          message: mapping.message,
-          ...(mapping.needs ? { needs: mapping.needs } : {}),
-          ...(mapping.upstream ? { upstream: true } : {}),
-        });
-        Object.assign(stepDoc, {
-          uses: 'core.fail',
-          with: { kind: 'fatal', code: 'n8n_untranslated', message },
-        });
+        const failing = untranslatedStep(node, mapping);
+        result.untranslated.push(failing.entry);
+        Object.assign(stepDoc, failing.step);
         comments.push(commentText(`NOT TRANSLATED: ${node.type} v${node.typeVersion}: ${mapping.message}`));
         data.set(
           node.name,
@@ -225,7 +240,8 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
         );
         anchors.set(node.name, [id]);
       } else {
-        Object.assign(stepDoc, { uses: mapping.uses, with: mapping.with });
+        Object.assign(stepDoc, { uses: mapping.uses, with: mapping.with }, mapping.extra ?? {});
+        if (items && !mapping.gathers) stepDoc['forEach'] = loopOver(items);
         comments.push(
           commentText(`${node.type} v${node.typeVersion}${mapping.comment ? `: ${mapping.comment}` : ''}`),
         );
@@ -240,19 +256,35 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
           return isProblem(p) ? p : ['steps', id, 'output', ...p];
         });
         anchors.set(node.name, [id]);
+        if (items && !mapping.gathers) {
+          // A pass-through step's items are the ones it received; others' are its output list.
+          const loop = own === passThrough ? items : eachItem(id, data.get(node.name)!);
+          itemsOf.set(node.name, loop);
+          data.set(node.name, loop.item);
+        }
       }
+      if (isProblem(mapping) && items)
+        itemsOf.set(node.name, { path: ['steps', id, 'output'], item: data.get(node.name)! });
       if (cond !== null) stepDoc['if'] = cond;
       const previous = steps.at(-1)?.['id'];
       if (!(needs.length === 1 && needs[0] === previous) && !(needs.length === 0 && previous === undefined))
         stepDoc['needs'] = needs;
       if (isProblem(mapping)) stepDoc['retry'] = { maxAttempts: 1 };
       steps.push(stepDoc);
+      result.stepNodes.push(node.name);
       stepComments.push(comments);
       continue;
     }
     // Not a step: branches, pass-throughs, merges and the webhook response.
     anchors.set(node.name, [...new Set([...parentAnchors, ...refs])]);
     if (mapping.kind === 'branch') branches.set(node.name, mapping.outputs);
+    if (mapping.kind === 'split') {
+      if (mapping.done) loops.add(node.name);
+      itemsOf.set(node.name, mapping.items);
+      data.set(node.name, mapping.items.item);
+      continue;
+    }
+    if (items) itemsOf.set(node.name, items);
     if (mapping.kind === 'merge')
       data.set(
         node.name,

@@ -2,6 +2,7 @@
 // JSON Logic operands. Only what can be translated exactly is: a read of an item field,
 // optionally with a `?? literal` fallback. Anything else (a method call, arithmetic, `$now`,
 // arbitrary JavaScript) is a Problem naming what to write instead, never a guess.
+import { computeRule } from './compute.ts';
 import { clip, isProblem, type Path, Problem, type Resolver } from './problem.ts';
 import { explain, parseRead, type Read } from './reads.ts';
 
@@ -79,13 +80,48 @@ export function toTemplate(value: string, resolve: Resolver): string | Problem {
   return out;
 }
 
-/** Any n8n parameter value (deeply) with its strings as templates, or the first Problem. */
-export function toTemplates(value: unknown, resolve: Resolver): unknown {
-  if (typeof value === 'string') return toTemplate(value, resolve);
+/**
+ * One n8n string as an Atlas value: a template when every `{{ }}` is a plain read, else a
+ * computed value (`{ $expr }`) when each part translates exactly, else the first Problem.
+ * `asText` joins the parts into text (n8n turns an expression in a text field into text).
+ */
+export function toValue(
+  value: string,
+  resolve: Resolver,
+  note: (text: string) => void,
+  asText = true,
+): unknown {
+  const template = toTemplate(value, resolve);
+  if (!isProblem(template) || !isExpression(value)) return template;
+  const parts = splitExpression(value.slice(1));
+  if (isProblem(parts)) return parts;
+  const operands: unknown[] = [];
+  for (const part of parts) {
+    if (part.text !== undefined) {
+      if (part.text.includes('{{') || part.text.includes('}}'))
+        return new Problem(`the text "${clip(part.text)}" contains braces Atlas would read as a template`);
+      if (part.text !== '') operands.push(part.text);
+      continue;
+    }
+    const computed = computeRule(part.js ?? '', { resolve, note });
+    if (isProblem(computed)) return computed;
+    operands.push(computed.rule);
+  }
+  if (!asText && operands.length === 1) return { $expr: operands[0] };
+  return { $expr: { cat: operands } };
+}
+
+/** Any n8n parameter value (deeply) with its strings as templates or computed values, or the first Problem. */
+export function toTemplates(
+  value: unknown,
+  resolve: Resolver,
+  note: (text: string) => void = () => {},
+): unknown {
+  if (typeof value === 'string') return toValue(value, resolve, note);
   if (Array.isArray(value)) {
     const out: unknown[] = [];
     for (const item of value) {
-      const t = toTemplates(item, resolve);
+      const t = toTemplates(item, resolve, note);
       if (isProblem(t)) return t;
       out.push(t);
     }
@@ -95,7 +131,7 @@ export function toTemplates(value: unknown, resolve: Resolver): unknown {
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
       if (key.includes('{{')) return new Problem(`the key "${clip(key)}" contains "{{"`);
-      const t = toTemplates(item, resolve);
+      const t = toTemplates(item, resolve, note);
       if (isProblem(t)) return t;
       out[key] = t;
     }
@@ -116,7 +152,12 @@ export function toLogic(value: unknown, resolve: Resolver): unknown {
       continue;
     }
     const read = parseRead(part.js ?? '');
-    if (!read) return explain(part.js ?? '');
+    if (!read) {
+      const computed = computeRule(part.js ?? '', { resolve, note: () => {} });
+      if (isProblem(computed)) return computed;
+      operands.push(computed.rule);
+      continue;
+    }
     const path = resolve(read.node, read.path);
     if (isProblem(path)) return path;
     if (path.some((seg) => typeof seg === 'string' && (seg.includes('.') || seg === '')))

@@ -11,6 +11,7 @@ import { type ManifestSource, validateSources } from '../../manifest/index.ts';
 import { type Conversion, convertWorkflow } from './convert.ts';
 import { clip, Problem } from './expressions.ts';
 import { ImportInputError, loadExports } from './load.ts';
+import { stepAtLine } from './manifest-text.ts';
 
 export { ImportInputError } from './load.ts';
 
@@ -81,9 +82,9 @@ function toYaml(manifest: Record<string, unknown>, top: string[], stepComments: 
 export async function importN8n(options: ImportOptions): Promise<ImportResult> {
   const loaded = await loadExports(options.paths);
   const idFrom = options.idFrom ?? 100;
-  if (!Number.isInteger(idFrom) || idFrom < 0 || idFrom + loaded.length - 1 > 999)
+  if (!Number.isInteger(idFrom) || idFrom < 0 || idFrom + loaded.length - 1 > 9999)
     throw new ImportInputError(
-      `--id-from ${idFrom} leaves no room for ${loaded.length} workflows between WF-000 and WF-999`,
+      `--id-from ${idFrom} leaves no room for ${loaded.length} workflows between WF-000 and WF-9999`,
     );
   // Atlas ids in input order; n8n ids → Atlas ids, for Error Trigger workflows.
   const atlasIds = loaded.map((_, i) => `WF-${String(idFrom + i).padStart(3, '0')}`);
@@ -92,10 +93,18 @@ export async function importN8n(options: ImportOptions): Promise<ImportResult> {
     const errorWorkflow = l.workflow?.errorWorkflow;
     if (errorWorkflow) byN8nId.set(errorWorkflow, [...(byN8nId.get(errorWorkflow) ?? []), atlasIds[i]!]);
   });
-  const routes = new Set<string>();
-  const reports: WorkflowReport[] = [];
-  const outputs: { index: number; files: { name: string; text: string; manifest: unknown }[] }[] = [];
+  const workflows = new Map<string, string>();
   loaded.forEach((l, i) => {
+    if (l.workflow?.id) workflows.set(String(l.workflow.id), atlasIds[i]!);
+  });
+  const routes = new Set<string>();
+  type Output = { index: number; files: { name: string; text: string; manifest: unknown }[] };
+  /** Converts workflow i; `forced` names nodes to leave untranslated because their step did not validate. */
+  const build = (
+    i: number,
+    forced?: Map<string, Problem>,
+  ): { report: WorkflowReport; output?: Output['files']; stepNodes: string[] } => {
+    const l = loaded[i]!;
     const base = {
       source: l.source,
       name: l.workflow?.name ?? path.basename(l.source),
@@ -106,15 +115,15 @@ export async function importN8n(options: ImportOptions): Promise<ImportResult> {
       setup: [],
       notes: [],
     };
-    if (!l.workflow) {
-      reports.push({ ...base, status: 'refused', reason: l.error ?? 'unreadable' });
-      return;
-    }
+    if (!l.workflow)
+      return { report: { ...base, status: 'refused', reason: l.error ?? 'unreadable' }, stepNodes: [] };
     const wf = l.workflow;
     const sources = wf.id ? byN8nId.get(wf.id) : undefined;
     const conversion = convertWorkflow(wf, {
       id: atlasIds[i]!,
       routes,
+      workflows,
+      ...(forced ? { forced } : {}),
       ...(sources === undefined
         ? {}
         : {
@@ -137,10 +146,8 @@ export async function importN8n(options: ImportOptions): Promise<ImportResult> {
       setup: conversion.setup,
       notes: conversion.notes,
     };
-    if (conversion.refused || !conversion.workflow) {
-      reports.push({ ...report, reason: conversion.refused ?? 'nothing to write' });
-      return;
-    }
+    if (conversion.refused || !conversion.workflow)
+      return { report: { ...report, reason: conversion.refused ?? 'nothing to write' }, stepNodes: [] };
     const id = atlasIds[i]!;
     const files = [
       {
@@ -159,8 +166,25 @@ export async function importN8n(options: ImportOptions): Promise<ImportResult> {
         manifest: conversion.route,
       });
     }
-    reports.push({ ...report, id, files: files.map((f) => f.name) });
-    outputs.push({ index: reports.length - 1, files });
+    return {
+      report: { ...report, id, files: files.map((f) => f.name) },
+      output: files,
+      stepNodes: conversion.stepNodes,
+    };
+  };
+  const reports: WorkflowReport[] = [];
+  const outputs: Output[] = [];
+  const stepNodes = new Map<number, string[]>();
+  const forcedOf = new Map<number, Map<string, Problem>>();
+  const workflowOf = new Map<number, number>(); // report index → input index
+  loaded.forEach((_, i) => {
+    const built = build(i);
+    reports.push(built.report);
+    workflowOf.set(reports.length - 1, i);
+    if (built.output) {
+      outputs.push({ index: reports.length - 1, files: built.output });
+      stepNodes.set(reports.length - 1, built.stepNodes);
+    }
   });
 
   // Every manifest written validates: check them together with the routes they may name.
@@ -180,7 +204,9 @@ export async function importN8n(options: ImportOptions): Promise<ImportResult> {
   for (const file of extraYaml.flat().sort())
     if (!replaced.has(path.resolve(file))) extra.push({ file, text: await fs.readFile(file, 'utf8') });
   let pending = outputs;
-  for (let round = 0; round < 5 && pending.length > 0; round++) {
+  // A step that does not validate becomes an explicit failing step (at most ten per workflow);
+  // an error outside the steps refuses the workflow.
+  for (let round = 0; round < 12 && pending.length > 0; round++) {
     const sources: ManifestSource[] = [
       ...extra,
       ...pending.flatMap((o) => o.files.map((f) => ({ file: f.name, text: f.text }))),
@@ -188,18 +214,41 @@ export async function importN8n(options: ImportOptions): Promise<ImportResult> {
     const { errors } = validateSources(sources, { connectors: builtinConnectors });
     if (errors.length === 0) break;
     const bad = new Set<number>();
+    const rebuilt: Output[] = [];
     for (const o of pending) {
       const mine = errors.filter((e) => o.files.some((f) => f.name === e.file));
-      if (mine.length > 0) {
-        bad.add(o.index);
-        const r = reports[o.index]!;
-        Object.assign(r, {
-          status: 'refused',
-          files: [],
-          reason: `the manifest it became does not validate: ${clip(mine[0]!.message, 300)}`,
-        });
-        delete r.id;
+      if (mine.length === 0) continue;
+      bad.add(o.index);
+      const workflowFile = o.files[0]!;
+      const nodes = stepNodes.get(o.index) ?? [];
+      const forced = forcedOf.get(o.index) ?? new Map<string, Problem>();
+      const culprits = mine.map((e) =>
+        e.file === workflowFile.name ? stepAtLine(workflowFile.text, e.line) : undefined,
+      );
+      const r = reports[o.index]!;
+      if (culprits.every((c) => c !== undefined && nodes[c] !== undefined) && forced.size < 10) {
+        for (const [k, c] of culprits.entries())
+          forced.set(
+            nodes[c!]!,
+            new Problem(`the step it became does not validate: ${clip(mine[k]!.message, 300)}`),
+          );
+        forcedOf.set(o.index, forced);
+        for (const f of o.files)
+          if (f.name.startsWith('webhooks/')) routes.delete(path.basename(f.name, '.yaml'));
+        const built = build(workflowOf.get(o.index)!, forced);
+        reports[o.index] = built.report;
+        if (built.output) {
+          rebuilt.push({ index: o.index, files: built.output });
+          stepNodes.set(o.index, built.stepNodes);
+          continue;
+        }
       }
+      Object.assign(reports[o.index]!, {
+        status: 'refused',
+        files: [],
+        reason: r.reason ?? `the manifest it became does not validate: ${clip(mine[0]!.message, 300)}`,
+      });
+      delete reports[o.index]!.id;
     }
     if (bad.size === 0) {
       // An error in the catalogue itself: nothing imported can be trusted to validate.
@@ -207,7 +256,7 @@ export async function importN8n(options: ImportOptions): Promise<ImportResult> {
         `the catalogue beside the import does not validate: ${errors[0]!.file}: ${errors[0]!.message}`,
       );
     }
-    pending = pending.filter((o) => !bad.has(o.index));
+    pending = [...pending.filter((o) => !bad.has(o.index)), ...rebuilt].sort((a, b) => a.index - b.index);
   }
   const files = pending.flatMap((o) => o.files.map(({ name, text }) => ({ name, text })));
   const counts = new Map<string, number>();

@@ -1,4 +1,8 @@
-// Step ids and YAML comments made from n8n node names and sticky-note text.
+// Step ids, YAML comments and failing steps made from n8n node names, notes and problems.
+
+import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { N8nNode } from './export.ts';
+import { clip, type Problem } from './problem.ts';
 
 /** A step id from an n8n node name: `HTTP Request` → `httpRequest`. */
 export function stepIdFor(name: string, taken: Set<string>): string {
@@ -29,4 +33,40 @@ export function commentText(text: string, max = 2000): string {
     .split('\n')
     .map((line) => ` ${line.trimEnd()}`)
     .join('\n');
+}
+
+/** The explicit failing step an untranslated node becomes, and its entry in the report. */
+export function untranslatedStep(node: N8nNode, problem: Problem) {
+  // The message quotes n8n text; braces in it must not become templates when the step renders it.
+  const message =
+    `n8n node "${clip(node.name, 60)}" (${node.type} v${node.typeVersion}) was not translated: ${problem.message}`
+      .replaceAll('{{', '{ {')
+      .replaceAll('}}', '} }');
+  return {
+    entry: {
+      node: node.name,
+      type: node.type,
+      version: node.typeVersion,
+      message: problem.message,
+      ...(problem.needs ? { needs: problem.needs } : {}),
+      ...(problem.upstream ? { upstream: true as const } : {}),
+    },
+    step: { uses: 'core.fail', with: { kind: 'fatal', code: 'n8n_untranslated', message } },
+  };
+}
+
+/** The index of the step whose YAML holds a 1-based line, or undefined when none does. */
+export function stepAtLine(text: string, line: number): number | undefined {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter });
+  const steps = isMap(doc.contents) ? doc.contents.get('steps', true) : undefined;
+  if (!isSeq(steps)) return undefined;
+  const index = steps.items.findIndex((item) => {
+    const range = (item as { range?: [number, number, number] }).range;
+    if (!range) return false;
+    return (
+      counter.linePos(range[0]).line <= line && line <= counter.linePos(Math.max(range[0], range[1] - 1)).line
+    );
+  });
+  return index === -1 ? undefined : index;
 }

@@ -10,13 +10,25 @@ import {
   toTemplate,
   toTemplates,
 } from './expressions.ts';
+import type { Items } from './nodes-items.ts';
 
 /** Maps a path inside the n8n item json of a node to a path inside its Atlas step output. */
 export type DataMap = (path: Path) => Path | Problem | 'parent';
 
 export type Mapping =
-  | { kind: 'step'; uses: string; with: Record<string, unknown>; data?: DataMap; comment?: string }
+  | {
+      kind: 'step';
+      uses: string;
+      with: Record<string, unknown>;
+      data?: DataMap;
+      comment?: string;
+      /** Step fields beside `uses` and `with` (`onTimeout`...). */
+      extra?: Record<string, unknown>;
+      /** It takes the items as one list (Aggregate) instead of running once per item. */
+      gathers?: true;
+    }
   | { kind: 'branch'; outputs: unknown[] }
+  | { kind: 'split'; items: Items /** Loop Over Items: its first output is "done". */; done?: true }
   | { kind: 'pass' }
   | { kind: 'merge' }
   | { kind: 'response'; status: number; body: unknown }
@@ -31,6 +43,12 @@ export interface NodeContext {
   note(text: string): void;
   /** The nodes attached to this one through an `ai_*` connection (LangChain sub-nodes). */
   attached(kind: string): N8nNode[];
+  /** The Atlas id of an n8n workflow imported in the same batch. */
+  workflowFor(n8nId: string): string | undefined;
+  /** The workflow's time zone, when its export says. */
+  timezone?: string;
+  /** Set when the node receives many items from a list (after a Split Out): the node runs per item. */
+  items?: Items;
 }
 
 export type Mapper = (ctx: NodeContext) => Mapping;
@@ -64,7 +82,7 @@ export function locatorValue(v: unknown): unknown {
 }
 
 export function templates(value: unknown, ctx: NodeContext): unknown {
-  return toTemplates(value, ctx.resolve);
+  return toTemplates(value, ctx.resolve, ctx.note);
 }
 
 /** Drops undefined fields; returns the first Problem among the values instead, if any. */
@@ -105,6 +123,9 @@ export function emailList(value: unknown, ctx: NodeContext): unknown {
 }
 
 export const identity: DataMap = (path) => path;
+
+/** A node whose items go on unchanged (No Op, Wait): later steps read the items it received. */
+export const passThrough: DataMap = () => 'parent';
 
 /** Only the fields an action's output schema declares can be read by later steps. */
 export const declared =

@@ -1,6 +1,6 @@
 // The n8n core nodes (Set, IF, Filter, Switch, Stop and Error, Respond to Webhook) and those not expressible yet.
 import { nodeCondition, switchOutputs } from './conditions.ts';
-import { clip, isExpression, isProblem, Problem } from './expressions.ts';
+import { clip, isExpression, isProblem, Problem, toValue } from './expressions.ts';
 import {
   type DataMap,
   fields,
@@ -13,12 +13,13 @@ import {
   str,
   templates,
 } from './node-kit.ts';
+import { jsonBody } from './nodes-http.ts';
 
 export function setNode(ctx: NodeContext): Mapping {
   const { parameters: p, typeVersion: v } = ctx.node;
   const options = isObject(p['options']) ? p['options'] : {};
   const dotNotation = options['dotNotation'] !== false;
-  const entries: [string, unknown][] = [];
+  const entries: [string, unknown, string][] = [];
   let includeOthers: boolean;
   if (v < 3) {
     includeOthers = p['keepOnlySet'] !== true;
@@ -29,18 +30,21 @@ export function setNode(ctx: NodeContext): Mapping {
       for (const item of list) {
         if (!isObject(item)) continue;
         const raw = item['value'] ?? (type === 'string' ? '' : type === 'number' ? 0 : false);
-        entries.push([String(item['name'] ?? 'propertyName'), typed(type, raw)]);
+        entries.push([String(item['name'] ?? 'propertyName'), typed(type, raw), type]);
       }
     }
   } else {
     const mode = String(p['mode'] ?? 'manual');
     if (mode === 'raw') {
       const json = p['jsonOutput'];
-      if (typeof json !== 'string' || isExpression(json))
-        return new Problem(
-          'Set in JSON mode with an expression; list the fields one by one instead',
-          '$expr',
-        );
+      if (typeof json !== 'string') return new Problem('Set in JSON mode without JSON text');
+      if (isExpression(json)) {
+        // JSON text with {{ }} inside, read the way the HTTP Request node's JSON body is.
+        const value = jsonBody(json, ctx);
+        if (isProblem(value)) return value;
+        if (!isObject(value)) return new Problem('Set in JSON mode with JSON that is not an object');
+        return step('core.set', { value }, identity);
+      }
       try {
         return step('core.set', { value: templates(JSON.parse(json), ctx) }, identity);
       } catch {
@@ -62,14 +66,18 @@ export function setNode(ctx: NodeContext): Mapping {
       if (!isObject(item)) continue;
       const type = String(item['type'] ?? 'stringValue').replace(/Value$/, '');
       const raw = v >= 3.3 ? item['value'] : item[`${type}Value`];
-      entries.push([String(item['name'] ?? ''), typed(type, raw ?? '')]);
+      entries.push([String(item['name'] ?? ''), typed(type, raw ?? ''), type]);
     }
   }
   const value: Record<string, unknown> = {};
-  for (const [name, raw] of entries) {
+  for (const [name, raw, type] of entries) {
     if (name === '' || name.includes('{{'))
       return new Problem(`a field name "${clip(name, 40)}" cannot be set`);
-    const t = templates(raw, ctx);
+    // A computed number or boolean stays one; n8n turns only a text field's expression into text.
+    const t =
+      type !== 'string' && typeof raw === 'string' && isExpression(raw)
+        ? toValue(raw, ctx.resolve, ctx.note, false)
+        : templates(raw, ctx);
     if (isProblem(t)) return t;
     const path = dotNotation ? name.split('.') : [name];
     if (path.some((k) => k === '' || k === '__proto__' || k === 'constructor' || k === 'prototype'))
@@ -165,40 +173,16 @@ export function respondToWebhook(ctx: NodeContext): Mapping {
   );
 }
 
-// --- Not yet expressible ------------------------------------------------------------------
+// --- Not translated yet ------------------------------------------------------------------
 
-/** A node whose Atlas construct the workflow language does not have yet. */
+/** A node the importer does not translate yet, and the Atlas construct to write instead. */
 const pending = (needs: string, what: string): Mapping =>
-  new Problem(`${what}; it will map to ${needs} (not in the workflow language yet)`, needs);
-
-// One function per node that waits for the language; each is replaced by its mapping once it exists.
-/** → `forEach` over the input items, the loop body as its steps. */
-const splitInBatches = (): Mapping => pending('forEach', 'a loop over items');
-/** → `forEach` over the list field it splits. */
-const splitOut = (): Mapping => pending('forEach', 'splitting a list into items');
-/** → `forEach` (split) or computed values (sort, limit, concatenate). */
-const itemLists = (): Mapping => pending('forEach', 'item list operations');
-/** → `workflow.run` with the sub-workflow's id and its input. */
-const executeWorkflow = (): Mapping => pending('workflow.run', 'a sub-workflow call');
-/** → a durable wait (time), or a signal resumed by its webhook. */
-const wait = (): Mapping => pending('wait', 'a wait');
-/** → a computed value (`$expr`) over a step's list. */
-const aggregate = (): Mapping => pending('$expr', 'aggregating items');
-/** → a computed value (`$expr`) slicing a step's list. */
-const limit = (): Mapping => pending('$expr', 'limiting items');
-/** → a computed value (`$expr`) formatting or shifting a date. */
-const dateTime = (): Mapping => pending('$expr', 'date arithmetic');
-/** → a computed value (`$expr`) summing or counting a step's list. */
-const summarize = (): Mapping => pending('$expr', 'summarising items');
+  new Problem(`${what} is not translated by the importer yet; write it as ${needs}`, needs);
 
 export const PENDING: Record<string, Mapper> = {
-  splitInBatches,
-  splitOut,
-  itemLists,
-  executeWorkflow,
-  wait,
-  aggregate,
-  limit,
-  dateTime,
-  summarize,
+  /** Versions 1 and 2 emit batches on their first output and need an IF on `noItemsLeft`. */
+  splitInBatches: () => pending('forEach', 'a loop in batches (Split In Batches before version 3)'),
+  itemLists: () => pending('forEach or a computed value', 'item list operations'),
+  limit: () => pending('a computed value (slice)', 'limiting items'),
+  summarize: () => pending('a computed value (sum, length)', 'summarising items'),
 };

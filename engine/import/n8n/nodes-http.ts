@@ -1,6 +1,6 @@
 // The n8n HTTP Request node: method, URL, headers, query, JSON body and credentials as an http.request step.
 import { randomUUID } from 'node:crypto';
-import { clip, isExpression, isProblem, Problem, toTemplate } from './expressions.ts';
+import { clip, isExpression, isProblem, Problem, toTemplate, toValue } from './expressions.ts';
 import {
   type DataMap,
   fields,
@@ -25,7 +25,7 @@ function pairs(v: unknown, ctx: NodeContext): Record<string, unknown> | Problem 
     const name = item['name'];
     if (typeof name !== 'string' || name === '' || isExpression(name) || name.includes('{{'))
       return new Problem('a parameter whose name is an expression');
-    const value = toTemplate(String(item['value'] ?? ''), ctx.resolve);
+    const value = toValue(String(item['value'] ?? ''), ctx.resolve, ctx.note);
     if (isProblem(value)) return value;
     out[name] = value;
   }
@@ -33,7 +33,7 @@ function pairs(v: unknown, ctx: NodeContext): Record<string, unknown> | Problem 
 }
 
 /** A JSON body as n8n writes it: literal JSON, or JSON text with `{{ }}` reads inside. */
-function jsonBody(text: unknown, ctx: NodeContext): unknown {
+export function jsonBody(text: unknown, ctx: NodeContext): unknown {
   if (isObject(text) || Array.isArray(text)) return templates(text, ctx);
   if (typeof text !== 'string') return new Problem('the JSON body is not text');
   const body = isExpression(text) ? text.slice(1) : text;
@@ -74,7 +74,9 @@ function jsonBody(text: unknown, ctx: NodeContext): unknown {
       if (v.includes('{{')) return new Problem(`the text "${clip(v)}" contains "{{"`);
       if (!v.includes(HOLE)) return v;
       const expr = `=${v.replace(HOLES, (_, n: string) => holes[Number(n)]!)}`;
-      return toTemplate(expr, ctx.resolve);
+      // A value that is one expression keeps its type (n8n inserts it bare); text stays text.
+      const whole = new RegExp(`^${HOLE}\\d+${HOLE}$`).test(v);
+      return toValue(expr, ctx.resolve, ctx.note, !whole);
     }
     if (Array.isArray(v)) {
       const arr = v.map(fill);
@@ -137,7 +139,7 @@ export function httpRequest(ctx: NodeContext): Mapping {
   const method = String(p[v >= 3 ? 'method' : 'requestMethod'] ?? 'GET').toUpperCase();
   if (!['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'].includes(method))
     return new Problem(`the ${method} method`);
-  const url = toTemplate(String(p['url'] ?? ''), ctx.resolve);
+  const url = toValue(String(p['url'] ?? ''), ctx.resolve, ctx.note);
   if (isProblem(url)) return url;
   let headers: Record<string, unknown> | Problem | undefined;
   let query: Record<string, unknown> | Problem | undefined;

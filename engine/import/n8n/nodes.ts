@@ -2,7 +2,7 @@
 // branch (IF, Filter, Switch: conditions on the steps after it), a pass-through, a merge (as
 // `needs`), the webhook route's response, or a Problem that becomes an explicit failing step.
 import { Problem } from './expressions.ts';
-import { type Mapper, type Mapping, type NodeContext, shortType } from './node-kit.ts';
+import { type Mapper, type Mapping, type NodeContext, passThrough, shortType } from './node-kit.ts';
 import { agent, openAiLangchain, openAiLegacy } from './nodes-ai.ts';
 import {
   filterNode,
@@ -14,6 +14,7 @@ import {
   switchNode,
 } from './nodes-flow.ts';
 import { httpRequest } from './nodes-http.ts';
+import { aggregate, loopOverItems, splitOut } from './nodes-items.ts';
 import {
   emailSend,
   googleCalendar,
@@ -24,6 +25,8 @@ import {
   teams,
   telegram,
 } from './nodes-providers.ts';
+import { executeWorkflow } from './nodes-subworkflow.ts';
+import { dateTime, wait } from './nodes-time.ts';
 
 export { type DataMap, type Mapping, type NodeContext, secretName, shortType } from './node-kit.ts';
 
@@ -41,11 +44,17 @@ export const MAPPERS: Record<string, { versions: [number, number]; map: Mapper }
   merge: { versions: [1, 3.1], map: () => ({ kind: 'merge' }) },
   noOp: {
     versions: [1, 1],
-    map: () => ({ kind: 'step', uses: 'core.noop', with: {}, data: () => 'parent' }),
+    map: () => ({ kind: 'step', uses: 'core.noop', with: {}, data: passThrough }),
   },
   stopAndError: { versions: [1, 1], map: stopAndError },
   respondToWebhook: { versions: [1, 1.4], map: respondToWebhook },
   httpRequest: { versions: [1, 4.2], map: httpRequest },
+  wait: { versions: [1, 1.1], map: wait },
+  splitOut: { versions: [1, 1], map: splitOut },
+  splitInBatches: { versions: [3, 3], map: loopOverItems },
+  aggregate: { versions: [1, 1], map: aggregate },
+  dateTime: { versions: [2, 2], map: dateTime },
+  executeWorkflow: { versions: [1, 1.2], map: executeWorkflow },
   telegram: { versions: [1, 1.2], map: telegram },
   stripe: { versions: [1, 1], map: stripe },
   microsoftOutlook: { versions: [1, 2], map: outlook },
@@ -69,15 +78,17 @@ export function mapNode(ctx: NodeContext): Mapping {
     return new Problem(
       `${code} is not translated; write its result as a core.set step over templates, or as a connector action`,
     );
-  const later = PENDING[type];
-  if (later) return later(ctx);
   const mapper = MAPPERS[type];
+  const known =
+    mapper && ctx.node.typeVersion >= mapper.versions[0] && ctx.node.typeVersion <= mapper.versions[1];
+  const later = PENDING[type];
+  if (later && !known) return later(ctx);
   if (!mapper)
     return new Problem(
       'no Atlas connector for this node type; call its API with http.request or write a connector',
     );
   const [min, max] = mapper.versions;
-  if (ctx.node.typeVersion < min || ctx.node.typeVersion > max)
+  if (!known)
     return new Problem(
       `version ${ctx.node.typeVersion} of this node is not known to the importer (it knows ${min} to ${max})`,
     );

@@ -26,6 +26,8 @@ export function parseRead(js: string): Read | undefined {
   if (node === undefined) return undefined;
   const path = parseMembers(cursor);
   if (path === undefined || cursor.i !== cursor.s.length) return undefined;
+  // `.length` is JavaScript's length of a list or text, computed (compute.ts), not a field.
+  if (path.at(-1) === 'length') return undefined;
   return { node, path, ...(rest.length === 1 ? { fallback } : {}) };
 }
 
