@@ -13,6 +13,7 @@ describe('chaos: killed workers, a restarted database, a failing provider', () =
       runs: 200,
       workers: 3,
       killEvery: [3, 6],
+      maxKills: 2,
       restartDatabase: true,
       timeoutSeconds: 420,
     });
