@@ -15,7 +15,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { mintToken } from '../../engine/auth/mint.ts';
 import { freePort, startEmbeddedPostgres } from '../../engine/db/embedded.ts';
-import { cliEnv, type LongRunning, ROOT, startCli } from '../helpers/cli.ts';
+import { cliEnv, type LongRunning, startCli } from '../helpers/cli.ts';
 
 const JWT_SECRET = 'chaos-jwt-secret-0123456789abcdefghij';
 const HOOK_SECRET = `whsec_${Buffer.alloc(24, 7).toString('base64')}`;

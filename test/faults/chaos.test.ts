@@ -2,8 +2,9 @@
  * A CI-sized chaos run (the full size is `npm run chaos`): 200 runs through `atlas serve` and
  * three `atlas worker` processes, two workers SIGKILLed 3 to 6 s apart, against a fake
  * provider that fails often. (The PostgreSQL restart runs in `npm run chaos` only: a restart
- * while runs are active still leaves some of them `running`; see the README.) Every run reaches a terminal state, the
- * provider sees at most one effect per step and item, and every failed run says why.
+ * while runs are active still leaves some of them `running`; see the README.) Every run
+ * reaches a terminal state, the provider sees at most one effect per step and item, and every
+ * failed run says why.
  */
 import { describe, expect, it } from 'vitest';
 import { chaos } from './chaos-kit.ts';

@@ -78,6 +78,7 @@ const HOSTILE_TEXT = [
   '%c0%ae%c0%ae',
   "' or 1=1 --",
   "'; drop table workflow_runs; --",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, sent as text
   '${7*7}',
   '{{ secrets.STRIPE_SECRET_KEY }}',
   '<script>alert(1)</script>',
