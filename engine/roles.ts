@@ -3,17 +3,40 @@
  * each with its orderly stop.
  */
 import { EventEmitter } from 'node:events';
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Runner, TaskList, WorkerEvents } from 'graphile-worker';
 import { type Config, ConfigError } from './config.ts';
 import type { Logger } from './log.ts';
+import { statusTitle } from './problem.ts';
 import { startRunner } from './queue/runner.ts';
 import { cronItems, SCHEDULE_TASK } from './runtime/cron.ts';
 import type { Services } from './services.ts';
 
+/** What Node's HTTP parser rejects before Koa sees it, answered in the API's problem+json. */
+const PARSE_ERRORS: Record<string, [number, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'The request headers are larger than 16 KB.'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'The request did not arrive in time.'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'The chunk extensions are too large.'],
+};
+
+function answerParseError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const [status, detail] = PARSE_ERRORS[err.code ?? ''] ?? [400, 'The request is not valid HTTP/1.1.'];
+  const body = JSON.stringify({ type: 'about:blank', title: statusTitle(status), status, detail });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 export async function listen(handler: RequestListener, config: Config): Promise<Server> {
   const server = createServer(handler);
   server.keepAliveTimeout = 65_000;
+  server.on('clientError', answerParseError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE')

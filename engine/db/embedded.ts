@@ -30,6 +30,8 @@ export interface EmbeddedOptions {
   /** Extra `-c name=value` settings (tests turn fsync off). */
   settings?: Record<string, string>;
   onLog?: (line: string) => void;
+  /** The port to listen on (a restart keeps its clients' URL); a free one when absent. */
+  port?: number;
 }
 
 interface Binaries {
@@ -167,7 +169,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const user = await serverUser();
   const password = await initialise(bins, opts, user);
   await stopLeftover(opts.dataDir);
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   // Logical replication feeds the change feed (engine/feed): a slot per database.
   const settings = {
     listen_addresses: '127.0.0.1',

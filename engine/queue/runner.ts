@@ -40,6 +40,10 @@ export async function startRunner(opts: RunnerOptions): Promise<Runner> {
       worker: {
         localQueue: { size: 4 * opts.concurrency },
         completeJobBatchDelay: 0,
+        // Failures go through the same batch, which retries with backoff when the database is
+        // briefly away (a restart, a failover). Unbatched, a refused connection while failing a
+        // job was an unhandled rejection that ended the process.
+        failJobBatchDelay: 0,
         maxPoolSize: Math.max(4, opts.concurrency),
       },
     },

