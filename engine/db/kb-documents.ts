@@ -139,6 +139,13 @@ export async function saveDocument(
  * Records why an ingestion failed: a document that had a good version keeps it (and its
  * chunks stay searchable) with the error beside it; a new one is a `failed` row.
  */
+/** Clears a document's last error (a re-ingest that found its content unchanged). */
+export async function clearDocumentError(db: Knex, tenantId: string, id: string): Promise<void> {
+  await withTenant(db, tenantId, (trx) =>
+    trx('kb_documents').where({ tenant_id: tenantId, id }).update({ error: null }),
+  );
+}
+
 export async function recordFailure(
   db: Knex,
   tenantId: string,

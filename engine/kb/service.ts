@@ -20,7 +20,7 @@ import {
   type KbSearchOutput,
   type KnowledgeBase,
 } from '../connector-sdk/index.ts';
-import { findDocument, recordFailure, saveDocument } from '../db/kb-documents.ts';
+import { clearDocumentError, findDocument, recordFailure, saveDocument } from '../db/kb-documents.ts';
 import { fuse, loadHits, type Ranked, searchText, searchVector } from '../db/kb-search.ts';
 import { VectorCache } from '../db/kb-vector-cache.ts';
 import { withTenant } from '../db/rls.ts';
@@ -157,7 +157,7 @@ export function makeKnowledgeBase(
         .digest('hex');
       const existing = await findDocument(db, ctx.tenantId, loaded.key);
       if (existing?.status === 'ready' && existing.content_hash === hash) {
-        if (existing.error) await saveErrorClear(db, ctx.tenantId, existing.id);
+        if (existing.error) await clearDocumentError(db, ctx.tenantId, existing.id);
         return {
           documentId: existing.id,
           status: 'unchanged',
@@ -267,10 +267,4 @@ export function makeKnowledgeBase(
   }
 
   return { ingest, search, cache };
-}
-
-async function saveErrorClear(db: Knex, tenantId: string, id: string): Promise<void> {
-  await withTenant(db, tenantId, (trx) =>
-    trx('kb_documents').where({ tenant_id: tenantId, id }).update({ error: null }),
-  );
 }

@@ -10,7 +10,8 @@ import { commentText, stepIdFor, untranslatedStep } from './manifest-text.ts';
 import { passThrough } from './node-kit.ts';
 import { type DataMap, type Mapping, mapNode, shortType } from './nodes.ts';
 import { eachItem, type Items, loopOver } from './nodes-items.ts';
-import { isTrigger, type MappedTrigger, mapTrigger } from './triggers.ts';
+import { pickTrigger } from './pick-trigger.ts';
+import { isTrigger } from './triggers.ts';
 
 export { commentText, stepIdFor } from './manifest-text.ts';
 
@@ -80,36 +81,9 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
     if (content) result.comments.top.push(commentText(`n8n note "${note.name}":\n${content}`));
   }
 
-  // The trigger: Atlas runs any workflow by hand, so a Manual Trigger beside another one is dropped.
-  let triggers = active.filter((n) => isTrigger(n) && !n.disabled);
-  const nonManual = triggers.filter((n) => !['manualTrigger', 'start'].includes(shortType(n.type)));
-  if (nonManual.length > 0 && nonManual.length < triggers.length) {
-    result.notes.push('the Manual Trigger was dropped: every Atlas workflow can be started by hand');
-    triggers = nonManual;
-  }
-  if (triggers.length > 1)
-    return refuse(
-      `it has ${triggers.length} triggers (${triggers.map((t) => `"${t.name}"`).join(', ')}); an Atlas workflow has one: split it`,
-    );
-  const triggerNode = triggers[0];
-  let mapped: MappedTrigger;
-  if (triggerNode) {
-    const t = mapTrigger(triggerNode, {
-      routes: opts.routes,
-      ...(opts.errorSource === undefined ? {} : { errorSource: opts.errorSource }),
-      ...(opts.timezone === undefined ? {} : { timezone: opts.timezone }),
-    });
-    if (isProblem(t)) return refuse(`its trigger "${triggerNode.name}" (${triggerNode.type}): ${t.message}`);
-    mapped = t;
-  } else {
-    mapped = {
-      trigger: { type: 'manual' },
-      data: () => new Problem('there is no trigger item'),
-      setup: [],
-      notes: [],
-    };
-    result.notes.push('no trigger: it starts by hand, through the API or `atlas run`');
-  }
+  const picked = pickTrigger(active, opts, result.notes);
+  if (typeof picked === 'string') return refuse(picked);
+  const { triggerNode, mapped } = picked;
   result.setup.push(...mapped.setup);
   result.notes.push(...mapped.notes);
   const otherTriggers = new Set(active.filter((n) => isTrigger(n) && n !== triggerNode).map((n) => n.name));

@@ -5,13 +5,12 @@
 //   console.log(formatReport(result.report));
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Document, isMap, isSeq } from 'yaml';
 import { builtinConnectors } from '../../../connectors/index.ts';
 import { type ManifestSource, validateSources } from '../../manifest/index.ts';
 import { type Conversion, convertWorkflow } from './convert.ts';
 import { clip, Problem } from './expressions.ts';
 import { ImportInputError, loadExports } from './load.ts';
-import { stepAtLine } from './manifest-text.ts';
+import { fileName, stepAtLine, toYaml } from './manifest-text.ts';
 
 export { ImportInputError } from './load.ts';
 
@@ -53,31 +52,6 @@ export interface ImportOptions {
 }
 
 const SHIPPED_ROUTES = path.resolve(import.meta.dirname, '../../../manifests/webhooks');
-
-/** A file name from a workflow name: `WF-100-stripe-to-telegram.yaml`. */
-function fileName(id: string, name: string): string {
-  const slug = name
-    .toLowerCase()
-    .normalize('NFKD')
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 50);
-  return `${id}${slug ? `-${slug}` : ''}.yaml`;
-}
-
-/** YAML with the n8n node types, notes and untranslated nodes as comments. */
-function toYaml(manifest: Record<string, unknown>, top: string[], stepComments: string[][] = []): string {
-  const doc = new Document(manifest, { aliasDuplicateObjects: false });
-  if (top.length > 0) doc.commentBefore = top.join('\n\n');
-  const steps = isMap(doc.contents) ? doc.contents.get('steps', true) : undefined;
-  if (isSeq(steps))
-    steps.items.forEach((item, i) => {
-      const c = stepComments[i];
-      if (c && c.length > 0 && item && typeof item === 'object')
-        (item as { commentBefore?: string }).commentBefore = c.join('\n');
-    });
-  return doc.toString({ lineWidth: 0 });
-}
 
 export async function importN8n(options: ImportOptions): Promise<ImportResult> {
   const loaded = await loadExports(options.paths);

@@ -1,6 +1,6 @@
 // Step ids, YAML comments and failing steps made from n8n node names, notes and problems.
 
-import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
+import { Document, isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { N8nNode } from './export.ts';
 import { clip, type Problem } from './problem.ts';
 
@@ -69,4 +69,33 @@ export function stepAtLine(text: string, line: number): number | undefined {
     );
   });
   return index === -1 ? undefined : index;
+}
+
+/** A file name from a workflow name: `WF-100-stripe-to-telegram.yaml`. */
+export function fileName(id: string, name: string): string {
+  const slug = name
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 50);
+  return `${id}${slug ? `-${slug}` : ''}.yaml`;
+}
+
+/** YAML with the n8n node types, notes and untranslated nodes as comments. */
+export function toYaml(
+  manifest: Record<string, unknown>,
+  top: string[],
+  stepComments: string[][] = [],
+): string {
+  const doc = new Document(manifest, { aliasDuplicateObjects: false });
+  if (top.length > 0) doc.commentBefore = top.join('\n\n');
+  const steps = isMap(doc.contents) ? doc.contents.get('steps', true) : undefined;
+  if (isSeq(steps))
+    steps.items.forEach((item, i) => {
+      const c = stepComments[i];
+      if (c && c.length > 0 && item && typeof item === 'object')
+        (item as { commentBefore?: string }).commentBefore = c.join('\n');
+    });
+  return doc.toString({ lineWidth: 0 });
 }
