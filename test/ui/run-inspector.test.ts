@@ -163,7 +163,10 @@ describe.skipIf(!CHROMIUM)('the run inspector in a browser', () => {
     const send = dialog.getByRole('button', { name: 'Send the signal' });
     await send.waitFor();
     expect(await dialog.locator('pre').textContent()).toContain('"note": "looks fine"');
-    expect(await c.page.evaluate<string>('document.activeElement?.textContent')).toBe('Send the signal');
+    // Focus moves to the confirming button once it is drawn (an effect after the render).
+    await expect
+      .poll(() => c.page.evaluate<string>('document.activeElement?.textContent'), { timeout: 5_000 })
+      .toBe('Send the signal');
     await c.shot('23-send-signal-1280');
     expect(await t.db('run_signals').where({ run_id: id })).toHaveLength(0);
     await send.click();
