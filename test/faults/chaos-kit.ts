@@ -76,6 +76,8 @@ export interface ChaosResult {
   recovery: { p50: number; max: number };
   databaseRestartSeconds: number | null;
   seconds: number;
+  /** Log lines of the engine processes that say a part of them gave up (for the report). */
+  diagnostics: string[];
 }
 
 function fakeProvider() {
@@ -342,6 +344,11 @@ export async function chaos(options: ChaosOptions): Promise<ChaosResult> {
       },
       databaseRestartSeconds,
       seconds: (Date.now() - began) / 1000,
+      diagnostics: processes
+        .flatMap((p) => p.output().split('\n'))
+        .filter((line) => /Could not|aborting|inconsistent|unhandled|fatalError|exited/i.test(line))
+        .map((line) => line.slice(0, 400))
+        .slice(0, 20),
     };
   } finally {
     stopMonkey = true;
