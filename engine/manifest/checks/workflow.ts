@@ -2,6 +2,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { type ConnectorRegistry, didYouMean, parseDuration } from '../../connector-sdk/index.ts';
 import type { ManifestDoc } from '../document.ts';
+import { plainValidSchema } from '../plain-schema.ts';
 import type { ManifestKind } from '../schemas.ts';
 import type { Workflow } from '../types.gen.ts';
 import { makeSchemaAjv } from '../validators.ts';
@@ -114,12 +115,15 @@ export function cronProblem(cron: string): string | undefined {
 // is generated the cheapest way (strict-mode errors are raised all the same): with about
 // sixty `input` and `config` schemas in the catalogue, this halves what they cost.
 let inputAjv: ReturnType<typeof makeSchemaAjv> | undefined;
+let inputFormats: Set<string> | undefined;
 
 function checkInputSchema(doc: ManifestDoc, workflow: Workflow): void {
   for (const field of ['input', 'config'] as const) {
     const schema = workflow[field];
     if (schema === undefined) continue;
     inputAjv ??= makeSchemaAjv({ allErrors: false, verbose: false, code: { optimize: false } });
+    inputFormats ??= new Set(Object.keys(inputAjv.formats));
+    if (plainValidSchema(schema, inputFormats)) continue;
     try {
       inputAjv.compile(schema);
     } catch (err) {
