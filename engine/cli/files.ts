@@ -74,7 +74,7 @@ recorded in the audit log, with your user name as the actor.`,
       await svc.remove(tenant, target, (change) =>
         db.transaction(async (trx) => {
           await change(trx);
-          await recordAudit(trx, entry(tenant, 'files.delete', target, {}));
+          await recordAudit(trx, fileAuditEntry(tenant, 'files.delete', target, {}));
         }),
       );
       io.out(`Deleted ${target}.`);
@@ -83,7 +83,13 @@ recorded in the audit log, with your user name as the actor.`,
   },
 };
 
-function entry(tenantId: string, action: string, id: string, summary: Record<string, unknown>) {
+/** The audit entry of a file the CLI stored or deleted for a tenant. */
+export function fileAuditEntry(
+  tenantId: string,
+  action: string,
+  id: string,
+  summary: Record<string, unknown>,
+) {
   return {
     tenantId,
     actor: `cli:${os.userInfo().username}`,
@@ -114,7 +120,7 @@ async function put(
     commit: (finish) =>
       db.transaction(async (trx) => {
         const r = await finish(trx);
-        await recordAudit(trx, entry(tenant, 'files.put', r.id, { name: r.name, size: r.size }));
+        await recordAudit(trx, fileAuditEntry(tenant, 'files.put', r.id, { name: r.name, size: r.size }));
         return r;
       }),
   });

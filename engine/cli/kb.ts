@@ -13,6 +13,7 @@ import { getTenant } from '../db/tenants.ts';
 import type { FileService } from '../files/service.ts';
 import { type Runtime, RuntimeError } from '../runtime/index.ts';
 import { CliError, type CliIO, type Command, UsageError } from './command.ts';
+import { fileAuditEntry } from './files.ts';
 import { parseCommandArgs } from './main.ts';
 import { openEngine } from './services.ts';
 
@@ -125,19 +126,6 @@ async function sha256Of(file: string): Promise<{ sha256: string; size: number }>
   return { sha256: hash.digest('hex'), size };
 }
 
-/** Audited like `atlas files put` and `rm`: the stored files are the tenant's to see and delete. */
-function fileAudit(tenantId: string, action: string, id: string, summary: Record<string, unknown>) {
-  return {
-    tenantId,
-    actor: `cli:${os.userInfo().username}`,
-    action,
-    entityType: 'file',
-    entityId: id,
-    result: 'ok' as const,
-    summary,
-  };
-}
-
 interface Outcome {
   status: 'created' | 'updated' | 'unchanged' | 'skipped' | 'failed';
   detail: string;
@@ -165,7 +153,7 @@ async function ingest(io: CliIO, inputs: string[], tenantId: string, timeoutMs: 
         .remove(tenantId, id, (change) =>
           db.transaction(async (trx) => {
             await change(trx);
-            await recordAudit(trx, fileAudit(tenantId, 'files.delete', id, {}));
+            await recordAudit(trx, fileAuditEntry(tenantId, 'files.delete', id, {}));
           }),
         )
         .catch(() => undefined); // already gone
@@ -184,7 +172,10 @@ async function ingest(io: CliIO, inputs: string[], tenantId: string, timeoutMs: 
         commit: (finish) =>
           db.transaction(async (trx) => {
             const r = await finish(trx);
-            await recordAudit(trx, fileAudit(tenantId, 'files.put', r.id, { name: r.name, size: r.size }));
+            await recordAudit(
+              trx,
+              fileAuditEntry(tenantId, 'files.put', r.id, { name: r.name, size: r.size }),
+            );
             return r;
           }),
       });

@@ -14,6 +14,7 @@ import { EVENT_TYPES } from '../../feed/events.ts';
 import { problem } from '../../problem.ts';
 import { keyProblem } from '../../webhooks/keys.ts';
 import { principalOf, tenantOf } from '../context.ts';
+import { defineDeleteRoute } from '../delete-route.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import type { RouteDeps } from './deps.ts';
@@ -148,13 +149,12 @@ export function subscriptionRoutes(deps: RouteDeps, requireFeed: () => void): An
     },
   });
 
-  const remove = defineRoute<{ id: string }>({
-    method: 'DELETE',
+  const remove = defineDeleteRoute<{ id: string }>({
+    db,
     path: '/v1/subscriptions/{id}',
     operationId: 'deleteSubscription',
     summary: 'Delete a subscription and its secret',
     tag: 'events',
-    scope: 'tenant',
     params: {
       type: 'object',
       required: ['id'],
@@ -162,25 +162,14 @@ export function subscriptionRoutes(deps: RouteDeps, requireFeed: () => void): An
       properties: { id: { type: 'string', format: 'uuid' } },
     },
     audit: { action: 'subscriptions.delete', entityType: 'subscription' },
-    responses: { 204: { description: 'Deleted.' } },
-    errors: [404],
-    async handler(ctx, { params }) {
-      const tenantId = tenantOf(ctx);
-      await auditedTransaction(
-        ctx,
-        db,
-        204,
-        async (trx) => {
-          const row = await deleteSubscription(trx, tenantId, params.id);
-          if (!row) throw problem.notFound();
-          await deps.secrets?.remove(tenantId, row.secret_name, trx);
-          return row;
-        },
-        (r) => r.id,
-      );
-      ctx.body = null;
-      ctx.status = 204;
+    entityId: (params) => params.id,
+    async remove(tenantId, params, trx) {
+      const row = await deleteSubscription(trx, tenantId, params.id);
+      if (!row) return false;
+      await deps.secrets?.remove(tenantId, row.secret_name, trx);
+      return true;
     },
+    notFound: () => 'The resource does not exist.',
   });
 
   return [create, list, remove] as AnyRoute[];
