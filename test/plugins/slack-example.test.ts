@@ -13,6 +13,13 @@ import { builtinConnectors } from '../../connectors/index.ts';
 import { auditWritesSettled } from '../../engine/db/audit.ts';
 import { loadPlugins } from '../../engine/plugins/index.ts';
 import type { RunDetail } from '../../engine/runtime/index.ts';
+import {
+  answer,
+  CHAT_KEY,
+  type ChatFake,
+  callTools,
+  startChatCompletions,
+} from '../fakes/chat-completions.ts';
 import { SLACK_BOT_TOKEN, type SlackFake, slackRateLimited, startSlack } from '../fakes/slack.ts';
 import { cliEnv, ROOT } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';
@@ -29,11 +36,22 @@ steps:
     retry: { maxAttempts: 3, backoff: { initial: 10ms, factor: 1, jitter: 0 } }
 `;
 
+const AGENT = `apiVersion: atlas/v1
+kind: Agent
+id: slack-helper
+name: Slack helper
+model: { provider: custom, model: gpt-4o-mini, baseUrl: "CHAT_URL", apiKeySecret: CHAT_KEY }
+instructions: Post what you are asked to Slack.
+tools: [slack.chat.postMessage]
+limits: { maxTurns: 3 }
+`;
+
 describe('the Slack connector plugin', () => {
   const database = useTestDatabase();
   let dir: string;
   let slack: SlackFake;
   let te: TestEngine;
+  let chat: ChatFake;
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-slack-plugin-'));
@@ -42,18 +60,25 @@ describe('the Slack connector plugin', () => {
     await fs.mkdir(path.join(pkg, 'node_modules'));
     await fs.symlink(ROOT, path.join(pkg, 'node_modules/atlas-engine'), 'dir');
     slack = await startSlack();
+    chat = await startChatCompletions({ script: [] });
     te = await startTestEngine(database, {
       tenants: ['acme', 'globex'],
       env: { ATLAS_CONNECTORS: pkg, ATLAS_CONNECTOR_SLACK_BASE_URL: slack.url },
-      manifests: { 'WF-980.yaml': post('WF-980', '#ops'), 'WF-981.yaml': post('WF-981', '#nowhere') },
+      manifests: {
+        'WF-980.yaml': post('WF-980', '#ops'),
+        'WF-981.yaml': post('WF-981', '#nowhere'),
+        'slack-helper.yaml': AGENT.replace('CHAT_URL', chat.url),
+      },
     });
     await te.startWorker();
     await te.services.secrets.put('acme', 'SLACK_BOT_TOKEN', SLACK_BOT_TOKEN);
+    await te.services.secrets.put('acme', 'CHAT_KEY', CHAT_KEY);
     await te.services.secrets.put('globex', 'SLACK_BOT_TOKEN', 'xoxb-revoked-token');
   });
   afterAll(async () => {
     await te?.stop();
     await slack?.close();
+    await chat?.close();
     await fs.rm(dir, { recursive: true, force: true });
   });
 
@@ -76,6 +101,31 @@ describe('the Slack connector plugin', () => {
       await database.db('step_runs').select('input', 'output', 'error'),
     ]);
     expect(records).not.toContain(SLACK_BOT_TOKEN);
+  });
+
+  it('is a tool of an agent that lists it, exactly like a built-in action', async () => {
+    chat.enqueue(
+      callTools({
+        id: 'c1',
+        name: 'slack__chat__postMessage',
+        arguments: { channel: '#ops', text: 'Hello from the agent' },
+      }),
+      answer('Posted it.'),
+    );
+    const job = await te.runtime.enqueueJob({
+      tenantId: 'acme',
+      type: 'AGENT_TASK',
+      payload: { agent: 'slack-helper', task: 'Say hello in #ops.' },
+    });
+    let done = await te.runtime.getJob('acme', job.id);
+    for (let i = 0; i < 200 && done && !['succeeded', 'failed'].includes(done.status); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      done = await te.runtime.getJob('acme', job.id);
+    }
+    expect(done?.status, JSON.stringify(done?.lastError)).toBe('succeeded');
+    expect(slack.posted.at(-1)).toEqual({ channel: 'C0OPS0001', text: 'Hello from the agent' });
+    // The model was offered the plugin's action with its input schema, as built-ins are.
+    expect(chat.requests[0]!.tools?.map((t) => t.function.name)).toEqual(['slack__chat__postMessage']);
   });
 
   it('maps ok: false to the step’s error: fatal channel_not_found, auth invalid_auth', async () => {
