@@ -313,4 +313,34 @@ describe('n8n time, loop and sub-workflow nodes', () => {
       },
     });
   });
+
+  it("sends an HTTP Request's credentials through http.request's auth: a secret by name, or a connected account", () => {
+    const sheets = {
+      ...node('Read sheet', 'httpRequest', 4.2, {
+        method: 'GET',
+        url: 'https://sheets.googleapis.com/v4/spreadsheets/abc/values/A1:B2',
+        authentication: 'predefinedCredentialType',
+        nodeCredentialType: 'googleSheetsOAuth2Api',
+        options: {},
+      }),
+      credentials: { googleSheetsOAuth2Api: { id: '1', name: 'Sheets of Ada' } },
+    };
+    const { steps, c } = stepsOf(workflow([sheets], ['Start', 'Read sheet']));
+    expect(steps[0]).toMatchObject({ uses: 'http.request', with: { auth: { integration: 'google' } } });
+    expect(steps[0]!['with']).not.toHaveProperty('headers');
+    expect([...c.integrations.keys()]).toEqual(['google']);
+    const bearer = {
+      ...node('Ledger', 'httpRequest', 4.2, {
+        method: 'GET',
+        url: 'https://ledger.example/entries',
+        authentication: 'genericCredentialType',
+        genericAuthType: 'httpBearerAuth',
+        options: {},
+      }),
+      credentials: { httpBearerAuth: { id: '2', name: 'Ledger token' } },
+    };
+    expect(stepsOf(workflow([bearer], ['Start', 'Ledger'])).steps[0]).toMatchObject({
+      with: { auth: { bearer: 'LEDGER_TOKEN' } },
+    });
+  });
 });

@@ -99,10 +99,31 @@ export function jsonBody(text: unknown, ctx: NodeContext): unknown {
 }
 
 /** Credentials of an HTTP Request node, as headers reading tenant secrets. */
-function httpAuth(ctx: NodeContext): Record<string, string> | Problem {
+/** n8n's OAuth2 credential types → the Atlas OAuth provider whose token `auth: { integration }` sends. */
+const INTEGRATIONS: Record<string, string> = {
+  googleOAuth2Api: 'google',
+  googleSheetsOAuth2Api: 'google',
+  googleDriveOAuth2Api: 'google',
+  googleCalendarOAuth2Api: 'google',
+  gmailOAuth2: 'google',
+  microsoftOAuth2Api: 'microsoft',
+  microsoftOutlookOAuth2Api: 'microsoft',
+  microsoftTeamsOAuth2Api: 'microsoft',
+  microsoftExcelOAuth2Api: 'microsoft',
+  linkedInOAuth2Api: 'linkedin',
+  twitterOAuth2Api: 'x',
+  facebookGraphApi: 'meta',
+};
+
+/**
+ * The credentials of an HTTP Request node as `http.request`'s `auth`: named, never inlined,
+ * added by the hub (the tenant's secret, or its connected account's token, sent only to the
+ * hosts the provider manifest lists).
+ */
+function httpAuth(ctx: NodeContext): Record<string, unknown> | undefined | Problem {
   const p = ctx.node.parameters;
   const auth = String(p['authentication'] ?? 'none');
-  if (auth === 'none') return {};
+  if (auth === 'none') return undefined;
   const credName = (kind: string) => ctx.node.credentials[kind]?.name ?? kind;
   if (auth === 'genericCredentialType') {
     const kind = String(p['genericAuthType'] ?? '');
@@ -111,22 +132,25 @@ function httpAuth(ctx: NodeContext): Record<string, string> | Problem {
         secretName(credName(kind)),
         `bearer token of n8n credential "${credName(kind)}"`,
       );
-      return { authorization: `Bearer {{ secrets.${name} }}` };
+      return { bearer: name };
     }
     if (kind === 'httpHeaderAuth')
       return new Problem(
-        `header credential "${credName(kind)}": its header name is not in the export; add headers: { <name>: "{{ secrets.${secretName(credName(kind))} }}" }`,
+        `header credential "${credName(kind)}": its header name is not in the export; add auth: { header: { name: <name>, secret: ${secretName(credName(kind))} } }`,
       );
     return new Problem(
-      `the ${kind || 'generic'} credential needs a computed header; store the header value as a secret and send it in headers`,
+      `the ${kind || 'generic'} credential needs a computed header; store the header value as a secret and send it with auth: { header: ... }`,
     );
   }
   if (auth === 'predefinedCredentialType') {
     const kind = String(p['nodeCredentialType'] ?? '');
     const bearer: Record<string, string> = { stripeApi: 'STRIPE_SECRET_KEY', openAiApi: 'OPENAI_API_KEY' };
-    if (bearer[kind]) {
-      const name = ctx.secret(bearer[kind]!, `n8n credential "${credName(kind)}" (${kind})`);
-      return { authorization: `Bearer {{ secrets.${name} }}` };
+    if (bearer[kind])
+      return { bearer: ctx.secret(bearer[kind]!, `n8n credential "${credName(kind)}" (${kind})`) };
+    const provider = INTEGRATIONS[kind];
+    if (provider) {
+      ctx.integration(provider, `n8n credential "${credName(kind)}" (${kind})`);
+      return { integration: provider };
     }
     return new Problem(`the ${kind} credential: call that provider through its Atlas connector instead`);
   }
@@ -190,7 +214,7 @@ export function httpRequest(ctx: NodeContext): Mapping {
   if (isProblem(headers)) return headers;
   if (isProblem(query)) return query;
   if (isProblem(json)) return json;
-  const allHeaders = { ...(headers ?? {}), ...auth };
+  const allHeaders = { ...(headers ?? {}) };
   const timeout = Number(options['timeout']);
   const data: DataMap = fullResponse
     ? (path) => {
@@ -206,6 +230,7 @@ export function httpRequest(ctx: NodeContext): Mapping {
       method,
       url,
       headers: Object.keys(allHeaders).length > 0 ? allHeaders : undefined,
+      auth,
       query: query && Object.keys(query).length > 0 ? query : undefined,
       json,
       timeout: Number.isInteger(timeout) && timeout > 0 ? `${timeout}ms` : undefined,
