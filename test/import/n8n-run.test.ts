@@ -318,4 +318,18 @@ describe('imported n8n workflows run against the fakes', () => {
     expect(summary['text']).toMatch(new RegExp(`^2 invoices \\(120, 60\\), due ${due}T`));
     expect(messages).toHaveLength(3);
   });
+
+  it('calls an imported sub-workflow with workflow.run (Execute Workflow), which sends what n8n sent', async () => {
+    const before = sent(telegram, 'sendMessage').length;
+    const r = await run('subworkflow-call-parent.json');
+    expect(r.status).toBe('succeeded');
+    expect(r.calls).toEqual([
+      expect.objectContaining({
+        workflowId: ids.get('subworkflow-call-child.json'),
+        stepId: 'greet',
+        status: 'succeeded',
+      }),
+    ]);
+    expect(sent(telegram, 'sendMessage').slice(before)).toEqual([{ chat_id: '-100123', text: 'Hello ada' }]);
+  });
 });

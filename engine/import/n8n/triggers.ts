@@ -176,7 +176,7 @@ export function mapTrigger(
         data: (path) => ['input', ...path],
         setup: [],
         notes: [
-          'started by another workflow in n8n: start it through the API, or from that workflow once workflow.run exists',
+          'started by another workflow in n8n: start it with workflow.run from that workflow, or through the API',
         ],
       };
     case 'scheduleTrigger':
