@@ -250,6 +250,38 @@ describe('hostile exports', () => {
     await expectValid(result);
   });
 
+  it('keeps the first items of a split list with Limit, and loops the nodes after it over them', async () => {
+    const result = await importOne('limit.json', {
+      name: 'First two',
+      nodes: [
+        node('Start', 'executeWorkflowTrigger'),
+        node('Split', 'splitOut', { fieldToSplitOut: 'rows' }),
+        node('Two', 'limit', { maxItems: 2 }),
+        node(
+          'Shout',
+          'set',
+          {
+            assignments: {
+              assignments: [{ name: 'loud', type: 'string', value: '={{ $json.name.toUpperCase() }}' }],
+            },
+          },
+          3.4,
+        ),
+      ],
+      connections: chain('Start', 'Split', 'Two', 'Shout'),
+    });
+    const [w] = result.report.workflows;
+    expect(w!.status).toBe('converted');
+    const steps = parse(result.files[0]!.text).steps;
+    expect(steps[0]).toMatchObject({
+      id: 'two',
+      uses: 'core.set',
+      with: { value: { $expr: { slice: [{ var: 'input.rows' }, 0, 2] } } },
+    });
+    expect(steps[1]).toMatchObject({ id: 'shout', forEach: '{{ steps.two.output }}' });
+    await expectValid(result);
+  });
+
   it('leaves a node whose step does not validate as an explicit failing step, not a refused workflow', async () => {
     const result = await importOne('invalid-step.json', {
       name: 'Empty URL',

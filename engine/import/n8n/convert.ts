@@ -230,6 +230,10 @@ export function convertWorkflow(wf: N8nWorkflow, opts: ConvertOptions): Conversi
           return isProblem(p) ? p : ['steps', id, 'output', ...p];
         });
         anchors.set(node.name, [id]);
+        if (mapping.emits) {
+          itemsOf.set(node.name, { path: ['steps', id, 'output'], item: mapping.emits });
+          data.set(node.name, mapping.emits);
+        }
         if (items && !mapping.gathers) {
           // A pass-through step's items are the ones it received; others' are its output list.
           const loop = own === passThrough ? items : eachItem(id, data.get(node.name)!);

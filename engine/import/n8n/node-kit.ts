@@ -26,6 +26,8 @@ export type Mapping =
       extra?: Record<string, unknown>;
       /** It takes the items as one list (Aggregate) instead of running once per item. */
       gathers?: true;
+      /** Its output is a list of items again (Limit): where an n8n item field lies in each. */
+      emits?: (path: Path) => Path | Problem;
     }
   | { kind: 'branch'; outputs: unknown[] }
   | { kind: 'split'; items: Items /** Loop Over Items: its first output is "done". */; done?: true }

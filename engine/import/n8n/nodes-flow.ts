@@ -183,6 +183,5 @@ export const PENDING: Record<string, Mapper> = {
   /** Versions 1 and 2 emit batches on their first output and need an IF on `noItemsLeft`. */
   splitInBatches: () => pending('forEach', 'a loop in batches (Split In Batches before version 3)'),
   itemLists: () => pending('forEach or a computed value', 'item list operations'),
-  limit: () => pending('a computed value (slice)', 'limiting items'),
   summarize: () => pending('a computed value (sum, length)', 'summarising items'),
 };

@@ -56,6 +56,25 @@ export function loopOverItems(ctx: NodeContext): Mapping {
   return { kind: 'split', items: ctx.items, done: true };
 }
 
+/** Limit: the first (or last) items of the list; the nodes after it loop over the shorter list. */
+export function limit(ctx: NodeContext): Mapping {
+  const items = ctx.items;
+  if (!items)
+    return new Problem('it limits items that are one value in Atlas; split the list first (Split Out)');
+  const p = ctx.node.parameters;
+  const max = p['maxItems'] ?? 1;
+  if (typeof max !== 'number' || !Number.isInteger(max) || max < 1)
+    return new Problem('a limit that is not a whole number of items');
+  const list = varOf(items.path);
+  if (isProblem(list)) return list;
+  const rule =
+    String(p['keep'] ?? 'firstItems') === 'lastItems' ? { slice: [list, -max] } : { slice: [list, 0, max] };
+  const mapping = step('core.set', { value: { $expr: rule } }, items.item);
+  return isProblem(mapping) || mapping.kind !== 'step'
+    ? mapping
+    : { ...mapping, gathers: true, emits: items.item };
+}
+
 /** Aggregate: the items' values of some fields, or the items themselves, as lists in one item. */
 export function aggregate(ctx: NodeContext): Mapping {
   const items = ctx.items;

@@ -14,7 +14,7 @@ import {
   switchNode,
 } from './nodes-flow.ts';
 import { httpRequest } from './nodes-http.ts';
-import { aggregate, loopOverItems, splitOut } from './nodes-items.ts';
+import { aggregate, limit, loopOverItems, splitOut } from './nodes-items.ts';
 import {
   emailSend,
   googleCalendar,
@@ -53,6 +53,7 @@ export const MAPPERS: Record<string, { versions: [number, number]; map: Mapper }
   splitOut: { versions: [1, 1], map: splitOut },
   splitInBatches: { versions: [3, 3], map: loopOverItems },
   aggregate: { versions: [1, 1], map: aggregate },
+  limit: { versions: [1, 1], map: limit },
   dateTime: { versions: [2, 2], map: dateTime },
   executeWorkflow: { versions: [1, 1.2], map: executeWorkflow },
   telegram: { versions: [1, 1.2], map: telegram },
