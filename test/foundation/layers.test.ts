@@ -110,13 +110,9 @@ describe('one of each', () => {
 const LONG_FILES: ReadonlyArray<readonly [RegExp, string]> = [
   [/\.gen\./, 'generated'],
   [/^engine\/config\/variables\.ts$/, 'a table of declarations'],
-  [/^engine\/runtime\/advance\.ts$/, 'being split with the workflow language'],
-  [/^engine\/manifest\/checks\/steps\.ts$/, 'being split with the workflow language'],
-  [/^engine\/webhooks\/accept\.ts$/, 'being split with the inbound webhook work'],
-  [/^engine\/feed\//, 'being split with the change feed work'],
-  [/^engine\/http\/routes\/feed\.ts$/, 'being split with the change feed work'],
-  [/^engine\/kb\//, 'being split with the knowledge base work'],
-  [/^engine\/db\/kb-[\w-]+\.ts$/, 'being split with the knowledge base work'],
+  // About 300: each is one class or one start-up sequence, which a split would scatter.
+  [/^engine\/runtime\/advance\.ts$/, 'the run loop, one class (310 lines)'],
+  [/^engine\/feed\/index\.ts$/, "the feed's start and stop, one sequence (303 lines)"],
 ];
 
 describe('file size', () => {
