@@ -60,3 +60,72 @@ export async function deleteRouteEventsBefore(
     )
     .delete();
 }
+
+/** One delivery of a batch to record: its place in the batch and the workflows that may take it. */
+export interface EventInsert {
+  ord: number;
+  /** False for a repeat of an earlier delivery in the same batch (only the first is inserted). */
+  fresh: boolean;
+  tenant_id: string;
+  route_id: string;
+  event_id: string;
+  event_type: string;
+  payload: unknown;
+  received_at: string;
+  candidates: string[];
+}
+
+/**
+ * Inserts a batch's new events (a duplicate of a stored one inserts nothing; a disabled
+ * tenant's deliveries neither) and reads, in the same statement, each tenant's status and
+ * which candidate workflows it enabled or chose.
+ */
+export async function insertWebhookEvents(
+  trx: Knex.Transaction,
+  requests: EventInsert[],
+): Promise<
+  Array<{ ord: number; id: number | null; status: string | null; enabled: string[]; chosen: string[] }>
+> {
+  const { rows } = await trx.raw(INSERT_EVENTS, [JSON.stringify(requests)]);
+  return rows;
+}
+
+/** Records the runs each event started. */
+export async function linkEventRuns(
+  trx: Knex.Transaction,
+  links: Array<{ id: number; run_ids: string[] }>,
+): Promise<void> {
+  await trx.raw(
+    `update webhook_events w set run_ids = array(select jsonb_array_elements_text(l.run_ids))::uuid[]
+       from jsonb_to_recordset(?::jsonb) as l(id bigint, run_ids jsonb) where w.id = l.id`,
+    [JSON.stringify(links)],
+  );
+}
+
+// A repeat within the batch is not inserted (its first delivery is); a disabled tenant's
+// deliveries insert nothing. The enabled subscribers are read in the same statement.
+const INSERT_EVENTS = `
+  with req as (
+    select * from jsonb_to_recordset(?::jsonb) as r(ord int, fresh boolean, tenant_id text, route_id text,
+           event_id text, event_type text, payload jsonb, received_at timestamptz, candidates jsonb)
+  ), tenant as (
+    select r.ord, t.status from req r left join tenants t on t.id = r.tenant_id
+  ), inserted as (
+    insert into webhook_events (tenant_id, route_id, event_id, event_type, payload, received_at)
+    select r.tenant_id, r.route_id, r.event_id, r.event_type, r.payload, r.received_at
+      from req r join tenant t on t.ord = r.ord and t.status = 'active'
+     where r.fresh
+     order by r.ord
+    on conflict (tenant_id, route_id, event_id) do nothing
+    returning id, tenant_id, route_id, event_id
+  )
+  select r.ord, i.id, t.status,
+         array(select w.workflow_id from tenant_workflows w
+                where w.tenant_id = r.tenant_id and w.enabled
+                  and w.workflow_id in (select jsonb_array_elements_text(r.candidates))) as enabled,
+         array(select w.workflow_id from tenant_workflows w
+                where w.tenant_id = r.tenant_id
+                  and w.workflow_id in (select jsonb_array_elements_text(r.candidates))) as chosen
+    from req r
+    join tenant t on t.ord = r.ord
+    left join inserted i on r.fresh and i.tenant_id = r.tenant_id and i.route_id = r.route_id and i.event_id = r.event_id`;

@@ -10,6 +10,7 @@
 import type { Knex } from 'knex';
 import { recordAudits } from '../db/audit.ts';
 import { GroupCommit } from '../db/group-commit.ts';
+import { insertWebhookEvents, linkEventRuns } from '../db/webhook-events.ts';
 import { evaluate, isTruthy } from '../expr/index.ts';
 import type { Logger } from '../log.ts';
 import type { DefaultGate, Skip } from '../runtime/defaults.ts';
@@ -183,15 +184,7 @@ async function insertEvents(trx: Knex.Transaction, planned: Planned[]): Promise<
     received_at: p.delivery.receivedAt.toISOString(),
     candidates: p.candidates.map((s) => s.entry.manifest.id),
   }));
-  const { rows } = await trx.raw<{
-    rows: Array<{
-      ord: number;
-      id: number | null;
-      status: string | null;
-      enabled: string[];
-      chosen: string[];
-    }>;
-  }>(INSERT_EVENTS, [JSON.stringify(requests)]);
+  const rows = await insertWebhookEvents(trx, requests);
   const byOrd = new Map(rows.map((r) => [r.ord, r]));
   return planned.map((_, i) => {
     const row = byOrd.get(i);
@@ -255,40 +248,8 @@ async function signalRuns(
 
 async function linkRuns(trx: Knex.Transaction, events: EventRow[], ids: string[][]): Promise<void> {
   const links = events.flatMap((e, i) =>
-    e.id !== null && ids[i]!.length > 0 ? [{ id: e.id, run_ids: ids[i] }] : [],
+    e.id !== null && ids[i]!.length > 0 ? [{ id: e.id, run_ids: ids[i]! }] : [],
   );
   if (links.length === 0) return;
-  await trx.raw(
-    `update webhook_events w set run_ids = array(select jsonb_array_elements_text(l.run_ids))::uuid[]
-       from jsonb_to_recordset(?::jsonb) as l(id bigint, run_ids jsonb) where w.id = l.id`,
-    [JSON.stringify(links)],
-  );
+  await linkEventRuns(trx, links);
 }
-
-// A repeat within the batch is not inserted (its first delivery is); a disabled tenant's
-// deliveries insert nothing. The enabled subscribers are read in the same statement.
-const INSERT_EVENTS = `
-  with req as (
-    select * from jsonb_to_recordset(?::jsonb) as r(ord int, fresh boolean, tenant_id text, route_id text,
-           event_id text, event_type text, payload jsonb, received_at timestamptz, candidates jsonb)
-  ), tenant as (
-    select r.ord, t.status from req r left join tenants t on t.id = r.tenant_id
-  ), inserted as (
-    insert into webhook_events (tenant_id, route_id, event_id, event_type, payload, received_at)
-    select r.tenant_id, r.route_id, r.event_id, r.event_type, r.payload, r.received_at
-      from req r join tenant t on t.ord = r.ord and t.status = 'active'
-     where r.fresh
-     order by r.ord
-    on conflict (tenant_id, route_id, event_id) do nothing
-    returning id, tenant_id, route_id, event_id
-  )
-  select r.ord, i.id, t.status,
-         array(select w.workflow_id from tenant_workflows w
-                where w.tenant_id = r.tenant_id and w.enabled
-                  and w.workflow_id in (select jsonb_array_elements_text(r.candidates))) as enabled,
-         array(select w.workflow_id from tenant_workflows w
-                where w.tenant_id = r.tenant_id
-                  and w.workflow_id in (select jsonb_array_elements_text(r.candidates))) as chosen
-    from req r
-    join tenant t on t.ord = r.ord
-    left join inserted i on r.fresh and i.tenant_id = r.tenant_id and i.route_id = r.route_id and i.event_id = r.event_id`;
