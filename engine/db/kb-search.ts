@@ -114,21 +114,42 @@ export async function searchText(
   return [...all, ...more];
 }
 
-async function searchPgvector(
+/** One vector search: the tenant, the query's unit vector, how many chunks, metadata filters. */
+export interface VectorQuery {
+  tenantId: string;
+  vector: Float32Array;
+  n: number;
+  filter?: Record<string, unknown> | undefined;
+}
+
+/**
+ * Cosine search in SQL: through pgvector's index where the database has it, else exact over
+ * the `real[]` column (unit vectors: the dot product), for tenants beyond the cache's budget.
+ */
+export async function searchVectorSql(
   trx: Knex.Transaction,
-  tenantId: string,
-  vector: Float32Array,
-  n: number,
-  filter?: Record<string, unknown>,
+  { tenantId, vector, n, filter }: VectorQuery,
+  pgvector: boolean,
 ): Promise<Ranked[]> {
   const f = filterSql(filter);
+  const literal = pgvector ? vectorLiteral(vector) : `{${Array.from(vector).join(',')}}`;
+  // The index orders by the distance expression alone; the exact scan breaks ties by id.
+  const [score, usable, order] = pgvector
+    ? ['1 - (c.embedding_vec <=> ?::vector)', 'c.embedding_vec is not null', 'c.embedding_vec <=> ?::vector']
+    : [
+        '(select sum(a * b) from unnest(c.embedding, ?::real[]) as t(a, b))',
+        'cardinality(c.embedding) = ?',
+        'score desc, c.id',
+      ];
   const { rows } = await trx.raw<{ rows: Array<{ id: string; score: number }> }>(
-    `select c.id::text as id, 1 - (c.embedding_vec <=> ?::vector) as score
+    `select c.id::text as id, ${score} as score
        from kb_chunks c join kb_documents d on d.id = c.document_id
-      where c.tenant_id = ? and d.status = 'ready' and c.embedding_vec is not null${f.sql}
-      order by c.embedding_vec <=> ?::vector
+      where c.tenant_id = ? and d.status = 'ready' and ${usable}${f.sql}
+      order by ${order}
       limit ?`,
-    [vectorLiteral(vector), tenantId, ...f.bindings, vectorLiteral(vector), n],
+    pgvector
+      ? [literal, tenantId, ...f.bindings, literal, n]
+      : [literal, tenantId, vector.length, ...f.bindings, n],
   );
   return rows.map((r) => ({ id: r.id, score: Number(r.score) }));
 }
@@ -137,14 +158,11 @@ export async function searchVector(
   trx: Knex.Transaction,
   db: Knex,
   cache: VectorCache,
-  tenantId: string,
-  vector: Float32Array,
-  n: number,
-  filter?: Record<string, unknown>,
+  query: VectorQuery,
 ): Promise<Ranked[]> {
-  if (vector.length === PGVECTOR_DIMENSIONS && (await hasPgvector(db)))
-    return searchPgvector(trx, tenantId, vector, n, filter);
-  return cache.search(trx, tenantId, vector, n, filter);
+  if (query.vector.length === PGVECTOR_DIMENSIONS && (await hasPgvector(db)))
+    return searchVectorSql(trx, query, true);
+  return cache.search(trx, query);
 }
 
 /** Reciprocal rank fusion: each list adds 1 / (RRF_K + rank) to the chunks it holds. */

@@ -1,27 +1,6 @@
 // The tenants' chunk vectors in memory for exact cosine search, and the SQL search beyond its budget.
 import type { Knex } from 'knex';
-import { filterSql, type Ranked } from './kb-search.ts';
-
-/** Exact cosine in SQL (unit vectors: the dot product), for tenants beyond the cache's budget. */
-async function searchVectorSql(
-  trx: Knex.Transaction,
-  tenantId: string,
-  vector: Float32Array,
-  n: number,
-  filter?: Record<string, unknown>,
-): Promise<Ranked[]> {
-  const f = filterSql(filter);
-  const { rows } = await trx.raw<{ rows: Array<{ id: string; score: number }> }>(
-    `select c.id::text as id,
-            (select sum(a * b) from unnest(c.embedding, ?::real[]) as t(a, b)) as score
-       from kb_chunks c join kb_documents d on d.id = c.document_id
-      where c.tenant_id = ? and d.status = 'ready' and cardinality(c.embedding) = ?${f.sql}
-      order by score desc, c.id
-      limit ?`,
-    [`{${Array.from(vector).join(',')}}`, tenantId, vector.length, ...f.bindings, n],
-  );
-  return rows.map((r) => ({ id: r.id, score: Number(r.score) }));
-}
+import { type Ranked, searchVectorSql, type VectorQuery } from './kb-search.ts';
 
 export interface TenantVectors {
   version: string;
@@ -47,13 +26,8 @@ export class VectorCache {
     return this.used;
   }
 
-  async search(
-    trx: Knex.Transaction,
-    tenantId: string,
-    vector: Float32Array,
-    n: number,
-    filter?: Record<string, unknown>,
-  ): Promise<Ranked[]> {
+  async search(trx: Knex.Transaction, query: VectorQuery): Promise<Ranked[]> {
+    const { tenantId, vector, n, filter } = query;
     const { rows } = await trx.raw<{ rows: Array<{ version: string; vectors: number }> }>(
       `select count(*) || ':' || coalesce(max(updated_at)::text, '') || ':' || coalesce(sum(chunk_count), 0) as version,
               coalesce(sum(chunk_count) filter (where embedding_dimensions = ?), 0)::bigint as vectors
@@ -62,7 +36,7 @@ export class VectorCache {
     );
     const { version, vectors } = rows[0]!;
     const needed = Number(vectors) * vector.length * 4;
-    if (needed > this.budgetBytes) return searchVectorSql(trx, tenantId, vector, n, filter);
+    if (needed > this.budgetBytes) return searchVectorSql(trx, query, false);
     let entry = this.entries.get(tenantId);
     if (!entry || entry.version !== version || entry.dims !== vector.length) {
       this.drop(tenantId);

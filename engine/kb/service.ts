@@ -242,7 +242,14 @@ export function makeKnowledgeBase(
       if (mode !== 'vector')
         lists.push(await searchText(trx, ctx.tenantId, input.query, candidates, input.filter));
       if (query)
-        lists.push(await searchVector(trx, db, cache, ctx.tenantId, query, candidates, input.filter));
+        lists.push(
+          await searchVector(trx, db, cache, {
+            tenantId: ctx.tenantId,
+            vector: query,
+            n: candidates,
+            filter: input.filter,
+          }),
+        );
       const ranked = (mode === 'hybrid' ? fuse(lists) : lists[0]!).slice(0, k);
       const hits = await loadHits(
         trx,
