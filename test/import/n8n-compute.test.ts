@@ -35,6 +35,7 @@ describe('n8n expressions that compute', () => {
       and: [{ '===': [{ lower: [{ var: 'input.name' }] }, 'ada'] }, { '!': [{ var: 'input.blocked' }] }],
     });
     expect(rule("'#' + $json.id")).toEqual({ cat: ['#', { var: 'input.id' }] });
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: an n8n template literal, as n8n stores it
     expect(rule('`${$json.first} ${$json.last}`')).toEqual({
       cat: [{ var: 'input.first' }, ' ', { var: 'input.last' }],
     });

@@ -3,17 +3,20 @@
 import type { Expression } from 'acorn';
 import { clip, Problem } from './problem.ts';
 
-export const SECONDS: Record<string, number> = { seconds: 1, minutes: 60, hours: 3_600, days: 86_400 };
-const SUFFIX: Record<string, string> = { seconds: 's', minutes: 'm', hours: 'h', days: 'd' };
+const SECONDS: Record<string, number> = { seconds: 1, minutes: 60, hours: 3_600, days: 86_400 };
 
-/** `1.5 hours` → `"90m"`: the largest Atlas unit that holds the amount exactly. */
-export function durationText(amount: unknown, unit: unknown): string | Problem {
+/** A Wait node's amount and unit (`1.5`, `hours`) in milliseconds. */
+export function durationMs(amount: unknown, unit: unknown): number | Problem {
   const u = String(unit ?? 'hours');
   const factor = SECONDS[u];
   if (factor === undefined) return new Problem(`the wait unit "${u}" is not one n8n has`);
   if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0)
     return new Problem('a wait amount that is not a number (an expression); give a fixed amount');
-  const ms = Math.round(amount * factor * 1000);
+  return Math.round(amount * factor * 1000);
+}
+
+/** Milliseconds as the largest Atlas unit that holds them exactly: `5400000` → `"90m"`. */
+export function msText(ms: number): string {
   for (const [suffix, size] of [
     ['d', 86_400_000],
     ['h', 3_600_000],
@@ -22,6 +25,12 @@ export function durationText(amount: unknown, unit: unknown): string | Problem {
   ] as const)
     if (ms % size === 0 && ms > 0) return `${ms / size}${suffix}`;
   return ms === 0 ? '0s' : `${ms}ms`;
+}
+
+/** `1.5 hours` → `"90m"`. */
+export function durationText(amount: unknown, unit: unknown): string | Problem {
+  const ms = durationMs(amount, unit);
+  return ms instanceof Problem ? ms : msText(ms);
 }
 
 /** Luxon units n8n's `$now.plus({ days: 3 })` takes: an Atlas duration unit and its factor. */

@@ -1,6 +1,6 @@
 // The n8n HTTP Request node: method, URL, headers, query, JSON body and credentials as an http.request step.
 import { randomUUID } from 'node:crypto';
-import { clip, isExpression, isProblem, Problem, toTemplate, toValue } from './expressions.ts';
+import { clip, isExpression, isProblem, Problem, toValue } from './expressions.ts';
 import {
   type DataMap,
   fields,

@@ -1,7 +1,7 @@
 // The n8n nodes about time: Wait (a durable sleep, a wait until a time, or a signal for
 // "resume on webhook call") and Date & Time (computed values over `now`, `date_add` and
 // `date_format`).
-import { durationText, SECONDS } from './durations.ts';
+import { durationMs, durationText, msText } from './durations.ts';
 import { isProblem, type Path, Problem, toLogic } from './expressions.ts';
 import {
   type DataMap,
@@ -18,11 +18,10 @@ export function wait(ctx: NodeContext): Mapping {
   const p = ctx.node.parameters;
   const resume = String(p['resume'] ?? 'timeInterval');
   if (resume === 'timeInterval') {
-    const duration = durationText(p['amount'] ?? 1, p['unit'] ?? 'hours');
-    if (isProblem(duration)) return duration;
-    if (!ctx.items) return step('core.sleep', { duration }, passThrough);
+    const ms = durationMs(p['amount'] ?? 1, p['unit'] ?? 'hours');
+    if (isProblem(ms)) return ms;
+    if (!ctx.items) return step('core.sleep', { duration: msText(ms) }, passThrough);
     // A durable wait parks the whole run; per item of a loop, the wait happens inside the step.
-    const ms = Math.round(Number(p['amount'] ?? 1) * (SECONDS[String(p['unit'] ?? 'hours')] ?? 0) * 1000);
     if (ms > 3_600_000)
       return new Problem('a wait of more than an hour per item of a loop; wait once, before the loop');
     return step('core.sleep', { ms }, passThrough);
