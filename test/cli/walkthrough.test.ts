@@ -3,12 +3,11 @@
  * the second terminal's commands in bash (in a fresh directory holding a copy of the shipped
  * manifests), `npx atlas` being this checkout's `bin/atlas.js`.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnv, type LongRunning, ROOT, startCli } from '../helpers/cli.ts';
+import { cliEnv, type LongRunning, ROOT, runProcess, startCli } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 
 const LISTENING = /Atlas is listening on (http:\/\/127\.0\.0\.1:\d+)/;
@@ -25,19 +24,7 @@ async function walkthroughScript(): Promise<string> {
 }
 
 function bash(script: string, cwd: string, env: NodeJS.ProcessEnv, timeoutMs = 120_000) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runProcess('bash', ['-c', script], { cwd, env, timeoutMs });
 }
 
 describe('the README walkthrough', () => {
