@@ -5,8 +5,15 @@
  * of known-hostile inputs. Used by the CI-sized test (test/faults/fuzz.test.ts) and by
  * `npm run fuzz` (bench/fuzz.ts) at full size.
  */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import fc from 'fast-check';
+import pg from 'pg';
 import { Pool } from 'undici';
+import { mintToken } from '../../engine/auth/mint.ts';
+import { freePort } from '../../engine/db/embedded.ts';
+import { cliEnv, type LongRunning, ROOT, startCli } from '../helpers/cli.ts';
 
 export interface FuzzRequest {
   method: string;
@@ -339,8 +346,80 @@ async function send(pool: Pool, r: FuzzRequest, stats: FuzzStats): Promise<void>
 
 /** The resident memory of a process, in MB (Linux). */
 export async function rssMb(pid: number): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const status = await fs.readFile(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
   return kb / 1024;
+}
+
+export interface FuzzServer {
+  target: FuzzTarget;
+  engine: LongRunning;
+  stop(): Promise<void>;
+}
+
+const FUZZ_SECRET = 'fuzz-jwt-secret-0123456789abcdefghij';
+
+/**
+ * `atlas serve` on `databaseUrl` with the shipped catalogue, tenants `acme` and `other`, one
+ * real run, and tokens to fuzz with: each tenant's, an admin's, and one signed by another key.
+ */
+export async function startFuzzServer(databaseUrl: string): Promise<FuzzServer> {
+  const home = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-fuzz-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const client = new pg.Client(databaseUrl);
+  await client.connect();
+  const engine = startCli(
+    ['serve'],
+    cliEnv({
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      ATLAS_HOME: home,
+      ATLAS_MANIFESTS: path.join(ROOT, 'manifests'),
+      ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'),
+      ATLAS_JWT_SECRET: FUZZ_SECRET,
+      LOG_LEVEL: 'warn',
+    }),
+  );
+  const stop = async () => {
+    await engine.stop('SIGTERM');
+    await client.end();
+    await fs.rm(home, { recursive: true, force: true });
+  };
+  try {
+    await engine.waitFor(/Atlas is listening on/, 120_000);
+    await client.query(
+      `insert into tenants (id, name) values ('acme', 'Acme'), ('other', 'Other') on conflict do nothing`,
+    );
+    const token = (sub: string, tenants: string[], admin = false, secret = FUZZ_SECRET) =>
+      mintToken({ secret, sub, tenants, admin, ttlSeconds: 86_400 });
+    const tokens = [
+      await token('fuzz', ['acme']),
+      await token('fuzz-other', ['other']),
+      await token('fuzz-admin', ['acme'], true),
+      await token('fuzz-foreign', ['acme'], false, 'another-secret-0123456789abcdefghij'),
+    ];
+    // A real run, so that some generated paths name one that exists.
+    const started = await fetch(`${base}/v1/workflows/WF-001/runs`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${tokens[0]}`,
+        'x-tenant-id': 'acme',
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ input: { name: 'Ada' } }),
+    });
+    if (started.status !== 202) throw new Error(`starting WF-001 answered ${started.status}`);
+    const run = ((await started.json()) as { id: string }).id;
+    const target = {
+      base,
+      tokens,
+      tenants: ['acme', 'other', 'nobody', ''],
+      knownIds: ['WF-001', 'WF-010', 'acme', 'approval', run],
+    };
+    return { target, engine, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }

@@ -3,87 +3,29 @@
  * 100,000 run is `npm run fuzz`): no answer is a 5xx, no request is dropped, every error is
  * `application/problem+json`, the process keeps running and its memory stays flat.
  */
-import fs from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken } from '../../engine/auth/mint.ts';
-import { freePort } from '../../engine/db/embedded.ts';
-import { cliEnv, type LongRunning, ROOT, startCli } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';
-import { fuzz, rssMb } from './fuzz-kit.ts';
+import { type FuzzServer, fuzz, rssMb, startFuzzServer } from './fuzz-kit.ts';
 
-const SECRET = 'fuzz-test-jwt-secret-0123456789abcdef';
 const RUNS = 5_000;
 
 describe('fuzzing every route of atlas serve', () => {
   const database = useTestDatabase();
-  let home: string;
-  let engine: LongRunning;
+  let server: FuzzServer;
   let base: string;
-  const tokens: string[] = [];
-  const knownIds = ['WF-001', 'WF-010', 'acme', 'approval'];
 
   beforeAll(async () => {
-    home = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-fuzz-'));
-    await database.db('tenants').insert([
-      { id: 'acme', name: 'Acme' },
-      { id: 'other', name: 'Other' },
-    ]);
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    engine = startCli(
-      ['serve'],
-      cliEnv({
-        DATABASE_URL: database.url,
-        PORT: String(port),
-        ATLAS_HOME: home,
-        ATLAS_MANIFESTS: path.join(ROOT, 'manifests'),
-        ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'),
-        ATLAS_JWT_SECRET: SECRET,
-        LOG_LEVEL: 'warn',
-      }),
-    );
-    await engine.waitFor(/Atlas is listening on/, 90_000);
-    tokens.push(
-      await mintToken({ secret: SECRET, sub: 'fuzz', tenants: ['acme'], ttlSeconds: 3600 }),
-      await mintToken({ secret: SECRET, sub: 'fuzz-other', tenants: ['other'], ttlSeconds: 3600 }),
-      await mintToken({
-        secret: SECRET,
-        sub: 'fuzz-admin',
-        tenants: ['acme'],
-        admin: true,
-        ttlSeconds: 3600,
-      }),
-      await mintToken({
-        secret: 'another-secret-0123456789abcdefghij',
-        sub: 'x',
-        tenants: ['acme'],
-        ttlSeconds: 3600,
-      }),
-    );
-    // A real run, so that some generated paths name one that exists.
-    const started = await fetch(`${base}/v1/workflows/WF-001/runs`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${tokens[0]}`,
-        'x-tenant-id': 'acme',
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({ input: { name: 'Ada' } }),
-    });
-    expect(started.status).toBe(202);
-    knownIds.push(((await started.json()) as { id: string }).id);
-  }, 120_000);
+    server = await startFuzzServer(database.url);
+    base = server.target.base;
+  }, 180_000);
 
   afterAll(async () => {
-    await engine?.stop('SIGTERM');
-    await fs.rm(home, { recursive: true, force: true });
+    await server?.stop();
   });
 
   it(`answers ${RUNS.toLocaleString('en')} generated requests without a 5xx, a dropped request or a crash`, async () => {
-    const target = { base, tokens, tenants: ['acme', 'other', 'nobody', ''], knownIds };
+    const { target, engine } = server;
     // Warm-up: the first requests load code and fill caches; memory is compared after them.
     await fuzz(target, { runs: 500, seed: 1, concurrency: 8 });
     const warm = await rssMb(engine.child.pid!);
