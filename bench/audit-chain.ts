@@ -1,14 +1,3 @@
-// What the hash-chained audit log costs on the two write paths that audit every request:
-// inbound Stripe webhooks (`webhook.receive`, group-committed with the delivery and its run)
-// and `POST /v1/workflows/WF-001/runs` (`runs.trigger`, in the request's transaction).
-// Each path is measured in rounds that alternate, on the same engine and database, between
-// `audit_append` as shipped (lock each tenant's chain head, number and hash the rows) and the
-// plain insert the chain replaced (the same rows into a table without chain columns, no head
-// lock). The engine's own hashing of each entry (canonical JSON, two SHA-256) runs in both
-// modes; its cost per entry is measured apart and printed beside the ratio.
-// The load comes from child processes (bench/webhooks.ts `load` for the webhooks).
-// Run: npx tsx bench/audit-chain.ts [--duration 4] [--rounds 3] [--connections 32]
-import { execFile } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,7 +11,7 @@ import { migrateUp } from '../engine/db/migrate.ts';
 import { enableTenantRls } from '../engine/db/rls.ts';
 import { startEngine } from '../engine/engine.ts';
 import { makeLogger } from '../engine/log.ts';
-import { benchDatabase, listen } from './support.ts';
+import { benchDatabase, type LoadFigures, listen, loadFigures, loadInChild } from './support.ts';
 
 const { values: knobs, positionals } = parseArgs({
   allowPositionals: true,
@@ -40,14 +29,6 @@ const TENANT = 'bench';
 const JWT_SECRET = 'atlas-bench-secret-0123456789abcdef';
 const STRIPE_SECRET = 'whsec_benchBenchBench0123456789abcdef';
 
-interface Figures {
-  rps: number;
-  p50: number;
-  p99: number;
-  ok: number;
-  failed: number;
-}
-
 /** The API load generator's side (a child process): one JSON line of figures. */
 async function loadApi(url: string, token: string): Promise<void> {
   const result = await autocannon({
@@ -58,28 +39,12 @@ async function loadApi(url: string, token: string): Promise<void> {
     headers: { authorization: `Bearer ${token}`, 'x-tenant-id': TENANT, 'content-type': 'application/json' },
     body: JSON.stringify({ input: { name: 'Ada' } }),
   });
-  const figures: Figures = {
-    rps: result['2xx'] / DURATION_S,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    ok: result['2xx'],
-    failed: result.non2xx + result.errors + result.timeouts,
-  };
+  const figures = loadFigures(result, DURATION_S);
   process.stdout.write(`${JSON.stringify(figures)}\n`);
 }
 
-function child(args: string[]): Promise<Figures> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [...process.execArgv, ...args, `--duration=${DURATION_S}`, `--connections=${CONNECTIONS}`],
-      { timeout: (DURATION_S + 60) * 1000 },
-      (err, stdout, stderr) => {
-        if (err) reject(new Error(`the load generator failed: ${stderr || err.message}`));
-        else resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as Figures);
-      },
-    );
-  });
+function child(args: string[]): Promise<LoadFigures> {
+  return loadInChild(args, DURATION_S, CONNECTIONS);
 }
 
 /**
@@ -135,7 +100,7 @@ function hashingMicros(): number {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmtRound = (f: Figures) => `${f.rps.toFixed(0)}/s p99 ${f.p99} ms`;
+const fmtRound = (f: LoadFigures) => `${f.rps.toFixed(0)}/s p99 ${f.p99} ms`;
 
 async function main(): Promise<void> {
   // It swaps the database's audit_append for a while: only ever on a throwaway database.
@@ -176,7 +141,7 @@ async function main(): Promise<void> {
     api: () =>
       child([import.meta.filename, 'load-api', `${api.url}/v1/workflows/WF-001/runs`, `--token=${token}`]),
   };
-  const results: Record<string, Record<'chained' | 'plain', Figures[]>> = {
+  const results: Record<string, Record<'chained' | 'plain', LoadFigures[]>> = {
     webhook: { chained: [], plain: [] },
     api: { chained: [], plain: [] },
   };

@@ -1,8 +1,10 @@
 // What the benchmarks share: their database, the API they measure and their loopback servers.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import type autocannon from 'autocannon';
 import pg from 'pg';
 import { type Config, environment, loadConfig } from '../engine/config.ts';
 import { startEmbeddedPostgres } from '../engine/db/embedded.ts';
@@ -79,4 +81,43 @@ export async function benchApi(
       await db.destroy();
     },
   };
+}
+
+/** What a load generator child reports: accepted/s, latency, answers. */
+export interface LoadFigures {
+  rps: number;
+  p50: number;
+  p99: number;
+  ok: number;
+  failed: number;
+}
+
+/** An autocannon result as {@link LoadFigures}. */
+export function loadFigures(result: autocannon.Result, durationS: number): LoadFigures {
+  return {
+    rps: result['2xx'] / durationS,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    ok: result['2xx'],
+    failed: result.non2xx + result.errors + result.timeouts,
+  };
+}
+
+/**
+ * Runs a load generator in a child process (this Node, `args`, the duration and connections
+ * as flags) so that making requests does not eat the server's event loop; its last stdout
+ * line is its figures.
+ */
+export function loadInChild(args: string[], durationS: number, connections: number): Promise<LoadFigures> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [...process.execArgv, ...args, `--duration=${durationS}`, `--connections=${connections}`],
+      { timeout: (durationS + 60) * 1000 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`the load generator failed: ${stderr || err.message}`));
+        else resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadFigures);
+      },
+    );
+  });
 }

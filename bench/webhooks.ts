@@ -1,14 +1,3 @@
-// Inbound webhook throughput: Stripe `payment_intent.succeeded` deliveries, each a distinct
-// event signed by stripe-node for the request that carries it, through the engine's HTTP app:
-// verified on the raw bytes, de-duplicated, audited, and a WF-021 run with its queue job
-// committed (fsync on) before the 200. Against a bare Koa handler that reads the same bodies,
-// measured in the same run on the same loopback. The load comes from a child process (this
-// file with `load <url>`), as it would from a provider, so signing does not eat the server's
-// event loop. Afterwards the database must hold exactly one event row, run, queue job and
-// audit entry per delivery the server accepted.
-// Run: npx tsx bench/webhooks.ts   (DATABASE_URL, or an embedded PostgreSQL)
-// Knobs: --duration 8 (seconds), --connections 50, --pool-size 20.
-import { execFile } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -21,7 +10,7 @@ import { type Knex, makeDb } from '../engine/db/knex.ts';
 import { migrateUp } from '../engine/db/migrate.ts';
 import { startEngine } from '../engine/engine.ts';
 import { makeLogger } from '../engine/log.ts';
-import { benchDatabase, listen } from './support.ts';
+import { benchDatabase, type LoadFigures, listen, loadFigures, loadInChild } from './support.ts';
 
 const { values: knobs, positionals } = parseArgs({
   allowPositionals: true,
@@ -37,14 +26,6 @@ const POOL_SIZE = Number(knobs['pool-size']);
 const TENANT = 'bench';
 const SECRET = 'whsec_benchBenchBench0123456789abcdef';
 const stripe = new Stripe('sk_test_x'); // offline: only its test-header signer is used
-
-interface Figures {
-  rps: number;
-  p50: number;
-  p99: number;
-  ok: number;
-  failed: number;
-}
 
 let sequence = 0;
 
@@ -92,31 +73,12 @@ async function load(url: string): Promise<void> {
       },
     ],
   });
-  const figures: Figures = {
-    rps: result['2xx'] / DURATION_S,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    ok: result['2xx'],
-    failed: result.non2xx + result.errors + result.timeouts,
-  };
+  const figures = loadFigures(result, DURATION_S);
   process.stdout.write(`${JSON.stringify(figures)}\n`);
 }
 
-function measure(url: string): Promise<Figures> {
-  return new Promise((resolve, reject) => {
-    const args = [
-      ...process.execArgv,
-      import.meta.filename,
-      'load',
-      url,
-      `--duration=${DURATION_S}`,
-      `--connections=${CONNECTIONS}`,
-    ];
-    execFile(process.execPath, args, { timeout: (DURATION_S + 60) * 1000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`the load generator failed: ${stderr || err.message}`));
-      else resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as Figures);
-    });
-  });
+function measure(url: string): Promise<LoadFigures> {
+  return loadInChild([import.meta.filename, 'load', url], DURATION_S, CONNECTIONS);
 }
 
 /** Serves `handler`, counting requests still being handled (their transactions may outlive the socket). */
@@ -159,7 +121,7 @@ async function count(
   return rows[0]!.n;
 }
 
-function line(name: string, f: Figures): string {
+function line(name: string, f: LoadFigures): string {
   return `${name.padEnd(30)} ${f.rps.toFixed(0).padStart(6)} /s   p50 ${String(f.p50).padStart(3)} ms   p99 ${String(f.p99).padStart(3)} ms   2xx ${f.ok}   failed ${f.failed}`;
 }
 
@@ -187,7 +149,7 @@ async function settled(db: Knex, before: Stored): Promise<Stored> {
   }
 }
 
-async function report(db: Knex, atlas: Figures, bare: Figures, before: Stored): Promise<void> {
+async function report(db: Knex, atlas: LoadFigures, bare: LoadFigures, before: Stored): Promise<void> {
   console.log(
     `Stripe webhooks vs bare Koa, ${CONNECTIONS} connections, ${DURATION_S} s each, loopback, ${os.cpus().length} cores, pool ${POOL_SIZE}`,
   );
@@ -244,11 +206,11 @@ async function main(): Promise<void> {
   const api = await listen(atlasHandler.handler);
   const bare = await listen(bareKoa().callback());
   try {
-    const bareFigures = await measure(bare.url);
+    const bareLoadFigures = await measure(bare.url);
     const before = await stored(db);
-    const atlasFigures = await measure(`${api.url}/v1/webhooks/stripe?tenantId=${TENANT}`);
+    const atlasLoadFigures = await measure(`${api.url}/v1/webhooks/stripe?tenantId=${TENANT}`);
     await atlasHandler.drained();
-    await report(db, atlasFigures, bareFigures, before);
+    await report(db, atlasLoadFigures, bareLoadFigures, before);
   } finally {
     for (const s of [api.server, bare.server]) {
       s.closeAllConnections();
