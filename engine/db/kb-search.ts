@@ -35,6 +35,13 @@ const MAX_WORDS = 12;
 /** The constant of reciprocal rank fusion (Cormack et al.): 60. */
 export const RRF_K = 60;
 
+/**
+ * The chunks of a tenant's ready documents (`c`, each with its document `d`) as SQL, ending in
+ * a `where`: its one binding is the tenant. Vector search and the vector cache read from it.
+ */
+export const READY_CHUNKS = `kb_chunks c join kb_documents d on d.id = c.document_id
+      where c.tenant_id = ? and d.status = 'ready'`;
+
 /** The metadata filter of a search as SQL. */
 export function filterSql(filter: Record<string, unknown> | undefined): { sql: string; bindings: string[] } {
   if (!filter || Object.keys(filter).length === 0) return { sql: '', bindings: [] };
@@ -143,8 +150,7 @@ export async function searchVectorSql(
       ];
   const { rows } = await trx.raw<{ rows: Array<{ id: string; score: number }> }>(
     `select c.id::text as id, ${score} as score
-       from kb_chunks c join kb_documents d on d.id = c.document_id
-      where c.tenant_id = ? and d.status = 'ready' and ${usable}${f.sql}
+       from ${READY_CHUNKS} and ${usable}${f.sql}
       order by ${order}
       limit ?`,
     pgvector
