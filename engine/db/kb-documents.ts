@@ -114,25 +114,47 @@ export async function saveDocument(
     } else {
       await trx('kb_documents').insert({ id, tenant_id: tenantId, source_key: v.sourceKey, ...row });
     }
-    const rows = v.chunks.map((c, ordinal) => ({
-      document_id: id,
-      tenant_id: tenantId,
-      ordinal,
-      text: c.text,
-      token_count: c.tokens,
-      embedding: c.embedding ? Array.from(c.embedding) : null,
-      metadata: JSON.stringify(c.metadata),
-      ...(vectorColumn
-        ? {
-            embedding_vec:
-              c.embedding && c.embedding.length === PGVECTOR_DIMENSIONS ? vectorLiteral(c.embedding) : null,
-          }
-        : {}),
-    }));
-    // Batches keep each statement under PostgreSQL's 65,535 parameters.
-    for (let i = 0; i < rows.length; i += 500) await trx('kb_chunks').insert(rows.slice(i, i + 500));
+    await insertChunks(trx, tenantId, id, v.chunks, vectorColumn);
     return { id, created: !existing };
   });
+}
+
+/**
+ * All of a document's chunks in one statement: one array parameter per column, unnested
+ * server-side (a statement of rows would bind seven parameters a chunk and cap at 65,535).
+ * Embeddings travel as array literals, cast to `real[]` (and `vector`) per row.
+ */
+async function insertChunks(
+  trx: Knex.Transaction,
+  tenantId: string,
+  documentId: string,
+  chunks: NewChunk[],
+  vectorColumn: boolean,
+): Promise<void> {
+  if (chunks.length === 0) return;
+  const embeddings = chunks.map((c) => (c.embedding ? `{${Array.from(c.embedding).join(',')}}` : null));
+  const vectors = vectorColumn
+    ? [
+        chunks.map((c) =>
+          c.embedding && c.embedding.length === PGVECTOR_DIMENSIONS ? vectorLiteral(c.embedding) : null,
+        ),
+      ]
+    : [];
+  await trx.raw(
+    `insert into kb_chunks (document_id, tenant_id, ordinal, text, token_count, metadata, embedding${vectorColumn ? ', embedding_vec' : ''})
+     select ?, ?, u.o - 1, u.t, u.n, u.m, u.e::real[]${vectorColumn ? ', u.v::vector' : ''}
+       from unnest(?::text[], ?::int[], ?::jsonb[], ?::text[]${vectorColumn ? ', ?::text[]' : ''})
+            with ordinality as u(t, n, m, e${vectorColumn ? ', v' : ''}, o)`,
+    [
+      documentId,
+      tenantId,
+      chunks.map((c) => c.text),
+      chunks.map((c) => c.tokens),
+      chunks.map((c) => JSON.stringify(c.metadata)),
+      embeddings,
+      ...vectors,
+    ] as Knex.RawBinding[],
+  );
 }
 
 /**
