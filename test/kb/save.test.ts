@@ -4,7 +4,7 @@
  * embeddings), in order.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type NewChunk, saveDocument } from '../../engine/db/kb-documents.ts';
+import { type NewChunk, saveDocument } from '../../engine/db/kb-save.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 
 const database = useTestDatabase();
