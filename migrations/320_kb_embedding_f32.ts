@@ -5,7 +5,9 @@ import type { Knex } from 'knex';
  * order PostgreSQL's binary protocol uses), generated from the `real[]` column so the two never
  * differ. A tenant's vector cache loads these bytes (2 KB a row at 512 dimensions) instead of
  * the array's text form, which the server had to print and the engine to parse, number by
- * number. Full-text-only chunks hold null (the function is strict).
+ * number. Full-text-only chunks hold null (the function is strict). Generating it costs the
+ * server about what printing the array as text once does, paid when the embedding is written
+ * instead of at every load.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
