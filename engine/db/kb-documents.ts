@@ -26,27 +26,6 @@ export interface DocumentRow {
   updated_at: Date;
 }
 
-export interface NewChunk {
-  text: string;
-  tokens: number;
-  embedding?: Float32Array;
-  metadata: Record<string, unknown>;
-}
-
-export interface DocumentVersion {
-  sourceType: string;
-  sourceKey: string;
-  title: string | null;
-  contentType: string;
-  contentHash: string;
-  bytes: number;
-  tokens: number;
-  embeddingModel: string | null;
-  dimensions: number | null;
-  metadata: Record<string, unknown>;
-  chunks: NewChunk[];
-}
-
 let pgvector: Promise<boolean> | undefined;
 
 /** Whether `kb_chunks` has the pgvector column (migration 170 adds it where the extension exists). */
@@ -75,64 +54,6 @@ export function findDocument(db: Knex, tenantId: string, key: string): Promise<D
 
 export function vectorLiteral(v: Float32Array): string {
   return `[${Array.from(v).join(',')}]`;
-}
-
-/**
- * Writes a document's new version: the row and all its chunks in one transaction, the old
- * chunks deleted in the same one. Until it commits, searches see the previous version.
- */
-export async function saveDocument(
-  db: Knex,
-  tenantId: string,
-  v: DocumentVersion,
-): Promise<{ id: string; created: boolean }> {
-  const vectorColumn = await hasPgvector(db);
-  return withTenant(db, tenantId, async (trx) => {
-    const existing = await trx<DocumentRow>('kb_documents')
-      .where({ tenant_id: tenantId, source_key: v.sourceKey })
-      .forUpdate()
-      .first();
-    const id = existing?.id ?? randomUUID();
-    const row = {
-      source_type: v.sourceType,
-      title: v.title,
-      content_type: v.contentType,
-      content_hash: v.contentHash,
-      status: 'ready',
-      error: null,
-      chunk_count: v.chunks.length,
-      token_count: v.tokens,
-      byte_count: v.bytes,
-      embedding_model: v.embeddingModel,
-      embedding_dimensions: v.dimensions,
-      metadata: JSON.stringify(v.metadata),
-      updated_at: trx.fn.now(),
-    };
-    if (existing) {
-      await trx('kb_documents').where({ tenant_id: tenantId, id }).update(row);
-      await trx('kb_chunks').where({ tenant_id: tenantId, document_id: id }).delete();
-    } else {
-      await trx('kb_documents').insert({ id, tenant_id: tenantId, source_key: v.sourceKey, ...row });
-    }
-    const rows = v.chunks.map((c, ordinal) => ({
-      document_id: id,
-      tenant_id: tenantId,
-      ordinal,
-      text: c.text,
-      token_count: c.tokens,
-      embedding: c.embedding ? Array.from(c.embedding) : null,
-      metadata: JSON.stringify(c.metadata),
-      ...(vectorColumn
-        ? {
-            embedding_vec:
-              c.embedding && c.embedding.length === PGVECTOR_DIMENSIONS ? vectorLiteral(c.embedding) : null,
-          }
-        : {}),
-    }));
-    // Batches keep each statement under PostgreSQL's 65,535 parameters.
-    for (let i = 0; i < rows.length; i += 500) await trx('kb_chunks').insert(rows.slice(i, i + 500));
-    return { id, created: !existing };
-  });
 }
 
 /**

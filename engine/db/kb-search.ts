@@ -35,6 +35,13 @@ const MAX_WORDS = 12;
 /** The constant of reciprocal rank fusion (Cormack et al.): 60. */
 export const RRF_K = 60;
 
+/**
+ * The chunks of a tenant's ready documents (`c`, each with its document `d`) as SQL, ending in
+ * a `where`: its one binding is the tenant. Vector search and the vector cache read from it.
+ */
+export const READY_CHUNKS = `kb_chunks c join kb_documents d on d.id = c.document_id
+      where c.tenant_id = ? and d.status = 'ready'`;
+
 /** The metadata filter of a search as SQL. */
 export function filterSql(filter: Record<string, unknown> | undefined): { sql: string; bindings: string[] } {
   if (!filter || Object.keys(filter).length === 0) return { sql: '', bindings: [] };
@@ -42,9 +49,20 @@ export function filterSql(filter: Record<string, unknown> | undefined): { sql: s
 }
 
 /**
- * Full text, as the tenant. The candidates come from `kb_text_candidates` (migration 221: the
- * GIN index, which row-level security keeps from `atlas_app`'s own queries, for the session's
- * tenant only); they are ranked and read here under row-level security.
+ * Full text, as the tenant, in one statement. The candidates come from `kb_text_candidates`
+ * (migration 221: the GIN index, which row-level security keeps from `atlas_app`'s own
+ * queries, for the session's tenant only); they are ranked and read here under row-level
+ * security.
+ *
+ * Chunks holding every word of the query come first (plainto_tsquery joins them with AND: a
+ * selective index lookup); ranking reads each candidate's tsvector, so a query of words found
+ * in most chunks ranks at most ALL_WORDS_CANDIDATES of them. A question rarely has every word
+ * in one chunk: when that finds fewer than `n`, chunks holding any of the words follow. Those
+ * are gathered word by word, each list capped so that a word found in most chunks cannot crowd
+ * out a rare one, and weighted by the words they hold (a word by the inverse of its list's
+ * length: an inverse document frequency at no extra cost). The best SHORTLIST are read and
+ * ordered by that weight, then by cover density: a chunk holding the rare words of a question
+ * comes before one that repeats its common words. The second part runs only when the first fell short (a one-time filter).
  */
 export async function searchText(
   trx: Knex.Transaction,
@@ -54,64 +72,37 @@ export async function searchText(
   filter?: Record<string, unknown>,
 ): Promise<Ranked[]> {
   const f = filter && Object.keys(filter).length > 0 ? JSON.stringify(filter) : null;
-  const rank = async (
-    tsquery: string,
-    candidates: string,
-    bindings: unknown[],
-    limit: number,
-    exclude: string[],
-  ) => {
-    const { rows } = await trx.raw<{ rows: Array<{ id: string; score: number }> }>(
-      `select c.id::text as id, ts_rank_cd(c.tsv, ${tsquery}) as score
-         from kb_chunks c
-        where c.id in (${candidates})${exclude.length > 0 ? ' and c.id <> all(?::bigint[])' : ''}
+  const { rows } = await trx.raw<{ rows: Array<{ id: string; score: number }> }>(
+    `with input as (select plainto_tsquery('english', ?) as every, cast(? as jsonb) as filter, ?::int as n),
+     first as materialized (
+       select c.id, ts_rank_cd(c.tsv, i.every) as score
+         from input i, kb_chunks c
+        where c.id in (select kb_text_candidates(i.every, ?, i.filter))
         order by score desc, c.id
-        limit ?`,
-      [...bindings, ...(exclude.length > 0 ? [exclude] : []), limit] as Knex.RawBinding[],
-    );
-    return rows.map((r) => ({ id: r.id, score: Number(r.score) }));
-  };
-  // Chunks holding every word of the query first (plainto_tsquery joins them with AND: a
-  // selective index lookup). Ranking reads each candidate's tsvector: words found in most
-  // chunks would make a query rank the whole tenant, so at most ALL_WORDS_CANDIDATES are ranked.
-  const all = await rank(
-    `plainto_tsquery('english', ?)`,
-    `select kb_text_candidates(plainto_tsquery('english', ?), ?, ?::jsonb)`,
-    [query, query, Math.max(ALL_WORDS_CANDIDATES, 4 * n), f],
-    n,
-    [],
+        limit (select n from input)),
+     words as materialized (
+       select lexeme, quote_literal(lexeme)::tsquery as word
+         from (select distinct unnest(tsvector_to_array(to_tsvector('english', ?))) as lexeme limit ${MAX_WORDS}) w
+        where (select count(*) from first) < (select n from input)),
+     lists as (
+       select l.id, 1.0 / count(*) over (partition by w.lexeme) as weight
+         from input i, words w,
+              kb_text_candidates(w.word, ceil(${RANK_CANDIDATES}.0 / (select count(*) from words))::int, i.filter) as l(id)),
+     shortlist as (
+       select id, sum(weight) as weight from lists where id not in (select id from first)
+        group by id order by weight desc, id limit ?),
+     rest as (
+       select c.id, ts_rank_cd(c.tsv, (select string_agg(quote_literal(lexeme), ' | ')::tsquery from words)) as score,
+              s.weight
+         from kb_chunks c join shortlist s on s.id = c.id
+        order by s.weight desc, score desc, c.id
+        limit (select n from input) - (select count(*) from first))
+     select id::text as id, score from (
+       select id, score, 0 as part, 0 as weight from first union all select id, score, 1, weight from rest) r
+      order by part, weight desc, score desc, id`,
+    [query, f, n, Math.max(ALL_WORDS_CANDIDATES, 4 * n), query, Math.max(SHORTLIST, 4 * n)],
   );
-  if (all.length >= n) return all;
-  // A question rarely has every word in one chunk: then chunks holding any of them follow.
-  // Their candidates are gathered word by word, each capped, so that a word found in most
-  // chunks cannot crowd out the chunks holding a rare one; all are ranked by cover density.
-  const { rows: words } = await trx.raw<{ rows: Array<{ lexeme: string }> }>(
-    `select distinct unnest(tsvector_to_array(to_tsvector('english', ?))) as lexeme limit ${MAX_WORDS}`,
-    [query],
-  );
-  if (words.length === 0) return all;
-  const quoted = words.map((w) => `'${w.lexeme.replace(/'/g, "''")}'`);
-  const perWord = Math.ceil(RANK_CANDIDATES / words.length);
-  // Each chunk is weighted by the words it holds, a word by the inverse of its candidates'
-  // count (a rare word's list is short: an inverse document frequency at no extra cost); only
-  // the best SHORTLIST are read and ranked by cover density, which bounds the tsvectors read.
-  const lists = quoted
-    .map(
-      (_, i) =>
-        `(select w${i}.id, 1.0 / count(*) over () as weight from kb_text_candidates(?::tsquery, ?, ?::jsonb) as w${i}(id))`,
-    )
-    .join(' union all ');
-  const exclude = all.map((r) => r.id);
-  const shortlist = `select id from (${lists}) l${exclude.length > 0 ? ' where id <> all(?::bigint[])' : ''}
-                      group by id order by sum(weight) desc, id limit ${Math.max(SHORTLIST, 4 * n)}`;
-  const more = await rank(
-    '?::tsquery',
-    shortlist,
-    [quoted.join(' | '), ...quoted.flatMap((q) => [q, perWord, f]), ...(exclude.length > 0 ? [exclude] : [])],
-    n - all.length,
-    [],
-  );
-  return [...all, ...more];
+  return rows.map((r) => ({ id: r.id, score: Number(r.score) }));
 }
 
 /** One vector search: the tenant, the query's unit vector, how many chunks, metadata filters. */
@@ -143,8 +134,7 @@ export async function searchVectorSql(
       ];
   const { rows } = await trx.raw<{ rows: Array<{ id: string; score: number }> }>(
     `select c.id::text as id, ${score} as score
-       from kb_chunks c join kb_documents d on d.id = c.document_id
-      where c.tenant_id = ? and d.status = 'ready' and ${usable}${f.sql}
+       from ${READY_CHUNKS} and ${usable}${f.sql}
       order by ${order}
       limit ?`,
     pgvector

@@ -1,6 +1,7 @@
 // The tenants' chunk vectors in memory for exact cosine search, and the SQL search beyond its budget.
+import os from 'node:os';
 import type { Knex } from 'knex';
-import { type Ranked, searchVectorSql, type VectorQuery } from './kb-search.ts';
+import { type Ranked, READY_CHUNKS, searchVectorSql, type VectorQuery } from './kb-search.ts';
 
 export interface TenantVectors {
   version: string;
@@ -24,6 +25,11 @@ export class VectorCache {
 
   get bytesUsed(): number {
     return this.used;
+  }
+
+  /** The tenant's cached vectors, if loaded. */
+  entry(tenantId: string): TenantVectors | undefined {
+    return this.entries.get(tenantId);
   }
 
   async search(trx: Knex.Transaction, query: VectorQuery): Promise<Ranked[]> {
@@ -62,23 +68,18 @@ export class VectorCache {
     dims: number,
     version: string,
   ): Promise<TenantVectors> {
-    // As text: `{0.1,0.2}` read by JSON.parse is several times faster than pg's array parser.
-    const rows = (await trx('kb_chunks as c')
-      .join('kb_documents as d', 'd.id', 'c.document_id')
-      .where({ 'c.tenant_id': tenantId, 'd.status': 'ready' })
-      .whereRaw('cardinality(c.embedding) = ?', [dims])
-      .select(
-        trx.raw('c.id::text as id'),
-        'c.document_id',
-        trx.raw('c.embedding::text as embedding'),
-      )) as Array<{
-      id: string;
-      document_id: string;
-      embedding: string;
-    }>;
+    // The packed float32 copy (migration 320): bytes copied into the matrix, not numbers
+    // printed by the server and parsed here one by one. Its length comes from the TOAST
+    // pointer: the real[] is not read at all.
+    const { rows } = await trx.raw<{ rows: Array<{ id: string; document_id: string; packed: Buffer }> }>(
+      `select c.id::text as id, c.document_id, c.embedding_f32 as packed
+         from ${READY_CHUNKS} and octet_length(c.embedding_f32) = ?`,
+      [tenantId, dims * 4],
+    );
     const matrix = new Float32Array(rows.length * dims);
-    for (const [i, r] of rows.entries())
-      matrix.set(JSON.parse(`[${r.embedding.slice(1, -1)}]`) as number[], i * dims);
+    const bytes = new Uint8Array(matrix.buffer);
+    for (const [i, r] of rows.entries()) bytes.set(r.packed, i * dims * 4);
+    if (os.endianness() === 'LE') Buffer.from(matrix.buffer).swap32(); // big-endian, as stored
     return {
       version,
       dims,

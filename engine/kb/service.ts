@@ -20,7 +20,8 @@ import {
   type KbSearchOutput,
   type KnowledgeBase,
 } from '../connector-sdk/index.ts';
-import { clearDocumentError, findDocument, recordFailure, saveDocument } from '../db/kb-documents.ts';
+import { clearDocumentError, findDocument, recordFailure } from '../db/kb-documents.ts';
+import { saveDocument } from '../db/kb-save.ts';
 import { fuse, loadHits, type Ranked, searchText, searchVector } from '../db/kb-search.ts';
 import { VectorCache } from '../db/kb-vector-cache.ts';
 import { withTenant } from '../db/rls.ts';

@@ -69,6 +69,51 @@ describe('full-text search under row-level security', () => {
     await poll(async () => ((await indexScans()) > before ? true : undefined), 15_000);
   });
 
+  it('answers in one statement: chunks holding every word first, then those holding the rarest', async () => {
+    const { db } = database;
+    const statements: string[] = [];
+    const watch = (q: { sql: string }) => statements.push(q.sql);
+    db.on('query', watch);
+    let found: Awaited<ReturnType<typeof searchText>>;
+    try {
+      found = await withTenant(db, 'acme', async (trx) => {
+        statements.length = 0; // the transaction's own set-up
+        return searchText(trx, 'acme', 'zebrafish tank invoices refunds', 3);
+      });
+    } finally {
+      db.off('query', watch);
+    }
+    expect(statements.filter((q) => !/^(commit|rollback)/i.test(q))).toHaveLength(1);
+    expect(found).toHaveLength(3);
+    const first = await db('kb_chunks').where({ id: found[0]!.id }).first();
+    expect(first.text).toBe('The zebrafish tank is cleaned weekly.');
+    // Chunks holding every word of a query come before any others.
+    const both = await withTenant(db, 'acme', (trx) => searchText(trx, 'acme', 'zebrafish weekly', 2));
+    expect(both[0]!.id).toBe(found[0]!.id);
+    expect(both).toHaveLength(1);
+  });
+
+  it('bounds the candidates of a common word to the newest chunks holding it, the same every time', async () => {
+    const { db } = database;
+    const newest = await db('kb_chunks')
+      .where({ tenant_id: 'acme' })
+      .whereRaw(`tsv @@ to_tsquery('english', 'invoices')`)
+      .orderBy('id', 'desc')
+      .limit(25)
+      .pluck('id');
+    for (let i = 0; i < 3; i++) {
+      const ids = await withTenant(db, 'acme', async (trx) => {
+        const { rows } = await trx.raw<{ rows: Array<{ id: string }> }>(
+          `select kb_text_candidates(to_tsquery('english', 'invoices'), 25, null)::text as id`,
+        );
+        return rows.map((r) => r.id);
+      });
+      expect(ids).toEqual(newest.map(String));
+      // Another scan of the table between two searches changes nothing.
+      await db.raw(`select count(*) from kb_chunks where text like '%never%'`);
+    }
+  });
+
   it('gathers candidates only for the tenant of the session, whatever the query asks', async () => {
     const { db } = database;
     const asTenant = (tenant: string) =>

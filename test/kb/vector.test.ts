@@ -77,6 +77,28 @@ describe('exact vector search', () => {
     expect(fromCache.results.every((r) => r.document.source.startsWith('topic-'))).toBe(true);
   });
 
+  it('keeps each embedding as packed big-endian float32 too, which the cache loads exactly', async () => {
+    const { rows } = await database.db.raw<{
+      rows: Array<{ id: string; embedding: number[]; packed: Buffer }>;
+    }>(
+      `select id::text, embedding, embedding_f32 as packed from kb_chunks
+        where tenant_id = 'acme' and embedding is not null`,
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(TOPICS.length);
+    await search(cached, 'acme', { query: 'load the cache', mode: 'vector' });
+    const entry = cached.cache.entry('acme')!;
+    expect(entry.ids.length).toBe(rows.length);
+    for (const { id, embedding, packed } of rows) {
+      const want = Buffer.alloc(embedding.length * 4);
+      for (const [i, x] of embedding.entries()) want.writeFloatBE(x, i * 4);
+      expect(packed.equals(want)).toBe(true);
+      const row = entry.ids.indexOf(id);
+      expect(Array.from(entry.matrix.subarray(row * 64, (row + 1) * 64))).toEqual(
+        Array.from(Float32Array.from(embedding)),
+      );
+    }
+  });
+
   it('filters on metadata in both paths', async () => {
     const query = { query: 'passwords rotate', mode: 'vector' as const, k: 5, filter: { even: false } };
     for (const kb of [cached, sql]) {
