@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { computeRule } from '../../engine/import/n8n/compute.ts';
 import { readWorkflow } from '../../engine/import/n8n/export.ts';
 import { isProblem, type Path, type Problem } from '../../engine/import/n8n/problem.ts';
-import { node, stepsOf, workflow } from './n8n-workflow.ts';
+import { node, START, stepsOf, workflow } from './n8n-workflow.ts';
 
 const notes: string[] = [];
 const ctx = {
@@ -205,13 +205,7 @@ describe('n8n time, loop and sub-workflow nodes', () => {
       {
         name: 'loop',
         nodes: [
-          {
-            name: 'Start',
-            type: 'n8n-nodes-base.executeWorkflowTrigger',
-            typeVersion: 1,
-            position: [0, 0],
-            parameters: {},
-          },
+          START,
           node('Split', 'splitOut', 1, { fieldToSplitOut: 'rows' }),
           node('Loop', 'splitInBatches', 3, { options: {} }),
           node('Shout', 'set', 3.4, {

@@ -2,7 +2,16 @@
 import { convertWorkflow } from '../../engine/import/n8n/convert.ts';
 import { type N8nWorkflow, readWorkflow } from '../../engine/import/n8n/export.ts';
 
-/** A workflow started by an Execute Workflow Trigger named `Start`, connected along `chain`. */
+/** The trigger every test workflow starts with. */
+export const START = {
+  name: 'Start',
+  type: 'n8n-nodes-base.executeWorkflowTrigger',
+  typeVersion: 1,
+  position: [0, 0],
+  parameters: {},
+};
+
+/** A workflow started by {@link START}, its nodes connected along `chain`. */
 export function workflow(
   nodes: Record<string, unknown>[],
   chain: string[],
@@ -14,22 +23,14 @@ export function workflow(
   return readWorkflow(
     {
       name: 'test',
-      nodes: [
-        {
-          name: 'Start',
-          type: 'n8n-nodes-base.executeWorkflowTrigger',
-          typeVersion: 1,
-          position: [0, 0],
-          parameters: {},
-        },
-        ...nodes,
-      ],
+      nodes: [START, ...nodes],
       connections,
       ...extra,
     },
     'test.json',
   );
 }
+
 export const node = (
   name: string,
   type: string,
@@ -42,6 +43,7 @@ export const node = (
   position: [0, 0],
   parameters,
 });
+
 export const stepsOf = (wf: N8nWorkflow, opts: Record<string, unknown> = {}) => {
   const c = convertWorkflow(wf, { id: 'WF-100', routes: new Set(), ...opts });
   return { steps: (c.workflow?.['steps'] ?? []) as Record<string, unknown>[], c };
