@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type Config, loadConfig } from '../../engine/config.ts';
+import { generateKey } from '../../engine/crypto/index.ts';
 import { type RunningEngine, startEngine } from '../../engine/engine.ts';
 import { silentLogger } from '../../engine/log.ts';
 import type { RunDetail, Runtime, TokenSource } from '../../engine/runtime/index.ts';
@@ -123,4 +124,19 @@ export function servingConfig(
     ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'),
     ...env,
   });
+}
+
+/**
+ * The variables of an engine that listens on a port of its own on 127.0.0.1, logs nothing and
+ * has a fresh encryption key; the test adds its database, catalogue and fakes.
+ */
+export function listeningEnv(home: string, jwtSecret: string): Record<string, string> {
+  return {
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    ATLAS_HOME: home,
+    ATLAS_ENCRYPTION_KEY: generateKey(),
+    ATLAS_JWT_SECRET: jwtSecret,
+  };
 }

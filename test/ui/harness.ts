@@ -11,9 +11,9 @@ import { expect } from 'vitest';
 import { buildUi } from '../../bin/build-ui.js';
 import { mintToken } from '../../engine/auth/mint.ts';
 import { loadConfig } from '../../engine/config.ts';
-import { generateKey } from '../../engine/crypto/index.ts';
 import { type EngineOptions, type RunningEngine, startEngine } from '../../engine/engine.ts';
 import { makeLogger } from '../../engine/log.ts';
+import { listeningEnv } from '../helpers/engine.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'ui');
@@ -59,12 +59,7 @@ function configOf(databaseUrl: string, home: string, manifests: string) {
   return loadConfig(
     {
       DATABASE_URL: databaseUrl,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      ATLAS_HOME: home,
-      ATLAS_ENCRYPTION_KEY: generateKey(),
-      ATLAS_JWT_SECRET: JWT_SECRET,
+      ...listeningEnv(home, JWT_SECRET),
       ATLAS_MANIFESTS: manifests,
       ATLAS_WORKER_CONCURRENCY: '8',
     },

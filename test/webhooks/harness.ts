@@ -11,9 +11,9 @@ import type { Knex } from 'knex';
 import Stripe from 'stripe';
 import { mintToken } from '../../engine/auth/mint.ts';
 import { loadConfig } from '../../engine/config.ts';
-import { generateKey } from '../../engine/crypto/index.ts';
 import { type RunningEngine, startEngine } from '../../engine/engine.ts';
 import { makeLogger } from '../../engine/log.ts';
+import { listeningEnv } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/poll.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -44,12 +44,7 @@ export async function startWebhookEngine(
     {
       DATABASE_URL: database.url,
       DIRECT_URL: database.directUrl,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      ATLAS_HOME: home,
-      ATLAS_ENCRYPTION_KEY: generateKey(),
-      ATLAS_JWT_SECRET: JWT_SECRET,
+      ...listeningEnv(home, JWT_SECRET),
       ATLAS_MANIFESTS: `${path.join(ROOT, 'manifests')}:${path.join(FIXTURES, 'manifests')}`,
       STRIPE_WEBHOOK_SECRET: PLATFORM_STRIPE_SECRET,
       ...env,
