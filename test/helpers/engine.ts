@@ -6,7 +6,6 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type Config, loadConfig } from '../../engine/config.ts';
-import { generateKey } from '../../engine/crypto/index.ts';
 import { type RunningEngine, startEngine } from '../../engine/engine.ts';
 import { silentLogger } from '../../engine/log.ts';
 import type { RunDetail, Runtime, TokenSource } from '../../engine/runtime/index.ts';
@@ -115,20 +114,17 @@ export function servingConfig(
 ): Config {
   return loadConfig({
     DATABASE_URL: databaseUrl,
-    ATLAS_HOME: home,
     ATLAS_MANIFESTS: path.join(home, 'manifests'),
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    ATLAS_JWT_SECRET: jwtSecret,
-    ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'),
+    ...listeningEnv(home, jwtSecret),
     ...env,
   });
 }
 
 /**
- * The variables of an engine that listens on a port of its own on 127.0.0.1, logs nothing and
- * has a fresh encryption key; the test adds its database, catalogue and fakes.
+ * The variables of an engine that listens on a port of its own on 127.0.0.1, logs nothing,
+ * keeps its files in `home` and signs tokens with `jwtSecret`; the test adds its database,
+ * catalogue and fakes. The encryption key is fixed, so an engine started again reads what the
+ * first one stored.
  */
 export function listeningEnv(home: string, jwtSecret: string): Record<string, string> {
   return {
@@ -136,7 +132,7 @@ export function listeningEnv(home: string, jwtSecret: string): Record<string, st
     PORT: '0',
     LOG_LEVEL: 'silent',
     ATLAS_HOME: home,
-    ATLAS_ENCRYPTION_KEY: generateKey(),
+    ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'),
     ATLAS_JWT_SECRET: jwtSecret,
   };
 }
