@@ -13,6 +13,7 @@ import { mintToken } from '../../engine/auth/mint.ts';
 import { loadConfig } from '../../engine/config.ts';
 import { type EngineOptions, type RunningEngine, startEngine } from '../../engine/engine.ts';
 import { makeLogger } from '../../engine/log.ts';
+import { tenantRequest } from '../helpers/api.ts';
 import { listeningEnv } from '../helpers/engine.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -109,15 +110,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<Console> {
     route.request().url().startsWith('http://127.0.0.1:') ? route.continue() : route.abort('blockedbyclient'),
   );
   const call = async (method: string, p: string, body?: unknown) => {
-    const res = await fetch(`${url}${p}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        'x-tenant-id': 'demo',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    const res = await tenantRequest(`${url}${p}`, token, 'demo', method, body);
     expect(res.ok, `${method} ${p} answered ${res.status}`).toBe(true);
     return (await res.json()) as Record<string, unknown>;
   };

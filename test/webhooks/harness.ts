@@ -13,6 +13,7 @@ import { mintToken } from '../../engine/auth/mint.ts';
 import { loadConfig } from '../../engine/config.ts';
 import { type RunningEngine, startEngine } from '../../engine/engine.ts';
 import { makeLogger } from '../../engine/log.ts';
+import { tenantRequest } from '../helpers/api.ts';
 import { listeningEnv } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/poll.ts';
 
@@ -149,13 +150,5 @@ export async function apiCall(
     tenants: opts.tenants ?? [opts.tenant],
     ttlSeconds: 300,
   });
-  return fetch(`${url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      'x-tenant-id': opts.tenant,
-      ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
-  });
+  return tenantRequest(`${url}${path}`, token, opts.tenant, method, opts.body);
 }
