@@ -12,22 +12,44 @@ export function nonEmpty(env: Env, name: string): string | undefined {
 }
 
 export function parseDatabaseUrl(env: Env, name = 'DATABASE_URL'): string | undefined {
+  const expected = 'expected postgres://user:password@host:5432/database';
+  return parseUrl(
+    env,
+    name,
+    () => `is not a URL; ${expected}`,
+    (url) => {
+      if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+        return `must start with postgres:// (got ${url.protocol}//)`;
+      if (url.hostname === '' && !url.searchParams.has('host')) return `names no host; ${expected}`;
+      return undefined;
+    },
+  );
+}
+
+/**
+ * The URL in `name`, or undefined when it is unset. A value that does not parse is refused with
+ * `notUrl`; a parsed one with what `refuse` says is wrong with it (undefined: nothing).
+ */
+function parseUrl(
+  env: Env,
+  name: string,
+  notUrl: (raw: string) => string,
+  refuse: (url: URL, raw: string) => string | undefined,
+): string | undefined {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return undefined;
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(name, 'is not a URL; expected postgres://user:password@host:5432/database');
+    throw new ConfigError(name, notUrl(raw));
   }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError(name, `must start with postgres:// (got ${url.protocol}//)`);
-  }
-  if (url.hostname === '' && !url.searchParams.has('host')) {
-    throw new ConfigError(name, 'names no host; expected postgres://user:password@host:5432/database');
-  }
+  const wrong = refuse(url, raw);
+  if (wrong !== undefined) throw new ConfigError(name, wrong);
   return raw;
 }
+
+const notAUrl = (raw: string) => `is not a URL (got "${raw}")`;
 
 export function parseLogLevel(env: Env): LogLevel {
   const raw = nonEmpty(env, 'LOG_LEVEL')?.toLowerCase() ?? 'info';
@@ -73,19 +95,13 @@ export const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** Keys fetched over plain HTTP could be swapped in transit: HTTPS, except on loopback. */
 export function parseJwksUrl(env: Env): string | undefined {
-  const raw = nonEmpty(env, 'ATLAS_JWKS_URL');
-  if (raw === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError('ATLAS_JWKS_URL', `is not a URL (got "${raw}")`);
-  }
-  const loopbackHttp = url.protocol === 'http:' && LOOPBACK.has(url.hostname);
-  if (url.protocol !== 'https:' && !loopbackHttp) {
-    throw new ConfigError('ATLAS_JWKS_URL', `must be an https:// URL (got ${url.protocol}//)`);
-  }
-  return raw;
+  return parseUrl(env, 'ATLAS_JWKS_URL', notAUrl, (url) =>
+    isHttpsOrLoopback(url) ? undefined : `must be an https:// URL (got ${url.protocol}//)`,
+  );
+}
+
+function isHttpsOrLoopback(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
 }
 
 export function parseSecret(env: Env, name: string, minLength: number): string | undefined {
@@ -98,25 +114,13 @@ export function parseSecret(env: Env, name: string, minLength: number): string |
 
 /** An https URL (http on loopback, or anywhere with `anyHttp`: a private S3 endpoint, say). */
 export function parseHttpUrl(env: Env, name: string, base: boolean, anyHttp = false): string | undefined {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(name, `is not a URL (got "${raw}")`);
-  }
-  const loopbackHttp = url.protocol === 'http:' && LOOPBACK.has(url.hostname);
-  if (url.protocol !== 'https:' && !loopbackHttp && !(anyHttp && url.protocol === 'http:')) {
-    throw new ConfigError(
-      name,
-      `must be an https:// URL, or http:// on 127.0.0.1 or localhost (got ${url.protocol}//)`,
-    );
-  }
-  if (base && (url.search !== '' || url.hash !== '')) {
-    throw new ConfigError(name, `must be a base URL without a query or fragment (got "${raw}")`);
-  }
-  return raw;
+  return parseUrl(env, name, notAUrl, (url, raw) => {
+    if (!isHttpsOrLoopback(url) && !(anyHttp && url.protocol === 'http:'))
+      return `must be an https:// URL, or http:// on 127.0.0.1 or localhost (got ${url.protocol}//)`;
+    if (base && (url.search !== '' || url.hash !== ''))
+      return `must be a base URL without a query or fragment (got "${raw}")`;
+    return undefined;
+  });
 }
 
 /** `true` or `false`; anything else (`yes`, `1`) is refused rather than read as false. */

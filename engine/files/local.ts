@@ -14,7 +14,7 @@ import {
   ObjectMissingError,
   type PutSource,
   type Storage,
-  StorageUnavailableError,
+  storageFailure,
 } from './storage.ts';
 
 export function makeLocalStorage(dir: string): Storage {
@@ -88,7 +88,5 @@ export function makeLocalStorage(dir: string): Storage {
 }
 
 function unavailable(err: unknown): Error {
-  if (err instanceof StorageUnavailableError || err instanceof ObjectMissingError) return err;
-  const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
-  return new StorageUnavailableError(`local storage failed (${code})`, { cause: err });
+  return storageFailure('local', (err as NodeJS.ErrnoException).code ?? 'unknown', err);
 }

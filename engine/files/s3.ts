@@ -14,6 +14,7 @@ import {
   type PutSource,
   type Storage,
   StorageUnavailableError,
+  storageFailure,
 } from './storage.ts';
 
 type Sdk = typeof import('@aws-sdk/client-s3');
@@ -140,10 +141,9 @@ function isMissing(err: unknown): boolean {
 }
 
 function unavailable(err: unknown): Error {
-  if (err instanceof StorageUnavailableError) return err;
   const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   const what = e.$metadata?.httpStatusCode
     ? `status ${e.$metadata.httpStatusCode}`
     : (e.code ?? e.name ?? 'error');
-  return new StorageUnavailableError(`s3 storage failed (${what})`, { cause: err });
+  return storageFailure('s3', what, err);
 }

@@ -48,6 +48,16 @@ export class ObjectMissingError extends Error {
   override readonly name = 'ObjectMissingError';
 }
 
+/**
+ * What a driver failed with, as the service expects it: Atlas's own storage errors as they
+ * are, anything else a {@link StorageUnavailableError} saying what the driver could tell of it
+ * (`local storage failed (EACCES)`), the original kept as its cause.
+ */
+export function storageFailure(driver: Storage['kind'], what: string, err: unknown): Error {
+  if (err instanceof StorageUnavailableError || err instanceof ObjectMissingError) return err;
+  return new StorageUnavailableError(`${driver} storage failed (${what})`, { cause: err });
+}
+
 const KEY =
   /^tenants\/[a-z0-9][a-z0-9-]{0,62}\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -9,8 +9,9 @@ import { tenantOf } from './context.ts';
 import { auditedTransaction } from './plugins/audit.ts';
 import { defineRoute, type JsonSchema, type RouteSpec } from './route.ts';
 
-export interface DeleteRouteSpec<P> {
+export interface DeleteRouteSpec {
   db: Knex;
+  /** The path, whose one parameter names the entity (and is the audited entity id). */
   path: string;
   operationId: string;
   summary: string;
@@ -18,17 +19,19 @@ export interface DeleteRouteSpec<P> {
   tag: string;
   params: JsonSchema;
   audit: { action: string; entityType: string };
-  /** The audited entity id. */
-  entityId(params: P): string;
-  /** Deletes in `trx`; says whether there was anything to delete. */
-  remove(tenantId: string, params: P, trx: Knex.Transaction): Promise<boolean>;
+  /** Deletes the entity in `trx`; says whether there was anything to delete. */
+  remove(tenantId: string, key: string, trx: Knex.Transaction): Promise<boolean>;
   /** The 404's detail. */
-  notFound(params: P): string;
+  notFound(key: string): string;
 }
 
-export function defineDeleteRoute<P>(spec: DeleteRouteSpec<P>): RouteSpec<P> {
-  const { db, entityId, remove, notFound, ...doc } = spec;
-  return defineRoute<P>({
+export function defineDeleteRoute(spec: DeleteRouteSpec): RouteSpec<Record<string, string>> {
+  const { db, remove, notFound, ...doc } = spec;
+  const names = [...spec.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+  if (names.length !== 1)
+    throw new Error(`${spec.path}: an audited DELETE names its entity by exactly one path parameter`);
+  const [name] = names as [string];
+  return defineRoute<Record<string, string>>({
     ...doc,
     method: 'DELETE',
     scope: 'tenant',
@@ -36,14 +39,15 @@ export function defineDeleteRoute<P>(spec: DeleteRouteSpec<P>): RouteSpec<P> {
     responses: { 204: { description: 'Deleted.' } },
     async handler(ctx, { params }) {
       const tenantId = tenantOf(ctx);
+      const key = params[name]!;
       await auditedTransaction(
         ctx,
         db,
         204,
         async (trx) => {
-          if (!(await remove(tenantId, params, trx))) throw problem.notFound(notFound(params));
+          if (!(await remove(tenantId, key, trx))) throw problem.notFound(notFound(key));
         },
-        () => entityId(params),
+        () => key,
       );
       ctx.status = 204;
     },

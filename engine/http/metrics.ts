@@ -4,7 +4,7 @@
  * made in the same process (tests, the bench).
  */
 import client from 'prom-client';
-import { counter, histogram } from '../metrics.ts';
+import { timedEvents } from '../metrics.ts';
 
 export interface HttpMetrics {
   observe(labels: { method: string; route: string; status: number }, seconds: number): void;
@@ -13,21 +13,19 @@ export interface HttpMetrics {
 export function httpMetrics(): HttpMetrics {
   const { register } = client;
   if (!register.getSingleMetric('process_cpu_user_seconds_total')) client.collectDefaultMetrics({ register });
-  const requests = counter(
-    'atlas_http_requests_total',
-    'HTTP requests answered, by method, route template and status.',
-    ['method', 'route', 'status'],
-  );
-  const duration = histogram(
-    'atlas_http_request_duration_seconds',
-    'Time to answer an HTTP request, by method and route template.',
-    ['method', 'route'],
-    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-  );
+  const answered = timedEvents({
+    count: ['atlas_http_requests_total', 'HTTP requests answered, by method, route template and status.'],
+    time: [
+      'atlas_http_request_duration_seconds',
+      'Time to answer an HTTP request, by method and route template.',
+    ],
+    labels: ['method', 'route', 'status'],
+    timedBy: ['method', 'route'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  });
   return {
     observe({ method, route, status }, seconds) {
-      requests.inc({ method, route, status: String(status) });
-      duration.observe({ method, route }, seconds);
+      answered({ method, route, status: String(status) }, seconds);
     },
   };
 }

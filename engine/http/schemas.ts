@@ -60,16 +60,31 @@ export const expiringUrlSchema = (urlDescription?: string): JsonSchema => ({
 export const limitSchema: JsonSchema = { type: 'integer', minimum: 1, maximum: 200, default: 50 };
 export const cursorSchema: JsonSchema = { type: 'string', minLength: 1, maxLength: 512 };
 
-/** `{ items, nextCursor? }`: a page of a keyset-paginated list. */
-export function pageOf(item: JsonSchema): JsonSchema {
-  return {
-    type: 'object',
-    required: ['items'],
-    properties: {
-      items: { type: 'array', items: item },
-      nextCursor: { type: 'string', description: 'Pass as `cursor` for the next page; absent on the last.' },
-    },
-  };
+/** An object with these properties, of which `required` must be present. */
+export function objectOf(required: readonly string[], properties: Record<string, JsonSchema>): JsonSchema {
+  return { type: 'object', required: [...required], properties };
+}
+
+/** A route's query: the parameters it names, and no others. */
+export function querySchema(properties: Record<string, JsonSchema>): JsonSchema {
+  return { type: 'object', additionalProperties: false, properties };
+}
+
+/** The query of a keyset-paginated list: its filters, then `limit` and `cursor`. */
+export function pageQuery(filters: Record<string, JsonSchema>): JsonSchema {
+  return querySchema({ ...filters, limit: limitSchema, cursor: cursorSchema });
+}
+
+/**
+ * `{ items, nextCursor? }`: a page of a keyset-paginated list; `beside` are further fields the
+ * answer always carries (a list's usage, say).
+ */
+export function pageOf(item: JsonSchema, beside: Record<string, JsonSchema> = {}): JsonSchema {
+  return objectOf(['items', ...Object.keys(beside)], {
+    items: { type: 'array', items: item },
+    nextCursor: { type: 'string', description: 'Pass as `cursor` for the next page; absent on the last.' },
+    ...beside,
+  });
 }
 
 export interface Page<T> {

@@ -11,7 +11,6 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { mintToken } from '../../engine/auth/mint.ts';
 import { loadConfig } from '../../engine/config.ts';
-import { generateKey } from '../../engine/crypto/index.ts';
 import { type RunningEngine, startEngine } from '../../engine/engine.ts';
 import { makeLogger } from '../../engine/log.ts';
 import type { RunDetail, TokenSource } from '../../engine/runtime/index.ts';
@@ -23,6 +22,7 @@ import { startSocial } from '../fakes/social.ts';
 import { STRIPE_KEY, type StripeFake, startStripe } from '../fakes/stripe.ts';
 import { BOT_TOKEN, startTelegram } from '../fakes/telegram.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook.ts';
+import { listeningEnv } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/poll.ts';
 import { ROOT, signedStripe, stripe } from '../webhooks/harness.ts';
 
@@ -89,12 +89,7 @@ export async function startCatalogueEngine(
   const config = loadConfig(
     {
       DATABASE_URL: databaseUrl,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      ATLAS_HOME: home,
-      ATLAS_ENCRYPTION_KEY: generateKey(),
-      ATLAS_JWT_SECRET: JWT_SECRET,
+      ...listeningEnv(home, JWT_SECRET),
       ATLAS_MANIFESTS: path.join(ROOT, 'manifests'),
       ATLAS_OUTBOUND_ALLOWLIST: '127.0.0.1',
       ATLAS_CONNECTOR_TELEGRAM_BASE_URL: telegram.url,

@@ -3,25 +3,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnv, type LongRunning, startCli } from '../helpers/cli.ts';
+import { cliEnv, type LongRunning, logWorkflow, startCli } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { waitFor } from '../helpers/poll.ts';
 
-const MANUAL = `apiVersion: atlas/v1
-kind: Workflow
-id: WF-001
-trigger: { type: manual }
-steps:
-  - { id: hello, uses: core.log, with: { message: hi } }
-`;
-
-const SCHEDULED = `apiVersion: atlas/v1
-kind: Workflow
-id: WF-053
-trigger: { type: schedule, cron: "15 4 * * *" }
-steps:
-  - { id: hello, uses: core.log, with: { message: hi } }
-`;
+const MANUAL = logWorkflow('WF-001', '{ type: manual }');
+const SCHEDULED = logWorkflow('WF-053', '{ type: schedule, cron: "15 4 * * *" }');
 
 describe('atlas worker on SIGHUP', () => {
   const database = useTestDatabase();

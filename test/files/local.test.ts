@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeLocalStorage } from '../../engine/files/local.ts';
+import { ObjectMissingError, StorageUnavailableError } from '../../engine/files/storage.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -36,5 +37,18 @@ describe('the local driver', () => {
     }
     expect(uncaught.map(String)).toEqual([]);
     expect(await fs.readFile(path.join(dir, 'files', 'tenants/acme/f1'), 'utf8')).toBe('hello');
+  });
+
+  it('names a missing object, and a failing file system with its error code', async () => {
+    const blocker = path.join(dir, 'not-a-directory');
+    await fs.writeFile(blocker, 'x');
+    const storage = makeLocalStorage(blocker);
+    const body = createReadStream(blocker);
+    const put = storage.put('tenants/acme/f2', { body, size: 1, contentType: 'text/plain' });
+    await expect(put).rejects.toThrow(StorageUnavailableError);
+    await expect(put).rejects.toThrow('local storage failed (ENOTDIR)');
+    const missing = makeLocalStorage(path.join(dir, 'empty'));
+    await expect(missing.get('tenants/acme/f3')).rejects.toThrow(ObjectMissingError);
+    expect(await missing.head('tenants/acme/f3')).toBeUndefined();
   });
 });

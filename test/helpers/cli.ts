@@ -111,3 +111,14 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv): LongRunning {
     },
   };
 }
+
+/** A workflow of one `core.log` step with this trigger (YAML flow text), as a manifest file's text. */
+export function logWorkflow(id: string, trigger: string): string {
+  return `apiVersion: atlas/v1
+kind: Workflow
+id: ${id}
+trigger: ${trigger}
+steps:
+  - { id: hello, uses: core.log, with: { message: hi } }
+`;
+}

@@ -114,13 +114,25 @@ export function servingConfig(
 ): Config {
   return loadConfig({
     DATABASE_URL: databaseUrl,
-    ATLAS_HOME: home,
     ATLAS_MANIFESTS: path.join(home, 'manifests'),
+    ...listeningEnv(home, jwtSecret),
+    ...env,
+  });
+}
+
+/**
+ * The variables of an engine that listens on a port of its own on 127.0.0.1, logs nothing,
+ * keeps its files in `home` and signs tokens with `jwtSecret`; the test adds its database,
+ * catalogue and fakes. The encryption key is fixed, so an engine started again reads what the
+ * first one stored.
+ */
+export function listeningEnv(home: string, jwtSecret: string): Record<string, string> {
+  return {
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'silent',
-    ATLAS_JWT_SECRET: jwtSecret,
+    ATLAS_HOME: home,
     ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'),
-    ...env,
-  });
+    ATLAS_JWT_SECRET: jwtSecret,
+  };
 }

@@ -2,9 +2,9 @@
 // or refused with a reason: never a guess.
 import { describe, expect, it } from 'vitest';
 import { computeRule } from '../../engine/import/n8n/compute.ts';
-import { convertWorkflow } from '../../engine/import/n8n/convert.ts';
-import { type N8nWorkflow, readWorkflow } from '../../engine/import/n8n/export.ts';
+import { readWorkflow } from '../../engine/import/n8n/export.ts';
 import { isProblem, type Path, type Problem } from '../../engine/import/n8n/problem.ts';
+import { node, START, stepsOf, workflow } from './n8n-workflow.ts';
 
 const notes: string[] = [];
 const ctx = {
@@ -69,45 +69,6 @@ describe('n8n expressions that compute', () => {
     expect(refusal('$today')).toContain('$today');
   });
 });
-
-function workflow(
-  nodes: Record<string, unknown>[],
-  chain: string[],
-  extra: Partial<N8nWorkflow> = {},
-): N8nWorkflow {
-  const connections: Record<string, unknown> = {};
-  for (const [i, from] of chain.slice(0, -1).entries())
-    connections[from] = { main: [[{ node: chain[i + 1], type: 'main', index: 0 }]] };
-  return readWorkflow(
-    {
-      name: 'test',
-      nodes: [
-        {
-          name: 'Start',
-          type: 'n8n-nodes-base.executeWorkflowTrigger',
-          typeVersion: 1,
-          position: [0, 0],
-          parameters: {},
-        },
-        ...nodes,
-      ],
-      connections,
-      ...extra,
-    },
-    'test.json',
-  );
-}
-const node = (name: string, type: string, typeVersion: number, parameters: Record<string, unknown>) => ({
-  name,
-  type: `n8n-nodes-base.${type}`,
-  typeVersion,
-  position: [0, 0],
-  parameters,
-});
-const stepsOf = (wf: N8nWorkflow, opts: Record<string, unknown> = {}) => {
-  const c = convertWorkflow(wf, { id: 'WF-100', routes: new Set(), ...opts });
-  return { steps: (c.workflow?.['steps'] ?? []) as Record<string, unknown>[], c };
-};
 
 describe('n8n time, loop and sub-workflow nodes', () => {
   it('maps Wait to a durable sleep, a wait until a time, or a signal named resume', () => {
@@ -244,13 +205,7 @@ describe('n8n time, loop and sub-workflow nodes', () => {
       {
         name: 'loop',
         nodes: [
-          {
-            name: 'Start',
-            type: 'n8n-nodes-base.executeWorkflowTrigger',
-            typeVersion: 1,
-            position: [0, 0],
-            parameters: {},
-          },
+          START,
           node('Split', 'splitOut', 1, { fieldToSplitOut: 'rows' }),
           node('Loop', 'splitInBatches', 3, { options: {} }),
           node('Shout', 'set', 3.4, {

@@ -8,6 +8,7 @@ import { mintToken } from '../../engine/auth/mint.ts';
 import type { FakeServer } from '../fakes/server.ts';
 import { BOT_TOKEN, startTelegram, telegramParams } from '../fakes/telegram.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook.ts';
+import { tenantRequest } from '../helpers/api.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { startTestEngine, type TestEngine, type TestEngineOptions } from '../helpers/engine.ts';
 import { closeServer } from '../http/harness.ts';
@@ -79,15 +80,7 @@ export async function startNotifyHarness(
         tenants: [tenant],
         ttlSeconds: 600,
       });
-      return fetch(`${base}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          'x-tenant-id': tenant,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-      });
+      return tenantRequest(`${base}${path}`, token, tenant, method, body);
     },
     async messages(chatId) {
       const out: string[] = [];

@@ -8,26 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../engine/runtime/index.ts';
-import { cliEnv, type LongRunning, runCli, startCli } from '../helpers/cli.ts';
+import { cliEnv, type LongRunning, logWorkflow, runCli, startCli } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { poll } from '../helpers/poll.ts';
 import { makeRuntimeForTest } from '../helpers/runtime.ts';
 
-const HELLO = `apiVersion: atlas/v1
-kind: Workflow
-id: WF-001
-trigger: { type: manual }
-steps:
-  - { id: hello, uses: core.log, with: { message: hi } }
-`;
-
-const NIGHTLY = `apiVersion: atlas/v1
-kind: Workflow
-id: WF-053
-trigger: { type: schedule, cron: "15 4 * * *" }
-steps:
-  - { id: hello, uses: core.log, with: { message: hi } }
-`;
+const HELLO = logWorkflow('WF-001', '{ type: manual }');
+const NIGHTLY = logWorkflow('WF-053', '{ type: schedule, cron: "15 4 * * *" }');
 
 describe('worker roles in separate processes', () => {
   const database = useTestDatabase();

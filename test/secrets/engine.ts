@@ -10,6 +10,7 @@ import pino from 'pino';
 import { mintToken } from '../../engine/auth/mint.ts';
 import { loadConfig } from '../../engine/config.ts';
 import { type RunningEngine, startEngine } from '../../engine/engine.ts';
+import { tenantRequest } from '../helpers/api.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 
 export const JWT_SECRET = 'atlas-secrets-test-jwt-0123456789abcdef';
@@ -61,15 +62,7 @@ export async function startApiEngine(
     url,
     logs,
     call(method, urlPath, { tenant = 'acme', body } = {}) {
-      return fetch(`${url}${urlPath}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          'x-tenant-id': tenant,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-      });
+      return tenantRequest(`${url}${urlPath}`, token, tenant, method, body);
     },
     async stop() {
       await engine.stop();

@@ -11,9 +11,10 @@ import { expect } from 'vitest';
 import { buildUi } from '../../bin/build-ui.js';
 import { mintToken } from '../../engine/auth/mint.ts';
 import { loadConfig } from '../../engine/config.ts';
-import { generateKey } from '../../engine/crypto/index.ts';
 import { type EngineOptions, type RunningEngine, startEngine } from '../../engine/engine.ts';
 import { makeLogger } from '../../engine/log.ts';
+import { tenantRequest } from '../helpers/api.ts';
+import { listeningEnv } from '../helpers/engine.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'ui');
@@ -59,12 +60,7 @@ function configOf(databaseUrl: string, home: string, manifests: string) {
   return loadConfig(
     {
       DATABASE_URL: databaseUrl,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      ATLAS_HOME: home,
-      ATLAS_ENCRYPTION_KEY: generateKey(),
-      ATLAS_JWT_SECRET: JWT_SECRET,
+      ...listeningEnv(home, JWT_SECRET),
       ATLAS_MANIFESTS: manifests,
       ATLAS_WORKER_CONCURRENCY: '8',
     },
@@ -114,15 +110,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<Console> {
     route.request().url().startsWith('http://127.0.0.1:') ? route.continue() : route.abort('blockedbyclient'),
   );
   const call = async (method: string, p: string, body?: unknown) => {
-    const res = await fetch(`${url}${p}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        'x-tenant-id': 'demo',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    const res = await tenantRequest(`${url}${p}`, token, 'demo', method, body);
     expect(res.ok, `${method} ${p} answered ${res.status}`).toBe(true);
     return (await res.json()) as Record<string, unknown>;
   };

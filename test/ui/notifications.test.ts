@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildUi } from '../../bin/build-ui.js';
 import { mintToken } from '../../engine/auth/mint.ts';
 import { loadConfig } from '../../engine/config.ts';
-import { generateKey } from '../../engine/crypto/index.ts';
 import { type RunningEngine, startEngine } from '../../engine/engine.ts';
 import { makeLogger } from '../../engine/log.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { listeningEnv } from '../helpers/engine.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'ui');
@@ -47,12 +47,7 @@ describe.skipIf(!CHROMIUM)('the notifications page', () => {
     const config = loadConfig(
       {
         DATABASE_URL: t.url,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-        ATLAS_HOME: home,
-        ATLAS_ENCRYPTION_KEY: generateKey(),
-        ATLAS_JWT_SECRET: JWT_SECRET,
+        ...listeningEnv(home, JWT_SECRET),
         ATLAS_MANIFESTS: path.join(home, 'manifests'),
       },
       ROOT,

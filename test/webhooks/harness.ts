@@ -11,9 +11,10 @@ import type { Knex } from 'knex';
 import Stripe from 'stripe';
 import { mintToken } from '../../engine/auth/mint.ts';
 import { loadConfig } from '../../engine/config.ts';
-import { generateKey } from '../../engine/crypto/index.ts';
 import { type RunningEngine, startEngine } from '../../engine/engine.ts';
 import { makeLogger } from '../../engine/log.ts';
+import { tenantRequest } from '../helpers/api.ts';
+import { listeningEnv } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/poll.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -44,12 +45,7 @@ export async function startWebhookEngine(
     {
       DATABASE_URL: database.url,
       DIRECT_URL: database.directUrl,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      ATLAS_HOME: home,
-      ATLAS_ENCRYPTION_KEY: generateKey(),
-      ATLAS_JWT_SECRET: JWT_SECRET,
+      ...listeningEnv(home, JWT_SECRET),
       ATLAS_MANIFESTS: `${path.join(ROOT, 'manifests')}:${path.join(FIXTURES, 'manifests')}`,
       STRIPE_WEBHOOK_SECRET: PLATFORM_STRIPE_SECRET,
       ...env,
@@ -154,13 +150,5 @@ export async function apiCall(
     tenants: opts.tenants ?? [opts.tenant],
     ttlSeconds: 300,
   });
-  return fetch(`${url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      'x-tenant-id': opts.tenant,
-      ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
-  });
+  return tenantRequest(`${url}${path}`, token, opts.tenant, method, opts.body);
 }

@@ -5,38 +5,34 @@ import { withTenant } from '../../db/rls.ts';
 import { decodeCursor, encodeCursor } from '../../json/cursor.ts';
 import { tenantOf } from '../context.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
-import { cursorSchema, limitSchema, type PageQuery, pageOf } from '../schemas.ts';
+import { objectOf, type PageQuery, pageOf, pageQuery } from '../schemas.ts';
 import { queryDate } from '../time.ts';
 import type { RouteDeps } from './deps.ts';
 
 const text = (maxLength: number): JsonSchema => ({ type: 'string', minLength: 1, maxLength });
 const nullable = (schema: JsonSchema): JsonSchema => ({ ...schema, type: [schema.type, 'null'] });
 
-const auditEntrySchema: JsonSchema = {
-  type: 'object',
-  required: ['id', 'at', 'actor', 'action', 'entityType', 'result', 'seq', 'hash'],
-  properties: {
-    id: { type: 'integer' },
-    tenantId: nullable({ type: 'string' }),
-    at: { type: 'string', format: 'date-time' },
-    actor: { type: 'string' },
-    action: { type: 'string' },
-    entityType: { type: 'string' },
-    entityId: nullable({ type: 'string' }),
-    requestId: nullable({ type: 'string' }),
-    status: nullable({ type: 'integer' }),
-    result: { type: 'string', enum: ['ok', 'error'] },
-    summary: { description: 'The redacted input.' },
-    connector: nullable({ type: 'string' }),
-    method: nullable({ type: 'string' }),
-    host: nullable({ type: 'string' }),
-    path: nullable({ type: 'string' }),
-    durationMs: nullable({ type: 'integer' }),
-    seq: { type: 'integer', description: "The entry's place in the tenant's hash chain." },
-    hash: { type: 'string', description: 'SHA-256 of the entry and the one before it (hex).' },
-    erasedAt: nullable({ type: 'string', format: 'date-time' }),
-  },
-};
+const auditEntrySchema = objectOf(['id', 'at', 'actor', 'action', 'entityType', 'result', 'seq', 'hash'], {
+  id: { type: 'integer' },
+  tenantId: nullable({ type: 'string' }),
+  at: { type: 'string', format: 'date-time' },
+  actor: { type: 'string' },
+  action: { type: 'string' },
+  entityType: { type: 'string' },
+  entityId: nullable({ type: 'string' }),
+  requestId: nullable({ type: 'string' }),
+  status: nullable({ type: 'integer' }),
+  result: { type: 'string', enum: ['ok', 'error'] },
+  summary: { description: 'The redacted input.' },
+  connector: nullable({ type: 'string' }),
+  method: nullable({ type: 'string' }),
+  host: nullable({ type: 'string' }),
+  path: nullable({ type: 'string' }),
+  durationMs: nullable({ type: 'integer' }),
+  seq: { type: 'integer', description: "The entry's place in the tenant's hash chain." },
+  hash: { type: 'string', description: 'SHA-256 of the entry and the one before it (hex).' },
+  erasedAt: nullable({ type: 'string', format: 'date-time' }),
+});
 
 interface AuditQuery extends PageQuery {
   action?: string;
@@ -52,32 +48,28 @@ interface VerifyQuery {
   anchorHash?: string;
 }
 
-const verifySchema: JsonSchema = {
-  type: 'object',
-  required: ['tenantId', 'ok', 'rows', 'erased', 'head'],
-  properties: {
-    tenantId: { type: 'string' },
-    ok: { type: 'boolean' },
-    rows: { type: 'integer', description: 'Rows verified (before the problem, if any).' },
-    erased: { type: 'integer', description: 'Rows whose payload was erased for retention.' },
-    head: {
-      type: ['object', 'null'],
-      description: 'The last seq and hash: keep them outside Atlas as an anchor.',
-      required: ['seq', 'hash'],
-      properties: { seq: { type: 'integer' }, hash: { type: 'string' } },
-    },
-    problem: {
-      type: 'object',
-      required: ['kind', 'seq', 'id', 'message'],
-      properties: {
-        kind: { type: 'string', enum: ['edited', 'deleted', 'inserted', 'reordered', 'rewritten'] },
-        seq: { type: 'integer' },
-        id: { type: ['integer', 'null'] },
-        message: { type: 'string' },
-      },
+const verifySchema = objectOf(['tenantId', 'ok', 'rows', 'erased', 'head'], {
+  tenantId: { type: 'string' },
+  ok: { type: 'boolean' },
+  rows: { type: 'integer', description: 'Rows verified (before the problem, if any).' },
+  erased: { type: 'integer', description: 'Rows whose payload was erased for retention.' },
+  head: {
+    type: ['object', 'null'],
+    description: 'The last seq and hash: keep them outside Atlas as an anchor.',
+    required: ['seq', 'hash'],
+    properties: { seq: { type: 'integer' }, hash: { type: 'string' } },
+  },
+  problem: {
+    type: 'object',
+    required: ['kind', 'seq', 'id', 'message'],
+    properties: {
+      kind: { type: 'string', enum: ['edited', 'deleted', 'inserted', 'reordered', 'rewritten'] },
+      seq: { type: 'integer' },
+      id: { type: ['integer', 'null'] },
+      message: { type: 'string' },
     },
   },
-};
+});
 
 export function auditRoutes({ db }: RouteDeps): AnyRoute[] {
   const list = defineRoute<Record<string, string>, AuditQuery>({
@@ -87,20 +79,14 @@ export function auditRoutes({ db }: RouteDeps): AnyRoute[] {
     summary: "List the tenant's audit entries, newest first",
     tag: 'audit',
     scope: 'tenant',
-    query: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        action: text(100),
-        entityType: text(100),
-        entityId: text(200),
-        actor: text(200),
-        since: { type: 'string', format: 'date-time' },
-        until: { type: 'string', format: 'date-time' },
-        limit: limitSchema,
-        cursor: cursorSchema,
-      },
-    },
+    query: pageQuery({
+      action: text(100),
+      entityType: text(100),
+      entityId: text(200),
+      actor: text(200),
+      since: { type: 'string', format: 'date-time' },
+      until: { type: 'string', format: 'date-time' },
+    }),
     responses: { 200: { description: 'A page of entries.', schema: pageOf(auditEntrySchema) } },
     async handler(ctx, { query }) {
       const tenantId = tenantOf(ctx);

@@ -3,40 +3,33 @@ import type { ActionDefinition, ConnectorDefinition, ConnectorRegistry } from '.
 import type { PluginInfo } from '../../plugins/types.ts';
 import { problem } from '../../problem.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
+import { objectOf } from '../schemas.ts';
 
-const actionSchema: JsonSchema = {
-  type: 'object',
-  required: ['id', 'uses', 'description'],
-  properties: {
-    id: { type: 'string' },
-    uses: { type: 'string', description: 'What a step’s `uses` names: `<connector>.<action>`.' },
-    description: { type: 'string' },
-    jobType: { type: 'string', description: 'The typed job it serves (`EMAIL_SEND`, ...).' },
-    readOnly: { type: 'boolean' },
-  },
-};
+const actionSchema = objectOf(['id', 'uses', 'description'], {
+  id: { type: 'string' },
+  uses: { type: 'string', description: 'What a step’s `uses` names: `<connector>.<action>`.' },
+  description: { type: 'string' },
+  jobType: { type: 'string', description: 'The typed job it serves (`EMAIL_SEND`, ...).' },
+  readOnly: { type: 'boolean' },
+});
 
-const connectorSchema: JsonSchema = {
-  type: 'object',
-  required: ['id', 'description', 'auth', 'origin', 'actions'],
-  properties: {
-    id: { type: 'string' },
-    description: { type: 'string' },
-    auth: { type: 'object', description: 'How it authenticates: `none`, `env`, `secret` or `oauth`.' },
-    origin: {
-      type: 'object',
-      required: ['type'],
-      description: '`builtin`, or `plugin` with the ATLAS_CONNECTORS entry and package it came from.',
-      properties: {
-        type: { enum: ['builtin', 'plugin'] },
-        source: { type: 'string' },
-        package: { type: 'object' },
-        sdkVersion: { type: 'string' },
-      },
+const connectorSchema = objectOf(['id', 'description', 'auth', 'origin', 'actions'], {
+  id: { type: 'string' },
+  description: { type: 'string' },
+  auth: { type: 'object', description: 'How it authenticates: `none`, `env`, `secret` or `oauth`.' },
+  origin: {
+    type: 'object',
+    required: ['type'],
+    description: '`builtin`, or `plugin` with the ATLAS_CONNECTORS entry and package it came from.',
+    properties: {
+      type: { enum: ['builtin', 'plugin'] },
+      source: { type: 'string' },
+      package: { type: 'object' },
+      sdkVersion: { type: 'string' },
     },
-    actions: { type: 'array', items: actionSchema },
   },
-};
+  actions: { type: 'array', items: actionSchema },
+});
 
 const detailSchema: JsonSchema = {
   ...connectorSchema,

@@ -6,25 +6,21 @@ import { decodeCursor, encodeCursor } from '../../json/cursor.ts';
 import { problem } from '../../problem.ts';
 import { jobSummary } from '../../runtime/views.ts';
 import { tenantOf } from '../context.ts';
-import { defineRoute, type JsonSchema } from '../route.ts';
-import { cursorSchema, jobSchema, limitSchema, type PageQuery, pageOf, RUN_STATUSES } from '../schemas.ts';
+import { defineRoute } from '../route.ts';
+import { jobSchema, objectOf, type PageQuery, pageOf, pageQuery, RUN_STATUSES } from '../schemas.ts';
 import { queryDate } from '../time.ts';
 import type { RouteDeps } from './deps.ts';
 import { MANIFEST_ID_PATTERN } from './workflows.ts';
 
-const deliverySchema: JsonSchema = {
-  type: 'object',
-  required: ['id', 'route', 'eventId', 'eventType', 'receivedAt', 'runIds'],
-  properties: {
-    id: { type: 'string' },
-    route: { type: 'string', description: 'The WebhookRoute manifest id.' },
-    eventId: { type: 'string' },
-    eventType: { type: 'string' },
-    receivedAt: { type: 'string', format: 'date-time' },
-    runIds: { type: 'array', items: { type: 'string', format: 'uuid' }, description: 'The runs it started.' },
-    payload: { description: 'The verified body (with `payload=true`).' },
-  },
-};
+const deliverySchema = objectOf(['id', 'route', 'eventId', 'eventType', 'receivedAt', 'runIds'], {
+  id: { type: 'string' },
+  route: { type: 'string', description: 'The WebhookRoute manifest id.' },
+  eventId: { type: 'string' },
+  eventType: { type: 'string' },
+  receivedAt: { type: 'string', format: 'date-time' },
+  runIds: { type: 'array', items: { type: 'string', format: 'uuid' }, description: 'The runs it started.' },
+  payload: { description: 'The verified body (with `payload=true`).' },
+});
 
 interface JobQuery extends PageQuery {
   type?: string;
@@ -47,16 +43,10 @@ export function jobsRoute({ db }: RouteDeps) {
     summary: 'List jobs, newest first',
     tag: 'jobs',
     scope: 'tenant',
-    query: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        type: { type: 'string', enum: [...JOB_TYPES] },
-        status: { type: 'string', enum: [...RUN_STATUSES] },
-        limit: limitSchema,
-        cursor: cursorSchema,
-      },
-    },
+    query: pageQuery({
+      type: { type: 'string', enum: [...JOB_TYPES] },
+      status: { type: 'string', enum: [...RUN_STATUSES] },
+    }),
     responses: { 200: { description: 'A page of jobs.', schema: pageOf(jobSchema) } },
     async handler(ctx, { query }) {
       const tenantId = tenantOf(ctx);
@@ -90,19 +80,13 @@ export function deliveriesRoute({ db }: RouteDeps) {
     summary: 'Webhook deliveries accepted for this tenant, newest first, with the runs they started',
     tag: 'webhooks',
     scope: 'tenant',
-    query: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        route: { type: 'string', pattern: MANIFEST_ID_PATTERN },
-        eventId: { type: 'string', minLength: 1, maxLength: 500 },
-        since: { type: 'string', format: 'date-time' },
-        until: { type: 'string', format: 'date-time' },
-        payload: { type: 'string', enum: ['true', 'false'], description: 'Include the verified body.' },
-        limit: limitSchema,
-        cursor: cursorSchema,
-      },
-    },
+    query: pageQuery({
+      route: { type: 'string', pattern: MANIFEST_ID_PATTERN },
+      eventId: { type: 'string', minLength: 1, maxLength: 500 },
+      since: { type: 'string', format: 'date-time' },
+      until: { type: 'string', format: 'date-time' },
+      payload: { type: 'string', enum: ['true', 'false'], description: 'Include the verified body.' },
+    }),
     responses: { 200: { description: 'A page of deliveries.', schema: pageOf(deliverySchema) } },
     async handler(ctx, { query }) {
       const tenantId = tenantOf(ctx);

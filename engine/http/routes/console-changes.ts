@@ -5,22 +5,18 @@ import { decodeCursor, encodeCursor } from '../../json/cursor.ts';
 import { problem } from '../../problem.ts';
 import { runSummary } from '../../runtime/views.ts';
 import { tenantOf } from '../context.ts';
-import { defineRoute, type JsonSchema } from '../route.ts';
-import { cursorSchema, runSummarySchema } from '../schemas.ts';
+import { defineRoute } from '../route.ts';
+import { cursorSchema, objectOf, querySchema, runSummarySchema } from '../schemas.ts';
 import type { RouteDeps } from './deps.ts';
 
 /** The change feed re-sends what changed in this last stretch: a transaction may commit late. */
 export const CHANGES_OVERLAP_MS = 5000;
 
-const changesSchema: JsonSchema = {
-  type: 'object',
-  required: ['items', 'cursor'],
-  properties: {
-    items: { type: 'array', items: runSummarySchema },
-    cursor: { type: 'string', description: 'Pass it back as `cursor` to get what changed since.' },
-    more: { type: 'boolean', description: 'More changes wait: call again at once.' },
-  },
-};
+const changesSchema = objectOf(['items', 'cursor'], {
+  items: { type: 'array', items: runSummarySchema },
+  cursor: { type: 'string', description: 'Pass it back as `cursor` to get what changed since.' },
+  more: { type: 'boolean', description: 'More changes wait: call again at once.' },
+});
 
 interface ChangesQuery {
   cursor?: string;
@@ -37,14 +33,10 @@ export function changesRoute({ db }: RouteDeps) {
       'Without a cursor: the changes of the last few seconds. A run may come again (the latest state wins: replace it by id); a change is never skipped unless its transaction took longer than 5 s to commit.',
     tag: 'runs',
     scope: 'tenant',
-    query: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        cursor: cursorSchema,
-        limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
-      },
-    },
+    query: querySchema({
+      cursor: cursorSchema,
+      limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+    }),
     responses: { 200: { description: 'What changed.', schema: changesSchema } },
     async handler(ctx, { query }) {
       const tenantId = tenantOf(ctx);

@@ -149,7 +149,7 @@ export function subscriptionRoutes(deps: RouteDeps, requireFeed: () => void): An
     },
   });
 
-  const remove = defineDeleteRoute<{ id: string }>({
+  const remove = defineDeleteRoute({
     db,
     path: '/v1/subscriptions/{id}',
     operationId: 'deleteSubscription',
@@ -162,9 +162,8 @@ export function subscriptionRoutes(deps: RouteDeps, requireFeed: () => void): An
       properties: { id: { type: 'string', format: 'uuid' } },
     },
     audit: { action: 'subscriptions.delete', entityType: 'subscription' },
-    entityId: (params) => params.id,
-    async remove(tenantId, params, trx) {
-      const row = await deleteSubscription(trx, tenantId, params.id);
+    async remove(tenantId, id, trx) {
+      const row = await deleteSubscription(trx, tenantId, id);
       if (!row) return false;
       await deps.secrets?.remove(tenantId, row.secret_name, trx);
       return true;

@@ -7,7 +7,7 @@ import type { ByteRange } from '../../files/storage.ts';
 import { HttpProblem, problem } from '../../problem.ts';
 import { principalOf, tenantOf } from '../context.ts';
 import { defineRoute } from '../route.ts';
-import { expiringUrlSchema, uuidParams } from '../schemas.ts';
+import { expiringUrlSchema, querySchema, uuidParams } from '../schemas.ts';
 import type { RouteDeps } from './deps.ts';
 import { mapped, parseTtl, TTL } from './files-common.ts';
 
@@ -23,11 +23,7 @@ export function urlRoute({ db }: RouteDeps, files: FileService) {
     tag: 'files',
     scope: 'tenant',
     params: uuidParams,
-    query: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { ttl: { type: 'string', pattern: TTL, description: 'How long the URL works.' } },
-    },
+    query: querySchema({ ttl: { type: 'string', pattern: TTL, description: 'How long the URL works.' } }),
     responses: {
       200: {
         description: 'The URL and when it expires.',

@@ -4,7 +4,7 @@ import { decodeCursor, encodeCursor } from '../../json/cursor.ts';
 import { tenantOf } from '../context.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
 import { defineRoute } from '../route.ts';
-import { cursorSchema, limitSchema, type PageQuery, uuidParams } from '../schemas.ts';
+import { type PageQuery, pageOf, pageQuery, uuidParams } from '../schemas.ts';
 import type { RouteDeps } from './deps.ts';
 import { fileSchema, limitsSchema, mapped, usageSchema } from './files-common.ts';
 
@@ -20,31 +20,13 @@ export function listRoute(files: FileService) {
     summary: "List the tenant's files, newest first, with its usage and limits",
     tag: 'files',
     scope: 'tenant',
-    query: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        prefix: { type: 'string', minLength: 1, maxLength: 255, description: 'Only names starting with it.' },
-        limit: limitSchema,
-        cursor: cursorSchema,
-      },
-    },
+    query: pageQuery({
+      prefix: { type: 'string', minLength: 1, maxLength: 255, description: 'Only names starting with it.' },
+    }),
     responses: {
       200: {
         description: 'A page of files, the usage and the limits.',
-        schema: {
-          type: 'object',
-          required: ['items', 'usage', 'limits'],
-          properties: {
-            items: { type: 'array', items: fileSchema },
-            nextCursor: {
-              type: 'string',
-              description: 'Pass as `cursor` for the next page; absent on the last.',
-            },
-            usage: usageSchema,
-            limits: limitsSchema,
-          },
-        },
+        schema: pageOf(fileSchema, { usage: usageSchema, limits: limitsSchema }),
       },
     },
     async handler(ctx, { query }) {

@@ -9,6 +9,7 @@ import type { ApiContext } from '../context.ts';
 import { principalOf, tenantOf } from '../context.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
 import { defineRoute } from '../route.ts';
+import { querySchema } from '../schemas.ts';
 import type { RouteDeps } from './deps.ts';
 import { fileProblem, fileSchema, mapped } from './files-common.ts';
 
@@ -27,11 +28,9 @@ export function uploadRoute({ db }: RouteDeps, files: FileService) {
       'A declared content type the bytes contradict is refused (415).',
     tag: 'files',
     scope: 'tenant',
-    query: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { name: { type: 'string', minLength: 1, maxLength: 1024, description: 'The file name.' } },
-    },
+    query: querySchema({
+      name: { type: 'string', minLength: 1, maxLength: 1024, description: 'The file name.' },
+    }),
     requestBody: {
       required: true,
       content: {

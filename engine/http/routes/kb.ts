@@ -11,7 +11,7 @@ import { tenantOf } from '../context.ts';
 import { defineDeleteRoute } from '../delete-route.ts';
 import { type AnyRoute, defineRoute } from '../route.ts';
 import { callRuntime } from '../runtime-errors.ts';
-import { cursorSchema, limitSchema, pageOf, uuidParams } from '../schemas.ts';
+import { cursorSchema, limitSchema, pageOf, querySchema, uuidParams } from '../schemas.ts';
 import type { RouteDeps } from './deps.ts';
 
 const documentSchema = {
@@ -60,11 +60,7 @@ export function kbRoutes({ db, runtime }: RouteDeps): AnyRoute[] {
       summary: 'List the knowledge base’s documents, last changed first',
       tag: 'kb',
       scope: 'tenant',
-      query: {
-        type: 'object',
-        additionalProperties: false,
-        properties: { limit: limitSchema, cursor: cursorSchema, status: { enum: ['ready', 'failed'] } },
-      },
+      query: querySchema({ limit: limitSchema, cursor: cursorSchema, status: { enum: ['ready', 'failed'] } }),
       responses: { 200: { description: 'A page of documents.', schema: pageOf(documentSchema) } },
       async handler(ctx, { query }) {
         const position = decodeCursor(query.cursor, 'string');
@@ -136,7 +132,7 @@ export function kbRoutes({ db, runtime }: RouteDeps): AnyRoute[] {
         };
       },
     }),
-    defineDeleteRoute<{ id: string }>({
+    defineDeleteRoute({
       db,
       path: '/v1/kb/documents/{id}',
       operationId: 'deleteKbDocument',
@@ -144,9 +140,8 @@ export function kbRoutes({ db, runtime }: RouteDeps): AnyRoute[] {
       tag: 'kb',
       params: uuidParams,
       audit: { action: 'kb.documents.delete', entityType: 'kb_document' },
-      entityId: (params) => params.id,
-      remove: (tenantId, params, trx) => deleteDocument(db, tenantId, params.id, trx),
-      notFound: (params) => `There is no document ${params.id}.`,
+      remove: (tenantId, id, trx) => deleteDocument(db, tenantId, id, trx),
+      notFound: (id) => `There is no document ${id}.`,
     }),
     defineRoute<Record<string, string>, Record<string, never>, Record<string, unknown>>({
       method: 'POST',

@@ -5,10 +5,9 @@ import { type ApiContext, tenantOf } from '../context.ts';
 import { type AnyRoute, defineRoute, type RouteSpec } from '../route.ts';
 import { callRuntime } from '../runtime-errors.ts';
 import {
-  cursorSchema,
-  limitSchema,
   type PageQuery,
   pageOf,
+  pageQuery,
   RUN_STATUSES,
   runDetailSchema,
   runSummarySchema,
@@ -39,18 +38,12 @@ export function runRoutes({ runtime }: RouteDeps): AnyRoute[] {
     summary: 'List runs, newest first',
     tag: 'runs',
     scope: 'tenant',
-    query: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        workflowId: { type: 'string', pattern: MANIFEST_ID_PATTERN },
-        status: { type: 'string', enum: [...RUN_STATUSES] },
-        since: { type: 'string', format: 'date-time', description: 'Runs created at or after.' },
-        until: { type: 'string', format: 'date-time', description: 'Runs created before.' },
-        limit: limitSchema,
-        cursor: cursorSchema,
-      },
-    },
+    query: pageQuery({
+      workflowId: { type: 'string', pattern: MANIFEST_ID_PATTERN },
+      status: { type: 'string', enum: [...RUN_STATUSES] },
+      since: { type: 'string', format: 'date-time', description: 'Runs created at or after.' },
+      until: { type: 'string', format: 'date-time', description: 'Runs created before.' },
+    }),
     responses: { 200: { description: 'A page of runs.', schema: pageOf(runSummarySchema) } },
     async handler(ctx, { query }) {
       const since = queryDate(query.since, 'since');

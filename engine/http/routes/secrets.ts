@@ -98,7 +98,7 @@ export function secretRoutes({ db, catalogue }: RouteDeps, secrets: TenantSecret
         ctx.status = created ? 201 : 204;
       },
     }),
-    defineDeleteRoute<{ name: string }>({
+    defineDeleteRoute({
       db,
       path: '/v1/secrets/{name}',
       operationId: 'deleteSecret',
@@ -107,9 +107,8 @@ export function secretRoutes({ db, catalogue }: RouteDeps, secrets: TenantSecret
       tag: 'secrets',
       params: secretParams,
       audit: { action: 'secrets.delete', entityType: 'secret' },
-      entityId: (params) => params.name,
-      remove: (tenantId, params, trx) => secrets.remove(tenantId, params.name, trx),
-      notFound: (params) => `There is no secret "${params.name}".`,
+      remove: (tenantId, name, trx) => secrets.remove(tenantId, name, trx),
+      notFound: (name) => `There is no secret "${name}".`,
     }),
   ] as AnyRoute[];
 }

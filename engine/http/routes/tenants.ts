@@ -16,14 +16,7 @@ import { decodeCursor, encodeCursor } from '../../json/cursor.ts';
 import { problem } from '../../problem.ts';
 import { auditedTransaction } from '../plugins/audit.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
-import {
-  cursorSchema,
-  idParams,
-  limitSchema,
-  type PageQuery,
-  pageOf,
-  TENANT_ID_PATTERN,
-} from '../schemas.ts';
+import { idParams, type PageQuery, pageOf, pageQuery, TENANT_ID_PATTERN } from '../schemas.ts';
 import type { RouteDeps } from './deps.ts';
 
 const nameSchema: JsonSchema = { type: 'string', minLength: 1, maxLength: 200 };
@@ -52,11 +45,7 @@ export function tenantRoutes({ db, tenants }: RouteDeps): AnyRoute[] {
     summary: 'List tenants',
     tag: 'tenants',
     scope: 'platform',
-    query: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { status: statusSchema, limit: limitSchema, cursor: cursorSchema },
-    },
+    query: pageQuery({ status: statusSchema }),
     responses: { 200: { description: 'A page of tenants, by id.', schema: pageOf(tenantSchema) } },
     async handler(ctx, { query }) {
       const items = await listTenants(db, {

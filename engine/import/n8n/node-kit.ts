@@ -87,6 +87,23 @@ export function templates(value: unknown, ctx: NodeContext): unknown {
   return toTemplates(value, ctx.resolve, ctx.note);
 }
 
+/** Each value as templates (`templates`), every one rendered, in order; for `fields`. */
+export function templated(values: Record<string, unknown>, ctx: NodeContext): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(values)) out[key] = templates(value, ctx);
+  return out;
+}
+
+/** A provider node's `resource` and `operation`, with the node's defaults when unset. */
+export function resourceOperation(
+  ctx: NodeContext,
+  resource: string,
+  operation: string,
+): { resource: string; operation: string } {
+  const p = ctx.node.parameters;
+  return { resource: String(p['resource'] ?? resource), operation: String(p['operation'] ?? operation) };
+}
+
 /** Drops undefined fields; returns the first Problem among the values instead, if any. */
 export function fields(entries: Record<string, unknown>): Record<string, unknown> | Problem {
   const out: Record<string, unknown> = {};
@@ -105,6 +122,16 @@ export function step(
 ): Mapping {
   if (isProblem(input)) return input;
   return { kind: 'step', uses, with: input, ...(data ? { data } : {}), ...(comment ? { comment } : {}) };
+}
+
+/** The `to`, `cc` and `bcc` lists of a message, each from n8n's comma-separated text. */
+export function recipients(
+  to: unknown,
+  cc: unknown,
+  bcc: unknown,
+  ctx: NodeContext,
+): Record<string, unknown> {
+  return { to: emailList(to, ctx), cc: emailList(cc, ctx), bcc: emailList(bcc, ctx) };
 }
 
 /** A list of email addresses from n8n's comma-separated text. */

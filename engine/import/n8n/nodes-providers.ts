@@ -3,7 +3,6 @@ import { clip, isExpression, Problem } from './expressions.ts';
 import {
   type DataMap,
   declared,
-  emailList,
   fields,
   identity,
   isObject,
@@ -11,7 +10,10 @@ import {
   type Mapper,
   type Mapping,
   type NodeContext,
+  recipients,
+  resourceOperation,
   step,
+  templated,
   templates,
 } from './node-kit.ts';
 
@@ -19,8 +21,7 @@ import {
 
 export function telegram(ctx: NodeContext): Mapping {
   const p = ctx.node.parameters;
-  const resource = String(p['resource'] ?? 'message');
-  const operation = String(p['operation'] ?? 'sendMessage');
+  const { resource, operation } = resourceOperation(ctx, 'message', 'sendMessage');
   if (resource !== 'message' || operation !== 'sendMessage')
     return new Problem(
       `Telegram ${resource} ${operation}; Atlas has telegram.sendMessage, sendDocument (as a file, not binary data) and setWebhook`,
@@ -37,8 +38,7 @@ export function telegram(ctx: NodeContext): Mapping {
       `"${ctx.node.name}": n8n appended "This message was sent automatically with n8n"; Atlas sends the text as written`,
     );
   const input = fields({
-    chat_id: templates(p['chatId'] ?? '', ctx),
-    text: templates(p['text'] ?? '', ctx),
+    ...templated({ chat_id: p['chatId'] ?? '', text: p['text'] ?? '' }, ctx),
     parse_mode: extra['parse_mode'],
     disable_notification: extra['disable_notification'],
     reply_to_message_id: extra['reply_to_message_id'],
@@ -58,8 +58,7 @@ export function telegram(ctx: NodeContext): Mapping {
 
 export function stripe(ctx: NodeContext): Mapping {
   const p = ctx.node.parameters;
-  const resource = String(p['resource'] ?? 'balance');
-  const operation = String(p['operation'] ?? 'get');
+  const { resource, operation } = resourceOperation(ctx, 'balance', 'get');
   ctx.secret(
     'STRIPE_SECRET_KEY',
     `n8n credential "${ctx.node.credentials['stripeApi']?.name ?? 'stripeApi'}"`,
@@ -79,10 +78,15 @@ export function stripe(ctx: NodeContext): Mapping {
     return step(
       'stripe.customers.create',
       fields({
-        name: templates(p['name'], ctx),
-        email: templates(extra['email'], ctx),
-        phone: templates(extra['phone'], ctx),
-        description: templates(extra['description'], ctx),
+        ...templated(
+          {
+            name: p['name'],
+            email: extra['email'],
+            phone: extra['phone'],
+            description: extra['description'],
+          },
+          ctx,
+        ),
         metadata,
       }),
       declared('stripe.customers.create', ['id', 'object']),
@@ -101,8 +105,11 @@ export function stripe(ctx: NodeContext): Mapping {
 
 export function outlook(ctx: NodeContext): Mapping {
   const p = ctx.node.parameters;
-  const resource = String(p['resource'] ?? 'message');
-  const operation = String(p['operation'] ?? (ctx.node.typeVersion >= 2 ? 'send' : 'get'));
+  const { resource, operation } = resourceOperation(
+    ctx,
+    'message',
+    ctx.node.typeVersion >= 2 ? 'send' : 'get',
+  );
   if (resource !== 'message' || operation !== 'send') return new Problem(`Outlook ${resource} ${operation}`);
   const extra = isObject(p['additionalFields']) ? p['additionalFields'] : {};
   ctx.note(
@@ -112,11 +119,8 @@ export function outlook(ctx: NodeContext): Mapping {
   return step(
     'msgraph.outlook.sendMail',
     fields({
-      to: emailList(p['toRecipients'], ctx),
-      cc: emailList(extra['ccRecipients'], ctx),
-      bcc: emailList(extra['bccRecipients'], ctx),
-      subject: templates(p['subject'] ?? '', ctx),
-      body: templates(p['bodyContent'] ?? '', ctx),
+      ...recipients(p['toRecipients'], extra['ccRecipients'], extra['bccRecipients'], ctx),
+      ...templated({ subject: p['subject'] ?? '', body: p['bodyContent'] ?? '' }, ctx),
       contentType: type.toLowerCase() === 'html' ? 'HTML' : 'Text',
     }),
   );
@@ -124,17 +128,21 @@ export function outlook(ctx: NodeContext): Mapping {
 
 export function teams(ctx: NodeContext): Mapping {
   const p = ctx.node.parameters;
-  const resource = String(p['resource'] ?? 'channel');
-  const operation = String(p['operation'] ?? 'create');
+  const { resource, operation } = resourceOperation(ctx, 'channel', 'create');
   if (resource !== 'channelMessage' || operation !== 'create')
     return new Problem(`Teams ${resource} ${operation}`);
   ctx.integration('microsoft', 'posting to Teams channels');
   return step(
     'msgraph.teams.postMessage',
     fields({
-      teamId: templates(locatorValue(p['teamId']), ctx),
-      channelId: templates(locatorValue(p['channelId']), ctx),
-      text: templates(p['message'] ?? '', ctx),
+      ...templated(
+        {
+          teamId: locatorValue(p['teamId']),
+          channelId: locatorValue(p['channelId']),
+          text: p['message'] ?? '',
+        },
+        ctx,
+      ),
       contentType: String(p['messageType'] ?? p['contentType'] ?? 'text') === 'html' ? 'html' : 'text',
     }),
   );
@@ -142,8 +150,7 @@ export function teams(ctx: NodeContext): Mapping {
 
 export function googleCalendar(ctx: NodeContext): Mapping {
   const p = ctx.node.parameters;
-  const resource = String(p['resource'] ?? 'event');
-  const operation = String(p['operation'] ?? 'create');
+  const { resource, operation } = resourceOperation(ctx, 'event', 'create');
   if (resource !== 'event' || operation !== 'create')
     return new Problem(`Google Calendar ${resource} ${operation}`);
   ctx.integration('google', 'Google Calendar');
@@ -154,10 +161,15 @@ export function googleCalendar(ctx: NodeContext): Mapping {
   return step(
     'google.calendar.insertEvent',
     fields({
-      calendarId: templates(locatorValue(p['calendar']) ?? 'primary', ctx),
-      summary: templates(extra['summary'] ?? '', ctx),
-      description: templates(extra['description'], ctx),
-      location: templates(extra['location'], ctx),
+      ...templated(
+        {
+          calendarId: locatorValue(p['calendar']) ?? 'primary',
+          summary: extra['summary'] ?? '',
+          description: extra['description'],
+          location: extra['location'],
+        },
+        ctx,
+      ),
       start: fields({ dateTime: templates(p['start'], ctx) }),
       end: fields({ dateTime: templates(p['end'], ctx) }),
       attendees: attendees
@@ -198,9 +210,7 @@ export function emailSend(ctx: NodeContext): Mapping {
     'email.send',
     fields({
       from: templates(p['fromEmail'], ctx),
-      to: emailList(p['toEmail'], ctx),
-      cc: emailList(p['ccEmail'], ctx),
-      bcc: emailList(p['bccEmail'], ctx),
+      ...recipients(p['toEmail'], p['ccEmail'], p['bccEmail'], ctx),
       subject: templates(p['subject'] ?? '', ctx),
       text: text === undefined || text === '' ? undefined : templates(text, ctx),
       html:
@@ -216,8 +226,7 @@ export function emailSend(ctx: NodeContext): Mapping {
 export function social(network: 'x' | 'linkedin'): Mapper {
   return (ctx) => {
     const p = ctx.node.parameters;
-    const operation = String(p['operation'] ?? 'create');
-    const resource = String(p['resource'] ?? (network === 'x' ? 'tweet' : 'post'));
+    const { resource, operation } = resourceOperation(ctx, network === 'x' ? 'tweet' : 'post', 'create');
     if (operation !== 'create' || (resource !== 'tweet' && resource !== 'post'))
       return new Problem(
         `${network === 'x' ? 'X' : 'LinkedIn'} ${resource} ${operation}; Atlas publishes posts only`,

@@ -137,7 +137,7 @@ export function checkSteps(
     const stepModel: ScopeModel = { ...model, current: { index: i, ancestors: ancestors[i]! } };
     const locals = checkLoop(doc, step, at, stepModel);
     const itemModel: ScopeModel = locals ? { ...stepModel, locals } : stepModel;
-    checkUses(doc, step, i, registry, itemModel);
+    if (knownAction(doc, step, i, registry)) checkInput(doc, step, i, registry, itemModel);
     checkNeeds(doc, step, i, model);
     checkTemplates(doc, step.with ?? {}, [...at, 'with'], itemModel);
     if (step.if !== undefined) {
@@ -161,40 +161,32 @@ export function checkSteps(
   });
 }
 
-function checkUses(
-  doc: ManifestDoc,
-  step: Step,
-  i: number,
-  registry: ConnectorRegistry,
-  model: ScopeModel,
-): void {
+/** Whether the action `uses` names is registered; when it is not, says so with a suggestion. */
+function knownAction(doc: ManifestDoc, step: Step, i: number, registry: ConnectorRegistry): boolean {
+  if (registry.action(step.uses)) return true;
   const at = ['steps', i, 'uses'];
-  const entry = registry.action(step.uses);
-  if (!entry) {
-    const split = splitUses(step.uses);
-    const connector = split && registry.connector(split.connectorId);
-    const suggestion = registry.suggest(step.uses);
-    const hint = suggestion ? `; did you mean "${suggestion}"?` : '';
-    if (connector) {
-      const known = connector.actions.map((a) => a.id).join(', ');
-      doc.report(
-        at,
-        'unknown-action',
-        `connector "${connector.id}" has no action "${split!.actionId}"${hint || ` (it has ${known})`}`,
-      );
-    } else {
-      const ids = registry.connectors().map((c) => c.id);
-      const near =
-        hint || didYouMean(split?.connectorId ?? step.uses, ids) || ` (connectors: ${ids.join(', ')})`;
-      doc.report(
-        at,
-        'unknown-action',
-        `no connector "${split?.connectorId ?? step.uses}" is registered${near}`,
-      );
-    }
-    return;
+  const split = splitUses(step.uses);
+  const connector = split && registry.connector(split.connectorId);
+  const suggestion = registry.suggest(step.uses);
+  const hint = suggestion ? `; did you mean "${suggestion}"?` : '';
+  if (connector) {
+    const known = connector.actions.map((a) => a.id).join(', ');
+    doc.report(
+      at,
+      'unknown-action',
+      `connector "${connector.id}" has no action "${split!.actionId}"${hint || ` (it has ${known})`}`,
+    );
+  } else {
+    const ids = registry.connectors().map((c) => c.id);
+    const near =
+      hint || didYouMean(split?.connectorId ?? step.uses, ids) || ` (connectors: ${ids.join(', ')})`;
+    doc.report(
+      at,
+      'unknown-action',
+      `no connector "${split?.connectorId ?? step.uses}" is registered${near}`,
+    );
   }
-  checkInput(doc, step, i, registry, model);
+  return false;
 }
 
 /**
