@@ -141,6 +141,19 @@ describe('round trips per hot path (warm caches)', () => {
     expectWithin('POST /v1/workflows/:id/runs', await counted(startRun, undispatched));
   });
 
+  it('POST /v1/workflows/:id/runs, 8 at once: they share their commits, each run keeps its audit entry', async () => {
+    await waitFor(undispatched, 5_000);
+    let ids: string[] = [];
+    const measured = await counted(async () => {
+      ids = await Promise.all(Array.from({ length: 8 }, startRun));
+    }, undispatched);
+    // Without sharing: 8 transactions and the dispatches after them (11 measured).
+    expect(measured.counts.commits).toBeLessThanOrEqual(7);
+    const audited = await atlas.db('audit_log').whereIn('entity_id', ids).where({ action: 'runs.trigger' });
+    expect(audited.map((a: { entity_id: string }) => a.entity_id).sort()).toEqual([...ids].sort());
+    expect(await atlas.db('workflow_runs').whereIn('id', ids).count('* as n')).toEqual([{ n: 8 }]);
+  });
+
   it('a webhook delivery', async () => {
     await deliver();
     await waitFor(undispatched, 5_000);

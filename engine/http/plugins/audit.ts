@@ -11,7 +11,8 @@
 import type { Knex } from 'knex';
 import type { Next } from 'koa';
 import { REDACTED } from '../../audit/redact.ts';
-import { type AuditRecord, recordAudit, withAuditEntry } from '../../db/audit.ts';
+import { type AuditRecord, recordAudit, recordAudits, withAuditEntry } from '../../db/audit.ts';
+import { GroupCommit } from '../../db/group-commit.ts';
 import type { Logger } from '../../log.ts';
 import type { ApiContext, AuditState } from '../context.ts';
 import { toProblem } from '../middleware.ts';
@@ -98,6 +99,52 @@ export async function auditedTransaction<T>(
     if (ctx.state.audit) ctx.state.audit.entityId = entityId(result);
     return entryFor(ctx, typeof status === 'number' ? status : status(result), 'ok');
   });
+  if (ctx.state.audit) ctx.state.audit.recorded = true;
+  return result;
+}
+
+interface SharedChange {
+  change(trx: Knex.Transaction): Promise<unknown>;
+  entry(result: unknown): AuditRecord;
+}
+
+const shared = new WeakMap<Knex, GroupCommit<SharedChange, unknown>>();
+
+/**
+ * {@link auditedTransaction} for a change that only inserts (starting a run): changes that
+ * arrive while one transaction is being written share the next one, each with its audit row,
+ * so concurrent requests cost one durable commit between them. A change that fails fails
+ * the shared transaction, which is then retried one change at a time (db/group-commit.ts).
+ */
+export async function sharedAuditedTransaction<T>(
+  ctx: ApiContext,
+  db: Knex,
+  status: number,
+  change: (trx: Knex.Transaction) => Promise<T>,
+  entityId: (result: T) => string,
+): Promise<T> {
+  let group = shared.get(db);
+  if (!group) {
+    group = new GroupCommit((items) =>
+      db.transaction(async (trx) => {
+        const results: unknown[] = [];
+        for (const item of items) results.push(await item.change(trx));
+        await recordAudits(
+          trx,
+          items.map((item, i) => item.entry(results[i])),
+        );
+        return results;
+      }),
+    );
+    shared.set(db, group);
+  }
+  const result = (await group.submit({
+    change,
+    entry: (r) => {
+      if (ctx.state.audit) ctx.state.audit.entityId = entityId(r as T);
+      return entryFor(ctx, status, 'ok');
+    },
+  })) as T;
   if (ctx.state.audit) ctx.state.audit.recorded = true;
   return result;
 }
