@@ -41,7 +41,7 @@ function line(name: string, f: Figures): string {
 
 async function main(): Promise<void> {
   const pgInstance = await benchDatabase('atlas_bench');
-  const config = loadConfig({ DATABASE_URL: pgInstance.url, ATLAS_JWT_SECRET: SECRET, LOG_LEVEL: 'silent' });
+  const config = loadConfig({ DATABASE_URL: pgInstance.url, ATLAS_JWT_SECRET: SECRET, LOG_LEVEL: 'info' });
   const api = await benchApi(pgInstance.url, config);
   const { db } = api;
   const bare = await listen(bareKoa().callback());
