@@ -1,19 +1,19 @@
 // The profile of one benchmark's server: `npm run bench:profile -- get|post|webhook`.
 // The server runs in this process under V8's CPU profiler (the profile `node --cpu-prof`
-// writes, taken over the measured window only), the load in a child process; every query
+// writes, taken over the measured window only), the load in a child process (the load
+// generators of bench/api.ts and bench/webhooks.ts); every query
 // of the server's pool goes through a counting wrapper.
 import fs from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import { mintToken } from '../engine/auth/mint.ts';
 import { loadConfig } from '../engine/config.ts';
 import { generateKey } from '../engine/crypto/index.ts';
 import { countQueries } from '../engine/db/query-counter.ts';
 import { formatSummary, summarise } from './cpu-profile.ts';
-import { benchApi, benchDatabase, type LoadFigures, loadFigures, loadInChild } from './support.ts';
+import { benchApi, benchDatabase, type LoadFigures, loadInChild } from './support.ts';
 
 const { values: knobs, positionals } = parseArgs({
   allowPositionals: true,
@@ -28,21 +28,6 @@ const SECRET = 'atlas-bench-secret-0123456789abcdef';
 const STRIPE_SECRET = 'whsec_benchBenchBench0123456789abcdef';
 const BENCHES = ['get', 'post', 'webhook'] as const;
 type Bench = (typeof BENCHES)[number];
-
-/** The child's side for `get` and `post`: one request shape, figures as one JSON line. */
-async function load(url: string, method: string, headers: string, body: string): Promise<void> {
-  const durationS = Number(process.argv.find((a) => a.startsWith('--duration='))?.slice(11));
-  const connections = Number(process.argv.find((a) => a.startsWith('--connections='))?.slice(14));
-  const result = await autocannon({
-    url,
-    connections,
-    duration: durationS,
-    method: method as 'GET' | 'POST',
-    headers: JSON.parse(headers) as Record<string, string>,
-    ...(body === '' ? {} : { body }),
-  });
-  process.stdout.write(`${JSON.stringify(loadFigures(result, durationS))}\n`);
-}
 
 async function main(bench: Bench): Promise<void> {
   const connections = Number(knobs.connections ?? (bench === 'webhook' ? 50 : 16));
@@ -64,12 +49,10 @@ async function main(bench: Bench): Promise<void> {
   const session = new Session();
   try {
     let measure: () => Promise<LoadFigures>;
+    // bench/api.ts's load generator, in a child process.
+    const apiBench = path.join(import.meta.dirname, 'api.ts');
     const child = (url: string, method: string, b: string) => () =>
-      loadInChild(
-        [import.meta.filename, 'load', url, method, JSON.stringify(headers), b],
-        DURATION_S,
-        connections,
-      );
+      loadInChild([apiBench, 'load', url, method, JSON.stringify(headers), b], DURATION_S, connections);
     if (bench === 'webhook') {
       await api.db('tenant_workflows').insert({ tenant_id: 'bench', workflow_id: 'WF-021', enabled: true });
       await api.engine.services.secrets.put('bench', 'STRIPE_WEBHOOK_SECRET', STRIPE_SECRET);
@@ -121,9 +104,7 @@ async function main(bench: Bench): Promise<void> {
   }
 }
 
-if (positionals[0] === 'load')
-  await load(positionals[1]!, positionals[2]!, positionals[3]!, positionals[4] ?? '');
-else if (BENCHES.includes(positionals[0] as Bench)) await main(positionals[0] as Bench);
+if (BENCHES.includes(positionals[0] as Bench)) await main(positionals[0] as Bench);
 else {
   console.error(`Name the benchmark to profile: ${BENCHES.join(', ')}.`);
   process.exitCode = 2;
