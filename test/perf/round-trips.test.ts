@@ -145,13 +145,36 @@ describe('round trips per hot path (warm caches)', () => {
     await waitFor(undispatched, 5_000);
     let ids: string[] = [];
     const measured = await counted(async () => {
-      ids = await Promise.all(Array.from({ length: 8 }, startRun));
+      // The tenant's row locked, the first transaction waits on its foreign key check while
+      // the other requests arrive.
+      const lock = await atlas.db.transaction();
+      await lock('tenants').where({ id: 'acme' }).forUpdate();
+      const started = Promise.all(Array.from({ length: 8 }, startRun));
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await lock.commit();
+      ids = await started;
     }, undispatched);
-    // Without sharing: 8 transactions and the dispatches after them (11 measured).
-    expect(measured.counts.commits).toBeLessThanOrEqual(7);
+    // Without sharing: 8 transactions (11 commits with the dispatches after them).
+    const transactions = measured.texts.filter((t) => /^commit/i.test(t.trim())).length;
+    expect(transactions).toBeLessThanOrEqual(3);
     const audited = await atlas.db('audit_log').whereIn('entity_id', ids).where({ action: 'runs.trigger' });
     expect(audited.map((a: { entity_id: string }) => a.entity_id).sort()).toEqual([...ids].sort());
     expect(await atlas.db('workflow_runs').whereIn('id', ids).count('* as n')).toEqual([{ n: 8 }]);
+  });
+
+  it("a refused trigger does not roll back the others' shared transaction", async () => {
+    await waitFor(undispatched, 5_000);
+    const post = (input: unknown) =>
+      fetch(`${url}/v1/workflows/WF-001/runs`, { method: 'POST', headers, body: JSON.stringify({ input }) });
+    let statuses: number[] = [];
+    const measured = await counted(async () => {
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => post(i % 2 === 0 ? { name: 'Ada' } : { name: 42 })),
+      );
+      statuses = answers.map((a) => a.status);
+    }, undispatched);
+    expect(statuses).toEqual([202, 422, 202, 422, 202, 422, 202, 422]);
+    expect(measured.texts.filter((t) => /^rollback/i.test(t.trim()))).toEqual([]);
   });
 
   it('a webhook delivery', async () => {

@@ -13,6 +13,7 @@ import type { Next } from 'koa';
 import { REDACTED } from '../../audit/redact.ts';
 import { type AuditRecord, recordAudit, recordAudits, withAuditEntry } from '../../db/audit.ts';
 import { GroupCommit } from '../../db/group-commit.ts';
+import { AtlasError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { ApiContext, AuditState } from '../context.ts';
 import { toProblem } from '../middleware.ts';
@@ -128,23 +129,45 @@ export async function sharedAuditedTransaction<T>(
     group = new GroupCommit((items) =>
       db.transaction(async (trx) => {
         const results: unknown[] = [];
-        for (const item of items) results.push(await item.change(trx));
+        for (const item of items) results.push(await refusalOrResult(() => item.change(trx)));
         await recordAudits(
           trx,
-          items.map((item, i) => item.entry(results[i])),
+          items.flatMap((item, i) => (results[i] instanceof Refused ? [] : [item.entry(results[i])])),
         );
         return results;
       }),
     );
     shared.set(db, group);
   }
-  const result = (await group.submit({
+  const outcome = await group.submit({
     change,
     entry: (r) => {
       if (ctx.state.audit) ctx.state.audit.entityId = entityId(r as T);
       return entryFor(ctx, status, 'ok');
     },
-  })) as T;
+  });
+  if (outcome instanceof Refused) throw outcome.error;
   if (ctx.state.audit) ctx.state.audit.recorded = true;
-  return result;
+  return outcome as T;
+}
+
+/** A change the engine refused (invalid input, say) before it wrote anything. */
+class Refused {
+  constructor(readonly error: AtlasError) {}
+}
+
+/**
+ * What one change of a shared transaction gave. The engine's refusals are its own outcome,
+ * so one client's invalid request does not roll back the others'; any other error (the
+ * database's) fails the shared transaction, which is then retried one change at a time. A
+ * refusal after a failed statement cannot pass as success either: the aborted transaction
+ * fails the audit statement that follows any successful change.
+ */
+async function refusalOrResult(change: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return await change();
+  } catch (err) {
+    if (err instanceof AtlasError) return new Refused(err);
+    throw err;
+  }
 }
