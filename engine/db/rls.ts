@@ -139,8 +139,8 @@ export interface TenantRead {
  * and every statement go as one simple-protocol message, which PostgreSQL runs as one
  * implicit transaction (so both settings stay local to it, also through a transaction-mode
  * pooler). Simple protocol carries no parameters: values are inlined as escaped literals,
- * strings through the driver's `escapeLiteral`, numbers only when finite. Returns each
- * statement's rows, in order.
+ * strings through the driver's `escapeLiteral`, numbers only when finite (the SQL itself
+ * holds no `$` but its placeholders). Returns each statement's rows, in order.
  */
 export async function readAsTenant(
   db: Knex,
