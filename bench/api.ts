@@ -1,24 +1,49 @@
+import os from 'node:os';
+import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import Koa from 'koa';
 import { mintToken } from '../engine/auth/mint.ts';
 import { loadConfig } from '../engine/config.ts';
-import { benchApi, benchDatabase, listen } from './support.ts';
+import { benchApi, benchDatabase, type LoadFigures, listen, loadFigures, loadInChild } from './support.ts';
 
-const DURATION_S = 5;
-const CONNECTIONS = 16;
+const { values: knobs, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { duration: { type: 'string', default: '5' }, connections: { type: 'string', default: '16' } },
+});
+const DURATION_S = Number(knobs.duration);
+const CONNECTIONS = Number(knobs.connections);
 const SECRET = 'atlas-bench-secret-0123456789abcdef';
 const WORKFLOW = 'WF-001';
 
-interface Figures {
-  rps: number;
-  p99: number;
-  errors: number;
+/**
+ * The load generator's side (a child process, so that it does not share the server's event
+ * loop): one request shape, its figures as one JSON line. bench/profile.ts uses it too.
+ */
+async function load(url: string, method: string, headers: string, body: string): Promise<void> {
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+    method: method as 'GET' | 'POST',
+    headers: JSON.parse(headers) as Record<string, string>,
+    ...(body === '' ? {} : { body }),
+  });
+  process.stdout.write(`${JSON.stringify(loadFigures(result, DURATION_S))}\n`);
 }
 
-async function measure(url: string, opts: Partial<autocannon.Options> = {}): Promise<Figures> {
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, ...opts });
-  const non2xx = result.non2xx + result.errors + result.timeouts;
-  return { rps: result.requests.average, p99: result.latency.p99, errors: non2xx };
+function measure(
+  url: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+) {
+  const args = [
+    import.meta.filename,
+    'load',
+    url,
+    opts.method ?? 'GET',
+    JSON.stringify(opts.headers ?? {}),
+    opts.body ?? '',
+  ];
+  return loadInChild(args, DURATION_S, CONNECTIONS);
 }
 
 /** The baseline: Koa with nothing but a handler that answers JSON (and reads a POST body). */
@@ -35,13 +60,13 @@ function bareKoa(): Koa {
   return app;
 }
 
-function line(name: string, f: Figures): string {
-  return `${name.padEnd(34)} ${f.rps.toFixed(0).padStart(7)} req/s   p99 ${String(f.p99).padStart(4)} ms   non-2xx ${f.errors}`;
+function line(name: string, f: LoadFigures): string {
+  return `${name.padEnd(34)} ${f.rps.toFixed(0).padStart(7)} req/s   p99 ${String(f.p99).padStart(4)} ms   non-2xx ${f.failed}`;
 }
 
 async function main(): Promise<void> {
   const pgInstance = await benchDatabase('atlas_bench');
-  const config = loadConfig({ DATABASE_URL: pgInstance.url, ATLAS_JWT_SECRET: SECRET, LOG_LEVEL: 'silent' });
+  const config = loadConfig({ DATABASE_URL: pgInstance.url, ATLAS_JWT_SECRET: SECRET, LOG_LEVEL: 'info' });
   const api = await benchApi(pgInstance.url, config);
   const { db } = api;
   const bare = await listen(bareKoa().callback());
@@ -70,7 +95,12 @@ async function main(): Promise<void> {
       body,
     });
 
-    console.log(`Atlas API vs bare Koa, ${CONNECTIONS} connections, ${DURATION_S} s each, loopback`);
+    console.log(
+      `Atlas API vs bare Koa, ${CONNECTIONS} connections, ${DURATION_S} s each, loopback, load from a child process, load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
     console.log(line('bare Koa GET', bareGet));
     console.log(line(`GET /v1/runs/:id`, apiGet));
     console.log(line('bare Koa POST (JSON body)', barePost));
@@ -93,4 +123,6 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (positionals[0] === 'load')
+  await load(positionals[1]!, positionals[2]!, positionals[3]!, positionals[4] ?? '');
+else await main();

@@ -52,7 +52,8 @@ export async function listen(
 
 /**
  * The API role alone over the benchmark's database (migrated, with the `bench` tenant),
- * served on a free loopback port; `close` stops the server, the engine and the pool.
+ * served on a free loopback port, logging JSON at the configured level as `atlas serve` does;
+ * `close` stops the server, the engine and the pool.
  */
 export async function benchApi(
   databaseUrl: string,
@@ -63,7 +64,7 @@ export async function benchApi(
   await db('tenants').insert({ id: 'bench', name: 'Bench' }).onConflict('id').ignore();
   const engine = await startEngine({
     config,
-    log: makeLogger('silent', false),
+    log: makeLogger(config.logLevel, false),
     http: true,
     worker: false,
     listen: false,

@@ -181,10 +181,10 @@ async function main(): Promise<void> {
   const pgInstance = await benchDatabase('atlas_bench_webhooks');
   const config = loadConfig({
     DATABASE_URL: pgInstance.url,
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: 'info',
     ATLAS_ENCRYPTION_KEY: generateKey(),
   });
-  const log = makeLogger('silent', false);
+  const log = makeLogger(config.logLevel, false);
   const db = makeDb(pgInstance.url, { poolSize: POOL_SIZE });
   await migrateUp(db, pgInstance.url);
   await db('tenants').insert({ id: TENANT, name: 'Bench' }).onConflict('id').ignore();

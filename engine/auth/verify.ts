@@ -4,8 +4,10 @@
  * ATLAS_JWKS_URL. The algorithm decides the key, never the other way round, so a token
  * "signed" with the public RSA key as an HMAC secret (HS/RS confusion) finds no key.
  */
+import { createHash } from 'node:crypto';
 import {
   createRemoteJWKSet,
+  decodeJwt,
   errors,
   type JWTPayload,
   type JWTVerifyGetKey,
@@ -81,6 +83,51 @@ export function makeTokenVerifier(auth: AuthConfig): TokenVerifier | undefined {
       } catch (err) {
         throw classify(err);
       }
+    },
+  };
+}
+
+export interface VerifierCacheOptions {
+  /** Entries kept; the oldest goes first. */
+  maxEntries?: number;
+  /** A token is verified again after this long, even before its `exp` (a key set may rotate). */
+  maxAgeMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Remembers tokens `inner` accepted, by their SHA-256, until their `exp` or `maxAgeMs`,
+ * whichever is first: a client sending the same token with every request costs one signature
+ * check, not one per request. Concurrent first uses share one verification; refusals are
+ * never kept.
+ */
+export function cachedVerifier(inner: TokenVerifier, opts: VerifierCacheOptions = {}): TokenVerifier {
+  const maxEntries = opts.maxEntries ?? 10_000;
+  const maxAgeMs = opts.maxAgeMs ?? 60_000;
+  const now = opts.now ?? Date.now;
+  const entries = new Map<string, { principal: Promise<Principal>; until: number }>();
+  return {
+    algorithms: inner.algorithms,
+    verify(token) {
+      const key = createHash('sha256').update(token).digest('base64');
+      const hit = entries.get(key);
+      if (hit && hit.until > now()) return hit.principal;
+      entries.delete(key);
+      let exp: unknown;
+      try {
+        exp = decodeJwt(token).exp;
+      } catch {
+        return inner.verify(token); // malformed: the verifier says why
+      }
+      const principal = inner.verify(token);
+      if (typeof exp !== 'number') return principal;
+      if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
+      const entry = { principal, until: Math.min(now() + maxAgeMs, exp * 1000) };
+      entries.set(key, entry);
+      principal.catch(() => {
+        if (entries.get(key) === entry) entries.delete(key);
+      });
+      return principal;
     },
   };
 }

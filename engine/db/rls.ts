@@ -11,6 +11,7 @@
  * Migrations call {@link enableTenantRls} for each table that holds tenant data.
  */
 import type { Knex } from 'knex';
+import pg from 'pg';
 
 /** The role tenant-scoped work runs as. NOLOGIN: reachable only through SET ROLE. */
 export const APP_ROLE = 'atlas_app';
@@ -124,5 +125,51 @@ export async function withTenant<T>(
       tenantId,
     ]);
     return fn(trx);
+  });
+}
+
+/** A read for {@link readAsTenant}: SQL with `$1`, `$2`, ... and its values. */
+export interface TenantRead {
+  sql: string;
+  values: ReadonlyArray<string | number>;
+}
+
+/**
+ * Reads as {@link withTenant} does, in one round trip: the role switch, the tenant setting
+ * and every statement go as one simple-protocol message, which PostgreSQL runs as one
+ * implicit transaction (so both settings stay local to it, also through a transaction-mode
+ * pooler). Simple protocol carries no parameters: values are inlined as escaped literals,
+ * strings through the driver's `escapeLiteral`, numbers only when finite (the SQL itself
+ * holds no `$` but its placeholders). Returns each statement's rows, in order.
+ */
+export async function readAsTenant(
+  db: Knex,
+  tenantId: string,
+  reads: readonly TenantRead[],
+): Promise<unknown[][]> {
+  if (tenantId === '' || reads.length === 0) throw new Error('readAsTenant: no tenant or nothing to read');
+  const text = [
+    `select set_config('role', '${APP_ROLE}', true), set_config('${TENANT_SETTING}', ${literal(tenantId)}, true)`,
+    ...reads.map((r) => inline(r.sql, r.values)),
+  ].join(';\n');
+  // knex.raw reads `?` as a placeholder, even inside a literal; `\\?` is its escape for `?`.
+  const results = (await db.raw(text.replaceAll('?', '\\?'))) as unknown as Array<{ rows: unknown[] }>;
+  return results.slice(1).map((r) => r.rows);
+}
+
+function literal(value: string | number): string {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error('readAsTenant: a number that is not finite');
+    return String(value);
+  }
+  return pg.escapeLiteral(value);
+}
+
+/** Replaces `$n` with the n-th value as a literal; a placeholder without a value throws. */
+function inline(sql: string, values: ReadonlyArray<string | number>): string {
+  return sql.replace(/\$(\d+)/g, (_, n: string) => {
+    const value = values[Number(n) - 1];
+    if (value === undefined) throw new Error(`readAsTenant: no value for $${n}`);
+    return literal(value);
   });
 }

@@ -4,6 +4,8 @@
  * `run-claims.ts`, new runs in `run-inserts.ts`. Every query names its tenant.
  */
 import type { Knex } from 'knex';
+import { readAsTenant } from './rls.ts';
+import { type SignalRow, signalsOfRunRead } from './signals.ts';
 import type { StepRunRow } from './step-runs.ts';
 
 export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
@@ -65,16 +67,21 @@ interface RawCalls {
   calls: RunCalls['calls'];
 }
 
-/** A run and all its step attempts (oldest first), and its sub-workflow links, in one round trip. */
+/**
+ * A run with all its step attempts (oldest first), its sub-workflow links and its delivered
+ * signals, read as the tenant (row-level security applies) in one round trip.
+ */
 export async function getRunWithAttempts(
-  db: Db,
+  db: Knex,
   tenantId: string,
   runId: string,
-): Promise<{ run: RunRow; attempts: StepRunRow[]; calls: RunCalls } | undefined> {
-  const { rows } = await db.raw<{
-    rows: Array<RunRow & { attempts: Array<Record<string, unknown>> } & RawCalls>;
-  }>(
-    `select r.*, coalesce((select json_agg(s order by s.run_attempt, s.id) from step_runs s
+): Promise<
+  | { run: RunRow; attempts: StepRunRow[]; calls: RunCalls; signals: Array<SignalRow & { step_id: string }> }
+  | undefined
+> {
+  const [rows, signals] = await readAsTenant(db, tenantId, [
+    {
+      sql: `select r.*, coalesce((select json_agg(s order by s.run_attempt, s.id) from step_runs s
                             where s.tenant_id = r.tenant_id and s.run_id = r.id), '[]'::json) as attempts,
             (select json_build_object('runId', c.caller_run_id, 'stepId', c.caller_step_id) from run_calls c
               where c.tenant_id = r.tenant_id and c.run_id = r.id) as called_by,
@@ -83,10 +90,12 @@ export async function getRunWithAttempts(
                                       order by c.created_at, c.run_id)
                         from run_calls c join workflow_runs w on w.tenant_id = c.tenant_id and w.id = c.run_id
                        where c.tenant_id = r.tenant_id and c.caller_run_id = r.id), '[]'::json) as calls
-       from workflow_runs r where r.tenant_id = ? and r.id = ?`,
-    [tenantId, runId],
-  );
-  const row = rows[0];
+       from workflow_runs r where r.tenant_id = $1 and r.id = $2`,
+      values: [tenantId, runId],
+    },
+    signalsOfRunRead(tenantId, runId),
+  ]);
+  const row = rows?.[0] as (RunRow & { attempts: Array<Record<string, unknown>> } & RawCalls) | undefined;
   if (!row) return undefined;
   const { attempts, called_by, calls, ...run } = row;
   const date = (v: unknown) => (typeof v === 'string' ? new Date(v) : null);
@@ -100,6 +109,7 @@ export async function getRunWithAttempts(
       finished_at: date(a.finished_at),
       retry_at: date(a.retry_at),
     })),
+    signals: (signals ?? []) as Array<SignalRow & { step_id: string }>,
   };
 }
 

@@ -4,6 +4,7 @@
  * client's Idempotency-Key). Every query names its tenant.
  */
 import type { Knex } from 'knex';
+import type { TenantRead } from './rls.ts';
 import type { StepRunRow } from './step-runs.ts';
 
 type Db = Knex | Knex.Transaction;
@@ -20,19 +21,14 @@ export interface SignalRow {
   created_at: Date;
 }
 
-/** Every signal a run received, oldest first, with the step whose wait it ended. */
-export async function signalsOfRun(
-  db: Db,
-  tenantId: string,
-  runId: string,
-): Promise<Array<SignalRow & { step_id: string }>> {
-  return db('run_signals as g')
-    .join('step_runs as s', function on() {
-      this.on('s.id', 'g.step_run_id').andOn('s.tenant_id', 'g.tenant_id');
-    })
-    .where({ 'g.tenant_id': tenantId, 'g.run_id': runId })
-    .orderBy('g.id')
-    .select('g.*', 's.step_id');
+/** A run's delivered signals with the step each went to, oldest first (for {@link readAsTenant}). */
+export function signalsOfRunRead(tenantId: string, runId: string): TenantRead {
+  return {
+    sql: `select g.*, s.step_id from run_signals g
+            join step_runs s on s.id = g.step_run_id and s.tenant_id = g.tenant_id
+           where g.tenant_id = $1 and g.run_id = $2 order by g.id`,
+    values: [tenantId, runId],
+  };
 }
 
 /** The earlier delivery with this Idempotency-Key, if any. */

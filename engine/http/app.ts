@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import Koa, { type Middleware, type Next } from 'koa';
-import { makeTokenVerifier } from '../auth/verify.ts';
+import { cachedVerifier, makeTokenVerifier } from '../auth/verify.ts';
 import type { AuthConfig, Config } from '../config.ts';
 import type { ConnectorRegistry } from '../connector-sdk/index.ts';
 import type { FeedStatus } from '../feed/index.ts';
@@ -116,7 +116,7 @@ export function makeApp(deps: AppDeps): Koa {
   app.use(
     routeTable(apiRoutes({ ...deps, tenants }), [
       jsonBody(deps.config.bodyLimitBytes),
-      authPlugin(makeTokenVerifier(deps.auth ?? deps.config.auth), deps.log),
+      authPlugin(verifierOf(deps.auth ?? deps.config.auth), deps.log),
       tenantPlugin(tenants),
       auditPlugin(deps.db, deps.log),
     ] as Middleware[]),
@@ -125,6 +125,12 @@ export function makeApp(deps: AppDeps): Koa {
 }
 
 /** Request count and latency by route template (never the raw path: ids would explode labels). */
+/** The API's token verifier: each token's signature is checked once, not per request. */
+function verifierOf(auth: AuthConfig) {
+  const verifier = makeTokenVerifier(auth);
+  return verifier && cachedVerifier(verifier);
+}
+
 function observe() {
   const metrics = httpMetrics();
   return async (ctx: ApiContext, next: Next) => {

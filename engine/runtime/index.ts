@@ -10,7 +10,6 @@ import { getJob } from '../db/jobs.ts';
 import { JOB_TASK, jobTask, RUN_TASK } from '../db/queue.ts';
 import { withTenant } from '../db/rls.ts';
 import { getRunWithAttempts, listRuns } from '../db/runs.ts';
-import { signalsOfRun } from '../db/signals.ts';
 import { jobStepRuns } from '../db/step-runs.ts';
 import { decodeCursor, encodeCursor } from '../json/cursor.ts';
 import { advanceRun } from './advance.ts';
@@ -57,10 +56,7 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
     // Reads for a tenant run as `atlas_app` with the tenant set: row-level security is a
     // second wall behind every query's own tenant filter.
     async getRun(tenantId, runId) {
-      const found = await withTenant(deps.db, tenantId, async (trx) => {
-        const run = await getRunWithAttempts(trx, tenantId, runId);
-        return run && { ...run, signals: await signalsOfRun(trx, tenantId, runId) };
-      });
+      const found = await getRunWithAttempts(deps.db, tenantId, runId);
       if (!found) return undefined;
       const workflow = await core.versions.of(found.run);
       return runDetail(

@@ -11,7 +11,9 @@
 import type { Knex } from 'knex';
 import type { Next } from 'koa';
 import { REDACTED } from '../../audit/redact.ts';
-import { type AuditRecord, recordAudit, withAuditEntry } from '../../db/audit.ts';
+import { type AuditRecord, recordAudit, recordAudits, withAuditEntry } from '../../db/audit.ts';
+import { GroupCommit } from '../../db/group-commit.ts';
+import { AtlasError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { ApiContext, AuditState } from '../context.ts';
 import { toProblem } from '../middleware.ts';
@@ -100,4 +102,72 @@ export async function auditedTransaction<T>(
   });
   if (ctx.state.audit) ctx.state.audit.recorded = true;
   return result;
+}
+
+interface SharedChange {
+  change(trx: Knex.Transaction): Promise<unknown>;
+  entry(result: unknown): AuditRecord;
+}
+
+const shared = new WeakMap<Knex, GroupCommit<SharedChange, unknown>>();
+
+/**
+ * {@link auditedTransaction} for a change that only inserts (starting a run): changes that
+ * arrive while one transaction is being written share the next one, each with its audit row,
+ * so concurrent requests cost one durable commit between them. A change that fails fails
+ * the shared transaction, which is then retried one change at a time (db/group-commit.ts).
+ */
+export async function sharedAuditedTransaction<T>(
+  ctx: ApiContext,
+  db: Knex,
+  status: number,
+  change: (trx: Knex.Transaction) => Promise<T>,
+  entityId: (result: T) => string,
+): Promise<T> {
+  let group = shared.get(db);
+  if (!group) {
+    group = new GroupCommit((items) =>
+      db.transaction(async (trx) => {
+        const results: unknown[] = [];
+        for (const item of items) results.push(await refusalOrResult(() => item.change(trx)));
+        await recordAudits(
+          trx,
+          items.flatMap((item, i) => (results[i] instanceof Refused ? [] : [item.entry(results[i])])),
+        );
+        return results;
+      }),
+    );
+    shared.set(db, group);
+  }
+  const outcome = await group.submit({
+    change,
+    entry: (r) => {
+      if (ctx.state.audit) ctx.state.audit.entityId = entityId(r as T);
+      return entryFor(ctx, status, 'ok');
+    },
+  });
+  if (outcome instanceof Refused) throw outcome.error;
+  if (ctx.state.audit) ctx.state.audit.recorded = true;
+  return outcome as T;
+}
+
+/** A change the engine refused (invalid input, say) before it wrote anything. */
+class Refused {
+  constructor(readonly error: AtlasError) {}
+}
+
+/**
+ * What one change of a shared transaction gave. The engine's refusals are its own outcome,
+ * so one client's invalid request does not roll back the others'; any other error (the
+ * database's) fails the shared transaction, which is then retried one change at a time. A
+ * refusal after a failed statement cannot pass as success either: the aborted transaction
+ * fails the audit statement that follows any successful change.
+ */
+async function refusalOrResult(change: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return await change();
+  } catch (err) {
+    if (err instanceof AtlasError) return new Refused(err);
+    throw err;
+  }
 }

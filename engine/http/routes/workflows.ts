@@ -9,7 +9,7 @@ import type { Workflow } from '../../manifest/types.gen.ts';
 import { problem } from '../../problem.ts';
 import type { WorkflowStatus } from '../../runtime/index.ts';
 import { principalOf, tenantOf } from '../context.ts';
-import { auditedTransaction } from '../plugins/audit.ts';
+import { sharedAuditedTransaction } from '../plugins/audit.ts';
 import { type AnyRoute, defineRoute, type JsonSchema } from '../route.ts';
 import { callRuntime } from '../runtime-errors.ts';
 import { runSummarySchema } from '../schemas.ts';
@@ -249,7 +249,7 @@ export function workflowRoutes({ db, runtime, catalogue }: RouteDeps): AnyRoute[
         };
         if (ctx.state.audit) ctx.state.audit.summary = { workflowId: params.id };
         const { run, created } = await callRuntime(() =>
-          auditedTransaction(
+          sharedAuditedTransaction(
             ctx,
             db,
             202,
