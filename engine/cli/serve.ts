@@ -1,5 +1,5 @@
 import { watch } from 'node:fs';
-import { type Config, ConfigError, loadConfig } from '../config.ts';
+import { ConfigError } from '../config.ts';
 import { JOB_TYPES } from '../connector-sdk/index.ts';
 import { AlreadyRunningError } from '../db/instance.ts';
 import { type RunningEngine, startEngine } from '../engine.ts';
@@ -13,18 +13,8 @@ import {
   type WorkerRoles,
 } from '../queue/roles.ts';
 import { CatalogueError } from '../services.ts';
-import { CliError, type CliIO, type Command } from './command.ts';
+import { CliError, type Command, configFrom } from './command.ts';
 import { parseCommandArgs } from './main.ts';
-
-/** Loads configuration, turning a bad value into one sentence and exit code 1. */
-export function configFrom(io: CliIO): Config {
-  try {
-    return loadConfig(io.env, io.cwd);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.message);
-    throw err;
-  }
-}
 
 interface RunCommand {
   name: string;

@@ -6,9 +6,8 @@ import { runningInstanceUrl } from '../db/instance.ts';
 import { makeDb } from '../db/knex.ts';
 import { getTenants } from '../db/tenants.ts';
 import { TENANT_ID } from '../tenants/status.ts';
-import { CliError, type CliIO, type Command, UsageError } from './command.ts';
+import { CliError, type CliIO, type Command, configFrom, UsageError } from './command.ts';
 import { parseCommandArgs } from './main.ts';
-import { configFrom } from './serve.ts';
 
 const TTL = /^(\d+)(s|m|h|d)$/;
 const TTL_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
