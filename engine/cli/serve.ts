@@ -55,6 +55,9 @@ ${spec.options}
         }
         throw err;
       }
+      // Listening for SIGTERM before saying so: a supervisor that stops the process as soon as
+      // it reads the line would otherwise kill it without a graceful shutdown.
+      const stopped = waitForSignal(log);
       if (engine.url) io.out(`Atlas is listening on ${engine.url}`);
       if (roles.worker && !roles.http)
         io.out(`Atlas worker started (${describeRoles(roles.roles ?? ALL_ROLES)})`);
@@ -80,7 +83,7 @@ ${spec.options}
         ? watchManifests(config.manifestDirs, () => void reload('a file changed'))
         : undefined;
       if (watcher) io.out(`Watching ${config.manifestDirs.join(', ')} for changes`);
-      await waitForSignal(log);
+      await stopped;
       process.off('SIGHUP', onHup);
       watcher?.close();
       await engine.stop();
