@@ -14,6 +14,7 @@ import {
 } from '../queue/roles.ts';
 import { CatalogueError } from '../services.ts';
 import { CliError, type Command, configFrom } from './command.ts';
+import { advertiseEngine } from './engine-file.ts';
 import { parseCommandArgs } from './main.ts';
 
 interface RunCommand {
@@ -58,6 +59,15 @@ ${spec.options}
       // Listening for SIGTERM before saying so: a supervisor that stops the process as soon as
       // it reads the line would otherwise kill it without a graceful shutdown.
       const stopped = waitForSignal(log);
+      // Commands run beside this engine (`atlas run`) use its API rather than building their own.
+      const unadvertise = engine.url
+        ? await advertiseEngine(config, engine.url, roles.worker && (roles.roles ?? ALL_ROLES).runs).catch(
+            (err: unknown) => {
+              log.warn({ err }, 'engine.json not written: other commands build their own engine');
+              return undefined;
+            },
+          )
+        : undefined;
       if (engine.url) io.out(`Atlas is listening on ${engine.url}`);
       if (roles.worker && !roles.http)
         io.out(`Atlas worker started (${describeRoles(roles.roles ?? ALL_ROLES)})`);
@@ -84,6 +94,7 @@ ${spec.options}
         : undefined;
       if (watcher) io.out(`Watching ${config.manifestDirs.join(', ')} for changes`);
       await stopped;
+      await unadvertise?.().catch(() => {});
       process.off('SIGHUP', onHup);
       watcher?.close();
       await engine.stop();
