@@ -48,15 +48,28 @@ const GLOB_DIRS = ['migrations'];
 
 // The manifest path's pure-JS libraries are bundled: loading Ajv alone as ~100 CommonJS
 // files took longer than validating the catalogue. Every other package stays a plain import.
-const BUNDLED = new Set(['ajv', 'ajv-formats', 'yaml', 'js-yaml', 'cron-parser', 'json-logic-js']);
+const BUNDLED = new Set(['ajv', 'ajv-formats', 'yaml', 'js-yaml', 'cron-parser', 'json-logic-js', 'knex']);
+// Database drivers knex can load but Atlas does not use (it speaks PostgreSQL through `pg`).
+const UNUSED_DRIVERS = [
+  'mysql',
+  'mysql2',
+  'mariadb',
+  'sqlite3',
+  'better-sqlite3',
+  'oracledb',
+  'tedious',
+  'pg-native',
+  'pg-query-stream',
+];
 
 /** Builds dist/ (or `outdir`); returns the number of inputs recorded in its stamp. */
 export async function build({ root = ROOT, outdir = join(root, 'dist') } = {}) {
   const esbuild = await import('esbuild');
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
-  const external = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter(
-    (p) => !BUNDLED.has(p),
-  );
+  const external = [
+    ...Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((p) => !BUNDLED.has(p)),
+    ...UNUSED_DRIVERS,
+  ];
   rmSync(outdir, { recursive: true, force: true });
   const result = await esbuild.build({
     absWorkingDir: root,
