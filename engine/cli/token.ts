@@ -3,8 +3,6 @@ import { resolveAuth } from '../auth/dev-secret.ts';
 import { mintToken } from '../auth/mint.ts';
 import type { Config } from '../config.ts';
 import { runningInstanceUrl } from '../db/instance.ts';
-import { makeDb } from '../db/knex.ts';
-import { getTenants } from '../db/tenants.ts';
 import { TENANT_ID } from '../tenants/status.ts';
 import { CliError, type CliIO, type Command, configFrom, UsageError } from './command.ts';
 import { parseCommandArgs } from './main.ts';
@@ -49,7 +47,8 @@ Example:
         'ATLAS_JWT_SECRET is not set: this server verifies tokens from ATLAS_JWKS_URL, so ask your identity provider for one',
       );
     }
-    await warnUnknownTenants(io, config, tenants);
+    // The database answers while the token is signed; a check that cannot run says nothing.
+    const warned = warnUnknownTenants(io, config, tenants).catch(() => {});
     io.out(
       await mintToken({
         secret: auth.jwtSecret,
@@ -61,6 +60,7 @@ Example:
         ...(auth.audience === undefined ? {} : { audience: auth.audience }),
       }),
     );
+    await warned;
     return 0;
   },
 };
@@ -73,6 +73,11 @@ async function warnUnknownTenants(io: CliIO, config: Config, tenants: string[]):
   if (tenants.length === 0) return;
   const url = config.databaseUrl ?? (await runningInstanceUrl(config.home));
   if (!url) return;
+  // Loaded only when there is a database to ask.
+  const [{ makeDb }, { getTenants }] = await Promise.all([
+    import('../db/knex.ts'),
+    import('../db/tenants.ts'),
+  ]);
   const db = makeDb(url, { poolSize: 1 });
   try {
     const rows = await getTenants(db, tenants);
