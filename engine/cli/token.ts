@@ -5,6 +5,8 @@ import type { Config } from '../config.ts';
 import { runningInstanceUrl } from '../db/instance.ts';
 import { TENANT_ID } from '../tenants/status.ts';
 import { CliError, type CliIO, type Command, configFrom, UsageError } from './command.ts';
+import { engineRequest, engineToken } from './engine-client.ts';
+import { runningEngine } from './engine-file.ts';
 import { parseCommandArgs } from './main.ts';
 
 const TTL = /^(\d+)(s|m|h|d)$/;
@@ -67,12 +69,50 @@ Example:
 
 /**
  * A token for a tenant that does not exist gets a 403 on every call: say so (on stderr, so
- * `TOKEN=$(atlas token ...)` still works). Only when a database is reachable without starting one.
+ * `TOKEN=$(atlas token ...)` still works). Asks the running engine when there is one, else a
+ * database reachable without starting one; says nothing when neither can answer.
  */
 async function warnUnknownTenants(io: CliIO, config: Config, tenants: string[]): Promise<void> {
   if (tenants.length === 0) return;
+  const statuses =
+    (await statusesFromEngine(config, tenants)) ?? (await statusesFromDatabase(config, tenants));
+  if (!statuses) return;
+  for (const id of tenants) {
+    const status = statuses.get(id);
+    if (status === undefined)
+      io.err(
+        `warning: there is no tenant "${id}": its API calls will be refused (403) until \`atlas tenants add ${id}\``,
+      );
+    else if (status !== 'active')
+      io.err(`warning: tenant "${id}" is ${status}: its API calls will be refused (403)`);
+  }
+}
+
+type Statuses = Map<string, string>;
+
+/** GET /v1/tenants/:id of the engine running beside this command: no database client to load. */
+async function statusesFromEngine(config: Config, tenants: string[]): Promise<Statuses | undefined> {
+  const engine = await runningEngine(config);
+  const token = engine && (await engineToken(config, { tenants: [], admin: true, ttlSeconds: 60 }));
+  if (!engine || !token) return undefined;
+  try {
+    const answers = await Promise.all(
+      tenants.map((id) => engineRequest(`${engine.url}/v1/tenants/${id}`, { token })),
+    );
+    if (answers.some((a) => a.status !== 200 && a.status !== 404)) return undefined;
+    return new Map(
+      answers.flatMap((a, i) =>
+        a.status === 200 ? [[tenants[i]!, (a.body as { status: string }).status]] : [],
+      ),
+    );
+  } catch {
+    return undefined; // it stopped: ask the database
+  }
+}
+
+async function statusesFromDatabase(config: Config, tenants: string[]): Promise<Statuses | undefined> {
   const url = config.databaseUrl ?? (await runningInstanceUrl(config.home));
-  if (!url) return;
+  if (!url) return undefined;
   // Loaded only when there is a database to ask.
   const [{ makeDb }, { getTenants }] = await Promise.all([
     import('../db/knex.ts'),
@@ -80,18 +120,9 @@ async function warnUnknownTenants(io: CliIO, config: Config, tenants: string[]):
   ]);
   const db = makeDb(url, { poolSize: 1 });
   try {
-    const rows = await getTenants(db, tenants);
-    for (const id of tenants) {
-      const row = rows.find((r) => r.id === id);
-      if (!row)
-        io.err(
-          `warning: there is no tenant "${id}": its API calls will be refused (403) until \`atlas tenants add ${id}\``,
-        );
-      else if (row.status !== 'active')
-        io.err(`warning: tenant "${id}" is ${row.status}: its API calls will be refused (403)`);
-    }
+    return new Map((await getTenants(db, tenants)).map((row) => [row.id, row.status]));
   } catch {
-    // The token is for another database, or this one is not migrated yet: nothing to check.
+    return undefined; // the token is for another database, or this one is not migrated yet
   } finally {
     await db.destroy();
   }

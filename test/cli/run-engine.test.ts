@@ -67,6 +67,18 @@ describe('atlas run against a running engine', () => {
     expect(unknown.stderr).toMatch(/^atlas run: .*WF-999/);
   }, 120_000);
 
+  it('atlas token asks the running engine about its tenants', async () => {
+    expect((await runCli(['tenants', 'disable', 'acme'], env)).code).toBe(0);
+    const r = await runCli(['token', '--tenant', 'acme', '--tenant', 'ghost'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ey[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    expect(r.stderr).toBe(
+      'warning: tenant "acme" is disabled: its API calls will be refused (403)\n' +
+        'warning: there is no tenant "ghost": its API calls will be refused (403) until `atlas tenants add ghost`\n',
+    );
+    expect((await runCli(['tenants', 'enable', 'acme'], env)).code).toBe(0);
+  }, 60_000);
+
   it('ignores an engine that serves another database', async () => {
     // The same database under another URL: the command cannot tell, so it does not guess.
     const url = new URL(database.url);
