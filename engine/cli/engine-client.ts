@@ -7,6 +7,7 @@ import os from 'node:os';
 import { resolveAuth } from '../auth/dev-secret.ts';
 import { mintToken } from '../auth/mint.ts';
 import type { Config } from '../config.ts';
+import { type EngineFile, runningEngine } from './engine-file.ts';
 
 export interface EngineAnswer {
   status: number;
@@ -33,6 +34,21 @@ export async function engineToken(
     ...(auth.issuer === undefined ? {} : { issuer: auth.issuer }),
     ...(auth.audience === undefined ? {} : { audience: auth.audience }),
   });
+}
+
+export interface EngineSession {
+  engine: EngineFile;
+  token: string;
+}
+
+/** The engine running beside this command for the same database, with a token for it; or undefined. */
+export async function engineSession(
+  config: Config,
+  claims: Parameters<typeof engineToken>[1],
+): Promise<EngineSession | undefined> {
+  const engine = await runningEngine(config);
+  const token = engine && (await engineToken(config, claims));
+  return engine && token ? { engine, token } : undefined;
 }
 
 /** One request; rejects with the socket's error (`code` ECONNREFUSED when nothing listens). */

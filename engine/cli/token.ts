@@ -5,8 +5,7 @@ import type { Config } from '../config.ts';
 import { runningInstanceUrl } from '../db/instance.ts';
 import { TENANT_ID } from '../tenants/status.ts';
 import { CliError, type CliIO, type Command, configFrom, UsageError } from './command.ts';
-import { engineRequest, engineToken } from './engine-client.ts';
-import { runningEngine } from './engine-file.ts';
+import { engineRequest, engineSession } from './engine-client.ts';
 import { parseCommandArgs } from './main.ts';
 
 const TTL = /^(\d+)(s|m|h|d)$/;
@@ -92,22 +91,19 @@ type Statuses = Map<string, string>;
 
 /** GET /v1/tenants/:id of the engine running beside this command: no database client to load. */
 async function statusesFromEngine(config: Config, tenants: string[]): Promise<Statuses | undefined> {
-  const engine = await runningEngine(config);
-  const token = engine && (await engineToken(config, { tenants: [], admin: true, ttlSeconds: 60 }));
-  if (!engine || !token) return undefined;
-  try {
-    const answers = await Promise.all(
-      tenants.map((id) => engineRequest(`${engine.url}/v1/tenants/${id}`, { token })),
-    );
-    if (answers.some((a) => a.status !== 200 && a.status !== 404)) return undefined;
-    return new Map(
-      answers.flatMap((a, i) =>
-        a.status === 200 ? [[tenants[i]!, (a.body as { status: string }).status]] : [],
-      ),
-    );
-  } catch {
-    return undefined; // it stopped: ask the database
+  const session = await engineSession(config, { tenants: [], admin: true, ttlSeconds: 60 });
+  if (!session) return undefined;
+  const statuses: Statuses = new Map();
+  for (const id of tenants) {
+    // A tenant it does not know is a 404, which tells as much as an answer; anything else
+    // (the engine gone, a token it refuses) leaves the question to the database.
+    const answer = await engineRequest(`${session.engine.url}/v1/tenants/${id}`, {
+      token: session.token,
+    }).catch(() => undefined);
+    if (answer?.status === 200) statuses.set(id, (answer.body as { status: string }).status);
+    else if (answer?.status !== 404) return undefined;
   }
+  return statuses;
 }
 
 async function statusesFromDatabase(config: Config, tenants: string[]): Promise<Statuses | undefined> {

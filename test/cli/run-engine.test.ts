@@ -67,7 +67,7 @@ describe('atlas run against a running engine', () => {
     expect(unknown.stderr).toMatch(/^atlas run: .*WF-999/);
   }, 120_000);
 
-  it('atlas token asks the running engine about its tenants', async () => {
+  it('atlas token and atlas tenants list ask the running engine', async () => {
     expect((await runCli(['tenants', 'disable', 'acme'], env)).code).toBe(0);
     const r = await runCli(['token', '--tenant', 'acme', '--tenant', 'ghost'], env);
     expect(r.code).toBe(0);
@@ -76,6 +76,8 @@ describe('atlas run against a running engine', () => {
       'warning: tenant "acme" is disabled: its API calls will be refused (403)\n' +
         'warning: there is no tenant "ghost": its API calls will be refused (403) until `atlas tenants add ghost`\n',
     );
+    const listed = await runCli(['tenants', 'list'], env);
+    expect(listed.stdout).toMatch(/^acme {2}disabled {2}acme$/m);
     expect((await runCli(['tenants', 'enable', 'acme'], env)).code).toBe(0);
   }, 60_000);
 
