@@ -56,21 +56,10 @@ ${spec.options}
         }
         throw err;
       }
-      // Listening for SIGTERM before saying so: a supervisor that stops the process as soon as
-      // it reads the line would otherwise kill it without a graceful shutdown.
+      // The signal handlers go in before the process says it is ready: a supervisor (or a
+      // test) that signals as soon as it reads the line would otherwise meet the default
+      // action, which ends the process without a graceful shutdown.
       const stopped = waitForSignal(log);
-      // Commands run beside this engine (`atlas run`) use its API rather than building their own.
-      const unadvertise = engine.url
-        ? await advertiseEngine(config, engine.url, roles.worker && (roles.roles ?? ALL_ROLES).runs).catch(
-            (err: unknown) => {
-              log.warn({ err }, 'engine.json not written: other commands build their own engine');
-              return undefined;
-            },
-          )
-        : undefined;
-      if (engine.url) io.out(`Atlas is listening on ${engine.url}`);
-      if (roles.worker && !roles.http)
-        io.out(`Atlas worker started (${describeRoles(roles.roles ?? ALL_ROLES)})`);
       const reload = async (why: string) => {
         const result = await engine.reload().catch((err: unknown) => {
           log.error({ err }, 'catalogue:reload-failed');
@@ -92,6 +81,18 @@ ${spec.options}
       const watcher = values.watch
         ? watchManifests(config.manifestDirs, () => void reload('a file changed'))
         : undefined;
+      // Commands run beside this engine (`atlas run`) use its API rather than building their own.
+      const unadvertise = engine.url
+        ? await advertiseEngine(config, engine.url, roles.worker && (roles.roles ?? ALL_ROLES).runs).catch(
+            (err: unknown) => {
+              log.warn({ err }, 'engine.json not written: other commands build their own engine');
+              return undefined;
+            },
+          )
+        : undefined;
+      if (engine.url) io.out(`Atlas is listening on ${engine.url}`);
+      if (roles.worker && !roles.http)
+        io.out(`Atlas worker started (${describeRoles(roles.roles ?? ALL_ROLES)})`);
       if (watcher) io.out(`Watching ${config.manifestDirs.join(', ')} for changes`);
       await stopped;
       await unadvertise?.().catch(() => {});
