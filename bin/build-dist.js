@@ -103,11 +103,12 @@ export async function build({ root = ROOT, outdir = join(root, 'dist') } = {}) {
   const files = [];
   const index = new Map();
   const indexOf = (input) => {
-    if (!index.has(input)) {
-      const { size, mtimeMs } = statSync(join(root, input));
-      index.set(input, files.push([input, size, mtimeMs]) - 1);
+    const file = stampedFile(input);
+    if (!index.has(file)) {
+      const { size, mtimeMs } = statSync(join(root, file));
+      index.set(file, files.push([file, size, mtimeMs]) - 1);
     }
-    return index.get(input);
+    return index.get(file);
   };
   const dirs = GLOB_DIRS.map((dir) => [dir, statSync(join(root, dir)).mtimeMs]);
   const list = byEntry.get('engine/cli/commands.ts');
@@ -136,6 +137,19 @@ export async function build({ root = ROOT, outdir = join(root, 'dist') } = {}) {
     JSON.stringify({ entry: relative(outdir, join(root, main)), dirs, files, commands }),
   );
   return Object.keys(result.metafile.inputs).length;
+}
+
+/**
+ * What the stamp checks for an input: the file itself, or for a bundled package's file its
+ * package.json, which npm writes again whenever it installs the package (a command then
+ * stats one file per package instead of hundreds).
+ */
+function stampedFile(input) {
+  const at = input.lastIndexOf('node_modules/');
+  if (at < 0) return input;
+  const parts = input.slice(at + 'node_modules/'.length).split('/');
+  const name = parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+  return `${input.slice(0, at)}node_modules/${name}/package.json`;
 }
 
 /**

@@ -67,6 +67,11 @@ describe('every command from the compiled build', () => {
     const of = (name: string) => stamp.commands[name]!.map((i) => stamp.files[i]![0]);
     expect(of('migrate')).toContain('migrations/001_tenants.ts');
     expect(of('run')).toContain('engine/cli/run.ts');
+    // A bundled package is stamped by its package.json, which npm writes on every install.
+    expect(of('tenants')).toContain('node_modules/knex/package.json');
+    expect(
+      of('tenants').filter((f) => f.startsWith('node_modules/knex/') && !f.endsWith('package.json')),
+    ).toEqual([]);
   });
 
   it('runs the database commands', async () => {
