@@ -1,10 +1,9 @@
 #!/usr/bin/env node
-// Entry point of the `atlas` command. The engine is TypeScript, run from the sources through
-// tsx's loader, so a clone runs without a build step. The commands that only read manifests
-// (validate, schema, connectors, help) start in a fraction of that time from dist/, which
-// `npm install` compiles (bin/build-dist.js): they use it only while every file it was
-// compiled from has the size and mtime it had then, so an edit is never run stale.
-// ATLAS_FROM_SOURCE=1 always runs the sources.
+// Entry point of the `atlas` command. `npm install` compiles the CLI into dist/
+// (bin/build-dist.js), and every command runs from there while every file it was compiled
+// from has the size and mtime it had then (and no migration was added since), so an edit is
+// never run stale. Otherwise, or with ATLAS_FROM_SOURCE=1, the TypeScript sources run through
+// tsx's loader, so a clone runs without a build step, only slower to start.
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -27,12 +26,14 @@ async function compiled(command) {
   } catch {
     return undefined; // never built (or being rebuilt): the sources are always there
   }
-  const inputs = Object.hasOwn(stamp.commands, command) ? stamp.commands[command] : undefined;
-  if (!inputs) return undefined;
+  const inputs = stamp.commands?.[Object.hasOwn(stamp.commands, command) ? command : 'help'];
+  if (!Array.isArray(inputs) || !Array.isArray(stamp.dirs)) return undefined; // an older build
   const root = fileURLToPath(new URL('..', import.meta.url));
-  for (const [file, [size, mtimeMs]] of Object.entries(inputs)) {
+  const unchanged = (file, size, mtimeMs) => {
     const now = statSync(root + file, { throwIfNoEntry: false });
-    if (now?.size !== size || now.mtimeMs !== mtimeMs) return undefined;
-  }
+    return now !== undefined && (size === undefined || now.size === size) && now.mtimeMs === mtimeMs;
+  };
+  for (const [dir, mtimeMs] of stamp.dirs) if (!unchanged(dir, undefined, mtimeMs)) return undefined;
+  for (const i of inputs) if (!unchanged(...stamp.files[i])) return undefined;
   return import(new URL(`../dist/${stamp.entry}`, import.meta.url).href);
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Compiles the CLI into dist/ with esbuild, so the commands that only read manifests start
-// without tsx (bin/atlas.js). Run by `npm run build` and by `prepare` on every `npm install`
-// and `npm ci`. dist/build.json records the size and mtime of every input; bin/atlas.js
-// uses dist/ only while all of them are unchanged, so an edited source is never run stale.
+// Compiles the CLI into dist/ with esbuild, so every command starts without tsx
+// (bin/atlas.js). Run by `npm run build` and by `prepare` on every `npm install` and `npm ci`.
+// dist/build.json records the size and mtime of every input of each command (and the
+// directories read by a glob import, such as migrations/); bin/atlas.js uses dist/ only while
+// all of them are unchanged, so an edited or added source is never run stale.
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
@@ -11,14 +12,27 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * The commands run from dist/, by the name bin/atlas.js sees first, with the module that
- * implements each. Commands that connect to the database stay on tsx: migrations are
- * TypeScript files imported at run time.
+ * Every command, by the name bin/atlas.js sees first, with the module that implements it
+ * (null: main and the command list only). A name not listed (a typo) runs with `help`'s.
  */
 export const COMPILED_COMMANDS = {
+  serve: 'engine/cli/serve.ts',
+  worker: 'engine/cli/serve.ts',
+  migrate: 'engine/cli/migrate.ts',
   validate: 'engine/cli/validate.ts',
   schema: 'engine/cli/schema.ts',
   connectors: 'engine/cli/connectors.ts',
+  connector: 'engine/cli/connector.ts',
+  run: 'engine/cli/run.ts',
+  token: 'engine/cli/token.ts',
+  tenants: 'engine/cli/tenants.ts',
+  audit: 'engine/cli/audit.ts',
+  workflows: 'engine/cli/workflows.ts',
+  runs: 'engine/cli/runs.ts',
+  jobs: 'engine/cli/jobs.ts',
+  files: 'engine/cli/files.ts',
+  import: 'engine/cli/import.ts',
+  kb: 'engine/cli/kb.ts',
   '--version': 'engine/version.ts',
   '-v': 'engine/version.ts',
   help: null,
@@ -26,17 +40,36 @@ export const COMPILED_COMMANDS = {
   '-h': null,
 };
 
+/**
+ * Directories whose files are imported by a pattern (`import(\`../../migrations/${file}\`)`):
+ * a file added there after the build is not in dist/, so the directory's mtime is stamped too.
+ */
+const GLOB_DIRS = ['migrations'];
+
 // The manifest path's pure-JS libraries are bundled: loading Ajv alone as ~100 CommonJS
 // files took longer than validating the catalogue. Every other package stays a plain import.
-const BUNDLED = new Set(['ajv', 'ajv-formats', 'yaml', 'js-yaml', 'cron-parser', 'json-logic-js']);
+const BUNDLED = new Set(['ajv', 'ajv-formats', 'yaml', 'js-yaml', 'cron-parser', 'json-logic-js', 'knex']);
+// Database drivers knex can load but Atlas does not use (it speaks PostgreSQL through `pg`).
+const UNUSED_DRIVERS = [
+  'mysql',
+  'mysql2',
+  'mariadb',
+  'sqlite3',
+  'better-sqlite3',
+  'oracledb',
+  'tedious',
+  'pg-native',
+  'pg-query-stream',
+];
 
 /** Builds dist/ (or `outdir`); returns the number of inputs recorded in its stamp. */
 export async function build({ root = ROOT, outdir = join(root, 'dist') } = {}) {
   const esbuild = await import('esbuild');
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
-  const external = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter(
-    (p) => !BUNDLED.has(p),
-  );
+  const external = [
+    ...Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((p) => !BUNDLED.has(p)),
+    ...UNUSED_DRIVERS,
+  ];
   rmSync(outdir, { recursive: true, force: true });
   const result = await esbuild.build({
     absWorkingDir: root,
@@ -64,34 +97,59 @@ export async function build({ root = ROOT, outdir = join(root, 'dist') } = {}) {
   const outputs = result.metafile.outputs;
   const byEntry = new Map(Object.entries(outputs).map(([file, o]) => [o.entryPoint, file]));
   const main = byEntry.get('engine/cli/main.ts');
+  // Inputs are listed once; each command names the indices of what running it can load:
+  // main, the command list and the command's own chunk, with every chunk each imports,
+  // statically or on demand (an edit to a lazily loaded file must not run stale either).
+  const files = [];
+  const index = new Map();
+  const indexOf = (input) => {
+    const file = stampedFile(input);
+    if (!index.has(file)) {
+      const { size, mtimeMs } = statSync(join(root, file));
+      index.set(file, files.push([file, size, mtimeMs]) - 1);
+    }
+    return index.get(file);
+  };
+  const dirs = GLOB_DIRS.map((dir) => [dir, statSync(join(root, dir)).mtimeMs]);
+  const list = byEntry.get('engine/cli/commands.ts');
   const commands = {};
   for (const [name, source] of Object.entries(COMPILED_COMMANDS)) {
-    // What running the command loads: main, the command list and the command's own chunk,
-    // with the chunks each imports statically.
-    const roots = [main, byEntry.get('engine/cli/commands.ts'), source && byEntry.get(source)];
+    const roots = [main, list, source && byEntry.get(source)];
     if (roots.includes(undefined)) throw new Error(`no output for ${source}`);
-    const files = new Set();
+    const chunks = new Set();
     const visit = (file) => {
-      if (!file || files.has(file)) return;
-      files.add(file);
-      for (const i of outputs[file].imports) if (i.kind === 'import-statement' && !i.external) visit(i.path);
+      if (!file || chunks.has(file)) return;
+      chunks.add(file);
+      for (const i of outputs[file].imports) {
+        // The command list loads every command on demand: only this command's is followed.
+        if (!i.external && !(file === list && i.kind === 'dynamic-import')) visit(i.path);
+      }
     };
     roots.forEach(visit);
-    const inputs = {};
-    for (const file of files) {
-      for (const input of Object.keys(outputs[file].inputs)) {
-        const { size, mtimeMs } = statSync(join(root, input));
-        inputs[input] = [size, mtimeMs];
-      }
-    }
-    commands[name] = inputs;
+    const inputs = new Set();
+    for (const chunk of chunks)
+      for (const input of Object.keys(outputs[chunk].inputs)) inputs.add(indexOf(input));
+    commands[name] = [...inputs].sort((a, b) => a - b);
   }
   mkdirSync(outdir, { recursive: true });
   writeFileSync(
     join(outdir, 'build.json'),
-    JSON.stringify({ entry: relative(outdir, join(root, main)), commands }),
+    JSON.stringify({ entry: relative(outdir, join(root, main)), dirs, files, commands }),
   );
   return Object.keys(result.metafile.inputs).length;
+}
+
+/**
+ * What the stamp checks for an input: the file itself, or for a bundled package's file its
+ * package.json, which npm writes again whenever it installs the package (a command then
+ * stats one file per package instead of hundreds).
+ */
+function stampedFile(input) {
+  const at = input.lastIndexOf('node_modules/');
+  if (at < 0) return input;
+  const parts = input.slice(at + 'node_modules/'.length).split('/');
+  const name = parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+  return `${input.slice(0, at)}node_modules/${name}/package.json`;
 }
 
 /**

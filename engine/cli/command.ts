@@ -1,3 +1,4 @@
+import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { AtlasError } from '../errors.ts';
 
 /** A CLI command: one file per command under engine/cli/, listed in main.ts. */
@@ -33,5 +34,15 @@ export class CliError extends AtlasError {
     super('cli_failed', message);
     this.name = 'CliError';
     this.exitCode = exitCode;
+  }
+}
+
+/** Loads configuration, turning a bad value into one sentence and exit code 1. */
+export function configFrom(io: CliIO): Config {
+  try {
+    return loadConfig(io.env, io.cwd);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message);
+    throw err;
   }
 }

@@ -2,10 +2,8 @@ import type { Config } from '../config.ts';
 import { ConfigError } from '../config.ts';
 import { type DatabaseInstance, openDatabase } from '../db/instance.ts';
 import { type Knex, makeDb } from '../db/knex.ts';
-import { prepareDatabase } from '../engine.ts';
 import { type Logger, makeLogger } from '../log.ts';
-import { CliError, type CliIO } from './command.ts';
-import { configFrom } from './serve.ts';
+import { CliError, type CliIO, configFrom } from './command.ts';
 
 export interface CliDatabase {
   config: Config;
@@ -37,7 +35,11 @@ export async function openCliDatabase(
     await instance.release();
   };
   try {
-    if (opts.prepare && instance.owned) await prepareDatabase(db, instance, log);
+    if (opts.prepare && instance.owned) {
+      // Only a database this command started needs it; the engine's wiring loads only then.
+      const { prepareDatabase } = await import('../engine.ts');
+      await prepareDatabase(db, instance, log);
+    }
   } catch (err) {
     await close();
     throw err;

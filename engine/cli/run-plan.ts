@@ -10,9 +10,8 @@ import { type DryRunPlan, dryRun } from '../runtime/dry-run.ts';
 import { loadValidCatalogue } from '../services.ts';
 import { eventMatcher } from '../webhooks/routes.ts';
 import { catalogueFailure, unknownWorkflow } from './catalogue-errors.ts';
-import { CliError, type CliIO } from './command.ts';
+import { CliError, type CliIO, configFrom } from './command.ts';
 import { cliConnectors } from './plugins.ts';
-import { configFrom } from './serve.ts';
 
 export async function planRun(
   io: CliIO,

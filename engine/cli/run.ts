@@ -1,13 +1,8 @@
-import { anyWorkerAlive } from '../db/heartbeats.ts';
-import { migrationStatus } from '../db/migrate.ts';
-import { startEngine } from '../engine.ts';
 import { jsonProblem } from '../http/body.ts';
-import { type RunDetail, RuntimeError } from '../runtime/index.ts';
-import { catalogueFailure, unknownWorkflow } from './catalogue-errors.ts';
-import { CliError, type CliIO, type Command, UsageError } from './command.ts';
-import { openCliDatabase } from './database.ts';
+import type { RunDetail } from '../runtime/index.ts';
+import { CliError, type CliIO, type Command, configFrom, UsageError } from './command.ts';
+import { runningEngine } from './engine-file.ts';
 import { parseCommandArgs } from './main.ts';
-import { planRun } from './run-plan.ts';
 
 const USAGE = `Usage: atlas run <workflow id> --tenant <id> [--input '<json>'] [--idempotency-key <key>] [--wait [--timeout 60s]]
        atlas run <workflow id> --dry-run [--input '<json>'] [--trigger <file>] [--fixtures <dir>] [--tenant <id>] [--format json]
@@ -52,7 +47,7 @@ export const run: Command = {
       throw new UsageError(
         '--trigger goes with --dry-run (a real run of a webhook workflow starts with a delivery)',
       );
-    if (values['dry-run']) return planRun(io, workflowId, input, values);
+    if (values['dry-run']) return (await import('./run-plan.ts')).planRun(io, workflowId, input, values);
     if (!values.tenant) throw new UsageError('--tenant is required');
     const timeoutMs = values.timeout ? parseTimeout(values.timeout) : 60_000;
     return startRun(io, {
@@ -82,7 +77,7 @@ export function parseTimeout(text: string): number {
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm'];
 }
 
-interface StartOptions {
+export interface StartOptions {
   workflowId: string;
   tenantId: string;
   input: unknown;
@@ -92,62 +87,49 @@ interface StartOptions {
   json: boolean;
 }
 
+/**
+ * Beside a running engine on the same database, through its API (no catalogue to load, no
+ * engine to build); otherwise in this process, with a worker of its own when none runs.
+ */
 async function startRun(io: CliIO, o: StartOptions): Promise<number> {
-  const { config, log, instance, db, close } = await openCliDatabase(io, { poolSize: 4, prepare: true });
-  const cleanup: Array<() => Promise<void>> = [close];
-  try {
-    if ((await migrationStatus(db)).pending.length > 0) {
-      throw new CliError(
-        'the database has pending migrations: run `atlas migrate up` (or start the engine) first',
-      );
-    }
-    // No role: the engine's parts over this command's database; a worker only if none runs.
-    const engine = await startEngine({
-      config,
-      log,
-      http: false,
-      worker: false,
-      schedules: false,
-      database: { db, url: instance.url, directUrl: instance.directUrl },
-    }).catch(catalogueFailure(io));
-    cleanup.push(() => engine.stop());
-    const { services } = engine;
-    if (!services.catalogue.workflow(o.workflowId)) throw unknownWorkflow(services.catalogue, o.workflowId);
-    const { run, created } = await services.runtime.runtime
-      .trigger({
-        tenantId: o.tenantId,
-        workflowId: o.workflowId,
-        input: o.input ?? {},
-        idempotencyKey: o.key,
-        actor: 'cli',
-      })
-      .catch(runtimeFailure);
-    if (!o.wait) {
-      io.out(
-        o.json
-          ? JSON.stringify(run)
-          : `${created ? 'Queued' : 'Already exists:'} run ${run.id} of ${o.workflowId} (${run.status}). Follow it: atlas runs show ${run.id}`,
-      );
-      return 0;
-    }
-    if (!(await anyWorkerAlive(db))) await engine.startWorker(4);
-    const done = await services.runtime.runtime.waitForRun(o.tenantId, run.id, o.timeoutMs);
-    if (!done) throw new CliError(`run ${run.id} disappeared`);
-    io.out(o.json ? JSON.stringify(done, null, 2) : formatRun(done));
-    return done.status === 'succeeded' ? 0 : 1;
-  } finally {
-    for (const step of cleanup.reverse()) await step().catch(() => {});
+  const config = configFrom(io);
+  const engine = await runningEngine(config);
+  if (engine && (engine.runs || !o.wait)) {
+    const { runThroughEngine } = await import('./run-remote.ts');
+    const code = await runThroughEngine(io, config, engine.url, o);
+    if (code !== undefined) return code;
   }
+  const { runInProcess } = await import('./run-local.ts');
+  return runInProcess(io, o);
 }
 
-function runtimeFailure(err: unknown): never {
-  if (err instanceof RuntimeError) {
-    const details = Array.isArray(err.details)
-      ? err.details.map((d: { message?: string }) => `\n  - ${d.message}`).join('')
-      : '';
-    throw new CliError(`${err.message}${details}`);
-  }
-  throw err;
+/** Prints the run `atlas run` started (or found by its idempotency key); exit code 0. */
+export function printStarted(
+  io: CliIO,
+  o: StartOptions,
+  run: { id: string; status: string },
+  created: boolean,
+): number {
+  io.out(
+    o.json
+      ? JSON.stringify(run)
+      : `${created ? 'Queued' : 'Already exists:'} run ${run.id} of ${o.workflowId} (${run.status}). Follow it: atlas runs show ${run.id}`,
+  );
+  return 0;
+}
+
+/** Prints how the run ended (`--wait`); exit code 0 only when it succeeded. */
+export function printEnded(io: CliIO, o: StartOptions, run: RunDetail): number {
+  io.out(o.json ? JSON.stringify(run, null, 2) : formatRun(run));
+  return run.status === 'succeeded' ? 0 : 1;
+}
+
+/** A refused run as one sentence, with the input's problems under it. */
+export function refused(message: string, details: unknown): CliError {
+  const lines = Array.isArray(details)
+    ? details.map((d: { message?: string }) => `\n  - ${d.message}`).join('')
+    : '';
+  return new CliError(`${message}${lines}`);
 }
 
 export function formatRun(run: RunDetail): string {

@@ -1,5 +1,5 @@
 import { watch } from 'node:fs';
-import { type Config, ConfigError, loadConfig } from '../config.ts';
+import { ConfigError } from '../config.ts';
 import { JOB_TYPES } from '../connector-sdk/index.ts';
 import { AlreadyRunningError } from '../db/instance.ts';
 import { type RunningEngine, startEngine } from '../engine.ts';
@@ -13,18 +13,9 @@ import {
   type WorkerRoles,
 } from '../queue/roles.ts';
 import { CatalogueError } from '../services.ts';
-import { CliError, type CliIO, type Command } from './command.ts';
+import { CliError, type Command, configFrom } from './command.ts';
+import { advertiseEngine } from './engine-file.ts';
 import { parseCommandArgs } from './main.ts';
-
-/** Loads configuration, turning a bad value into one sentence and exit code 1. */
-export function configFrom(io: CliIO): Config {
-  try {
-    return loadConfig(io.env, io.cwd);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.message);
-    throw err;
-  }
-}
 
 interface RunCommand {
   name: string;
@@ -65,9 +56,10 @@ ${spec.options}
         }
         throw err;
       }
-      if (engine.url) io.out(`Atlas is listening on ${engine.url}`);
-      if (roles.worker && !roles.http)
-        io.out(`Atlas worker started (${describeRoles(roles.roles ?? ALL_ROLES)})`);
+      // The signal handlers go in before the process says it is ready: a supervisor (or a
+      // test) that signals as soon as it reads the line would otherwise meet the default
+      // action, which ends the process without a graceful shutdown.
+      const stopped = waitForSignal(log);
       const reload = async (why: string) => {
         const result = await engine.reload().catch((err: unknown) => {
           log.error({ err }, 'catalogue:reload-failed');
@@ -89,8 +81,21 @@ ${spec.options}
       const watcher = values.watch
         ? watchManifests(config.manifestDirs, () => void reload('a file changed'))
         : undefined;
+      // Commands run beside this engine (`atlas run`) use its API rather than building their own.
+      const unadvertise = engine.url
+        ? await advertiseEngine(config, engine.url, roles.worker && (roles.roles ?? ALL_ROLES).runs).catch(
+            (err: unknown) => {
+              log.warn({ err }, 'engine.json not written: other commands build their own engine');
+              return undefined;
+            },
+          )
+        : undefined;
+      if (engine.url) io.out(`Atlas is listening on ${engine.url}`);
+      if (roles.worker && !roles.http)
+        io.out(`Atlas worker started (${describeRoles(roles.roles ?? ALL_ROLES)})`);
       if (watcher) io.out(`Watching ${config.manifestDirs.join(', ')} for changes`);
-      await waitForSignal(log);
+      await stopped;
+      await unadvertise?.().catch(() => {});
       process.off('SIGHUP', onHup);
       watcher?.close();
       await engine.stop();

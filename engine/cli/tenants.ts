@@ -3,8 +3,8 @@ import { recordAudit } from '../db/audit.ts';
 import type { Knex } from '../db/knex.ts';
 import { createTenant, listTenants, TenantExistsError, updateTenant } from '../db/tenants.ts';
 import { TENANT_ID } from '../tenants/status.ts';
-import { CliError, type CliIO, type Command, UsageError } from './command.ts';
-import { openCliDatabase } from './database.ts';
+import { CliError, type CliIO, type Command, configFrom, UsageError } from './command.ts';
+import { engineRequest, engineSession } from './engine-client.ts';
 import { parseCommandArgs } from './main.ts';
 
 export const tenants: Command = {
@@ -24,7 +24,10 @@ Each change is recorded in the audit log, with your user name as the actor.`,
     if (extra.length > 0) throw new UsageError(`unexpected "${extra.join(' ')}"`);
     if (action === 'list') {
       if (id !== undefined) throw new UsageError('list takes no id');
-      return withDb(io, (db) => list(db, io));
+      const rows = await listFromEngine(io);
+      return rows
+        ? print(io, rows)
+        : withDb(io, async (db) => print(io, await listTenants(db, { limit: 10_000 })));
     }
     if (action !== 'add' && action !== 'disable' && action !== 'enable') {
       throw new UsageError(action ? `unknown action "${action}"` : 'an action is required');
@@ -37,8 +40,28 @@ Each change is recorded in the audit log, with your user name as the actor.`,
   },
 };
 
-async function list(db: Knex, io: CliIO): Promise<number> {
-  const rows = await listTenants(db, { limit: 10_000 });
+type Row = { id: string; status: string; name: string };
+
+/** Every tenant, page by page, from the engine running beside this command (no database client to load). */
+async function listFromEngine(io: CliIO): Promise<Row[] | undefined> {
+  const session = await engineSession(configFrom(io), { tenants: [], admin: true, ttlSeconds: 60 });
+  if (!session) return undefined;
+  const rows: Row[] = [];
+  let cursor: string | undefined;
+  do {
+    const query = cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+    const answer = await engineRequest(`${session.engine.url}/v1/tenants?limit=200${query}`, {
+      token: session.token,
+    }).catch(() => undefined);
+    if (answer?.status !== 200) return undefined; // the engine gone, or a token it refuses: ask the database
+    const page = answer.body as { items: Row[]; nextCursor?: string };
+    rows.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return rows;
+}
+
+function print(io: CliIO, rows: Row[]): number {
   if (rows.length === 0) io.out('No tenants. Add one with `atlas tenants add <id>`.');
   const width = Math.max(0, ...rows.map((t) => t.id.length));
   for (const t of rows) io.out(`${t.id.padEnd(width)}  ${t.status.padEnd(8)}  ${t.name}`);
@@ -77,6 +100,8 @@ async function change(db: Knex, io: CliIO, action: 'add' | 'disable' | 'enable',
 }
 
 async function withDb(io: CliIO, fn: (db: Knex) => Promise<number>): Promise<number> {
+  // The database client loads only here: a list answered by the running engine needs none.
+  const { openCliDatabase } = await import('./database.ts');
   const { db, close } = await openCliDatabase(io, { prepare: true });
   try {
     return await fn(db);

@@ -3,12 +3,10 @@ import { resolveAuth } from '../auth/dev-secret.ts';
 import { mintToken } from '../auth/mint.ts';
 import type { Config } from '../config.ts';
 import { runningInstanceUrl } from '../db/instance.ts';
-import { makeDb } from '../db/knex.ts';
-import { getTenants } from '../db/tenants.ts';
 import { TENANT_ID } from '../tenants/status.ts';
-import { CliError, type CliIO, type Command, UsageError } from './command.ts';
+import { CliError, type CliIO, type Command, configFrom, UsageError } from './command.ts';
+import { engineRequest, engineSession } from './engine-client.ts';
 import { parseCommandArgs } from './main.ts';
-import { configFrom } from './serve.ts';
 
 const TTL = /^(\d+)(s|m|h|d)$/;
 const TTL_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
@@ -50,7 +48,8 @@ Example:
         'ATLAS_JWT_SECRET is not set: this server verifies tokens from ATLAS_JWKS_URL, so ask your identity provider for one',
       );
     }
-    await warnUnknownTenants(io, config, tenants);
+    // The database answers while the token is signed; a check that cannot run says nothing.
+    const warned = warnUnknownTenants(io, config, tenants).catch(() => {});
     io.out(
       await mintToken({
         secret: auth.jwtSecret,
@@ -62,32 +61,64 @@ Example:
         ...(auth.audience === undefined ? {} : { audience: auth.audience }),
       }),
     );
+    await warned;
     return 0;
   },
 };
 
 /**
  * A token for a tenant that does not exist gets a 403 on every call: say so (on stderr, so
- * `TOKEN=$(atlas token ...)` still works). Only when a database is reachable without starting one.
+ * `TOKEN=$(atlas token ...)` still works). Asks the running engine when there is one, else a
+ * database reachable without starting one; says nothing when neither can answer.
  */
 async function warnUnknownTenants(io: CliIO, config: Config, tenants: string[]): Promise<void> {
   if (tenants.length === 0) return;
+  const statuses =
+    (await statusesFromEngine(config, tenants)) ?? (await statusesFromDatabase(config, tenants));
+  if (!statuses) return;
+  for (const id of tenants) {
+    const status = statuses.get(id);
+    if (status === undefined)
+      io.err(
+        `warning: there is no tenant "${id}": its API calls will be refused (403) until \`atlas tenants add ${id}\``,
+      );
+    else if (status !== 'active')
+      io.err(`warning: tenant "${id}" is ${status}: its API calls will be refused (403)`);
+  }
+}
+
+type Statuses = Map<string, string>;
+
+/** GET /v1/tenants/:id of the engine running beside this command: no database client to load. */
+async function statusesFromEngine(config: Config, tenants: string[]): Promise<Statuses | undefined> {
+  const session = await engineSession(config, { tenants: [], admin: true, ttlSeconds: 60 });
+  if (!session) return undefined;
+  const statuses: Statuses = new Map();
+  for (const id of tenants) {
+    // A tenant it does not know is a 404, which tells as much as an answer; anything else
+    // (the engine gone, a token it refuses) leaves the question to the database.
+    const answer = await engineRequest(`${session.engine.url}/v1/tenants/${id}`, {
+      token: session.token,
+    }).catch(() => undefined);
+    if (answer?.status === 200) statuses.set(id, (answer.body as { status: string }).status);
+    else if (answer?.status !== 404) return undefined;
+  }
+  return statuses;
+}
+
+async function statusesFromDatabase(config: Config, tenants: string[]): Promise<Statuses | undefined> {
   const url = config.databaseUrl ?? (await runningInstanceUrl(config.home));
-  if (!url) return;
+  if (!url) return undefined;
+  // Loaded only when there is a database to ask.
+  const [{ makeDb }, { getTenants }] = await Promise.all([
+    import('../db/knex.ts'),
+    import('../db/tenants.ts'),
+  ]);
   const db = makeDb(url, { poolSize: 1 });
   try {
-    const rows = await getTenants(db, tenants);
-    for (const id of tenants) {
-      const row = rows.find((r) => r.id === id);
-      if (!row)
-        io.err(
-          `warning: there is no tenant "${id}": its API calls will be refused (403) until \`atlas tenants add ${id}\``,
-        );
-      else if (row.status !== 'active')
-        io.err(`warning: tenant "${id}" is ${row.status}: its API calls will be refused (403)`);
-    }
+    return new Map((await getTenants(db, tenants)).map((row) => [row.id, row.status]));
   } catch {
-    // The token is for another database, or this one is not migrated yet: nothing to check.
+    return undefined; // the token is for another database, or this one is not migrated yet
   } finally {
     await db.destroy();
   }

@@ -4,31 +4,28 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Logger as GraphileLogger, runMigrations } from 'graphile-worker';
 import type { Knex } from 'knex';
 
-const silentGraphileLogger = new GraphileLogger(() => () => {});
-
 const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '../../migrations');
-const FILE = /^\d{3,}_[a-z0-9_]+\.(ts|js)$/;
+const FILE = /^\d{3,}_[a-z0-9_]+\.ts$/;
 
 interface MigrationModule {
   up(knex: Knex): Promise<void>;
   down(knex: Knex): Promise<void>;
 }
 
-/** Reads `migrations/` itself so the same files load under tsx, vitest and compiled JS. */
+/** Reads `migrations/` itself so the same files load under tsx, vitest and the compiled CLI. */
 class DirectorySource implements Knex.MigrationSource<string> {
   async getMigrations(): Promise<string[]> {
     const files = await fs.readdir(MIGRATIONS_DIR);
     return files.filter((f) => FILE.test(f)).sort();
   }
   getMigrationName(file: string): string {
-    return file.replace(/\.(ts|js)$/, '');
+    return file.replace(/\.ts$/, '');
   }
   async getMigration(file: string): Promise<MigrationModule> {
-    return (await import(pathToFileURL(path.join(MIGRATIONS_DIR, file)).href)) as MigrationModule;
+    // A pattern import: the compiled CLI (bin/build-dist.js) bundles every file it matches.
+    return (await import(`../../migrations/${this.getMigrationName(file)}.ts`)) as MigrationModule;
   }
 }
 
@@ -61,9 +58,13 @@ export async function migrateDirect(
   }
 }
 
-/** graphile-worker installs and upgrades its `graphile_worker` schema itself. */
+/**
+ * graphile-worker installs and upgrades its `graphile_worker` schema itself; it loads only
+ * here, so that commands that only read the migration status do not pay for it.
+ */
 async function migrateQueue(connectionString: string): Promise<void> {
-  await runMigrations({ connectionString, logger: silentGraphileLogger });
+  const { Logger, runMigrations } = await import('graphile-worker');
+  await runMigrations({ connectionString, logger: new Logger(() => () => {}) });
 }
 
 export interface MigrationStatus {
