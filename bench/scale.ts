@@ -20,7 +20,7 @@ import { startEngine } from '../engine/engine.ts';
 import { silentLogger } from '../engine/log.ts';
 import type { Runtime } from '../engine/runtime/index.ts';
 import { cliEnv, type LongRunning, startCli } from '../test/helpers/cli.ts';
-import { benchDatabase } from './support.ts';
+import { benchDatabase, THREE_NOOP_STEPS } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -35,16 +35,6 @@ const ROUNDS = values.workers.split(',').map(Number);
 const TENANTS = Array.from({ length: Number(values.tenants) }, (_, i) => `scale-${i + 1}`);
 const CALLERS = Number(values.callers);
 
-const WORKFLOW = `apiVersion: atlas/v1
-kind: Workflow
-id: WF-952
-trigger: { type: manual }
-steps:
-  - { id: one, uses: core.noop }
-  - { id: two, uses: core.noop }
-  - { id: three, uses: core.noop }
-`;
-
 type Db = ReturnType<typeof makeDb>;
 
 /** Triggers `n` runs tagged `round` from concurrent callers; resolves when all have ended. */
@@ -55,7 +45,7 @@ async function runRound(runtime: Runtime, db: Db, round: string, n: number): Pro
     Array.from({ length: CALLERS }, async () => {
       for (let i = next++; i < n; i = next++) {
         const tenantId = TENANTS[i % TENANTS.length]!;
-        await runtime.trigger({ tenantId, workflowId: 'WF-952', input: { round } });
+        await runtime.trigger({ tenantId, workflowId: 'WF-950', input: { round } });
       }
     }),
   );
@@ -85,7 +75,7 @@ async function startWorkers(db: Db, env: NodeJS.ProcessEnv, n: number): Promise<
 
 const home = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-scale-'));
 await fs.mkdir(path.join(home, 'manifests'));
-await fs.writeFile(path.join(home, 'manifests', 'WF-952.yaml'), WORKFLOW);
+await fs.writeFile(path.join(home, 'manifests', 'WF-950.yaml'), THREE_NOOP_STEPS);
 const database = await benchDatabase('atlas_bench_scale');
 const db = makeDb(database.url, { poolSize: 10 });
 const vars = {
