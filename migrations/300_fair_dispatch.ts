@@ -10,9 +10,11 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(
     'create index workflow_runs_outbox on workflow_runs (tenant_id, created_at) where not dispatched',
   );
+  // A run queued in a concurrency group may be waiting for its group's slot, which its
+  // group limits: only running ones of those count (the predicate of `db/run-outbox.ts`).
   await knex.raw(
     `create index workflow_runs_in_flight on workflow_runs (tenant_id)
-      where dispatched and status in ('queued', 'running')`,
+      where dispatched and (status = 'running' or (status = 'queued' and concurrency_key is null))`,
   );
   await knex.raw('drop index workflow_runs_undispatched');
 }

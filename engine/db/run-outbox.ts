@@ -3,9 +3,10 @@
  * at once, so a burst of triggers costs one NOTIFY instead of one each.
  *
  * Fair order: each tenant with undispatched runs gets at most the room under its limit of
- * runs in flight (dispatched and `queued` or `running`), and each job's queue priority is
- * the tenant's place in line (its runs in flight before it), so a tenant's first run goes
- * ahead of another tenant's backlog. Runs over a limit stay here, durable, until a slot frees.
+ * runs in flight (dispatched and `running`, or `queued` outside a concurrency group: a run
+ * queued in a group may be waiting for the group's slot, and its group limits it), and each
+ * job's queue priority is the tenant's place in line (its runs in flight before it), so a
+ * tenant's first run goes ahead of another tenant's backlog. Runs over a limit stay here, durable, until a slot frees.
  */
 import type { Knex } from 'knex';
 import { addRunJobsSql } from './queue.ts';
@@ -40,7 +41,7 @@ with recursive pending(tenant_id) as (
     from pending p join tenants t on t.id = p.tenant_id
     cross join lateral (select count(*)::int as n from workflow_runs r
                          where r.tenant_id = p.tenant_id and r.dispatched
-                           and r.status in ('queued', 'running')) f
+                           and (r.status = 'running' or (r.status = 'queued' and r.concurrency_key is null))) f
 ), locked as (
   select c.id, c.tenant_id, c.created_at, room.in_flight
     from room cross join lateral (

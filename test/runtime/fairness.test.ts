@@ -15,8 +15,12 @@ let t: TestEngine;
 
 beforeAll(async () => {
   t = await startTestEngine(database, {
-    manifests: { 'busy.yaml': busyWorkflow('WF-960', 20), 'slow.yaml': busyWorkflow('WF-961', 300) },
-    tenants: ['tenant-a', 'tenant-b', 'tenant-c'],
+    manifests: {
+      'busy.yaml': busyWorkflow('WF-960', 20),
+      'slow.yaml': busyWorkflow('WF-961', 300),
+      'one-at-a-time.yaml': `${busyWorkflow('WF-962', 400)}concurrency: { limit: 1 }\n`,
+    },
+    tenants: ['tenant-a', 'tenant-b', 'tenant-c', 'tenant-d'],
   });
 });
 afterAll(() => t?.stop());
@@ -37,6 +41,24 @@ describe('fairness between tenants', () => {
     }, 20_000);
     expect(most).toBeGreaterThan(0);
     expect(most).toBeLessThanOrEqual(2);
+  }, 30_000);
+
+  it("does not count runs waiting for their concurrency group's slot against the tenant", async () => {
+    await database
+      .db('tenants')
+      .where({ id: 'tenant-d' })
+      .update({ settings: JSON.stringify({ limits: { runsInFlight: 2 } }) });
+    // One at a time, 400 ms each: held in the tenant's two slots they would block it for 3 s.
+    await triggerMany(t, 'tenant-d', 'WF-962', 8);
+    await waitFor(
+      async () => (await countRuns(database.db, { tenant_id: 'tenant-d', status: 'running' })) > 0,
+    );
+    const asked = Date.now();
+    const { run } = await t.runtime.trigger({ tenantId: 'tenant-d', workflowId: 'WF-961', input: {} });
+    await waitFor(
+      async () => (await database.db('workflow_runs').where({ id: run.id }).first())?.started_at != null,
+    );
+    expect(Date.now() - asked).toBeLessThan(2_000);
   }, 30_000);
 
   it(`starts another tenant's run within 2 s behind ${BACKLOG} queued runs of one tenant`, async () => {
