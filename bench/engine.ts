@@ -25,6 +25,7 @@ import { startEngine } from '../engine/engine.ts';
 import { silentLogger } from '../engine/log.ts';
 import { graphileLogger, startRunner } from '../engine/queue/runner.ts';
 import type { Runtime } from '../engine/runtime/index.ts';
+import { THREE_NOOP_STEPS } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -45,16 +46,6 @@ const CALLERS = Number(values.callers);
 const LOOP_ITEMS = Number(values['loop-items']);
 const LOOP_CONCURRENCY = Number(values['loop-concurrency']);
 
-const WORKFLOW = `apiVersion: atlas/v1
-kind: Workflow
-id: WF-950
-trigger: { type: manual }
-steps:
-  - { id: one, uses: core.noop }
-  - { id: two, uses: core.noop }
-  - { id: three, uses: core.noop }
-`;
-
 const LOOP_WORKFLOW = `apiVersion: atlas/v1
 kind: Workflow
 id: WF-951
@@ -71,7 +62,7 @@ async function main(): Promise<void> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-bench-'));
   await fs.chmod(dir, 0o755);
   await fs.mkdir(path.join(dir, 'manifests'));
-  await fs.writeFile(path.join(dir, 'manifests', 'wf.yaml'), WORKFLOW);
+  await fs.writeFile(path.join(dir, 'manifests', 'wf.yaml'), THREE_NOOP_STEPS);
   await fs.writeFile(path.join(dir, 'manifests', 'loop.yaml'), LOOP_WORKFLOW);
   const pg = await startEmbeddedPostgres({
     dataDir: path.join(dir, 'pg'),

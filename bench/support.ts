@@ -13,6 +13,17 @@ import { migrateUp } from '../engine/db/migrate.ts';
 import { type RunningEngine, startEngine } from '../engine/engine.ts';
 import { makeLogger } from '../engine/log.ts';
 
+/** WF-950: three `core.noop` steps, each checkpointed; the engine benchmarks' workflow. */
+export const THREE_NOOP_STEPS = `apiVersion: atlas/v1
+kind: Workflow
+id: WF-950
+trigger: { type: manual }
+steps:
+  - { id: one, uses: core.noop }
+  - { id: two, uses: core.noop }
+  - { id: three, uses: core.noop }
+`;
+
 /**
  * The database of a benchmark: DATABASE_URL when set, else a fresh embedded PostgreSQL
  * (fsync on, as a user would run it) with one database, removed afterwards.

@@ -70,6 +70,10 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       .filter(Boolean)
       .map((dir) => path.resolve(cwd, dir)),
     workerConcurrency: parseInteger(env, 'ATLAS_WORKER_CONCURRENCY', 64, 1, 1024),
+    tenantLimits: {
+      runsInFlight: parseInteger(env, 'ATLAS_TENANT_RUNS_IN_FLIGHT', 200, 1, 1_000_000),
+      requestsPerSecond: parseInteger(env, 'ATLAS_TENANT_REQUEST_RATE', 0, 0, 1_000_000),
+    },
     shutdownTimeoutMs: parseDurationVar(env, 'ATLAS_SHUTDOWN_TIMEOUT', 10_000),
     bodyLimitBytes: parseSize(env, 'ATLAS_BODY_LIMIT', 1024 * 1024),
     poolSize: parseInteger(env, 'ATLAS_DB_POOL_SIZE', 10, 2, 500),

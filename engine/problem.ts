@@ -74,4 +74,11 @@ export const problem = {
   tooLarge: (detail: string) => new HttpProblem({ status: 413, detail }),
   unprocessable: (detail: string, extra?: Record<string, unknown>) => withExtra(422, detail, extra),
   unavailable: (detail: string) => new HttpProblem({ status: 503, detail }),
+  /** 429 with `Retry-After` in whole seconds (at least 1). */
+  tooManyRequests: (detail: string, retryAfterMs: number) =>
+    new HttpProblem({
+      status: 429,
+      detail,
+      headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+    }),
 };

@@ -136,6 +136,7 @@ export async function makeServices(
       audit: makeDbAuditSink(db),
       // Counted in PostgreSQL: a provider's quota is shared by every worker process.
       rateLimiter: new PgRateLimiter(db),
+      tenantRunsInFlight: config.tenantLimits.runsInFlight,
       connectorConfig: (c) => connectorConfig(c, config, catalogue),
       ssrf: parseAllowlist(config.outboundAllowlist.value),
       platform: warnOnTokenBudget(makePgPlatformStore(db), db),

@@ -19,6 +19,8 @@ export interface Config {
   manifestDirs: string[];
   /** Parallel jobs per worker process. */
   workerConcurrency: number;
+  /** Defaults of each tenant's limits (its `limits` setting overrides them). */
+  tenantLimits: TenantLimits;
   /** How long a shutdown waits for running jobs before it stops anyway (ms). */
   shutdownTimeoutMs: number;
   /** Largest accepted JSON request body (bytes). */
@@ -103,4 +105,11 @@ export interface OAuthConfig {
   successUrl: string | undefined;
   /** Where a failed authorization sends the browser; unset: the callback answers problem+json. */
   errorUrl: string | undefined;
+}
+
+/** ATLAS_TENANT_RUNS_IN_FLIGHT and ATLAS_TENANT_REQUEST_RATE. */
+export interface TenantLimits {
+  runsInFlight: number;
+  /** API requests per second; 0 means no limit. */
+  requestsPerSecond: number;
 }

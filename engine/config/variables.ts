@@ -90,6 +90,20 @@ export const VARIABLES: readonly Variable[] = [
       'jobs one worker process runs at once (steps wait on I/O, so this is high; see [Running workflows](#running-workflows))',
   },
   {
+    name: 'ATLAS_TENANT_RUNS_IN_FLIGHT',
+    type: 'integer',
+    default: '`200`',
+    description:
+      "runs of one tenant queued or running at once; the rest wait, queued, for a slot (a tenant's `limits.runsInFlight` setting overrides it; see [Fairness between tenants](#fairness-between-tenants))",
+  },
+  {
+    name: 'ATLAS_TENANT_REQUEST_RATE',
+    type: 'integer',
+    default: '`0`: no limit',
+    description:
+      "API requests one tenant may make per second, over all processes, before it gets 429 (a tenant's `limits.requestsPerSecond` setting overrides it)",
+  },
+  {
     name: 'ATLAS_SHUTDOWN_TIMEOUT',
     type: 'duration',
     default: '`10s`',

@@ -64,13 +64,14 @@ export function enqueueRun(db: Db, run: { id: string; tenant_id: string }, runAt
 }
 
 /**
- * SQL adding the queue job of every run in `relation` (columns `id`, `tenant_id`) with one
- * `add_jobs` call, so one NOTIFY; the same job as `enqueueRun`'s. Binds no parameter.
+ * SQL adding the queue job of every run in `relation` (columns `id`, `tenant_id`, and the
+ * queue priority in column `priority`: lower goes first) with one `add_jobs` call, so one
+ * NOTIFY; the same job as `enqueueRun`'s. Binds no parameter.
  */
-export function addRunJobsSql(relation: string): string {
+export function addRunJobsSql(relation: string, priority: string): string {
   return `select count(*) as n from graphile_worker.add_jobs(array(
     select row('${RUN_TASK}', json_build_object('runId', id, 'tenantId', tenant_id), null, null,
-               ${QUEUE_MAX_ATTEMPTS}, 'run:' || id::text, null, null)::graphile_worker.job_spec
+               ${QUEUE_MAX_ATTEMPTS}, 'run:' || id::text, ${priority}, null)::graphile_worker.job_spec
       from ${relation}))
    where exists (select 1 from ${relation})`;
 }

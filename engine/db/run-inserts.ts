@@ -4,7 +4,6 @@
  * the tenant and workflow inserts nothing (the caller reads the existing run).
  */
 import type { Knex } from 'knex';
-import { addRunJobsSql } from './queue.ts';
 import type { RunRow } from './runs.ts';
 
 export interface RunInsert {
@@ -28,18 +27,13 @@ export interface RunsInserted {
 }
 
 /**
- * Inserts the runs of active tenants. `enqueue`: their queue jobs are added in the same
- * statement (callers outside a transaction); otherwise they go through the run outbox once
- * the caller's transaction commits (`dispatched = false`).
+ * Inserts the runs of active tenants, `dispatched = false`: their queue jobs come from the
+ * run outbox (`run-outbox.ts`) once the statement's transaction commits.
  */
-export async function insertRuns(
-  db: Knex | Knex.Transaction,
-  requests: RunInsert[],
-  enqueue: boolean,
-): Promise<RunsInserted> {
+export async function insertRuns(db: Knex | Knex.Transaction, requests: RunInsert[]): Promise<RunsInserted> {
   const { rows } = await db.raw<{
     rows: Array<{ tenants: Array<[number, string | null]>; runs: RawRun[] | null }>;
-  }>(enqueue ? BATCH_SQL : BATCH_SQL_OUTBOX, [JSON.stringify(requests.map((r, ord) => ({ ord, ...r })))]);
+  }>(INSERT_SQL, [JSON.stringify(requests.map((r, ord) => ({ ord, ...r })))]);
   const statuses = new Map(rows[0]!.tenants);
   return {
     tenantStatus: requests.map((_, i) => statuses.get(i) ?? null),
@@ -71,8 +65,7 @@ function fromJson(raw: RawRun): RunRow {
   };
 }
 
-function batchSql(enqueue: boolean): string {
-  return `
+const INSERT_SQL = `
 with req as (
   select * from json_to_recordset(?::json) as r(ord int, id uuid, tenant_id text, workflow_id text,
          manifest_hash text, input jsonb, trigger jsonb, idempotency_key text, concurrency_key text,
@@ -81,17 +74,10 @@ with req as (
   insert into workflow_runs (id, tenant_id, workflow_id, manifest_hash, status, input, trigger, idempotency_key,
                              concurrency_key, concurrency_limit, parent_run_id, dispatched)
   select req.id, req.tenant_id, req.workflow_id, req.manifest_hash, 'queued', req.input, req.trigger,
-         req.idempotency_key, req.concurrency_key, req.concurrency_limit, req.parent_run_id, ${enqueue}
+         req.idempotency_key, req.concurrency_key, req.concurrency_limit, req.parent_run_id, false
     from req join tenants t on t.id = req.tenant_id and t.status = 'active'
   on conflict (tenant_id, workflow_id, idempotency_key) where idempotency_key is not null do nothing
   returning *
-)${enqueue ? `, jobs as (\n  ${addRunJobsSql('ins')}\n)` : ''}
+)
 select (select json_agg(json_build_array(r.ord, t.status)) from req r left join tenants t on t.id = r.tenant_id) as tenants,
-       (select json_agg(row_to_json(ins)) from ins) as runs${
-         // A CTE that modifies nothing runs only when referenced: count the jobs.
-         enqueue ? ',\n       (select n from jobs) as jobs' : ''
-       }`;
-}
-
-const BATCH_SQL = batchSql(true);
-const BATCH_SQL_OUTBOX = batchSql(false);
+       (select json_agg(row_to_json(ins)) from ins) as runs`;

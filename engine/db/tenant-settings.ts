@@ -52,6 +52,27 @@ export const tenantSettingsSchema = {
         },
       },
     },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      description: "The tenant's limits; each absent one takes the operator's default.",
+      properties: {
+        runsInFlight: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 1_000_000,
+          description:
+            'Runs queued or running at once (`ATLAS_TENANT_RUNS_IN_FLIGHT` by default); the rest wait, queued.',
+        },
+        requestsPerSecond: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 1_000_000,
+          description:
+            'API requests per second before 429 (`ATLAS_TENANT_REQUEST_RATE` by default; 0: no limit).',
+        },
+      },
+    },
     kb: {
       type: 'object',
       additionalProperties: false,

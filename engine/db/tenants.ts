@@ -107,6 +107,26 @@ function toTenant(row: Record<string, unknown>): Tenant {
 
 /** Whether the tenant exists and is active. */
 export async function isTenantActive(db: Db, id: string): Promise<boolean> {
-  const row = await db('tenants').where({ id }).first<{ status: TenantStatus } | undefined>('status');
-  return row?.status === 'active';
+  return (await readTenantAccess(db, id)).active;
+}
+
+/**
+ * Whether the tenant exists and is active, and its own API request rate
+ * (`settings.limits.requestsPerSecond`; null: the operator's default), in one read.
+ */
+export async function readTenantAccess(
+  db: Db,
+  id: string,
+): Promise<{ active: boolean; requestsPerSecond: number | null }> {
+  const row = await db('tenants')
+    .where({ id })
+    .first<{ status: TenantStatus; rate: unknown } | undefined>(
+      'status',
+      db.raw("settings -> 'limits' -> 'requestsPerSecond' as rate"),
+    );
+  const rate = row?.rate;
+  return {
+    active: row?.status === 'active',
+    requestsPerSecond: typeof rate === 'number' && Number.isInteger(rate) && rate >= 0 ? rate : null,
+  };
 }

@@ -15,6 +15,7 @@ import type { Logger } from '../log.ts';
 import type { Catalogue } from '../manifest/catalogue.ts';
 import type { PluginInfo } from '../plugins/types.ts';
 import type { Runtime } from '../runtime/index.ts';
+import { TenantRequestRate } from '../tenants/request-rate.ts';
 import { makeTenantStatusCache } from '../tenants/status.ts';
 import { jsonBody } from './body.ts';
 import type { ApiContext } from './context.ts';
@@ -117,7 +118,10 @@ export function makeApp(deps: AppDeps): Koa {
     routeTable(apiRoutes({ ...deps, tenants }), [
       jsonBody(deps.config.bodyLimitBytes),
       authPlugin(verifierOf(deps.auth ?? deps.config.auth), deps.log),
-      tenantPlugin(tenants),
+      tenantPlugin(tenants, {
+        rate: new TenantRequestRate(deps.db),
+        perSecond: deps.config.tenantLimits.requestsPerSecond,
+      }),
       auditPlugin(deps.db, deps.log),
     ] as Middleware[]),
   );

@@ -9,7 +9,7 @@ import { Cancellations } from './cancellation.ts';
 import { Claims } from './claims.ts';
 import { DefaultGate } from './defaults.ts';
 import type { RuntimeDeps } from './deps.ts';
-import { Dispatcher } from './dispatch.ts';
+import { DEFAULT_RUNS_IN_FLIGHT, Dispatcher } from './dispatch.ts';
 import { Finishing } from './finish.ts';
 import { WorkflowVersions } from './manifests.ts';
 import type { RuntimeMetrics } from './metrics.ts';
@@ -40,9 +40,9 @@ export class Core {
     this.versions = new WorkflowVersions(deps);
     this.claims = new Claims(deps, this.now);
     this.writer = new LedgerWriter(deps.db);
-    this.dispatcher = new Dispatcher(deps.db, deps.log);
+    this.dispatcher = new Dispatcher(deps.db, deps.log, deps.tenantRunsInFlight ?? DEFAULT_RUNS_IN_FLIGHT);
     this.finishing = new Finishing(deps, metrics, this.dispatcher, this.gate);
-    this.triggers = makeTriggerBatcher(deps.db);
+    this.triggers = makeTriggerBatcher(deps.db, () => this.dispatcher.poke());
   }
 
   now = (): Date => this.deps.now?.() ?? new Date();

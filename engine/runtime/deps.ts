@@ -39,6 +39,8 @@ export interface RuntimeDeps {
   files?: FileStore;
   /** Identifies this process in leases and heartbeats. */
   processId: string;
+  /** Runs in flight per tenant, unless its settings say otherwise (`ATLAS_TENANT_RUNS_IN_FLIGHT`). */
+  tenantRunsInFlight?: number;
   /** How long a run lease lasts without renewal (ms). */
   leaseMs?: number;
   /** The network under every action (dry runs pass one that refuses every call). */

@@ -39,6 +39,7 @@ export class Finishing {
     error?: { step?: string; message?: string } | null,
   ): Promise<void> {
     this.metrics.run(run.workflow_id, status, run.started_at ?? run.created_at);
+    this.dispatcher.slotFreed();
     const fields = { tenant: run.tenant_id, run: run.id, workflow: run.workflow_id, status };
     if (status === 'succeeded') this.deps.log.info(fields, 'run:succeeded');
     else {

@@ -69,7 +69,7 @@ export async function createRun(
   db: Knex | Knex.Transaction,
   req: NewRun & { onCommitted?: () => void },
 ): Promise<{ run: RunRow; created: boolean }> {
-  const [outcome] = await createRunsBatch(db, [req], false);
+  const [outcome] = await createRunsBatch(db, [req]);
   if (!outcome || 'error' in outcome) throw outcome?.error;
   if (outcome.created && req.onCommitted && 'executionPromise' in db) {
     db.executionPromise.then(req.onCommitted, () => {});
@@ -112,25 +112,24 @@ export async function saveCatalogueVersions(db: Knex, catalogue: Catalogue): Pro
 /**
  * Runs started outside any caller transaction (the CLI, internal callers, benchmarks) are
  * group-committed: every trigger queued while the last batch was written goes in the next
- * one, with its queue jobs added in the same statement (one commit and one NOTIFY per
- * batch). Each caller gets its own outcome, errors included.
+ * one (one commit per batch), and `onCommitted` then has the run outbox hand them to the
+ * queue in its fair order. Each caller gets its own outcome, errors included.
  */
-export function makeTriggerBatcher(db: Knex): GroupCommit<NewRun, Outcome> {
-  return new GroupCommit((items) => createRunsBatch(db, items));
+export function makeTriggerBatcher(db: Knex, onCommitted: () => void): GroupCommit<NewRun, Outcome> {
+  return new GroupCommit(async (items) => {
+    const outcomes = await createRunsBatch(db, items);
+    onCommitted();
+    return outcomes;
+  });
 }
 
 export type Outcome = { run: RunRow; created: boolean } | { error: unknown };
 
 /**
- * Many runs in one statement. `enqueue`: their queue jobs are added in the same statement
- * (callers outside a transaction); otherwise they go through the run outbox once the caller's
+ * Many runs in one statement; they go through the run outbox once the statement's
  * transaction commits (`dispatched = false`).
  */
-export async function createRunsBatch(
-  db: Knex | Knex.Transaction,
-  items: NewRun[],
-  enqueue = true,
-): Promise<Outcome[]> {
+export async function createRunsBatch(db: Knex | Knex.Transaction, items: NewRun[]): Promise<Outcome[]> {
   const requests = items.map((req) => ({
     id: randomUUID(),
     tenant_id: req.tenantId,
@@ -143,7 +142,7 @@ export async function createRunsBatch(
     concurrency_limit: req.entry.manifest.concurrency?.limit ?? null,
     parent_run_id: req.parentRunId ?? null,
   }));
-  const { tenantStatus, runs } = await insertRuns(db, requests, enqueue);
+  const { tenantStatus, runs } = await insertRuns(db, requests);
   return Promise.all(
     items.map(async (req, i): Promise<Outcome> => {
       const status = tenantStatus[i] ?? null;

@@ -221,7 +221,7 @@ async function startRuns(
   }
   const ids: string[][] = planned.map(() => []);
   if (requests.length === 0) return { ids };
-  const outcomes = await createRunsBatch(trx, requests, false);
+  const outcomes = await createRunsBatch(trx, requests);
   for (const [n, outcome] of outcomes.entries()) {
     // The tenant was disabled between the event insert and the run: refuse the batch.
     if ('error' in outcome) return { ids, failure: outcome.error };

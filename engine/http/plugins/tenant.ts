@@ -1,18 +1,25 @@
 /**
  * tenantPlugin: a tenant route acts for one tenant, named by the `x-tenant-id` header or the
  * `tenantId` query parameter, which the token's `tenants` claim must grant (400 when
- * missing, 403 when not granted or the tenant is disabled). A platform route needs the
- * `admin` role.
+ * missing, 403 when not granted or the tenant is disabled), within the tenant's request rate
+ * (429 with `Retry-After`). A platform route needs the `admin` role.
  */
 import type { Next } from 'koa';
 import { problem } from '../../problem.ts';
+import type { TenantRequestRate } from '../../tenants/request-rate.ts';
 import { TENANT_ID, type TenantStatusCache } from '../../tenants/status.ts';
 import type { ApiContext } from '../context.ts';
 import { TENANT_QUERY } from '../router.ts';
 
 export const TENANT_HEADER = 'x-tenant-id';
 
-export function tenantPlugin(tenants: TenantStatusCache) {
+/** The request rate: its counters and the default per tenant (`ATLAS_TENANT_REQUEST_RATE`, 0: none). */
+export interface RateGate {
+  rate: TenantRequestRate;
+  perSecond: number;
+}
+
+export function tenantPlugin(tenants: TenantStatusCache, gate: RateGate) {
   return async (ctx: ApiContext, next: Next) => {
     const spec = ctx.state.route?.spec;
     if (!spec || spec.scope === 'public') return next();
@@ -28,6 +35,14 @@ export function tenantPlugin(tenants: TenantStatusCache) {
     }
     if (!(await tenants.isActive(tenantId))) {
       throw problem.forbidden(`Tenant "${tenantId}" does not exist or is disabled.`);
+    }
+    const perSecond = (await tenants.requestRate(tenantId)) ?? gate.perSecond;
+    const waitMs = await gate.rate.take(tenantId, perSecond);
+    if (waitMs > 0) {
+      throw problem.tooManyRequests(
+        `Tenant "${tenantId}" is over its ${perSecond} requests per second; try again after Retry-After.`,
+        waitMs,
+      );
     }
     ctx.state.tenantId = tenantId;
     return next();
