@@ -9,6 +9,7 @@ import type Koa from 'koa';
 import { resolveAuth } from './auth/dev-secret.ts';
 import { type Config, ConfigError, checkMetricsExposure } from './config.ts';
 import { auditWritesSettled } from './db/audit.ts';
+import { sweepPendingAudit } from './db/audit-pending.ts';
 import { type DatabaseInstance, openDatabase } from './db/instance.ts';
 import { type Knex, makeDb, ping } from './db/knex.ts';
 import { migrateDirect } from './db/migrate.ts';
@@ -91,6 +92,11 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
     // Last before the pool closes: audit entries written after a response (or a call) was
     // answered are still in their group commit; none may be lost at shutdown.
     stack.push(() => auditWritesSettled(db));
+    stack.push(
+      sweepPendingAudit(db, (err) =>
+        log.warn({ err: err.message }, 'audit: chaining waiting entries failed'),
+      ),
+    );
     const services = await makeServices(config, log, db, opts.overrides);
     stack.push(() => services.runtime.stop());
     stack.push(() => services.notifier.stop());
