@@ -14,7 +14,7 @@ import { type DatabaseInstance, openDatabase } from './db/instance.ts';
 import { type Knex, makeDb, ping } from './db/knex.ts';
 import { migrateDirect } from './db/migrate.ts';
 import { ensureTenant } from './db/tenants.ts';
-import { type Feed, type FeedStatus, startFeed } from './feed/index.ts';
+import { type ProcessFeed, startProcessFeed } from './feed/process.ts';
 import { makeApp } from './http/app.ts';
 import { devSignInOption } from './http/routes/console.ts';
 import type { Logger } from './log.ts';
@@ -123,31 +123,21 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
     if (opts.worker) await startWorker();
     // The change feed reads the database's replication slot: in engine processes (which own
     // their database), or where a caller asks for it; never in one-off commands.
-    let feed: Feed | undefined;
-    const wantsFeed = opts.feed ?? (opts.database === undefined && (opts.http || opts.worker));
-    if (wantsFeed && config.feed.mode !== 'off' && directUrl !== undefined) {
-      const started = await startFeed({
+    const feed = await startProcessFeed(
+      {
+        config,
         db,
-        url: directUrl,
+        directUrl,
         log,
-        maxLagBytes: config.feed.maxLagBytes,
-        retentionMs: config.feed.retentionMs,
+        wanted: opts.feed ?? (opts.database === undefined && (opts.http || opts.worker)),
         enqueue: (req, trx) => services.runtime.runtime.enqueueJob(req, trx),
-      });
-      feed = started;
-      stack.push(() => started.stop());
-    }
-    const feedStatus = feed?.status ?? {
-      on: false,
-      reason:
-        config.feed.mode === 'off'
-          ? 'the change feed is off: ATLAS_FEED=off'
-          : 'the change feed is off in this process: it runs in the engine processes (atlas serve, atlas worker)',
-    };
+      },
+      stack,
+    );
     let url: string | undefined;
     let app: Koa | undefined;
     if (opts.http) {
-      app = await httpApp(opts, db, services, stack, reloads, feedStatus);
+      app = await httpApp(opts, db, services, stack, reloads, feed);
       stack.push(startFileSweep(services, log));
       if (opts.listen !== false) {
         const server: Server = await listen(app.callback(), config);
@@ -198,7 +188,7 @@ async function httpApp(
   services: Services,
   stack: Array<() => Promise<void>>,
   reloads: Array<() => Promise<void>>,
-  feed: FeedStatus,
+  feed: ProcessFeed,
 ): Promise<Koa> {
   const { config, log } = opts;
   const { auth, devSecretFile } = await resolveAuth(config);
@@ -233,7 +223,8 @@ async function httpApp(
     connectors: services.connectors,
     plugins: services.plugins,
     files: services.files,
-    feed,
+    feed: feed.status,
+    ...(feed.wake ? { feedWake: feed.wake } : {}),
     ...(opts.devSignIn ? { devSignIn: opts.devSignIn } : devSignInOption(config, auth, devSecretFile)),
     ...(opts.uiDir ? { uiDir: opts.uiDir } : {}),
   });
