@@ -30,13 +30,17 @@ export async function up(knex: Knex): Promise<void> {
 
   // The batch's side: the given entries and any left behind for `stale`, in the order they
   // were recorded, chained in one statement. Rows another batch holds are skipped, never waited
-  // for (it is chaining them), so two batches cannot deadlock on them.
+  // for (it is chaining them), so two batches cannot deadlock on them. It commits without
+  // waiting for the disk: its entries were durable in audit_pending already, and a crash that
+  // loses the batch loses the move as a whole (the head with it), which a later batch redoes.
+  // A head handed out (verify, anchor) is read only once it is on disk (chainFlushed).
   await knex.raw(`
     create function audit_chain_pending(ids bigint[], stale interval) returns bigint language plpgsql as $$
     declare
       moved jsonb;
       n bigint;
     begin
+      perform set_config('synchronous_commit', 'off', true);
       with picked as (
         select id from audit_pending
          where id = any(ids) or created_at < now() - stale

@@ -2,7 +2,8 @@
  * Audit entries chained after their change commits. The change's transaction records the
  * entry in `audit_pending` (no chain head locked there, so one tenant's concurrent writes
  * commit together); right after the commit a group-committed batch moves every entry waiting
- * into the chain with one `audit_chain_pending` call: one head update per tenant per batch.
+ * into the chain with one `audit_chain_pending` call: one head update per tenant per batch,
+ * committed without waiting for the disk (the entries were durable before it).
  * Entries a crashed process left behind are taken by any later batch once they are
  * {@link STALE} old, and by the sweep every process runs.
  */
@@ -77,4 +78,25 @@ export function sweepPendingAudit(
     await running;
     await chainsSettled(db);
   };
+}
+
+/**
+ * Waits until what this session has read is on disk. Batches commit without waiting for the
+ * disk (their entries are durable in `audit_pending` already, and a batch lost in a crash is
+ * chained again), so a head read just after one could vanish in a crash: an anchor or a
+ * verified head handed out must not.
+ */
+export async function chainFlushed(db: Knex | Knex.Transaction, timeoutMs = 2000): Promise<void> {
+  const { rows } = await db.raw<{ rows: Array<{ lsn: string }> }>(
+    'select pg_current_wal_insert_lsn()::text as lsn',
+  );
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const done = await db.raw<{ rows: Array<{ ok: boolean }> }>(
+      'select pg_current_wal_flush_lsn() >= ?::pg_lsn as ok',
+      [rows[0]!.lsn],
+    );
+    if (done.rows[0]?.ok) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

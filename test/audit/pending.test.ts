@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type AuditRecord, deferAudit, recordAudit, withAuditEntry } from '../../engine/db/audit.ts';
-import { verifyAudit } from '../../engine/db/audit-chain.ts';
+import { anchorAudit, verifyAudit } from '../../engine/db/audit-chain.ts';
 import { chainPendingAudit } from '../../engine/db/audit-pending.ts';
 import { makeDb } from '../../engine/db/knex.ts';
 import { useTestDatabase } from '../helpers/db.ts';
@@ -74,6 +74,20 @@ describe('deferred chaining of audited changes', () => {
     expect(await seqsOf('held')).toEqual([1, 2]);
     expect(await pendingCount()).toBe(0);
     expect((await verifyAudit(t.db, { tenantId: 'held' }))[0]).toMatchObject({ ok: true, rows: 2 });
+  });
+
+  it('hands out an anchor only once the batch that made its head is on disk', async () => {
+    // Batches commit without waiting for the disk; an anchor kept outside must survive a crash.
+    await withAuditEntry(
+      t.db,
+      async () => undefined,
+      () => entry('held', 9),
+    );
+    const { rows } = await t.db.raw('select pg_current_wal_insert_lsn()::text as lsn');
+    const anchor = await anchorAudit(t.db, { tenantId: 'held' });
+    const flushed = await t.db.raw('select pg_current_wal_flush_lsn() >= ?::pg_lsn as ok', [rows[0].lsn]);
+    expect(anchor.chains).toEqual([expect.objectContaining({ tenantId: 'held', seq: 3 })]);
+    expect(flushed.rows[0].ok).toBe(true);
   });
 
   it('never forks or skips when many writers of one tenant chain at once, from several pools', async () => {
