@@ -9,11 +9,12 @@ import type Koa from 'koa';
 import { resolveAuth } from './auth/dev-secret.ts';
 import { type Config, ConfigError, checkMetricsExposure } from './config.ts';
 import { auditWritesSettled } from './db/audit.ts';
+import { sweepPendingAudit } from './db/audit-pending.ts';
 import { type DatabaseInstance, openDatabase } from './db/instance.ts';
 import { type Knex, makeDb, ping } from './db/knex.ts';
 import { migrateDirect } from './db/migrate.ts';
 import { ensureTenant } from './db/tenants.ts';
-import { type Feed, type FeedStatus, startFeed } from './feed/index.ts';
+import { type ProcessFeed, startProcessFeed } from './feed/process.ts';
 import { makeApp } from './http/app.ts';
 import { devSignInOption } from './http/routes/console.ts';
 import type { Logger } from './log.ts';
@@ -91,6 +92,11 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
     // Last before the pool closes: audit entries written after a response (or a call) was
     // answered are still in their group commit; none may be lost at shutdown.
     stack.push(() => auditWritesSettled(db));
+    stack.push(
+      sweepPendingAudit(db, (err) =>
+        log.warn({ err: err.message }, 'audit: chaining waiting entries failed'),
+      ),
+    );
     const services = await makeServices(config, log, db, opts.overrides);
     stack.push(() => services.runtime.stop());
     stack.push(() => services.notifier.stop());
@@ -117,31 +123,21 @@ export async function startEngine(opts: EngineOptions): Promise<RunningEngine> {
     if (opts.worker) await startWorker();
     // The change feed reads the database's replication slot: in engine processes (which own
     // their database), or where a caller asks for it; never in one-off commands.
-    let feed: Feed | undefined;
-    const wantsFeed = opts.feed ?? (opts.database === undefined && (opts.http || opts.worker));
-    if (wantsFeed && config.feed.mode !== 'off' && directUrl !== undefined) {
-      const started = await startFeed({
+    const feed = await startProcessFeed(
+      {
+        config,
         db,
-        url: directUrl,
+        directUrl,
         log,
-        maxLagBytes: config.feed.maxLagBytes,
-        retentionMs: config.feed.retentionMs,
+        wanted: opts.feed ?? (opts.database === undefined && (opts.http || opts.worker)),
         enqueue: (req, trx) => services.runtime.runtime.enqueueJob(req, trx),
-      });
-      feed = started;
-      stack.push(() => started.stop());
-    }
-    const feedStatus = feed?.status ?? {
-      on: false,
-      reason:
-        config.feed.mode === 'off'
-          ? 'the change feed is off: ATLAS_FEED=off'
-          : 'the change feed is off in this process: it runs in the engine processes (atlas serve, atlas worker)',
-    };
+      },
+      stack,
+    );
     let url: string | undefined;
     let app: Koa | undefined;
     if (opts.http) {
-      app = await httpApp(opts, db, services, stack, reloads, feedStatus);
+      app = await httpApp(opts, db, services, stack, reloads, feed);
       stack.push(startFileSweep(services, log));
       if (opts.listen !== false) {
         const server: Server = await listen(app.callback(), config);
@@ -192,7 +188,7 @@ async function httpApp(
   services: Services,
   stack: Array<() => Promise<void>>,
   reloads: Array<() => Promise<void>>,
-  feed: FeedStatus,
+  feed: ProcessFeed,
 ): Promise<Koa> {
   const { config, log } = opts;
   const { auth, devSecretFile } = await resolveAuth(config);
@@ -227,7 +223,8 @@ async function httpApp(
     connectors: services.connectors,
     plugins: services.plugins,
     files: services.files,
-    feed,
+    feed: feed.status,
+    ...(feed.wake ? { feedWake: feed.wake } : {}),
     ...(opts.devSignIn ? { devSignIn: opts.devSignIn } : devSignInOption(config, auth, devSecretFile)),
     ...(opts.uiDir ? { uiDir: opts.uiDir } : {}),
   });

@@ -11,6 +11,7 @@
  */
 import type { Knex } from 'knex';
 import { chainHash, contentHash, GENESIS, type HashedFields, payloadHash } from './audit-hash.ts';
+import { chainFlushed } from './audit-pending.ts';
 
 export type ProblemKind = 'edited' | 'deleted' | 'inserted' | 'reordered' | 'rewritten';
 
@@ -74,6 +75,7 @@ export async function verifyAudit(
     const anchors = (opts.anchors ?? []).filter((a) => (a.tenantId ?? '') === chain);
     reports.push(await verifyChain(db, chain, anchors));
   }
+  await chainFlushed(db); // the heads reported are the anchors to keep
   return reports;
 }
 
@@ -239,6 +241,7 @@ export async function anchorAudit(
   const query = db('audit_chain_heads').select('chain', 'seq', 'hash').orderBy('chain');
   if (opts.tenantId !== undefined) query.where('chain', opts.tenantId ?? '');
   const rows = (await query) as Array<{ chain: string; seq: string; hash: Buffer }>;
+  await chainFlushed(db);
   return {
     at: new Date().toISOString(),
     chains: rows.map((r) => ({

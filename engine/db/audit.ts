@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import type { AuditEntry, AuditSink } from '../audit/entry.ts';
 import { redact } from '../audit/redact.ts';
 import { contentHash, payloadHash } from './audit-hash.ts';
+import { chainAudit, deferRows } from './audit-pending.ts';
 import { GroupCommit } from './group-commit.ts';
 
 export interface AuditRecord {
@@ -72,19 +73,40 @@ export async function recordAudit(db: Knex | Knex.Transaction, entry: AuditRecor
 }
 
 /**
- * Runs a change and appends its audit entry in one transaction (a savepoint inside `db` when
+ * Runs a change and records its audit entry in one transaction (a savepoint inside `db` when
  * it is one), so neither exists without the other. `entry` is built from the change's result.
+ *
+ * In a transaction of its own, the entry waits in `audit_pending` and is chained by a batch
+ * right after the commit (engine/db/audit-pending.ts): the change never holds its tenant's
+ * chain head, so one tenant's concurrent changes commit together. It resolves once the entry
+ * is chained; were that batch to fail, the entry stays recorded and a later batch chains it.
  */
 export async function withAuditEntry<T>(
   db: Knex | Knex.Transaction,
   change: (trx: Knex.Transaction) => Promise<T>,
   entry: (result: T) => AuditRecord,
 ): Promise<T> {
-  return db.transaction(async (trx) => {
+  if (db.isTransaction) {
+    return db.transaction(async (trx) => {
+      const result = await change(trx);
+      await recordAudit(trx, entry(result));
+      return result;
+    });
+  }
+  const { result, ids } = await db.transaction(async (trx) => {
     const result = await change(trx);
-    await recordAudit(trx, entry(result));
-    return result;
+    return { result, ids: await deferAudit(trx, [entry(result)]) };
   });
+  await chainAudit(db as Knex, ids).catch(() => {});
+  return result;
+}
+
+/**
+ * Records entries in the caller's transaction for the chain's next batch; returns their ids
+ * for `chainAudit` (engine/db/audit-pending.ts) to call after the commit.
+ */
+export function deferAudit(trx: Knex.Transaction, entries: AuditRecord[]): Promise<number[]> {
+  return deferRows(trx, entries.map(auditRow));
 }
 
 /** Many entries in one statement (a batch of webhook deliveries). */

@@ -10,6 +10,7 @@ import { cachedVerifier, makeTokenVerifier } from '../auth/verify.ts';
 import type { AuthConfig, Config } from '../config.ts';
 import type { ConnectorRegistry } from '../connector-sdk/index.ts';
 import type { FeedStatus } from '../feed/index.ts';
+import type { FeedWake } from '../feed/wake.ts';
 import type { FileService } from '../files/service.ts';
 import type { Logger } from '../log.ts';
 import type { Catalogue } from '../manifest/catalogue.ts';
@@ -71,6 +72,8 @@ export interface AppDeps {
   uiDir?: string;
   /** Whether this process's change feed runs (engine/feed); without it `/v1/events` answers 503. */
   feed?: FeedStatus;
+  /** Wakes `/v1/events` streams when their tenant's events are recorded (engine/feed/wake.ts). */
+  feedWake?: FeedWake;
 }
 
 /** Every route of the API, in the order the OpenAPI document lists them. */

@@ -3,14 +3,12 @@
  * read from this file's replication slot and delivered to a subscription; and the retention
  * of `feed_events`: rows older than ATLAS_FEED_RETENTION are pruned by the feed's periodic job.
  */
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintToken } from '../../engine/auth/mint.ts';
 import { loadConfig } from '../../engine/config.ts';
 import { useTestDatabase } from '../helpers/db.ts';
-import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
+import type { TestEngine } from '../helpers/engine.ts';
 import { poll } from '../helpers/poll.ts';
-import { closeServer } from '../http/harness.ts';
+import { type FeedApi, startFeedApi } from './harness.ts';
 
 const SECRET = 'feed-kb-test-jwt-secret-0123456789abcdef';
 const HOUR = 3_600_000;
@@ -25,8 +23,8 @@ interface EventView {
 
 describe('the change feed and the knowledge base', () => {
   const database = useTestDatabase();
+  let api: FeedApi | undefined;
   let engine: TestEngine;
-  let server: Server;
   let base: string;
   let token: string;
 
@@ -47,24 +45,16 @@ describe('the change feed and the knowledge base', () => {
       };
     };
     await database.db('feed_events').insert([event(3, 'old-file'), event(0.5, 'recent-file')]);
-    engine = await startTestEngine(database, {
-      manifests: {
-        'wf.yaml':
-          'apiVersion: atlas/v1\nkind: Workflow\nid: WF-001\ntrigger: { type: manual }\nsteps:\n  - id: hello\n    uses: core.noop\n',
-      },
-      env: { ATLAS_JWT_SECRET: SECRET, ATLAS_FEED_RETENTION: '2h' },
-      http: true,
-      feed: true,
+    api = await startFeedApi(database, {
+      secret: SECRET,
+      tenant: 'acme',
+      env: { ATLAS_FEED_RETENTION: '2h' },
     });
-    server = createServer(engine.engine.app!.callback());
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    token = await mintToken({ secret: SECRET, sub: 'acme-user', tenants: ['acme'], ttlSeconds: 600 });
+    ({ engine, base, token } = api);
   });
 
   afterAll(async () => {
-    if (server) await closeServer(server);
-    await engine?.stop();
+    await api?.stop();
   });
 
   const call = (method: string, path: string, body?: unknown) =>

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { Config } from '../../config.ts';
 import type { ConnectorRegistry } from '../../connector-sdk/index.ts';
 import type { FeedStatus } from '../../feed/index.ts';
+import type { FeedWake } from '../../feed/wake.ts';
 import type { FileService } from '../../files/service.ts';
 import type { Logger } from '../../log.ts';
 import type { Catalogue } from '../../manifest/catalogue.ts';
@@ -24,6 +25,8 @@ export interface RouteDeps {
   files?: FileService;
   /** The change feed of this process (engine/feed); absent or off: `/v1/events` answers 503. */
   feed?: FeedStatus;
+  /** Wakes the feed's streams when their tenant's events are recorded; without it they poll. */
+  feedWake?: FeedWake;
   /** The connectors this engine runs; without it the API has no `/v1/connectors` routes. */
   connectors?: ConnectorRegistry;
   /** Where each plugin connector came from (`ATLAS_CONNECTORS`). */

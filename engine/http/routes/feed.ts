@@ -16,7 +16,7 @@ import { subscriptionRoutes } from './feed-subscriptions.ts';
 
 const CURSOR = '^(evt_)?[0-9]{1,18}$';
 const AFTER = '^((evt_)?[0-9]{1,18}|latest)$';
-/** Open streams one tenant may hold on one process (each reads the database twice a second). */
+/** Open streams one tenant may hold on one process (each reads the database when woken, or twice a second). */
 export const MAX_STREAMS_PER_TENANT = 20;
 
 const eventSchema: JsonSchema = {
@@ -128,7 +128,19 @@ export function feedRoutes(deps: RouteDeps): AnyRoute[] {
           if (left > 0) open.set(tenantId, left);
           else open.delete(tenantId);
         });
-        stream(ctx, (afterId) => read(tenantId, afterId, 200), after, types);
+        const wake = deps.feedWake;
+        stream(
+          ctx,
+          (afterId) => read(tenantId, afterId, 200),
+          after,
+          types,
+          wake && {
+            get live() {
+              return wake.live;
+            },
+            subscribe: (fn) => wake.subscribe(tenantId, fn),
+          },
+        );
         return;
       }
       const rows = await read(tenantId, after, limit);
