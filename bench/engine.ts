@@ -25,6 +25,7 @@ import { startEngine } from '../engine/engine.ts';
 import { silentLogger } from '../engine/log.ts';
 import { graphileLogger, startRunner } from '../engine/queue/runner.ts';
 import type { Runtime } from '../engine/runtime/index.ts';
+import { loadAverage, writeSnapshot, writesPerRun } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -157,6 +158,7 @@ async function engineThroughput(url: string, db: ReturnType<typeof makeDb>, dir:
   });
   const runtime = engine.runtime;
   try {
+    const before = await writeSnapshot(db);
     const started = performance.now();
     // Triggers come from concurrent callers, as API requests would.
     let next = 0;
@@ -170,6 +172,10 @@ async function engineThroughput(url: string, db: ReturnType<typeof makeDb>, dir:
     const seconds = (performance.now() - started) / 1000;
     console.log(
       `  (all ${RUNS} triggers accepted after ${triggered.toFixed(2)} s = ${(RUNS / triggered).toFixed(0)} triggers/s)`,
+    );
+    const writes = await writesPerRun(db, before, await writeSnapshot(db), RUNS);
+    console.log(
+      `  writes per run: ${writes.rows.toFixed(1)} rows, ${(writes.walBytes / 1024).toFixed(1)} KB of WAL (${writes.byTable}); load average ${loadAverage()}`,
     );
     const latency = await pacedLatency(runtime, db);
     const loopStarted = performance.now();
