@@ -4,7 +4,8 @@ import fs from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type autocannon from 'autocannon';
+import autocannon from 'autocannon';
+import Koa from 'koa';
 import pg from 'pg';
 import { type Config, environment, loadConfig } from '../engine/config.ts';
 import { startEmbeddedPostgres } from '../engine/db/embedded.ts';
@@ -178,4 +179,42 @@ export function loadAverage(): string {
     .loadavg()
     .map((l) => l.toFixed(1))
     .join(' ');
+}
+
+/** The webhook baseline: Koa reading the raw body and answering 200, nothing else. */
+export function bareKoa(): Koa {
+  const app = new Koa();
+  app.use(async (ctx) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
+    ctx.body = { received: Buffer.concat(chunks).length > 0 };
+  });
+  return app;
+}
+
+/**
+ * The load generator's side of {@link loadInChild}: POSTs a fresh request from `make` on every
+ * connection for `durationS`, then prints its figures as one JSON line.
+ */
+export async function postLoad(
+  url: string,
+  durationS: number,
+  connections: number,
+  make: () => { body: string; headers: Record<string, string> },
+): Promise<void> {
+  const result = await autocannon({
+    url,
+    connections,
+    duration: durationS,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => {
+          const { body, headers } = make();
+          return { ...req, body, headers: { ...req.headers, ...headers } };
+        },
+      },
+    ],
+  });
+  process.stdout.write(`${JSON.stringify(loadFigures(result, durationS))}\n`);
 }
