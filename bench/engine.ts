@@ -4,9 +4,9 @@
  *   npx tsx bench/engine.ts [--runs 3000] [--concurrency 64] [--raw-jobs 20000] [--callers 32]
  *
  * 1. raw: no-op graphile-worker jobs/s (jobs added in batches, then drained);
- * 2. engine: a 3-step workflow of `core.noop` steps, every step checkpointed, triggered
+ * 2. engine: a 3-step workflow of `core.noop` steps (pure: written once, with the run's end), triggered
  *    through the runtime (run row + first job in one transaction) and run to completion;
- *    runs/s, steps/s and the per-step ratio against raw jobs/s;
+ *    runs/s, steps/s, the per-step ratio against raw jobs/s, rows and WAL bytes per run;
  * 3. latency: p50/p99 from trigger to finished run at a moderate, paced load;
  * 4. loop: one run with a `forEach` of `core.noop` items (1,000 at concurrency 50 by
  *    default), items/s beside the plain steps/s of case 2.

@@ -14,7 +14,8 @@ import { CALL_ACTION } from './calls.ts';
 import type { Core } from './core.ts';
 import { type Plan, plan } from './plan.ts';
 import { cancelled, classify, failure, stepRetry } from './retry.ts';
-import { AttemptSteps, type Completion } from './run-attempts.ts';
+import type { Completion } from './run-attempts.ts';
+import { LoopSteps } from './run-loops.ts';
 import {
   loadTenantScope,
   type RenderedInput,
@@ -60,7 +61,7 @@ export async function advanceRun(core: Core, runId: string, tenantId: string): P
   }
 }
 
-class RunLoop extends AttemptSteps {
+class RunLoop extends LoopSteps {
   private readonly inFlight = new Map<string, Promise<Completion>>();
   /** Attempts that ended and are not yet recorded. */
   private ended: Completion[] = [];

@@ -10,7 +10,7 @@ import type { Step } from '../manifest/types.gen.ts';
 import { type AttemptResult, executeAttempt } from './execute.ts';
 import type { StepState } from './plan.ts';
 import { classify, decideRetry, stepRetry, stepTimeoutMs } from './retry.ts';
-import { LoopSteps } from './run-loops.ts';
+import { WaitSteps } from './run-waits.ts';
 import { type RenderedInput, stepOutputs } from './scope.ts';
 import { logStep } from './step-log.ts';
 
@@ -25,7 +25,7 @@ export interface Completion {
   row?: Omit<NewAttempt, 'status'>;
 }
 
-export abstract class AttemptSteps extends LoopSteps {
+export abstract class AttemptSteps extends WaitSteps {
   /** Whether the step's action declares itself pure, so its attempts need no checkpoint of their own. */
   protected isPure(step: Step): boolean {
     return this.core.deps.connectors.action(step.uses)?.action.pure === true;
@@ -72,7 +72,7 @@ export abstract class AttemptSteps extends LoopSteps {
     rendered: RenderedInput,
   ): Promise<void> {
     const startedAt = performance.now();
-    const result = await this.execute(step, step.id, row.attempt, rendered);
+    const result = await this.execute(step, row.stepId, row.attempt, rendered);
     const { stepId, attempt } = row;
     this.complete({
       stepId,

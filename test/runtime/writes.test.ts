@@ -25,6 +25,15 @@ const MANIFESTS = {
   - { id: after, uses: core.set, with: { value: "{{ steps.before.output }}" } }
 `,
   ),
+  'loop.yaml': wf(
+    'WF-964',
+    `  - id: each
+    uses: core.set
+    forEach: "{{ input.items }}"
+    concurrency: 2
+    with: { value: "{{ item }}" }
+`,
+  ),
   'retry.yaml': wf(
     'WF-962',
     `  - id: shape
@@ -38,8 +47,13 @@ interface Written {
   table: string;
   op: string;
   step: string | null;
+  status: string;
   xid: string;
 }
+
+/** The write that ended the run (later ones, the dispatcher's say, may follow it). */
+const endOf = (rows: Written[]) =>
+  rows.find((r) => r.table === 'workflow_runs' && (r.status === 'succeeded' || r.status === 'failed'))!;
 
 describe('rows written per run', () => {
   const database = useTestDatabase();
@@ -48,12 +62,12 @@ describe('rows written per run', () => {
   beforeAll(async () => {
     engine = await startTestEngine(database, { manifests: MANIFESTS });
     await database.db.raw(`
-      create table test_writes (tbl text, op text, run_id uuid, step text, xid xid8 default pg_current_xact_id());
+      create table test_writes (tbl text, op text, run_id uuid, step text, status text, xid xid8 default pg_current_xact_id());
       create function test_count_write() returns trigger language plpgsql as $$
       begin
-        insert into test_writes (tbl, op, run_id, step)
+        insert into test_writes (tbl, op, run_id, step, status)
         values (tg_table_name, tg_op, coalesce(to_jsonb(new)->>'run_id', to_jsonb(new)->>'id')::uuid,
-                to_jsonb(new)->>'step_id');
+                to_jsonb(new)->>'step_id', to_jsonb(new)->>'status');
         return new;
       end $$;
       create trigger test_count after insert or update on step_runs
@@ -69,7 +83,7 @@ describe('rows written per run', () => {
   const written = async (runId: string): Promise<Written[]> =>
     (
       await database.db.raw(
-        'select tbl as table, op, step, xid::text as xid from test_writes where run_id = ? order by xid, step',
+        'select tbl as table, op, step, status, xid::text as xid from test_writes where run_id = ? order by xid, step',
         [runId],
       )
     ).rows as Written[];
@@ -87,7 +101,7 @@ describe('rows written per run', () => {
     const steps = rows.filter((r) => r.table === 'step_runs');
     expect(steps.map((r) => `${r.op} ${r.step}`)).toEqual(['INSERT one', 'INSERT three', 'INSERT two']);
     // The three attempts and the run's end share one transaction: one checkpoint for the run.
-    const end = rows.filter((r) => r.table === 'workflow_runs').at(-1)!;
+    const end = endOf(rows);
     expect(new Set(steps.map((r) => r.xid))).toEqual(new Set([end.xid]));
   });
 
@@ -103,6 +117,18 @@ describe('rows written per run', () => {
     const first = steps.find((r) => r.step === 'slow')!;
     expect(steps.find((r) => r.step === 'before')!.xid).toBe(first.xid);
     expect(done.steps.find((s) => s.id === 'after')!.attempts[0]!.output).toBe(1);
+  });
+
+  it('writes the items of a pure forEach once each, with the loop and the run end in one commit', async () => {
+    const done = await engine.runToEnd('WF-964', { items: ['a', 'b', 'c', 'd', 'e'] });
+    expect(done.status).toBe('succeeded');
+    const each = done.steps.find((s) => s.id === 'each')!;
+    expect(each.attempts[0]!.output).toEqual(['a', 'b', 'c', 'd', 'e']);
+    const rows = await written(done.id);
+    const steps = rows.filter((r) => r.table === 'step_runs');
+    expect(steps.map((r) => r.op)).toEqual(Array(6).fill('INSERT'));
+    const end = endOf(rows);
+    expect(new Set(steps.map((r) => r.xid))).toEqual(new Set([end.xid]));
   });
 
   it('records a pure step that fails, once, with its error', async () => {
