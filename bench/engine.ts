@@ -4,9 +4,9 @@
  *   npx tsx bench/engine.ts [--runs 3000] [--concurrency 64] [--raw-jobs 20000] [--callers 32]
  *
  * 1. raw: no-op graphile-worker jobs/s (jobs added in batches, then drained);
- * 2. engine: a 3-step workflow of `core.noop` steps, every step checkpointed, triggered
+ * 2. engine: a 3-step workflow of `core.noop` steps (pure: written once, with the run's end), triggered
  *    through the runtime (run row + first job in one transaction) and run to completion;
- *    runs/s, steps/s and the per-step ratio against raw jobs/s;
+ *    runs/s, steps/s, the per-step ratio against raw jobs/s, rows and WAL bytes per run;
  * 3. latency: p50/p99 from trigger to finished run at a moderate, paced load;
  * 4. loop: one run with a `forEach` of `core.noop` items (1,000 at concurrency 50 by
  *    default), items/s beside the plain steps/s of case 2.
@@ -25,7 +25,7 @@ import { startEngine } from '../engine/engine.ts';
 import { silentLogger } from '../engine/log.ts';
 import { graphileLogger, startRunner } from '../engine/queue/runner.ts';
 import type { Runtime } from '../engine/runtime/index.ts';
-import { THREE_NOOP_STEPS } from './support.ts';
+import { loadAverage, THREE_NOOP_STEPS, writeSnapshot, writesPerRun } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -148,6 +148,7 @@ async function engineThroughput(url: string, db: ReturnType<typeof makeDb>, dir:
   });
   const runtime = engine.runtime;
   try {
+    const before = await writeSnapshot(db);
     const started = performance.now();
     // Triggers come from concurrent callers, as API requests would.
     let next = 0;
@@ -161,6 +162,10 @@ async function engineThroughput(url: string, db: ReturnType<typeof makeDb>, dir:
     const seconds = (performance.now() - started) / 1000;
     console.log(
       `  (all ${RUNS} triggers accepted after ${triggered.toFixed(2)} s = ${(RUNS / triggered).toFixed(0)} triggers/s)`,
+    );
+    const writes = await writesPerRun(db, before, await writeSnapshot(db), RUNS);
+    console.log(
+      `  writes per run: ${writes.rows.toFixed(1)} rows, ${(writes.walBytes / 1024).toFixed(1)} KB of WAL (${writes.byTable}); load average ${loadAverage()}`,
     );
     const latency = await pacedLatency(runtime, db);
     const loopStarted = performance.now();

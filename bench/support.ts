@@ -4,7 +4,8 @@ import fs from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type autocannon from 'autocannon';
+import autocannon from 'autocannon';
+import Koa from 'koa';
 import pg from 'pg';
 import { type Config, environment, loadConfig } from '../engine/config.ts';
 import { startEmbeddedPostgres } from '../engine/db/embedded.ts';
@@ -132,4 +133,100 @@ export function loadInChild(args: string[], durationS: number, connections: numb
       },
     );
   });
+}
+
+/** What PostgreSQL wrote: the WAL position and the rows inserted, updated and deleted per table. */
+export interface WriteSnapshot {
+  lsn: string;
+  tables: Map<string, { ins: number; upd: number; del: number }>;
+}
+
+/**
+ * Reads the WAL position and `pg_stat_user_tables`. A backend that reported its table
+ * counters less than a second ago reports the rest once idle for 10 s, so this waits 11 s
+ * first: the snapshot then holds every write made before it was called.
+ */
+export async function writeSnapshot(db: Knex): Promise<WriteSnapshot> {
+  await new Promise((r) => setTimeout(r, 11_000));
+  const { rows } = await db.raw<{ rows: Array<{ t: string; ins: string; upd: string; del: string }> }>(
+    `select schemaname || '.' || relname as t, n_tup_ins as ins, n_tup_upd as upd, n_tup_del as del
+       from pg_stat_user_tables`,
+  );
+  const tables = new Map(
+    rows.map((r) => [r.t, { ins: Number(r.ins), upd: Number(r.upd), del: Number(r.del) }]),
+  );
+  const { rows: at } = await db.raw<{ rows: Array<{ lsn: string }> }>('select pg_current_wal_lsn() as lsn');
+  return { lsn: at[0]!.lsn, tables };
+}
+
+/** Rows written (inserted + updated + deleted, by table) and WAL bytes per run between two snapshots. */
+export async function writesPerRun(
+  db: Knex,
+  before: WriteSnapshot,
+  after: WriteSnapshot,
+  runs: number,
+): Promise<{ rows: number; walBytes: number; byTable: string }> {
+  const { rows } = await db.raw<{ rows: Array<{ bytes: string }> }>(
+    'select pg_wal_lsn_diff(?::pg_lsn, ?::pg_lsn) as bytes',
+    [after.lsn, before.lsn],
+  );
+  let total = 0;
+  const parts: string[] = [];
+  for (const [table, a] of after.tables) {
+    const b = before.tables.get(table) ?? { ins: 0, upd: 0, del: 0 };
+    const ins = (a.ins - b.ins) / runs;
+    const upd = (a.upd - b.upd) / runs;
+    const del = (a.del - b.del) / runs;
+    if (ins + upd + del < 0.05) continue;
+    total += ins + upd + del;
+    const name = table.replace(/^public\./, '').replace(/^graphile_worker\./, 'graphile.');
+    parts.push(`${name} +${ins.toFixed(1)}/~${upd.toFixed(1)}/-${del.toFixed(1)}`);
+  }
+  return { rows: total, walBytes: Number(rows[0]!.bytes) / runs, byTable: parts.join(', ') };
+}
+
+/** The load average, for every figure a benchmark prints. */
+export function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+}
+
+/** The webhook baseline: Koa reading the raw body and answering 200, nothing else. */
+export function bareKoa(): Koa {
+  const app = new Koa();
+  app.use(async (ctx) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
+    ctx.body = { received: Buffer.concat(chunks).length > 0 };
+  });
+  return app;
+}
+
+/**
+ * The load generator's side of {@link loadInChild}: POSTs a fresh request from `make` on every
+ * connection for `durationS`, then prints its figures as one JSON line.
+ */
+export async function postLoad(
+  url: string,
+  durationS: number,
+  connections: number,
+  make: () => { body: string; headers: Record<string, string> },
+): Promise<void> {
+  const result = await autocannon({
+    url,
+    connections,
+    duration: durationS,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => {
+          const { body, headers } = make();
+          return { ...req, body, headers: { ...req.headers, ...headers } };
+        },
+      },
+    ],
+  });
+  process.stdout.write(`${JSON.stringify(loadFigures(result, durationS))}\n`);
 }

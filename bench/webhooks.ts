@@ -1,8 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
-import Koa from 'koa';
 import Stripe from 'stripe';
 import { loadConfig } from '../engine/config.ts';
 import { generateKey } from '../engine/crypto/index.ts';
@@ -10,7 +8,7 @@ import { type Knex, makeDb } from '../engine/db/knex.ts';
 import { migrateUp } from '../engine/db/migrate.ts';
 import { startEngine } from '../engine/engine.ts';
 import { makeLogger } from '../engine/log.ts';
-import { benchDatabase, type LoadFigures, listen, loadFigures, loadInChild } from './support.ts';
+import { bareKoa, benchDatabase, type LoadFigures, listen, loadInChild, postLoad } from './support.ts';
 
 const { values: knobs, positionals } = parseArgs({
   allowPositionals: true,
@@ -57,26 +55,6 @@ function signedDelivery(): { body: string; headers: Record<string, string> } {
   return { body, headers: { 'content-type': 'application/json', 'stripe-signature': signature } };
 }
 
-/** The load generator's side (child process): prints its figures as one JSON line. */
-async function load(url: string): Promise<void> {
-  const result = await autocannon({
-    url,
-    connections: CONNECTIONS,
-    duration: DURATION_S,
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (req) => {
-          const { body, headers } = signedDelivery();
-          return { ...req, body, headers: { ...req.headers, ...headers } };
-        },
-      },
-    ],
-  });
-  const figures = loadFigures(result, DURATION_S);
-  process.stdout.write(`${JSON.stringify(figures)}\n`);
-}
-
 function measure(url: string): Promise<LoadFigures> {
   return loadInChild([import.meta.filename, 'load', url], DURATION_S, CONNECTIONS);
 }
@@ -95,17 +73,6 @@ function tracked(handler: (req: IncomingMessage, res: ServerResponse) => Promise
       while (inflight > 0) await new Promise((r) => setTimeout(r, 20));
     },
   };
-}
-
-/** The baseline: Koa reading the raw body and answering 200, nothing else. */
-function bareKoa(): Koa {
-  const app = new Koa();
-  app.use(async (ctx) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
-    ctx.body = { received: Buffer.concat(chunks).length > 0 };
-  });
-  return app;
 }
 
 async function count(
@@ -222,5 +189,5 @@ async function main(): Promise<void> {
   }
 }
 
-if (positionals[0] === 'load') await load(positionals[1]!);
+if (positionals[0] === 'load') await postLoad(positionals[1]!, DURATION_S, CONNECTIONS, signedDelivery);
 else await main();

@@ -166,6 +166,14 @@ export interface ActionDefinition<I = unknown, O = unknown> {
   jobTimeoutMs?: number;
   /** True when the action changes nothing outside (safe to call in a dry run). */
   readOnly?: boolean;
+  /**
+   * True when the output depends only on the input and the run's data, and the action reads
+   * and changes nothing else (no `ctx.http`, files, secrets, clock or randomness): a
+   * computation. Atlas then records the attempt once, finished, in the run's next durable
+   * write instead of a checkpoint of its own, and a worker that takes over the run computes
+   * it again. Never declare it of an action with an effect: a replay would repeat it.
+   */
+  pure?: boolean;
   run(ctx: ActionContext, input: I): Promise<O>;
 }
 

@@ -29,6 +29,8 @@ export interface NewAttempt {
   error?: unknown;
   skipReason?: string;
   retryAt?: Date | undefined;
+  /** How long an attempt written finished took (a pure step's); 0 when absent. */
+  durationMs?: number;
 }
 
 export interface CheckpointItem {
@@ -94,6 +96,7 @@ async function writeBatch(db: Knex, items: CheckpointItem[]): Promise<Checkpoint
       skip_reason: s.skipReason ?? null,
       retry_at: s.retryAt?.toISOString() ?? null,
       finished: s.status !== 'running' && s.status !== 'waiting',
+      duration_ms: s.durationMs ?? 0,
     })),
   );
   const ends = items
@@ -148,10 +151,10 @@ with done as (
                          status, input, output, error, skip_reason, retry_at, finished_at, duration_ms)
   select n.tenant_id, n.run_id, n.run_attempt, n.worker, n.step_id, n.uses, n.attempt, n.max_attempts,
          n.status, n.input, n.output, n.error, n.skip_reason, n.retry_at,
-         case when n.finished then now() end, case when n.finished then 0 end
+         case when n.finished then now() end, case when n.finished then n.duration_ms end
     from json_to_recordset(?::json) as n(tenant_id text, run_id uuid, run_attempt int, worker text,
          step_id text, uses text, attempt int, max_attempts int, status text, input jsonb, output jsonb,
-         error jsonb, skip_reason text, retry_at timestamptz, finished boolean)
+         error jsonb, skip_reason text, retry_at timestamptz, finished boolean, duration_ms int)
   returning run_id, step_id, id
 ), ended as (
   update workflow_runs r

@@ -12,32 +12,23 @@ import { sleep } from '../hub/index.ts';
 import type { Step } from '../manifest/types.gen.ts';
 import { CALL_ACTION } from './calls.ts';
 import type { Core } from './core.ts';
-import { type AttemptResult, executeAttempt } from './execute.ts';
-import { type Plan, plan, type StepState } from './plan.ts';
-import { cancelled, classify, decideRetry, failure, stepRetry, stepTimeoutMs } from './retry.ts';
+import { type Plan, plan } from './plan.ts';
+import { cancelled, classify, failure, stepRetry } from './retry.ts';
+import type { Completion } from './run-attempts.ts';
 import { LoopSteps } from './run-loops.ts';
 import {
   loadTenantScope,
+  type RenderedInput,
   type RunScope,
   readsTenant,
   renderInput,
   shouldRun,
-  stepOutputs,
   triggerTime,
 } from './scope.ts';
-import { logStep } from './step-log.ts';
 import { durableWait } from './waits.ts';
 
 /** Waits up to this long stay in process; longer ones go back to the queue. */
 const SHORT_WAIT_MS = 1_500;
-
-interface Completion {
-  stepId: string;
-  ledgerId: number;
-  attempt: number;
-  startedAt: number;
-  result: AttemptResult;
-}
 
 export async function advanceRun(core: Core, runId: string, tenantId: string): Promise<void> {
   // This process runs it already (a signal made its job due): that loop sees the signal; this
@@ -91,7 +82,9 @@ class RunLoop extends LoopSteps {
       const next = await this.settle();
       if (this.cancel.aborted) return this.stopCancelled([]);
       const starting = this.started.filter((s) => s.status === 'running');
-      if (this.finished.length > 0 || this.started.length > 0) {
+      // A run that ends with nothing to start or await writes its last attempts with its end.
+      const ends = (next.kind === 'succeeded' || next.kind === 'failed') && starting.length === 0;
+      if (!(ends && this.inFlight.size === 0) && (this.finished.length > 0 || this.started.length > 0)) {
         const { runStatus } = await this.flush();
         if (runStatus !== 'running') return this.stopCancelled(starting);
       }
@@ -149,6 +142,7 @@ class RunLoop extends LoopSteps {
     const current = this.states.get(step.id);
     if (step.forEach !== undefined && current?.status === 'running') return this.fillLoop(step);
     if (current?.status === 'waiting') return this.endWait(step, current);
+    let pure: RenderedInput | undefined;
     try {
       if (!shouldRun(step, this.scope, this.states)) {
         this.states.set(step.id, { stepId: step.id, status: 'skipped', attempt });
@@ -160,61 +154,34 @@ class RunLoop extends LoopSteps {
       if (step.uses === CALL_ACTION) return await this.startCall(step, base, rendered);
       const wait = durableWait(step.uses, rendered.input, this.core.now());
       if (wait) return this.startWait(step, base, rendered, wait);
-      this.pendingInputs.set(step.id, rendered);
-      this.states.set(step.id, { stepId: step.id, status: 'running', attempt });
-      this.started.push({ ...base, status: 'running', input: rendered.stored });
-      return false;
+      if (this.isPure(step)) pure = rendered;
+      else {
+        this.pendingInputs.set(step.id, rendered);
+        this.states.set(step.id, { stepId: step.id, status: 'running', attempt });
+        this.started.push({ ...base, status: 'running', input: rendered.stored });
+        return false;
+      }
     } catch (err) {
       const invalid = failure({ ...classify(err, attempt), kind: 'fatal', code: 'invalid_input' });
       this.states.set(step.id, { stepId: step.id, status: 'failed', attempt, error: invalid });
       this.started.push({ ...base, status: 'failed', error: invalid });
       return true;
     }
+    // No checkpoint before it: it rides in the run's next durable write.
+    await this.runPure(step, base, pure);
+    return true;
   }
 
   private launch(id: string, attempt: number): void {
     const step = this.items.get(id)?.loop.step ?? this.stepOf(id);
     const rendered = this.pendingInputs.get(id)!;
     this.pendingInputs.delete(id);
-    const entry = this.core.deps.connectors.action(step.uses);
     const ledgerId = this.ledgerIds.get(id)!;
     this.ledgerIds.delete(id);
     const startedAt = performance.now();
-    const settings = stepRetry(step, this.workflow.defaults);
-    const promise = (async (): Promise<Completion> => {
-      const result = entry
-        ? await executeAttempt(this.core.deps, {
-            entry,
-            input: rendered.input,
-            tenantId: this.run.tenant_id,
-            runId: this.run.id,
-            stepId: id,
-            attempt,
-            maxAttempts: settings.maxAttempts,
-            idempotencyKey: `${this.run.id}:${id}`,
-            timeoutMs: stepTimeoutMs(step, this.workflow.defaults),
-            cancel: this.cancel,
-            runAttempt: this.run.run_attempt,
-            run: {
-              workflowId: this.run.workflow_id,
-              input: this.run.input,
-              trigger: this.run.trigger,
-              steps: stepOutputs(this.states),
-            },
-            redactor: rendered.redactor,
-          })
-        : {
-            ok: false as const,
-            failure: classify(new Error(`no action "${step.uses}" is registered`), attempt),
-          };
-      return {
-        stepId: id,
-        ledgerId,
-        attempt,
-        startedAt,
-        result,
-      };
-    })();
+    const promise = this.execute(step, id, attempt, rendered).then(
+      (result): Completion => ({ stepId: id, ledgerId, attempt, startedAt, result }),
+    );
     this.inFlight.set(id, promise);
     promise.then(
       (c) => {
@@ -243,44 +210,8 @@ class RunLoop extends LoopSteps {
     }
     const out = this.ended;
     this.ended = [];
+    for (const c of out) this.inFlight.delete(c.stepId);
     return out;
-  }
-
-  private complete(c: Completion): void {
-    this.inFlight.delete(c.stepId);
-    const durationMs = Math.round(performance.now() - c.startedAt);
-    const item = this.items.get(c.stepId);
-    this.items.delete(c.stepId);
-    const step = item?.loop.step ?? this.stepOf(c.stepId);
-    const record = (state: StepState) =>
-      item ? item.loop.record(item.index, state) : this.states.set(c.stepId, state);
-    if (c.result.ok) {
-      const { output } = c.result;
-      record({ stepId: c.stepId, status: 'succeeded', attempt: c.attempt, output });
-      this.finished.push({ id: c.ledgerId, status: 'succeeded', output, durationMs });
-      this.core.metrics.step(step.uses, 'succeeded', durationMs);
-      const of = stepRetry(step, this.workflow.defaults).maxAttempts;
-      logStep(this.core.deps.log, this.run, step, `${c.attempt}/${of}`, durationMs);
-      return;
-    }
-    const failed = c.result.failure;
-    const settings = stepRetry(step, this.workflow.defaults);
-    const decision = decideRetry(settings, failed, this.core.random);
-    const retryAt = decision.retry ? new Date(this.core.now().getTime() + decision.delayMs) : undefined;
-    const status = failed.code === 'cancelled' ? 'cancelled' : 'failed';
-    record({ stepId: c.stepId, status, attempt: c.attempt, error: failed, retryAt });
-    this.finished.push({ id: c.ledgerId, status, error: failed, retryAt, durationMs });
-    this.core.metrics.step(step.uses, 'failed', durationMs);
-    if (retryAt) this.core.metrics.retry(step.uses);
-    logStep(
-      this.core.deps.log,
-      this.run,
-      step,
-      `${c.attempt}/${settings.maxAttempts}`,
-      durationMs,
-      failed,
-      retryAt,
-    );
   }
 
   /**

@@ -2,10 +2,10 @@ import type { FinishedAttempt, NewAttempt } from '../db/ledger-writer.ts';
 import type { Step } from '../manifest/types.gen.ts';
 import { DEFAULT_MAX_ITEMS, itemId, Loop, type LoopStatus } from './loop.ts';
 import { classify, failure, stepRetry } from './retry.ts';
-import { WaitSteps } from './run-waits.ts';
-import { itemLocals, renderInput, renderList } from './scope.ts';
+import { AttemptSteps } from './run-attempts.ts';
+import { itemLocals, type RenderedInput, renderInput, renderList } from './scope.ts';
 
-export abstract class LoopSteps extends WaitSteps {
+export abstract class LoopSteps extends AttemptSteps {
   protected loopStatus(stepId: string): LoopStatus {
     const loop = this.loops.get(stepId);
     // Not in memory yet (resumed from the ledger): preparing it rebuilds it.
@@ -51,22 +51,31 @@ export abstract class LoopSteps extends WaitSteps {
     const loop = this.loops.get(step.id) ?? this.resumeLoop(step);
     let changed = false;
     const maxAttempts = stepRetry(step, this.workflow.defaults).maxAttempts;
+    const pure = this.isPure(step);
     for (const { index, attempt } of loop.due(this.core.now())) {
       const id = itemId(step.id, index);
       const base = { stepId: id, uses: step.uses, attempt, maxAttempts };
+      let rendered: RenderedInput;
       try {
         const locals = itemLocals(step, loop.items[index], index);
-        const rendered = await renderInput(this.core.deps.secrets, step, this.scope, this.states, locals);
-        this.pendingInputs.set(id, rendered);
-        this.items.set(id, { loop, index });
-        loop.start(index, { stepId: id, status: 'running', attempt });
-        this.started.push({ ...base, status: 'running', input: rendered.stored });
+        rendered = await renderInput(this.core.deps.secrets, step, this.scope, this.states, locals);
       } catch (err) {
         const invalid = failure({ ...classify(err, attempt), kind: 'fatal', code: 'invalid_input' });
         loop.record(index, { stepId: id, status: 'failed', attempt, error: invalid });
         this.started.push({ ...base, status: 'failed', error: invalid });
         changed = true;
+        continue;
       }
+      this.items.set(id, { loop, index });
+      loop.start(index, { stepId: id, status: 'running', attempt });
+      if (pure) {
+        // Written once with its outcome, in the run's next durable write.
+        await this.runPure(step, base, rendered);
+        changed = true;
+        continue;
+      }
+      this.pendingInputs.set(id, rendered);
+      this.started.push({ ...base, status: 'running', input: rendered.stored });
     }
     if (!loop.done) return changed;
     this.closeLoop(step, loop);

@@ -52,7 +52,7 @@ export abstract class RunState {
     const row = this.started.find(
       (s) => s.stepId === stepId && (s.status === 'running' || s.status === 'waiting'),
     );
-    if (row) Object.assign(row, ending, { retryAt: undefined });
+    if (row) Object.assign(row, ending, { retryAt: undefined, durationMs });
   }
 
   protected checkInput(step: Step, rendered: RenderedInput): void {

@@ -8,12 +8,14 @@ import type { TestDatabase } from './db.ts';
 export async function makeRuntimeForTest(
   database: TestDatabase,
   manifests: string,
+  env: Record<string, string> = {},
 ): Promise<{ runtime: Runtime; close(): Promise<void> }> {
   const config = loadConfig({
     DATABASE_URL: database.url,
     ATLAS_HOME: manifests,
     ATLAS_MANIFESTS: manifests,
     ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
+    ...env,
   });
   const engine = await startEngine({ config, log: silentLogger, http: false, worker: false, database });
   return { runtime: engine.runtime, close: () => engine.stop() };

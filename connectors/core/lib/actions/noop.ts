@@ -7,6 +7,7 @@ export const noop = defineAction<Record<string, unknown>, Record<string, unknown
   input: { type: 'object', description: 'Any fields; they are returned unchanged.' },
   output: { type: 'object', description: 'The input, unchanged.' },
   readOnly: true,
+  pure: true,
   example: {},
   async run(_ctx, input) {
     return input ?? {};

@@ -18,6 +18,7 @@ export const set = defineAction<{ value: unknown }, unknown>({
   },
   output: { description: 'The rendered `value`.' },
   readOnly: true,
+  pure: true,
   example: {},
   async run(_ctx, input) {
     return input.value;
