@@ -71,6 +71,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       .map((dir) => path.resolve(cwd, dir)),
     workerConcurrency: parseInteger(env, 'ATLAS_WORKER_CONCURRENCY', 64, 1, 1024),
     shutdownTimeoutMs: parseDurationVar(env, 'ATLAS_SHUTDOWN_TIMEOUT', 10_000),
+    workerTimeoutMs: parseDurationVar(env, 'ATLAS_WORKER_TIMEOUT', 20_000),
     bodyLimitBytes: parseSize(env, 'ATLAS_BODY_LIMIT', 1024 * 1024),
     poolSize: parseInteger(env, 'ATLAS_DB_POOL_SIZE', 10, 2, 500),
     cronBackfillMs: parseDurationVar(env, 'ATLAS_CRON_BACKFILL', 0),

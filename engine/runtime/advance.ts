@@ -12,6 +12,7 @@ import { sleep } from '../hub/index.ts';
 import type { Step } from '../manifest/types.gen.ts';
 import { CALL_ACTION } from './calls.ts';
 import type { Core } from './core.ts';
+import { LeaseLost } from './errors.ts';
 import { type AttemptResult, executeAttempt } from './execute.ts';
 import { type Plan, plan, type StepState } from './plan.ts';
 import { cancelled, classify, decideRetry, failure, stepRetry, stepTimeoutMs } from './retry.ts';
@@ -61,6 +62,7 @@ export async function advanceRun(core: Core, runId: string, tenantId: string): P
     const stopWaking = core.cancels.onWake(run.id, () => loop.poke());
     await loop.drive().finally(stopWaking);
   } catch (err) {
+    if (err instanceof LeaseLost) return core.fenced(run, err);
     // The queue retries this job (the database blinked, say): free the lease so that the
     // retry may run on any worker, instead of waiting for this process to let go.
     await core.claims.release(run).catch(() => {});
