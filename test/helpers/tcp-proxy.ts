@@ -1,5 +1,5 @@
 /**
- * A TCP proxy on 127.0.0.1 a test controls: `pause()` holds every byte in both directions
+ * A TCP proxy a test controls (on 127.0.0.1, or a link address the test made): `pause()` holds every byte in both directions
  * (a network partition that kills nothing), `resume()` delivers what was held, in order, and
  * goes on.
  */
@@ -12,7 +12,11 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
+export async function startTcpProxy(
+  targetHost: string,
+  targetPort: number,
+  listenHost = '127.0.0.1',
+): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   const held: Array<[net.Socket, Buffer]> = [];
   let paused = false;
@@ -30,7 +34,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     forward(client, upstream);
     forward(upstream, client);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, listenHost, resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
     pause() {

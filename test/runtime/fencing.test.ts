@@ -9,22 +9,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { makeDb } from '../../engine/db/knex.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
+import {
+  expectOnlyNewOwnerWrote,
+  fencingWorkflow,
+  firstStepWorker,
+  waitForTakeover,
+} from '../helpers/fencing.ts';
 import { poll } from '../helpers/poll.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
-
-const WORKFLOW = `apiVersion: atlas/v1
-kind: Workflow
-id: WF-922
-trigger: { type: manual }
-steps:
-  - id: slow
-    uses: core.sleep
-    with: { ms: 2500 }
-    retry: { maxAttempts: 3, backoff: { initial: 10ms } }
-  - id: after
-    uses: core.set
-    with: { value: done }
-`;
 
 async function fencedCount(): Promise<number> {
   const metric = client.register.getSingleMetric('atlas_checkpoints_fenced_total');
@@ -53,7 +45,7 @@ describe('fencing with a lease epoch', () => {
     proxied.port = String(proxy.port);
     partitionedDb = makeDb(proxied.href, { poolSize: 5 });
     const env = { ATLAS_WORKER_TIMEOUT: '3s' };
-    const manifests = { 'wf.yaml': WORKFLOW };
+    const manifests = { 'wf.yaml': fencingWorkflow(2500) };
     const a = await startTestEngine(
       { ...database, db: partitionedDb, url: proxied.href, directUrl: proxied.href },
       { manifests, env },
@@ -65,22 +57,11 @@ describe('fencing with a lease epoch', () => {
     await a.startWorker(2);
 
     const { run } = await b.runtime.trigger({ tenantId: 'acme', workflowId: 'WF-922' });
-    const first = await poll(
-      () =>
-        database
-          .db('step_runs')
-          .where({ run_id: run.id, step_id: 'slow', status: 'running' })
-          .first<{ worker: string } | undefined>(),
-      30_000,
-    );
-    const stale = first.worker;
+    const stale = await firstStepWorker(database.db, run.id);
     // The partition: A keeps running its step, but nothing it sends reaches the database.
     proxy.pause();
     await b.startWorker(2);
-    await poll(async () => {
-      const row = await database.db('workflow_runs').where({ id: run.id }).first();
-      return row.lease_owner && row.lease_owner !== stale && row.lease_epoch >= 2 ? row : undefined;
-    }, 30_000);
+    await waitForTakeover(database.db, run.id, stale);
     // A's step has ended by now and its checkpoint waits in the proxy: let it through.
     await new Promise((r) => setTimeout(r, 1_000));
     proxy.resume();
@@ -88,19 +69,6 @@ describe('fencing with a lease epoch', () => {
     const done = await b.runtime.waitForRun('acme', run.id, 30_000);
     expect(done?.status).toBe('succeeded');
     await poll(async () => ((await fencedCount()) > before ? true : undefined), 15_000);
-
-    const rows = await database
-      .db('step_runs')
-      .where({ run_id: run.id })
-      .orderBy('id')
-      .select<Array<{ step_id: string; worker: string; status: string; error: { code?: string } | null }>>();
-    // A's only row is the attempt it started before the partition, recorded lost by B.
-    const byStale = rows.filter((r) => r.worker === stale);
-    expect(byStale).toHaveLength(1);
-    expect(byStale[0]).toMatchObject({ step_id: 'slow', status: 'failed' });
-    expect(byStale[0]!.error?.code).toBe('worker_lost');
-    expect(rows.filter((r) => r.step_id === 'after').map((r) => r.worker)).toEqual([
-      expect.not.stringMatching(stale),
-    ]);
+    await expectOnlyNewOwnerWrote(database.db, run.id, stale);
   }, 120_000);
 });
