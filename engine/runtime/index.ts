@@ -154,6 +154,7 @@ export function makeRuntime(
         processId: deps.processId,
         log: deps.log,
         leaseMs: core.claims.leaseMs,
+        activeRuns: () => core.cancels.running(),
         ...(opts.workerTimeoutMs ? { staleMs: opts.workerTimeoutMs, beatMs: opts.workerTimeoutMs / 4 } : {}),
         onCancel: (runId) => core.cancels.abort(runId),
         onWake: (runId) => core.cancels.wake(runId),
@@ -166,6 +167,7 @@ export function makeRuntime(
       );
       await liveness.start();
     },
+    releaseQueueWorkers: async (ids) => liveness?.releaseQueueWorkers(ids),
     gate: core.gate,
     dispatch: () => dispatcher.poke(),
     async stop() {
