@@ -31,6 +31,7 @@ console.log(
   `kills: ${r.kills}; progress again after a kill: p50 ${r.recovery.p50.toFixed(1)} s, max ${r.recovery.max.toFixed(1)} s`,
 );
 console.log(
-  `PostgreSQL restart: ${r.databaseRestartSeconds?.toFixed(1)} s; the longest a run start waited: ${r.longestStartSeconds.toFixed(1)} s`,
+  `PostgreSQL restart: ${r.databaseRestartSeconds?.toFixed(1)} s with ${r.activeAtRestart} runs active; progress again ${r.databaseRecoverySeconds?.toFixed(1)} s after it stopped; the longest a run start waited: ${r.longestStartSeconds.toFixed(1)} s`,
 );
+for (const line of r.diagnostics) console.log(`  ${line}`);
 process.exitCode = r.lost === 0 && r.duplicatedEffects === 0 && r.failedWithoutError === 0 ? 0 : 1;

@@ -75,6 +75,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): Config {
       requestsPerSecond: parseInteger(env, 'ATLAS_TENANT_REQUEST_RATE', 0, 0, 1_000_000),
     },
     shutdownTimeoutMs: parseDurationVar(env, 'ATLAS_SHUTDOWN_TIMEOUT', 10_000),
+    workerTimeoutMs: parseDurationVar(env, 'ATLAS_WORKER_TIMEOUT', 20_000),
     bodyLimitBytes: parseSize(env, 'ATLAS_BODY_LIMIT', 1024 * 1024),
     poolSize: parseInteger(env, 'ATLAS_DB_POOL_SIZE', 10, 2, 500),
     cronBackfillMs: parseDurationVar(env, 'ATLAS_CRON_BACKFILL', 0),

@@ -10,6 +10,7 @@ import { type Config, ConfigError } from './config.ts';
 import type { Logger } from './log.ts';
 import { statusTitle } from './problem.ts';
 import { startRunner } from './queue/runner.ts';
+import { superviseRunner } from './queue/supervisor.ts';
 import { cronItems, SCHEDULE_TASK } from './runtime/cron.ts';
 import type { Services } from './services.ts';
 
@@ -103,20 +104,6 @@ export function scheduleRunner(
   };
 }
 
-/** Lets running jobs finish within the bound; past it, their locks are released for others. */
-export async function stopRunner(runner: Runner, timeoutMs: number, log: Logger): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
-  const outcome = await Promise.race([runner.stop().then(() => 'stopped' as const), timedOut]);
-  clearTimeout(timer);
-  if (outcome === 'timeout') {
-    log.warn({ timeoutMs }, 'jobs still running at the shutdown bound; stopping the worker anyway');
-    await runner.kill();
-  }
-}
-
 /**
  * The queue worker: the runtime's heartbeats, and a graphile-worker runner over the tasks of
  * this process's roles (none for a scheduler-only worker). Returns the runner's stop, bounded
@@ -134,8 +121,16 @@ export async function startQueueWorker(
   // The heartbeats stop with the runtime (`services.runtime.stop()`), after the runner.
   await services.runtime.startWorker(events, connectionString);
   if (Object.keys(taskList).length === 0) return async () => {};
-  const runner = await startRunner({ connectionString, concurrency, taskList, events, log });
-  return () => stopRunner(runner, config.shutdownTimeoutMs, log);
+  const runner = await superviseRunner({
+    connectionString,
+    concurrency,
+    taskList,
+    events,
+    log,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    releaseLocks: (ids) => services.runtime.releaseQueueWorkers(ids),
+  });
+  return () => runner.stop();
 }
 
 export function workerEvents(): WorkerEvents {

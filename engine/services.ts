@@ -144,7 +144,7 @@ export async function makeServices(
       files: makeFileStore(files),
       ...(overrides.fetchImpl ? { fetchImpl: overrides.fetchImpl } : {}),
     },
-    { cronBackfillMs: config.cronBackfillMs },
+    { cronBackfillMs: config.cronBackfillMs, workerTimeoutMs: config.workerTimeoutMs },
   );
   const notifier = new Notifier({
     db,

@@ -23,6 +23,8 @@ export interface Config {
   tenantLimits: TenantLimits;
   /** How long a shutdown waits for running jobs before it stops anyway (ms). */
   shutdownTimeoutMs: number;
+  /** A worker silent this long is presumed dead and its work released (ms). */
+  workerTimeoutMs: number;
   /** Largest accepted JSON request body (bytes). */
   bodyLimitBytes: number;
   /** The database pool size of one process. */

@@ -110,6 +110,13 @@ export const VARIABLES: readonly Variable[] = [
     description: 'how long a shutdown waits for running jobs',
   },
   {
+    name: 'ATLAS_WORKER_TIMEOUT',
+    type: 'duration',
+    default: '`20s`',
+    description:
+      'how long a worker may miss its heartbeats (sent every quarter of this) before the others release its jobs and run leases ([Reliability under faults](#reliability-under-faults))',
+  },
+  {
     name: 'ATLAS_BODY_LIMIT',
     type: 'size',
     default: '`1mb`',

@@ -11,9 +11,15 @@ export interface Beat {
   hostname: string;
   pid: number;
   leaseMs: number;
+  /** The runs the process is running right now: only their leases are renewed. */
+  runIds: string[];
 }
 
-/** Records the beat and renews every run lease the process holds, in one statement. */
+/**
+ * Records the beat and renews the leases of the runs the process is running, in one
+ * statement. A lease it holds on a run it no longer runs (its release failed: the database was
+ * away) is not renewed, so it expires and another worker takes the run.
+ */
 export async function beat(db: Knex, b: Beat): Promise<void> {
   await db.raw(
     `with beat as (
@@ -22,8 +28,8 @@ export async function beat(db: Knex, b: Beat): Promise<void> {
        on conflict (process_id) do update set seen_at = now(), queue_worker_ids = excluded.queue_worker_ids
      )
      update workflow_runs set lease_expires_at = now() + make_interval(secs => ?)
-      where lease_owner = ?`,
-    [b.processId, b.queueWorkerIds, b.hostname, b.pid, b.leaseMs / 1000, b.processId],
+      where lease_owner = ? and id = any(?::uuid[])`,
+    [b.processId, b.queueWorkerIds, b.hostname, b.pid, b.leaseMs / 1000, b.processId, b.runIds],
   );
 }
 
@@ -43,8 +49,7 @@ export async function reapStaleWorkers(
       .select<Array<{ process_id: string; queue_worker_ids: string[] }>>('process_id', 'queue_worker_ids');
     if (dead.length === 0) return undefined;
     const queueWorkers = dead.flatMap((d) => d.queue_worker_ids);
-    if (queueWorkers.length > 0)
-      await trx.raw('select graphile_worker.force_unlock_workers(?::text[])', [queueWorkers]);
+    await releaseQueueLocks(trx, queueWorkers);
     const processes = dead.map((d) => d.process_id);
     await trx('workflow_runs')
       .whereIn('lease_owner', processes)
@@ -52,6 +57,11 @@ export async function reapStaleWorkers(
     await trx('worker_heartbeats').whereIn('process_id', processes).delete();
     return { processes, queueWorkers };
   });
+}
+
+/** Releases the queue jobs locked by these graphile-worker pool or worker ids. */
+export async function releaseQueueLocks(db: Knex | Knex.Transaction, ids: string[]): Promise<void> {
+  if (ids.length > 0) await db.raw('select graphile_worker.force_unlock_workers(?::text[])', [ids]);
 }
 
 export async function forgetWorker(db: Knex, processId: string): Promise<void> {

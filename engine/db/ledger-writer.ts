@@ -37,6 +37,8 @@ export interface CheckpointItem {
   tenantId: string;
   runId: string;
   runAttempt: number;
+  /** The lease epoch of the claim this worker holds: the write is refused once it moved on. */
+  leaseEpoch: number;
   worker: string;
   finished: FinishedAttempt[];
   started: NewAttempt[];
@@ -51,6 +53,8 @@ export interface CheckpointOutcome {
   ids: Map<string, number>;
   /** True when `end` was requested and the run was still running, so it ended now. */
   ended: boolean;
+  /** True when another claim took the run since this worker's: nothing was written. */
+  fenced: boolean;
 }
 
 export class LedgerWriter {
@@ -72,6 +76,7 @@ async function writeBatch(db: Knex, items: CheckpointItem[]): Promise<Checkpoint
     it.finished.map((f) => ({
       id: f.id,
       tenant_id: it.tenantId,
+      run_id: it.runId,
       status: f.status,
       output: json(f.output),
       error: json(f.error),
@@ -113,8 +118,10 @@ async function writeBatch(db: Knex, items: CheckpointItem[]): Promise<Checkpoint
       statuses: Array<[string, RunStatus]> | null;
       started: Array<[string, string, number]> | null;
       ended: string[] | null;
+      live: string[] | null;
     }>;
   }>(WRITE_SQL, [
+    JSON.stringify(items.map((it) => ({ id: it.runId, tenant_id: it.tenantId, epoch: it.leaseEpoch }))),
     JSON.stringify(finished),
     JSON.stringify(started),
     JSON.stringify(ends),
@@ -123,6 +130,7 @@ async function writeBatch(db: Knex, items: CheckpointItem[]): Promise<Checkpoint
   const row = rows[0]!;
   const statuses = new Map(row.statuses ?? []);
   const ended = new Set(row.ended ?? []);
+  const live = new Set(row.live ?? []);
   const ids = new Map<string, Map<string, number>>();
   for (const [runId, stepId, id] of row.started ?? []) {
     if (!ids.has(runId)) ids.set(runId, new Map());
@@ -132,19 +140,29 @@ async function writeBatch(db: Knex, items: CheckpointItem[]): Promise<Checkpoint
     runStatus: statuses.get(it.runId),
     ids: ids.get(it.runId) ?? new Map(),
     ended: ended.has(it.runId),
+    fenced: !live.has(it.runId),
   }));
 }
 
 // Sub-statements of one statement see one snapshot: `statuses` is each run's status before
-// this write, which is what a caller needs to notice a cancellation.
+// this write, which is what a caller needs to notice a cancellation. `live` is fencing: only
+// runs whose lease epoch is still the writer's are written, and they stay locked (in id order)
+// until the commit, so a claim cannot slip in between the check and the write.
 const WRITE_SQL = `
-with done as (
+with live as (
+  select r.id from workflow_runs r
+    join json_to_recordset(?::json) as k(id uuid, tenant_id text, epoch int)
+      on r.id = k.id and r.tenant_id = k.tenant_id and r.lease_epoch = k.epoch
+   order by r.id
+     for no key update of r
+), done as (
   update step_runs s
      set status = f.status, output = f.output, error = f.error, retry_at = f.retry_at,
          duration_ms = f.duration_ms, finished_at = now()
-    from json_to_recordset(?::json) as f(id bigint, tenant_id text, status text, output jsonb, error jsonb,
-                                         retry_at timestamptz, duration_ms int)
+    from json_to_recordset(?::json) as f(id bigint, tenant_id text, run_id uuid, status text, output jsonb,
+                                         error jsonb, retry_at timestamptz, duration_ms int)
    where s.id = f.id and s.tenant_id = f.tenant_id and s.status in ('running', 'waiting')
+     and f.run_id in (select id from live)
   returning s.id
 ), started as (
   insert into step_runs (tenant_id, run_id, run_attempt, worker, step_id, uses, attempt, max_attempts,
@@ -155,16 +173,18 @@ with done as (
     from json_to_recordset(?::json) as n(tenant_id text, run_id uuid, run_attempt int, worker text,
          step_id text, uses text, attempt int, max_attempts int, status text, input jsonb, output jsonb,
          error jsonb, skip_reason text, retry_at timestamptz, finished boolean, duration_ms int)
+   where n.run_id in (select id from live)
   returning run_id, step_id, id
 ), ended as (
   update workflow_runs r
      set status = e.status, error = e.error, output = e.output, finished_at = now(), updated_at = now(),
          lease_owner = null, lease_expires_at = null
     from json_to_recordset(?::json) as e(id uuid, tenant_id text, status text, error jsonb, output jsonb)
-   where r.id = e.id and r.tenant_id = e.tenant_id and r.status = 'running'
+   where r.id = e.id and r.tenant_id = e.tenant_id and r.status = 'running' and r.id in (select id from live)
   returning r.id
 )
 select (select json_agg(json_build_array(id, status)) from workflow_runs where id = any(?::uuid[])) as statuses,
        (select json_agg(json_build_array(run_id, step_id, id)) from started) as started,
        (select json_agg(id) from ended) as ended,
+       (select json_agg(id) from live) as live,
        (select count(*) from done) as done`;

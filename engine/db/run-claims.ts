@@ -1,6 +1,6 @@
 /**
  * Claims and leases of `workflow_runs`: a worker takes a run by setting `lease_owner` and
- * `lease_expires_at`; heartbeats renew the lease (`heartbeats.ts`), and a run whose owner
+ * `lease_expires_at` and incrementing `lease_epoch` (which its checkpoints carry); heartbeats renew the lease (`heartbeats.ts`), and a run whose owner
  * stopped beating has its lease cleared there.
  */
 import type { Knex } from 'knex';
@@ -31,6 +31,7 @@ export async function claimRuns(
   const { rows } = await db.raw<{ rows: ClaimedRun[] }>(
     `update workflow_runs r
         set status = 'running', started_at = coalesce(r.started_at, now()), lease_owner = ?,
+            lease_epoch = r.lease_epoch + 1,
             lease_expires_at = now() + make_interval(secs => ?), updated_at = now()
        from workflow_runs o, json_to_recordset(?::json) as c(id uuid, tenant_id text)
       where r.id = c.id and r.tenant_id = c.tenant_id and o.id = r.id
@@ -56,6 +57,7 @@ export async function claimLockedRun(
       status: 'running',
       started_at: trx.raw('coalesce(started_at, now())'),
       lease_owner: owner,
+      lease_epoch: trx.raw('lease_epoch + 1'),
       lease_expires_at: trx.raw('now() + make_interval(secs => ?)', [leaseMs / 1000]),
       updated_at: trx.fn.now(),
     })

@@ -28,6 +28,8 @@ export interface RunRow {
   parent_run_id: string | null;
   lease_owner: string | null;
   lease_expires_at: Date | null;
+  /** Incremented by every claim; checkpoints and ends carry it (fencing). */
+  lease_epoch: number;
   created_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
@@ -183,24 +185,27 @@ export async function cancelRunRow(trx: Knex.Transaction, run: RunRow, error: un
  */
 export async function parkRun(
   trx: Knex.Transaction,
-  run: { id: string; tenant_id: string },
+  run: { id: string; tenant_id: string; lease_epoch: number },
 ): Promise<boolean> {
   const updated = await trx('workflow_runs')
-    .where({ id: run.id, tenant_id: run.tenant_id, status: 'running' })
+    .where({ id: run.id, tenant_id: run.tenant_id, status: 'running', lease_epoch: run.lease_epoch })
     .update({ status: 'waiting', lease_owner: null, lease_expires_at: null, updated_at: trx.fn.now() });
   return updated > 0;
 }
 
-/** Ends a running run and frees its lease; false when it was no longer running (a cancel). */
+/**
+ * Ends a running run and frees its lease; false when it was no longer running (a cancel) or
+ * another claim took it since (its lease epoch moved on).
+ */
 export async function finishRun(
   trx: Knex.Transaction,
-  run: { id: string; tenant_id: string },
+  run: { id: string; tenant_id: string; lease_epoch: number },
   status: 'succeeded' | 'failed',
   error: unknown,
   output?: unknown,
 ): Promise<boolean> {
   const updated = await trx('workflow_runs')
-    .where({ id: run.id, tenant_id: run.tenant_id, status: 'running' })
+    .where({ id: run.id, tenant_id: run.tenant_id, status: 'running', lease_epoch: run.lease_epoch })
     .update({
       status,
       error: error === null ? null : JSON.stringify(error),

@@ -11,7 +11,9 @@ import type { NewAttempt } from '../db/ledger-writer.ts';
 import { sleep } from '../hub/index.ts';
 import type { Step } from '../manifest/types.gen.ts';
 import { CALL_ACTION } from './calls.ts';
+import type { ClaimedRun } from './claims.ts';
 import type { Core } from './core.ts';
+import { LeaseLost } from './errors.ts';
 import { type Plan, plan } from './plan.ts';
 import { cancelled, classify, failure, stepRetry } from './retry.ts';
 import type { Completion } from './run-attempts.ts';
@@ -34,10 +36,13 @@ export async function advanceRun(core: Core, runId: string, tenantId: string): P
   // This process runs it already (a signal made its job due): that loop sees the signal; this
   // job looks again shortly, in case the loop was just letting go.
   if (core.cancels.isRunning(runId)) return core.claims.later({ id: runId, tenant_id: tenantId });
-  const run = await core.claims.claim(runId, tenantId);
-  if (!run) return;
-  const cancel = core.cancels.watch(run.id);
+  // Watched before the claim: a second job of the run in this process (its first job's lock
+  // was released while it ran) must find it busy, not claim it again under a new epoch.
+  const cancel = core.cancels.watch(runId);
+  let run: ClaimedRun | undefined;
   try {
+    run = await core.claims.claim(runId, tenantId);
+    if (!run) return;
     const workflow = await core.versions.of(run);
     const scope: RunScope = {
       runId: run.id,
@@ -52,6 +57,8 @@ export async function advanceRun(core: Core, runId: string, tenantId: string): P
     const stopWaking = core.cancels.onWake(run.id, () => loop.poke());
     await loop.drive().finally(stopWaking);
   } catch (err) {
+    if (!run) throw err;
+    if (err instanceof LeaseLost) return core.fenced(run, err);
     // The queue retries this job (the database blinked, say): free the lease so that the
     // retry may run on any worker, instead of waiting for this process to let go.
     await core.claims.release(run).catch(() => {});

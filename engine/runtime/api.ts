@@ -83,6 +83,8 @@ export interface RuntimeHandle {
   cronItems: ParsedCronItem[];
   /** Starts heartbeats, the reaper and the cancellation listener (worker processes). */
   startWorker(events: EventEmitter, connectionString: string): Promise<void>;
+  /** Releases the jobs still locked by queue pool or worker ids of this process that ended. */
+  releaseQueueWorkers(ids: string[]): Promise<void>;
   /** What default-on workflows need, and who lacks it. */
   gate: DefaultGate;
   /** Hands committed, undispatched runs to the queue soon (callers that created runs in their own transaction). */

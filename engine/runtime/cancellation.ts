@@ -22,12 +22,22 @@ export class Cancellations {
   watch(runId: string): { signal: AbortSignal; release(): void } {
     const controller = new AbortController();
     this.#controllers.set(runId, controller);
-    return { signal: controller.signal, release: () => this.#controllers.delete(runId) };
+    return {
+      signal: controller.signal,
+      release: () => {
+        if (this.#controllers.get(runId) === controller) this.#controllers.delete(runId);
+      },
+    };
   }
 
   /** Whether this process is running the run right now. */
   isRunning(runId: string): boolean {
     return this.#controllers.has(runId);
+  }
+
+  /** The runs this process is running right now. */
+  running(): string[] {
+    return [...this.#controllers.keys()];
   }
 
   abort(runId: string): void {

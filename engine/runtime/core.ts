@@ -5,11 +5,13 @@
  */
 import type { GroupCommit } from '../db/group-commit.ts';
 import { LedgerWriter } from '../db/ledger-writer.ts';
+import type { RunRow } from '../db/runs.ts';
 import { Cancellations } from './cancellation.ts';
 import { Claims } from './claims.ts';
 import { DefaultGate } from './defaults.ts';
 import type { RuntimeDeps } from './deps.ts';
 import { DEFAULT_RUNS_IN_FLIGHT, Dispatcher } from './dispatch.ts';
+import type { LeaseLost } from './errors.ts';
 import { Finishing } from './finish.ts';
 import { WorkflowVersions } from './manifests.ts';
 import type { RuntimeMetrics } from './metrics.ts';
@@ -43,6 +45,19 @@ export class Core {
     this.dispatcher = new Dispatcher(deps.db, deps.log, deps.tenantRunsInFlight ?? DEFAULT_RUNS_IN_FLIGHT);
     this.finishing = new Finishing(deps, metrics, this.dispatcher, this.gate);
     this.triggers = makeTriggerBatcher(deps.db, () => this.dispatcher.poke());
+  }
+
+  /**
+   * A checkpoint of this run was refused by fencing (`LeaseLost`): another worker holds it
+   * now. The attempts still in flight here are aborted and nothing more is written.
+   */
+  fenced(run: RunRow, err: LeaseLost): void {
+    this.cancels.abort(run.id);
+    this.metrics.fenced(run.workflow_id);
+    this.deps.log.warn(
+      { tenant: run.tenant_id, run: run.id, epoch: run.lease_epoch, err: err.message },
+      'run:fenced another worker claimed this run since; its write was refused',
+    );
   }
 
   now = (): Date => this.deps.now?.() ?? new Date();

@@ -22,3 +22,17 @@ export class RuntimeError extends AtlasError {
     this.details = details;
   }
 }
+
+/**
+ * A checkpoint refused by fencing: another claim took the run since this worker's (it was cut
+ * off from the database past its lease), so this worker lets the run go.
+ */
+export class LeaseLost extends RuntimeError {
+  constructor(runId: string, epoch: number) {
+    super(
+      'conflict',
+      `run ${runId} was claimed again after lease epoch ${epoch}; this worker's write was refused`,
+    );
+    this.name = 'LeaseLost';
+  }
+}

@@ -42,7 +42,10 @@ export { RuntimeError, type RuntimeErrorCode } from './errors.ts';
 export type { AttemptResult } from './execute.ts';
 export type { AttemptView, JobDetail, JobSummary, RunDetail, RunSummary, StepView } from './views.ts';
 
-export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number } = {}): RuntimeHandle {
+export function makeRuntime(
+  deps: RuntimeDeps,
+  opts: { cronBackfillMs?: number; workerTimeoutMs?: number } = {},
+): RuntimeHandle {
   const core = new Core(deps, makeMetrics(deps.db));
   const { dispatcher } = core;
   // Every process that creates runs also sweeps up runs whose creator died before handing
@@ -147,6 +150,8 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
         processId: deps.processId,
         log: deps.log,
         leaseMs: core.claims.leaseMs,
+        activeRuns: () => core.cancels.running(),
+        ...(opts.workerTimeoutMs ? { staleMs: opts.workerTimeoutMs, beatMs: opts.workerTimeoutMs / 4 } : {}),
         onCancel: (runId) => core.cancels.abort(runId),
         onWake: (runId) => core.cancels.wake(runId),
       });
@@ -158,6 +163,7 @@ export function makeRuntime(deps: RuntimeDeps, opts: { cronBackfillMs?: number }
       );
       await liveness.start();
     },
+    releaseQueueWorkers: async (ids) => liveness?.releaseQueueWorkers(ids),
     gate: core.gate,
     dispatch: () => dispatcher.poke(),
     async stop() {

@@ -1,6 +1,6 @@
 /**
  * Worker liveness. graphile-worker alone releases a dead worker's jobs after 4 hours; here
- * every process beats every few seconds, renewing its run leases, and every process reaps
+ * every process beats every few seconds, renewing the leases of the runs it is running, and every process reaps
  * the ones that stopped beating: their queue locks are released (`force_unlock_workers`)
  * and their run leases cleared, so a surviving worker takes the work within seconds.
  *
@@ -9,7 +9,7 @@
 import os from 'node:os';
 import type { Knex } from 'knex';
 import { listenForCancels } from '../db/cancel-channel.ts';
-import { beat, forgetWorker, reapStaleWorkers } from '../db/heartbeats.ts';
+import { beat, forgetWorker, reapStaleWorkers, releaseQueueLocks } from '../db/heartbeats.ts';
 import type { Logger } from '../log.ts';
 
 export interface LivenessOptions {
@@ -18,6 +18,8 @@ export interface LivenessOptions {
   processId: string;
   log: Logger;
   leaseMs: number;
+  /** The runs this process is running right now (whose leases each beat renews). */
+  activeRuns(): string[];
   /** Beat interval; a process silent for `staleMs` is reaped. */
   beatMs?: number;
   staleMs?: number;
@@ -43,6 +45,24 @@ export class Liveness {
     this.#beating = this.#beating
       .then(() => this.#beat())
       .catch((err: unknown) => this.opts.log.warn({ err }, 'heartbeat failed; will try again'));
+  }
+
+  /**
+   * A queue pool of this process ended (its runner was replaced): its ids are no longer this
+   * process's, and the jobs it still locks are released, retried until the database answers.
+   */
+  async releaseQueueWorkers(ids: string[]): Promise<void> {
+    for (const id of ids) this.#queueIds.delete(id);
+    for (let tries = 0; !this.#stopped; tries++) {
+      try {
+        await releaseQueueLocks(this.opts.db, ids);
+        return;
+      } catch (err) {
+        if (tries % 10 === 0)
+          this.opts.log.warn({ err }, 'releasing the jobs of an ended queue pool failed; will try again');
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
   }
 
   async start(): Promise<void> {
@@ -75,6 +95,7 @@ export class Liveness {
       hostname: os.hostname(),
       pid: process.pid,
       leaseMs,
+      runIds: this.opts.activeRuns(),
     });
   }
 

@@ -14,6 +14,7 @@ export interface RuntimeMetrics {
   step(uses: string, status: string, durationMs: number): void;
   retry(uses: string): void;
   lost(workflowId: string): void;
+  fenced(workflowId: string): void;
 }
 
 export function makeMetrics(db: Knex): RuntimeMetrics {
@@ -37,6 +38,11 @@ export function makeMetrics(db: Knex): RuntimeMetrics {
   const lost = counter('atlas_step_attempts_lost_total', 'Attempts left running by a worker that stopped', [
     'workflow',
   ]);
+  const fenced = counter(
+    'atlas_checkpoints_fenced_total',
+    'Checkpoints refused because another worker claimed the run since (lease epoch)',
+    ['workflow'],
+  );
   registerQueueGauges(db);
   const split = (uses: string) => {
     const dot = uses.indexOf('.');
@@ -55,6 +61,9 @@ export function makeMetrics(db: Knex): RuntimeMetrics {
     },
     lost(workflow) {
       lost.inc({ workflow });
+    },
+    fenced(workflow) {
+      fenced.inc({ workflow });
     },
   };
 }

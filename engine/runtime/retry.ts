@@ -131,7 +131,22 @@ export function classify(err: unknown, attempt: number): FailureRecord {
       attempt,
     });
   }
+  if (databaseUnavailable(e)) {
+    return failure({ code: 'database_unavailable', message: e.message, kind: 'retryable', attempt });
+  }
   return failure({ code: 'internal_error', message: e.message, kind: 'fatal', attempt });
+}
+
+/** PostgreSQL's connection errors (class 08) and shutdowns (class 57), and the network's. */
+const UNAVAILABLE_CODES = /^(08|57P)|^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)$/;
+const UNAVAILABLE_MESSAGE = /connection error and is not queryable|Connection terminated/;
+
+/** Whether `err` (or what caused it) says the database was away: a restart, a failover. */
+function databaseUnavailable(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 5) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && UNAVAILABLE_CODES.test(code)) return true;
+  return UNAVAILABLE_MESSAGE.test(err.message) || databaseUnavailable(err.cause, depth + 1);
 }
 
 export type RetryDecision = { retry: true; delayMs: number } | { retry: false };

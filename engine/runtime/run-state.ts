@@ -9,6 +9,7 @@ import { latestStepRuns } from '../db/step-runs.ts';
 import type { Step, Workflow } from '../manifest/types.gen.ts';
 import type { ClaimedRun } from './claims.ts';
 import type { Core } from './core.ts';
+import { LeaseLost } from './errors.ts';
 import type { Loop } from './loop.ts';
 import type { StepState } from './plan.ts';
 import { type ResumedLoop, resumeStates } from './resume.ts';
@@ -85,11 +86,13 @@ export abstract class RunState {
       tenantId: this.run.tenant_id,
       runId: this.run.id,
       runAttempt: this.run.run_attempt,
+      leaseEpoch: this.run.lease_epoch,
       worker: this.core.deps.processId,
       finished: this.finished,
       started: this.started,
       ...(end ? { end } : {}),
     });
+    if (outcome.fenced) throw new LeaseLost(this.run.id, this.run.lease_epoch);
     for (const [stepId, id] of outcome.ids) this.ledgerIds.set(stepId, id);
     this.finished = [];
     this.started = [];

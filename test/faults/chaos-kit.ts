@@ -53,6 +53,16 @@ export interface ChaosOptions {
   /** Stop killing after this many (the CI size kills twice); unbounded when absent. */
   maxKills?: number;
   restartDatabase: boolean;
+  /**
+   * Restart PostgreSQL once this many runs are active (started, not terminal), or when every
+   * run was started; by default once half of them were started.
+   */
+  restartWhenActive?: number;
+  /**
+   * The fake provider answers this much later until PostgreSQL was restarted (longer runs:
+   * more of them active at once), then at once.
+   */
+  providerLatencyMs?: number;
   /** Give up waiting for terminal states after this long. */
   timeoutSeconds: number;
   log?: (line: string) => void;
@@ -67,7 +77,7 @@ export interface ChaosResult {
   requests: number;
   faults: Record<string, number>;
   failedWithoutError: number;
-  /** Failed runs by error kind. */
+  /** Failed runs by error kind, code and the start of the message. */
   failedKinds: Record<string, number>;
   /** The longest a run start waited for the API to accept it (across the database restart). */
   longestStartSeconds: number;
@@ -75,12 +85,17 @@ export interface ChaosResult {
   /** Seconds from a kill until the queue made progress again. */
   recovery: { p50: number; max: number };
   databaseRestartSeconds: number | null;
+  /** Seconds from stopping PostgreSQL until the provider saw a new effect. */
+  databaseRecoverySeconds: number | null;
+  /** Runs started and not yet terminal when PostgreSQL was stopped. */
+  activeAtRestart: number | null;
   seconds: number;
   /** Log lines of the engine processes that say a part of them gave up (for the report). */
   diagnostics: string[];
 }
 
-function fakeProvider() {
+function fakeProvider(initialLatencyMs: number) {
+  let latencyMs = initialLatencyMs;
   const effects = new Map<string, number>(); // (n, step, item) → effects
   const done = new Set<string>(); // webhook-ids whose effect happened
   const faults: Record<string, number> = { ok: 0, '503': 0, '429': 0, reset: 0, hang: 0, replay: 0 };
@@ -90,7 +105,8 @@ function fakeProvider() {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', () => setTimeout(answer, latencyMs));
+    const answer = () => {
       requests++;
       const key = String(req.headers['webhook-id'] ?? '');
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
@@ -131,13 +147,16 @@ function fakeProvider() {
       }
       faults['ok']!++;
       res.writeHead(204).end();
-    });
+    };
   });
   return {
     server,
     effects,
     faults,
     requests: () => requests,
+    answerAtOnce: () => {
+      latencyMs = 0;
+    },
     lastEffectAt: () => lastEffectAt,
     close: async () => {
       for (const r of held) r.destroy();
@@ -157,7 +176,7 @@ export async function chaos(options: ChaosOptions): Promise<ChaosResult> {
   const dataDir = path.join(home, 'pg');
   const pgPort = await freePort();
   let database = await startEmbeddedPostgres({ dataDir, port: pgPort });
-  const fake = fakeProvider();
+  const fake = fakeProvider(options.providerLatencyMs ?? 0);
   await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
   const fakeUrl = `http://127.0.0.1:${(fake.server.address() as { port: number }).port}/hooks`;
   const port = await freePort();
@@ -184,6 +203,9 @@ export async function chaos(options: ChaosOptions): Promise<ChaosResult> {
   let kills = 0;
   const recoveries: number[] = [];
   let databaseRestartSeconds: number | null = null;
+  let activeAtRestart: number | null = null;
+  let databaseRecoverySeconds: number | null = null;
+  let stuck: string[] = [];
   let stopMonkey = false;
   try {
     const api = startCli(['serve'], env);
@@ -239,7 +261,7 @@ export async function chaos(options: ChaosOptions): Promise<ChaosResult> {
     const ids: string[] = [];
     let next = 0;
     let longestRefusal = 0;
-    const restartAt = Math.floor(options.runs / 2);
+    const restartAt = options.restartWhenActive === undefined ? Math.floor(options.runs / 2) : options.runs;
     const triggerOne = async (n: number) => {
       let last = '';
       const since = Date.now();
@@ -268,12 +290,29 @@ export async function chaos(options: ChaosOptions): Promise<ChaosResult> {
     };
     const restart = (async () => {
       if (!options.restartDatabase) return;
-      while (next < restartAt) await new Promise((r) => setTimeout(r, 50));
-      log('restarting PostgreSQL');
+      const counter = new pg.Client(database.url);
+      await counter.connect();
+      const active = async () => {
+        const { rows } = await counter.query<{ n: string }>(
+          `select count(*) as n from workflow_runs where status not in ('succeeded', 'failed', 'cancelled')`,
+        );
+        return Number(rows[0]!.n);
+      };
+      const enough = options.restartWhenActive ?? Number.POSITIVE_INFINITY;
+      while (next < restartAt && (await active()) < enough) await new Promise((r) => setTimeout(r, 50));
+      activeAtRestart = await active();
+      await counter.end();
+      log(`restarting PostgreSQL with ${activeAtRestart} runs active`);
       const t0 = Date.now();
       await database.stop();
       database = await startEmbeddedPostgres({ dataDir, port: pgPort });
       databaseRestartSeconds = (Date.now() - t0) / 1000;
+      fake.answerAtOnce();
+      const back = Date.now();
+      void (async () => {
+        while (fake.lastEffectAt() <= back && !stopMonkey) await new Promise((r) => setTimeout(r, 50));
+        if (fake.lastEffectAt() > back) databaseRecoverySeconds = (fake.lastEffectAt() - t0) / 1000;
+      })();
     })();
     await Promise.all([
       ...Array.from({ length: 8 }, async () => {
@@ -308,11 +347,12 @@ export async function chaos(options: ChaosOptions): Promise<ChaosResult> {
           );
           failedWithoutError = Number(bare.rows[0]!.n);
           const kinds = await client.query<{ kind: string; n: string }>(
-            `select coalesce(error->>'kind', error->>'code', 'none') as kind, count(*) as n from workflow_runs
+            `select concat_ws(': ', error->>'kind', error->>'code', left(error->>'message', 80)) as kind, count(*) as n from workflow_runs
               where id = any($1) and status = 'failed' group by 1`,
             [ids],
           );
           for (const k of kinds.rows) failedKinds[k.kind] = Number(k.n);
+          stuck = await describeOpenRuns(client, ids);
           break;
         }
       } catch {
@@ -343,12 +383,26 @@ export async function chaos(options: ChaosOptions): Promise<ChaosResult> {
         max: sorted.at(-1) ?? Number.NaN,
       },
       databaseRestartSeconds,
+      activeAtRestart,
+      databaseRecoverySeconds,
       seconds: (Date.now() - began) / 1000,
-      diagnostics: processes
-        .flatMap((p) => p.output().split('\n'))
-        .filter((line) => /Could not|aborting|inconsistent|unhandled|fatalError|exited/i.test(line))
-        .map((line) => line.slice(0, 400))
-        .slice(0, 20),
+      diagnostics: [
+        ...stuck,
+        ...processes
+          .flatMap((p) =>
+            p
+              .output()
+              .split('\n')
+              .map((line) => `[${p.child.pid}] ${line}`),
+          )
+          .filter((line) =>
+            /Could not|aborting|inconsistent|unhandled|exited|unasked|started again|could not start/i.test(
+              line,
+            ),
+          )
+          .map((line) => line.slice(0, 400))
+          .slice(0, 20),
+      ],
     };
   } finally {
     stopMonkey = true;
@@ -357,4 +411,19 @@ export async function chaos(options: ChaosOptions): Promise<ChaosResult> {
     await database.stop();
     await fs.rm(home, { recursive: true, force: true });
   }
+}
+
+/** For the report: where up to five runs that did not end stand (lease, queue job, last attempts). */
+async function describeOpenRuns(client: pg.Client, ids: string[]): Promise<string[]> {
+  const { rows } = await client.query(
+    `select r.id, r.status, r.lease_owner, r.lease_expires_at > now() as leased, r.lease_epoch,
+            j.locked_by, j.attempts, j.run_at, j.last_error,
+            (select json_agg(json_build_array(s.step_id, s.status, s.worker) order by s.id)
+               from step_runs s where s.run_id = r.id) as steps
+       from workflow_runs r left join graphile_worker._private_jobs j on j.key = 'run:' || r.id
+      where r.id = any($1) and r.status not in ('succeeded', 'failed', 'cancelled')
+      limit 5`,
+    [ids],
+  );
+  return rows.map((row) => `open run: ${JSON.stringify(row)}`);
 }

@@ -1,10 +1,9 @@
 /**
  * A CI-sized chaos run (the full size is `npm run chaos`): 200 runs through `atlas serve` and
- * three `atlas worker` processes, two workers SIGKILLed 3 to 6 s apart, against a fake
- * provider that fails often. (The PostgreSQL restart runs in `npm run chaos` only: a restart
- * while runs are active still leaves some of them `running`; see the README.) Every run
- * reaches a terminal state, the provider sees at most one effect per step and item, and every
- * failed run says why.
+ * three `atlas worker` processes, two workers SIGKILLed 3 to 6 s apart and the test's own
+ * PostgreSQL restarted while 100 or more runs are active, against a fake provider that fails
+ * often and, until the restart, answers 1.5 s late (so runs last). Every run reaches a terminal state, the
+ * provider sees at most one effect per step and item, and every failed run says why.
  */
 import { describe, expect, it } from 'vitest';
 import { chaos } from './chaos-kit.ts';
@@ -16,7 +15,9 @@ describe('chaos: killed workers, a restarted database, a failing provider', () =
       workers: 3,
       killEvery: [3, 6],
       maxKills: 2,
-      restartDatabase: false,
+      restartDatabase: true,
+      restartWhenActive: 100,
+      providerLatencyMs: 1_500,
       timeoutSeconds: 420,
     });
     console.log(`chaos: ${JSON.stringify(r)}`);
@@ -25,6 +26,7 @@ describe('chaos: killed workers, a restarted database, a failing provider', () =
     expect(r.duplicatedEffects).toBe(0);
     expect(r.failedWithoutError).toBe(0);
     expect(r.kills).toBe(2);
+    expect(r.activeAtRestart).toBeGreaterThanOrEqual(100);
     expect(r.byStatus['succeeded'] ?? 0).toBeGreaterThan(0);
   }, 600_000);
 });

@@ -54,8 +54,10 @@ export interface LongRunning {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
 
-export function startCli(args: string[], env: NodeJS.ProcessEnv): LongRunning {
-  const child = spawn(process.execPath, [BIN, ...args], {
+/** Starts `atlas ...args`; `prefix` runs it under another command (`ip netns exec NS`). */
+export function startCli(args: string[], env: NodeJS.ProcessEnv, prefix: string[] = []): LongRunning {
+  const [command, ...before] = [...prefix, process.execPath];
+  const child = spawn(command!, [...before, BIN, ...args], {
     env,
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

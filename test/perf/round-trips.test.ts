@@ -186,7 +186,7 @@ describe('round trips per hot path (warm caches)', () => {
   it('a step checkpoint', async () => {
     const runId = await startRun();
     const writer = new LedgerWriter(atlas.db);
-    const item = { tenantId: 'acme', runId, runAttempt: 1, worker: 'perf', finished: [] };
+    const item = { tenantId: 'acme', runId, runAttempt: 1, leaseEpoch: 0, worker: 'perf', finished: [] };
     const attempt = {
       stepId: 'greet',
       uses: 'core.noop',

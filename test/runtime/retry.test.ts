@@ -65,6 +65,21 @@ describe('retry policy', () => {
     });
   });
 
+  it('classifies the database being away (a restart, a refused connection) as retryable', () => {
+    const shuttingDown = Object.assign(new Error('select 1 - the database system is shutting down'), {
+      code: '57P03',
+    });
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const broken = new Error('COMMIT; - Client has encountered a connection error and is not queryable');
+    const wrapped = new Error('item 1 failed', { cause: refused });
+    for (const err of [shuttingDown, refused, broken, wrapped])
+      expect(classify(err, 1)).toMatchObject({ code: 'database_unavailable', kind: 'retryable' });
+    expect(classify(Object.assign(new Error('duplicate key'), { code: '23505' }), 1)).toMatchObject({
+      code: 'internal_error',
+      kind: 'fatal',
+    });
+  });
+
   it('classifies anything thrown: timeouts are retryable, unknown errors fatal', () => {
     expect(classify(new DOMException('timed out', 'TimeoutError'), 2)).toMatchObject({
       code: 'timeout',
