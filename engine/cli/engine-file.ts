@@ -1,7 +1,8 @@
 /**
- * A running `atlas serve` says where its API listens in ATLAS_HOME/engine.json, so that
+ * A running `atlas serve` says where its API listens in ATLAS_HOME/.engine.json, so that
  * commands run beside it (`atlas run`) act through it instead of building the engine
- * themselves. The file names the engine's database by a digest of its URL: a command
+ * themselves. The name is hidden because a home may also be the manifests folder, whose
+ * loader skips dotfiles. The file names the engine's database by a digest of its URL: a command
  * configured for another database, or one that names it otherwise, does not use it.
  */
 import { createHash } from 'node:crypto';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import type { Config } from '../config.ts';
 import { isAlive } from '../db/embedded.ts';
 
-const FILE = 'engine.json';
+const FILE = '.engine.json';
 
 export interface EngineFile {
   pid: number;

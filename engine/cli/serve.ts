@@ -85,7 +85,7 @@ ${spec.options}
       const unadvertise = engine.url
         ? await advertiseEngine(config, engine.url, roles.worker && (roles.roles ?? ALL_ROLES).runs).catch(
             (err: unknown) => {
-              log.warn({ err }, 'engine.json not written: other commands build their own engine');
+              log.warn({ err }, '.engine.json not written: other commands build their own engine');
               return undefined;
             },
           )

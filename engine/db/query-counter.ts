@@ -5,8 +5,8 @@
  *
  * It wraps each connection's `query` the first time the pool hands it out; the benchmarks'
  * profiles and the round-trip budgets (`test/perf/`) read it. A `when` predicate, checked as
- * each query is sent, keeps only the queries of one piece of work (an AsyncLocalStorage
- * store, for example), so background sweeps sharing the pool are not counted.
+ * each query is sent (with its text), keeps only the queries of one piece of work (an
+ * AsyncLocalStorage store, for example), so background sweeps sharing the pool are not counted.
  */
 import type { Knex } from 'knex';
 
@@ -30,7 +30,7 @@ interface PgConnection {
 }
 
 interface Listener {
-  when(): boolean;
+  when(sql: string): boolean;
   record(sql: string, before: string | null, after: string | null, results: unknown): void;
 }
 type Callback = (err: unknown, result: unknown) => void;
@@ -38,7 +38,7 @@ type Callback = (err: unknown, result: unknown) => void;
 const listeners = new WeakMap<object, Set<Listener>>();
 const WRAPPED = Symbol('atlas.counted');
 
-export function countQueries(db: Knex, when: () => boolean = () => true): QueryCounter {
+export function countQueries(db: Knex, when: (sql: string) => boolean = () => true): QueryCounter {
   const client = db.client as { acquireConnection(): Promise<PgConnection> } & object;
   let set = listeners.get(client);
   if (!set) {
@@ -81,10 +81,10 @@ function wrap(conn: PgConnection, set: Set<Listener>): PgConnection {
   marked[WRAPPED] = true;
   const query = conn.query.bind(conn);
   conn.query = (...args: unknown[]) => {
-    const interested = [...set].filter((l) => l.when());
-    if (interested.length === 0) return query(...args);
     const first = args[0];
     const sql = typeof first === 'string' ? first : String((first as { text?: string }).text ?? '');
+    const interested = [...set].filter((l) => l.when(sql));
+    if (interested.length === 0) return query(...args);
     const before = conn.getTransactionStatus?.() ?? null;
     const done = (result: unknown) => {
       const after = conn.getTransactionStatus?.() ?? null;

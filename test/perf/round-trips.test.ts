@@ -30,12 +30,14 @@ import {
 const BUDGETS: Record<string, QueryCounts> = {
   // The role switch, the tenant setting, the run with its attempts and links, its signals.
   'GET /v1/runs/:id': { roundTrips: 1, statements: 3, commits: 1 },
-  // begin, the run, its audit entry, commit; then the run outbox's dispatch (one per batch
-  // under load).
-  'POST /v1/workflows/:id/runs': { roundTrips: 5, statements: 5, commits: 2 },
-  // begin, the event, its runs, the audit entry, the event's run ids, commit; the dispatch.
-  // Group-committed: deliveries arriving together share all of these.
-  'a webhook delivery': { roundTrips: 7, statements: 7, commits: 2 },
+  // begin, the run, its audit entry, commit. The run outbox's dispatch that follows is not
+  // the request's: it is shared by every run committed meanwhile and may run in the sweep's
+  // turn rather than this request's (see DISPATCH).
+  'POST /v1/workflows/:id/runs': { roundTrips: 4, statements: 4, commits: 1 },
+  // begin, the event, its runs, the audit entry, the event's run ids, commit (the dispatch
+  // after it is shared, as for a POST). Group-committed: deliveries arriving together share
+  // all of these.
+  'a webhook delivery': { roundTrips: 6, statements: 6, commits: 1 },
   'a step checkpoint': { roundTrips: 1, statements: 1, commits: 1 },
 };
 
@@ -64,9 +66,16 @@ afterAll(async () => {
   await atlas?.close();
 });
 
+/** The run outbox's dispatch statement: one per batch of committed runs, whoever sends it. */
+const DISPATCH = /set dispatched = true/;
+
 /** Counts the queries `work` causes in the request context, once everything it started is done. */
-async function counted(work: () => Promise<unknown>, settled: () => Promise<boolean>) {
-  const counter = countQueries(atlas.db, () => request.getStore() === true);
+async function counted(
+  work: () => Promise<unknown>,
+  settled: () => Promise<boolean>,
+  include: (sql: string) => boolean = () => true,
+) {
+  const counter = countQueries(atlas.db, (sql) => request.getStore() === true && include(sql));
   try {
     await work();
     await waitFor(settled, 5_000);
@@ -138,7 +147,10 @@ describe('round trips per hot path (warm caches)', () => {
   it('POST /v1/workflows/:id/runs', async () => {
     await startRun();
     await waitFor(undispatched, 5_000);
-    expectWithin('POST /v1/workflows/:id/runs', await counted(startRun, undispatched));
+    expectWithin(
+      'POST /v1/workflows/:id/runs',
+      await counted(startRun, undispatched, (sql) => !DISPATCH.test(sql)),
+    );
   });
 
   it('POST /v1/workflows/:id/runs, 8 at once: they share their commits, each run keeps its audit entry', async () => {
@@ -180,7 +192,7 @@ describe('round trips per hot path (warm caches)', () => {
   it('a webhook delivery', async () => {
     await deliver();
     await waitFor(undispatched, 5_000);
-    expectWithin('a webhook delivery', await counted(deliver, undispatched));
+    expectWithin('a webhook delivery', await counted(deliver, undispatched, (sql) => !DISPATCH.test(sql)));
   });
 
   it('a step checkpoint', async () => {
