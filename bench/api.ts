@@ -2,9 +2,17 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import Koa from 'koa';
-import { mintToken } from '../engine/auth/mint.ts';
 import { loadConfig } from '../engine/config.ts';
-import { benchApi, benchDatabase, type LoadFigures, listen, loadFigures, loadInChild } from './support.ts';
+import {
+  BENCH_JWT_SECRET,
+  benchApi,
+  benchDatabase,
+  benchHeaders,
+  type LoadFigures,
+  listen,
+  loadFigures,
+  loadInChild,
+} from './support.ts';
 
 const { values: knobs, positionals } = parseArgs({
   allowPositionals: true,
@@ -12,7 +20,6 @@ const { values: knobs, positionals } = parseArgs({
 });
 const DURATION_S = Number(knobs.duration);
 const CONNECTIONS = Number(knobs.connections);
-const SECRET = 'atlas-bench-secret-0123456789abcdef';
 const WORKFLOW = 'WF-001';
 
 /**
@@ -66,16 +73,11 @@ function line(name: string, f: LoadFigures): string {
 
 async function main(): Promise<void> {
   const pgInstance = await benchDatabase('atlas_bench');
-  const config = loadConfig({ DATABASE_URL: pgInstance.url, ATLAS_JWT_SECRET: SECRET, LOG_LEVEL: 'info' });
+  const config = loadConfig({ DATABASE_URL: pgInstance.url, ATLAS_JWT_SECRET: BENCH_JWT_SECRET, LOG_LEVEL: 'info' });
   const api = await benchApi(pgInstance.url, config);
   const { db } = api;
   const bare = await listen(bareKoa().callback());
-  const token = await mintToken({ secret: SECRET, sub: 'bench', tenants: ['bench'], ttlSeconds: 600 });
-  const headers = {
-    authorization: `Bearer ${token}`,
-    'x-tenant-id': 'bench',
-    'content-type': 'application/json',
-  };
+  const headers = await benchHeaders();
   const body = JSON.stringify({ input: { name: 'Ada' } });
   try {
     const first = await fetch(`${api.url}/v1/workflows/${WORKFLOW}/runs`, { method: 'POST', headers, body });

@@ -8,12 +8,18 @@ import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { mintToken } from '../engine/auth/mint.ts';
 import { loadConfig } from '../engine/config.ts';
 import { generateKey } from '../engine/crypto/index.ts';
 import { countQueries } from '../engine/db/query-counter.ts';
 import { formatSummary, summarise } from './cpu-profile.ts';
-import { benchApi, benchDatabase, type LoadFigures, loadInChild } from './support.ts';
+import {
+  BENCH_JWT_SECRET,
+  benchApi,
+  benchDatabase,
+  benchHeaders,
+  type LoadFigures,
+  loadInChild,
+} from './support.ts';
 
 const { values: knobs, positionals } = parseArgs({
   allowPositionals: true,
@@ -24,7 +30,6 @@ const { values: knobs, positionals } = parseArgs({
   },
 });
 const DURATION_S = Number(knobs.duration);
-const SECRET = 'atlas-bench-secret-0123456789abcdef';
 const STRIPE_SECRET = 'whsec_benchBenchBench0123456789abcdef';
 const BENCHES = ['get', 'post', 'webhook'] as const;
 type Bench = (typeof BENCHES)[number];
@@ -34,17 +39,12 @@ async function main(bench: Bench): Promise<void> {
   const pgInstance = await benchDatabase('atlas_bench_profile');
   const config = loadConfig({
     DATABASE_URL: pgInstance.url,
-    ATLAS_JWT_SECRET: SECRET,
+    ATLAS_JWT_SECRET: BENCH_JWT_SECRET,
     ATLAS_ENCRYPTION_KEY: generateKey(),
     LOG_LEVEL: 'info',
   });
   const api = await benchApi(pgInstance.url, config);
-  const token = await mintToken({ secret: SECRET, sub: 'bench', tenants: ['bench'], ttlSeconds: 600 });
-  const headers = {
-    authorization: `Bearer ${token}`,
-    'x-tenant-id': 'bench',
-    'content-type': 'application/json',
-  };
+  const headers = await benchHeaders();
   const body = JSON.stringify({ input: { name: 'Ada' } });
   const session = new Session();
   try {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import Koa from 'koa';
 import pg from 'pg';
+import { mintToken } from '../engine/auth/mint.ts';
 import { type Config, environment, loadConfig } from '../engine/config.ts';
 import { startEmbeddedPostgres } from '../engine/db/embedded.ts';
 import { type Knex, makeDb } from '../engine/db/knex.ts';
@@ -229,4 +230,18 @@ export async function postLoad(
     ],
   });
   process.stdout.write(`${JSON.stringify(loadFigures(result, durationS))}\n`);
+}
+
+/** The JWT secret the API benchmarks sign their tokens with. */
+export const BENCH_JWT_SECRET = 'atlas-bench-secret-0123456789abcdef';
+
+/** Headers of a JSON request as tenant `bench`, with a token valid for the run. */
+export async function benchHeaders(): Promise<Record<string, string>> {
+  const token = await mintToken({
+    secret: BENCH_JWT_SECRET,
+    sub: 'bench',
+    tenants: ['bench'],
+    ttlSeconds: 600,
+  });
+  return { authorization: `Bearer ${token}`, 'x-tenant-id': 'bench', 'content-type': 'application/json' };
 }

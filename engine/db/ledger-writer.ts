@@ -71,16 +71,21 @@ export class LedgerWriter {
 
 const json = (value: unknown) => (value === undefined ? null : value);
 
+/** The columns an attempt's outcome fills, whether it is written at its start or its end. */
+const outcomeColumns = (o: { status: string; output?: unknown; error?: unknown; retryAt?: Date }) => ({
+  status: o.status,
+  output: json(o.output),
+  error: json(o.error),
+  retry_at: o.retryAt?.toISOString() ?? null,
+});
+
 async function writeBatch(db: Knex, items: CheckpointItem[]): Promise<CheckpointOutcome[]> {
   const finished = items.flatMap((it) =>
     it.finished.map((f) => ({
       id: f.id,
       tenant_id: it.tenantId,
       run_id: it.runId,
-      status: f.status,
-      output: json(f.output),
-      error: json(f.error),
-      retry_at: f.retryAt?.toISOString() ?? null,
+      ...outcomeColumns(f),
       duration_ms: f.durationMs,
     })),
   );
@@ -94,12 +99,9 @@ async function writeBatch(db: Knex, items: CheckpointItem[]): Promise<Checkpoint
       uses: s.uses,
       attempt: s.attempt,
       max_attempts: s.maxAttempts,
-      status: s.status,
+      ...outcomeColumns(s),
       input: json(s.input),
-      output: json(s.output),
-      error: json(s.error),
       skip_reason: s.skipReason ?? null,
-      retry_at: s.retryAt?.toISOString() ?? null,
       finished: s.status !== 'running' && s.status !== 'waiting',
       duration_ms: s.durationMs ?? 0,
     })),

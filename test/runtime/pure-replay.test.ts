@@ -4,14 +4,12 @@
  * and the worker that takes the run over computes the pure steps again. Nothing is lost, no
  * attempt is recorded twice, and none is a `worker_lost` failure. Real worker processes.
  */
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnv, type LongRunning, ROOT, startCli } from '../helpers/cli.ts';
-import { useTestDatabase } from '../helpers/db.ts';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/cli.ts';
 import { poll } from '../helpers/poll.ts';
 import { makeRuntimeForTest } from '../helpers/runtime.ts';
+import { useWorkerProcesses } from '../helpers/workers.ts';
 
 const WORKFLOW = `apiVersion: atlas/v1
 kind: Workflow
@@ -30,38 +28,15 @@ steps:
 `;
 
 describe('a worker killed between a pure step and the next write', () => {
-  const database = useTestDatabase();
-  let dir: string;
-  const workers: LongRunning[] = [];
-
-  beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-pure-'));
-    await fs.writeFile(path.join(dir, 'wf.yaml'), WORKFLOW);
-    await database.db('tenants').insert({ id: 'acme', name: 'Acme' });
-  });
-  afterAll(async () => {
-    for (const w of workers) await w.stop('SIGKILL');
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  const workers = useWorkerProcesses(WORKFLOW);
+  const { database } = workers;
 
   it('replays the pure steps on the next worker and loses nothing', async () => {
     const plugin = { ATLAS_CONNECTORS: path.join(ROOT, 'test/fixtures/plugins/pure-slow.ts') };
-    const env = cliEnv({
-      DATABASE_URL: database.url,
-      DIRECT_URL: database.directUrl,
-      ATLAS_MANIFESTS: dir,
-      ATLAS_HOME: dir,
-      ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
-      ...plugin,
-    });
-    const start = async () => {
-      const w = startCli(['worker'], env);
-      workers.push(w);
-      await w.waitFor(/Atlas worker started/, 60_000);
-      return w;
-    };
+    const env = workers.env(plugin);
+    const start = () => workers.start(env);
     const victim = await start();
-    const { runtime, close } = await makeRuntimeForTest(database, dir, plugin);
+    const { runtime, close } = await makeRuntimeForTest(database, workers.dir, plugin);
     try {
       const { run } = await runtime.trigger({ tenantId: 'acme', workflowId: 'WF-963', input: { n: 7 } });
       await poll(async () => {

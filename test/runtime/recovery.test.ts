@@ -3,14 +3,10 @@
  * (heartbeats + force-unlock), the run completes, and the ledger shows the lost attempt.
  * Real processes: two `atlas worker`s on this file's database.
  */
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnv, type LongRunning, startCli } from '../helpers/cli.ts';
-import { useTestDatabase } from '../helpers/db.ts';
+import { describe, expect, it } from 'vitest';
 import { poll } from '../helpers/poll.ts';
 import { makeRuntimeForTest } from '../helpers/runtime.ts';
+import { useWorkerProcesses } from '../helpers/workers.ts';
 
 const WORKFLOW = `apiVersion: atlas/v1
 kind: Workflow
@@ -30,34 +26,13 @@ steps:
 `;
 
 describe('crash recovery with real worker processes', () => {
-  const database = useTestDatabase();
-  let dir: string;
-  const workers: LongRunning[] = [];
-
-  beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'atlas-crash-'));
-    await fs.writeFile(path.join(dir, 'wf.yaml'), WORKFLOW);
-    await database.db('tenants').insert({ id: 'acme', name: 'Acme' });
-  });
-  afterAll(async () => {
-    for (const w of workers) await w.stop('SIGKILL');
-    await fs.rm(dir, { recursive: true, force: true });
-  });
+  const workers = useWorkerProcesses(WORKFLOW);
+  const { database } = workers;
 
   it('finishes the run on the surviving worker and records the lost attempt', async () => {
-    const env = cliEnv({
-      DATABASE_URL: database.url,
-      DIRECT_URL: database.directUrl,
-      ATLAS_MANIFESTS: dir,
-      ATLAS_HOME: dir,
-      ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
-    });
-    for (let i = 0; i < 2; i++) {
-      const w = startCli(['worker'], env);
-      workers.push(w);
-      await w.waitFor(/Atlas worker started/, 60_000);
-    }
-    const { runtime, close } = await makeRuntimeForTest(database, dir);
+    const env = workers.env();
+    for (let i = 0; i < 2; i++) await workers.start(env);
+    const { runtime, close } = await makeRuntimeForTest(database, workers.dir);
     try {
       const { run } = await runtime.trigger({ tenantId: 'acme', workflowId: 'WF-920' });
       const running = await poll(async () => {
@@ -68,7 +43,7 @@ describe('crash recovery with real worker processes', () => {
         return row as { worker: string } | undefined;
       }, 30_000);
       const pid = Number(running.worker.split(':')[1]);
-      const victim = workers.find((w) => w.child.pid === pid);
+      const victim = workers.workers.find((w) => w.child.pid === pid);
       expect(victim, `worker ${running.worker} is one of ours`).toBeDefined();
       const killedAt = Date.now();
       await victim!.stop('SIGKILL');
