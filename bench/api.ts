@@ -73,7 +73,11 @@ function line(name: string, f: LoadFigures): string {
 
 async function main(): Promise<void> {
   const pgInstance = await benchDatabase('atlas_bench');
-  const config = loadConfig({ DATABASE_URL: pgInstance.url, ATLAS_JWT_SECRET: BENCH_JWT_SECRET, LOG_LEVEL: 'info' });
+  const config = loadConfig({
+    DATABASE_URL: pgInstance.url,
+    ATLAS_JWT_SECRET: BENCH_JWT_SECRET,
+    LOG_LEVEL: 'info',
+  });
   const api = await benchApi(pgInstance.url, config);
   const { db } = api;
   const bare = await listen(bareKoa().callback());
