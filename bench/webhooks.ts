@@ -150,6 +150,9 @@ async function main(): Promise<void> {
     DATABASE_URL: pgInstance.url,
     LOG_LEVEL: 'info',
     ATLAS_ENCRYPTION_KEY: generateKey(),
+    // No worker runs here, so no run ends: without room, the tenant's limit of runs in flight
+    // would hold all but the first runs in the outbox, and the check below wants each queued.
+    ATLAS_TENANT_RUNS_IN_FLIGHT: '1000000',
   });
   const log = makeLogger(config.logLevel, false);
   const db = makeDb(pgInstance.url, { poolSize: POOL_SIZE });
