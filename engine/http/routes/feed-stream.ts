@@ -71,7 +71,9 @@ export function stream(
     unsubscribe?.();
     out.end();
   };
-  ctx.req.once('close', close);
+  // The response's close (the client went away, or the stream ended): the request's may fire
+  // as soon as its empty body has been read.
+  ctx.res.once('close', close);
   out.write('retry: 2000\n\n');
   // A server that stops accepting connections (shutdown) ends its streams: clients reconnect elsewhere.
   const server = (ctx.req.socket as { server?: { listening: boolean } }).server;

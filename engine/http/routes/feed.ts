@@ -123,7 +123,8 @@ export function feedRoutes(deps: RouteDeps): AnyRoute[] {
           });
         }
         open.set(tenantId, count + 1);
-        ctx.req.once('close', () => {
+        // The response's close: the request's fires once its (empty) body is read, which may be at once.
+        ctx.res.once('close', () => {
           const left = (open.get(tenantId) ?? 1) - 1;
           if (left > 0) open.set(tenantId, left);
           else open.delete(tenantId);
