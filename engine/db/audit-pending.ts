@@ -8,7 +8,7 @@
  * {@link STALE} old, and by the sweep every process runs.
  */
 import type { Knex } from 'knex';
-import { GroupCommit } from './group-commit.ts';
+import { groupPerDatabase } from './group-commit.ts';
 
 /** How old a waiting entry is before any process's batch takes it (its writer died). */
 const STALE = '5 seconds';
@@ -34,27 +34,23 @@ export async function chainPendingAudit(db: Knex, ids: number[] = []): Promise<n
   return Number(rows[0]?.n ?? 0);
 }
 
-const chainers = new WeakMap<Knex, GroupCommit<number, void>>();
+const chainers = groupPerDatabase<number, void>(async (db, batch) => {
+  await chainPendingAudit(db, batch);
+  return batch.map(() => undefined);
+});
 
 /**
  * Resolves once the entries with these ids are chained (by this batch, or by another
  * process's that took them first). Call it after the transaction that recorded them commits.
  */
 export async function chainAudit(db: Knex, ids: number[]): Promise<void> {
-  let chainer = chainers.get(db);
-  if (!chainer) {
-    chainer = new GroupCommit(async (batch) => {
-      await chainPendingAudit(db, batch);
-      return batch.map(() => undefined);
-    });
-    chainers.set(db, chainer);
-  }
+  const chainer = chainers.of(db);
   await Promise.all(ids.map((id) => chainer.submit(id)));
 }
 
 /** Waits for batches still in flight (before the pool closes). */
 export async function chainsSettled(db: Knex): Promise<void> {
-  await chainers.get(db)?.settled();
+  await chainers.existing(db)?.settled();
 }
 
 /**

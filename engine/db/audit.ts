@@ -8,7 +8,7 @@ import type { AuditEntry, AuditSink } from '../audit/entry.ts';
 import { redact } from '../audit/redact.ts';
 import { contentHash, payloadHash } from './audit-hash.ts';
 import { chainAudit, deferRows } from './audit-pending.ts';
-import { GroupCommit } from './group-commit.ts';
+import { groupPerDatabase } from './group-commit.ts';
 
 export interface AuditRecord {
   /** Null or absent for platform events (tenant management). */
@@ -67,7 +67,7 @@ const SUMMARY_LIMIT = 8192;
  * flush for all of them).
  */
 export async function recordAudit(db: Knex | Knex.Transaction, entry: AuditRecord): Promise<number> {
-  if (!db.isTransaction) return writerFor(db as Knex).submit(entry);
+  if (!db.isTransaction) return writers.of(db as Knex).submit(entry);
   const [id] = await appendAudit(db, [entry]);
   return id!;
 }
@@ -114,20 +114,11 @@ export async function recordAudits(db: Knex | Knex.Transaction, entries: AuditRe
   if (entries.length > 0) await appendAudit(db, entries);
 }
 
-const writers = new WeakMap<Knex, GroupCommit<AuditRecord, number>>();
-
-function writerFor(db: Knex): GroupCommit<AuditRecord, number> {
-  let writer = writers.get(db);
-  if (!writer) {
-    writer = new GroupCommit((entries) => appendAudit(db, entries));
-    writers.set(db, writer);
-  }
-  return writer;
-}
+const writers = groupPerDatabase<AuditRecord, number>(appendAudit);
 
 /** Waits for audit entries still queued for their group commit (before the pool closes). */
 export async function auditWritesSettled(db: Knex): Promise<void> {
-  await writers.get(db)?.settled();
+  await writers.existing(db)?.settled();
 }
 
 /**

@@ -5,6 +5,7 @@
  *
  * A batch that fails is retried item by item, so one bad item cannot fail the others.
  */
+import type { Knex } from 'knex';
 export class GroupCommit<I, O> {
   #queue: Array<{ item: I; resolve(out: O): void; reject(err: unknown): void }> = [];
   #writing = false;
@@ -43,4 +44,23 @@ export class GroupCommit<I, O> {
       this.#writing = false;
     }
   }
+}
+
+/**
+ * One group commit per database handle, made on its first use: the batches of one pool
+ * never mix with another's. `existing` is for waiting on them before the pool closes.
+ */
+export function groupPerDatabase<I, O>(write: (db: Knex, items: I[]) => Promise<O[]>) {
+  const groups = new WeakMap<Knex, GroupCommit<I, O>>();
+  return {
+    of(db: Knex): GroupCommit<I, O> {
+      let group = groups.get(db);
+      if (!group) {
+        group = new GroupCommit((items) => write(db, items));
+        groups.set(db, group);
+      }
+      return group;
+    },
+    existing: (db: Knex): GroupCommit<I, O> | undefined => groups.get(db),
+  };
 }

@@ -12,7 +12,7 @@ import type { Knex } from 'knex';
 import type { Next } from 'koa';
 import { REDACTED } from '../../audit/redact.ts';
 import { type AuditRecord, recordAudit, recordAudits, withAuditEntry } from '../../db/audit.ts';
-import { GroupCommit } from '../../db/group-commit.ts';
+import { groupPerDatabase } from '../../db/group-commit.ts';
 import { AtlasError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { ApiContext, AuditState } from '../context.ts';
@@ -109,7 +109,17 @@ interface SharedChange {
   entry(result: unknown): AuditRecord;
 }
 
-const shared = new WeakMap<Knex, GroupCommit<SharedChange, unknown>>();
+const shared = groupPerDatabase<SharedChange, unknown>((db, items) =>
+  db.transaction(async (trx) => {
+    const results: unknown[] = [];
+    for (const item of items) results.push(await refusalOrResult(() => item.change(trx)));
+    await recordAudits(
+      trx,
+      items.flatMap((item, i) => (results[i] instanceof Refused ? [] : [item.entry(results[i])])),
+    );
+    return results;
+  }),
+);
 
 /**
  * {@link auditedTransaction} for a change that only inserts (starting a run): changes that
@@ -124,22 +134,7 @@ export async function sharedAuditedTransaction<T>(
   change: (trx: Knex.Transaction) => Promise<T>,
   entityId: (result: T) => string,
 ): Promise<T> {
-  let group = shared.get(db);
-  if (!group) {
-    group = new GroupCommit((items) =>
-      db.transaction(async (trx) => {
-        const results: unknown[] = [];
-        for (const item of items) results.push(await refusalOrResult(() => item.change(trx)));
-        await recordAudits(
-          trx,
-          items.flatMap((item, i) => (results[i] instanceof Refused ? [] : [item.entry(results[i])])),
-        );
-        return results;
-      }),
-    );
-    shared.set(db, group);
-  }
-  const outcome = await group.submit({
+  const outcome = await shared.of(db).submit({
     change,
     entry: (r) => {
       if (ctx.state.audit) ctx.state.audit.entityId = entityId(r as T);
