@@ -12,6 +12,7 @@ import { loadConfig } from '../engine/config.ts';
 import { generateKey } from '../engine/crypto/index.ts';
 import { countQueries } from '../engine/db/query-counter.ts';
 import { formatSummary, summarise } from './cpu-profile.ts';
+import { formatPgSide, watchPostgres } from './pg-side.ts';
 import {
   BENCH_JWT_SECRET,
   benchApi,
@@ -72,11 +73,15 @@ async function main(bench: Bench): Promise<void> {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }, 100);
     const counter = countQueries(api.db);
+    const pgSide = await watchPostgres(api.db);
+    const cpuBefore = process.cpuUsage();
     session.connect();
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
     const figures = await measure();
     const { profile } = await session.post('Profiler.stop');
+    const cpu = process.cpuUsage(cpuBefore);
+    const pg = await pgSide();
     clearInterval(sampler);
     counter.stop();
     const load = os.loadavg().map((l) => l.toFixed(1));
@@ -95,6 +100,9 @@ async function main(bench: Bench): Promise<void> {
       `per request: ${per(counts.roundTrips)} round trips, ${per(counts.statements)} statements, ${per(counts.commits)} commits (the pool's sweeps included)`,
     );
     console.log(`server RSS: idle ${mb(idleRss)}, peak ${mb(peakRss)}`);
+    const cpuPer = ((cpu.user + cpu.system) / Math.max(figures.ok, 1)).toFixed(0);
+    console.log(`server CPU: ${cpuPer} µs per request (the profiler's own cost included)`);
+    console.log(formatPgSide(pg, figures.ok));
     console.log(formatSummary(summarise(profile)));
     console.log(`profile: ${file} (open in Chrome DevTools or speedscope)`);
   } finally {

@@ -37,7 +37,12 @@ export async function benchDatabase(name: string): Promise<{ url: string; stop()
   await fs.chmod(dir, 0o755);
   const embedded = await startEmbeddedPostgres({
     dataDir: path.join(dir, 'pg'),
-    settings: { max_connections: '200' },
+    // pg_stat_statements lets bench/profile.ts show PostgreSQL's time by statement.
+    settings: {
+      max_connections: '200',
+      shared_preload_libraries: 'pg_stat_statements',
+      'pg_stat_statements.track_planning': 'on',
+    },
   });
   const admin = new pg.Client(embedded.url);
   await admin.connect();
