@@ -85,7 +85,9 @@ export function formatPgSide(side: PgSide, requests: number): string {
   else {
     const plan = side.statements.reduce((a, s) => a + s.plan_ms, 0);
     const exec = side.statements.reduce((a, s) => a + s.exec_ms, 0);
-    lines.push(`by statement (top ${side.statements.length}: plan ${per(plan)}, execute ${per(exec)} per request):`);
+    lines.push(
+      `by statement (top ${side.statements.length}: plan ${per(plan)}, execute ${per(exec)} per request):`,
+    );
     for (const s of side.statements) {
       lines.push(
         `  ${(s.calls / Math.max(requests, 1)).toFixed(2).padStart(6)} calls  plan ${per(s.plan_ms).padStart(7)}  exec ${per(s.exec_ms).padStart(7)}  ${s.query}`,
