@@ -4,6 +4,7 @@
  * `run-claims.ts`, new runs in `run-inserts.ts`. Every query names its tenant.
  */
 import type { Knex } from 'knex';
+import { readAsTenant, type TenantReadValue } from './rls.ts';
 import type { SignalRow } from './signals.ts';
 import type { StepRunRow } from './step-runs.ts';
 
@@ -122,7 +123,8 @@ export interface RunFilter {
   before?: { createdAt: Date; id: string } | undefined;
 }
 
-export async function listRuns(db: Db, tenantId: string, f: RunFilter): Promise<RunRow[]> {
+/** A page of the tenant's runs, newest first, read as the tenant in one round trip. */
+export async function listRuns(db: Knex, tenantId: string, f: RunFilter): Promise<RunRow[]> {
   const q = db<RunRow>('workflow_runs').where({ tenant_id: tenantId });
   if (f.workflowId) q.andWhere('workflow_id', f.workflowId);
   if (f.status) q.andWhere('status', f.status);
@@ -131,12 +133,16 @@ export async function listRuns(db: Db, tenantId: string, f: RunFilter): Promise<
   if (f.before) {
     q.andWhereRaw('(created_at, id) < (?, ?)', [f.before.createdAt, f.before.id]);
   }
-  return q
+  const { sql, bindings } = q
     .orderBy([
       { column: 'created_at', order: 'desc' },
       { column: 'id', order: 'desc' },
     ])
-    .limit(f.limit);
+    .limit(f.limit)
+    .toSQL()
+    .toNative();
+  const [rows] = await readAsTenant(db, tenantId, [{ sql, values: bindings as TenantReadValue[] }]);
+  return rows as RunRow[];
 }
 
 /**
