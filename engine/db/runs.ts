@@ -4,6 +4,7 @@
  * `run-claims.ts`, new runs in `run-inserts.ts`. Every query names its tenant.
  */
 import type { Knex } from 'knex';
+import { pooledQuery } from './knex.ts';
 import { readAsTenant, type TenantReadValue } from './rls.ts';
 import type { SignalRow } from './signals.ts';
 import type { StepRunRow } from './step-runs.ts';
@@ -93,7 +94,7 @@ export async function getRunWithAttempts(
   | undefined
 > {
   if (tenantId === '') throw new Error('getRunWithAttempts: the tenant id is empty');
-  const { rows } = await db.raw<{ rows: Array<{ view: RawView | null }> }>('select run_view(?, ?) as view', [
+  const rows = await pooledQuery<{ view: RawView | null }>(db, 'select run_view($1, $2) as view', [
     tenantId,
     runId,
   ]);
