@@ -14,7 +14,12 @@ import { makeDb } from '../engine/db/knex.ts';
 import { BENCH_JWT_SECRET, benchDatabase, benchHeaders, type LoadFigures, loadInChild } from './support.ts';
 
 const { values: knobs } = parseArgs({
-  options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '16' } },
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '16' },
+    /** V8 flags for the server's node, to compare heap settings: `--node-flags=--max-semi-space-size=8`. */
+    'node-flags': { type: 'string', default: '' },
+  },
 });
 const DURATION_S = Number(knobs.duration);
 const CONNECTIONS = Number(knobs.connections);
@@ -96,7 +101,11 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'info',
     PORT: String(port),
   };
-  const server = start([path.join(ROOT, 'bin/atlas.js'), 'serve'], { ...env, ATLAS_FROM_SOURCE: '0' });
+  const nodeFlags = knobs['node-flags'].split(' ').filter((f) => f !== '');
+  const server = start([...nodeFlags, path.join(ROOT, 'bin/atlas.js'), 'serve'], {
+    ...env,
+    ATLAS_FROM_SOURCE: '0',
+  });
   const barePort = await freePort();
   const bare = start(['--input-type=module', '-e', BARE_KOA], { ...process.env, PORT: String(barePort) });
   try {
@@ -124,7 +133,7 @@ async function main(): Promise<void> {
     const mb = (n: number) => `${n.toFixed(0)} MB`;
     const [get, post] = atlas.figures;
     console.log(
-      `compiled atlas serve (API, worker, scheduler), ${CONNECTIONS} connections, ${DURATION_S} s per load, load average ${os
+      `compiled atlas serve (API, worker, scheduler)${nodeFlags.length > 0 ? ` with ${nodeFlags.join(' ')}` : ''}, ${CONNECTIONS} connections, ${DURATION_S} s per load, load average ${os
         .loadavg()
         .map((l) => l.toFixed(1))
         .join(' ')}`,
