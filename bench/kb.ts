@@ -115,7 +115,7 @@ async function main(): Promise<void> {
       );
       start = performance.now();
       let chunked = 0;
-      for (const text of docs) chunked += chunkText(text).length;
+      for (const text of docs) chunked += (await chunkText(text)).length;
       const chunkSeconds = (performance.now() - start) / 1000;
       console.log(
         `  chunking alone (tokens, headings, overlap): ${fmt(mb / chunkSeconds, 2)} MB/s, ${chunked} chunks`,

@@ -30,3 +30,23 @@ export async function ping(db: Knex): Promise<void> {
 export async function setLockTimeout(trx: Knex.Transaction, ms: number): Promise<void> {
   await trx.raw(`set local lock_timeout = ${Math.round(ms)}`);
 }
+
+interface PooledClient {
+  acquireConnection(): Promise<pg.Client>;
+  releaseConnection(connection: pg.Client): Promise<unknown>;
+}
+
+/**
+ * One parameterised statement on a connection of knex's pool, without knex's query building
+ * and result processing around it: for the hottest reads (the run view). The pool, its
+ * limits and its handling of broken connections stay knex's.
+ */
+export async function pooledQuery<R>(db: Knex, text: string, values: unknown[]): Promise<R[]> {
+  const client = db.client as unknown as PooledClient;
+  const connection = await client.acquireConnection();
+  try {
+    return (await connection.query(text, values)).rows as R[];
+  } finally {
+    await client.releaseConnection(connection);
+  }
+}

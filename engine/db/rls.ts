@@ -131,8 +131,11 @@ export async function withTenant<T>(
 /** A read for {@link readAsTenant}: SQL with `$1`, `$2`, ... and its values. */
 export interface TenantRead {
   sql: string;
-  values: ReadonlyArray<string | number>;
+  values: ReadonlyArray<TenantReadValue>;
 }
+
+/** What a read may carry: text, finite numbers, and instants (sent as ISO 8601 text). */
+export type TenantReadValue = string | number | Date;
 
 /**
  * Reads as {@link withTenant} does, in one round trip: the role switch, the tenant setting
@@ -157,7 +160,11 @@ export async function readAsTenant(
   return results.slice(1).map((r) => r.rows);
 }
 
-function literal(value: string | number): string {
+function literal(value: TenantReadValue): string {
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw new Error('readAsTenant: an invalid date');
+    return pg.escapeLiteral(value.toISOString());
+  }
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new Error('readAsTenant: a number that is not finite');
     return String(value);
@@ -166,7 +173,7 @@ function literal(value: string | number): string {
 }
 
 /** Replaces `$n` with the n-th value as a literal; a placeholder without a value throws. */
-function inline(sql: string, values: ReadonlyArray<string | number>): string {
+function inline(sql: string, values: ReadonlyArray<TenantReadValue>): string {
   return sql.replace(/\$(\d+)/g, (_, n: string) => {
     const value = values[Number(n) - 1];
     if (value === undefined) throw new Error(`readAsTenant: no value for $${n}`);

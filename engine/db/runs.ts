@@ -4,8 +4,9 @@
  * `run-claims.ts`, new runs in `run-inserts.ts`. Every query names its tenant.
  */
 import type { Knex } from 'knex';
-import { readAsTenant } from './rls.ts';
-import { type SignalRow, signalsOfRunRead } from './signals.ts';
+import { pooledQuery } from './knex.ts';
+import { readAsTenant, type TenantReadValue } from './rls.ts';
+import type { SignalRow } from './signals.ts';
 import type { StepRunRow } from './step-runs.ts';
 
 export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled';
@@ -64,14 +65,25 @@ export interface RunCalls {
   calls: Array<{ runId: string; workflowId: string; stepId: string; status: RunStatus }>;
 }
 
-interface RawCalls {
+interface RawView {
+  run: Record<string, unknown> | null;
+  attempts: Array<Record<string, unknown>>;
   called_by: RunCalls['calledBy'];
   calls: RunCalls['calls'];
+  signals: Array<Record<string, unknown>>;
+}
+
+/** JSON carries timestamps as text; the rows' readers expect Dates (or null). */
+function withDates<T>(row: Record<string, unknown>, columns: readonly string[]): T {
+  const out: Record<string, unknown> = { ...row };
+  for (const c of columns) out[c] = typeof row[c] === 'string' ? new Date(row[c]) : null;
+  return out as T;
 }
 
 /**
  * A run with all its step attempts (oldest first), its sub-workflow links and its delivered
- * signals, read as the tenant (row-level security applies) in one round trip.
+ * signals, read as the tenant (row-level security applies) in one round trip: the
+ * `run_view` function (migration 330), whose plans PostgreSQL keeps per connection.
  */
 export async function getRunWithAttempts(
   db: Knex,
@@ -81,37 +93,24 @@ export async function getRunWithAttempts(
   | { run: RunRow; attempts: StepRunRow[]; calls: RunCalls; signals: Array<SignalRow & { step_id: string }> }
   | undefined
 > {
-  const [rows, signals] = await readAsTenant(db, tenantId, [
-    {
-      sql: `select r.*, coalesce((select json_agg(s order by s.run_attempt, s.id) from step_runs s
-                            where s.tenant_id = r.tenant_id and s.run_id = r.id), '[]'::json) as attempts,
-            (select json_build_object('runId', c.caller_run_id, 'stepId', c.caller_step_id) from run_calls c
-              where c.tenant_id = r.tenant_id and c.run_id = r.id) as called_by,
-            coalesce((select json_agg(json_build_object('runId', c.run_id, 'workflowId', w.workflow_id,
-                                                        'stepId', c.caller_step_id, 'status', w.status)
-                                      order by c.created_at, c.run_id)
-                        from run_calls c join workflow_runs w on w.tenant_id = c.tenant_id and w.id = c.run_id
-                       where c.tenant_id = r.tenant_id and c.caller_run_id = r.id), '[]'::json) as calls
-       from workflow_runs r where r.tenant_id = $1 and r.id = $2`,
-      values: [tenantId, runId],
-    },
-    signalsOfRunRead(tenantId, runId),
+  if (tenantId === '') throw new Error('getRunWithAttempts: the tenant id is empty');
+  const rows = await pooledQuery<{ view: RawView | null }>(db, 'select run_view($1, $2) as view', [
+    tenantId,
+    runId,
   ]);
-  const row = rows?.[0] as (RunRow & { attempts: Array<Record<string, unknown>> } & RawCalls) | undefined;
-  if (!row) return undefined;
-  const { attempts, called_by, calls, ...run } = row;
-  const date = (v: unknown) => (typeof v === 'string' ? new Date(v) : null);
+  const view = rows[0]?.view;
+  if (!view?.run) return undefined;
   return {
-    run: run as RunRow,
-    calls: { calledBy: called_by, calls },
-    // json_agg gives timestamps as text; the views expect Dates.
-    attempts: attempts.map((a) => ({
-      ...(a as unknown as StepRunRow),
-      started_at: date(a.started_at) as Date,
-      finished_at: date(a.finished_at),
-      retry_at: date(a.retry_at),
-    })),
-    signals: (signals ?? []) as Array<SignalRow & { step_id: string }>,
+    run: withDates<RunRow>(view.run, [
+      'lease_expires_at',
+      'created_at',
+      'started_at',
+      'finished_at',
+      'updated_at',
+    ]),
+    calls: { calledBy: view.called_by, calls: view.calls },
+    attempts: view.attempts.map((a) => withDates<StepRunRow>(a, ['started_at', 'finished_at', 'retry_at'])),
+    signals: view.signals.map((g) => withDates<SignalRow & { step_id: string }>(g, ['created_at'])),
   };
 }
 
@@ -125,7 +124,8 @@ export interface RunFilter {
   before?: { createdAt: Date; id: string } | undefined;
 }
 
-export async function listRuns(db: Db, tenantId: string, f: RunFilter): Promise<RunRow[]> {
+/** A page of the tenant's runs, newest first, read as the tenant in one round trip. */
+export async function listRuns(db: Knex, tenantId: string, f: RunFilter): Promise<RunRow[]> {
   const q = db<RunRow>('workflow_runs').where({ tenant_id: tenantId });
   if (f.workflowId) q.andWhere('workflow_id', f.workflowId);
   if (f.status) q.andWhere('status', f.status);
@@ -134,12 +134,16 @@ export async function listRuns(db: Db, tenantId: string, f: RunFilter): Promise<
   if (f.before) {
     q.andWhereRaw('(created_at, id) < (?, ?)', [f.before.createdAt, f.before.id]);
   }
-  return q
+  const { sql, bindings } = q
     .orderBy([
       { column: 'created_at', order: 'desc' },
       { column: 'id', order: 'desc' },
     ])
-    .limit(f.limit);
+    .limit(f.limit)
+    .toSQL()
+    .toNative();
+  const [rows] = await readAsTenant(db, tenantId, [{ sql, values: bindings as TenantReadValue[] }]);
+  return rows as RunRow[];
 }
 
 /**

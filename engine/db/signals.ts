@@ -4,7 +4,6 @@
  * client's Idempotency-Key). Every query names its tenant.
  */
 import type { Knex } from 'knex';
-import type { TenantRead } from './rls.ts';
 import type { StepRunRow } from './step-runs.ts';
 
 type Db = Knex | Knex.Transaction;
@@ -19,16 +18,6 @@ export interface SignalRow {
   payload: unknown;
   idempotency_key: string | null;
   created_at: Date;
-}
-
-/** A run's delivered signals with the step each went to, oldest first (for {@link readAsTenant}). */
-export function signalsOfRunRead(tenantId: string, runId: string): TenantRead {
-  return {
-    sql: `select g.*, s.step_id from run_signals g
-            join step_runs s on s.id = g.step_run_id and s.tenant_id = g.tenant_id
-           where g.tenant_id = $1 and g.run_id = $2 order by g.id`,
-    values: [tenantId, runId],
-  };
 }
 
 /** The earlier delivery with this Idempotency-Key, if any. */

@@ -4,7 +4,26 @@
  * previous chunk of the same section repeated at the start of the next so a sentence cut in
  * two is found whole in one of them. A paragraph longer than a chunk is cut by tokens.
  */
-import { decode, encode } from 'gpt-tokenizer/encoding/cl100k_base';
+
+/**
+ * The tokenizer's tables take about 35 MB of heap (65 MB of resident memory), so they are
+ * loaded when the first document is chunked, not when the engine starts.
+ */
+type Codec = typeof import('gpt-tokenizer/encoding/cl100k_base');
+let codec: Codec | undefined;
+
+async function loadCodec(): Promise<Codec> {
+  codec ??= await import('gpt-tokenizer/encoding/cl100k_base');
+  return codec;
+}
+
+function encode(text: string): number[] {
+  return codec!.encode(text);
+}
+
+function decode(ids: number[]): string {
+  return codec!.decode(ids);
+}
 
 export interface Chunk {
   text: string;
@@ -33,8 +52,8 @@ interface Block {
 const HEADING = /^#{1,6}\s+\S/;
 
 /** The token count of a text (cl100k_base). */
-export function countTokens(text: string): number {
-  return encode(text).length;
+export async function countTokens(text: string): Promise<number> {
+  return (await loadCodec()).encode(text).length;
 }
 
 function blocksOf(text: string, target: number): Block[] {
@@ -77,7 +96,8 @@ function tail(blocks: Block[], n: number): { text: string; ids: number[] } {
   return { text: decode(slice).trimStart(), ids: slice };
 }
 
-export function chunkText(text: string, opts: ChunkOptions = DEFAULT_CHUNKING): Chunk[] {
+export async function chunkText(text: string, opts: ChunkOptions = DEFAULT_CHUNKING): Promise<Chunk[]> {
+  await loadCodec();
   const chunks: Chunk[] = [];
   let parts: Block[] = [];
   let tokens = 0;

@@ -168,7 +168,7 @@ export function makeKnowledgeBase(
           embedded: existing.embedding_model !== null,
         };
       }
-      const chunks = chunkText(extracted.text, chunking);
+      const chunks = await chunkText(extracted.text, chunking);
       if (chunks.length > MAX_CHUNKS)
         throw new DocumentError(
           'too_large',

@@ -73,9 +73,7 @@ export function makeRuntime(
     async listRuns(tenantId, filter) {
       const limit = Math.min(Math.max(filter.limit, 1), 200);
       const before = runsCursor(filter.cursor);
-      const rows = await withTenant(deps.db, tenantId, (trx) =>
-        listRuns(trx, tenantId, { ...filter, limit: limit + 1, ...before }),
-      );
+      const rows = await listRuns(deps.db, tenantId, { ...filter, limit: limit + 1, ...before });
       const items = rows.slice(0, limit).map(runSummary);
       const last = rows.length > limit ? rows[limit - 1] : undefined;
       return last ? { items, nextCursor: encodeCursor([last.created_at.toISOString(), last.id]) } : { items };

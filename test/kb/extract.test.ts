@@ -122,7 +122,7 @@ describe('text extraction', () => {
 describe('chunking', () => {
   const para = (n: number, word: string) => Array.from({ length: n }, (_, i) => `${word}${i}`).join(' ');
 
-  it('keeps chunks near the target, breaks at headings, overlaps within a section', () => {
+  it('keeps chunks near the target, breaks at headings, overlaps within a section', async () => {
     const text = [
       '# Alpha',
       para(150, 'alpha'), // about 300 tokens each
@@ -130,7 +130,7 @@ describe('chunking', () => {
       '# Gamma',
       'short gamma paragraph',
     ].join('\n\n');
-    const chunks = chunkText(text, { target: 500, overlap: 50 });
+    const chunks = await chunkText(text, { target: 500, overlap: 50 });
     expect(chunks.map((c) => c.heading)).toEqual(['Alpha', 'Alpha', 'Gamma']);
     for (const c of chunks) expect(c.tokens).toBeLessThanOrEqual(560);
     expect(chunks[0]!.text.startsWith('# Alpha')).toBe(true);
@@ -142,11 +142,11 @@ describe('chunking', () => {
     expect(chunks[2]!.text).toBe('# Gamma\n\nshort gamma paragraph');
   });
 
-  it('cuts a paragraph longer than a chunk by tokens', () => {
+  it('cuts a paragraph longer than a chunk by tokens', async () => {
     const long = para(2000, 'w');
-    const chunks = chunkText(long, { target: 500, overlap: 0 });
+    const chunks = await chunkText(long, { target: 500, overlap: 0 });
     expect(chunks.length).toBeGreaterThanOrEqual(4);
     for (const c of chunks) expect(c.tokens).toBeLessThanOrEqual(500);
-    expect(chunks.reduce((n, c) => n + c.tokens, 0)).toBe(countTokens(long));
+    expect(chunks.reduce((n, c) => n + c.tokens, 0)).toBe(await countTokens(long));
   });
 });

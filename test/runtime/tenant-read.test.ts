@@ -63,6 +63,20 @@ describe('readAsTenant', () => {
     }
   });
 
+  it('sends an instant as its ISO 8601 text and refuses an invalid one', async () => {
+    const at = new Date('2026-03-04T05:06:07.089Z');
+    const [rows] = await readAsTenant(database.db, 'acme', [
+      {
+        sql: 'select $1::timestamptz as at, $1::timestamptz > $2::timestamptz as later',
+        values: [at, new Date(0)],
+      },
+    ]);
+    expect(rows).toEqual([{ at, later: true }]);
+    await expect(
+      readAsTenant(database.db, 'acme', [{ sql: 'select $1', values: [new Date(Number.NaN)] }]),
+    ).rejects.toThrow(/invalid date/);
+  });
+
   it('a hostile tenant id is a literal the policies match nothing with', async () => {
     const [rows] = await readAsTenant(database.db, "acme' or true --", [
       { sql: 'select id from tenants', values: [] },
