@@ -29,8 +29,44 @@ export interface RunsInserted {
 /**
  * Inserts the runs of active tenants, `dispatched = false`: their queue jobs come from the
  * run outbox (`run-outbox.ts`) once the statement's transaction commits.
+ *
+ * Calls made on one transaction in the same turn of the event loop (the triggers of a shared
+ * transaction, started together) are sent as one statement: one plan and one round trip for
+ * all of them. Each caller gets its own requests' outcome; a failure fails them all, as the
+ * transaction they share would anyway.
  */
-export async function insertRuns(db: Knex | Knex.Transaction, requests: RunInsert[]): Promise<RunsInserted> {
+export function insertRuns(db: Knex | Knex.Transaction, requests: RunInsert[]): Promise<RunsInserted> {
+  if (!db.isTransaction) return insertNow(db, requests);
+  const trx = db as Knex.Transaction;
+  let batch = gathering.get(trx);
+  if (!batch) {
+    const fresh: Gathered = {
+      requests: [],
+      done: Promise.resolve().then(() => {
+        gathering.delete(trx);
+        return insertNow(trx, fresh.requests);
+      }),
+    };
+    batch = fresh;
+    gathering.set(trx, batch);
+  }
+  const from = batch.requests.length;
+  batch.requests.push(...requests);
+  return batch.done.then(({ tenantStatus, runs }) => ({
+    tenantStatus: tenantStatus.slice(from, from + requests.length),
+    runs,
+  }));
+}
+
+interface Gathered {
+  requests: RunInsert[];
+  done: Promise<RunsInserted>;
+}
+
+/** The inserts gathering on a transaction for the next microtask. */
+const gathering = new WeakMap<Knex.Transaction, Gathered>();
+
+async function insertNow(db: Knex | Knex.Transaction, requests: RunInsert[]): Promise<RunsInserted> {
   const { rows } = await db.raw<{
     rows: Array<{ tenants: Array<[number, string | null]>; runs: RawRun[] | null }>;
   }>(INSERT_SQL, [JSON.stringify(requests.map((r, ord) => ({ ord, ...r })))]);
