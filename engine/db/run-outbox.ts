@@ -79,7 +79,8 @@ export const DISPATCH_SQL = dispatchSql(':limit', ':inFlight');
  */
 export function dispatchFunctionSql(): string {
   return `create or replace function atlas_dispatch_runs(p_limit int, p_in_flight int)
-  returns table (moved int, jobs bigint, held boolean) language plpgsql as $fn$
+  returns table (moved int, jobs bigint, held boolean) language plpgsql
+  set plan_cache_mode = force_generic_plan as $fn$
   #variable_conflict use_column
   begin
     return query ${dispatchSql('p_limit', 'p_in_flight')};
