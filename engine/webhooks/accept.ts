@@ -53,7 +53,8 @@ function matchingSubscribers(delivery: Delivery, trigger: object, log: Logger): 
     if (!s.accepts(delivery.eventType)) return false;
     if (s.rule === undefined) return true;
     try {
-      const at = (trigger as { at?: string }).at;
+      // `now` is the trigger's `at`, the time of receipt.
+      const at = delivery.receivedAt;
       return isTruthy(evaluate(s.rule, { trigger, tenant: { id: delivery.tenantId } }, at));
     } catch (err) {
       log.warn(
