@@ -128,9 +128,14 @@ export async function auditWritesSettled(db: Knex): Promise<void> {
 async function appendAudit(db: Knex | Knex.Transaction, entries: AuditRecord[]): Promise<number[]> {
   const { rows } = await db.raw<{ rows: Array<{ id: string | number }> }>(
     'select audit_append(?::jsonb) as id',
-    [JSON.stringify(entries.map(auditRow))],
+    [auditRowsJson(entries)],
   );
   return rows.map((r) => Number(r.id));
+}
+
+/** Entries as `audit_append` takes them (its one argument), for a statement that calls it. */
+export function auditRowsJson(entries: AuditRecord[]): string {
+  return JSON.stringify(entries.map(auditRow));
 }
 
 function auditRow(entry: AuditRecord) {

@@ -90,15 +90,22 @@ export async function insertWebhookEvents(
   return rows;
 }
 
-/** Records the runs each event started. */
-export async function linkEventRuns(
+/**
+ * Records the runs each event started and appends the batch's audit entries (rows as
+ * `audit_append` takes them, see `auditRowsJson`), in one statement.
+ */
+export async function settleEvents(
   trx: Knex.Transaction,
   links: Array<{ id: number; run_ids: string[] }>,
+  auditRows: string,
 ): Promise<void> {
   await trx.raw(
-    `update webhook_events w set run_ids = array(select jsonb_array_elements_text(l.run_ids))::uuid[]
-       from jsonb_to_recordset(?::jsonb) as l(id bigint, run_ids jsonb) where w.id = l.id`,
-    [JSON.stringify(links)],
+    `with linked as (
+       update webhook_events w set run_ids = array(select jsonb_array_elements_text(l.run_ids))::uuid[]
+         from jsonb_to_recordset(?::jsonb) as l(id bigint, run_ids jsonb) where w.id = l.id
+     )
+     select audit_append(?::jsonb) as id`,
+    [JSON.stringify(links), auditRows],
   );
 }
 
