@@ -10,6 +10,7 @@
  */
 import type { Knex } from 'knex';
 import { addRunJobsSql } from './queue.ts';
+import type { SqlFunction } from './sql-functions.ts';
 
 export interface DispatchResult {
   /** Runs handed to the queue. */
@@ -71,21 +72,13 @@ select (select count(*) from marked)::int as moved, (select n from queued) as jo
 /** The statement, with knex's named bindings `:limit` and `:inFlight` (what bench/dispatch.ts explains). */
 export const DISPATCH_SQL = dispatchSql(':limit', ':inFlight');
 
-/**
- * The statement as a plpgsql function, whose plan each database session keeps: sent as a
- * statement of its own, it was planned on every call, which cost more than running it.
- * Its migrations create it from this text; test/db/run-outbox.test.ts fails when this text
- * (or the queue job it adds, `addRunJobsSql`) changes without a migration that recreates it.
- */
-export function dispatchFunctionSql(): string {
-  return `create or replace function atlas_dispatch_runs(p_limit int, p_in_flight int)
-  returns table (moved int, jobs bigint, held boolean) language plpgsql
-  set plan_cache_mode = force_generic_plan as $fn$
-  #variable_conflict use_column
-  begin
-    return query ${dispatchSql('p_limit', 'p_in_flight')};
-  end $fn$`;
-}
+/** The statement as a function (see sql-functions.ts), created by migration 340. */
+export const DISPATCH_FUNCTION: SqlFunction = {
+  name: 'atlas_dispatch_runs',
+  params: 'p_limit int, p_in_flight int',
+  returns: 'table (moved int, jobs bigint, held boolean)',
+  body: dispatchSql('p_limit', 'p_in_flight'),
+};
 
 /**
  * Marks up to `limit` committed, undispatched runs dispatched and adds their queue jobs, in

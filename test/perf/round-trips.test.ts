@@ -69,7 +69,7 @@ afterAll(async () => {
 /** The run outbox's dispatch statement: one per batch of committed runs, whoever sends it. */
 const DISPATCH = /atlas_dispatch_runs/;
 /** The statement that inserts new runs. */
-const RUN_INSERT = /insert into workflow_runs/;
+const RUN_INSERT = /atlas_insert_runs/;
 
 /** Counts the queries `work` causes in the request context, once everything it started is done. */
 async function counted(

@@ -1,23 +1,32 @@
 /**
- * The run outbox's dispatch runs as a database function (`atlas_dispatch_runs`), created by a
- * migration from the text in engine/db/run-outbox.ts, so that each session plans it once. A
- * change to that text, or to the queue job it adds (`addRunJobsSql`), needs a migration that
- * recreates the function: this test fails until there is one.
+ * Hot statements run as database functions (engine/db/sql-functions.ts), created by
+ * migrations from the texts their modules hold, so that each session plans them once. A
+ * change to such a text (or to the queue job the dispatch adds, `addRunJobsSql`) needs a
+ * migration that recreates the function: this test fails until there is one.
  */
 import { describe, expect, it } from 'vitest';
-import { dispatchFunctionSql, dispatchRuns } from '../../engine/db/run-outbox.ts';
+import { INSERT_RUNS_FUNCTION } from '../../engine/db/run-inserts.ts';
+import { DISPATCH_FUNCTION, dispatchRuns } from '../../engine/db/run-outbox.ts';
+import { createFunctionSql, type SqlFunction } from '../../engine/db/sql-functions.ts';
+import { INSERT_EVENTS_FUNCTION } from '../../engine/db/webhook-events.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 
 const database = useTestDatabase();
 
-describe('the dispatch function', () => {
-  it('is what engine/db/run-outbox.ts says it is (a changed statement needs a migration)', async () => {
-    const { rows } = await database.db.raw<{ rows: Array<{ prosrc: string }> }>(
-      "select prosrc from pg_proc where proname = 'atlas_dispatch_runs'",
-    );
-    const body = /\$fn\$([\s\S]*)\$fn\$/.exec(dispatchFunctionSql())?.[1];
-    expect(rows.map((r) => r.prosrc)).toEqual([body]);
-  });
+const FUNCTIONS: SqlFunction[] = [DISPATCH_FUNCTION, INSERT_RUNS_FUNCTION, INSERT_EVENTS_FUNCTION];
+
+describe('statements kept as functions', () => {
+  it.each(FUNCTIONS.map((f) => [f.name, f] as const))(
+    '%s is what its module says (a changed statement needs a migration)',
+    async (name, fn) => {
+      const { rows } = await database.db.raw<{ rows: Array<{ prosrc: string }> }>(
+        'select prosrc from pg_proc where proname = ?',
+        [name],
+      );
+      const body = /\$fn\$([\s\S]*)\$fn\$/.exec(createFunctionSql(fn))?.[1];
+      expect(rows.map((r) => r.prosrc)).toEqual([body]);
+    },
+  );
 
   it("hands a tenant's committed runs to the queue, up to its limit, and says what it held back", async () => {
     const db = database.db;
