@@ -102,7 +102,7 @@ function fromJson(raw: RawRun): RunRow {
   };
 }
 
-/** The statement as a function (see sql-functions.ts), created by migration 341. */
+/** The statement as a function (see sql-functions.ts), created by migration 340. */
 export const INSERT_RUNS_FUNCTION: SqlFunction = {
   name: 'atlas_insert_runs',
   params: 'requests json',

@@ -10,7 +10,6 @@
  */
 import type { Knex } from 'knex';
 import { addRunJobsSql } from './queue.ts';
-import type { SqlFunction } from './sql-functions.ts';
 
 export interface DispatchResult {
   /** Runs handed to the queue. */
@@ -19,11 +18,9 @@ export interface DispatchResult {
   held: boolean;
 }
 
-/** The tenant's own limit (`settings.limits.runsInFlight`), else the default (`inFlight`). */
-const limitOf = (
-  inFlight: string,
-) => `coalesce(case when jsonb_typeof(t.settings -> 'limits' -> 'runsInFlight') = 'number'
-  then least(greatest(floor((t.settings -> 'limits' ->> 'runsInFlight')::numeric), 0), 1000000)::int end, ${inFlight})`;
+/** The tenant's own limit (`settings.limits.runsInFlight`), else the default (`:inFlight`). */
+const LIMIT = `coalesce(case when jsonb_typeof(t.settings -> 'limits' -> 'runsInFlight') = 'number'
+  then least(greatest(floor((t.settings -> 'limits' ->> 'runsInFlight')::numeric), 0), 1000000)::int end, :inFlight)`;
 
 /**
  * Tenants are found by a skip scan (one index probe per tenant with undispatched runs,
@@ -32,8 +29,7 @@ const limitOf = (
  * picked rows made the planner scan the whole table). `for update skip locked`: processes
  * never hand the same run over twice.
  */
-function dispatchSql(limit: string, inFlight: string): string {
-  return `
+export const DISPATCH_SQL = `
 with recursive pending(tenant_id) as (
   (select tenant_id from workflow_runs where not dispatched order by tenant_id limit 1)
   union all
@@ -41,7 +37,7 @@ with recursive pending(tenant_id) as (
            where not r.dispatched and r.tenant_id > p.tenant_id order by r.tenant_id limit 1)
     from pending p where p.tenant_id is not null
 ), room as (
-  select p.tenant_id, f.n as in_flight, greatest(0, ${limitOf(inFlight)} - f.n) as free
+  select p.tenant_id, f.n as in_flight, greatest(0, ${LIMIT} - f.n) as free
     from pending p join tenants t on t.id = p.tenant_id
     cross join lateral (select count(*)::int as n from workflow_runs r
                          where r.tenant_id = p.tenant_id and r.dispatched
@@ -51,12 +47,12 @@ with recursive pending(tenant_id) as (
     from room cross join lateral (
       select r.id, r.tenant_id, r.created_at from workflow_runs r
        where r.tenant_id = room.tenant_id and not r.dispatched
-       order by r.created_at limit least(room.free, ${limit}) for update skip locked) c
+       order by r.created_at limit least(room.free, :limit) for update skip locked) c
 ), ranked as (
   select id, tenant_id, in_flight + row_number() over (partition by tenant_id order by created_at) - 1 as place
     from locked
 ), picked as (
-  select id, tenant_id, place from ranked order by place, id limit ${limit}
+  select id, tenant_id, place from ranked order by place, id limit :limit
 ), marked as (
   update workflow_runs r set dispatched = true
    where r.id = any (array(select id from picked)) returning r.id
@@ -67,27 +63,15 @@ with recursive pending(tenant_id) as (
 )
 select (select count(*) from marked)::int as moved, (select n from queued) as jobs,
        exists (select 1 from room where free <= (select count(*) from picked where picked.tenant_id = room.tenant_id)) as held`;
-}
-
-/** The statement, with knex's named bindings `:limit` and `:inFlight` (what bench/dispatch.ts explains). */
-export const DISPATCH_SQL = dispatchSql(':limit', ':inFlight');
-
-/** The statement as a function (see sql-functions.ts), created by migration 340. */
-export const DISPATCH_FUNCTION: SqlFunction = {
-  name: 'atlas_dispatch_runs',
-  params: 'p_limit int, p_in_flight int',
-  returns: 'table (moved int, jobs bigint, held boolean)',
-  body: dispatchSql('p_limit', 'p_in_flight'),
-};
 
 /**
  * Marks up to `limit` committed, undispatched runs dispatched and adds their queue jobs, in
  * one statement, in the fair order above; `inFlight` is the default limit per tenant.
  */
 export async function dispatchRuns(db: Knex, limit: number, inFlight: number): Promise<DispatchResult> {
-  const { rows } = await db.raw<{ rows: Array<{ moved: number; held: boolean }> }>(
-    'select * from atlas_dispatch_runs(?, ?)',
-    [limit, inFlight],
-  );
+  const { rows } = await db.raw<{ rows: Array<{ moved: number; held: boolean }> }>(DISPATCH_SQL, {
+    limit,
+    inFlight,
+  });
   return { moved: rows[0]?.moved ?? 0, held: rows[0]?.held ?? false };
 }

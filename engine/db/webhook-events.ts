@@ -114,7 +114,7 @@ export async function settleEvents(
 
 // A repeat within the batch is not inserted (its first delivery is); a disabled tenant's
 // deliveries insert nothing. The enabled subscribers are read in the same statement. A
-// function (see sql-functions.ts), created by migration 341.
+// function (see sql-functions.ts), created by migration 340.
 export const INSERT_EVENTS_FUNCTION: SqlFunction = {
   name: 'atlas_insert_webhook_events',
   params: 'requests jsonb',

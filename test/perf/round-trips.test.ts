@@ -67,7 +67,7 @@ afterAll(async () => {
 });
 
 /** The run outbox's dispatch statement: one per batch of committed runs, whoever sends it. */
-const DISPATCH = /atlas_dispatch_runs/;
+const DISPATCH = /set dispatched = true/;
 /** The statement that inserts new runs. */
 const RUN_INSERT = /atlas_insert_runs/;
 
