@@ -128,13 +128,18 @@ export async function auditWritesSettled(db: Knex): Promise<void> {
 async function appendAudit(db: Knex | Knex.Transaction, entries: AuditRecord[]): Promise<number[]> {
   const { rows } = await db.raw<{ rows: Array<{ id: string | number }> }>(
     'select audit_append(?::jsonb) as id',
-    [JSON.stringify(entries.map(auditRow))],
+    [auditRowsJson(entries)],
   );
   return rows.map((r) => Number(r.id));
 }
 
+/** Entries as `audit_append` takes them (its one argument), for a statement that calls it. */
+export function auditRowsJson(entries: AuditRecord[]): string {
+  return JSON.stringify(entries.map(auditRow));
+}
+
 function auditRow(entry: AuditRecord) {
-  const summaryText = JSON.stringify(boundSummary(redact(entry.summary ?? {})), storable) ?? 'null';
+  const summaryText = storableJson(redact(entry.summary ?? {}));
   // What PostgreSQL will hold, so that the hashes are of what is stored: the JSON as parsed
   // back, text without NUL or lone surrogates (U+FFFD instead), the time in whole milliseconds.
   const summary: unknown = JSON.parse(summaryText);
@@ -185,10 +190,21 @@ const wellFormed = (text: string): string => text.replace(UNSTORABLE, '\uFFFD');
 const optional = (text: string | null | undefined): string | null =>
   text === undefined || text === null ? null : wellFormed(text);
 
-function boundSummary(summary: unknown): unknown {
+/**
+ * The summary as JSON, bounded (a preview of its text past {@link SUMMARY_LIMIT}) and made
+ * storable. JSON.stringify writes NUL and lone surrogates as `\u` escapes, so a text
+ * without such an escape needs no second pass through the (slow) replacer.
+ */
+function storableJson(summary: unknown): string {
   const text = JSON.stringify(summary) ?? 'null';
-  return text.length <= SUMMARY_LIMIT ? summary : { truncated: true, preview: text.slice(0, SUMMARY_LIMIT) };
+  const bounded =
+    text.length <= SUMMARY_LIMIT ? summary : { truncated: true, preview: text.slice(0, SUMMARY_LIMIT) };
+  const out = bounded === summary ? text : (JSON.stringify(bounded) ?? 'null');
+  return ESCAPED_UNSTORABLE.test(out) ? (JSON.stringify(bounded, storable) ?? 'null') : out;
 }
+
+/** What JSON.stringify writes for NUL and lone surrogates (a literal `\u0000` in text too). */
+const ESCAPED_UNSTORABLE = /\\u(0000|d[89a-f])/i;
 
 export interface AuditFilter {
   action?: string;

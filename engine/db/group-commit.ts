@@ -1,7 +1,8 @@
 /**
  * Group commit: writes that arrive while one is in flight are sent together as the next
- * one, so N concurrent callers cost one round trip and one disk flush instead of N. Each
- * caller still waits for the commit that holds its own item.
+ * one, and those submitted in the same turn of the event loop as the first, so N concurrent
+ * callers cost one round trip and one disk flush instead of N. Each caller still waits for
+ * the commit that holds its own item.
  *
  * A batch that fails is retried item by item, so one bad item cannot fail the others.
  */
@@ -17,7 +18,11 @@ export class GroupCommit<I, O> {
   submit(item: I): Promise<O> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
-      if (!this.#writing) this.#drained = this.#drain();
+      if (this.#writing) return;
+      // The first batch starts a microtask later, so that the items submitted in the same
+      // turn (one poke per run of a commit, say) share it.
+      this.#writing = true;
+      this.#drained = Promise.resolve().then(() => this.#drain());
     });
   }
 
@@ -27,7 +32,6 @@ export class GroupCommit<I, O> {
   }
 
   async #drain(): Promise<void> {
-    this.#writing = true;
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue;

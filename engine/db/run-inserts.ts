@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { RunRow } from './runs.ts';
+import type { SqlFunction } from './sql-functions.ts';
 
 export interface RunInsert {
   id: string;
@@ -29,11 +30,47 @@ export interface RunsInserted {
 /**
  * Inserts the runs of active tenants, `dispatched = false`: their queue jobs come from the
  * run outbox (`run-outbox.ts`) once the statement's transaction commits.
+ *
+ * Calls made on one transaction in the same turn of the event loop (the triggers of a shared
+ * transaction, started together) are sent as one statement: one plan and one round trip for
+ * all of them. Each caller gets its own requests' outcome; a failure fails them all, as the
+ * transaction they share would anyway.
  */
-export async function insertRuns(db: Knex | Knex.Transaction, requests: RunInsert[]): Promise<RunsInserted> {
+export function insertRuns(db: Knex | Knex.Transaction, requests: RunInsert[]): Promise<RunsInserted> {
+  if (!db.isTransaction) return insertNow(db, requests);
+  const trx = db as Knex.Transaction;
+  let batch = gathering.get(trx);
+  if (!batch) {
+    const fresh: Gathered = {
+      requests: [],
+      done: Promise.resolve().then(() => {
+        gathering.delete(trx);
+        return insertNow(trx, fresh.requests);
+      }),
+    };
+    batch = fresh;
+    gathering.set(trx, batch);
+  }
+  const from = batch.requests.length;
+  batch.requests.push(...requests);
+  return batch.done.then(({ tenantStatus, runs }) => ({
+    tenantStatus: tenantStatus.slice(from, from + requests.length),
+    runs,
+  }));
+}
+
+interface Gathered {
+  requests: RunInsert[];
+  done: Promise<RunsInserted>;
+}
+
+/** The inserts gathering on a transaction for the next microtask. */
+const gathering = new WeakMap<Knex.Transaction, Gathered>();
+
+async function insertNow(db: Knex | Knex.Transaction, requests: RunInsert[]): Promise<RunsInserted> {
   const { rows } = await db.raw<{
     rows: Array<{ tenants: Array<[number, string | null]>; runs: RawRun[] | null }>;
-  }>(INSERT_SQL, [JSON.stringify(requests.map((r, ord) => ({ ord, ...r })))]);
+  }>('select * from atlas_insert_runs(?::json)', [JSON.stringify(requests.map((r, ord) => ({ ord, ...r })))]);
   const statuses = new Map(rows[0]!.tenants);
   return {
     tenantStatus: requests.map((_, i) => statuses.get(i) ?? null),
@@ -65,9 +102,14 @@ function fromJson(raw: RawRun): RunRow {
   };
 }
 
-const INSERT_SQL = `
+/** The statement as a function (see sql-functions.ts), created by migration 340. */
+export const INSERT_RUNS_FUNCTION: SqlFunction = {
+  name: 'atlas_insert_runs',
+  params: 'requests json',
+  returns: 'table (tenants json, runs json)',
+  body: `
 with req as (
-  select * from json_to_recordset(?::json) as r(ord int, id uuid, tenant_id text, workflow_id text,
+  select * from json_to_recordset(requests) as r(ord int, id uuid, tenant_id text, workflow_id text,
          manifest_hash text, input jsonb, trigger jsonb, idempotency_key text, concurrency_key text,
          concurrency_limit int, parent_run_id uuid)
 ), ins as (
@@ -80,4 +122,5 @@ with req as (
   returning *
 )
 select (select json_agg(json_build_array(r.ord, t.status)) from req r left join tenants t on t.id = r.tenant_id) as tenants,
-       (select json_agg(row_to_json(ins)) from ins) as runs`;
+       (select json_agg(row_to_json(ins)) from ins) as runs`,
+};

@@ -1,5 +1,6 @@
 /** Reads of accepted webhook deliveries (`webhook_events`) for the API. */
 import type { Knex } from 'knex';
+import type { SqlFunction } from './sql-functions.ts';
 
 type Db = Knex | Knex.Transaction;
 
@@ -86,27 +87,41 @@ export async function insertWebhookEvents(
 ): Promise<
   Array<{ ord: number; id: number | null; status: string | null; enabled: string[]; chosen: string[] }>
 > {
-  const { rows } = await trx.raw(INSERT_EVENTS, [JSON.stringify(requests)]);
+  const { rows } = await trx.raw('select * from atlas_insert_webhook_events(?::jsonb)', [
+    JSON.stringify(requests),
+  ]);
   return rows;
 }
 
-/** Records the runs each event started. */
-export async function linkEventRuns(
+/**
+ * Records the runs each event started and appends the batch's audit entries (rows as
+ * `audit_append` takes them, see `auditRowsJson`), in one statement.
+ */
+export async function settleEvents(
   trx: Knex.Transaction,
   links: Array<{ id: number; run_ids: string[] }>,
+  auditRows: string,
 ): Promise<void> {
   await trx.raw(
-    `update webhook_events w set run_ids = array(select jsonb_array_elements_text(l.run_ids))::uuid[]
-       from jsonb_to_recordset(?::jsonb) as l(id bigint, run_ids jsonb) where w.id = l.id`,
-    [JSON.stringify(links)],
+    `with linked as (
+       update webhook_events w set run_ids = array(select jsonb_array_elements_text(l.run_ids))::uuid[]
+         from jsonb_to_recordset(?::jsonb) as l(id bigint, run_ids jsonb) where w.id = l.id
+     )
+     select audit_append(?::jsonb) as id`,
+    [JSON.stringify(links), auditRows],
   );
 }
 
 // A repeat within the batch is not inserted (its first delivery is); a disabled tenant's
-// deliveries insert nothing. The enabled subscribers are read in the same statement.
-const INSERT_EVENTS = `
+// deliveries insert nothing. The enabled subscribers are read in the same statement. A
+// function (see sql-functions.ts), created by migration 340.
+export const INSERT_EVENTS_FUNCTION: SqlFunction = {
+  name: 'atlas_insert_webhook_events',
+  params: 'requests jsonb',
+  returns: 'table (ord int, id bigint, status text, enabled text[], chosen text[])',
+  body: `
   with req as (
-    select * from jsonb_to_recordset(?::jsonb) as r(ord int, fresh boolean, tenant_id text, route_id text,
+    select * from jsonb_to_recordset(requests) as r(ord int, fresh boolean, tenant_id text, route_id text,
            event_id text, event_type text, payload jsonb, received_at timestamptz, candidates jsonb)
   ), tenant as (
     select r.ord, t.status from req r left join tenants t on t.id = r.tenant_id
@@ -128,4 +143,5 @@ const INSERT_EVENTS = `
                   and w.workflow_id in (select jsonb_array_elements_text(r.candidates))) as chosen
     from req r
     join tenant t on t.ord = r.ord
-    left join inserted i on r.fresh and i.tenant_id = r.tenant_id and i.route_id = r.route_id and i.event_id = r.event_id`;
+    left join inserted i on r.fresh and i.tenant_id = r.tenant_id and i.route_id = r.route_id and i.event_id = r.event_id`,
+};

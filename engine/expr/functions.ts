@@ -32,6 +32,8 @@ export function withNow<T>(at: Date | string | undefined, fn: () => T): T {
 }
 
 function toIso(value: Date | string, op: string): string {
+  // A Date's own ISO form is luxon's in UTC (the hot path: a webhook's receipt time).
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
   const date =
     value instanceof Date ? DateTime.fromJSDate(value) : DateTime.fromISO(value, { setZone: true });
   if (!date.isValid) throw new LogicError(`${op}: "${String(value)}" is not an ISO 8601 date`);

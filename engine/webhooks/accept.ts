@@ -4,13 +4,13 @@
  * on the queue (the runs' jobs follow through the run outbox).
  *
  * Deliveries that arrive together are group-committed: begin, dedup inserts + tenant status +
- * enablement (one statement), runs (one), audit entries (one), run ids (one), commit, for
- * the whole batch.
+ * enablement (one statement), runs (one), audit entries with the events' run ids (one),
+ * commit, for the whole batch.
  */
 import type { Knex } from 'knex';
-import { recordAudits } from '../db/audit.ts';
+import { auditRowsJson } from '../db/audit.ts';
 import { GroupCommit } from '../db/group-commit.ts';
-import { insertWebhookEvents, linkEventRuns } from '../db/webhook-events.ts';
+import { insertWebhookEvents, settleEvents } from '../db/webhook-events.ts';
 import { evaluate, isTruthy } from '../expr/index.ts';
 import type { Logger } from '../log.ts';
 import type { DefaultGate, Skip } from '../runtime/defaults.ts';
@@ -53,7 +53,8 @@ function matchingSubscribers(delivery: Delivery, trigger: object, log: Logger): 
     if (!s.accepts(delivery.eventType)) return false;
     if (s.rule === undefined) return true;
     try {
-      const at = (trigger as { at?: string }).at;
+      // `now` is the trigger's `at`, the time of receipt.
+      const at = delivery.receivedAt;
       return isTruthy(evaluate(s.rule, { trigger, tenant: { id: delivery.tenantId } }, at));
     } catch (err) {
       log.warn(
@@ -81,7 +82,7 @@ function triggerOf(delivery: Delivery): Record<string, unknown> {
 export type Accepted = Acceptance | { error: unknown };
 
 /**
- * Deliveries that arrive together share one transaction (group commit): four statements and
+ * Deliveries that arrive together share one transaction (group commit): three statements and
  * one durable commit for the whole batch, each delivery still all-or-nothing with its batch.
  * A batch that fails is retried delivery by delivery (GroupCommit), so one bad delivery
  * cannot fail the others.
@@ -151,11 +152,9 @@ async function acceptDeliveries(
       log.info({ route: route.id, tenant: tenantId, eventId, eventType }, `webhook:${note}`);
       return { duplicate: false, runIds, note, ...extra };
     });
-    await recordAudits(
-      trx,
-      outcomes.flatMap((o, i) => ('error' in o ? [] : [auditEntry(planned[i]!.delivery, o)])),
-    );
-    await linkRuns(trx, events, runs.ids);
+    const entries = outcomes.flatMap((o, i) => ('error' in o ? [] : [auditEntry(planned[i]!.delivery, o)]));
+    // An event with runs is always an accepted one, so links come only with entries.
+    if (entries.length > 0) await settleEvents(trx, linksOf(events, runs.ids), auditRowsJson(entries));
     return outcomes;
   });
 }
@@ -246,10 +245,9 @@ async function signalRuns(
   return out;
 }
 
-async function linkRuns(trx: Knex.Transaction, events: EventRow[], ids: string[][]): Promise<void> {
-  const links = events.flatMap((e, i) =>
+/** The runs each new event started, for its row. */
+function linksOf(events: EventRow[], ids: string[][]): Array<{ id: number; run_ids: string[] }> {
+  return events.flatMap((e, i) =>
     e.id !== null && ids[i]!.length > 0 ? [{ id: e.id, run_ids: ids[i]! }] : [],
   );
-  if (links.length === 0) return;
-  await linkEventRuns(trx, links);
 }

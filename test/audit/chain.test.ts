@@ -81,6 +81,19 @@ describe('the audit chain', () => {
     expect(row).toEqual({ actor: 'nul\uFFFD', summary: { body: 'a\uFFFDb\uFFFDc', 'k\uFFFD': 1 } });
   });
 
+  it('keeps text that only looks like an escape, and bounds a long summary before storing it', async () => {
+    await tenantWith('esc', 0);
+    const literal = { note: 'C:\\u0000\\ud800 is text', ['\\ud83d']: 'key' };
+    await recordAudit(t.db, entry('esc', 1, { summary: literal }));
+    const long = { body: `${'x'.repeat(9000)}\u0000` };
+    await recordAudit(t.db, entry('esc', 2, { summary: long }));
+    expect((await verifyAudit(t.db, { tenantId: 'esc' }))[0]).toMatchObject({ ok: true, rows: 2 });
+    const rows = await t.db('audit_log').where({ tenant_id: 'esc' }).orderBy('seq').select('summary');
+    expect(rows[0]!.summary).toEqual(literal);
+    expect(rows[1]!.summary).toMatchObject({ truncated: true });
+    expect(rows[1]!.summary.preview).toBe(JSON.stringify(long).slice(0, 8192));
+  });
+
   it('names an edited row, even one edited with the trigger disabled', async () => {
     await tenantWith('edit', 5);
     const id = await idOf('edit', 3);

@@ -32,4 +32,15 @@ describe('GroupCommit.settled', () => {
     await group.settled();
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
   });
+
+  it('writes the items submitted in one turn of the event loop as one batch', async () => {
+    const batches: number[][] = [];
+    const group = new GroupCommit<number, number>(async (items) => {
+      batches.push(items);
+      return items;
+    });
+    // As the run outbox is poked once per run when a shared transaction commits.
+    await Promise.all([group.submit(1), group.submit(2), group.submit(3)]);
+    expect(batches).toEqual([[1, 2, 3]]);
+  });
 });

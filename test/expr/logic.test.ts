@@ -38,4 +38,12 @@ describe('JSON Logic', () => {
     expect(isTruthy([])).toBe(false);
     expect(isTruthy('0')).toBe(true);
   });
+
+  it('reads `now` from a Date as from its ISO text, and refuses an invalid one', () => {
+    const at = new Date('2026-03-28T23:30:00.123Z');
+    expect(evaluate({ now: [] }, data, at)).toBe('2026-03-28T23:30:00.123Z');
+    expect(evaluate({ now: [] }, data, at)).toBe(evaluate({ now: [] }, data, at.toISOString()));
+    expect(evaluate({ now: [] }, data, '2026-03-29T00:30:00.123+01:00')).toBe('2026-03-28T23:30:00.123Z');
+    expect(() => evaluate({ now: [] }, data, new Date('nope'))).toThrow('is not an ISO 8601 date');
+  });
 });

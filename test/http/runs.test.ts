@@ -160,6 +160,20 @@ describe('runs', () => {
     expect((await problemOf(bad)).status).toBe(400);
   });
 
+  it('starts one run for one Idempotency-Key sent by concurrent requests that share a transaction', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => trigger({ name: 'Ada' }, { 'idempotency-key': 'order-77' })),
+    );
+    expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202, 202, 202]);
+    const ids = await Promise.all(answers.map(async (a) => ((await a.json()) as Run).id));
+    expect(new Set(ids).size).toBe(1);
+    expect(answers.filter((a) => a.headers.get('idempotent-replayed') === 'true')).toHaveLength(5);
+    const runs = await t.db('workflow_runs').where({ tenant_id: 'acme', idempotency_key: 'order-77' });
+    expect(runs).toHaveLength(1);
+    const audited = await t.db('audit_log').where({ action: 'runs.trigger', entity_id: ids[0] });
+    expect(audited).toHaveLength(6);
+  });
+
   it('answers 404 for an unknown workflow', async () => {
     const res = await api.call('POST', '/v1/workflows/WF-404/runs', {
       token: acme,

@@ -111,8 +111,8 @@ interface SharedChange {
 
 const shared = groupPerDatabase<SharedChange, unknown>((db, items) =>
   db.transaction(async (trx) => {
-    const results: unknown[] = [];
-    for (const item of items) results.push(await refusalOrResult(() => item.change(trx)));
+    // Started together, so that their run inserts are sent as one statement (run-inserts.ts).
+    const results = await Promise.all(items.map((item) => refusalOrResult(() => item.change(trx))));
     await recordAudits(
       trx,
       items.flatMap((item, i) => (results[i] instanceof Refused ? [] : [item.entry(results[i])])),
