@@ -61,7 +61,7 @@ export class LedgerWriter {
   readonly #group: GroupCommit<CheckpointItem, CheckpointOutcome>;
 
   constructor(db: Knex) {
-    this.#group = new GroupCommit((items) => writeBatch(db, items));
+    this.#group = new GroupCommit((items) => writeCheckpoints(db, items));
   }
 
   write(item: CheckpointItem): Promise<CheckpointOutcome> {
@@ -79,7 +79,8 @@ const outcomeColumns = (o: { status: string; output?: unknown; error?: unknown; 
   retry_at: o.retryAt?.toISOString() ?? null,
 });
 
-async function writeBatch(db: Knex, items: CheckpointItem[]): Promise<CheckpointOutcome[]> {
+/** The statement writing the checkpoints of several runs, and its bindings. */
+export function checkpointQuery(items: CheckpointItem[]): { sql: string; bindings: unknown[] } {
   const finished = items.flatMap((it) =>
     it.finished.map((f) => ({
       id: f.id,
@@ -115,6 +116,23 @@ async function writeBatch(db: Knex, items: CheckpointItem[]): Promise<Checkpoint
       error: json(it.end!.error),
       output: json(it.end!.output),
     }));
+  const runIds = items.map((it) => it.runId);
+  const bindings = [
+    runIds,
+    items.map((it) => it.tenantId),
+    items.map((it) => it.leaseEpoch),
+    runIds,
+    JSON.stringify(finished),
+    JSON.stringify(started),
+    JSON.stringify(ends),
+    runIds,
+  ];
+  return { sql: WRITE_SQL, bindings };
+}
+
+/** One statement writing the checkpoints of several runs (what a group commit sends). */
+export async function writeCheckpoints(db: Knex, items: CheckpointItem[]): Promise<CheckpointOutcome[]> {
+  const { sql, bindings } = checkpointQuery(items);
   const { rows } = await db.raw<{
     rows: Array<{
       statuses: Array<[string, RunStatus]> | null;
@@ -122,13 +140,7 @@ async function writeBatch(db: Knex, items: CheckpointItem[]): Promise<Checkpoint
       ended: string[] | null;
       live: string[] | null;
     }>;
-  }>(WRITE_SQL, [
-    JSON.stringify(items.map((it) => ({ id: it.runId, tenant_id: it.tenantId, epoch: it.leaseEpoch }))),
-    JSON.stringify(finished),
-    JSON.stringify(started),
-    JSON.stringify(ends),
-    items.map((it) => it.runId),
-  ]);
+  }>(sql, bindings as Knex.RawBinding[]);
   const row = rows[0]!;
   const statuses = new Map(row.statuses ?? []);
   const ended = new Set(row.ended ?? []);
@@ -150,11 +162,15 @@ async function writeBatch(db: Knex, items: CheckpointItem[]): Promise<Checkpoint
 // this write, which is what a caller needs to notice a cancellation. `live` is fencing: only
 // runs whose lease epoch is still the writer's are written, and they stay locked (in id order)
 // until the commit, so a claim cannot slip in between the check and the write.
+// Runs are reached through the primary key (\`id = any(array)\`): joined with a JSON record
+// set, whose size the planner cannot know, the run table was scanned whole, or walked by
+// tenant, at every checkpoint.
 const WRITE_SQL = `
 with live as (
   select r.id from workflow_runs r
-    join json_to_recordset(?::json) as k(id uuid, tenant_id text, epoch int)
+    join unnest(?::uuid[], ?::text[], ?::int[]) as k(id, tenant_id, epoch)
       on r.id = k.id and r.tenant_id = k.tenant_id and r.lease_epoch = k.epoch
+   where r.id = any (?::uuid[])
    order by r.id
      for no key update of r
 ), done as (
@@ -182,7 +198,8 @@ with live as (
      set status = e.status, error = e.error, output = e.output, finished_at = now(), updated_at = now(),
          lease_owner = null, lease_expires_at = null
     from json_to_recordset(?::json) as e(id uuid, tenant_id text, status text, error jsonb, output jsonb)
-   where r.id = e.id and r.tenant_id = e.tenant_id and r.status = 'running' and r.id in (select id from live)
+   where r.id = any (array(select id from live)) and r.id = e.id and r.tenant_id = e.tenant_id
+     and r.status = 'running'
   returning r.id
 )
 select (select json_agg(json_build_array(id, status)) from workflow_runs where id = any(?::uuid[])) as statuses,

@@ -20,7 +20,9 @@ export interface ClaimRequest {
  * The common claim in one statement for many runs: each must be queued or running, in no
  * concurrency group, and its lease free (or the owner's, or expired). The self-join reads
  * each row as it was, so `fresh` tells whether the run ever started. One result per request,
- * in order; undefined where the run was not claimed.
+ * in order; undefined where the run was not claimed. The runs are reached through the primary
+ * key (`id = any(array)`): a JSON record set, of a size the planner cannot know, made it walk
+ * every run outside a concurrency group instead.
  */
 export async function claimRuns(
   db: Db,
@@ -28,20 +30,31 @@ export async function claimRuns(
   owner: string,
   leaseMs: number,
 ): Promise<Array<ClaimedRun | undefined>> {
-  const { rows } = await db.raw<{ rows: ClaimedRun[] }>(
-    `update workflow_runs r
+  const { sql, bindings } = claimQuery(items, owner, leaseMs);
+  const { rows } = await db.raw<{ rows: ClaimedRun[] }>(sql, bindings as Knex.RawBinding[]);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return items.map((it) => byId.get(it.id));
+}
+
+/** The statement of {@link claimRuns}, and its bindings. */
+export function claimQuery(
+  items: ClaimRequest[],
+  owner: string,
+  leaseMs: number,
+): { sql: string; bindings: unknown[] } {
+  const ids = items.map((it) => it.id);
+  return {
+    sql: `update workflow_runs r
         set status = 'running', started_at = coalesce(r.started_at, now()), lease_owner = ?,
             lease_epoch = r.lease_epoch + 1,
             lease_expires_at = now() + make_interval(secs => ?), updated_at = now()
-       from workflow_runs o, json_to_recordset(?::json) as c(id uuid, tenant_id text)
-      where r.id = c.id and r.tenant_id = c.tenant_id and o.id = r.id
+       from workflow_runs o, unnest(?::uuid[], ?::text[]) as c(id, tenant_id)
+      where r.id = any (?::uuid[]) and r.id = c.id and r.tenant_id = c.tenant_id and o.id = r.id
         and r.status in ('queued', 'running', 'waiting') and r.concurrency_key is null
         and (r.lease_owner is null or r.lease_owner = ? or r.lease_expires_at < now())
     returning r.*, o.started_at is null as fresh`,
-    [owner, leaseMs / 1000, JSON.stringify(items), owner],
-  );
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  return items.map((it) => byId.get(it.id));
+    bindings: [owner, leaseMs / 1000, ids, items.map((it) => it.tenant_id), ids, owner],
+  };
 }
 
 /** Takes a run the caller has locked and checked (`lockRun`), whatever its lease or group. */
