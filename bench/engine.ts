@@ -11,6 +11,8 @@
  * 4. loop: one run with a `forEach` of `core.noop` items (1,000 at concurrency 50 by
  *    default), items/s beside the plain steps/s of case 2.
  * Same worker settings for both. fsync stays on: this is the database a user would run.
+ * Case 2 also prints PostgreSQL's side per run: its backends' CPU and its time by statement
+ * (planning and execution, from pg_stat_statements).
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -18,14 +20,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeWorkerUtils } from 'graphile-worker';
 import { loadConfig } from '../engine/config.ts';
-import { startEmbeddedPostgres } from '../engine/db/embedded.ts';
 import { makeDb } from '../engine/db/knex.ts';
 import { migrateUp } from '../engine/db/migrate.ts';
 import { startEngine } from '../engine/engine.ts';
 import { silentLogger } from '../engine/log.ts';
 import { graphileLogger, startRunner } from '../engine/queue/runner.ts';
 import type { Runtime } from '../engine/runtime/index.ts';
-import { loadAverage, THREE_NOOP_STEPS, writeSnapshot, writesPerRun } from './support.ts';
+import { formatPgSide, watchPostgres } from './pg-side.ts';
+import { benchDatabase, loadAverage, THREE_NOOP_STEPS, writeSnapshot, writesPerRun } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -64,10 +66,7 @@ async function main(): Promise<void> {
   await fs.mkdir(path.join(dir, 'manifests'));
   await fs.writeFile(path.join(dir, 'manifests', 'wf.yaml'), THREE_NOOP_STEPS);
   await fs.writeFile(path.join(dir, 'manifests', 'loop.yaml'), LOOP_WORKFLOW);
-  const pg = await startEmbeddedPostgres({
-    dataDir: path.join(dir, 'pg'),
-    settings: { max_connections: '200' },
-  });
+  const pg = await benchDatabase('atlas_bench_engine');
   try {
     const url = pg.url;
     const db = makeDb(url, { poolSize: 20 });
@@ -149,6 +148,7 @@ async function engineThroughput(url: string, db: ReturnType<typeof makeDb>, dir:
   const runtime = engine.runtime;
   try {
     const before = await writeSnapshot(db);
+    const pgSide = await watchPostgres(db);
     const started = performance.now();
     // Triggers come from concurrent callers, as API requests would.
     let next = 0;
@@ -163,6 +163,8 @@ async function engineThroughput(url: string, db: ReturnType<typeof makeDb>, dir:
     console.log(
       `  (all ${RUNS} triggers accepted after ${triggered.toFixed(2)} s = ${(RUNS / triggered).toFixed(0)} triggers/s)`,
     );
+    const side = await pgSide();
+    console.log(formatPgSide(side, RUNS).replace(/per request/g, 'per run'));
     const writes = await writesPerRun(db, before, await writeSnapshot(db), RUNS);
     console.log(
       `  writes per run: ${writes.rows.toFixed(1)} rows, ${(writes.walBytes / 1024).toFixed(1)} KB of WAL (${writes.byTable}); load average ${loadAverage()}`,
