@@ -8,8 +8,12 @@ import type { RunRow } from './runs.ts';
 
 type Db = Knex | Knex.Transaction;
 
-/** A claimed run; `fresh` when it had never started, so it has no step attempts yet. */
-export type ClaimedRun = RunRow & { fresh: boolean };
+/**
+ * A claimed run; `fresh` when it had never started, so it has no step attempts yet.
+ * `claimOnWrite`: taken without a claim (a fresh run, read only); its first checkpoint
+ * claims it (`CheckpointItem.claim`), or `claimTakenRun` does if its pure steps take long.
+ */
+export type ClaimedRun = RunRow & { fresh: boolean; claimOnWrite?: boolean };
 
 export interface ClaimRequest {
   id: string;
@@ -106,4 +110,41 @@ export async function releaseLease(
   await db('workflow_runs')
     .where({ id: run.id, tenant_id: run.tenant_id, lease_owner: owner })
     .update({ lease_owner: null, lease_expires_at: null, updated_at: db.fn.now() });
+}
+
+/** The runs as they are (no lock, no write), one result per request, in order. */
+export async function peekRuns(db: Db, items: ClaimRequest[]): Promise<Array<RunRow | undefined>> {
+  const { rows } = await db.raw<{ rows: RunRow[] }>(
+    'select * from workflow_runs where id = any (?::uuid[])',
+    [items.map((it) => it.id)],
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return items.map((it) => {
+    const row = byId.get(it.id);
+    return row?.tenant_id === it.tenant_id ? row : undefined;
+  });
+}
+
+/**
+ * Claims a run taken without a claim, only if nothing changed since it was read: still
+ * queued, its lease epoch the one read and its lease free. False when it was refused.
+ */
+export async function claimTakenRun(
+  db: Db,
+  run: { id: string; tenant_id: string; lease_epoch: number },
+  owner: string,
+  leaseMs: number,
+): Promise<boolean> {
+  const updated = await db('workflow_runs')
+    .where({ id: run.id, tenant_id: run.tenant_id, lease_epoch: run.lease_epoch, status: 'queued' })
+    .where((q) => q.whereNull('lease_owner').orWhere('lease_expires_at', '<', db.fn.now()))
+    .update({
+      status: 'running',
+      started_at: db.raw('coalesce(started_at, now())'),
+      lease_owner: owner,
+      lease_epoch: db.raw('lease_epoch + 1'),
+      lease_expires_at: db.raw('now() + make_interval(secs => ?)', [leaseMs / 1000]),
+      updated_at: db.fn.now(),
+    });
+  return updated === 1;
 }
