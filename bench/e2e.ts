@@ -6,8 +6,9 @@
  *
  * For each number of connections: accepted/s, completed/s (runs that reached `succeeded`
  * while the load ran), the backlog (accepted runs not finished) halfway and at the end, then,
- * once the backlog drained, rows and WAL bytes written per run. fsync on, JSON logging (to a
- * file), metrics and audit on.
+ * once the backlog drained, rows and WAL bytes written per run, and PostgreSQL's side over the
+ * load (its backends' CPU and time by statement, per completed run). fsync on, JSON logging
+ * (to a file), metrics and audit on.
  */
 import { createHmac } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -20,6 +21,7 @@ import { generateKey } from '../engine/crypto/index.ts';
 import { type Knex, makeDb } from '../engine/db/knex.ts';
 import { migrateUp } from '../engine/db/migrate.ts';
 import { startEngine } from '../engine/engine.ts';
+import { formatPgSide, watchPostgres } from './pg-side.ts';
 import {
   bareKoa,
   benchDatabase,
@@ -101,6 +103,7 @@ const rate = (n: number) => `${(n / SECONDS).toFixed(0)}/s`;
 async function phase(db: Knex, url: string, bareUrl: string, connections: number): Promise<void> {
   const bare = await loadInChild([import.meta.filename, 'load', bareUrl], Math.min(SECONDS, 10), connections);
   const before = await writeSnapshot(db);
+  const pgSide = await watchPostgres(db);
   const start = await runCounts(db);
   const load = loadInChild(
     [import.meta.filename, 'load', `${url}/v1/webhooks/e2e?tenantId=${TENANT}`],
@@ -111,6 +114,7 @@ async function phase(db: Knex, url: string, bareUrl: string, connections: number
   const half = await runCounts(db);
   const atlas: LoadFigures = await load;
   const end = await runCounts(db);
+  const side = await pgSide();
   const loadAvg = loadAverage();
   await drained(db);
   const after = await runCounts(db);
@@ -130,6 +134,12 @@ async function phase(db: Knex, url: string, bareUrl: string, connections: number
     `  writes per run: ${writes.rows.toFixed(1)} rows, ${(writes.walBytes / 1024).toFixed(1)} KB of WAL (${writes.byTable})`,
   );
   console.log(`  load average at the end of the load: ${loadAvg}`);
+  // PostgreSQL's side over the load, per run completed meanwhile (intake included).
+  console.log(
+    formatPgSide(side, end.succeeded - start.succeeded)
+      .replace(/per request/g, 'per completed run')
+      .replace(/^/gm, '  '),
+  );
   if (atlas.failed > 0 || after.total - start.total < atlas.ok) process.exitCode = 1;
 }
 

@@ -4,13 +4,17 @@
  *   npx tsx bench/engine.ts [--runs 3000] [--concurrency 64] [--raw-jobs 20000] [--callers 32]
  *
  * 1. raw: no-op graphile-worker jobs/s (jobs added in batches, then drained);
- * 2. engine: a 3-step workflow of `core.noop` steps (pure: written once, with the run's end), triggered
- *    through the runtime (run row + first job in one transaction) and run to completion;
- *    runs/s, steps/s, the per-step ratio against raw jobs/s, rows and WAL bytes per run;
+ * 2. engine: a 3-step workflow of `core.noop` steps (pure: written once, with the run's end).
+ *    First the engine alone: the runs triggered with no worker running, then a worker started
+ *    and timed until the last one ended. Then trigger to finished: triggered through the
+ *    runtime by concurrent callers while the worker runs; runs/s, steps/s, the per-step ratio
+ *    against raw jobs/s, rows and WAL bytes per run;
  * 3. latency: p50/p99 from trigger to finished run at a moderate, paced load;
  * 4. loop: one run with a `forEach` of `core.noop` items (1,000 at concurrency 50 by
  *    default), items/s beside the plain steps/s of case 2.
  * Same worker settings for both. fsync stays on: this is the database a user would run.
+ * Case 2 also prints PostgreSQL's side per run, for each part: its backends' CPU and its time by statement
+ * (planning and execution, from pg_stat_statements).
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -18,14 +22,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeWorkerUtils } from 'graphile-worker';
 import { loadConfig } from '../engine/config.ts';
-import { startEmbeddedPostgres } from '../engine/db/embedded.ts';
 import { makeDb } from '../engine/db/knex.ts';
 import { migrateUp } from '../engine/db/migrate.ts';
 import { startEngine } from '../engine/engine.ts';
 import { silentLogger } from '../engine/log.ts';
 import { graphileLogger, startRunner } from '../engine/queue/runner.ts';
 import type { Runtime } from '../engine/runtime/index.ts';
-import { loadAverage, THREE_NOOP_STEPS, writeSnapshot, writesPerRun } from './support.ts';
+import { formatPgSide, watchPostgres } from './pg-side.ts';
+import { benchDatabase, loadAverage, THREE_NOOP_STEPS, writeSnapshot, writesPerRun } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -64,10 +68,7 @@ async function main(): Promise<void> {
   await fs.mkdir(path.join(dir, 'manifests'));
   await fs.writeFile(path.join(dir, 'manifests', 'wf.yaml'), THREE_NOOP_STEPS);
   await fs.writeFile(path.join(dir, 'manifests', 'loop.yaml'), LOOP_WORKFLOW);
-  const pg = await startEmbeddedPostgres({
-    dataDir: path.join(dir, 'pg'),
-    settings: { max_connections: '200' },
-  });
+  const pg = await benchDatabase('atlas_bench_engine');
   try {
     const url = pg.url;
     const db = makeDb(url, { poolSize: 20 });
@@ -137,32 +138,50 @@ async function engineThroughput(url: string, db: ReturnType<typeof makeDb>, dir:
     ATLAS_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'),
     ATLAS_WORKER_CONCURRENCY: String(CONCURRENCY),
   });
-  // The worker role as `atlas worker` builds it, at the same concurrency as the raw runner.
+  // The worker role as `atlas worker` builds it, at the same concurrency as the raw runner;
+  // its queue worker starts once the first runs wait.
   const engine = await startEngine({
     config,
     log: silentLogger,
     http: false,
-    worker: true,
+    worker: false,
     schedules: false,
     database: { db, url },
   });
   const runtime = engine.runtime;
-  try {
-    const before = await writeSnapshot(db);
-    const started = performance.now();
-    // Triggers come from concurrent callers, as API requests would.
+  // Triggers come from concurrent callers, as API requests would.
+  const triggerAll = async () => {
     let next = 0;
     await Promise.all(
       Array.from({ length: CALLERS }, async () => {
         while (next++ < RUNS) await runtime.trigger({ tenantId: 'bench', workflowId: 'WF-950' });
       }),
     );
-    const triggered = (performance.now() - started) / 1000;
+  };
+  try {
+    // The engine alone: runs already queued, from the worker's start to the last run's end.
+    await triggerAll();
+    const drainSide = await watchPostgres(db);
+    const drainStarted = performance.now();
+    await engine.startWorker();
     await waitAllFinished(db, RUNS);
+    const drainSeconds = (performance.now() - drainStarted) / 1000;
+    console.log(
+      `engine alone: ${RUNS} queued runs drained in ${drainSeconds.toFixed(2)} s = ${(RUNS / drainSeconds).toFixed(0)} runs/s; load average ${loadAverage()}`,
+    );
+    console.log(formatPgSide(await drainSide(), RUNS).replace(/per request/g, 'per run'));
+    const before = await writeSnapshot(db);
+    const pgSide = await watchPostgres(db);
+    const started = performance.now();
+    await triggerAll();
+    const triggered = (performance.now() - started) / 1000;
+    await waitAllFinished(db, 2 * RUNS);
     const seconds = (performance.now() - started) / 1000;
     console.log(
       `  (all ${RUNS} triggers accepted after ${triggered.toFixed(2)} s = ${(RUNS / triggered).toFixed(0)} triggers/s)`,
     );
+    const side = await pgSide();
+    console.log(formatPgSide(side, RUNS).replace(/per request/g, 'per run'));
     const writes = await writesPerRun(db, before, await writeSnapshot(db), RUNS);
     console.log(
       `  writes per run: ${writes.rows.toFixed(1)} rows, ${(writes.walBytes / 1024).toFixed(1)} KB of WAL (${writes.byTable}); load average ${loadAverage()}`,
@@ -202,7 +221,7 @@ async function pacedLatency(
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     runtime.trigger({ tenantId: 'bench', workflowId: 'WF-950' }).then(({ run }) => ids.push(run.id));
   }
-  await waitAllFinished(db, RUNS + LATENCY_RATE * seconds);
+  await waitAllFinished(db, 2 * RUNS + LATENCY_RATE * seconds);
   const rows = await db('workflow_runs')
     .whereIn('id', ids)
     .select(db.raw('extract(epoch from (finished_at - created_at)) * 1000 as ms'));

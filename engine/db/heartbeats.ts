@@ -18,7 +18,9 @@ export interface Beat {
 /**
  * Records the beat and renews the leases of the runs the process is running, in one
  * statement. A lease it holds on a run it no longer runs (its release failed: the database was
- * away) is not renewed, so it expires and another worker takes the run.
+ * away) is not renewed, so it expires and another worker takes the run. The runs are locked
+ * in id order, as checkpoints lock them: in any other order a beat and a checkpoint of the
+ * same runs could deadlock.
  */
 export async function beat(db: Knex, b: Beat): Promise<void> {
   await db.raw(
@@ -28,7 +30,8 @@ export async function beat(db: Knex, b: Beat): Promise<void> {
        on conflict (process_id) do update set seen_at = now(), queue_worker_ids = excluded.queue_worker_ids
      )
      update workflow_runs set lease_expires_at = now() + make_interval(secs => ?)
-      where lease_owner = ? and id = any(?::uuid[])`,
+      where id = any (array(select id from workflow_runs where lease_owner = ? and id = any(?::uuid[])
+                             order by id for no key update))`,
     [b.processId, b.queueWorkerIds, b.hostname, b.pid, b.leaseMs / 1000, b.processId, b.runIds],
   );
 }

@@ -44,6 +44,12 @@ export interface CheckpointItem {
   started: NewAttempt[];
   /** Ends the run in the same commit (only when no other work hangs on its end). */
   end?: { status: 'succeeded' | 'failed'; error: unknown; output?: unknown };
+  /**
+   * Claims the run in the same commit, for `worker`, with a lease of this length: a run taken
+   * without a claim (`ClaimedRun.claimOnWrite`). Refused (fenced) unless it is still queued,
+   * its lease free and its epoch `leaseEpoch`; written, its epoch is `leaseEpoch + 1`.
+   */
+  claim?: { leaseMs: number };
 }
 
 export interface CheckpointOutcome {
@@ -61,7 +67,7 @@ export class LedgerWriter {
   readonly #group: GroupCommit<CheckpointItem, CheckpointOutcome>;
 
   constructor(db: Knex) {
-    this.#group = new GroupCommit((items) => writeBatch(db, items));
+    this.#group = new GroupCommit((items) => writeCheckpoints(db, items));
   }
 
   write(item: CheckpointItem): Promise<CheckpointOutcome> {
@@ -79,7 +85,8 @@ const outcomeColumns = (o: { status: string; output?: unknown; error?: unknown; 
   retry_at: o.retryAt?.toISOString() ?? null,
 });
 
-async function writeBatch(db: Knex, items: CheckpointItem[]): Promise<CheckpointOutcome[]> {
+/** The statement writing the checkpoints of several runs, and its bindings. */
+export function checkpointQuery(items: CheckpointItem[]): { sql: string; bindings: unknown[] } {
   const finished = items.flatMap((it) =>
     it.finished.map((f) => ({
       id: f.id,
@@ -115,6 +122,26 @@ async function writeBatch(db: Knex, items: CheckpointItem[]): Promise<Checkpoint
       error: json(it.end!.error),
       output: json(it.end!.output),
     }));
+  const runIds = items.map((it) => it.runId);
+  const bindings = [
+    runIds,
+    items.map((it) => it.tenantId),
+    items.map((it) => it.leaseEpoch),
+    items.map((it) => (it.claim ? it.claim.leaseMs / 1000 : null)),
+    items.map((it) => it.worker),
+    runIds,
+    ends.map((e) => e.id),
+    JSON.stringify(finished),
+    JSON.stringify(started),
+    JSON.stringify(ends),
+    runIds,
+  ];
+  return { sql: WRITE_SQL, bindings };
+}
+
+/** One statement writing the checkpoints of several runs (what a group commit sends). */
+export async function writeCheckpoints(db: Knex, items: CheckpointItem[]): Promise<CheckpointOutcome[]> {
+  const { sql, bindings } = checkpointQuery(items);
   const { rows } = await db.raw<{
     rows: Array<{
       statuses: Array<[string, RunStatus]> | null;
@@ -122,13 +149,7 @@ async function writeBatch(db: Knex, items: CheckpointItem[]): Promise<Checkpoint
       ended: string[] | null;
       live: string[] | null;
     }>;
-  }>(WRITE_SQL, [
-    JSON.stringify(items.map((it) => ({ id: it.runId, tenant_id: it.tenantId, epoch: it.leaseEpoch }))),
-    JSON.stringify(finished),
-    JSON.stringify(started),
-    JSON.stringify(ends),
-    items.map((it) => it.runId),
-  ]);
+  }>(sql, bindings as Knex.RawBinding[]);
   const row = rows[0]!;
   const statuses = new Map(row.statuses ?? []);
   const ended = new Set(row.ended ?? []);
@@ -150,13 +171,28 @@ async function writeBatch(db: Knex, items: CheckpointItem[]): Promise<Checkpoint
 // this write, which is what a caller needs to notice a cancellation. `live` is fencing: only
 // runs whose lease epoch is still the writer's are written, and they stay locked (in id order)
 // until the commit, so a claim cannot slip in between the check and the write.
+// Runs are reached through the primary key (`id = any(array)`): joined with a JSON record
+// set, whose size the planner cannot know, the run table was scanned whole, or walked by
+// tenant, at every checkpoint. A run claimed by its checkpoint (`claim_secs`) must also still
+// be queued with its lease free; `claimed` takes it, or `ended` when the write also ends it.
 const WRITE_SQL = `
 with live as (
-  select r.id from workflow_runs r
-    join json_to_recordset(?::json) as k(id uuid, tenant_id text, epoch int)
+  select r.id, k.claim_secs, k.owner from workflow_runs r
+    join unnest(?::uuid[], ?::text[], ?::int[], ?::float8[], ?::text[]) as k(id, tenant_id, epoch, claim_secs, owner)
       on r.id = k.id and r.tenant_id = k.tenant_id and r.lease_epoch = k.epoch
+   where r.id = any (?::uuid[])
+     and (k.claim_secs is null or (r.status = 'queued' and (r.lease_owner is null or r.lease_expires_at < now())))
    order by r.id
      for no key update of r
+), claimed as (
+  update workflow_runs r
+     set status = 'running', started_at = coalesce(r.started_at, now()), lease_owner = l.owner,
+         lease_epoch = r.lease_epoch + 1, lease_expires_at = now() + make_interval(secs => l.claim_secs),
+         updated_at = now()
+    from live l
+   where r.id = any (array(select id from live where claim_secs is not null and not id = any (?::uuid[])))
+     and r.id = l.id
+  returning r.id
 ), done as (
   update step_runs s
      set status = f.status, output = f.output, error = f.error, retry_at = f.retry_at,
@@ -180,13 +216,16 @@ with live as (
 ), ended as (
   update workflow_runs r
      set status = e.status, error = e.error, output = e.output, finished_at = now(), updated_at = now(),
-         lease_owner = null, lease_expires_at = null
-    from json_to_recordset(?::json) as e(id uuid, tenant_id text, status text, error jsonb, output jsonb)
-   where r.id = e.id and r.tenant_id = e.tenant_id and r.status = 'running' and r.id in (select id from live)
+         started_at = coalesce(r.started_at, now()), lease_owner = null, lease_expires_at = null,
+         lease_epoch = r.lease_epoch + case when l.claim_secs is null then 0 else 1 end
+    from json_to_recordset(?::json) as e(id uuid, tenant_id text, status text, error jsonb, output jsonb), live l
+   where r.id = any (array(select id from live)) and r.id = e.id and r.tenant_id = e.tenant_id and l.id = r.id
+     and (r.status = 'running' or l.claim_secs is not null)
   returning r.id
 )
 select (select json_agg(json_build_array(id, status)) from workflow_runs where id = any(?::uuid[])) as statuses,
        (select json_agg(json_build_array(run_id, step_id, id)) from started) as started,
        (select json_agg(id) from ended) as ended,
        (select json_agg(id) from live) as live,
-       (select count(*) from done) as done`;
+       (select count(*) from done) as done,
+       (select count(*) from claimed) as claimed`;

@@ -13,7 +13,7 @@ import type { Step } from '../manifest/types.gen.ts';
 import { CALL_ACTION } from './calls.ts';
 import type { ClaimedRun } from './claims.ts';
 import type { Core } from './core.ts';
-import { LeaseLost } from './errors.ts';
+import { ClaimRefused, LeaseLost } from './errors.ts';
 import { type Plan, plan } from './plan.ts';
 import { cancelled, classify, failure, stepRetry } from './retry.ts';
 import type { Completion } from './run-attempts.ts';
@@ -41,7 +41,7 @@ export async function advanceRun(core: Core, runId: string, tenantId: string): P
   const cancel = core.cancels.watch(runId);
   let run: ClaimedRun | undefined;
   try {
-    run = await core.claims.claim(runId, tenantId);
+    run = await core.claims.take(runId, tenantId, (r) => core.finishing.endsAlone(r));
     if (!run) return;
     const workflow = await core.versions.of(run);
     const scope: RunScope = {
@@ -55,10 +55,15 @@ export async function advanceRun(core: Core, runId: string, tenantId: string): P
     };
     const loop = new RunLoop(core, run, workflow, scope, cancel.signal);
     const stopWaking = core.cancels.onWake(run.id, () => loop.poke());
-    await loop.drive().finally(stopWaking);
+    await loop.drive().finally(() => {
+      stopWaking();
+      loop.close();
+    });
   } catch (err) {
     if (!run) throw err;
     if (err instanceof LeaseLost) return core.fenced(run, err);
+    // Taken without a claim, and cancelled or claimed elsewhere since: nothing was written.
+    if (err instanceof ClaimRefused) return;
     // The queue retries this job (the database blinked, say): free the lease so that the
     // retry may run on any worker, instead of waiting for this process to let go.
     await core.claims.release(run).catch(() => {});

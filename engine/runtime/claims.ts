@@ -10,7 +10,9 @@ import {
   type ClaimRequest,
   claimLockedRun,
   claimRuns,
+  claimTakenRun,
   lockConcurrencyGroup,
+  peekRuns,
   releaseLease,
 } from '../db/run-claims.ts';
 import { lockRun, parkRun, type RunRow } from '../db/runs.ts';
@@ -28,6 +30,7 @@ const BUSY_RECHECK_MS = 1_000;
 export class Claims {
   readonly leaseMs: number;
   readonly #batch: GroupCommit<ClaimRequest, ClaimedRun | undefined>;
+  readonly #peeks: GroupCommit<ClaimRequest, RunRow | undefined>;
 
   constructor(
     private readonly deps: RuntimeDeps,
@@ -37,6 +40,34 @@ export class Claims {
     // The common claim (no concurrency group, lease free) is group-committed with the
     // claims of other runs starting in this process.
     this.#batch = new GroupCommit((items) => claimRuns(deps.db, items, deps.processId, this.leaseMs));
+    this.#peeks = new GroupCommit((items) => peekRuns(deps.db, items));
+  }
+
+  /**
+   * Takes the run for this process. A fresh run outside any concurrency group, with its lease
+   * free and nothing hanging on its end (`endsAlone`), is only read: its claim rides in its
+   * first checkpoint (`claimOnWrite`), so a run of pure steps is claimed and ended in one
+   * write. Any other run is claimed now (`claim`).
+   */
+  async take(
+    runId: string,
+    tenantId: string,
+    endsAlone: (run: RunRow) => boolean,
+  ): Promise<ClaimedRun | undefined> {
+    const run = await this.#peeks.submit({ id: runId, tenant_id: tenantId });
+    const free = run && (run.lease_owner === null || run.lease_expires_at! < this.now());
+    if (run && free && run.status === 'queued' && run.started_at === null && run.concurrency_key === null) {
+      if (endsAlone(run)) return { ...run, fresh: true, claimOnWrite: true };
+    }
+    return this.claim(runId, tenantId);
+  }
+
+  /**
+   * Claims a run taken without a claim whose first checkpoint is not near (its pure steps run
+   * long), so that it shows `running` and holds a lease. False when it was refused.
+   */
+  claimTaken(run: ClaimedRun): Promise<boolean> {
+    return claimTakenRun(this.deps.db, run, this.deps.processId, this.leaseMs);
   }
 
   /**

@@ -36,3 +36,14 @@ export class LeaseLost extends RuntimeError {
     this.name = 'LeaseLost';
   }
 }
+
+/**
+ * The claim of a run taken without one was refused: it was cancelled, or another worker
+ * claimed it, since this worker read it. Nothing of this worker's was written; it lets go.
+ */
+export class ClaimRefused extends RuntimeError {
+  constructor(runId: string) {
+    super('conflict', `run ${runId} was no longer free to claim; this worker's write was refused`);
+    this.name = 'ClaimRefused';
+  }
+}

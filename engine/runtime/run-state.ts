@@ -9,11 +9,14 @@ import { latestStepRuns } from '../db/step-runs.ts';
 import type { Step, Workflow } from '../manifest/types.gen.ts';
 import type { ClaimedRun } from './claims.ts';
 import type { Core } from './core.ts';
-import { LeaseLost } from './errors.ts';
+import { ClaimRefused, LeaseLost } from './errors.ts';
 import type { Loop } from './loop.ts';
 import type { StepState } from './plan.ts';
 import { type ResumedLoop, resumeStates } from './resume.ts';
 import { type RenderedInput, type RunScope, renderOutput } from './scope.ts';
+
+/** A run taken without a claim is claimed on its own if its first checkpoint has not come by then. */
+const CLAIM_AFTER_MS = 200;
 
 export abstract class RunState {
   protected readonly states = new Map<string, StepState>();
@@ -25,6 +28,9 @@ export abstract class RunState {
   protected resumed = new Map<string, ResumedLoop>();
   protected readonly pendingInputs = new Map<string, RenderedInput>();
   protected ledgerIds = new Map<string, number>();
+  /** The claim of a run taken without one, when its pure steps outlast `CLAIM_AFTER_MS`. */
+  #claiming: Promise<boolean> | undefined;
+  #claimTimer: NodeJS.Timeout | undefined;
 
   constructor(
     protected readonly core: Core,
@@ -32,7 +38,40 @@ export abstract class RunState {
     protected readonly workflow: Workflow,
     protected readonly scope: RunScope,
     protected readonly cancel: AbortSignal,
-  ) {}
+  ) {
+    if (run.claimOnWrite) {
+      this.#claimTimer = setTimeout(() => this.#claimNow(), CLAIM_AFTER_MS);
+      this.#claimTimer.unref();
+    }
+  }
+
+  #claimNow(): void {
+    if (!this.run.claimOnWrite || this.#claiming) return;
+    this.#claiming = this.core.claims.claimTaken(this.run).then((claimed) => {
+      if (claimed) this.#claimed();
+      return claimed;
+    });
+    // Its error, if any, is the next checkpoint's.
+    this.#claiming.catch(() => {});
+  }
+
+  #claimed(): void {
+    this.run.claimOnWrite = false;
+    this.run.lease_epoch += 1;
+    this.run.status = 'running';
+  }
+
+  /** Claims a run taken without a claim now, before a write that is not a checkpoint (a call). */
+  protected async claimFirst(): Promise<void> {
+    clearTimeout(this.#claimTimer);
+    this.#claimNow();
+    if (this.#claiming && !(await this.#claiming)) throw new ClaimRefused(this.run.id);
+  }
+
+  /** The loop let the run go: a run taken without a claim is not claimed any more. */
+  close(): void {
+    clearTimeout(this.#claimTimer);
+  }
 
   /**
    * Ends a step's open row (a loop's, a wait's): a finished attempt when it was checkpointed,
@@ -82,6 +121,9 @@ export abstract class RunState {
 
   /** Writes the pending checkpoint (group-committed with other runs'); returns the run's status. */
   protected async flush(end?: { status: 'succeeded' | 'failed'; error: unknown; output?: unknown }) {
+    clearTimeout(this.#claimTimer);
+    if (this.#claiming && !(await this.#claiming)) throw new ClaimRefused(this.run.id);
+    const claim = this.run.claimOnWrite ? { leaseMs: this.core.claims.leaseMs } : undefined;
     const outcome = await this.core.writer.write({
       tenantId: this.run.tenant_id,
       runId: this.run.id,
@@ -91,8 +133,17 @@ export abstract class RunState {
       finished: this.finished,
       started: this.started,
       ...(end ? { end } : {}),
+      ...(claim ? { claim } : {}),
     });
-    if (outcome.fenced) throw new LeaseLost(this.run.id, this.run.lease_epoch);
+    if (outcome.fenced) {
+      if (claim) throw new ClaimRefused(this.run.id);
+      throw new LeaseLost(this.run.id, this.run.lease_epoch);
+    }
+    if (claim) {
+      // It was queued, and is this worker's now.
+      this.#claimed();
+      outcome.runStatus = 'running';
+    }
     for (const [stepId, id] of outcome.ids) this.ledgerIds.set(stepId, id);
     this.finished = [];
     this.started = [];

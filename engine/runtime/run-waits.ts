@@ -74,6 +74,7 @@ export abstract class WaitSteps extends RunState {
     rendered: RenderedInput,
   ): Promise<boolean> {
     this.checkInput(step, rendered);
+    await this.claimFirst();
     const call = await startCall(this.core, this.run, { id: step.id, ...base }, rendered.input as CallInput);
     const state: StepState = call.waits
       ? {
