@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { checkpointQuery } from '../../engine/db/ledger-writer.ts';
 import { claimQuery } from '../../engine/db/run-claims.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { runRow } from '../helpers/rows.ts';
 
 const database = useTestDatabase();
 const RUNS = 3_000;
@@ -51,20 +52,7 @@ beforeAll(async () => {
     [RUNS],
   );
   batch = Array.from({ length: 40 }, () => randomUUID());
-  await db('workflow_runs').insert(
-    batch.map((id) => ({
-      id,
-      tenant_id: 'busy',
-      workflow_id: 'WF-1',
-      manifest_hash: 'plans',
-      status: 'running',
-      input: {},
-      trigger: { type: 'manual' },
-      dispatched: true,
-      lease_owner: 'p',
-      lease_epoch: 1,
-    })),
-  );
+  await db('workflow_runs').insert(batch.map((id) => runRow(id, 'busy', 'plans')));
   await db.raw('analyze workflow_runs');
 });
 

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeCheckpoints } from '../../engine/db/ledger-writer.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { runRow } from '../helpers/rows.ts';
 
 const database = useTestDatabase();
 const runId = randomUUID();
@@ -27,18 +28,7 @@ beforeAll(async () => {
   const db = database.db;
   await db('tenants').insert({ id: 'idx', name: 'Idx' });
   await db('manifest_versions').insert({ hash: 'idx', kind: 'Workflow', manifest_id: 'WF-1', content: {} });
-  await db('workflow_runs').insert({
-    id: runId,
-    tenant_id: 'idx',
-    workflow_id: 'WF-1',
-    manifest_hash: 'idx',
-    status: 'running',
-    input: {},
-    trigger: { type: 'manual' },
-    dispatched: true,
-    lease_owner: 'p',
-    lease_epoch: 1,
-  });
+  await db('workflow_runs').insert(runRow(runId, 'idx', 'idx'));
   const [outcome] = await writeCheckpoints(db, [
     {
       tenantId: 'idx',

@@ -8,6 +8,7 @@ import { countQueries } from '../../engine/db/query-counter.ts';
 import { withTenant } from '../../engine/db/rls.ts';
 import { getRunWithAttempts } from '../../engine/db/runs.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { runRow } from '../helpers/rows.ts';
 
 const database = useTestDatabase();
 const acmeRun = randomUUID();
@@ -25,16 +26,14 @@ beforeAll(async () => {
     manifest_id: 'WF-X',
     content: '{}',
   });
-  const run = (id: string, tenant: string) => ({
-    id,
-    tenant_id: tenant,
-    workflow_id: 'WF-X',
-    manifest_hash: 'h-view',
-    status: 'running',
-    input: JSON.stringify({ who: tenant }),
-    trigger: JSON.stringify({ type: 'manual' }),
-    started_at: new Date('2026-01-02T03:04:05.678Z'),
-  });
+  const run = (id: string, tenant: string) =>
+    runRow(id, tenant, 'h-view', {
+      workflow_id: 'WF-X',
+      input: { who: tenant },
+      lease_owner: null,
+      lease_epoch: 0,
+      started_at: new Date('2026-01-02T03:04:05.678Z'),
+    });
   await db('workflow_runs').insert([run(acmeRun, 'acme'), run(globexRun, 'globex')]);
   await db('step_runs').insert({
     tenant_id: 'acme',
