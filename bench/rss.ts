@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 // @ts-expect-error: a plain JavaScript build script
 import { build } from '../bin/build-dist.js';
+import { environment } from '../engine/config.ts';
 import { makeDb } from '../engine/db/knex.ts';
 import { BENCH_JWT_SECRET, benchDatabase, benchHeaders, type LoadFigures, loadInChild } from './support.ts';
 
@@ -85,7 +86,7 @@ async function measure(pid: number, loads: Array<() => Promise<LoadFigures>>) {
 const BARE_KOA = `import Koa from 'koa';
 const app = new Koa();
 app.use(async (ctx) => { for await (const _ of ctx.req); ctx.body = { id: 'run', status: 'queued' }; });
-app.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening'));`;
+app.listen(Number(process.argv[1]), '127.0.0.1', () => console.log('listening'));`;
 
 async function main(): Promise<void> {
   // The server measured is the compiled one: bin/atlas.js runs the sources through tsx
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env = {
-    ...process.env,
+    ...environment(),
     DATABASE_URL: pgInstance.url,
     ATLAS_JWT_SECRET: BENCH_JWT_SECRET,
     LOG_LEVEL: 'info',
@@ -107,7 +108,7 @@ async function main(): Promise<void> {
     ATLAS_FROM_SOURCE: '0',
   });
   const barePort = await freePort();
-  const bare = start(['--input-type=module', '-e', BARE_KOA], { ...process.env, PORT: String(barePort) });
+  const bare = start(['--input-type=module', '-e', BARE_KOA, String(barePort)], environment());
   try {
     await ready(`${url}/readyz`);
     const db = makeDb(pgInstance.url, { poolSize: 1 });

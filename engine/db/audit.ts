@@ -3,11 +3,13 @@
  * per external call made through the integration hub. Summaries are redacted here, at the
  * one door every entry passes, so a caller cannot forget to.
  */
+
 import type { Knex } from 'knex';
 import type { AuditEntry, AuditSink } from '../audit/entry.ts';
 import { redact } from '../audit/redact.ts';
 import { contentHash, payloadHash } from './audit-hash.ts';
 import { chainAudit, deferRows } from './audit-pending.ts';
+import { optional, storableJson, wellFormed } from './audit-storable.ts';
 import { groupPerDatabase } from './group-commit.ts';
 
 export interface AuditRecord {
@@ -139,7 +141,7 @@ export function auditRowsJson(entries: AuditRecord[]): string {
 }
 
 function auditRow(entry: AuditRecord) {
-  const summaryText = storableJson(redact(entry.summary ?? {}));
+  const summaryText = storableJson(redact(entry.summary ?? {}), SUMMARY_LIMIT);
   // What PostgreSQL will hold, so that the hashes are of what is stored: the JSON as parsed
   // back, text without NUL or lone surrogates (U+FFFD instead), the time in whole milliseconds.
   const summary: unknown = JSON.parse(summaryText);
@@ -170,41 +172,6 @@ function auditRow(entry: AuditRecord) {
     content_hash: contentHash(fields, payload).toString('hex'),
   };
 }
-
-/** What PostgreSQL's text and jsonb refuse or change: NUL and lone surrogates. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what is looked for.
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-const HAS_UNSTORABLE = new RegExp(UNSTORABLE.source);
-
-/** A JSON.stringify replacer: strings and keys made storable. */
-function storable(_key: string, value: unknown): unknown {
-  if (typeof value === 'string') return wellFormed(value);
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-  const keys = Object.keys(value);
-  if (!keys.some((k) => HAS_UNSTORABLE.test(k))) return value;
-  return Object.fromEntries(keys.map((k) => [wellFormed(k), (value as Record<string, unknown>)[k]]));
-}
-
-const wellFormed = (text: string): string => text.replace(UNSTORABLE, '\uFFFD');
-const optional = (text: string | null | undefined): string | null =>
-  text === undefined || text === null ? null : wellFormed(text);
-
-/**
- * The summary as JSON, bounded (a preview of its text past {@link SUMMARY_LIMIT}) and made
- * storable. JSON.stringify writes NUL and lone surrogates as `\u` escapes, so a text
- * without such an escape needs no second pass through the (slow) replacer.
- */
-function storableJson(summary: unknown): string {
-  const text = JSON.stringify(summary) ?? 'null';
-  const bounded =
-    text.length <= SUMMARY_LIMIT ? summary : { truncated: true, preview: text.slice(0, SUMMARY_LIMIT) };
-  const out = bounded === summary ? text : (JSON.stringify(bounded) ?? 'null');
-  return ESCAPED_UNSTORABLE.test(out) ? (JSON.stringify(bounded, storable) ?? 'null') : out;
-}
-
-/** What JSON.stringify writes for NUL and lone surrogates (a literal `\u0000` in text too). */
-const ESCAPED_UNSTORABLE = /\\u(0000|d[89a-f])/i;
 
 export interface AuditFilter {
   action?: string;
