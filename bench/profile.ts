@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../engine/config.ts';
 import { generateKey } from '../engine/crypto/index.ts';
 import { countQueries } from '../engine/db/query-counter.ts';
-import { formatSummary, summarise } from './cpu-profile.ts';
+import { formatSummary, summarise, summariseAllocations } from './cpu-profile.ts';
 import { formatPgSide, watchPostgres } from './pg-side.ts';
 import {
   BENCH_JWT_SECRET,
@@ -28,6 +28,8 @@ const { values: knobs, positionals } = parseArgs({
     duration: { type: 'string', default: '5' },
     connections: { type: 'string' },
     out: { type: 'string', default: path.join(os.tmpdir(), 'atlas-profiles') },
+    /** Also a sampling heap profile: the bytes each function allocates per request, garbage included. */
+    heap: { type: 'boolean', default: false },
   },
 });
 const DURATION_S = Number(knobs.duration);
@@ -78,8 +80,15 @@ async function main(bench: Bench): Promise<void> {
     session.connect();
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
+    if (knobs.heap)
+      await session.post('HeapProfiler.startSampling', {
+        samplingInterval: 16_384,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
     const figures = await measure();
     const { profile } = await session.post('Profiler.stop');
+    const heap = knobs.heap ? (await session.post('HeapProfiler.stopSampling')).profile : undefined;
     const cpu = process.cpuUsage(cpuBefore);
     const pg = await pgSide();
     clearInterval(sampler);
@@ -104,6 +113,14 @@ async function main(bench: Bench): Promise<void> {
     console.log(`server CPU: ${cpuPer} µs per request (the profiler's own cost included)`);
     console.log(formatPgSide(pg, figures.ok));
     console.log(formatSummary(summarise(profile)));
+    if (heap) {
+      const allocations = summariseAllocations(heap.head as Parameters<typeof summariseAllocations>[0]);
+      const kb = (b: number) => `${(b / 1024 / Math.max(figures.ok, 1)).toFixed(1).padStart(6)} KB`;
+      console.log(`allocated: ${kb(allocations.totalBytes).trim()} per request (sampled), by package:`);
+      for (const p of allocations.packages) console.log(`  ${kb(p.selfMs)}  ${p.name}`);
+      console.log('by function:');
+      for (const f of allocations.functions) console.log(`  ${kb(f.selfMs)}  ${f.name}`);
+    }
     console.log(`profile: ${file} (open in Chrome DevTools or speedscope)`);
   } finally {
     session.disconnect();

@@ -42,16 +42,39 @@ function compileRoutes(routes: readonly AnyRoute[]): CompiledRoute[] {
  * with `Allow`.
  */
 export function routeTable(specs: readonly AnyRoute[], plugins: readonly Middleware[]): Middleware {
-  const router = new Router({ strict: true, sensitive: true });
+  // One router per path prefix (`/v1/runs`): @koa/router tests a request against every
+  // route it holds, so a request meets only the few routes of its own prefix.
+  const routers = new Map<string, Router>();
   for (const route of compileRoutes(specs)) {
+    const prefix = prefixOf(route.spec.path);
+    if (prefix.includes('{'))
+      throw new Error(`route ${route.spec.path}: its first two segments must be literal`);
+    let router = routers.get(prefix);
+    if (!router) {
+      router = new Router({ strict: true, sensitive: true });
+      routers.set(prefix, router);
+    }
     router.register(
       toRouterPath(route.spec.path),
       [route.spec.method],
       [enter(route), ...plugins, dispatch(route)],
     );
   }
-  const matched = router.routes();
-  return (ctx) => matched(ctx as RouterContext, async () => unmatched(router, ctx as ApiContext));
+  const matchers = new Map([...routers].map(([prefix, router]) => [prefix, router.routes()]));
+  return (ctx) => {
+    const prefix = prefixOf(ctx.path);
+    const router = routers.get(prefix);
+    const matched = matchers.get(prefix);
+    if (!router || !matched) return unmatched(undefined, ctx as ApiContext);
+    return matched(ctx as RouterContext, async () => unmatched(router, ctx as ApiContext));
+  };
+}
+
+/** A path's first two segments: `/v1/runs/{id}/retry` → `/v1/runs`, `/healthz` → `/healthz`. */
+function prefixOf(path: string): string {
+  const second = path.indexOf('/', 1);
+  const third = second < 0 ? -1 : path.indexOf('/', second + 1);
+  return third < 0 ? path : path.slice(0, third);
 }
 
 /** `/v1/runs/{id}` → `/v1/runs/:id`. */
@@ -79,11 +102,11 @@ function enter(route: CompiledRoute): Middleware {
 }
 
 /** 404 for an unknown path, 405 (with `Allow`, in table order) for a known path's other methods. */
-function unmatched(router: Router, ctx: ApiContext): never {
+function unmatched(router: Router | undefined, ctx: ApiContext): never {
   ctx.state.params = {};
-  const allowed = router
-    .match(ctx.path, ctx.method)
-    .path.flatMap((layer) => layer.methods.filter((method) => method !== 'HEAD'));
+  const allowed = (router?.match(ctx.path, ctx.method).path ?? []).flatMap((layer) =>
+    layer.methods.filter((method) => method !== 'HEAD'),
+  );
   if (allowed.length === 0) throw problem.notFound(`No route for ${ctx.method} ${ctx.path}.`);
   throw new HttpProblem({
     status: 405,

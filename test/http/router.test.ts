@@ -131,6 +131,9 @@ describe('routeTable', () => {
     ['another case', '/V1/Things'],
     ['an extra segment', '/v1/things/x/y'],
     ['a character the literal does not have', '/v1/openapiXjson'],
+    ['a path with no prefix of the table', '/'],
+    ['a doubled slash', '//v1/things'],
+    ['a prefix only', '/v1'],
   ])('answers 404 to %s', async (_name, path) => {
     const res = await call('GET', path);
     expect(res.status).toBe(404);
@@ -172,5 +175,11 @@ describe('routeTable', () => {
       detail: 'The cursor is not one this API issued.',
       instance: '/v1/paged',
     });
+  });
+
+  it('refuses, when defined, a route whose first two segments are not literal', () => {
+    expect(() => routeTable([echo('bad', 'GET', '/v1/{id}')], [])).toThrow(
+      /first two segments must be literal/,
+    );
   });
 });
