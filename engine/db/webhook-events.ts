@@ -112,9 +112,34 @@ export async function settleEvents(
   );
 }
 
+export interface EventKey {
+  tenant_id: string;
+  route_id: string;
+  event_id: string;
+}
+
+/**
+ * The runs stored events started, by `[tenant, route, event]` as JSON. Read after an insert
+ * that found them there: the insert waited for their transaction's commit, and this later
+ * statement sees it.
+ */
+export async function storedRunIds(trx: Knex.Transaction, keys: EventKey[]): Promise<Map<string, string[]>> {
+  const { rows } = await trx.raw<{ rows: Array<EventKey & { run_ids: string[] }> }>(
+    `select w.tenant_id, w.route_id, w.event_id, w.run_ids from webhook_events w
+       join jsonb_to_recordset(?::jsonb) as k(tenant_id text, route_id text, event_id text)
+         on w.tenant_id = k.tenant_id and w.route_id = k.route_id and w.event_id = k.event_id`,
+    [JSON.stringify(keys)],
+  );
+  return new Map(rows.map((r) => [eventKey(r), r.run_ids]));
+}
+
+export const eventKey = (k: EventKey) => JSON.stringify([k.tenant_id, k.route_id, k.event_id]);
+
 // A repeat within the batch is not inserted (its first delivery is); a disabled tenant's
-// deliveries insert nothing. The enabled subscribers are read in the same statement. A
-// function (see sql-functions.ts), created by migration 340.
+// deliveries insert nothing. The enabled subscribers are read in the same statement. Rows are
+// inserted in key order, so that two batches in flight at once, each waiting on the other's
+// uncommitted duplicates, cannot deadlock. A function (see sql-functions.ts), created by
+// migration 340, recreated by 360.
 export const INSERT_EVENTS_FUNCTION: SqlFunction = {
   name: 'atlas_insert_webhook_events',
   params: 'requests jsonb',
@@ -130,7 +155,7 @@ export const INSERT_EVENTS_FUNCTION: SqlFunction = {
     select r.tenant_id, r.route_id, r.event_id, r.event_type, r.payload, r.received_at
       from req r join tenant t on t.ord = r.ord and t.status = 'active'
      where r.fresh
-     order by r.ord
+     order by r.tenant_id, r.route_id, r.event_id
     on conflict (tenant_id, route_id, event_id) do nothing
     returning id, tenant_id, route_id, event_id
   )

@@ -84,7 +84,7 @@ export function auditEntry(d: Delivery, outcome: Acceptance): AuditRecord {
     result: 'ok',
     method: d.route.method,
     path: d.route.path,
-    // recordAudits redacts the summary (credential shapes, secret-named keys) and bounds it.
+    // auditRowsJson redacts the summary (credential shapes, secret-named keys) and bounds it.
     summary: {
       route: d.route.id,
       eventId: d.eventId,

@@ -44,3 +44,79 @@ describe('GroupCommit.settled', () => {
     expect(batches).toEqual([[1, 2, 3]]);
   });
 });
+
+describe('GroupCommit with several batches in flight', () => {
+  /** A writer that holds each batch until released, recording how many overlap. */
+  function gated() {
+    const batches: number[][] = [];
+    const releases: Array<() => void> = [];
+    let writing = 0;
+    let most = 0;
+    const write = async (items: number[]) => {
+      batches.push(items);
+      writing += 1;
+      most = Math.max(most, writing);
+      await new Promise<void>((resolve) => releases.push(resolve));
+      writing -= 1;
+      return items.map((n) => n * 10);
+    };
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
+    return { batches, releases, write, tick, most: () => most };
+  }
+
+  it('starts a batch without waiting for the one ahead, up to the limit, and queues the rest together', async () => {
+    const g = gated();
+    const group = new GroupCommit<number, number>(g.write, { inFlight: 2 });
+    const outcomes = [group.submit(1)];
+    await g.tick();
+    outcomes.push(group.submit(2), group.submit(3));
+    await g.tick();
+    // Both slots taken: these wait, together, for the first slot to free.
+    outcomes.push(group.submit(4), group.submit(5));
+    await g.tick();
+    expect(g.batches).toEqual([[1], [2, 3]]);
+    g.releases[1]!();
+    await g.tick();
+    expect(g.batches).toEqual([[1], [2, 3], [4, 5]]);
+    for (const release of g.releases) release();
+    await g.tick();
+    for (const release of g.releases) release();
+    expect(await Promise.all(outcomes)).toEqual([10, 20, 30, 40, 50]);
+    expect(g.most()).toBe(2);
+    await group.settled();
+  });
+
+  it('keeps one batch in flight by default', async () => {
+    const g = gated();
+    const group = new GroupCommit<number, number>(g.write);
+    const outcomes = [group.submit(1)];
+    await g.tick();
+    outcomes.push(group.submit(2));
+    await g.tick();
+    expect(g.batches).toEqual([[1]]);
+    g.releases[0]!();
+    await g.tick();
+    g.releases[1]!();
+    expect(await Promise.all(outcomes)).toEqual([10, 20]);
+    expect(g.most()).toBe(1);
+  });
+
+  it('settles only once every batch in flight is written', async () => {
+    const g = gated();
+    const group = new GroupCommit<number, number>(g.write, { inFlight: 3 });
+    const outcomes = [group.submit(1)];
+    await g.tick();
+    outcomes.push(group.submit(2));
+    await g.tick();
+    let settled = false;
+    const waiting = group.settled().then(() => {
+      settled = true;
+    });
+    g.releases[1]!();
+    await g.tick();
+    expect(settled).toBe(false);
+    g.releases[0]!();
+    await waiting;
+    expect(await Promise.all(outcomes)).toEqual([10, 20]);
+  });
+});
