@@ -82,16 +82,6 @@ function triggerOf(delivery: Delivery): Record<string, unknown> {
 export type Accepted = Acceptance | { error: unknown };
 
 /**
- * Intake batches written at once. One: a commit's disk flush costs about 0.1 ms here, so a
- * batch waiting for the one ahead loses little, while batches in flight together split the
- * deliveries into smaller batches (more statements each) that then wait for each other on
- * the tenant's audit chain head. Measured with `bench/webhooks.ts` (50 connections, one
- * tenant) against one in flight in the same window: two gave 0.93 to 0.97 of its throughput,
- * three 0.63 to 0.68, four 0.66 to 0.71.
- */
-export const BATCHES_IN_FLIGHT = 1;
-
-/**
  * Deliveries that arrive together share one transaction (group commit): three statements and
  * one durable commit for the whole batch, each delivery still all-or-nothing with its batch.
  * A batch that fails is retried delivery by delivery (GroupCommit), so one bad delivery
@@ -102,9 +92,8 @@ export function makeAcceptor(
   log: Logger,
   gate?: DefaultGate,
 ): (delivery: Delivery) => Promise<Acceptance> {
-  const group = new GroupCommit<Delivery, Accepted>((batch) => acceptDeliveries(db, batch, log, gate), {
-    inFlight: BATCHES_IN_FLIGHT,
-  });
+  // One batch at a time: several at once measured slower (docs/ARCHITECTURE.md).
+  const group = new GroupCommit<Delivery, Accepted>((batch) => acceptDeliveries(db, batch, log, gate));
   return async (delivery) => {
     const outcome = await group.submit(delivery);
     if ('error' in outcome) throw outcome.error;
