@@ -1,5 +1,5 @@
-// The memory of the compiled server (`node bin/atlas.js serve`: API, worker and scheduler in
-// one process) at idle and under load, beside bare Koa in its own process under the same
+// The memory of the compiled server as `npm start` runs it (API, worker and scheduler in
+// one process, with the node flags of the start script) at idle and under load, beside bare Koa in its own process under the same
 // load, in one run: `npx tsx bench/rss.ts` (`--duration 10`, `--connections 16`). RSS is
 // read from /proc every 100 ms.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -18,8 +18,11 @@ const { values: knobs } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '16' },
-    /** V8 flags for the server's node, to compare heap settings: `--node-flags=--max-semi-space-size=8`. */
-    'node-flags': { type: 'string', default: '' },
+    /**
+     * V8 flags for the server's node, to compare heap settings (`--node-flags=--max-old-space-size=2048`);
+     * by default those of `npm start`.
+     */
+    'node-flags': { type: 'string' },
   },
 });
 const DURATION_S = Number(knobs.duration);
@@ -46,6 +49,14 @@ function start(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   child.stdout?.resume();
   child.stderr?.resume();
   return child;
+}
+
+/** The node flags `npm start` runs the server with (between `node` and `bin/atlas.js`). */
+function startFlags(): string {
+  const { scripts } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  return /^node (.*?)\s*bin\/atlas\.js serve$/.exec(scripts.start)?.[1] ?? '';
 }
 
 async function ready(url: string): Promise<void> {
@@ -102,7 +113,7 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'info',
     PORT: String(port),
   };
-  const nodeFlags = knobs['node-flags'].split(' ').filter((f) => f !== '');
+  const nodeFlags = (knobs['node-flags'] ?? startFlags()).split(' ').filter((f) => f !== '');
   const server = start([...nodeFlags, path.join(ROOT, 'bin/atlas.js'), 'serve'], {
     ...env,
     ATLAS_FROM_SOURCE: '0',
@@ -134,7 +145,7 @@ async function main(): Promise<void> {
     const mb = (n: number) => `${n.toFixed(0)} MB`;
     const [get, post] = atlas.figures;
     console.log(
-      `compiled atlas serve (API, worker, scheduler)${nodeFlags.length > 0 ? ` with ${nodeFlags.join(' ')}` : ''}, ${CONNECTIONS} connections, ${DURATION_S} s per load, load average ${os
+      `compiled atlas serve (API, worker, scheduler) with node ${nodeFlags.join(' ') || '(no flags)'}, ${CONNECTIONS} connections, ${DURATION_S} s per load, load average ${os
         .loadavg()
         .map((l) => l.toFixed(1))
         .join(' ')}`,

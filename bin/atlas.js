@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-old-space-size=1024
 // Entry point of the `atlas` command. `npm install` compiles the CLI into dist/
 // (bin/build-dist.js), and every command runs from there while every file it was compiled
 // from has the size and mtime it had then (and no migration was added since), so an edit is
