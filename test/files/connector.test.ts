@@ -11,17 +11,11 @@ import { type FakeServer, startFake } from '../fakes/server.ts';
 import { BOT_TOKEN, startTelegram, telegramParams } from '../fakes/telegram.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
+import { manualWorkflow } from '../helpers/manifests.ts';
 import { pdfBytes } from './harness.ts';
 
-const workflow = (id: string, steps: string) => `apiVersion: atlas/v1
-kind: Workflow
-id: ${id}
-trigger: { type: manual }
-steps:
-${steps}`;
-
 const manifests = {
-  'WF-901.yaml': workflow(
+  'WF-901.yaml': manualWorkflow(
     'WF-901',
     `  - id: put
     uses: files.put
@@ -40,7 +34,7 @@ const manifests = {
     with: { prefix: notes }
 `,
   ),
-  'WF-902.yaml': workflow(
+  'WF-902.yaml': manualWorkflow(
     'WF-902',
     `  - id: call
     uses: telegram.sendDocument
@@ -48,7 +42,7 @@ const manifests = {
     retry: { maxAttempts: 1 }
 `,
   ),
-  'WF-903.yaml': workflow(
+  'WF-903.yaml': manualWorkflow(
     'WF-903',
     `  - id: call
     uses: files.put
@@ -56,7 +50,7 @@ const manifests = {
     retry: { maxAttempts: 1 }
 `,
   ),
-  'WF-904.yaml': workflow(
+  'WF-904.yaml': manualWorkflow(
     'WF-904',
     `  - id: call
     uses: files.get
@@ -64,7 +58,7 @@ const manifests = {
     retry: { maxAttempts: 1 }
 `,
   ),
-  'WF-905.yaml': workflow(
+  'WF-905.yaml': manualWorkflow(
     'WF-905',
     `  - id: call
     uses: files.delete
@@ -72,7 +66,7 @@ const manifests = {
     retry: { maxAttempts: 1 }
 `,
   ),
-  'WF-906.yaml': workflow(
+  'WF-906.yaml': manualWorkflow(
     'WF-906',
     `  - id: call
     uses: email.send
@@ -85,7 +79,7 @@ const manifests = {
     retry: { maxAttempts: 1 }
 `,
   ),
-  'WF-907.yaml': workflow(
+  'WF-907.yaml': manualWorkflow(
     'WF-907',
     `  - id: call
     uses: google.drive.uploadFile

@@ -10,24 +10,18 @@ import { writeCheckpoints } from '../../engine/db/ledger-writer.ts';
 import { ROOT } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { startTestEngine, type TestEngine } from '../helpers/engine.ts';
+import { manualWorkflow } from '../helpers/manifests.ts';
 import { poll } from '../helpers/poll.ts';
 
-const workflow = (id: string, steps: string) => `apiVersion: atlas/v1
-kind: Workflow
-id: ${id}
-trigger: { type: manual }
-steps:
-${steps}`;
-
 const MANIFESTS = {
-  'pure.yaml': workflow(
+  'pure.yaml': manualWorkflow(
     'WF-940',
     `  - { id: one, uses: core.set, with: { value: "{{ input.n }}" } }
   - { id: two, uses: core.noop }
   - { id: three, uses: core.set, with: { value: "{{ steps.one.output }}" } }
 `,
   ),
-  'slow.yaml': workflow(
+  'slow.yaml': manualWorkflow(
     'WF-941',
     `  - { id: slow, uses: puretest.compute, with: { value: 5, ms: 1500 } }
 `,
