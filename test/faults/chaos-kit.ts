@@ -59,8 +59,9 @@ export interface ChaosOptions {
    */
   restartWhenActive?: number;
   /**
-   * The fake provider answers this much later until PostgreSQL was restarted (longer runs:
-   * more of them active at once), then at once.
+   * The fake provider answers this much later until PostgreSQL was restarted and, when
+   * `maxKills` bounds the kills, until they are done (longer runs: more of them active at
+   * once), then at once.
    */
   providerLatencyMs?: number;
   /** Give up waiting for terminal states after this long. */
@@ -307,12 +308,15 @@ export async function chaos(options: ChaosOptions): Promise<ChaosResult> {
       await database.stop();
       database = await startEmbeddedPostgres({ dataDir, port: pgPort });
       databaseRestartSeconds = (Date.now() - t0) / 1000;
-      fake.answerAtOnce();
       const back = Date.now();
       void (async () => {
         while (fake.lastEffectAt() <= back && !stopMonkey) await new Promise((r) => setTimeout(r, 50));
         if (fake.lastEffectAt() > back) databaseRecoverySeconds = (fake.lastEffectAt() - t0) / 1000;
       })();
+      // With a bounded number of kills, the provider stays slow until they are done, so that
+      // runs are still in flight when each worker dies, however fast the rest goes.
+      if (options.maxKills !== undefined) await monkey;
+      fake.answerAtOnce();
     })();
     await Promise.all([
       ...Array.from({ length: 8 }, async () => {

@@ -2,7 +2,7 @@
  * A CI-sized chaos run (the full size is `npm run chaos`): 200 runs through `atlas serve` and
  * three `atlas worker` processes, two workers SIGKILLed 3 to 6 s apart and the test's own
  * PostgreSQL restarted while 100 or more runs are active, against a fake provider that fails
- * often and, until the restart, answers 1.5 s late (so runs last). Every run reaches a terminal state, the
+ * often and, until the restart and both kills, answers 1.5 s late (so runs last). Every run reaches a terminal state, the
  * provider sees at most one effect per step and item, and every failed run says why.
  */
 import { describe, expect, it } from 'vitest';
