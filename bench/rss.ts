@@ -4,13 +4,13 @@
 // read from /proc every 100 ms.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 // @ts-expect-error: a plain JavaScript build script
 import { build } from '../bin/build-dist.js';
 import { environment } from '../engine/config.ts';
+import { freePort } from '../engine/db/embedded.ts';
 import { makeDb } from '../engine/db/knex.ts';
 import { BENCH_JWT_SECRET, benchDatabase, benchHeaders, type LoadFigures, loadInChild } from './support.ts';
 
@@ -29,14 +29,6 @@ const DURATION_S = Number(knobs.duration);
 const CONNECTIONS = Number(knobs.connections);
 const ROOT = path.join(import.meta.dirname, '..');
 const API_BENCH = path.join(import.meta.dirname, 'api.ts');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function rssMb(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');

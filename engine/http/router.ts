@@ -60,13 +60,13 @@ export function routeTable(specs: readonly AnyRoute[], plugins: readonly Middlew
       [enter(route), ...plugins, dispatch(route)],
     );
   }
-  const matchers = new Map([...routers].map(([prefix, router]) => [prefix, router.routes()]));
+  const tables = new Map(
+    [...routers].map(([prefix, router]) => [prefix, { router, matched: router.routes() }]),
+  );
   return (ctx) => {
-    const prefix = prefixOf(ctx.path);
-    const router = routers.get(prefix);
-    const matched = matchers.get(prefix);
-    if (!router || !matched) return unmatched(undefined, ctx as ApiContext);
-    return matched(ctx as RouterContext, async () => unmatched(router, ctx as ApiContext));
+    const table = tables.get(prefixOf(ctx.path));
+    if (!table) return unmatched(undefined, ctx as ApiContext);
+    return table.matched(ctx as RouterContext, async () => unmatched(table.router, ctx as ApiContext));
   };
 }
 
